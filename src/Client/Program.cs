@@ -1,0 +1,2 @@
+// Placeholder command line; replaced by the timefusion CLI.
+return 0;

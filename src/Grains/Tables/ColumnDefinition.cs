@@ -1,0 +1,7 @@
+namespace TimeFusion.Tables;
+
+/// <summary>One column of a table schema.</summary>
+/// <param name="Name">Column name, as users write it in SQL.</param>
+/// <param name="Type">Logical type.</param>
+/// <param name="Nullable">Whether nulls are allowed; a NOT NULL column rejects a batch holding a null.</param>
+public sealed record ColumnDefinition(string Name, ColumnType Type, bool Nullable = true);

@@ -1,0 +1,2 @@
+// Placeholder host; replaced by the Orleans silo host.
+return 0;
