@@ -1,0 +1,178 @@
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Ingest;
+
+/// <summary>
+/// Write path, step 1: checks an incoming Arrow batch against its table and returns it in the table's
+/// canonical Arrow schema (column order, canonical types), or rejects it whole.
+/// Checks: no unknown or duplicate columns, every NOT NULL column present and null-free, types match
+/// (strings in any encoding, timestamps in any unit), <c>timestamp</c> within bounds, <c>date</c> equal to
+/// the UTC date of <c>timestamp</c> and <c>project_id</c> equal to the target project where given.
+/// Missing nullable columns become null columns; a missing <c>date</c> or <c>project_id</c> is filled in.
+/// Columns already canonical are passed through without copying.
+/// </summary>
+public static class BatchValidator
+{
+    private const long MicrosPerDay = 86_400_000_000L;
+
+    /// <summary>Validates and normalizes <paramref name="batch"/> for <paramref name="project"/>'s table.</summary>
+    /// <exception cref="BatchRejectedException">The batch does not fit; the message says where.</exception>
+    public static RecordBatch Validate(RecordBatch batch, TableSchema schema, string project, IngestOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var rows = batch.Length;
+        if (rows > options.MaxRowsPerBatch)
+            throw new BatchRejectedException($"batch has {rows} rows; the limit is {options.MaxRowsPerBatch}");
+        var bytes = ArrowSize.Of(batch);
+        if (bytes > options.MaxBatchBytes)
+            throw new BatchRejectedException($"batch holds {bytes} bytes; the limit is {options.MaxBatchBytes}");
+
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < batch.Schema.FieldsList.Count; i++)
+        {
+            var name = batch.Schema.FieldsList[i].Name;
+            if (schema.IndexOf(name) < 0)
+                throw new BatchRejectedException($"column '{name}' does not exist in table '{schema.Name}'");
+            if (!byName.TryAdd(name, i))
+                throw new BatchRejectedException($"column '{name}' appears twice in the batch");
+        }
+
+        var arrays = new IArrowArray[schema.Columns.Count];
+        for (var c = 0; c < schema.Columns.Count; c++)
+        {
+            var column = schema.Columns[c];
+            if (byName.TryGetValue(column.Name, out var source))
+            {
+                arrays[c] = Conform(batch.Column(source), column, schema.Name);
+                if (!column.Nullable && arrays[c].NullCount > 0)
+                    throw new BatchRejectedException($"column '{column.Name}' is NOT NULL but row {FirstNull(arrays[c])} is null");
+            }
+            else if (column.Name is TableSchema.DateColumn or TableSchema.ProjectColumn)
+            {
+                arrays[c] = null!; // derived below, once timestamp is known
+            }
+            else if (!column.Nullable)
+            {
+                throw new BatchRejectedException($"column '{column.Name}' is NOT NULL and missing from the batch");
+            }
+            else
+            {
+                arrays[c] = NullColumns.Of(ColumnTypeMapping.ToArrow(column.Type), rows);
+            }
+        }
+
+        var ts = (TimestampArray)arrays[schema.IndexOf(TableSchema.TimestampColumn)];
+        CheckTimestampBounds(ts, options);
+
+        var dateIndex = schema.IndexOf(TableSchema.DateColumn);
+        if (arrays[dateIndex] is null) arrays[dateIndex] = DatesOf(ts);
+        else CheckDates((Date32Array)arrays[dateIndex], ts);
+
+        var projectIndex = schema.IndexOf(TableSchema.ProjectColumn);
+        if (arrays[projectIndex] is null) arrays[projectIndex] = ConstantString(project, rows);
+        else CheckProject((StringArray)arrays[projectIndex], project);
+
+        return new RecordBatch(schema.ToArrowSchema(), arrays, rows);
+    }
+
+    private static IArrowArray Conform(IArrowArray array, ColumnDefinition column, string table)
+    {
+        var actual = array.Data.DataType;
+        IArrowArray? result = column.Type switch
+        {
+            ColumnType.Utf8 or ColumnType.Json when StringColumnConversion.IsStringLike(actual) => StringColumnConversion.ToUtf8(array),
+            ColumnType.TimestampUs when actual is TimestampType t => TimestampConversion.ToMicros((TimestampArray)array, t),
+            ColumnType.Utf8List when actual is ListType { ValueDataType: var v } && StringColumnConversion.IsStringLike(v) => ToStringList((ListArray)array),
+            ColumnType.Boolean when actual is BooleanType => array,
+            ColumnType.Int32 when actual is Int32Type => array,
+            ColumnType.Int64 when actual is Int64Type => array,
+            ColumnType.Float64 when actual is DoubleType => array,
+            ColumnType.Date when actual is Date32Type => array,
+            ColumnType.Binary when actual is BinaryType => array,
+            _ => null,
+        };
+        return result ?? throw new BatchRejectedException(
+            $"column '{column.Name}' of table '{table}' is {column.Type}; the batch sent {actual.Name}");
+    }
+
+    private static ListArray ToStringList(ListArray list)
+    {
+        if (list.Values is StringArray) return list;
+        var values = StringColumnConversion.ToUtf8(list.Values);
+        return new ListArray(ColumnTypeMapping.ToArrow(ColumnType.Utf8List), list.Length, list.ValueOffsetsBuffer, values,
+            list.NullBitmapBuffer, list.NullCount, list.Offset);
+    }
+
+    private static void CheckTimestampBounds(TimestampArray ts, IngestOptions options)
+    {
+        var min = (options.MinTimestamp - DateTimeOffset.UnixEpoch).Ticks / 10;
+        var max = (options.MaxTimestamp - DateTimeOffset.UnixEpoch).Ticks / 10;
+        var values = ts.Values;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = values[i];
+            if ((v < min || v > max) && !ts.IsNull(i))
+                throw new BatchRejectedException(
+                    $"row {i}: timestamp {DateTimeOffset.UnixEpoch.AddTicks(Math.Clamp(v, -62135596800000000L, 253402300799999999L) * 10):O} is outside the accepted range [{options.MinTimestamp:O}, {options.MaxTimestamp:O}]");
+        }
+    }
+
+    private static Date32Array DatesOf(TimestampArray ts)
+    {
+        var values = ts.Values;
+        var days = new ArrowBuffer.Builder<int>(values.Length);
+        for (var i = 0; i < values.Length; i++) days.Append(DayOf(values[i]));
+        return new Date32Array(days.Build(), ArrowBuffer.Empty, values.Length, 0, 0);
+    }
+
+    /// <summary>The UTC day number of a microsecond timestamp (floor division, also before 1970).</summary>
+    internal static int DayOf(long micros) => (int)(micros >= 0 ? micros / MicrosPerDay : (micros - MicrosPerDay + 1) / MicrosPerDay);
+
+    private static void CheckDates(Date32Array dates, TimestampArray ts)
+    {
+        var values = ts.Values;
+        var d = dates.Values;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var expected = DayOf(values[i]);
+            if (d[i] != expected)
+                throw new BatchRejectedException(
+                    $"row {i}: date {DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + d[i]):yyyy-MM-dd} is not the UTC date of its timestamp");
+        }
+    }
+
+    private static void CheckProject(StringArray projects, string project)
+    {
+        var expected = System.Text.Encoding.UTF8.GetBytes(project);
+        for (var i = 0; i < projects.Length; i++)
+        {
+            if (!projects.GetBytes(i).SequenceEqual(expected))
+                throw new BatchRejectedException($"row {i}: project_id '{projects.GetString(i)}' does not match the target project '{project}'");
+        }
+    }
+
+    private static StringArray ConstantString(string value, int rows)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        var data = new ArrowBuffer.Builder<byte>(bytes.Length * Math.Max(rows, 1));
+        var offsets = new ArrowBuffer.Builder<int>(rows + 1);
+        offsets.Append(0);
+        for (var i = 0; i < rows; i++)
+        {
+            data.Append(bytes);
+            offsets.Append((i + 1) * bytes.Length);
+        }
+        return new StringArray(rows, offsets.Build(), data.Build(), ArrowBuffer.Empty, 0, 0);
+    }
+
+    private static int FirstNull(IArrowArray a)
+    {
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a.IsNull(i)) return i;
+        }
+        return -1;
+    }
+}

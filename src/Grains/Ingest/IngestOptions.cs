@@ -1,0 +1,20 @@
+namespace TimeFusion.Ingest;
+
+/// <summary>Limits applied to every incoming batch before anything is logged.</summary>
+public sealed class IngestOptions
+{
+    /// <summary>The earliest accepted <c>timestamp</c>. Default 1970-01-01 UTC.</summary>
+    public DateTimeOffset MinTimestamp { get; set; } = DateTimeOffset.UnixEpoch;
+
+    /// <summary>
+    /// The latest accepted <c>timestamp</c>. Default 2262-04-11 UTC: the end of the nanosecond int64 range,
+    /// so every engine that reads our Parquet files (some in nanoseconds) can represent every row.
+    /// </summary>
+    public DateTimeOffset MaxTimestamp { get; set; } = new(2262, 4, 11, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The most rows one batch may hold. Default 1,048,576.</summary>
+    public int MaxRowsPerBatch { get; set; } = 1 << 20;
+
+    /// <summary>The most bytes (Arrow buffers) one batch may hold. Default 256 MiB.</summary>
+    public long MaxBatchBytes { get; set; } = 256L << 20;
+}
