@@ -39,6 +39,6 @@ public class LsnSequencerTests
     {
         var sequencer = new LsnSequencer(5);
         Assert.Throws<InvalidOperationException>(() => sequencer.Complete(7));
-        Assert.Throws<InvalidOperationException>(() => sequencer.WaitTurnAsync(5));
+        Assert.Throws<InvalidOperationException>(() => { _ = sequencer.WaitTurnAsync(5); });
     }
 }
