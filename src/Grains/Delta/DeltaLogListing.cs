@@ -15,8 +15,6 @@ internal sealed class DeltaLogListing
 
     public SortedDictionary<long, DeltaLogFile> UuidCheckpoints { get; } = new();
 
-    public bool HasLastCheckpoint { get; private set; }
-
     public bool IsEmpty => Commits.Count == 0 && Checkpoints.Count == 0;
 
     /// <summary>The newest version the log reaches (commits or checkpoints), or -1.</summary>
@@ -43,11 +41,6 @@ internal sealed class DeltaLogListing
             if (!o.Path.StartsWith(prefix, StringComparison.Ordinal)) continue;
             var name = o.Path[prefix.Length..];
             if (name.Contains('/')) continue;
-            if (name == DeltaLogPaths.LastCheckpointName)
-            {
-                listing.HasLastCheckpoint = true;
-                continue;
-            }
             if (!DeltaLogPaths.TryParseLogFileName(name, out var kind, out var version, out var part, out var parts)) continue;
             var file = new DeltaLogFile(o.Path, kind, version, part, parts, o.Size);
             switch (kind)

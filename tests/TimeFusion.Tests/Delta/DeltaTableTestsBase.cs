@@ -367,6 +367,84 @@ public abstract class DeltaTableTestsBase
     }
 
     [Fact]
+    public async Task Corrupt_log_files_are_clear_errors()
+    {
+        var store = CreateStore();
+        var root = NewRoot();
+        var table = Table(store, root, interval: 2);
+        var s = await table.OpenOrCreateAsync(Id, DeltaTestData.Schema);
+        for (var i = 1; i <= 2; i++) s = await FlushAsync(table, s, "app", i, DeltaTestData.Add(DeltaTestData.Micros(2024, 1, i), DeltaTestData.Micros(2024, 1, i, 1), i));
+        var checkpointPath = DeltaLogPaths.CheckpointPath(root, 2);
+        var checkpoint = await store.ReadAllAsync(checkpointPath);
+
+        // A truncated checkpoint, then random bytes: an exception naming the file, not a crash or a wrong snapshot.
+        await store.PutAsync(checkpointPath, checkpoint.AsMemory(0, checkpoint.Length / 2));
+        var truncated = await Assert.ThrowsAsync<DeltaLogCorruptException>(() => Table(store, root).LoadSnapshotAsync());
+        Assert.Contains(checkpointPath, truncated.Message);
+        var random = new byte[checkpoint.Length];
+        new Random(42).NextBytes(random);
+        "PAR1"u8.CopyTo(random);
+        "PAR1"u8.CopyTo(random.AsSpan(random.Length - 4));
+        await store.PutAsync(checkpointPath, random);
+        await Assert.ThrowsAsync<DeltaLogCorruptException>(() => Table(store, root).LoadSnapshotAsync());
+        await store.PutAsync(checkpointPath, checkpoint);
+        Assert.Equal(DeltaTestData.Fingerprint(s), DeltaTestData.Fingerprint((await Table(store, root).LoadSnapshotAsync())!));
+
+        // A commit that is not JSON.
+        await store.PutAsync(DeltaLogPaths.CommitPath(root, 3), "{\"add\":{\"path\":"u8.ToArray());
+        var badCommit = await Assert.ThrowsAsync<DeltaLogCorruptException>(() => Table(store, root).LoadSnapshotAsync());
+        Assert.Contains("00000000000000000003.json line 1", badCommit.Message);
+
+        // A log without protocol/metaData (a table whose first commit was lost).
+        var orphanRoot = NewRoot();
+        await store.PutAsync(DeltaLogPaths.CommitPath(orphanRoot, 0), DeltaJson.SerializeCommit([new TransactionAction("a", 1)]));
+        Assert.Contains("no protocol", (await Assert.ThrowsAsync<DeltaLogCorruptException>(() => Table(store, orphanRoot).LoadSnapshotAsync())).Message);
+    }
+
+    [Fact]
+    public async Task Multi_part_checkpoints_are_used_only_when_complete()
+    {
+        var store = CreateStore();
+        var root = NewRoot();
+        var table = Table(store, root, interval: 3);
+        var s = await table.OpenOrCreateAsync(Id, DeltaTestData.Schema);
+        for (var i = 1; i <= 4; i++) s = await FlushAsync(table, s, "app", i, DeltaTestData.Add(DeltaTestData.Micros(2024, 1, i), DeltaTestData.Micros(2024, 1, i, 1), i));
+        var classic = await store.ReadAllAsync(DeltaLogPaths.CheckpointPath(root, 3));
+        var log = DeltaLogPaths.LogPrefix(root);
+
+        // One part of two at version 4 (a writer died half-way), holding garbage: ignored, version 3 is used.
+        await store.PutAsync(log + "00000000000000000004.checkpoint.0000000001.0000000002.parquet", "garbage"u8.ToArray());
+        var loaded = await Table(store, root).LoadSnapshotAsync();
+        Assert.Equal(3, loaded!.CheckpointVersion);
+
+        // Two complete parts at version 3 (both holding the full state: duplicates reconcile), classic file gone:
+        // the parts are read; with commits 0..2 deleted, nothing else could give the state.
+        await store.PutAsync(log + "00000000000000000003.checkpoint.0000000001.0000000002.parquet", classic);
+        await store.PutAsync(log + "00000000000000000003.checkpoint.0000000002.0000000002.parquet", classic);
+        await store.DeleteAsync(DeltaLogPaths.CheckpointPath(root, 3));
+        for (var v = 0; v <= 2; v++) await store.DeleteAsync(DeltaLogPaths.CommitPath(root, v));
+        var fromParts = await Table(store, root).LoadSnapshotAsync();
+        Assert.Equal(3, fromParts!.CheckpointVersion);
+        Assert.Equal(DeltaTestData.Fingerprint(s), DeltaTestData.Fingerprint(fromParts));
+    }
+
+    [Fact]
+    public async Task A_log_reachable_only_through_a_v2_checkpoint_is_refused_by_name()
+    {
+        var store = CreateStore();
+        var root = NewRoot();
+        var v2Protocol = new ProtocolAction(3, 7, ["v2Checkpoint"], ["v2Checkpoint"]);
+        var metadata = new MetadataAction { Id = "x", SchemaString = DeltaTestData.Schema.ToDeltaSchemaString(), PartitionColumns = ["date"] };
+        var log = DeltaLogPaths.LogPrefix(root);
+        await store.PutAsync(log + "00000000000000000005.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json",
+            Encoding.UTF8.GetBytes("{\"checkpointMetadata\":{\"version\":5}}\n" + Encoding.UTF8.GetString(DeltaJson.SerializeCommit([v2Protocol, metadata]))));
+        await store.PutAsync(DeltaLogPaths.CommitPath(root, 5), DeltaJson.SerializeCommit([new TransactionAction("a", 1)]));
+        await store.PutAsync(DeltaLogPaths.CommitPath(root, 6), DeltaJson.SerializeCommit([new TransactionAction("a", 2)]));
+        var e = await Assert.ThrowsAsync<DeltaUnsupportedFeatureException>(() => Table(store, root).LoadSnapshotAsync());
+        Assert.Equal(["v2Checkpoint"], e.Features);
+    }
+
+    [Fact]
     public async Task Our_checkpoint_parquet_is_readable_by_duckdb()
     {
         var store = CreateStore();
