@@ -24,11 +24,11 @@ internal static class CheckpointReader
     /// <summary>Parses one checkpoint file (or one part of a multi-part checkpoint).</summary>
     /// <exception cref="DeltaLogCorruptException">Not a readable checkpoint.</exception>
     /// <exception cref="DeltaUnsupportedFeatureException">A v2-spec checkpoint (sidecars).</exception>
-    public static List<DeltaAction> Read(byte[] content, string source)
+    public static async Task<List<DeltaAction>> ReadAsync(byte[] content, string source, CancellationToken ct)
     {
         try
         {
-            return ReadCore(content, source);
+            return await ReadCoreAsync(content, source, ct);
         }
         catch (DeltaException)
         {
@@ -41,7 +41,7 @@ internal static class CheckpointReader
         }
     }
 
-    private static List<DeltaAction> ReadCore(byte[] content, string source)
+    private static async Task<List<DeltaAction>> ReadCoreAsync(byte[] content, string source, CancellationToken ct)
     {
         using var stream = new MemoryStream(content, writable: false);
         using var arrowProps = ArrowReaderProperties.GetDefault();
@@ -58,11 +58,8 @@ internal static class CheckpointReader
         if (leaves.Count == 0) return result;
 
         using var batches = reader.GetRecordBatchReader(rowGroups: null, columns: leaves.ToArray());
-        while (true)
+        while (await batches.ReadNextRecordBatchAsync(ct) is { } batch)
         {
-            // The C stream import completes synchronously; the ValueTask is already done.
-            var batch = batches.ReadNextRecordBatchAsync().AsTask().GetAwaiter().GetResult();
-            if (batch is null) break;
             using (batch) ReadBatch(batch, source, result);
         }
         return result;

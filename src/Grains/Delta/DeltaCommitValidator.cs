@@ -55,6 +55,14 @@ internal static class DeltaCommitValidator
                 if (add.Size < 0) throw new ArgumentException($"add '{add.Path}': negative size", nameof(actions));
                 if (add.DeletionVector is not null) throw new ArgumentException("this writer does not write deletion vectors", nameof(actions));
                 if (!adds.Add(add.Key)) throw new ArgumentException($"file '{add.Path}' is added twice in one commit", nameof(actions));
+                try
+                {
+                    add.GetStats();
+                }
+                catch (DeltaLogCorruptException e)
+                {
+                    throw new ArgumentException($"add '{add.Path}': {e.Message}", nameof(actions), e);
+                }
                 if (add.PartitionValues.Count != partitionColumns.Count || partitionColumns.Any(c => !add.PartitionValues.ContainsKey(c)))
                     throw new ArgumentException(
                         $"add '{add.Path}': partition values [{string.Join(", ", add.PartitionValues.Keys)}] do not match the partition columns [{string.Join(", ", partitionColumns)}]",

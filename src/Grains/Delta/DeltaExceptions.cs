@@ -10,6 +10,9 @@ public abstract class DeltaException : Exception
 /// <summary>The Delta log is invalid: malformed JSON or Parquet, a missing commit, a required field absent.</summary>
 public sealed class DeltaLogCorruptException(string message, Exception? inner = null) : DeltaException(message, inner);
 
+/// <summary>No Delta table exists at the location (its <c>_delta_log/</c> holds no commit or checkpoint).</summary>
+public sealed class DeltaTableNotFoundException(string message) : DeltaException(message);
+
 /// <summary>The requested table version does not exist (or can no longer be reconstructed).</summary>
 public sealed class DeltaVersionNotFoundException(string message) : DeltaException(message);
 

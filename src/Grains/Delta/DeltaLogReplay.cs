@@ -50,7 +50,7 @@ internal static class DeltaLogReplay
             foreach (var part in checkpoint)
             {
                 var bytes = await store.ReadAllAsync(part.Path, ct);
-                actions.AddRange(CheckpointReader.Read(bytes, part.Path));
+                actions.AddRange(await CheckpointReader.ReadAsync(bytes, part.Path, ct));
             }
             state.ApplyCheckpoint(start, actions);
         }

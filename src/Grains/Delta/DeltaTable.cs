@@ -54,12 +54,12 @@ public sealed class DeltaTable
     }
 
     /// <summary>Loads the latest snapshot of an existing table of ours and checks that it belongs to <paramref name="id"/>.</summary>
-    /// <exception cref="DeltaVersionNotFoundException">No table exists here.</exception>
+    /// <exception cref="DeltaTableNotFoundException">No table exists here.</exception>
     /// <exception cref="DeltaTableIdentityException">The table belongs to another (project, table).</exception>
     public async Task<DeltaSnapshot> OpenAsync(TableId id, CancellationToken ct = default)
     {
         var snapshot = await LoadSnapshotAsync(null, ct)
-            ?? throw new DeltaVersionNotFoundException($"no Delta table exists at {Location}");
+            ?? throw new DeltaTableNotFoundException($"no Delta table exists at {Location}");
         DeltaTableIdentity.Verify(snapshot, id, Location);
         return snapshot;
     }
@@ -119,9 +119,18 @@ public sealed class DeltaTable
                 EngineInfo = Options.EngineInfo,
             };
             var bytes = DeltaJson.SerializeCommit([commitInfo, .. actions]);
+            // The resulting snapshot is built before writing, so that nothing can fail after the commit is durable.
+            DeltaSnapshot committed;
+            try
+            {
+                committed = DeltaLogReplay.Apply(basis, version, actions, Store);
+            }
+            catch (DeltaLogCorruptException e)
+            {
+                throw new ArgumentException($"the commit's actions are invalid: {e.Message}", nameof(actions), e);
+            }
             if (await Store.PutIfAbsentAsync(DeltaLogPaths.CommitPath(TableRoot, version), bytes, ct))
             {
-                var committed = DeltaLogReplay.Apply(basis, version, actions, Store);
                 if (Options.CheckpointInterval > 0 && version % Options.CheckpointInterval == 0)
                 {
                     try

@@ -73,6 +73,29 @@ public abstract class DeltaTableTestsBase
     public async Task No_table_loads_as_null()
     {
         Assert.Null(await Table(CreateStore(), NewRoot()).LoadSnapshotAsync());
+        await Assert.ThrowsAsync<DeltaTableNotFoundException>(() => Table(CreateStore(), NewRoot()).OpenAsync(Id));
+    }
+
+    [Fact]
+    public async Task A_reader_catches_up_with_only_the_newer_commits()
+    {
+        var store = CreateStore();
+        var root = NewRoot();
+        var writer = Table(store, root, interval: 4);
+        var s = await writer.OpenOrCreateAsync(Id, DeltaTestData.Schema);
+        var reader = Table(store, root);
+        var seen = (await reader.LoadSnapshotAsync())!;
+        Assert.Same(seen, await reader.UpdateSnapshotAsync(seen));
+        for (var i = 1; i <= 6; i++)
+        {
+            s = await FlushAsync(writer, s, "app", i, DeltaTestData.Add(DeltaTestData.Micros(2024, 4, i), DeltaTestData.Micros(2024, 4, i, 1), i));
+            if (i % 3 == 0)
+            {
+                seen = await reader.UpdateSnapshotAsync(seen);
+                Assert.Equal(DeltaTestData.Fingerprint(s), DeltaTestData.Fingerprint(seen));
+            }
+        }
+        Assert.Equal(6, seen.TxnVersion("app"));
     }
 
     [Fact]
@@ -334,6 +357,8 @@ public abstract class DeltaTableTestsBase
         await Assert.ThrowsAsync<ArgumentException>(() => table.CommitAsync(s0, [new CommitInfoAction(), add], "WRITE"));
         await Assert.ThrowsAsync<ArgumentException>(() => table.CommitAsync(s0, [add with { Path = "s3://bucket/x.parquet" }], "WRITE"));
         await Assert.ThrowsAsync<ArgumentException>(() => table.CommitAsync(s0, [], "WRITE"));
+        await Assert.ThrowsAsync<ArgumentException>(() => table.CommitAsync(s0, [add with { PartitionValues = new Dictionary<string, string?> { ["date"] = "2024-13-45" } }], "WRITE"));
+        await Assert.ThrowsAsync<ArgumentException>(() => table.CommitAsync(s0, [add with { Stats = "{\"numRecords\":" }], "WRITE"));
         var unsupported = new ProtocolAction(3, 7, ["deletionVectors"], ["deletionVectors"]);
         var e = await Assert.ThrowsAsync<DeltaUnsupportedFeatureException>(() => table.CommitAsync(s0, [unsupported], "UPGRADE"));
         Assert.Contains("deletionVectors", e.Message);
