@@ -137,8 +137,9 @@ public sealed class DeltaTable
                     {
                         await WriteCheckpointAsync(committed, ct);
                     }
-                    catch (Exception e) when (e is not OperationCanceledException)
+                    catch (Exception e)
                     {
+                        // Even a cancellation here must not read as "not committed": the version is durable.
                         throw new DeltaCheckpointException(
                             $"Delta table {Location}: version {version} was committed, but writing its checkpoint failed: {e.Message}", committed, e);
                     }
