@@ -27,12 +27,12 @@ public sealed class WalAppendMode : ICrashMode
         var max = (int)args.GetLong("max-bytes", 65536);
         await using var log = await WriteAheadLog.OpenAsync(id, new LocalWalStorage(args.Get("root")), options);
         output.Line("READY " + log.LastLsn.ToString(CultureInfo.InvariantCulture));
-        // A fresh seed space per run, so payloads of different runs differ.
-        var run = Environment.ProcessId;
+        // A fresh writer-id space per run (so payloads of different runs differ), kept within int range.
+        var run = Environment.ProcessId % 10_000_000;
         await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
         {
-            var random = new Random(run * 1000 + w);
-            var writer = run * 1000 + w;
+            var writer = run * 64 + w;
+            var random = new Random(writer);
             for (long seq = 0; ; seq++)
             {
                 var size = random.Next(min, max + 1);
