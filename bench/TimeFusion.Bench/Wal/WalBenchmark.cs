@@ -12,6 +12,8 @@ namespace TimeFusion.Bench.Wal;
 /// </summary>
 public static class WalBenchmark
 {
+    private static readonly TableId Id = new("bench", "otel_logs_and_spans");
+
     public static async Task<int> RunAsync(string[] args)
     {
         var dir = Option(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "tf-bench-wal-" + Guid.NewGuid().ToString("N"));
@@ -56,11 +58,36 @@ public static class WalBenchmark
                 (WalSyncMode.PerCommit, 64, "otel 8K rows", large),
             };
             var n = 0;
+            var logs = new List<(string Root, string Entry)>();
             foreach (var s in scenarios)
             {
-                var r = await Measure(Path.Combine(dir, (n++).ToString(CultureInfo.InvariantCulture)), s.Mode, s.Writers, s.Payload, seconds);
+                var root = Path.Combine(dir, (n++).ToString(CultureInfo.InvariantCulture));
+                var r = await Measure(root, s.Mode, s.Writers, s.Payload, seconds);
                 Console.WriteLine(FormattableString.Invariant(
                     $"| {(s.Mode == WalSyncMode.PerCommit ? "fsync per commit" : "interval 10 ms")} | {s.Writers} | {s.Entry} | {r.EntriesPerSecond:N0} | {r.MegabytesPerSecond:N1} | {r.FsyncsPerSecond:N0} | {r.EntriesPerFsync:N1} | {r.P50:F2} | {r.P99:F2} |"));
+                if (s.Writers == 64 || (s.Writers == 1 && s.Mode == WalSyncMode.PerCommit && s.Payload == large)) logs.Add((root, $"{s.Entry}, {s.Writers} writers, {s.Mode}"));
+            }
+            Console.WriteLine();
+            Console.WriteLine("Reopen (recovery scan of every segment) and full replay (ReadAsync; page cache warm):");
+            Console.WriteLine();
+            Console.WriteLine("| log | entries | MiB | open ms | open MB/s | replay ms | replay MB/s |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var (root, entry) in logs)
+            {
+                var clock2 = Stopwatch.StartNew();
+                await using var log = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root));
+                var open = clock2.Elapsed.TotalMilliseconds;
+                clock2.Restart();
+                long bytes = 0, count = 0;
+                await foreach (var e in log.ReadAsync(0))
+                {
+                    bytes += e.Payload.Length;
+                    count++;
+                }
+                var replay = clock2.Elapsed.TotalMilliseconds;
+                var scanned = log.RecoveryStats.BytesScanned;
+                Console.WriteLine(FormattableString.Invariant(
+                    $"| {entry} | {count:N0} | {scanned / 1048576.0:N0} | {open:N0} | {scanned / 1e3 / open:N0} | {replay:N0} | {bytes / 1e3 / replay:N0} |"));
             }
             return 0;
         }
@@ -75,7 +102,7 @@ public static class WalBenchmark
     private static async Task<Result> Measure(string root, WalSyncMode mode, int writers, byte[] payload, double seconds)
     {
         var options = new WalOptions { SyncMode = mode };
-        await using var log = await WriteAheadLog.OpenAsync(new TableId("bench", "otel_logs_and_spans"), new LocalWalStorage(root), options);
+        await using var log = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root), options);
         // Warm-up (JIT, first segment growth).
         for (var i = 0; i < 20; i++) await log.AppendAsync(WalOperation.Insert, payload);
         var before = log.Statistics;
