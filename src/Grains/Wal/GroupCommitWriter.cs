@@ -109,7 +109,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     }
 
     private WalFaultedException Faulted(Exception fault) => new(
-        $"the WAL of {_names.Id} in '{_directory.Describe}' is faulted since a write failed ({fault.Message}); " +
+        $"the WAL of {_names.Id} in '{_directory.Describe}' is faulted since a write or fsync failed ({fault.Message}); " +
         "it acknowledges nothing more: reopen it to recover", fault);
 
     private async Task RunAsync()

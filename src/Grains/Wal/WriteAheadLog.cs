@@ -75,20 +75,29 @@ public sealed class WriteAheadLog : IAsyncDisposable
         var created = false;
         var recovered = recovery.Segments;
         for (var i = 0; i < recovered.Count; i++) segments.Add(recovered[i].Name, recovered[i].FirstLsn, recovered[i].Length);
-        if (recovered.Count > 0)
+        try
         {
-            var last = recovered[^1];
-            current = await directory.OpenAppendAsync(last.Name, last.Length, cancellationToken);
-            if (current is null && recovery.LastLsn < last.FirstLsn)
-                throw new InvalidOperationException($"storage refused to reopen empty segment '{last.Name}' in '{directory.Describe}'");
+            if (recovered.Count > 0)
+            {
+                var last = recovered[^1];
+                current = await directory.OpenAppendAsync(last.Name, last.Length, cancellationToken);
+                if (current is null && recovery.LastLsn < last.FirstLsn)
+                    throw new InvalidOperationException($"storage refused to reopen empty segment '{last.Name}' in '{directory.Describe}'");
+            }
+            if (current is null)
+            {
+                // A new log, or storage that cannot append after a cut tail: start a segment at the next LSN.
+                var first = recovery.LastLsn + 1;
+                var name = WalSegmentName.Format(first);
+                current = await directory.CreateSegmentAsync(name, cancellationToken);
+                segments.Add(name, first, 0);
+                created = true;
+            }
         }
-        if (current is null)
+        catch
         {
-            var first = recovery.LastLsn + 1;
-            var name = WalSegmentName.Format(first);
-            current = await directory.CreateSegmentAsync(name, cancellationToken);
-            segments.Add(name, first, 0);
-            created = true;
+            if (current is not null) await current.DisposeAsync();
+            throw;
         }
         var writer = new GroupCommitWriter(directory, segments, names, options, current, recovery.LastLsn, created);
         return new WriteAheadLog(directory, names, options, segments, recovery, writer);
