@@ -1,0 +1,170 @@
+using System.Buffers.Binary;
+
+namespace TimeFusion.Arrow;
+
+/// <summary>
+/// Checks the message structure of an Arrow IPC stream before Apache.Arrow's reader parses it. The reader recurses
+/// over the schema's nested fields and follows flatbuffer offsets as given, so a hostile schema (nesting thousands
+/// deep, or children that point back at shared tables and expand exponentially) could exhaust the stack — a crash
+/// no exception handler can catch. This walks the framing and the schema iteratively with every offset
+/// bounds-checked, and rejects: truncated or oversized messages, big-endian data, more than one schema, delta
+/// dictionaries (their concatenation allocates by declared lengths), nesting deeper than
+/// <see cref="ArrowBatchValidator.MaxNestingDepth"/>, more than <see cref="MaxFields"/> fields, and bytes after the
+/// end-of-stream marker.
+/// </summary>
+public static class ArrowIpcPreflight
+{
+    /// <summary>The most schema fields (counting nested ones) a stream may declare.</summary>
+    public const int MaxFields = 100_000;
+
+    private const byte HeaderSchema = 1, HeaderDictionaryBatch = 2, HeaderRecordBatch = 3;
+
+    /// <summary>Throws <see cref="ArrowValidationException"/> unless <paramref name="stream"/> is a well-framed IPC stream.</summary>
+    public static void CheckStream(ReadOnlySpan<byte> stream)
+    {
+        var position = 0;
+        var sawSchema = false;
+        while (position < stream.Length)
+        {
+            if (stream.Length - position < 4) throw Fail($"{stream.Length - position} stray bytes at {position}");
+            var length = BinaryPrimitives.ReadInt32LittleEndian(stream[position..]);
+            position += 4;
+            if (length == -1)
+            {
+                if (stream.Length - position < 4) throw Fail($"message length missing at {position}");
+                length = BinaryPrimitives.ReadInt32LittleEndian(stream[position..]);
+                position += 4;
+            }
+            if (length == 0)
+            {
+                if (position != stream.Length) throw Fail($"{stream.Length - position} bytes after the end-of-stream marker");
+                break;
+            }
+            if (length < 0 || length > stream.Length - position) throw Fail($"message metadata of {length} bytes at {position} does not fit the stream");
+            var (header, body) = CheckMessage(stream.Slice(position, length), sawSchema);
+            if (header == HeaderSchema) sawSchema = true;
+            position += length;
+            if (body < 0 || body > stream.Length - position) throw Fail($"message body of {body} bytes at {position} does not fit the stream");
+            position += (int)body;
+        }
+        if (!sawSchema) throw Fail("no schema message");
+    }
+
+    private static (byte Header, long BodyLength) CheckMessage(ReadOnlySpan<byte> buffer, bool sawSchema)
+    {
+        var fb = new Flatbuffer(buffer);
+        var message = fb.Root();
+        var headerType = fb.Scalar<byte>(message, 1);
+        var bodyLength = fb.Scalar<long>(message, 3);
+        var header = fb.Table(message, 2) ?? throw Fail("message without a header");
+        switch (headerType)
+        {
+            case HeaderSchema:
+                if (sawSchema) throw Fail("a second schema message");
+                CheckSchema(fb, header);
+                break;
+            case HeaderDictionaryBatch:
+                if (!sawSchema) throw Fail("dictionary batch before the schema");
+                if (fb.Scalar<byte>(header, 2) != 0) throw Fail("delta dictionary batches are not accepted");
+                break;
+            case HeaderRecordBatch:
+                if (!sawSchema) throw Fail("record batch before the schema");
+                break;
+            default:
+                throw Fail($"unsupported message type {headerType}");
+        }
+        return (headerType, bodyLength);
+    }
+
+    private static void CheckSchema(Flatbuffer fb, int schema)
+    {
+        if (fb.Scalar<short>(schema, 0) != 0) throw Fail("big-endian data is not accepted");
+        var stack = new Stack<(int Table, int Depth)>();
+        Push(fb, stack, schema, 1, 1);
+        var fields = 0;
+        while (stack.Count > 0)
+        {
+            var (field, depth) = stack.Pop();
+            if (++fields > MaxFields) throw Fail($"the schema declares more than {MaxFields} fields");
+            if (depth > ArrowBatchValidator.MaxNestingDepth) throw Fail($"the schema nests deeper than {ArrowBatchValidator.MaxNestingDepth}");
+            Push(fb, stack, field, 5, depth + 1);
+        }
+    }
+
+    /// <summary>Pushes the tables of the offset vector in field <paramref name="vectorField"/> of <paramref name="table"/>.</summary>
+    private static void Push(Flatbuffer fb, Stack<(int, int)> stack, int table, int vectorField, int depth)
+    {
+        var (start, count) = fb.Vector(table, vectorField, 4);
+        for (var i = 0; i < count; i++)
+        {
+            if (stack.Count >= MaxFields) throw Fail($"the schema declares more than {MaxFields} fields");
+            stack.Push((fb.Indirect(start + 4 * i), depth));
+        }
+    }
+
+    private static ArrowValidationException Fail(string problem) => new($"Arrow IPC stream: {problem}");
+
+    /// <summary>Bounds-checked reads of flatbuffer tables, vtables and vectors.</summary>
+    private readonly ref struct Flatbuffer(ReadOnlySpan<byte> buffer)
+    {
+        private readonly ReadOnlySpan<byte> _buffer = buffer;
+
+        public int Root() => Indirect(0);
+
+        /// <summary>Follows the unsigned offset stored at <paramref name="at"/>.</summary>
+        public int Indirect(int at)
+        {
+            var target = (long)at + U32(at);
+            if (target >= _buffer.Length) throw Fail("flatbuffer offset out of bounds");
+            return (int)target;
+        }
+
+        /// <summary>The position of field <paramref name="index"/> of a table, or -1 when absent.</summary>
+        private int Field(int table, int index)
+        {
+            var vtable = (long)table - BinaryPrimitives.ReadInt32LittleEndian(Bytes(table, 4));
+            if (vtable < 0 || vtable + 4 > _buffer.Length) throw Fail("flatbuffer vtable out of bounds");
+            var vtableSize = BinaryPrimitives.ReadUInt16LittleEndian(Bytes((int)vtable, 2));
+            var entry = 4 + 2 * index;
+            if (entry + 2 > vtableSize) return -1;
+            var offset = BinaryPrimitives.ReadUInt16LittleEndian(Bytes((int)vtable + entry, 2));
+            if (offset == 0) return -1;
+            var at = (long)table + offset;
+            if (at >= _buffer.Length) throw Fail("flatbuffer field out of bounds");
+            return (int)at;
+        }
+
+        public T Scalar<T>(int table, int index) where T : unmanaged
+        {
+            var at = Field(table, index);
+            if (at < 0) return default;
+            var bytes = Bytes(at, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+            return System.Runtime.InteropServices.MemoryMarshal.Read<T>(bytes);
+        }
+
+        public int? Table(int table, int index)
+        {
+            var at = Field(table, index);
+            return at < 0 ? null : Indirect(at);
+        }
+
+        /// <summary>Start and count of a vector field whose elements are <paramref name="elementSize"/> bytes.</summary>
+        public (int Start, int Count) Vector(int table, int index, int elementSize)
+        {
+            var at = Field(table, index);
+            if (at < 0) return (0, 0);
+            var vector = Indirect(at);
+            var count = U32(vector);
+            if (vector + 4L + count * (long)elementSize > _buffer.Length) throw Fail("flatbuffer vector out of bounds");
+            return (vector + 4, (int)count);
+        }
+
+        private uint U32(int at) => BinaryPrimitives.ReadUInt32LittleEndian(Bytes(at, 4));
+
+        private ReadOnlySpan<byte> Bytes(int at, int count)
+        {
+            if (at < 0 || (long)at + count > _buffer.Length) throw Fail("flatbuffer read out of bounds");
+            return _buffer.Slice(at, count);
+        }
+    }
+}

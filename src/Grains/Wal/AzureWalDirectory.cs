@@ -1,0 +1,132 @@
+using System.Globalization;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace TimeFusion.Wal;
+
+/// <summary>One log's folder as a blob name prefix.</summary>
+internal sealed class AzureWalDirectory(BlobContainerClient container, string prefix, AzureWalStorageOptions options) : IWalDirectory
+{
+    /// <summary>Metadata marking where the readable part of a segment ends (append blobs cannot be truncated).</summary>
+    internal const string ValidLengthKey = "tfvalidlength";
+
+    public string Describe => $"{container.Uri.GetLeftPart(UriPartial.Path)}/{prefix}";
+
+    public async Task<IReadOnlyList<WalFileInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        var files = new List<WalFileInfo>();
+        await foreach (var item in container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix, cancellationToken))
+        {
+            var name = item.Name[prefix.Length..];
+            if (name.Contains('/')) continue;
+            var length = item.Properties.ContentLength ?? 0;
+            if (ValidLength(item.Metadata) is { } valid) length = Math.Min(length, valid);
+            files.Add(new WalFileInfo(name, length));
+        }
+        return files;
+    }
+
+    public async Task<byte[]?> ReadSmallFileAsync(string name, int maxBytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await Blob(name).DownloadStreamingAsync(cancellationToken: cancellationToken);
+            await using var content = response.Value.Content;
+            var length = response.Value.Details.ContentLength;
+            if (length > maxBytes) throw new IOException($"'{Describe}{name}' is {length} bytes, more than the {maxBytes} allowed");
+            var bytes = new byte[length];
+            await content.ReadExactlyAsync(bytes, cancellationToken);
+            return bytes;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public async Task<bool> CreateFileAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Blob(name).UploadAsync(BinaryData.FromBytes(content), new BlobUploadOptions
+            {
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+            }, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return false;
+        }
+    }
+
+    public Task<IWalSegmentReader> OpenReadAsync(string name, CancellationToken cancellationToken) =>
+        Task.FromResult<IWalSegmentReader>(new AzureSegmentReader(Blob(name), Describe + name));
+
+    public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken cancellationToken)
+    {
+        var blob = AppendBlob(name);
+        try
+        {
+            await blob.CreateAsync(new AppendBlobCreateOptions
+            {
+                Conditions = new AppendBlobRequestConditions { IfNoneMatch = ETag.All },
+            }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            throw new WalConflictException($"WAL segment '{Describe}{name}' already exists: another writer?", e);
+        }
+        return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options);
+    }
+
+    public async Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken cancellationToken)
+    {
+        var blob = AppendBlob(name);
+        var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+        var length = properties.ContentLength;
+        var cut = ValidLength(properties.Metadata);
+        if (length < validLength)
+            throw new IOException($"WAL segment '{Describe}{name}' is {length} bytes, shorter than the {validLength} recovered from it");
+        if (length == validLength && cut is null && !properties.IsSealed)
+            return new AzureSegmentWriter(blob, name, Describe + name, length, properties.BlobCommittedBlockCount, options);
+        if (validLength == 0)
+        {
+            // Nothing good in it: replace it by an empty blob under the same name (the name keeps the next LSN).
+            await blob.CreateAsync(new AppendBlobCreateOptions
+            {
+                Conditions = new AppendBlobRequestConditions { IfMatch = properties.ETag },
+            }, cancellationToken);
+            return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options);
+        }
+        // An append blob cannot be truncated: mark where its good part ends; the caller starts a new segment.
+        var metadata = new Dictionary<string, string>(properties.Metadata)
+        {
+            [ValidLengthKey] = validLength.ToString(CultureInfo.InvariantCulture),
+        };
+        await blob.SetMetadataAsync(metadata, new BlobRequestConditions { IfMatch = properties.ETag }, cancellationToken);
+        return null;
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken) =>
+        await Blob(name).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+
+    private BlobClient Blob(string name) => container.GetBlobClient(prefix + CheckName(name));
+
+    private AppendBlobClient AppendBlob(string name) => container.GetAppendBlobClient(prefix + CheckName(name));
+
+    private static string CheckName(string name)
+    {
+        if (name.Length == 0 || name.Contains('/') || name == "." || name == "..")
+            throw new ArgumentException($"unsafe WAL file name '{name}'", nameof(name));
+        return name;
+    }
+
+    private static long? ValidLength(IDictionary<string, string>? metadata) =>
+        metadata is not null && metadata.TryGetValue(ValidLengthKey, out var text) &&
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : null;
+}

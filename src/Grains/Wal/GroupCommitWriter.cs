@@ -1,0 +1,342 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace TimeFusion.Wal;
+
+/// <summary>
+/// The single writer loop of a log. Appends queue in a bounded channel; the loop drains whatever is waiting
+/// (up to <see cref="WalOptions.MaxGroupCommitEntries"/> / <see cref="WalOptions.MaxGroupCommitBytes"/>), assigns LSNs
+/// in file order, writes the frames with one vectored write per segment and one fsync for the whole group, then
+/// completes every append of the group. No caller thread blocks: callers await a task. After a failed write or
+/// fsync the loop is faulted: the tail of the segment is unknown, so it fails every later request.
+/// </summary>
+internal sealed class GroupCommitWriter : IAsyncDisposable
+{
+    private readonly IWalDirectory _directory;
+    private readonly WalSegmentSet _segments;
+    private readonly WalNames _names;
+    private readonly WalOptions _options;
+    private readonly Channel<WalRequest> _channel;
+    private readonly PooledBufferWriter _scratch = new(64 * 1024);
+    private readonly List<WalRequest> _batch = [];
+    private readonly List<ReadOnlyMemory<byte>> _gather = [];
+    private readonly Task _loop;
+    private IWalSegmentWriter _current;
+    private long _lastAssigned;
+    private long _lastAcked;
+    private volatile Exception? _fault;
+    private bool _unsynced;
+    private bool _acknowledgedUnsynced;
+    private long _lastSyncTicks;
+    private long _appends, _batches, _fsyncs, _bytes, _segmentsCreated;
+
+    public GroupCommitWriter(IWalDirectory directory, WalSegmentSet segments, WalNames names, WalOptions options, IWalSegmentWriter current, long lastLsn, bool createdSegment)
+    {
+        _directory = directory;
+        _segments = segments;
+        _names = names;
+        _options = options;
+        _current = current;
+        _lastAssigned = _lastAcked = lastLsn;
+        _segmentsCreated = createdSegment ? 1 : 0;
+        _lastSyncTicks = Stopwatch.GetTimestamp();
+        _channel = Channel.CreateBounded<WalRequest>(new BoundedChannelOptions(options.QueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>The highest acknowledged LSN.</summary>
+    public long LastLsn => Volatile.Read(ref _lastAcked);
+
+    /// <summary>The failure that faulted the loop, or null.</summary>
+    public Exception? Fault => _fault;
+
+    public WalStatistics Statistics => new(
+        Interlocked.Read(ref _appends), Interlocked.Read(ref _batches), Interlocked.Read(ref _fsyncs),
+        Interlocked.Read(ref _bytes), Interlocked.Read(ref _segmentsCreated));
+
+    /// <summary>Largest payload that fits <see cref="WalOptions.MaxEntryBytes"/> with this log's envelope fields.</summary>
+    public int MaxPayloadBytes => _options.MaxEntryBytes - (_names.Encoded.Length + 24);
+
+    public async ValueTask<long> AppendAsync(WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        if (operation is < WalOperation.Insert or > WalOperation.Update)
+            throw new ArgumentOutOfRangeException(nameof(operation), operation, "unknown WAL operation");
+        if (payload.Length > MaxPayloadBytes)
+            throw new ArgumentOutOfRangeException(nameof(payload), payload.Length, $"a WAL payload may hold at most {MaxPayloadBytes} bytes (MaxEntryBytes {_options.MaxEntryBytes})");
+        ThrowIfFaulted();
+        cancellationToken.ThrowIfCancellationRequested();
+        var request = WalRequest.Append(operation, payload);
+        await EnqueueAsync(request, cancellationToken);
+        if (!cancellationToken.CanBeCanceled) return await request.Completion.Task;
+        using (cancellationToken.UnsafeRegister(static (state, token) => ((WalRequest)state!).TryCancel(token), request))
+        {
+            return await request.Completion.Task;
+        }
+    }
+
+    /// <summary>Sends a control request and waits for it; control requests are not cancellable once queued.</summary>
+    public async Task<long> ControlAsync(WalRequestKind kind, long upToLsn, CancellationToken cancellationToken)
+    {
+        ThrowIfFaulted();
+        var request = WalRequest.Control(kind, upToLsn);
+        request.TryClaim();
+        await EnqueueAsync(request, cancellationToken);
+        return await request.Completion.Task;
+    }
+
+    private async ValueTask EnqueueAsync(WalRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!_channel.Writer.TryWrite(request)) await _channel.Writer.WriteAsync(request, cancellationToken);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw new ObjectDisposedException($"the WAL of {_names.Id} is closed", e);
+        }
+    }
+
+    private void ThrowIfFaulted()
+    {
+        var fault = _fault;
+        if (fault is not null) throw Faulted(fault);
+    }
+
+    private WalFaultedException Faulted(Exception fault) => new(
+        $"the WAL of {_names.Id} in '{_directory.Describe}' is faulted since a write or fsync failed ({fault.Message}); " +
+        "it acknowledges nothing more: reopen it to recover", fault);
+
+    private async Task RunAsync()
+    {
+        var reader = _channel.Reader;
+        Task<bool>? wait = null;
+        try
+        {
+            while (true)
+            {
+                wait ??= reader.WaitToReadAsync().AsTask();
+                if (_unsynced && !wait.IsCompleted)
+                {
+                    // Interval mode: fsync when the interval is up, unless new work arrives first.
+                    var due = _options.SyncInterval - Stopwatch.GetElapsedTime(_lastSyncTicks);
+                    if (due > TimeSpan.Zero) await Task.WhenAny(wait, Task.Delay(due));
+                    if (!wait.IsCompleted)
+                    {
+                        await SyncAsync();
+                        continue;
+                    }
+                }
+                if (!await wait) break;
+                wait = null;
+                await DrainAsync(reader);
+                if (_unsynced && Stopwatch.GetElapsedTime(_lastSyncTicks) >= _options.SyncInterval) await SyncAsync();
+            }
+        }
+        catch (Exception e)
+        {
+            // Only a bug gets here (request failures are handled per batch): fault and keep failing requests.
+            _fault ??= e;
+            foreach (var r in _batch) r.Completion.TrySetException(Faulted(_fault));
+            _batch.Clear();
+            while (await reader.WaitToReadAsync()) FailQueued(reader);
+        }
+        finally
+        {
+            if (_unsynced && _fault is null) await SyncAsync();
+            await _current.DisposeAsync();
+            _scratch.Dispose();
+        }
+    }
+
+    private void FailQueued(ChannelReader<WalRequest> reader)
+    {
+        while (reader.TryRead(out var request))
+        {
+            if (request.Kind != WalRequestKind.Append || request.TryClaim()) request.Completion.TrySetException(Faulted(_fault!));
+        }
+    }
+
+    private async Task DrainAsync(ChannelReader<WalRequest> reader)
+    {
+        _batch.Clear();
+        long bytes = 0;
+        while (reader.TryPeek(out var next))
+        {
+            if (next.Kind != WalRequestKind.Append)
+            {
+                if (_batch.Count > 0) break;
+                reader.TryRead(out _);
+                await HandleControlAsync(next);
+                continue;
+            }
+            if (_batch.Count > 0 && (_batch.Count >= _options.MaxGroupCommitEntries || bytes + next.Payload.Length > _options.MaxGroupCommitBytes)) break;
+            reader.TryRead(out _);
+            if (!next.TryClaim()) continue;
+            _batch.Add(next);
+            bytes += next.Payload.Length;
+        }
+        if (_batch.Count > 0) await WriteBatchAsync();
+    }
+
+    private async Task HandleControlAsync(WalRequest request)
+    {
+        if (_fault is { } fault)
+        {
+            request.Completion.TrySetException(Faulted(fault));
+            return;
+        }
+        try
+        {
+            switch (request.Kind)
+            {
+                case WalRequestKind.Sync:
+                    if (_unsynced) await SyncAsync();
+                    ThrowIfFaulted();
+                    request.Completion.TrySetResult(LastLsn);
+                    break;
+                case WalRequestKind.RollIfCovered:
+                    var roll = _current.Length > 0 && LastLsn <= request.UpToLsn;
+                    if (roll) await RollAsync(LastLsn + 1);
+                    request.Completion.TrySetResult(roll ? 1 : 0);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unexpected control request {request.Kind}");
+            }
+        }
+        catch (Exception e)
+        {
+            _fault ??= e;
+            request.Completion.TrySetException(Faulted(_fault));
+        }
+    }
+
+    private async Task WriteBatchAsync()
+    {
+        if (_fault is { } fault)
+        {
+            foreach (var r in _batch) r.Completion.TrySetException(Faulted(fault));
+            return;
+        }
+        try
+        {
+            Encode();
+            var i = 0;
+            while (i < _batch.Count)
+            {
+                var j = i + 1;
+                while (j < _batch.Count && !_batch[j].StartsSegment) j++;
+                if (_batch[i].StartsSegment) await RollAsync(_batch[i].Lsn);
+                _gather.Clear();
+                long runBytes = 0;
+                for (var k = i; k < j; k++)
+                {
+                    var r = _batch[k];
+                    _gather.Add(_scratch.WrittenMemory.Slice(r.HeaderOffset, r.HeaderLength));
+                    if (!r.Payload.IsEmpty) _gather.Add(r.Payload);
+                    runBytes += r.HeaderLength + r.Payload.Length;
+                }
+                if (_current.Length > 0 && !_current.CanAppend(runBytes)) await RollAsync(_batch[i].Lsn);
+                // Never cancelled midway: a half-written group would leave an unknown tail.
+                await _current.AppendAsync(_gather, CancellationToken.None);
+                Interlocked.Add(ref _bytes, runBytes);
+                i = j;
+            }
+            _gather.Clear();
+            if (_options.SyncMode == WalSyncMode.PerCommit) await FlushCurrentAsync();
+            else _unsynced = true;
+        }
+        catch (Exception e)
+        {
+            _gather.Clear();
+            _fault ??= e;
+            foreach (var r in _batch) r.Completion.TrySetException(Faulted(_fault));
+            _batch.Clear();
+            return;
+        }
+        _segments.SetLength(_current.Name, _current.Length);
+        Interlocked.Add(ref _appends, _batch.Count);
+        Interlocked.Increment(ref _batches);
+        Volatile.Write(ref _lastAcked, _batch[^1].Lsn);
+        foreach (var r in _batch) r.Completion.TrySetResult(r.Lsn);
+        _batch.Clear();
+    }
+
+    /// <summary>Assigns LSNs and encodes every frame header and envelope prefix into the scratch buffer.</summary>
+    private void Encode()
+    {
+        _scratch.Reset();
+        var segmentLength = _current.Length;
+        foreach (var r in _batch)
+        {
+            r.Lsn = ++_lastAssigned;
+            var start = _scratch.WrittenCount;
+            _scratch.GetSpan(WalEntryFraming.HeaderBytes);
+            _scratch.Advance(WalEntryFraming.HeaderBytes);
+            WalEnvelope.WritePrefix(_scratch, r.Lsn, r.Operation, _names.Encoded, r.Payload.Length);
+            var prefixLength = _scratch.WrittenCount - start - WalEntryFraming.HeaderBytes;
+            var crc = Crc32C.Append(Crc32C.Compute(_scratch.WrittenSpan.Slice(start + WalEntryFraming.HeaderBytes, prefixLength)), r.Payload.Span);
+            WalEntryFraming.WriteHeader(_scratch.WrittenSpan.Slice(start, WalEntryFraming.HeaderBytes), prefixLength + r.Payload.Length, crc);
+            r.HeaderOffset = start;
+            r.HeaderLength = WalEntryFraming.HeaderBytes + prefixLength;
+            long frame = r.HeaderLength + r.Payload.Length;
+            r.StartsSegment = segmentLength > 0 && segmentLength + frame > _options.SegmentSizeBytes;
+            if (r.StartsSegment) segmentLength = 0;
+            segmentLength += frame;
+        }
+    }
+
+    /// <summary>Closes the active segment (durably) and starts one whose first entry will be <paramref name="firstLsn"/>.</summary>
+    private async Task RollAsync(long firstLsn)
+    {
+        await FlushCurrentAsync();
+        _segments.SetLength(_current.Name, _current.Length);
+        var name = WalSegmentName.Format(firstLsn);
+        var next = await _directory.CreateSegmentAsync(name, CancellationToken.None);
+        var previous = _current;
+        _current = next;
+        _segments.Add(name, firstLsn, 0);
+        Interlocked.Increment(ref _segmentsCreated);
+        await previous.DisposeAsync();
+    }
+
+    /// <summary>The fsync of interval mode: its failure faults the log, and entries already acknowledged may be lost.</summary>
+    private async Task SyncAsync()
+    {
+        try
+        {
+            await FlushCurrentAsync();
+        }
+        catch (Exception e)
+        {
+            _fault ??= e;
+            _acknowledgedUnsynced = true;
+        }
+    }
+
+    private async Task FlushCurrentAsync()
+    {
+        await _current.FlushAsync(CancellationToken.None);
+        _unsynced = false;
+        _lastSyncTicks = Stopwatch.GetTimestamp();
+        Interlocked.Increment(ref _fsyncs);
+    }
+
+    /// <summary>Stops accepting requests, writes what is queued, fsyncs, closes the segment. Throws a fault that a final fsync hit.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        await _loop;
+        if (_acknowledgedUnsynced && _fault is { } fault)
+        {
+            _acknowledgedUnsynced = false;
+            throw new WalFaultedException(
+                $"the WAL of {_names.Id} in '{_directory.Describe}' could not fsync entries it had acknowledged (interval mode): {fault.Message}", fault);
+        }
+    }
+}

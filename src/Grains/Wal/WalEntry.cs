@@ -1,0 +1,36 @@
+namespace TimeFusion.Wal;
+
+/// <summary>One replayed WAL entry. The payload is owned by the entry (not a pooled buffer): keep it as long as needed.</summary>
+public sealed class WalEntry
+{
+    internal WalEntry(int formatVersion, long lsn, WalOperation operation, string project, string table, ReadOnlyMemory<byte> payload)
+    {
+        FormatVersion = formatVersion;
+        Lsn = lsn;
+        Operation = operation;
+        Project = project;
+        Table = table;
+        Payload = payload;
+    }
+
+    /// <summary>The envelope format version the entry was written with.</summary>
+    public int FormatVersion { get; }
+
+    /// <summary>The log sequence number: unique, increasing in file order, never reused for this (project, table).</summary>
+    public long Lsn { get; }
+
+    /// <summary>What the entry records.</summary>
+    public WalOperation Operation { get; }
+
+    /// <summary>The full project name stored in the entry (checked against the log's identity).</summary>
+    public string Project { get; }
+
+    /// <summary>The full table name stored in the entry (checked against the log's identity).</summary>
+    public string Table { get; }
+
+    /// <summary>
+    /// Arrow IPC stream bytes for <see cref="WalOperation.Insert"/> (decode with <see cref="WalPayloads.DecodeInsert"/>),
+    /// a DML record for delete/update (<see cref="WalPayloads.DecodeDml"/>).
+    /// </summary>
+    public ReadOnlyMemory<byte> Payload { get; }
+}

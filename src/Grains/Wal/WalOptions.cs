@@ -1,0 +1,65 @@
+namespace TimeFusion.Wal;
+
+/// <summary>Settings of one write-ahead log. Plain defaults; call <see cref="Validate"/> before use.</summary>
+public sealed class WalOptions
+{
+    /// <summary>1 MiB.</summary>
+    private const int MiB = 1024 * 1024;
+
+    /// <summary>When writes are fsynced. Default <see cref="WalSyncMode.PerCommit"/> (every acknowledged append is durable).</summary>
+    public WalSyncMode SyncMode { get; set; } = WalSyncMode.PerCommit;
+
+    /// <summary>
+    /// With <see cref="WalSyncMode.Interval"/>: the longest time between a write and its fsync, which is also the
+    /// window of acknowledged entries a power failure can lose. Default 10 ms. Ignored with <see cref="WalSyncMode.PerCommit"/>.
+    /// </summary>
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// A segment is closed and a new one started when the next write would make it larger than this.
+    /// An entry larger than this gets a segment of its own. Default 64 MiB.
+    /// </summary>
+    public long SegmentSizeBytes { get; set; } = 64L * MiB;
+
+    /// <summary>
+    /// The largest envelope (one entry: header fields plus payload) the log writes or reads; a frame claiming more
+    /// is damage and is never allocated. Default 256 MiB.
+    /// </summary>
+    public int MaxEntryBytes { get; set; } = 256 * MiB;
+
+    /// <summary>
+    /// How many damaged regions (CRC mismatches or impossible frames with good entries after them) recovery may skip.
+    /// Default 0: any damage fails the open with <see cref="WalCorruptException"/>. A torn tail (an incomplete last
+    /// write) is not damage: it is cut off.
+    /// </summary>
+    public int MaxCorruptEntries { get; set; }
+
+    /// <summary>The most bytes of entries one group commit writes at once (a single larger entry is written alone). Default 16 MiB.</summary>
+    public int MaxGroupCommitBytes { get; set; } = 16 * MiB;
+
+    /// <summary>The most entries one group commit writes at once. Default 4096.</summary>
+    public int MaxGroupCommitEntries { get; set; } = 4096;
+
+    /// <summary>How many appends may wait for the writer before callers wait (asynchronously) for room. Default 8192.</summary>
+    public int QueueCapacity { get; set; } = 8192;
+
+    /// <summary>The size of the reads used to scan segments during recovery and replay. Default 1 MiB.</summary>
+    public int ReadChunkBytes { get; set; } = MiB;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a setting outside its range.</summary>
+    public WalOptions Validate()
+    {
+        if (!Enum.IsDefined(SyncMode)) throw new ArgumentOutOfRangeException(nameof(SyncMode), SyncMode, "unknown sync mode");
+        if (SyncMode == WalSyncMode.Interval && (SyncInterval <= TimeSpan.Zero || SyncInterval > TimeSpan.FromMinutes(1)))
+            throw new ArgumentOutOfRangeException(nameof(SyncInterval), SyncInterval, "must be in (0, 1 min]");
+        if (SegmentSizeBytes < 4096) throw new ArgumentOutOfRangeException(nameof(SegmentSizeBytes), SegmentSizeBytes, "must be at least 4096");
+        if (MaxEntryBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxEntryBytes), MaxEntryBytes, "must be at least 1024");
+        if (MaxEntryBytes > int.MaxValue - 64) throw new ArgumentOutOfRangeException(nameof(MaxEntryBytes), MaxEntryBytes, "too large");
+        if (MaxCorruptEntries < 0) throw new ArgumentOutOfRangeException(nameof(MaxCorruptEntries), MaxCorruptEntries, "must be >= 0");
+        if (MaxGroupCommitBytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxGroupCommitBytes), MaxGroupCommitBytes, "must be >= 1");
+        if (MaxGroupCommitEntries < 1) throw new ArgumentOutOfRangeException(nameof(MaxGroupCommitEntries), MaxGroupCommitEntries, "must be >= 1");
+        if (QueueCapacity < 1) throw new ArgumentOutOfRangeException(nameof(QueueCapacity), QueueCapacity, "must be >= 1");
+        if (ReadChunkBytes < 4096) throw new ArgumentOutOfRangeException(nameof(ReadChunkBytes), ReadChunkBytes, "must be at least 4096");
+        return this;
+    }
+}

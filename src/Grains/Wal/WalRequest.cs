@@ -1,0 +1,65 @@
+namespace TimeFusion.Wal;
+
+/// <summary>What a queued request asks the writer loop to do.</summary>
+internal enum WalRequestKind
+{
+    /// <summary>Append one entry.</summary>
+    Append,
+
+    /// <summary>fsync everything written so far.</summary>
+    Sync,
+
+    /// <summary>Start a new segment if every entry of the active one is at or below <see cref="WalRequest.UpToLsn"/>.</summary>
+    RollIfCovered,
+}
+
+/// <summary>
+/// One request to the writer loop. An append can be cancelled only until the loop claims it; once claimed it is
+/// written and completes normally, so a cancelled append is never in the log.
+/// </summary>
+internal sealed class WalRequest
+{
+    private const int Pending = 0, Claimed = 1, Cancelled = 2;
+    private int _state;
+
+    private WalRequest(WalRequestKind kind, WalOperation operation, ReadOnlyMemory<byte> payload, long upToLsn)
+    {
+        Kind = kind;
+        Operation = operation;
+        Payload = payload;
+        UpToLsn = upToLsn;
+    }
+
+    public WalRequestKind Kind { get; }
+
+    public WalOperation Operation { get; }
+
+    public ReadOnlyMemory<byte> Payload { get; }
+
+    public long UpToLsn { get; }
+
+    /// <summary>Completes with the LSN (appends), the last LSN (sync), or 1/0 for rolled or not.</summary>
+    public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Filled by the writer loop while it encodes a batch.
+    public long Lsn { get; set; }
+
+    public int HeaderOffset { get; set; }
+
+    public int HeaderLength { get; set; }
+
+    public bool StartsSegment { get; set; }
+
+    public static WalRequest Append(WalOperation operation, ReadOnlyMemory<byte> payload) => new(WalRequestKind.Append, operation, payload, 0);
+
+    public static WalRequest Control(WalRequestKind kind, long upToLsn = 0) => new(kind, default, default, upToLsn);
+
+    /// <summary>The loop takes the request; false when it was cancelled first.</summary>
+    public bool TryClaim() => Interlocked.CompareExchange(ref _state, Claimed, Pending) == Pending;
+
+    /// <summary>Cancels the request if the loop has not taken it yet.</summary>
+    public void TryCancel(CancellationToken token)
+    {
+        if (Interlocked.CompareExchange(ref _state, Cancelled, Pending) == Pending) Completion.TrySetCanceled(token);
+    }
+}
