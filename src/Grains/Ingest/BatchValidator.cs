@@ -7,7 +7,7 @@ namespace TimeFusion.Ingest;
 /// <summary>
 /// Write path, step 1: checks an incoming Arrow batch against its table and returns it in the table's
 /// canonical Arrow schema (column order, canonical types), or rejects it whole.
-/// Checks: no unknown or duplicate columns, every NOT NULL column present and null-free, types match
+/// Checks: well-formed Arrow buffers, no unknown or duplicate columns, every NOT NULL column present and null-free, types match
 /// (strings in any encoding, timestamps in any unit), <c>timestamp</c> within bounds, <c>date</c> equal to
 /// the UTC date of <c>timestamp</c> and <c>project_id</c> equal to the target project where given.
 /// Missing nullable columns become null columns; a missing <c>date</c> or <c>project_id</c> is filled in.
@@ -28,6 +28,16 @@ public static class BatchValidator
         var bytes = ArrowSize.Of(batch);
         if (bytes > options.MaxBatchBytes)
             throw new BatchRejectedException($"batch holds {bytes} bytes; the limit is {options.MaxBatchBytes}");
+
+        // Structure first (buffer lengths, offsets, UTF-8): a client's batch is untrusted bytes.
+        try
+        {
+            TimeFusion.Arrow.ArrowBatchValidator.Validate(batch);
+        }
+        catch (TimeFusion.Arrow.ArrowValidationException e)
+        {
+            throw new BatchRejectedException("malformed Arrow batch: " + e.Message);
+        }
 
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < batch.Schema.FieldsList.Count; i++)

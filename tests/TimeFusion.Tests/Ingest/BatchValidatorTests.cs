@@ -129,3 +129,19 @@ public class BatchValidatorTests
     [InlineData(-86_400_000_001L, -2)]
     public void Day_numbers_use_floor_division(long micros, int day) => Assert.Equal(day, BatchValidator.DayOf(micros));
 }
+
+public class BatchValidatorStructureTests
+{
+    [Fact]
+    public void Rejects_a_string_column_whose_offsets_point_past_its_data()
+    {
+        var offsets = new ArrowBuffer.Builder<int>().Append(0).Append(1_000).Build(); // data holds 1 byte
+        var data = new ArrowBuffer.Builder<byte>().Append((byte)'a').Build();
+        var id = new StringArray(1, offsets, data, ArrowBuffer.Empty, 0, 0);
+        var ts = new TimestampArray.Builder(new TimestampType(TimeUnit.Microsecond, "UTC")).Append(DateTimeOffset.UtcNow).Build();
+        var batch = new RecordBatch(new Schema([new Field("id", StringType.Default, false), new Field("timestamp", ts.Data.DataType, false)], null), [id, ts], 1);
+        var schema = TableSchema.Create("t", [new ColumnDefinition("id", ColumnType.Utf8, Nullable: false)]);
+        var e = Assert.Throws<BatchRejectedException>(() => BatchValidator.Validate(batch, schema, "p", new IngestOptions()));
+        Assert.Contains("malformed Arrow batch", e.Message);
+    }
+}
