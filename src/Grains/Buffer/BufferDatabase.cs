@@ -51,6 +51,9 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
 
     internal ConnectionPool Connections => _pool;
 
+    /// <summary>The live buffer table of each id, so that creating a table again retires the stale instance.</summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<TableId, BufferTable> Tables { get; } = new();
+
     /// <summary>Opens a new in-memory buffer database.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Inconsistent options.</exception>
     public static BufferDatabase Open(BufferOptions options, ILogger? logger = null)
@@ -113,15 +116,18 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Runs CHECKPOINT now (compresses buffered rows and frees deleted ones), then reconciles the budget.
-    /// Checkpoints are serialized; concurrent appends and snapshots keep working.
+    /// Checkpoints are serialized; concurrent appends and snapshots keep working. Returns false when DuckDB
+    /// refused because of other write transactions — an UPDATE or DELETE in flight, or a committed UPDATE whose
+    /// old versions an open snapshot can still see — in which case nothing happened and a later try will work.
     /// </summary>
-    public async Task CheckpointAsync(CancellationToken cancellationToken = default)
+    /// <exception cref="BufferException">The checkpoint failed for another reason.</exception>
+    public async Task<bool> CheckpointAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         await _checkpointGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await Task.Run(() =>
+            return await Task.Run(() =>
             {
                 var connection = _pool.Rent();
                 var reusable = false;
@@ -130,11 +136,21 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
                     DuckDbCommands.Execute(connection, "CHECKPOINT");
                     reusable = true;
                 }
+                catch (DuckDBException e) when (e.Message.Contains("Cannot CHECKPOINT", StringComparison.OrdinalIgnoreCase))
+                {
+                    reusable = true;
+                    return false;
+                }
+                catch (DuckDBException e)
+                {
+                    throw new BufferException("CHECKPOINT of the buffer database failed: " + e.Message, e);
+                }
                 finally
                 {
                     _pool.Return(connection, reusable);
                 }
                 ReconcileNow();
+                return true;
             }, CancellationToken.None).ConfigureAwait(false);
         }
         finally
@@ -182,16 +198,38 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
             return;
         try
         {
-            await CheckpointAsync(_shutdown.Token).ConfigureAwait(false);
+            if (!await CheckpointAsync(_shutdown.Token).ConfigureAwait(false))
+            {
+                // Deferred by concurrent writers or old snapshots: try again a little later.
+                _logger.LogDebug("Buffer CHECKPOINT deferred by concurrent write transactions; retrying in {Delay}", Options.CheckpointRetryDelay);
+                _ = RetryCheckpointLaterAsync();
+            }
         }
         catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
         {
         }
-        catch (Exception e)
+        catch (Exception e) when (!_shutdown.IsCancellationRequested)
         {
             _lastBackgroundError = e;
             _logger.LogError(e, "Background CHECKPOINT of the buffer database failed");
         }
+        catch (Exception)
+        {
+            // Shutting down: the database is going away, nothing left to reclaim.
+        }
+    }
+
+    private async Task RetryCheckpointLaterAsync()
+    {
+        try
+        {
+            await Task.Delay(Options.CheckpointRetryDelay, _shutdown.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        RequestCheckpoint();
     }
 
     private async Task RunReconcileLoopAsync(TimeSpan interval)
@@ -217,7 +255,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the database. Buffer tables must be disposed first.</summary>
+    /// <summary>Closes the database without waiting for background work; prefer <see cref="DisposeAsync"/>, which also disposes live tables.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -232,6 +270,8 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
     {
         if (Volatile.Read(ref _disposed) != 0)
             return;
+        foreach (var table in Tables.Values)
+            await table.DisposeAsync().ConfigureAwait(false);
         _shutdown.Cancel();
         Task background;
         lock (_shutdown)

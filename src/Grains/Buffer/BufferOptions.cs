@@ -40,6 +40,9 @@ public sealed class BufferOptions
     /// <summary>Run a background <c>CHECKPOINT</c> after rows are deleted (the only way DuckDB returns their memory). Default true.</summary>
     public bool CheckpointAfterDelete { get; set; } = true;
 
+    /// <summary>Wait before retrying a background CHECKPOINT that DuckDB deferred because of concurrent write transactions. Default 500 ms.</summary>
+    public TimeSpan CheckpointRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How often to reconcile the budget with DuckDB's own memory figures; zero disables the timer. Default 2 s.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -66,6 +69,8 @@ public sealed class BufferOptions
             throw new ArgumentOutOfRangeException(nameof(ReserveMaxWait), ReserveMaxWait, "must not be negative");
         if (RowsPerChunk is < 1 or > 1 << 20)
             throw new ArgumentOutOfRangeException(nameof(RowsPerChunk), RowsPerChunk, "must be between 1 and 1,048,576");
+        if (CheckpointRetryDelay < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(CheckpointRetryDelay), CheckpointRetryDelay, "must not be negative");
         if (ReconcileInterval < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ReconcileInterval), ReconcileInterval, "must not be negative");
         if (MaxIdleConnections < 0)

@@ -79,8 +79,17 @@ public sealed class BufferTable : IAsyncDisposable
         if (schema.Find(LsnColumn) is not null)
             throw new SchemaException($"table '{schema.Name}': column name '{LsnColumn}' is reserved by the buffer");
         cancellationToken.ThrowIfCancellationRequested();
+        // A live instance of the same id is stale (e.g. an old activation): retire it so that its later
+        // disposal cannot drop the new table, and give its reservations back.
+        if (db.Tables.TryGetValue(id, out var stale))
+            await stale.DisposeAsync().ConfigureAwait(false);
         var table = new BufferTable(db, id, schema, TableNameFor(id));
         await Task.Run(table.Initialize, cancellationToken).ConfigureAwait(false);
+        if (!db.Tables.TryAdd(id, table))
+        {
+            await table.DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"another buffer table for {id} was created concurrently");
+        }
         return table;
     }
 
@@ -470,6 +479,8 @@ public sealed class BufferTable : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // Only the registered instance owns the DuckDB table; a retired one must not drop its successor's.
+        var owner = _db.Tables.TryRemove(new KeyValuePair<TableId, BufferTable>(Id, this));
         await _appendLock.WaitAsync().ConfigureAwait(false);
         await _maintenanceLock.WaitAsync().ConfigureAwait(false);
         try
@@ -482,6 +493,8 @@ public sealed class BufferTable : IAsyncDisposable
                     _appendConnection?.Dispose();
                     _appender = null;
                     _appendConnection = null;
+                    if (!owner)
+                        return;
                     var pool = _db.Connections;
                     var connection = pool.Rent();
                     var reusable = false;
