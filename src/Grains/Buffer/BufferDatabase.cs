@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
@@ -7,12 +8,19 @@ using TimeFusion.Tables;
 namespace TimeFusion.Buffer;
 
 /// <summary>
-/// The silo-wide in-memory DuckDB database that holds every table's buffered rows (DESIGN.md §2.5), plus
+/// The silo-wide in-memory DuckDB instance that holds every table's buffered rows (DESIGN.md §2.5), plus
 /// the silo's <see cref="MemoryBudget"/>. Settings are applied deliberately at open: <c>memory_limit</c>,
 /// <c>threads</c>, <c>temp_directory</c> (a silo-owned folder or '' — never DuckDB's default <c>./.tmp</c>),
 /// a <c>checkpoint_threshold</c> so high that commits never checkpoint (automatic checkpoints inside
-/// commits stalled appends for seconds), and <c>TimeZone = 'UTC'</c>. CHECKPOINT runs in the background
-/// after deletes instead, because only CHECKPOINT gives deleted rows' memory back and compresses.
+/// commits stalled appends for seconds), and <c>TimeZone = 'UTC'</c>.
+/// <para>
+/// Each buffer table keeps its rows in a few in-memory databases of its own ("generations", see
+/// <see cref="BufferTable"/>), ATTACHed to this instance, because a CHECKPOINT — the only thing that compresses
+/// rows and gives deleted rows' memory back — holds its database's checkpoint lock exclusively and blocks every
+/// write to that database while it runs (measured: seconds of append stalls). Compressing sealed generations
+/// never blocks appends, and dropping flushed rows is a DETACH that frees their memory at once. Queries still
+/// see every table through any connection.
+/// </para>
 /// </summary>
 public sealed class BufferDatabase : IDisposable, IAsyncDisposable
 {
@@ -22,11 +30,9 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
     private readonly DuckDBConnection _root;
     private readonly ConnectionPool _pool;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _checkpointGate = new(1, 1);
+    private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _reconcileLoop;
-    private int _checkpointRequested;
-    private Task _backgroundCheckpoint = Task.CompletedTask;
     private volatile Exception? _lastBackgroundError;
     private int _disposed;
 
@@ -37,6 +43,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         _logger = logger;
         _pool = new ConnectionPool(root, options.MaxIdleConnections);
         Budget = new MemoryBudget(options.SoftLimitBytes, options.HardLimitBytes);
+        CheckpointSlots = new SemaphoreSlim(options.MaxConcurrentCheckpoints, options.MaxConcurrentCheckpoints);
         _reconcileLoop = options.ReconcileInterval > TimeSpan.Zero ? RunReconcileLoopAsync(options.ReconcileInterval) : Task.CompletedTask;
     }
 
@@ -51,8 +58,15 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
 
     internal ConnectionPool Connections => _pool;
 
+    internal ILogger Logger => _logger;
+
+    internal CancellationToken ShutdownToken => _shutdown.Token;
+
+    /// <summary>Limits how many table checkpoints run at once (they compete with appends for the cores).</summary>
+    internal SemaphoreSlim CheckpointSlots { get; }
+
     /// <summary>The live buffer table of each id, so that creating a table again retires the stale instance.</summary>
-    internal System.Collections.Concurrent.ConcurrentDictionary<TableId, BufferTable> Tables { get; } = new();
+    internal ConcurrentDictionary<TableId, BufferTable> Tables { get; } = new();
 
     /// <summary>Opens a new in-memory buffer database.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Inconsistent options.</exception>
@@ -92,7 +106,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// What DuckDB holds for table data (the <c>duckdb_memory()</c> tags of tables, strings, metadata, indexes and
-    /// undo buffers): the figure the budget is reconciled against.
+    /// undo buffers, over all buffer databases): the figure the budget is reconciled against.
     /// </summary>
     public long TableMemoryBytes() => QueryMemory(TableMemoryTags);
 
@@ -115,121 +129,55 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs CHECKPOINT now (compresses buffered rows and frees deleted ones), then reconciles the budget.
-    /// Checkpoints are serialized; concurrent appends and snapshots keep working. Returns false when DuckDB
-    /// refused because of other write transactions — an UPDATE or DELETE in flight, or a committed UPDATE whose
-    /// old versions an open snapshot can still see — in which case nothing happened and a later try will work.
+    /// Seals and compresses every live buffer table now (see <see cref="BufferTable.CheckpointAsync"/>) and
+    /// reconciles the budget. Returns false when DuckDB deferred at least one checkpoint.
     /// </summary>
-    /// <exception cref="BufferException">The checkpoint failed for another reason.</exception>
     public async Task<bool> CheckpointAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        await _checkpointGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var all = true;
+        foreach (var table in Tables.Values)
+        {
+            try
+            {
+                all &= await table.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Dropped meanwhile: nothing left to checkpoint.
+            }
+        }
+        await ReconcileMemoryAsync().ConfigureAwait(false);
+        return all;
+    }
+
+    /// <summary>Completes when the background checkpoints requested so far have run (for tests and shutdown).</summary>
+    public Task WhenBackgroundCheckpointsIdle() => Task.WhenAll(Tables.Values.Select(t => t.BackgroundCheckpoint));
+
+    /// <summary>Measures DuckDB's table memory and corrects the budget by it (see <see cref="MemoryBudget"/>). Serialized.</summary>
+    public async Task ReconcileMemoryAsync()
+    {
+        await _reconcileGate.WaitAsync().ConfigureAwait(false);
         try
         {
-            return await Task.Run(() =>
+            await Task.Run(() =>
             {
-                var connection = _pool.Rent();
-                var reusable = false;
-                try
-                {
-                    DuckDbCommands.Execute(connection, "CHECKPOINT");
-                    reusable = true;
-                }
-                catch (DuckDBException e) when (e.Message.Contains("Cannot CHECKPOINT", StringComparison.OrdinalIgnoreCase))
-                {
-                    reusable = true;
-                    return false;
-                }
-                catch (DuckDBException e)
-                {
-                    throw new BufferException("CHECKPOINT of the buffer database failed: " + e.Message, e);
-                }
-                finally
-                {
-                    _pool.Return(connection, reusable);
-                }
-                ReconcileNow();
-                return true;
-            }, CancellationToken.None).ConfigureAwait(false);
+                var token = Budget.BeginReconcile();
+                Budget.CompleteReconcile(token, TableMemoryBytes());
+            }).ConfigureAwait(false);
         }
         finally
         {
-            _checkpointGate.Release();
+            _reconcileGate.Release();
         }
     }
 
-    /// <summary>Measures DuckDB's table memory and corrects the budget by it (see <see cref="MemoryBudget"/>).</summary>
-    public Task ReconcileMemoryAsync() => Task.Run(ReconcileNow);
-
-    private void ReconcileNow()
+    internal void ReportBackgroundError(Exception e, string what)
     {
-        var token = Budget.BeginReconcile();
-        var measured = TableMemoryBytes();
-        Budget.CompleteReconcile(token, measured);
-    }
-
-    /// <summary>
-    /// Asks for a CHECKPOINT in the background (after deletes). Requests made while one runs are coalesced into
-    /// one more run. Failures are logged and kept in <see cref="LastBackgroundError"/>.
-    /// </summary>
-    public void RequestCheckpoint()
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-            return;
-        if (Interlocked.Exchange(ref _checkpointRequested, 1) == 1)
-            return;
-        lock (_shutdown)
-            _backgroundCheckpoint = _backgroundCheckpoint.ContinueWith(_ => RunRequestedCheckpointAsync(), CancellationToken.None,
-                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-    }
-
-    /// <summary>Completes when the background checkpoints requested so far have run.</summary>
-    public Task WhenBackgroundCheckpointsIdle()
-    {
-        lock (_shutdown)
-            return _backgroundCheckpoint;
-    }
-
-    private async Task RunRequestedCheckpointAsync()
-    {
-        Interlocked.Exchange(ref _checkpointRequested, 0);
         if (_shutdown.IsCancellationRequested)
-            return;
-        try
-        {
-            if (!await CheckpointAsync(_shutdown.Token).ConfigureAwait(false))
-            {
-                // Deferred by concurrent writers or old snapshots: try again a little later.
-                _logger.LogDebug("Buffer CHECKPOINT deferred by concurrent write transactions; retrying in {Delay}", Options.CheckpointRetryDelay);
-                _ = RetryCheckpointLaterAsync();
-            }
-        }
-        catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
-        {
-        }
-        catch (Exception e) when (!_shutdown.IsCancellationRequested)
-        {
-            _lastBackgroundError = e;
-            _logger.LogError(e, "Background CHECKPOINT of the buffer database failed");
-        }
-        catch (Exception)
-        {
-            // Shutting down: the database is going away, nothing left to reclaim.
-        }
-    }
-
-    private async Task RetryCheckpointLaterAsync()
-    {
-        try
-        {
-            await Task.Delay(Options.CheckpointRetryDelay, _shutdown.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-        RequestCheckpoint();
+            return; // the database is going away; nothing left to reclaim
+        _lastBackgroundError = e;
+        _logger.LogError(e, "{What} failed", what);
     }
 
     private async Task RunReconcileLoopAsync(TimeSpan interval)
@@ -243,10 +191,9 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
                 {
                     await ReconcileMemoryAsync().ConfigureAwait(false);
                 }
-                catch (Exception e) when (!_shutdown.IsCancellationRequested)
+                catch (Exception e)
                 {
-                    _lastBackgroundError = e;
-                    _logger.LogError(e, "Reconciling the buffer memory budget with DuckDB failed");
+                    ReportBackgroundError(e, "Reconciling the buffer memory budget with DuckDB");
                 }
             }
         }
@@ -255,7 +202,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the database without waiting for background work; prefer <see cref="DisposeAsync"/>, which also disposes live tables.</summary>
+    /// <summary>Closes the instance without waiting for background work; prefer <see cref="DisposeAsync"/>, which also disposes live tables.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -265,18 +212,15 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         _root.Dispose();
     }
 
-    /// <summary>Stops background work, waits for it, and closes the database.</summary>
+    /// <summary>Disposes live tables, stops background work, waits for it, and closes the instance.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Volatile.Read(ref _disposed) != 0)
             return;
+        _shutdown.Cancel();
         foreach (var table in Tables.Values)
             await table.DisposeAsync().ConfigureAwait(false);
-        _shutdown.Cancel();
-        Task background;
-        lock (_shutdown)
-            background = _backgroundCheckpoint;
-        await Task.WhenAll(background, _reconcileLoop).ConfigureAwait(false);
+        await _reconcileLoop.ConfigureAwait(false);
         Dispose();
     }
 }

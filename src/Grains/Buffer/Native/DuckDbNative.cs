@@ -32,6 +32,10 @@ internal static unsafe class DuckDbNative
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern int duckdb_appender_create(IntPtr connection, byte* schema, byte* table, out IntPtr appender);
 
+    // duckdb_state duckdb_appender_create_ext(duckdb_connection, const char* catalog, const char* schema, const char* table, duckdb_appender*)
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    public static extern int duckdb_appender_create_ext(IntPtr connection, byte* catalog, byte* schema, byte* table, out IntPtr appender);
+
     // duckdb_state duckdb_append_data_chunk(duckdb_appender, duckdb_data_chunk)
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern int duckdb_append_data_chunk(IntPtr appender, IntPtr chunk);
