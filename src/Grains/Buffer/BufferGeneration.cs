@@ -19,7 +19,6 @@ internal sealed class BufferGeneration
         Sequence = sequence;
         QuotedDatabase = SqlNames.Quote(databaseName);
         QuotedTable = $"{QuotedDatabase}.main.{SqlNames.Quote("rows")}";
-        CreatedAt = DateTime.UtcNow;
     }
 
     public string DatabaseName { get; }
@@ -29,8 +28,6 @@ internal sealed class BufferGeneration
     public string QuotedDatabase { get; }
 
     public string QuotedTable { get; }
-
-    public DateTime CreatedAt { get; }
 
     /// <summary>Lowest LSN the generation may hold (long.MaxValue while empty).</summary>
     public long MinLsn { get; set; } = long.MaxValue;

@@ -16,10 +16,12 @@ namespace TimeFusion.Buffer;
 /// <list type="bullet">
 /// <item>Appends go through the C API's Arrow-to-DataChunk conversion into the newest generation, on the
 /// table's own connection, each batch in its own transaction (atomic).</item>
-/// <item>A generation is sealed after <see cref="BufferOptions.GenerationRows"/> rows or
-/// <see cref="BufferOptions.GenerationMaxAge"/>, and when a flush exports it; a sealed generation is compressed
-/// by a background CHECKPOINT (about 10x less memory). A CHECKPOINT blocks every write to its database while it
-/// runs, so it never runs on the generation taking appends: appends do not wait for it.</item>
+/// <item>A generation is sealed when it holds <see cref="BufferOptions.GenerationRows"/> rows and when a flush
+/// exports it. In the background, a sealed generation is merged into the older compressed "base" generation next
+/// to it (INSERT … SELECT, then a CHECKPOINT that compresses just the new rows) or, across a pending flush's LSN,
+/// becomes a base itself; compression cuts memory about tenfold. A CHECKPOINT blocks every write to its database
+/// while it runs, so it never runs on the generation taking appends: appends do not wait for it. A table thus
+/// has about two generations, which queries read as one UNION ALL.</item>
 /// <item>After a flush, <see cref="DeleteUpToAsync"/> DETACHes the generations it made durable — their
 /// memory is freed at once, no DELETE, no CHECKPOINT — once no open snapshot reads them.</item>
 /// <item>DML, exports and deletes are serialized with each other (two overlapping DELETEs conflict in DuckDB);
@@ -48,6 +50,7 @@ public sealed class BufferTable : IAsyncDisposable
     private long _nextSequence;
     private long _maxLsn = -1;
     private long _deletedUpTo = -1;
+    private long _pendingFlushLsn = -1; // the last export's LSN until the matching delete: merges never straddle it
     private int _compressionRequested;
     private Task _backgroundCompression = Task.CompletedTask;
     private int _disposed;
@@ -217,8 +220,7 @@ public sealed class BufferTable : IAsyncDisposable
             RequestCompression();
     }
 
-    private bool ShouldSeal(BufferGeneration active) =>
-        active.Rows > 0 && (active.Rows >= _db.Options.GenerationRows || DateTime.UtcNow - active.CreatedAt >= _db.Options.GenerationMaxAge);
+    private bool ShouldSeal(BufferGeneration active) => active.Rows >= _db.Options.GenerationRows;
 
     /// <summary>The memory estimate for appending <paramref name="batch"/> (Arrow bytes plus the LSN column, times the estimate factor).</summary>
     public long EstimateBytes(RecordBatch batch) =>
@@ -428,6 +430,8 @@ public sealed class BufferTable : IAsyncDisposable
         {
             ThrowIfDisposed();
             var root = Path.GetFullPath(directory);
+            lock (_gate)
+                _pendingFlushLsn = Math.Max(_pendingFlushLsn, upToLsn);
             await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= upToLsn, cancellationToken).ConfigureAwait(false);
             List<BufferGeneration> sources;
             lock (_gate)
@@ -570,6 +574,8 @@ public sealed class BufferTable : IAsyncDisposable
                 while (lsn > (seen = Interlocked.Read(ref _deletedUpTo)) && Interlocked.CompareExchange(ref _deletedUpTo, lsn, seen) != seen)
                 {
                 }
+                if (lsn >= _pendingFlushLsn)
+                    _pendingFlushLsn = -1;
                 return total;
             }), CancellationToken.None).ConfigureAwait(false);
             DropGenerations(whole);
@@ -786,21 +792,83 @@ public sealed class BufferTable : IAsyncDisposable
         try
         {
             ThrowIfDisposed();
-            List<BufferGeneration> targets;
-            lock (_gate)
-                targets = _generations.Where(g => g.Sealed && !g.Compressed && !g.IsEmpty).ToList();
-            var all = true;
-            foreach (var g in targets)
+            while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                all &= await Task.Run(() => Checkpoint(g), CancellationToken.None).ConfigureAwait(false);
+                BufferGeneration? target, into = null;
+                lock (_gate)
+                {
+                    target = _generations.FirstOrDefault(g => g.Sealed && !g.Compressed && !g.IsEmpty);
+                    if (target is null)
+                        return true;
+                    var index = _generations.IndexOf(target);
+                    if (index > 0 && _generations[index - 1] is { Sealed: true, Compressed: true } previous && SameSideOfPendingFlush(previous, target))
+                        into = previous;
+                }
+                var ran = await Task.Run(() => into is null ? Checkpoint(target) : Merge(target, into), CancellationToken.None).ConfigureAwait(false);
+                if (!ran)
+                    return false; // deferred: retried later
             }
-            return all;
         }
         finally
         {
             _maintenanceLock.Release();
         }
+    }
+
+    /// <summary>Whether two generations lie on the same side of the LSN of an export still waiting for its delete (under the generation lock).</summary>
+    private bool SameSideOfPendingFlush(BufferGeneration a, BufferGeneration b)
+    {
+        var boundary = _pendingFlushLsn;
+        if (boundary < 0)
+            return true;
+        return (a.MaxLsn <= boundary && b.MaxLsn <= boundary) || (a.MinLsn > boundary && b.MinLsn > boundary);
+    }
+
+    /// <summary>
+    /// Moves the rows of sealed generation <paramref name="source"/> into the compressed generation <paramref name="into"/>
+    /// before it, then compresses the new rows. The copy commits together with the swap of the generation list, under
+    /// the generation lock, so no snapshot sees the rows twice or not at all; snapshots already reading
+    /// <paramref name="source"/> keep it until they close.
+    /// </summary>
+    private bool Merge(BufferGeneration source, BufferGeneration into)
+    {
+        var pool = _db.Connections;
+        var connection = pool.Rent();
+        var reusable = true;
+        var detach = false;
+        try
+        {
+            DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
+            try
+            {
+                var rows = DuckDbCommands.Execute(connection, $"INSERT INTO {into.QuotedTable} SELECT * FROM {source.QuotedTable}");
+                lock (_gate)
+                {
+                    DuckDbCommands.Execute(connection, "COMMIT");
+                    into.Widen(source.MinLsn);
+                    into.Widen(source.MaxLsn);
+                    into.Rows += rows;
+                    into.Compressed = false;
+                    _generations.Remove(source);
+                    source.Dropped = true;
+                    if (source.Readers == 0 && !source.Detached)
+                        detach = source.Detached = true;
+                }
+            }
+            catch (DuckDBException e)
+            {
+                reusable = DuckDbCommands.TryRollback(connection);
+                throw new BufferException($"merging a generation of the buffer of {Id} failed: {e.Message}", e);
+            }
+        }
+        finally
+        {
+            pool.Return(connection, reusable);
+        }
+        if (detach)
+            DetachNow([source], background: true);
+        return Checkpoint(into);
     }
 
     private bool Checkpoint(BufferGeneration generation)
@@ -840,7 +908,7 @@ public sealed class BufferTable : IAsyncDisposable
     /// </summary>
     internal void RequestCompression()
     {
-        if (Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _compressionRequested, 1) == 1)
+        if (!_db.Options.CompressInBackground || Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _compressionRequested, 1) == 1)
             return;
         lock (_backgroundGate)
         {

@@ -66,11 +66,16 @@ public class BufferLifecycleTests
     [Fact]
     public async Task Dml_over_several_generations_is_all_or_nothing()
     {
-        await using var db = BufferTestDatabase.Open(o => o.GenerationRows = 1_000);
+        await using var db = BufferTestDatabase.Open(o =>
+        {
+            o.GenerationRows = 1_000;
+            o.CompressInBackground = false; // keep the generations apart
+        });
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
         for (var lsn = 1; lsn <= 4; lsn++)
             await table.AppendAsync(BufferTestDatabase.SmallBatch(1_000, $"l{lsn}", first: lsn * 1_000), lsn, default);
         Assert.Equal(4, table.GenerationCount);
+        Assert.Equal(0, table.Stats.Checkpoints);
         // Fails only in the last generation (n >= 4000): nothing may change in the others.
         await Assert.ThrowsAsync<BufferException>(() => table.ApplyUpdateAsync("true", [new("n", "CASE WHEN n >= 4000 THEN 'x'::BIGINT ELSE -n END")], default));
         using (var snapshot = table.OpenSnapshot(-1))
@@ -83,6 +88,49 @@ public class BufferLifecycleTests
             Assert.Equal(2_000L, snapshot.QueryScalar($"SELECT count(*) FROM {snapshot.Relation} WHERE level = 'ALL'"));
             Assert.Equal(2_000, snapshot.CountRows());
         }
+        await db.WhenBackgroundCheckpointsIdle();
+        Assert.Null(db.LastBackgroundError);
+    }
+
+    [Fact]
+    public async Task Sealed_generations_merge_into_the_base_but_never_across_a_pending_flush()
+    {
+        await using var db = BufferTestDatabase.Open(o => o.GenerationRows = 2_000);
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
+        BufferSnapshot? early = null;
+        for (var lsn = 1; lsn <= 10; lsn++)
+        {
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(1_000, $"l{lsn}", first: lsn * 1_000), lsn, default);
+            if (lsn == 5)
+                early = table.OpenSnapshot(-1);
+        }
+        await db.WhenBackgroundCheckpointsIdle();
+        Assert.Null(db.LastBackgroundError);
+        // Four sealed generations were merged into one compressed base; the fifth seal happens at the next append.
+        Assert.Equal(2, table.GenerationCount);
+        Assert.True(table.Stats.Checkpoints >= 4, $"{table.Stats.Checkpoints} checkpoints");
+        Assert.Equal(10_000, table.RowCount);
+        Assert.Equal(10_000, await BufferTestDatabase.CountAsync(table));
+        // A snapshot opened half way still sees exactly its rows, although they were merged since.
+        Assert.Equal(5_000, early!.CountRows());
+        Assert.Equal(5_000L, early.QueryScalar($"SELECT count(DISTINCT id) FROM {early.Relation}"));
+        early.Dispose();
+
+        // Export up to LSN 10 (sealing the generation taking appends), then append more before the delete:
+        // the new rows must not be merged into the exported base, so that the delete is a DETACH.
+        using var dir = new TimeFusion.Tests.Infrastructure.TempDirectory();
+        var files = await table.ExportParquetAsync(10, dir.Path, default);
+        Assert.Equal(10_000, files.Sum(f => f.Rows));
+        for (var lsn = 11; lsn <= 16; lsn++)
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(1_000, $"l{lsn}", first: lsn * 1_000), lsn, default);
+        await db.WhenBackgroundCheckpointsIdle();
+        Assert.Equal(3, table.GenerationCount); // the exported base, the base of LSNs 11-14, the one taking appends
+        Assert.Equal(10_000, await table.DeleteUpToAsync(10, default));
+        Assert.Equal(2, table.GenerationCount);
+        Assert.Equal(6_000, table.RowCount);
+        Assert.Equal(6_000, await BufferTestDatabase.CountAsync(table));
+        using (var after = table.OpenSnapshot(10))
+            Assert.Equal(11_000L, after.QueryScalar($"SELECT min(n) FROM {after.Relation}"));
         await db.WhenBackgroundCheckpointsIdle();
         Assert.Null(db.LastBackgroundError);
     }
