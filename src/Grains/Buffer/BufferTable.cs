@@ -781,12 +781,14 @@ public sealed class BufferTable : IAsyncDisposable
     public async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
     {
         await SealActiveIfAsync(g => !g.IsEmpty, cancellationToken).ConfigureAwait(false);
-        var all = await CompressSealedAsync(cancellationToken).ConfigureAwait(false);
+        var all = await CompressSealedAsync(cancellationToken, all: true).ConfigureAwait(false);
         await _db.ReconcileMemoryAsync().ConfigureAwait(false);
         return all;
     }
 
-    private async Task<bool> CompressSealedAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Cancels between generations.</param>
+    /// <param name="all">Also compress generations that an export already covers (and a delete will soon drop).</param>
+    private async Task<bool> CompressSealedAsync(CancellationToken cancellationToken, bool all = false)
     {
         await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -798,7 +800,9 @@ public sealed class BufferTable : IAsyncDisposable
                 BufferGeneration? target, into = null;
                 lock (_gate)
                 {
-                    target = _generations.FirstOrDefault(g => g.Sealed && !g.Compressed && !g.IsEmpty);
+                    // Generations an export covers are about to be detached: compressing them would only delay the delete.
+                    var boundary = all ? -1 : _pendingFlushLsn;
+                    target = _generations.FirstOrDefault(g => g.Sealed && !g.Compressed && !g.IsEmpty && (boundary < 0 || g.MaxLsn > boundary));
                     if (target is null)
                         return true;
                     var index = _generations.IndexOf(target);

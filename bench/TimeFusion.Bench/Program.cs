@@ -1,0 +1,25 @@
+namespace TimeFusion.Bench;
+
+/// <summary>
+/// <c>dotnet run -c Release --project bench/TimeFusion.Bench -- &lt;benchmark&gt; [options]</c>.
+/// One file per benchmark; register it in <see cref="Benchmarks"/>.
+/// </summary>
+public static class Program
+{
+    private static readonly Dictionary<string, (string Description, Func<string[], Task<int>> Run)> Benchmarks = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["buffer"] = ("DuckDB write buffer: append, latency under flush, snapshot queries, Parquet export, memory", BufferBenchmark.RunAsync),
+    };
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || !Benchmarks.TryGetValue(args[0], out var benchmark))
+        {
+            Console.Error.WriteLine("usage: TimeFusion.Bench <benchmark> [options]");
+            foreach (var (name, (description, _)) in Benchmarks)
+                Console.Error.WriteLine($"  {name,-10} {description}");
+            return args.Length == 0 ? 0 : 2;
+        }
+        return await benchmark.Run(args[1..]);
+    }
+}
