@@ -332,6 +332,15 @@ public static class BufferBenchmark
                     throw new InvalidOperationException($"{name}: {n1} rows from the buffer, {n2} from the plain table");
                 Report($"{name} ({phase})", buffered, "ms", $"plain table {plain:N1} ms, ratio {buffered / plain:N2}x");
             }
+            if (snapshot.Parts.Count > 1)
+            {
+                // The top-N pushed into each generation by the caller, then merged.
+                const string top = "SELECT timestamp, resource___service___name, name, body FROM {0} WHERE level = 'ERROR' ORDER BY timestamp DESC LIMIT 100";
+                var pushed = "(" + string.Join(" UNION ALL ", snapshot.Parts.Select(p => "(" + string.Format(CultureInfo.InvariantCulture, top, p) + ")")) + ")";
+                var t = Time(snapshot, $"SELECT * FROM {pushed} ORDER BY timestamp DESC LIMIT 100", out _);
+                var plain = Time(snapshot, string.Format(CultureInfo.InvariantCulture, top, "plain"), out _);
+                Report($"top-100 latest errors, LIMIT per generation ({phase})", t, "ms", $"plain table {plain:N1} ms, ratio {t / plain:N2}x");
+            }
         }
 
         // Reading rows back out as Arrow.

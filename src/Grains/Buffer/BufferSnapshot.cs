@@ -20,12 +20,13 @@ public sealed class BufferSnapshot : IDisposable
     private readonly object _gate = new();
     private DuckDBConnection? _connection;
 
-    internal BufferSnapshot(ConnectionPool pool, DuckDBConnection connection, string relation, long aboveLsn, Action release)
+    internal BufferSnapshot(ConnectionPool pool, DuckDBConnection connection, IReadOnlyList<string> parts, long aboveLsn, Action release)
     {
         _pool = pool;
         _connection = connection;
         _release = release;
-        Relation = relation;
+        Parts = parts;
+        Relation = parts.Count == 1 ? parts[0] : "(" + string.Join(" UNION ALL ", parts.Select(p => p[1..^1])) + ")";
         AboveLsn = aboveLsn;
     }
 
@@ -40,6 +41,14 @@ public sealed class BufferSnapshot : IDisposable
     /// only where a generation may hold such rows, so most queries read plain tables.
     /// </summary>
     public string Relation { get; }
+
+    /// <summary>
+    /// The same rows as <see cref="Relation"/>, one parenthesized subquery per generation (their UNION ALL is
+    /// <see cref="Relation"/>). DuckDB does not push <c>ORDER BY … LIMIT n</c> into the branches of a UNION ALL and
+    /// so loses its top-N optimizations over several generations (measured: 14 ms against 2-3 ms per branch on
+    /// 2 M rows); a planner can apply the top-N to each part and merge.
+    /// </summary>
+    public IReadOnlyList<string> Parts { get; }
 
     /// <summary>
     /// The connection holding the snapshot's transaction, for callers that run SQL through DuckDB.NET.

@@ -354,13 +354,12 @@ public sealed class BufferTable : IAsyncDisposable
         var read = new List<BufferGeneration>();
         try
         {
-            string relation;
+            var parts = new List<string>();
             // Under the generation lock no DML or delete commits, no generation is dropped, and every append that
             // could commit before the pins below has already widened its generation's bounds.
             lock (_gate)
             {
                 DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
-                var parts = new List<string>();
                 foreach (var g in _generations)
                 {
                     if (g.MaxLsn <= aboveLsn)
@@ -382,9 +381,8 @@ public sealed class BufferTable : IAsyncDisposable
                     DuckDbCommands.Execute(connection, $"SELECT 1 FROM {g.QuotedTable} LIMIT 0");
                     g.Readers++;
                 }
-                relation = "(" + string.Join(" UNION ALL ", parts) + ")";
             }
-            return new BufferSnapshot(pool, connection, relation, aboveLsn, () => ReleaseReaders(read));
+            return new BufferSnapshot(pool, connection, parts.Select(p => "(" + p + ")").ToList(), aboveLsn, () => ReleaseReaders(read));
         }
         catch
         {

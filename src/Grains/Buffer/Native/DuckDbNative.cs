@@ -28,10 +28,6 @@ internal static unsafe class DuckDbNative
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern void duckdb_destroy_arrow_converted_schema(ref IntPtr convertedSchema);
 
-    // duckdb_state duckdb_appender_create(duckdb_connection, const char* schema, const char* table, duckdb_appender*)
-    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
-    public static extern int duckdb_appender_create(IntPtr connection, byte* schema, byte* table, out IntPtr appender);
-
     // duckdb_state duckdb_appender_create_ext(duckdb_connection, const char* catalog, const char* schema, const char* table, duckdb_appender*)
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern int duckdb_appender_create_ext(IntPtr connection, byte* catalog, byte* schema, byte* table, out IntPtr appender);
@@ -59,10 +55,6 @@ internal static unsafe class DuckDbNative
     // void duckdb_destroy_data_chunk(duckdb_data_chunk*)
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern void duckdb_destroy_data_chunk(ref IntPtr chunk);
-
-    // idx_t duckdb_data_chunk_get_size(duckdb_data_chunk)
-    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
-    public static extern ulong duckdb_data_chunk_get_size(IntPtr chunk);
 
     // const char* duckdb_error_data_message(duckdb_error_data)
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
