@@ -1,13 +1,26 @@
-using TimeFusion.Bench.Wal;
+namespace TimeFusion.Bench;
 
-// Subcommands, one per engine area. Each prints its figures as a Markdown table.
-var commands = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Ordinal)
+/// <summary>
+/// <c>dotnet run -c Release --project bench/TimeFusion.Bench -- &lt;benchmark&gt; [options]</c>.
+/// One file per benchmark; register it in <see cref="Benchmarks"/>.
+/// </summary>
+public static class Program
 {
-    ["wal"] = WalBenchmark.RunAsync,
-};
-if (args.Length == 0 || !commands.TryGetValue(args[0], out var run))
-{
-    Console.Error.WriteLine($"usage: TimeFusion.Bench <{string.Join("|", commands.Keys)}> [options]");
-    return 64;
+    private static readonly Dictionary<string, (string Description, Func<string[], Task<int>> Run)> Benchmarks = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["buffer"] = ("DuckDB write buffer: append, latency under flush, snapshot queries, Parquet export, memory", BufferBenchmark.RunAsync),
+        ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),
+    };
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || !Benchmarks.TryGetValue(args[0], out var benchmark))
+        {
+            Console.Error.WriteLine("usage: TimeFusion.Bench <benchmark> [options]");
+            foreach (var (name, (description, _)) in Benchmarks)
+                Console.Error.WriteLine($"  {name,-10} {description}");
+            return args.Length == 0 ? 0 : 2;
+        }
+        return await benchmark.Run(args[1..]);
+    }
 }
-return await run(args[1..]);

@@ -25,7 +25,7 @@ public static class WalBenchmark
             new Random(1).NextBytes(small);
             var fourMiB = new byte[4 << 20];
             new Random(2).NextBytes(fourMiB);
-            var batch = OtelBatchGenerator.Create(8192, 1);
+            var batch = new OtelRowGenerator(1, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)).NextBatch(8192);
             var clock = Stopwatch.StartNew();
             var large = WalPayloads.EncodeInsert(batch);
             var encodeMs = clock.Elapsed.TotalMilliseconds;

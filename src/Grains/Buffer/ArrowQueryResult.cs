@@ -1,0 +1,35 @@
+using Apache.Arrow;
+using TimeFusion.Buffer.Native;
+
+namespace TimeFusion.Buffer;
+
+/// <summary>
+/// The result of a query run through <see cref="BufferSnapshot.QueryArrow"/>: an Arrow schema and record
+/// batches. Batches are independent of this object (dispose each when done); dispose the result to free
+/// what has not been read. Not thread-safe.
+/// </summary>
+public sealed class ArrowQueryResult : IDisposable
+{
+    private readonly ArrowQueryReader _reader;
+
+    internal ArrowQueryResult(ArrowQueryReader reader)
+    {
+        _reader = reader;
+    }
+
+    /// <summary>The result's schema (also when it has no rows).</summary>
+    public Schema Schema => _reader.Schema;
+
+    /// <summary>The next batch, or null at the end.</summary>
+    public RecordBatch? ReadNext() => _reader.ReadNext();
+
+    /// <summary>All remaining batches, in order.</summary>
+    public IEnumerable<RecordBatch> ReadAll()
+    {
+        while (ReadNext() is { } batch)
+            yield return batch;
+    }
+
+    /// <summary>Frees the native result.</summary>
+    public void Dispose() => _reader.Dispose();
+}
