@@ -1,0 +1,22 @@
+using TimeFusion.Delta;
+using TimeFusion.Flush;
+using TimeFusion.Ingest;
+using TimeFusion.Wal;
+
+namespace TimeFusion.Engine;
+
+/// <summary>Settings of the per-table storage engine; silo-wide, shared by every table.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Batch limits checked on ingest.</summary>
+    public IngestOptions Ingest { get; set; } = new();
+
+    /// <summary>WAL durability, segment size and corruption policy.</summary>
+    public WalOptions Wal { get; set; } = new();
+
+    /// <summary>Delta checkpoint interval and retention.</summary>
+    public DeltaOptions Delta { get; set; } = new();
+
+    /// <summary>When to flush and where exports are staged.</summary>
+    public FlushOptions Flush { get; set; } = new();
+}

@@ -1,0 +1,310 @@
+using Apache.Arrow;
+using Microsoft.Extensions.Logging;
+using System.Diagnostics;
+using TimeFusion.Buffer;
+using TimeFusion.Delta;
+using TimeFusion.Flush;
+using TimeFusion.Ingest;
+using TimeFusion.Recovery;
+using TimeFusion.Storage;
+using TimeFusion.Tables;
+using TimeFusion.Wal;
+
+namespace TimeFusion.Engine;
+
+/// <summary>
+/// The storage engine of one (project, table): its WAL, its buffer table, its memory reservations and its Delta
+/// table. The write path runs here in order — validate (<see cref="BatchValidator"/>), reserve memory, log
+/// (<see cref="WriteAheadLog"/>, durable before the ack), buffer (<see cref="BufferTable"/>, applied in LSN
+/// order), persist (<see cref="Persister"/>) — and <see cref="OpenAsync"/> recovers (<see cref="WalReplayer"/>).
+/// Inserts may run concurrently (they share WAL group commits); flushes are serialized.
+/// A TableGrain owns exactly one engine; nothing else writes its table.
+/// </summary>
+public sealed class TableEngine : IAsyncDisposable, WalReplayer.ITarget
+{
+    private readonly EngineServices _services;
+    private readonly ILogger _logger;
+    private readonly WriteAheadLog _wal;
+    private readonly BufferTable _buffer;
+    private readonly DeltaTable _delta;
+    private readonly Persister _persister;
+    private readonly SemaphoreSlim _flushLock = new(1, 1);
+    private readonly object _publishGate = new();
+    private LsnSequencer _sequencer;
+    private DeltaSnapshot _deltaSnapshot;
+    private long _flushedThroughLsn;
+    private long _oldestUnflushedTicks; // Stopwatch ticks of the first row buffered since the last flush; 0 = none
+    private Exception? _fault;
+
+    private TableEngine(TableId id, TableSchema schema, EngineServices services, WriteAheadLog wal, BufferTable buffer,
+        DeltaTable delta, DeltaSnapshot snapshot, long flushedThroughLsn, ILogger logger)
+    {
+        Id = id;
+        Schema = schema;
+        _services = services;
+        _logger = logger;
+        _wal = wal;
+        _buffer = buffer;
+        _delta = delta;
+        _deltaSnapshot = snapshot;
+        _flushedThroughLsn = flushedThroughLsn;
+        _sequencer = new LsnSequencer(flushedThroughLsn);
+        _persister = new Persister(id, schema, buffer, delta, wal, services.Options.Flush, logger);
+    }
+
+    /// <summary>The (project, table).</summary>
+    public TableId Id { get; }
+
+    /// <summary>The table schema.</summary>
+    public TableSchema Schema { get; }
+
+    /// <summary>What recovery did when the engine opened.</summary>
+    public RecoveryReport Recovery { get; private set; } = null!;
+
+    /// <summary>Every WAL entry up to this LSN is in Delta.</summary>
+    public long FlushedThroughLsn
+    {
+        get { lock (_publishGate) return _flushedThroughLsn; }
+    }
+
+    /// <summary>Every WAL entry up to this LSN is in Delta or the buffer.</summary>
+    public long AppliedThroughLsn => _sequencer.AppliedThrough;
+
+    /// <summary>Rows in the buffer (not yet in Delta).</summary>
+    public long BufferedRows => _buffer.RowCount;
+
+    /// <summary>Bytes reserved for this table's buffered rows.</summary>
+    public long BufferedBytes => _buffer.ReservedBytes;
+
+    /// <summary>The current Delta snapshot.</summary>
+    public DeltaSnapshot DeltaSnapshot
+    {
+        get { lock (_publishGate) return _deltaSnapshot; }
+    }
+
+    /// <summary>
+    /// Opens the table: loads (or creates) its Delta table, opens its WAL, creates its buffer table, and replays the
+    /// WAL entries above the Delta <c>txn</c> version — exactly once, flushing along the way if the memory budget fills.
+    /// </summary>
+    public static async Task<TableEngine> OpenAsync(TableId id, TableSchema schema, EngineServices services, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var logger = services.Logger;
+        var delta = new DeltaTable(services.Objects, StoragePathNames.DeltaTableRoot(id), services.Options.Delta);
+        var snapshot = await delta.OpenOrCreateAsync(id, schema, cancellationToken);
+        var flushed = snapshot.TxnVersion(id.ToString()) ?? 0;
+        var wal = await WriteAheadLog.OpenAsync(id, services.Wal, services.Options.Wal, cancellationToken);
+        BufferTable? buffer = null;
+        try
+        {
+            if (wal.LastLsn < flushed)
+                throw new TableRecoveryException(
+                    $"{id}: the WAL ends at LSN {wal.LastLsn} but Delta already holds entries through LSN {flushed}; the WAL storage was lost or replaced");
+            buffer = await BufferTable.CreateAsync(services.Buffer, id, schema, cancellationToken);
+            var engine = new TableEngine(id, schema, services, wal, buffer, delta, snapshot, flushed, logger);
+            var (entries, rows, bytes, last) = await WalReplayer.ReplayAsync(id, wal, flushed, engine, logger, cancellationToken);
+            engine._sequencer = new LsnSequencer(Math.Max(last, wal.LastLsn));
+            engine.Recovery = new RecoveryReport(snapshot.Version, flushed, entries, rows, bytes, engine._flushesDuringReplay,
+                wal.RecoveryStats, clock.Elapsed);
+            if (entries > 0)
+                logger.LogInformation("{Table}: recovered {Entries} WAL entries ({Rows} rows) above LSN {Flushed} in {Elapsed}",
+                    id, entries, rows, flushed, clock.Elapsed);
+            return engine;
+        }
+        catch
+        {
+            if (buffer is not null) await buffer.DisposeAsync();
+            await wal.DisposeAsync();
+            throw;
+        }
+    }
+
+    private int _flushesDuringReplay;
+
+    /// <summary>
+    /// Inserts a batch: validates it against the schema (rejecting it whole on any problem), reserves its memory
+    /// (waiting up to the configured time under pressure, then <see cref="MemoryPressureException"/>, retryable),
+    /// logs it durably, and adds it to the buffer. Returns the batch's LSN once it is durable and visible.
+    /// </summary>
+    /// <exception cref="BatchRejectedException">The batch does not fit the table; nothing was written.</exception>
+    /// <exception cref="MemoryPressureException">The memory budget stayed full; nothing was written.</exception>
+    /// <exception cref="WalFaultedException">The WAL could not write; nothing was acknowledged.</exception>
+    /// <exception cref="TableFaultedException">The table needs reopening.</exception>
+    public async Task<long> InsertAsync(RecordBatch batch, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFaulted();
+        var rows = BatchValidator.Validate(batch, Schema, Id.Project, _services.Options.Ingest);
+        var reservation = await _services.Buffer.Budget.ReserveAsync(_buffer.EstimateBytes(rows), _services.Buffer.Options.ReserveMaxWait, cancellationToken);
+        long lsn;
+        try
+        {
+            lsn = await _wal.AppendInsertAsync(rows, cancellationToken);
+        }
+        catch
+        {
+            reservation.Release();
+            throw;
+        }
+        // Logged and durable: from here the rows must reach the buffer, whatever the caller's token says.
+        await ApplyInOrderAsync(lsn, rows, reservation);
+        return lsn;
+    }
+
+    private async Task ApplyInOrderAsync(long lsn, RecordBatch rows, MemoryReservation reservation)
+    {
+        await _sequencer.WaitTurnAsync(lsn);
+        try
+        {
+            ThrowIfFaulted();
+            await _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None);
+            Interlocked.CompareExchange(ref _oldestUnflushedTicks, Stopwatch.GetTimestamp(), 0);
+        }
+        catch (Exception e) when (e is not TableFaultedException)
+        {
+            reservation.Release();
+            Fault(e, $"LSN {lsn} is in the WAL but could not be buffered");
+            throw _fault!;
+        }
+        finally
+        {
+            _sequencer.Complete(lsn);
+        }
+    }
+
+    /// <summary>Whether a flush is due: buffer too old, too many rows or bytes, or the silo's memory over its soft limit.</summary>
+    public bool IsFlushDue
+    {
+        get
+        {
+            if (_buffer.RowCount == 0) return false;
+            var flush = _services.Options.Flush;
+            var oldest = Interlocked.Read(ref _oldestUnflushedTicks);
+            return _buffer.RowCount >= flush.MaxBufferedRows
+                || _buffer.ReservedBytes >= flush.MaxBufferedBytes
+                || _services.Buffer.Budget.IsOverSoftLimit
+                || (oldest != 0 && Stopwatch.GetElapsedTime(oldest) >= flush.MaxBufferAge);
+        }
+    }
+
+    /// <summary>
+    /// Persists every row applied so far to Delta (see <see cref="Persister"/>), then truncates the WAL and frees
+    /// the buffer. Returns once the rows are committed. A no-op when nothing new was applied.
+    /// </summary>
+    public async Task<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfFaulted();
+        await _flushLock.WaitAsync(cancellationToken);
+        try
+        {
+            return await FlushLockedAsync(cancellationToken);
+        }
+        finally
+        {
+            _flushLock.Release();
+        }
+    }
+
+    private async Task<FlushResult> FlushLockedAsync(CancellationToken cancellationToken)
+    {
+        var upTo = _sequencer.AppliedThrough;
+        DeltaSnapshot current;
+        long flushed;
+        lock (_publishGate) (current, flushed) = (_deltaSnapshot, _flushedThroughLsn);
+        if (upTo <= flushed) return new FlushResult(flushed, null, 0, 0, 0);
+
+        var startedTicks = Stopwatch.GetTimestamp();
+        try
+        {
+            return await _persister.PersistAsync(current, upTo, (committed, lsn) =>
+            {
+                lock (_publishGate) (_deltaSnapshot, _flushedThroughLsn) = (committed, lsn);
+                // Rows buffered after the export started are younger than the flush start.
+                Interlocked.Exchange(ref _oldestUnflushedTicks, _sequencer.AppliedThrough > lsn ? startedTicks : 0);
+            }, cancellationToken);
+        }
+        catch (Exception e) when (FlushedThroughLsn >= upTo)
+        {
+            // Committed to Delta, but truncating the WAL or deleting from the buffer failed: the buffer may now
+            // disagree with the published snapshot's LSN split. Reopening rebuilds it.
+            Fault(e, $"flush through LSN {upTo} committed but cleanup failed");
+            throw _fault!;
+        }
+    }
+
+    /// <summary>
+    /// Takes a consistent snapshot (DESIGN.md §4): the current Delta version and a pinned buffer transaction over the
+    /// rows above its <c>txn</c> LSN, taken together so that no flush can fall between them.
+    /// </summary>
+    public TableSnapshot OpenSnapshot()
+    {
+        ThrowIfFaulted();
+        lock (_publishGate)
+        {
+            return new TableSnapshot(_deltaSnapshot, _buffer.OpenSnapshot(_flushedThroughLsn), _flushedThroughLsn);
+        }
+    }
+
+    async Task<long> WalReplayer.ITarget.ApplyInsertAsync(long lsn, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        // A replayed batch was valid under the schema it was written with; re-normalizing it maps it onto the
+        // current schema (new nullable columns become nulls).
+        var rows = BatchValidator.Validate(WalPayloads.DecodeInsert(payload), Schema, Id.Project, _services.Options.Ingest);
+        var budget = _services.Buffer.Budget;
+        var bytes = _buffer.EstimateBytes(rows);
+        if (!budget.TryReserve(bytes, out var reservation))
+        {
+            // The WAL holds more than memory allows: persist what was replayed so far, then go on.
+            await FlushLockedAsync(cancellationToken);
+            _flushesDuringReplay++;
+            reservation = await budget.ReserveAsync(bytes, _services.Buffer.Options.ReserveMaxWait, cancellationToken);
+        }
+        SkipToReplayed(lsn);
+        await ApplyInOrderAsync(lsn, rows, reservation);
+        return rows.Length;
+    }
+
+    async Task WalReplayer.ITarget.ApplyDmlAsync(long lsn, WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var dml = WalPayloads.DecodeDml(payload);
+        SkipToReplayed(lsn);
+        await _sequencer.WaitTurnAsync(lsn);
+        try
+        {
+            if (operation == WalOperation.Delete) await _buffer.ApplyDeleteAsync(dml.Predicate, cancellationToken);
+            else await _buffer.ApplyUpdateAsync(dml.Predicate, dml.Assignments, cancellationToken);
+        }
+        finally
+        {
+            _sequencer.Complete(lsn);
+        }
+    }
+
+    /// <summary>
+    /// Replay only: entries the WAL's corruption policy skipped leave LSN gaps; the next replayed entry takes its
+    /// turn directly (replay is sequential, nothing else applies meanwhile).
+    /// </summary>
+    private void SkipToReplayed(long lsn)
+    {
+        if (lsn != _sequencer.AppliedThrough + 1) _sequencer = new LsnSequencer(lsn - 1);
+    }
+
+    private void Fault(Exception e, string what)
+    {
+        var fault = new TableFaultedException($"table {Id} needs reopening: {what}: {e.Message}", e);
+        Interlocked.CompareExchange(ref _fault, fault, null);
+        _logger.LogError(e, "{Table}: {What}; the table refuses work until it is reopened", Id, what);
+    }
+
+    private void ThrowIfFaulted()
+    {
+        if (Volatile.Read(ref _fault) is { } fault) throw fault;
+    }
+
+    /// <summary>Closes the WAL and drops the buffer table. Does not flush: call <see cref="FlushAsync"/> first to persist.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _buffer.DisposeAsync();
+        await _wal.DisposeAsync();
+        _flushLock.Dispose();
+    }
+}
