@@ -1,0 +1,26 @@
+namespace TimeFusion.Query.Planning;
+
+/// <summary>Function names planning treats specially.</summary>
+internal static class SqlFunctions
+{
+    /// <summary>Functions whose result changes from call to call: never pushed down twice, never in DML (WAL replay must repeat the same change).</summary>
+    public static readonly HashSet<string> Volatile = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "random", "gen_random_uuid", "uuid", "uuidv4", "uuidv7", "setseed", "nextval", "currval",
+    };
+
+    /// <summary>Zero-argument functions that read the clock as a TIMESTAMPTZ.</summary>
+    public static readonly HashSet<string> CurrentTimestamp = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "now", "get_current_timestamp", "transaction_timestamp", "current_timestamp", "statement_timestamp",
+    };
+
+    /// <summary>Zero-argument functions that read the clock as a DATE.</summary>
+    public static readonly HashSet<string> CurrentDate = new(StringComparer.OrdinalIgnoreCase) { "today", "current_date" };
+
+    /// <summary>Table functions a query may use: they read no files and no engine state.</summary>
+    public static readonly HashSet<string> AllowedTableFunctions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "range", "generate_series", "unnest",
+    };
+}
