@@ -105,18 +105,20 @@ internal sealed class AggregateSplitter
             var transformed = Transform(mergeSelect[i]!, out var failure);
             if (failure is not null) return Fail(out reason, failure);
             transformed["alias"] = outputNames[i];
-            mergeSelect[i] = transformed;
+            if (!ReferenceEquals(transformed, mergeSelect[i])) mergeSelect[i] = transformed;
         }
         if (merge["having"] is JsonObject mergeHaving)
         {
-            merge["having"] = Transform(mergeHaving, out var failure);
+            var transformed = Transform(mergeHaving, out var failure);
             if (failure is not null) return Fail(out reason, failure);
+            if (!ReferenceEquals(transformed, mergeHaving)) merge["having"] = transformed;
         }
         foreach (var order in QueryShape.Orders(merge))
         {
             if (order["expression"] is not JsonObject e) continue;
-            order["expression"] = Transform(e, out var failure);
+            var transformed = Transform(e, out var failure);
             if (failure is not null) return Fail(out reason, failure);
+            if (!ReferenceEquals(transformed, e)) order["expression"] = transformed;
         }
         var parsed = parseExpressions(_mergeTexts);
         foreach (var placeholder in SqlAst.Objects(merge).Where(IsPlaceholder).ToList())

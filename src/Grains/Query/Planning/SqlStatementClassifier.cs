@@ -61,15 +61,17 @@ public sealed class SqlStatementClassifier
             case "DELETE":
                 return Checked(session, StatementKind.Delete, sql, keyword);
             case "CREATE":
-                return IsCreateTable(sql, tokens)
-                    ? Checked(session, StatementKind.CreateTable, sql, keyword)
-                    : new ClassifiedStatement(StatementKind.Other, sql, keyword);
+                return Checked(session, IsCreateTable(sql, tokens) ? StatementKind.CreateTable : StatementKind.Other, sql, keyword);
             case "FLUSH":
                 return new ClassifiedStatement(StatementKind.Flush, sql, keyword) { FlushTable = FlushTarget(sql, tokens) };
             case "COPY":
                 return new ClassifiedStatement(StatementKind.Copy, sql, keyword);
         }
-        return new ClassifiedStatement(UtilityStarts.Contains(keyword) ? StatementKind.Utility : StatementKind.Other, sql, keyword);
+        // Utility statements come in PostgreSQL forms DuckDB may not parse: pass them through. Anything else must at
+        // least parse (a misspelt keyword is a syntax error, not an unsupported statement).
+        return UtilityStarts.Contains(keyword)
+            ? new ClassifiedStatement(StatementKind.Utility, sql, keyword)
+            : Checked(session, StatementKind.Other, sql, keyword);
     }
 
     private static ClassifiedStatement Checked(ParserSession session, StatementKind kind, string sql, string keyword)
