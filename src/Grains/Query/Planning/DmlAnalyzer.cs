@@ -108,6 +108,7 @@ public sealed class DmlAnalyzer
             throw new SqlPlanningException(SqlStates.SyntaxError, $"cannot parse the {kind.ToString().ToUpperInvariant()} statement's expressions");
         foreach (var e in items.Append(select["where_clause"]))
             RefuseInDml(e, session.Functions);
+        SqlFunctions.RefuseDenied(select);
 
         session.EnsureStub(schema);
         session.Prepare(session.Deserialize(root));
@@ -254,10 +255,8 @@ public sealed class DmlAnalyzer
                     throw new SqlPlanningException(SqlStates.GroupingError, "aggregate functions are not allowed in VALUES");
             }
         }
+        SqlFunctions.RefuseDenied(from);
         columns = columns.Take(width).ToList();
-
-        var now = TruncateToMicroseconds(_time.GetUtcNow());
-        ClockRewriter.Rewrite(node, now, _ => false);
 
         IReadOnlyList<string>? projects;
         string? defaultProject = null;
@@ -277,6 +276,32 @@ public sealed class DmlAnalyzer
         {
             if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project \"{p}\"");
         }
+
+        // Each value is cast to its column's type, as PostgreSQL's INSERT does (and so that rows of text and
+        // typed values combine: VALUES alone would refuse VARCHAR next to TIMESTAMPTZ in one column).
+        var types = columns.Select(c => ColumnTypeMapping.ToDuckDb(schema.Find(c)!.Type)).ToList();
+        var casts = QueryAnalyzer.ParseExpressions(session, types.Select(t => $"CAST(NULL AS {t})").ToList());
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < row.Count; i++)
+            {
+                var value = row[i]!;
+                row[i] = null;
+                row[i] = new JsonObject
+                {
+                    ["class"] = "CAST",
+                    ["type"] = "OPERATOR_CAST",
+                    ["alias"] = "",
+                    ["query_location"] = ulong.MaxValue,
+                    ["child"] = value,
+                    ["cast_type"] = casts[i]["cast_type"]!.DeepClone(),
+                    ["try_cast"] = false,
+                };
+            }
+        }
+
+        var now = TruncateToMicroseconds(_time.GetUtcNow());
+        ClockRewriter.Rewrite(node, now, _ => false);
 
         var valuesSql = $"SELECT * FROM ({session.Deserialize(root)}) AS __values({string.Join(", ", columns.Select(SqlNames.Quote))})";
         session.Prepare(valuesSql, "VALUES");

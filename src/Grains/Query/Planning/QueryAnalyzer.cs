@@ -42,6 +42,7 @@ public sealed class QueryAnalyzer
         SubstituteParameters(session, node, parameterLiterals);
 
         var refs = ReferenceCollector.Collect(node, catalog).Tables;
+        SqlFunctions.RefuseDenied(node);
         foreach (var r in refs)
         {
             // Canonical, unqualified names: the executor binds exactly these to each grain's snapshot.

@@ -23,4 +23,20 @@ internal static class SqlFunctions
     {
         "range", "generate_series", "unnest",
     };
+
+    /// <summary>Scalar functions a statement may not call: they read engine settings or variables, or stall a worker.</summary>
+    public static readonly HashSet<string> Denied = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "current_setting", "getvariable", "sleep_ms", "pg_sleep",
+    };
+
+    /// <summary>Refuses (42501) a tree that calls a <see cref="Denied"/> function.</summary>
+    public static void RefuseDenied(System.Text.Json.Nodes.JsonNode? tree)
+    {
+        foreach (var o in SqlAst.Objects(tree))
+        {
+            if (SqlAst.Class(o) == "FUNCTION" && Denied.Contains(SqlAst.Str(o, "function_name")))
+                throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"function {SqlAst.Str(o, "function_name")}() is not allowed");
+        }
+    }
 }

@@ -211,6 +211,15 @@ public sealed class ProjectScopeTests(PlanningFixture f)
         Assert.Equal(SqlStates.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql)).SqlState);
     }
 
+    [Theory]
+    [InlineData("SELECT current_setting('temp_directory')")]
+    [InlineData("SELECT service FROM events WHERE sleep_ms(1000) IS NULL")]
+    [InlineData("SELECT getvariable('x') FROM events")]
+    public void FunctionsThatReadEngineStateOrStallAreRefused(string sql)
+    {
+        Assert.Equal(SqlStates.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql)).SqlState);
+    }
+
     [Fact]
     public void HarmlessTableFunctionsAndValuesAreAllowed()
     {
