@@ -46,4 +46,45 @@ internal static partial class ParserNative
     // void duckdb_free(void *)
     [LibraryImport(Library)]
     internal static partial void duckdb_free(IntPtr pointer);
+
+    /// <summary><c>duckdb_result</c>: six machine words, owned by DuckDB until <see cref="duckdb_destroy_result"/>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct DuckDbResult
+    {
+        public ulong DeprecatedColumnCount;
+        public ulong DeprecatedRowCount;
+        public ulong DeprecatedRowsChanged;
+        public IntPtr DeprecatedColumns;
+        public IntPtr DeprecatedErrorMessage;
+        public IntPtr InternalData;
+    }
+
+    // duckdb_state duckdb_bind_varchar(duckdb_prepared_statement, idx_t param_idx, const char *val)
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int duckdb_bind_varchar(IntPtr prepared, ulong index, string value);
+
+    // duckdb_state duckdb_execute_prepared(duckdb_prepared_statement, duckdb_result *out)
+    [LibraryImport(Library)]
+    internal static partial int duckdb_execute_prepared(IntPtr prepared, out DuckDbResult result);
+
+    // idx_t duckdb_row_count(duckdb_result *)
+    [LibraryImport(Library)]
+    internal static partial ulong duckdb_row_count(ref DuckDbResult result);
+
+    // bool duckdb_value_is_null(duckdb_result *, idx_t col, idx_t row)
+    [LibraryImport(Library)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool duckdb_value_is_null(ref DuckDbResult result, ulong column, ulong row);
+
+    // char *duckdb_value_varchar(duckdb_result *, idx_t col, idx_t row) — free with duckdb_free.
+    [LibraryImport(Library)]
+    internal static partial IntPtr duckdb_value_varchar(ref DuckDbResult result, ulong column, ulong row);
+
+    // const char *duckdb_result_error(duckdb_result *) — owned by the result.
+    [LibraryImport(Library)]
+    internal static partial IntPtr duckdb_result_error(ref DuckDbResult result);
+
+    // void duckdb_destroy_result(duckdb_result *)
+    [LibraryImport(Library)]
+    internal static partial void duckdb_destroy_result(ref DuckDbResult result);
 }

@@ -39,54 +39,54 @@ public sealed class QueryAnalyzer
     {
         var root = session.Serialize(sql);
         var node = SqlAst.StatementNode(root);
-        SubstituteParameters(session, node, parameterLiterals);
+        var rewritten = SubstituteParameters(session, node, parameterLiterals);
 
         var refs = ReferenceCollector.Collect(node, catalog).Tables;
         SqlFunctions.RefuseDenied(node);
         foreach (var r in refs)
         {
             // Canonical, unqualified names: the executor binds exactly these to each grain's snapshot.
-            r.Node["table_name"] = r.Schema.Name;
-            r.Node["schema_name"] = "";
-            r.Node["catalog_name"] = "";
+            if (SqlAst.Str(r.Node, "table_name") != r.Schema.Name || SqlAst.Str(r.Node, "schema_name").Length > 0 || SqlAst.Str(r.Node, "catalog_name").Length > 0)
+            {
+                r.Node["table_name"] = r.Schema.Name;
+                r.Node["schema_name"] = "";
+                r.Node["catalog_name"] = "";
+                rewritten = true;
+            }
             session.EnsureStub(r.Schema);
         }
 
         // Bind as written (with canonical names): validates columns, functions, types; names the result columns.
-        var outputNames = session.Prepare(session.Deserialize(root));
+        // A statement that needed no rewriting is kept as the caller wrote it (same parse tree, no round trip).
+        var canonicalSql = rewritten ? session.Deserialize(root) : sql;
+        var outputNames = session.Prepare(canonicalSql);
 
         var now = TruncateToMicroseconds(_time.GetUtcNow());
         var columns = new HashSet<string>(refs.SelectMany(r => r.Schema.Columns.Select(c => c.Name)), StringComparer.OrdinalIgnoreCase);
         KeepClockColumnNames(node, outputNames, columns.Contains);
-        ClockRewriter.Rewrite(node, now, columns.Contains);
-        var plannedSql = session.Deserialize(root);
+        var plannedSql = ClockRewriter.Rewrite(node, now, columns.Contains) > 0 ? session.Deserialize(root) : canonicalSql;
 
         if (refs.Count == 0)
             return new QueryPlan(PlanKind.GatewayOnly, plannedSql, [], null, plannedSql, outputNames, now, null, null);
 
         var functions = session.Functions;
-        var projects = refs.Select(r => ResolveProjects(r, catalog, caller, functions)).ToList();
+        var projects = refs.Select(r => ResolveProjects(r, catalog, caller)).ToList();
         var times = EvaluateTimeBounds(session, refs, functions);
         var limitPush = LimitPushdown(node, refs, functions);
+        TableScan Scan(TableReference r, string? predicate, string? scanSql) => new(r.Index, r.Schema, r.Qualifier,
+            projects[r.Index].Projects, projects[r.Index].Source, times[r.Index], predicate, ScanColumns(node, r), scanSql,
+            limitPush is { NewestFirst: true } ? limitPush.Rows : null);
 
-        var scans = new List<TableScan>();
-        foreach (var r in refs)
-        {
-            var pushed = refs.Count == 1 && limitPush is not null ? limitPush : null;
-            var (pushedPredicate, scanSql) = BuildScan(session, r, functions, AllColumnsNeeded(node, r) ? null : NeededColumns(node, r), pushed);
-            scans.Add(new TableScan(r.Index, r.Schema, r.Qualifier, projects[r.Index].Projects, projects[r.Index].Source,
-                times[r.Index], pushedPredicate, ScanColumns(node, r), scanSql, pushed?.NewestFirst == true ? pushed.Rows : null));
-        }
-
-        var single = scans.All(s => s.Projects.Count == 1 && s.Projects[0] == scans[0].Projects[0]
-            && string.Equals(s.Table.Name, scans[0].Table.Name, StringComparison.Ordinal));
+        var single = refs.All(r => projects[r.Index].Projects.Count == 1 && projects[r.Index].Projects[0] == projects[0].Projects[0]
+            && string.Equals(r.Schema.Name, refs[0].Schema.Name, StringComparison.Ordinal));
         if (single)
         {
             var newestFirst = limitPush is { NewestFirst: true } ? limitPush.Rows : (long?)null;
-            return new QueryPlan(PlanKind.SingleGrain, plannedSql, scans, plannedSql, null, outputNames, now, newestFirst, null);
+            return new QueryPlan(PlanKind.SingleGrain, plannedSql, refs.Select(r => Scan(r, null, null)).ToList(),
+                plannedSql, null, outputNames, now, newestFirst, null);
         }
 
-        string? fallback = null;
+        string? fallback;
         if (refs.Count == 1 && refs[0].SoleFromItem && ReferenceEquals(refs[0].SelectNode, node))
         {
             var split = AggregateSplitter.TrySplit(node, refs[0], functions, outputNames, texts => ParseExpressions(session, texts), out fallback);
@@ -96,42 +96,54 @@ public sealed class QueryAnalyzer
                 var mergeSql = session.Deserialize(SqlAst.Root(split.MergeNode));
                 try
                 {
-                    session.CreateShapeTable(QueryPlan.PartialsRelation, grainSql);
-                    session.Prepare(mergeSql, "merge of partial aggregates");
-                    return new QueryPlan(PlanKind.PartialAggregate, plannedSql, scans, grainSql, mergeSql, outputNames, now, null, null);
+                    // The merge has no WITH clause of its own (the split refuses one), so this binds it over the partials' shape.
+                    session.Prepare($"WITH {QueryPlan.PartialsRelation} AS ({grainSql}) {mergeSql}", "merge of partial aggregates");
+                    return new QueryPlan(PlanKind.PartialAggregate, plannedSql, [Scan(refs[0], null, null)], grainSql, mergeSql,
+                        outputNames, now, null, null);
                 }
                 catch (SqlPlanningException e)
                 {
                     fallback = "partial aggregation did not bind: " + e.Message;
                 }
-                finally
-                {
-                    session.DropShapeTable(QueryPlan.PartialsRelation);
-                }
             }
-        }
-        else if (refs.Count > 1)
-        {
-            fallback = "several table references";
         }
         else
         {
-            fallback = "the table is not the statement's only FROM item";
+            fallback = refs.Count > 1 ? "several table references" : "the table is not the statement's only FROM item";
         }
 
-        var shippingMerge = RowShippingMerge(session, root, refs);
+        // Row shipping: each reference's grains send filtered, projected rows; the statement runs over them.
+        var scanNodes = refs.Select(r => ScanNode(session, node, r, functions, refs.Count == 1 ? limitPush : null)).ToList();
+        var scans = refs.Select(r => Scan(r, PushedPredicateSql(session, r, functions), session.Deserialize(SqlAst.Root(scanNodes[r.Index])))).ToList();
+        foreach (var r in refs)
+        {
+            r.Node["table_name"] = "__scan_" + r.Index;
+            r.Node["alias"] = r.Qualifier;
+        }
+        var shippingMerge = session.Deserialize(root);
         try
         {
-            foreach (var scan in scans) session.CreateShapeTable(scan.RelationName, scan.ScanSql);
-            session.Prepare(shippingMerge, "merge of shipped rows");
+            // Bind the merge over the scans' shapes: the scans become the first CTEs of the statement.
+            var map = node["cte_map"]!["map"] as JsonArray ?? throw new SqlPlanningException(SqlStates.InternalError, "query node without a CTE map");
+            for (var i = scanNodes.Count - 1; i >= 0; i--)
+            {
+                map.Insert(0, new JsonObject
+                {
+                    ["key"] = "__scan_" + i,
+                    ["value"] = new JsonObject
+                    {
+                        ["aliases"] = new JsonArray(),
+                        ["query"] = new JsonObject { ["node"] = scanNodes[i].DeepClone(), ["named_param_map"] = new JsonArray() },
+                        ["materialized"] = "CTE_MATERIALIZE_DEFAULT",
+                        ["key_targets"] = new JsonArray(),
+                    },
+                });
+            }
+            session.Prepare(session.Deserialize(root), "merge of shipped rows");
         }
         catch (SqlPlanningException e)
         {
             throw new SqlPlanningException(SqlStates.InternalError, "cannot distribute the statement: " + e.Message);
-        }
-        finally
-        {
-            foreach (var scan in scans) session.DropShapeTable(scan.RelationName);
         }
         var newest = scans.Count == 1 ? scans[0].NewestFirstLimit : null;
         return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback);
@@ -154,10 +166,11 @@ public sealed class QueryAnalyzer
         }
     }
 
-    private static void SubstituteParameters(ParserSession session, JsonObject node, IReadOnlyList<string>? literals)
+    /// <summary>Replaces parameters by the given literals; returns whether there were any.</summary>
+    private static bool SubstituteParameters(ParserSession session, JsonObject node, IReadOnlyList<string>? literals)
     {
         var parameters = SqlAst.Objects(node).Where(o => SqlAst.Class(o) == "PARAMETER").ToList();
-        if (parameters.Count == 0) return;
+        if (parameters.Count == 0) return false;
         if (literals is null || literals.Count == 0)
             throw new SqlPlanningException(SqlStates.FeatureNotSupported, "the statement has parameters: supply their values to plan it");
         var values = ParseExpressions(session, literals);
@@ -176,6 +189,7 @@ public sealed class QueryAnalyzer
             value["alias"] = SqlAst.Str(p, "alias");
             SqlAst.Replace(p, value);
         }
+        return true;
     }
 
     /// <summary>Parses SQL expressions (text we built or literals) into parse-tree nodes, in one round trip.</summary>
@@ -190,7 +204,7 @@ public sealed class QueryAnalyzer
     }
 
     private static (IReadOnlyList<string> Projects, ProjectSource Source) ResolveProjects(TableReference r, ICatalogView catalog,
-        CallerScope caller, FunctionCatalog functions)
+        CallerScope caller)
     {
         HashSet<string>? constraint = null;
         foreach (var c in r.FilterConjuncts.Concat(r.ConstraintOnlyConjuncts))
@@ -227,30 +241,47 @@ public sealed class QueryAnalyzer
             .SelectMany(c => ConjunctAnalysis.TimeBounds(c, r, functions))).ToList();
         if (requests.Count == 0) return ranges;
 
-        // Each constant as SELECT <e> AS __e (deserialized from the tree), then cast to TIMESTAMPTZ and to DATE.
-        var casts = new List<string>();
-        foreach (var request in requests)
+        // All constants in one SELECT (e0 AS __e0, …), each cast to TIMESTAMPTZ and to DATE, as epoch microseconds.
+        var values = EvaluateBounds(session, requests, Enumerable.Range(0, requests.Count).ToList());
+        if (values is null)
         {
-            var e = request.Expression.DeepClone();
-            e["alias"] = "__e";
-            var inner = session.Deserialize(SqlAst.Root(ConstantSelect(session, new JsonArray(e))));
-            casts.Add($"(SELECT epoch_us(TRY_CAST(__e AS TIMESTAMPTZ)) FROM ({inner}) AS __c)");
-            casts.Add($"(SELECT epoch_us(CAST(TRY_CAST(__e AS DATE) AS TIMESTAMPTZ)) FROM ({inner}) AS __c)");
+            // One constant failed (e.g. a malformed literal): evaluate each alone; a failing one bounds nothing.
+            values = new long?[requests.Count * 2];
+            for (var i = 0; i < requests.Count; i++)
+            {
+                if (EvaluateBounds(session, requests, [i]) is { } one)
+                {
+                    values[2 * i] = one[0];
+                    values[2 * i + 1] = one[1];
+                }
+            }
         }
-        var results = session.EvaluateInt64(casts);
         for (var i = 0; i < requests.Count; i++)
         {
-            var range = ConjunctAnalysis.RangeOf(requests[i], results[2 * i], results[2 * i + 1]);
+            var range = ConjunctAnalysis.RangeOf(requests[i], values[2 * i], values[2 * i + 1]);
             ranges[requests[i].Reference] = ranges[requests[i].Reference].Intersect(range);
         }
         return ranges;
     }
 
-    private static JsonObject ConstantSelect(ParserSession session, JsonArray selectList)
+    private static long?[]? EvaluateBounds(ParserSession session, List<BoundRequest> requests, List<int> which)
     {
-        var template = SqlAst.StatementNode(session.Serialize("SELECT 1"));
-        template["select_list"] = selectList;
-        return template;
+        var select = session.NewSelect();
+        var list = new JsonArray();
+        foreach (var i in which)
+        {
+            var e = requests[i].Expression.DeepClone();
+            e["alias"] = "__e" + i;
+            list.Add(e);
+        }
+        select["select_list"] = list;
+        var inner = session.Deserialize(SqlAst.Root(select));
+        var casts = which.SelectMany(i => new[]
+        {
+            $"epoch_us(TRY_CAST(__e{i} AS TIMESTAMPTZ))",
+            $"epoch_us(CAST(TRY_CAST(__e{i} AS DATE) AS TIMESTAMPTZ))",
+        });
+        return session.EvaluateRow($"SELECT {string.Join(", ", casts)} FROM ({inner}) AS __c", which.Count * 2);
     }
 
     /// <summary>ORDER BY … LIMIT that the grains of the only table reference may apply too.</summary>
@@ -327,19 +358,19 @@ public sealed class QueryAnalyzer
         return r.Schema.Columns.Where(c => needed.Contains(c.Name)).Select(c => c.Name).ToList();
     }
 
-    private static (string? Predicate, string ScanSql) BuildScan(ParserSession session, TableReference r, FunctionCatalog functions,
-        HashSet<string>? neededColumns, PushedLimit? limit)
+    private static List<JsonNode> PushedConjuncts(TableReference r, FunctionCatalog functions) =>
+        r.FilterConjuncts.Where(c => ConjunctAnalysis.IsAttributable(c, r, functions)).Select(c => ConjunctAnalysis.Unqualified(c, r)).ToList();
+
+    /// <summary><c>SELECT &lt;needed columns&gt; FROM "table" WHERE &lt;pushed conjuncts&gt; [ORDER BY … LIMIT n]</c> as a query node.</summary>
+    private static JsonObject ScanNode(ParserSession session, JsonObject statement, TableReference r, FunctionCatalog functions, PushedLimit? limit)
     {
-        var columns = neededColumns is null
-            ? r.Schema.Columns.Select(c => c.Name).ToList()
-            : r.Schema.Columns.Where(c => neededColumns.Contains(c.Name)).Select(c => c.Name).ToList();
-        var pushed = r.FilterConjuncts.Where(c => ConjunctAnalysis.IsAttributable(c, r, functions))
-            .Select(c => ConjunctAnalysis.Unqualified(c, r)).ToList();
-        var select = SqlAst.StatementNode(session.Serialize("SELECT 1 AS __row FROM __t"));
-        if (columns.Count > 0)
-            select["select_list"] = new JsonArray(columns.Select(c => (JsonNode)SqlAst.ColumnRef(c)).ToArray());
+        var columns = ScanColumns(statement, r);
+        var select = session.NewSelect();
+        select["select_list"] = columns.Count > 0
+            ? new JsonArray(columns.Select(c => (JsonNode)SqlAst.ColumnRef(c)).ToArray())
+            : new JsonArray(SqlAst.BigIntConstant(1)); // no column is used (e.g. count(*) of a join): ship row count only
         select["from_table"] = SqlAst.BaseTable(r.Schema.Name, "");
-        select["where_clause"] = SqlAst.And(pushed);
+        select["where_clause"] = SqlAst.And(PushedConjuncts(r, functions));
         if (limit is not null)
         {
             var modifiers = new JsonArray();
@@ -348,25 +379,17 @@ public sealed class QueryAnalyzer
             modifiers.Add(new JsonObject { ["type"] = "LIMIT_MODIFIER", ["limit"] = SqlAst.BigIntConstant(limit.Rows), ["offset"] = null });
             select["modifiers"] = modifiers;
         }
-        string? predicateSql = null;
-        if (pushed.Count > 0)
-        {
-            var p = SqlAst.StatementNode(session.Serialize("SELECT 1"));
-            p["where_clause"] = SqlAst.And(pushed);
-            var text = session.Deserialize(SqlAst.Root(p));
-            predicateSql = text[text.IndexOf(" WHERE ", StringComparison.Ordinal)..][" WHERE ".Length..];
-        }
-        return (predicateSql, session.Deserialize(SqlAst.Root(select)));
+        return select;
     }
 
-    /// <summary>The statement with every table reference replaced by its scan relation (keeping the name it is known by).</summary>
-    private static string RowShippingMerge(ParserSession session, JsonObject root, IReadOnlyList<TableReference> refs)
+    private static string? PushedPredicateSql(ParserSession session, TableReference r, FunctionCatalog functions)
     {
-        foreach (var r in refs)
-        {
-            r.Node["table_name"] = "__scan_" + r.Index;
-            r.Node["alias"] = r.Qualifier;
-        }
-        return session.Deserialize(root);
+        var pushed = PushedConjuncts(r, functions);
+        if (pushed.Count == 0) return null;
+        var select = session.NewSelect();
+        select["where_clause"] = SqlAst.And(pushed);
+        var text = session.Deserialize(SqlAst.Root(select));
+        const string marker = " WHERE ";
+        return text[(text.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..];
     }
 }

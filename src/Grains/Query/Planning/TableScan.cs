@@ -9,7 +9,7 @@ namespace TimeFusion.Query.Planning;
 public sealed class TableScan
 {
     internal TableScan(int index, TableSchema table, string qualifier, IReadOnlyList<string> projects, ProjectSource projectSource,
-        TimeRange time, string? pushedPredicate, IReadOnlyList<string> columns, string scanSql, long? newestFirstLimit)
+        TimeRange time, string? pushedPredicate, IReadOnlyList<string> columns, string? scanSql, long? newestFirstLimit)
     {
         Index = index;
         Table = table;
@@ -47,7 +47,10 @@ public sealed class TableScan
     /// <summary>The reachable <c>timestamp</c> range, for partition and file pruning.</summary>
     public TimeRange Time { get; }
 
-    /// <summary>The WHERE conjuncts that apply to this reference alone, as SQL over the table's columns; null when none.</summary>
+    /// <summary>
+    /// <see cref="PlanKind.RowShipping"/>: the WHERE conjuncts that apply to this reference alone, as SQL over the
+    /// table's columns (null when none). Null in other plans (their grain SQL carries the whole WHERE clause).
+    /// </summary>
     public string? PushedPredicate { get; }
 
     /// <summary>The table's columns the statement may use through this reference, in schema order.</summary>
@@ -56,9 +59,9 @@ public sealed class TableScan
     /// <summary>
     /// What each grain runs for this reference in a <see cref="PlanKind.RowShipping"/> plan: <c>SELECT &lt;columns&gt;
     /// FROM "&lt;table&gt;" WHERE &lt;pushed predicate&gt;</c> (with <c>ORDER BY … LIMIT</c> when the query's limit can
-    /// be pushed). The table name stands for the grain's snapshot of its rows (buffer + Delta files).
+    /// be pushed). The table name stands for the grain's snapshot of its rows (buffer + Delta files). Null in other plans.
     /// </summary>
-    public string ScanSql { get; }
+    public string? ScanSql { get; }
 
     /// <summary>
     /// Set when <see cref="ScanSql"/> orders by <c>timestamp DESC</c> and keeps at most this many rows: the grain may

@@ -43,6 +43,10 @@ public sealed class FanOutEquivalenceTests(PlanningFixture f, FanOutDatabase db)
         { "otel latest", "SELECT id, name, timestamp FROM otel_logs_and_spans WHERE level = 'error' ORDER BY timestamp DESC LIMIT 5", true, PlanKind.RowShipping },
         { "union of tables", "SELECT service AS s FROM events WHERE status = 404 UNION SELECT resource___service___name FROM otel_logs_and_spans WHERE attributes___http___response___status_code = 404", false, PlanKind.RowShipping },
         { "star", "SELECT * FROM events WHERE status = 503 AND duration < 100", false, PlanKind.RowShipping },
+        { "unnest", "SELECT t.tag, count(*) AS n FROM events e, unnest(e.tags) AS t(tag) WHERE e.ok GROUP BY 1", false, PlanKind.RowShipping },
+        { "no column of the table", "SELECT count(*) FROM events, (VALUES (1), (2)) v(x) WHERE v.x > 0", false, PlanKind.RowShipping },
+        { "LIMIT without ORDER BY", "SELECT count(*) FROM (SELECT service FROM events WHERE status = 404 LIMIT 25) s", false, PlanKind.RowShipping },
+        { "scalar subquery", "SELECT service, count(*) FILTER (WHERE duration > (SELECT 4000)) FROM events GROUP BY service", false, PlanKind.RowShipping },
         { "avg of integer, sum of double", "SELECT status, avg(status), sum(latency) / count(latency) AS ratio FROM events GROUP BY status", false, PlanKind.PartialAggregate },
     };
 
@@ -114,7 +118,7 @@ public sealed class FanOutEquivalenceTests(PlanningFixture f, FanOutDatabase db)
                 Collect(db, QueryPlan.PartialsRelation, plan.GrainSql!, plan.Scans[0].Projects);
                 return db.Query(plan.MergeSql!);
             case PlanKind.RowShipping:
-                foreach (var scan in plan.Scans) Collect(db, scan.RelationName, scan.ScanSql, scan.Projects);
+                foreach (var scan in plan.Scans) Collect(db, scan.RelationName, scan.ScanSql!, scan.Projects);
                 return db.Query(plan.MergeSql!);
             default:
                 throw new InvalidOperationException(plan.Kind.ToString());
