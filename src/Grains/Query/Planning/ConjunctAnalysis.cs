@@ -23,7 +23,7 @@ internal static class ConjunctAnalysis
         {
             switch (SqlAst.Class(o))
             {
-                case "SUBQUERY" or "WINDOW" or "PARAMETER" or "STAR" or "LAMBDA" or "LAMBDA_REF":
+                case "SUBQUERY" or "WINDOW" or "PARAMETER" or "STAR" or "LAMBDA" or "LAMBDA_REF" or "POSITIONAL_REFERENCE":
                     return false;
                 case "COLUMN_REF" when reference.ColumnOf(o) is null:
                     return false;
@@ -41,7 +41,7 @@ internal static class ConjunctAnalysis
         {
             switch (SqlAst.Class(o))
             {
-                case "SUBQUERY" or "WINDOW" or "PARAMETER" or "STAR" or "COLUMN_REF" or "LAMBDA" or "LAMBDA_REF":
+                case "SUBQUERY" or "WINDOW" or "PARAMETER" or "STAR" or "COLUMN_REF" or "LAMBDA" or "LAMBDA_REF" or "POSITIONAL_REFERENCE":
                     return false;
                 case "FUNCTION" when !SqlAst.Bool(o, "is_operator") && IsUnsafeFunction(SqlAst.Str(o, "function_name"), functions):
                     return false;

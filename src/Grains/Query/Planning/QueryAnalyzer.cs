@@ -329,6 +329,7 @@ public sealed class QueryAnalyzer
             {
                 case "STAR":
                 case "PIVOT":
+                case "POSITIONAL_REFERENCE":
                     return true;
                 case "COLUMN_REF" when SqlAst.ColumnNames(o) is [var n] && string.Equals(n, r.Qualifier, StringComparison.OrdinalIgnoreCase):
                     return true;

@@ -2,9 +2,10 @@ namespace TimeFusion.Query.Planning;
 
 /// <summary>
 /// The plan of one SELECT: which grains run which SQL and what the gateway runs over their results.
-/// All SQL is DuckDB SQL; a table is referred to by its canonical name (quoted), which the executor binds to the
-/// grain's snapshot (e.g. a CTE or TEMP view over its buffer rows and Delta files). Every SQL text assumes the
-/// session time zone is UTC.
+/// All SQL is DuckDB SQL; a table is referred to by its canonical name, which the executor binds to the grain's
+/// snapshot (e.g. a CTE or TEMP view over its buffer rows and Delta files). Every SQL text assumes the session time
+/// zone is UTC. A scan may reach no project (contradictory <c>project_id</c> conditions): the executor then gives
+/// the relation the grain SQL's shape over an empty table of the schema (e.g. <c>SELECT * FROM (&lt;grain sql&gt;) LIMIT 0</c>).
 /// </summary>
 public sealed class QueryPlan
 {

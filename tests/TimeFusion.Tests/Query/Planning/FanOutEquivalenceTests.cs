@@ -47,6 +47,8 @@ public sealed class FanOutEquivalenceTests(PlanningFixture f, FanOutDatabase db)
         { "no column of the table", "SELECT count(*) FROM events, (VALUES (1), (2)) v(x) WHERE v.x > 0", false, PlanKind.RowShipping },
         { "LIMIT without ORDER BY", "SELECT count(*) FROM (SELECT service FROM events WHERE status = 404 LIMIT 25) s", false, PlanKind.RowShipping },
         { "scalar subquery", "SELECT service, count(*) FILTER (WHERE duration > (SELECT 4000)) FROM events GROUP BY service", false, PlanKind.RowShipping },
+        { "positional references", "SELECT #3 AS s, count(*) FROM events GROUP BY 1", false, PlanKind.PartialAggregate },
+        { "positional references, rows", "SELECT #3, #2 FROM events WHERE status = 503 ORDER BY #2 DESC LIMIT 4", true, PlanKind.RowShipping },
         { "avg of integer, sum of double", "SELECT status, avg(status), sum(latency) / count(latency) AS ratio FROM events GROUP BY status", false, PlanKind.PartialAggregate },
     };
 
