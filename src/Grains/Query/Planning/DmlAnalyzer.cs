@@ -1,0 +1,322 @@
+using System.Text.Json.Nodes;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Query.Planning;
+
+/// <summary>
+/// Plans UPDATE, DELETE and INSERT … VALUES. DuckDB checks the statement's syntax; the text is cut into parts
+/// (<see cref="DmlTextSplitter"/>), and the WHERE and SET expressions are parsed and bound by DuckDB inside
+/// <c>SELECT &lt;expressions&gt; FROM t WHERE &lt;predicate&gt;</c> (unknown columns → 42703). The project scope comes
+/// from the predicate as for SELECT, checked against the projects the caller may write.
+/// </summary>
+public sealed class DmlAnalyzer
+{
+    private static readonly HashSet<string> ProtectedColumns = new(StringComparer.OrdinalIgnoreCase)
+    {
+        TableSchema.ProjectColumn, TableSchema.DateColumn, TableSchema.TimestampColumn,
+    };
+
+    private readonly SqlParser _parser;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates an analyzer over <paramref name="parser"/>; <paramref name="time"/> supplies <c>now()</c>.</summary>
+    public DmlAnalyzer(SqlParser parser, TimeProvider? time = null)
+    {
+        _parser = parser ?? throw new ArgumentNullException(nameof(parser));
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Plans one UPDATE or DELETE statement.</summary>
+    /// <exception cref="SqlPlanningException">42601 syntax, 42P01 unknown table, 42703 unknown column, 42501 a project the
+    /// caller may not write (or none), 0A000 unsupported forms (RETURNING, USING, UPDATE … FROM, subqueries, volatile
+    /// functions, assignments to project_id/date/timestamp).</exception>
+    public DmlPlan AnalyzeUpdateOrDelete(string sql, ICatalogView catalog, CallerScope caller)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(caller);
+        var statement = SingleStatement(sql);
+        var first = SqlTokenizer.Tokenize(statement)[0];
+        var kind = first.IsKeyword(statement, "UPDATE") ? DmlKind.Update
+            : first.IsKeyword(statement, "DELETE") ? DmlKind.Delete
+            : throw new SqlPlanningException(SqlStates.FeatureNotSupported, "expected an UPDATE or DELETE statement");
+        return _parser.Use(session => PlanUpdateOrDelete(session, kind, statement, catalog, caller));
+    }
+
+    /// <summary>Plans one INSERT … VALUES statement.</summary>
+    /// <exception cref="SqlPlanningException">42601 syntax or a row of the wrong length, 42P01, 42703, 42701 a column
+    /// listed twice, 42501 a project the caller may not write, 0A000 other INSERT forms.</exception>
+    public InsertPlan AnalyzeInsert(string sql, ICatalogView catalog, CallerScope caller)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(caller);
+        var statement = SingleStatement(sql);
+        return _parser.Use(session => PlanInsert(session, statement, catalog, caller));
+    }
+
+    private static string SingleStatement(string sql)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        var statements = SqlTokenizer.SplitStatements(sql);
+        return statements.Count switch
+        {
+            1 => statements[0],
+            0 => throw new SqlPlanningException(SqlStates.SyntaxError, "empty statement"),
+            _ => throw new SqlPlanningException(SqlStates.SyntaxError, "expected one statement, found " + statements.Count),
+        };
+    }
+
+    private static TableSchema ResolveTable(DmlParts parts, ICatalogView catalog)
+    {
+        var name = parts.TableName;
+        if (name.Count > 2 || (name.Count == 2 && name[0].ToLowerInvariant() is not ("public" or "main")))
+            throw new SqlPlanningException(SqlStates.UndefinedTable, $"relation \"{parts.Written}\" does not exist");
+        return catalog.Find(name[^1]) ?? throw new SqlPlanningException(SqlStates.UndefinedTable, $"relation \"{parts.Written}\" does not exist");
+    }
+
+    private DmlPlan PlanUpdateOrDelete(ParserSession session, DmlKind kind, string sql, ICatalogView catalog, CallerScope caller)
+    {
+        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
+        if (SqlTokenizer.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
+            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "WITH on UPDATE/DELETE is not supported");
+        var parts = kind == DmlKind.Update ? DmlTextSplitter.SplitUpdate(sql) : DmlTextSplitter.SplitDelete(sql);
+        var schema = ResolveTable(parts, catalog);
+        var qualifier = parts.Alias ?? parts.TableName[^1];
+
+        // Targets: real, distinct, and not the columns that place a row (project, partition, sort key).
+        var targets = new List<string>();
+        foreach (var (column, _) in parts.Assignments)
+        {
+            var def = schema.Columns.FirstOrDefault(c => string.Equals(c.Name, column, StringComparison.OrdinalIgnoreCase))
+                ?? throw new SqlPlanningException(SqlStates.UndefinedColumn, $"column \"{column}\" of relation \"{schema.Name}\" does not exist");
+            if (targets.Contains(def.Name)) throw new SqlPlanningException(SqlStates.DuplicateColumn, $"multiple assignments to same column \"{def.Name}\"");
+            if (ProtectedColumns.Contains(def.Name))
+                throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"updating column \"{def.Name}\" is not supported (it places the row)");
+            targets.Add(def.Name);
+        }
+
+        // Parse every expression inside one SELECT over the table, so DuckDB parses and binds them in its context.
+        var selectItems = parts.Assignments.Count > 0 ? string.Join(", ", parts.Assignments.Select(a => "(" + a.Expression + ")")) : "1";
+        var from = SqlNames.Quote(schema.Name) + (parts.Alias is not null ? " AS " + SqlNames.Quote(parts.Alias) : "");
+        var probe = $"SELECT {selectItems} FROM {from}" + (parts.Predicate is not null ? $" WHERE ({parts.Predicate})" : "");
+        var root = session.Serialize(probe);
+        var select = SqlAst.StatementNode(root);
+        var items = SqlAst.Array(select, "select_list");
+        if (SqlAst.Type(select) != "SELECT_NODE" || SqlAst.Type(select["from_table"]) != "BASE_TABLE"
+            || items.Count != Math.Max(1, parts.Assignments.Count) || SqlAst.Array(select, "modifiers").Count > 0
+            || SqlAst.Array(select, "group_expressions").Count > 0 || select["having"] is JsonObject
+            || (parts.Predicate is null) != (select["where_clause"] is null))
+            throw new SqlPlanningException(SqlStates.SyntaxError, $"cannot parse the {kind.ToString().ToUpperInvariant()} statement's expressions");
+        foreach (var e in items.Append(select["where_clause"]))
+            RefuseInDml(e, session.Functions);
+        SqlFunctions.RefuseDenied(select);
+
+        session.EnsureStub(schema);
+        session.Prepare(session.Deserialize(root));
+
+        var now = TruncateToMicroseconds(_time.GetUtcNow());
+        var columns = new HashSet<string>(schema.Columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
+        ClockRewriter.Rewrite(select, now, columns.Contains);
+
+        var reference = new TableReference
+        {
+            Index = 0,
+            Node = (JsonObject)select["from_table"]!,
+            SelectNode = select,
+            Schema = schema,
+            Qualifier = qualifier,
+            SoleFromItem = true,
+            FilterConjuncts = SqlAst.Conjuncts(select["where_clause"]),
+            ConstraintOnlyConjuncts = [],
+        };
+        var (projects, source) = ResolveWritableProjects(reference, catalog, caller);
+        var time = QueryAnalyzer.EvaluateTimeBounds(session, [reference], session.Functions)[0];
+
+        string? predicate = null;
+        if (select["where_clause"] is JsonNode where)
+            predicate = ExpressionSql(session, ConjunctAnalysis.Unqualified(where, reference));
+        var assignments = new List<DmlAssignment>();
+        for (var i = 0; i < parts.Assignments.Count; i++)
+            assignments.Add(new DmlAssignment(targets[i], ExpressionSql(session, ConjunctAnalysis.Unqualified(items[i]!, reference))));
+        return new DmlPlan(kind, schema, predicate, assignments, projects, source, time, now);
+    }
+
+    /// <summary>Subqueries would read other grains; volatile calls would change other rows on WAL replay.</summary>
+    private static void RefuseInDml(JsonNode? expression, FunctionCatalog functions)
+    {
+        foreach (var o in SqlAst.Objects(expression))
+        {
+            switch (SqlAst.Class(o))
+            {
+                case "SUBQUERY":
+                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "subqueries in UPDATE/DELETE are not supported");
+                case "PARAMETER":
+                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "parameters in UPDATE/DELETE are not supported: supply literal values");
+                case "WINDOW":
+                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "window functions are not allowed in UPDATE/DELETE");
+                case "STAR":
+                    throw new SqlPlanningException(SqlStates.SyntaxError, "* is not allowed here");
+                case "FUNCTION" when !SqlAst.Bool(o, "is_operator"):
+                    var name = SqlAst.Str(o, "function_name");
+                    if (functions.IsAggregate(name))
+                        throw new SqlPlanningException(SqlStates.GroupingError, $"aggregate functions are not allowed in UPDATE/DELETE ({name})");
+                    if (SqlFunctions.Volatile.Contains(name))
+                        throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"volatile function {name}() is not allowed in UPDATE/DELETE: its value would differ when the statement is replayed");
+                    break;
+            }
+        }
+    }
+
+    private static (IReadOnlyList<string>, ProjectSource) ResolveWritableProjects(TableReference r, ICatalogView catalog, CallerScope caller)
+    {
+        HashSet<string>? constraint = null;
+        foreach (var c in r.FilterConjuncts)
+        {
+            if (ConjunctAnalysis.ProjectConstraint(c, r) is not { } set) continue;
+            if (constraint is null) constraint = set;
+            else constraint.IntersectWith(set);
+        }
+        IReadOnlyList<string> projects;
+        ProjectSource source;
+        if (constraint is not null)
+        {
+            projects = constraint.Order(StringComparer.Ordinal).ToList();
+            source = ProjectSource.Predicate;
+        }
+        else if (caller.DefaultProject is { } d)
+        {
+            projects = [d];
+            source = ProjectSource.Default;
+        }
+        else if (caller.IsAdmin)
+        {
+            projects = catalog.ProjectsOf(r.Schema.Name).Distinct().Order(StringComparer.Ordinal).ToList();
+            source = ProjectSource.AllProjects;
+        }
+        else
+        {
+            throw new SqlPlanningException(SqlStates.InsufficientPrivilege,
+                $"the statement reaches no project for table \"{r.Schema.Name}\": add project_id = '…' to its WHERE clause, or connect with a default project");
+        }
+        foreach (var p in projects)
+        {
+            if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project \"{p}\"");
+        }
+        return (projects, source);
+    }
+
+    private InsertPlan PlanInsert(ParserSession session, string sql, ICatalogView catalog, CallerScope caller)
+    {
+        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
+        if (SqlTokenizer.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
+            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "WITH on INSERT is not supported");
+        var parts = DmlTextSplitter.SplitInsert(sql);
+        var schema = ResolveTable(parts, catalog);
+
+        List<string> columns;
+        if (parts.InsertColumns is { } listed)
+        {
+            columns = [];
+            foreach (var name in listed)
+            {
+                var def = schema.Columns.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
+                    ?? throw new SqlPlanningException(SqlStates.UndefinedColumn, $"column \"{name}\" of relation \"{schema.Name}\" does not exist");
+                if (columns.Contains(def.Name)) throw new SqlPlanningException(SqlStates.DuplicateColumn, $"column \"{def.Name}\" specified more than once");
+                columns.Add(def.Name);
+            }
+        }
+        else
+        {
+            columns = schema.Columns.Select(c => c.Name).ToList();
+        }
+
+        var root = session.Serialize("VALUES " + parts.ValuesText);
+        var node = SqlAst.StatementNode(root);
+        var from = node["from_table"];
+        if (SqlAst.Type(node) != "SELECT_NODE" || SqlAst.Type(from) != "EXPRESSION_LIST" || SqlAst.Array(node, "modifiers").Count > 0
+            || node["where_clause"] is not null)
+            throw new SqlPlanningException(SqlStates.SyntaxError, "cannot parse the VALUES rows");
+        var rows = SqlAst.Array(from, "values").Select(r => (JsonArray)r!).ToList();
+        var width = rows.Count > 0 ? rows[0].Count : 0;
+        if (width > columns.Count) throw new SqlPlanningException(SqlStates.SyntaxError, "INSERT has more expressions than target columns");
+        if (parts.InsertColumns is not null && width < columns.Count) throw new SqlPlanningException(SqlStates.SyntaxError, "INSERT has more target columns than expressions");
+        foreach (var o in SqlAst.Objects(from))
+        {
+            switch (SqlAst.Class(o))
+            {
+                case "COLUMN_REF":
+                    throw new SqlPlanningException(SqlStates.UndefinedColumn, $"column \"{string.Join('.', SqlAst.ColumnNames(o))}\" does not exist");
+                case "SUBQUERY":
+                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "subqueries in VALUES are not supported");
+                case "PARAMETER":
+                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "parameters in VALUES are not supported: supply literal values");
+                case "WINDOW" or "STAR":
+                    throw new SqlPlanningException(SqlStates.SyntaxError, "VALUES holds only value expressions");
+                case "FUNCTION" when !SqlAst.Bool(o, "is_operator") && session.Functions.IsAggregate(SqlAst.Str(o, "function_name")):
+                    throw new SqlPlanningException(SqlStates.GroupingError, "aggregate functions are not allowed in VALUES");
+            }
+        }
+        SqlFunctions.RefuseDenied(from);
+        columns = columns.Take(width).ToList();
+
+        IReadOnlyList<string>? projects;
+        string? defaultProject = null;
+        var projectIndex = columns.FindIndex(c => c == TableSchema.ProjectColumn);
+        if (projectIndex < 0)
+        {
+            defaultProject = caller.DefaultProject
+                ?? throw new SqlPlanningException(SqlStates.InsufficientPrivilege, "INSERT without project_id needs a default project");
+            projects = [defaultProject];
+        }
+        else
+        {
+            var values = rows.Select(r => SqlAst.StringConstant(r[projectIndex])).ToList();
+            projects = values.Any(v => v is null) ? null : values.OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
+        }
+        foreach (var p in projects ?? [])
+        {
+            if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project \"{p}\"");
+        }
+
+        // Each value is cast to its column's type, as PostgreSQL's INSERT does (and so that rows of text and
+        // typed values combine: VALUES alone would refuse VARCHAR next to TIMESTAMPTZ in one column).
+        var types = columns.Select(c => ColumnTypeMapping.ToDuckDb(schema.Find(c)!.Type)).ToList();
+        var casts = QueryAnalyzer.ParseExpressions(session, types.Select(t => $"CAST(NULL AS {t})").ToList());
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < row.Count; i++)
+            {
+                var value = row[i]!;
+                row[i] = null;
+                row[i] = new JsonObject
+                {
+                    ["class"] = "CAST",
+                    ["type"] = "OPERATOR_CAST",
+                    ["alias"] = "",
+                    ["query_location"] = ulong.MaxValue,
+                    ["child"] = value,
+                    ["cast_type"] = casts[i]["cast_type"]!.DeepClone(),
+                    ["try_cast"] = false,
+                };
+            }
+        }
+
+        var now = TruncateToMicroseconds(_time.GetUtcNow());
+        ClockRewriter.Rewrite(node, now, _ => false);
+
+        var valuesSql = $"SELECT * FROM ({session.Deserialize(root)}) AS __values({string.Join(", ", columns.Select(SqlNames.Quote))})";
+        session.Prepare(valuesSql, "VALUES");
+        return new InsertPlan(schema, columns, valuesSql, rows.Count, projects, defaultProject);
+    }
+
+    private static string ExpressionSql(ParserSession session, JsonNode expression)
+    {
+        var select = SqlAst.StatementNode(session.Serialize("SELECT 1"));
+        var e = expression.DeepClone();
+        e["alias"] = "";
+        select["select_list"] = new JsonArray(e);
+        var text = session.Deserialize(SqlAst.Root(select));
+        return text.StartsWith("SELECT ", StringComparison.Ordinal) ? text["SELECT ".Length..] : text;
+    }
+
+    private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % 10, TimeSpan.Zero);
+}

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using DuckDB.NET.Data;
+
+namespace TimeFusion.Query.Planning;
+
+/// <summary>
+/// DuckDB's own SQL parser and binder, on a private in-memory database that never holds data: parse trees
+/// (<c>json_serialize_sql</c> / <c>json_deserialize_sql</c>), syntax checks of any statement, binding against
+/// empty tables of catalog schemas, and evaluation of constant expressions. Thread-safe: each caller rents a
+/// connection of its own from a small pool.
+/// </summary>
+public sealed class SqlParser : IDisposable
+{
+    private readonly DuckDBConnection _root;
+    private readonly ConcurrentBag<ParserSession> _idle = new();
+    private readonly int _maxIdle;
+    private readonly FunctionCatalog _functions;
+    private readonly object _rootLock = new();
+    private int _idleCount;
+    private volatile bool _disposed;
+
+    /// <summary>Opens the parser database.</summary>
+    public SqlParser(SqlParserOptions? options = null)
+    {
+        options ??= new SqlParserOptions();
+        if (options.MaxIdleSessions < 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxIdleSessions must be >= 0");
+        _maxIdle = options.MaxIdleSessions;
+        _root = new DuckDBConnection("DataSource=:memory:");
+        _root.Open();
+        try
+        {
+            using (var cmd = _root.CreateCommand())
+            {
+                // Planning never reads files; a query that tries is refused before it gets here, and this is the backstop.
+                cmd.CommandText = $"SET threads = 1; SET memory_limit = '{options.MemoryLimit.Replace("'", "''")}'; "
+                    + "SET temp_directory = ''; SET enable_external_access = false; SET TimeZone = 'UTC'";
+                cmd.ExecuteNonQuery();
+            }
+            _functions = LoadFunctions(_root);
+        }
+        catch
+        {
+            _root.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Rents a session; give it back with <see cref="Return"/>.</summary>
+    internal ParserSession Rent()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_idle.TryTake(out var session))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            return session;
+        }
+        DuckDBConnection connection;
+        lock (_rootLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            connection = _root.Duplicate();
+        }
+        try
+        {
+            connection.Open();
+            return new ParserSession(connection, _functions);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Returns a rented session (closed instead when the pool is full or the session is unusable).</summary>
+    internal void Return(ParserSession session)
+    {
+        if (!_disposed && session.IsReusable && Interlocked.Increment(ref _idleCount) <= _maxIdle)
+        {
+            _idle.Add(session);
+            return;
+        }
+        if (!_disposed && session.IsReusable) Interlocked.Decrement(ref _idleCount);
+        session.Dispose();
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a rented session.</summary>
+    internal T Use<T>(Func<ParserSession, T> work)
+    {
+        var session = Rent();
+        try
+        {
+            return work(session);
+        }
+        finally
+        {
+            Return(session);
+        }
+    }
+
+    /// <summary>
+    /// DuckDB's syntax error for one statement of any kind, or null when it parses. Does not bind: unknown tables
+    /// and columns are not errors here.
+    /// </summary>
+    public string? SyntaxError(string statement) => Use(s => s.SyntaxError(statement));
+
+    /// <summary>Closes every connection.</summary>
+    public void Dispose()
+    {
+        lock (_rootLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        while (_idle.TryTake(out var session)) session.Dispose();
+        _root.Dispose();
+    }
+
+    private static FunctionCatalog LoadFunctions(DuckDBConnection connection)
+    {
+        var rows = new List<(string, string, string?)>();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT function_name, function_type, macro_definition FROM duckdb_functions()";
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+        return new FunctionCatalog(rows);
+    }
+}
