@@ -1,0 +1,26 @@
+using TimeFusion.Tables;
+
+namespace TimeFusion.Grains;
+
+/// <summary>
+/// The cluster's catalog (one grain, key 0): user table schemas and which projects have data in which table.
+/// The built-in <c>otel_logs_and_spans</c> is always present.
+/// </summary>
+public interface ICatalogGrain : IGrainWithIntegerKey
+{
+    /// <summary>All tables with their columns.</summary>
+    Task<IReadOnlyList<TableDefinition>> ListTablesAsync();
+
+    /// <summary>Creates a user table; an existing table with the same columns is fine, different columns are an error.</summary>
+    Task<TableDefinition> CreateTableAsync(TableDefinition table);
+
+    /// <summary>Records that <paramref name="project"/> has rows in <paramref name="table"/> (for admin-wide queries).</summary>
+    Task RegisterProjectAsync(string table, string project);
+
+    /// <summary>The projects known to have rows in <paramref name="table"/>.</summary>
+    Task<IReadOnlyList<string>> ProjectsOfAsync(string table);
+}
+
+/// <summary>A table's name and columns.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TableDefinition([property: Id(0)] string Name, [property: Id(1)] IReadOnlyList<ColumnDefinition> Columns);

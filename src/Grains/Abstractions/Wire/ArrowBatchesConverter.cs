@@ -1,0 +1,49 @@
+using Apache.Arrow;
+
+namespace TimeFusion.Wire;
+
+/// <summary>The serialized form of <see cref="ArrowBatches"/>: one Arrow IPC stream.</summary>
+[GenerateSerializer]
+public struct ArrowBatchesSurrogate
+{
+    /// <summary>The IPC stream bytes.</summary>
+    [Id(0)] public byte[] Ipc;
+}
+
+/// <summary>Converts <see cref="ArrowBatches"/> to and from its IPC surrogate for Orleans.</summary>
+[RegisterConverter]
+public sealed class ArrowBatchesConverter : IConverter<ArrowBatches, ArrowBatchesSurrogate>
+{
+    /// <inheritdoc />
+    public ArrowBatches ConvertFromSurrogate(in ArrowBatchesSurrogate surrogate)
+    {
+        var (schema, batches) = ArrowIpc.Read(surrogate.Ipc);
+        return new ArrowBatches(schema, batches);
+    }
+
+    /// <inheritdoc />
+    public ArrowBatchesSurrogate ConvertToSurrogate(in ArrowBatches value) => new() { Ipc = ArrowIpc.Write(value.Schema, value.Batches) };
+}
+
+/// <summary>The serialized form of a single <see cref="RecordBatch"/>: an Arrow IPC stream.</summary>
+[GenerateSerializer]
+public struct RecordBatchSurrogate
+{
+    /// <summary>The IPC stream bytes.</summary>
+    [Id(0)] public byte[] Ipc;
+}
+
+/// <summary>Lets grain methods take and return <see cref="RecordBatch"/> directly.</summary>
+[RegisterConverter]
+public sealed class RecordBatchConverter : IConverter<RecordBatch, RecordBatchSurrogate>
+{
+    /// <inheritdoc />
+    public RecordBatch ConvertFromSurrogate(in RecordBatchSurrogate surrogate)
+    {
+        var (_, batches) = ArrowIpc.Read(surrogate.Ipc);
+        return batches.Count == 1 ? batches[0] : throw new InvalidDataException($"expected one record batch, got {batches.Count}");
+    }
+
+    /// <inheritdoc />
+    public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value) => new() { Ipc = ArrowIpc.Write(value.Schema, [value]) };
+}
