@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TimeFusion.Hosting;
 using TimeFusion.Silo;
 
 // The embedded default: one silo, localhost clustering, everything under ./data.
@@ -13,6 +14,8 @@ builder.Services.AddSingleton(options);
 builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: options.SiloPort, gatewayPort: options.GatewayPort);
+    silo.AddMemoryGrainStorage("catalog");
+    silo.Services.AddTimeFusionEngine(new TimeFusionEngineOptions { DataDirectory = options.DataDirectory });
 });
 builder.Services.AddHostedService<DataDirectoryService>();
 

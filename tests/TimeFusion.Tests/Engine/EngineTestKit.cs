@@ -70,6 +70,33 @@ public sealed class EngineTestKit : IAsyncDisposable
         return new RecordBatch(schema, arrays, rows);
     }
 
+    /// <summary>A batch of <paramref name="rows"/> otel rows (id, timestamp, service, level, duration) for cluster tests.</summary>
+    public static RecordBatch OtelRows(int rows, string prefix = "r", long? startMicros = null)
+    {
+        var ids = new StringArray.Builder();
+        var services = new StringArray.Builder();
+        var levels = new StringArray.Builder();
+        var durations = new Int64Array.Builder();
+        var ts = new TimestampArray.Builder(new TimestampType(TimeUnit.Microsecond, "UTC"));
+        var start = startMicros ?? T0;
+        for (var i = 0; i < rows; i++)
+        {
+            ids.Append($"{prefix}-{Guid.NewGuid():N}");
+            services.Append($"svc-{i % 4}");
+            levels.Append(i % 10 == 0 ? "ERROR" : "INFO");
+            durations.Append(1000 + i);
+            ts.Append(DateTimeOffset.UnixEpoch.AddTicks((start + i * 1_000_000L) * 10));
+        }
+        var arrays = new IArrowArray[] { ids.Build(), services.Build(), levels.Build(), durations.Build(), ts.Build() };
+        var schema = new Schema(
+        [
+            new Field("id", StringType.Default, false), new Field("resource___service___name", StringType.Default, true),
+            new Field("level", StringType.Default, true), new Field("duration", Int64Type.Default, true),
+            new Field("timestamp", arrays[4].Data.DataType, false),
+        ], null);
+        return new RecordBatch(schema, arrays, rows);
+    }
+
     /// <summary>Rows seen by a snapshot (buffer side plus Delta files), and how many distinct ids among them.</summary>
     public async Task<(long Rows, long DistinctIds, long DurationSum)> CountAsync(TableSnapshot snapshot)
     {

@@ -1,0 +1,59 @@
+using TimeFusion.Tables;
+
+namespace TimeFusion.Grains;
+
+/// <summary>The persisted state of the catalog.</summary>
+[GenerateSerializer]
+public sealed class CatalogState
+{
+    /// <summary>User tables by lower-case name.</summary>
+    [Id(0)] public Dictionary<string, TableDefinition> Tables { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Projects with rows, per lower-case table name.</summary>
+    [Id(1)] public Dictionary<string, SortedSet<string>> Projects { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Holds table schemas and the projects of each table, persisted through Orleans grain storage named
+/// <c>"catalog"</c> (a local file in single-node mode, Azure Table storage in cluster mode).
+/// </summary>
+public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersistentState<CatalogState> state) : Grain, ICatalogGrain
+{
+    private static readonly TableDefinition Builtin = new(OtelLogsAndSpans.TableName, OtelLogsAndSpans.Schema.Columns);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TableDefinition>> ListTablesAsync() =>
+        Task.FromResult<IReadOnlyList<TableDefinition>>([Builtin, .. state.State.Tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)]);
+
+    /// <inheritdoc />
+    public async Task<TableDefinition> CreateTableAsync(TableDefinition table)
+    {
+        var name = table.Name.ToLowerInvariant();
+        if (name == Builtin.Name) throw new SchemaException($"table '{table.Name}' is built in");
+        if (name.Contains('/')) throw new SchemaException($"table name '{table.Name}' may not contain '/'");
+        // Normalizes and checks the columns (timestamp/date/project_id added, duplicates refused).
+        var schema = TableSchema.Create(name, table.Columns);
+        var normalized = new TableDefinition(name, schema.Columns);
+        if (state.State.Tables.TryGetValue(name, out var existing))
+        {
+            if (existing.Columns.SequenceEqual(normalized.Columns)) return existing;
+            throw new SchemaException($"table '{name}' already exists with different columns");
+        }
+        state.State.Tables[name] = normalized;
+        await state.WriteStateAsync();
+        return normalized;
+    }
+
+    /// <inheritdoc />
+    public async Task RegisterProjectAsync(string table, string project)
+    {
+        var key = table.ToLowerInvariant();
+        if (!state.State.Projects.TryGetValue(key, out var projects))
+            state.State.Projects[key] = projects = new SortedSet<string>(StringComparer.Ordinal);
+        if (projects.Add(project)) await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> ProjectsOfAsync(string table) =>
+        Task.FromResult<IReadOnlyList<string>>(state.State.Projects.TryGetValue(table.ToLowerInvariant(), out var p) ? [.. p] : []);
+}

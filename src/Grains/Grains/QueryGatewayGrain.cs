@@ -1,0 +1,84 @@
+using Apache.Arrow;
+using Orleans.Concurrency;
+using TimeFusion.Query.Planning;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Grains;
+
+/// <summary>
+/// Plans each statement with DuckDB's parser (<see cref="QueryAnalyzer"/>), checks the caller's project scope,
+/// and routes: one (project, table) → that table grain runs the whole statement; several → each grain computes its
+/// part and the results are merged here.
+/// </summary>
+[StatelessWorker]
+public sealed class QueryGatewayGrain(SqlParser parser) : Grain, IQueryGatewayGrain
+{
+    private readonly QueryAnalyzer _analyzer = new(parser);
+    private readonly SqlStatementClassifier _classifier = new(parser);
+
+    private static CallerScope ScopeOf(Caller caller) => caller.IsAdmin
+        ? CallerScope.Admin(caller.DefaultProject)
+        : CallerScope.User(caller.DefaultProject, caller.Projects);
+
+    /// <inheritdoc />
+    public async Task<ArrowBatches> QueryAsync(string sql, Caller caller)
+    {
+        var statements = _classifier.Classify(sql);
+        if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
+            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
+        var plan = _analyzer.Analyze(statements[0].Sql, catalog, ScopeOf(caller));
+        switch (plan.Kind)
+        {
+            case PlanKind.SingleGrain:
+            {
+                var scan = plan.Scans[0];
+                var grain = GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(scan.Projects[0], scan.Table.Name));
+                return await grain.QueryAsync(new GrainQuery(plan.Sql, scan.Time.MinMicros, scan.Time.MaxMicros, plan.NewestFirstLimit));
+            }
+            default:
+                throw new SqlPlanningException(SqlStates.FeatureNotSupported,
+                    $"statements spanning several projects or tables ({plan.Kind}) are not executed yet");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> ExecuteAsync(string sql, Caller caller)
+    {
+        long affected = 0;
+        foreach (var statement in _classifier.Classify(sql))
+        {
+            switch (statement.Kind)
+            {
+                case StatementKind.Flush:
+                    affected += await FlushAsync(statement.FlushTable, caller);
+                    break;
+                default:
+                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
+            }
+        }
+        return affected;
+    }
+
+    private async Task<long> FlushAsync(string? table, Caller caller)
+    {
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        var tables = table is null ? (await catalog.ListTablesAsync()).Select(t => t.Name).ToList() : [table.ToLowerInvariant()];
+        long rows = 0;
+        foreach (var t in tables)
+        {
+            var projects = await catalog.ProjectsOfAsync(t);
+            foreach (var p in projects.Where(p => caller.IsAdmin || caller.Projects.Contains(p)))
+                rows += (await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(p, t)).FlushAsync()).Rows;
+        }
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller)
+    {
+        if (!caller.IsAdmin && !caller.Projects.Contains(project))
+            throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project '{project}'");
+        return GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).InsertAsync(batch);
+    }
+}

@@ -1,0 +1,108 @@
+using Apache.Arrow;
+using Microsoft.Extensions.Logging;
+using TimeFusion.Engine;
+using TimeFusion.Hosting;
+using TimeFusion.Query;
+using TimeFusion.Tables;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Grains;
+
+/// <summary>
+/// The single writer of one (project, table) (DESIGN.md §1): a thin Orleans shell around its <see cref="TableEngine"/>.
+/// Activation opens the engine, which recovers the WAL above the Delta <c>txn</c> version; a grain timer flushes
+/// when a flush is due (age, rows, bytes, memory pressure); deactivation flushes and closes.
+/// Inserts and queries interleave (the engine is safe for that; inserts share WAL group commits); a query takes
+/// its snapshot and then runs off the grain's turn.
+/// </summary>
+public sealed class TableGrain(EngineServices services, TimeFusionEngineOptions options, ILogger<TableGrain> logger) : Grain, ITableGrain
+{
+    private TableEngine? _engine;
+    private IGrainTimer? _flushTimer;
+    private bool _registered;
+
+    private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (project, table) = TableGrainKey.Parse(this.GetPrimaryKeyString());
+        var definition = (await GrainFactory.GetGrain<ICatalogGrain>(0).ListTablesAsync()).FirstOrDefault(t => t.Name == table)
+            ?? throw new SchemaException($"table '{table}' does not exist");
+        var schema = TableSchema.Create(definition.Name, definition.Columns);
+        _engine = await TableEngine.OpenAsync(new TableId(project, table), schema, services, cancellationToken);
+        _flushTimer = this.RegisterGrainTimer(FlushIfDueAsync, new GrainTimerCreationOptions
+        {
+            DueTime = options.FlushCheckInterval,
+            Period = options.FlushCheckInterval,
+            Interleave = false,
+            KeepAlive = false,
+        });
+    }
+
+    private async Task FlushIfDueAsync(CancellationToken cancellationToken)
+    {
+        if (_engine is { IsFlushDue: true } engine) await engine.FlushAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _flushTimer?.Dispose();
+        if (_engine is null) return;
+        try
+        {
+            await _engine.FlushAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // Nothing is lost: the rows stay in the WAL and are replayed on the next activation.
+            logger.LogWarning(e, "{Table}: flush on deactivation failed; the WAL keeps the rows", _engine.Id);
+        }
+        await _engine.DisposeAsync();
+        _engine = null;
+    }
+
+    /// <inheritdoc />
+    public async Task<long> InsertAsync(RecordBatch batch)
+    {
+        var lsn = await Engine.InsertAsync(batch);
+        if (!_registered)
+        {
+            await GrainFactory.GetGrain<ICatalogGrain>(0).RegisterProjectAsync(Engine.Id.Table, Engine.Id.Project);
+            _registered = true;
+        }
+        return lsn;
+    }
+
+    /// <inheritdoc />
+    public async Task<FlushReply> FlushAsync()
+    {
+        var result = await Engine.FlushAsync();
+        return new FlushReply(result.FlushedThroughLsn, result.DeltaVersion, result.Rows);
+    }
+
+    /// <inheritdoc />
+    public async Task<ArrowBatches> QueryAsync(GrainQuery query)
+    {
+        var engine = Engine;
+        var snapshot = engine.OpenSnapshot(); // taken within this turn
+        try
+        {
+            // The query itself runs on the thread pool: ingest keeps flowing while it runs.
+            return await Task.Run(() => GrainQueryRunner.RunAsync(snapshot, services.Objects, engine.Schema, query));
+        }
+        finally
+        {
+            snapshot.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<TableGrainStatus> GetStatusAsync()
+    {
+        var e = Engine;
+        return Task.FromResult(new TableGrainStatus(e.AppliedThroughLsn, e.FlushedThroughLsn, e.BufferedRows, e.BufferedBytes,
+            e.DeltaSnapshot.Version, e.Recovery.ReplayedEntries));
+    }
+}
