@@ -151,7 +151,7 @@ public static class BufferBenchmark
             connection.Open();
             using (var command = connection.CreateCommand())
             {
-                command.CommandText = $"CREATE TABLE t ({OtelLogsAndSpans.Schema.ToDuckDbColumns()}{(withLsn ? ", _lsn BIGINT NOT NULL" : "")})";
+                command.CommandText = $"SET checkpoint_threshold = '1000TB'; CREATE TABLE t ({OtelLogsAndSpans.Schema.ToDuckDbColumns()}{(withLsn ? ", _lsn BIGINT NOT NULL" : "")})";
                 command.ExecuteNonQuery();
             }
             using var appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), "t", withLsn ? "_lsn" : null, 8192);
