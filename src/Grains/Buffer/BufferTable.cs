@@ -788,13 +788,14 @@ public sealed class BufferTable : IAsyncDisposable
     /// <param name="all">Also compress generations that an export already covers (and a delete will soon drop).</param>
     private async Task<bool> CompressSealedAsync(CancellationToken cancellationToken, bool all = false)
     {
-        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        while (true)
         {
-            ThrowIfDisposed();
-            while (true)
+            // One generation per turn of the maintenance lock, so that flushes and DML queued behind it are not
+            // starved while appends keep sealing new generations.
+            await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                ThrowIfDisposed();
                 BufferGeneration? target, into = null;
                 lock (_gate)
                 {
@@ -811,10 +812,11 @@ public sealed class BufferTable : IAsyncDisposable
                 if (!ran)
                     return false; // deferred: retried later
             }
-        }
-        finally
-        {
-            _maintenanceLock.Release();
+            finally
+            {
+                _maintenanceLock.Release();
+            }
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
