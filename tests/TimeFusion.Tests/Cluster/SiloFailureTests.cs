@@ -28,8 +28,19 @@ public sealed class SiloFailureTests : IAsyncLifetime
             await gateway.InsertAsync(p, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(50, p + "b"), Caller.ForProject(p)); // …half only in WAL + buffer
         }
 
-        var victim = _fixture.Cluster.Silos[^1];
-        await _fixture.Cluster.KillSiloAsync(victim);
+        // Kill a secondary silo that hosts some of these grains (the primary holds the test cluster's membership).
+        var hosts = new Dictionary<SiloAddress, int>();
+        foreach (var p in projects)
+        {
+            var id = _fixture.Client.GetGrain<ITableGrain>(TableGrainKey.Format(p, OtelLogsAndSpans.TableName)).GetGrainId();
+            Assert.True(_fixture.Cluster.TryGetGrainContext(id, out var context));
+            hosts[context.Address.SiloAddress!] = hosts.GetValueOrDefault(context.Address.SiloAddress!) + 1;
+        }
+        var primary = _fixture.Cluster.Silos[0].SiloAddress;
+        var victimAddress = hosts.Where(h => !h.Key.Equals(primary)).OrderByDescending(h => h.Value).Select(h => h.Key).FirstOrDefault();
+        Assert.True(victimAddress is not null, "every grain was placed on the primary silo");
+        await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.GetSiloForAddress(victimAddress!) ?? throw new InvalidOperationException("victim silo not found"));
+        await _fixture.Cluster.WaitForLivenessToStabilizeAsync(); // the survivors declare it dead
 
         foreach (var p in projects)
             Assert.Equal(150, Count(await gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans", Caller.ForProject(p))));
