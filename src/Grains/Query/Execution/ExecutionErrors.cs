@@ -8,6 +8,9 @@ internal static class ExecutionErrors
     /// <summary>query_canceled: DuckDB reported an interrupt the caller did not ask for.</summary>
     public const string QueryCanceled = "57014";
 
+    /// <summary>in_failed_sql_transaction: the snapshot's transaction was aborted by an earlier statement.</summary>
+    public const string InFailedTransaction = "25P02";
+
     /// <summary>The exception for a DuckDB message.</summary>
     public static QueryExecutionException FromDuckDb(string? duckDbMessage, string? context = null)
     {

@@ -19,7 +19,8 @@ namespace TimeFusion.Query.Execution;
 /// timestamp statistics) through a CTE (<see cref="StatementBinder"/>). <c>ORDER BY timestamp DESC LIMIT n</c> reads
 /// the newest files first and stops as soon as no other file can change the answer (<see cref="NewestFirstPlan"/>).
 /// Results are Arrow (JSON columns stay utf8), in large batches; timestamps are rendered in UTC. Queries on one snapshot
-/// run one at a time.
+/// run one at a time. A statement that DuckDB aborts at run time, or that is cancelled, aborts the snapshot's
+/// transaction: later statements on that snapshot fail with <c>25P02</c> (take a new snapshot).
 /// </summary>
 public sealed class SnapshotQueryExecutor
 {
@@ -115,6 +116,12 @@ public sealed class SnapshotQueryExecutor
             try
             {
                 DuckDbCommands.Execute(connection, "SET TimeZone = 'UTC'");
+            }
+            catch (DuckDB.NET.Data.DuckDBException e) when (e.Message.Contains("transaction is aborted", StringComparison.OrdinalIgnoreCase))
+            {
+                // DuckDB aborts a transaction that a statement failed in at run time or that was interrupted.
+                throw new QueryExecutionException(ExecutionErrors.InFailedTransaction,
+                    "this snapshot can no longer be read: an earlier statement on it failed or was cancelled, which aborted its transaction; take a new snapshot");
             }
             catch (DuckDB.NET.Data.DuckDBException e)
             {
