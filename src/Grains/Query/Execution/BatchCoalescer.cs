@@ -4,8 +4,8 @@ namespace TimeFusion.Query.Execution;
 
 /// <summary>
 /// Joins consecutive small record batches (DuckDB's 2,048-row chunks) into batches of about a target row count.
-/// Takes ownership of every batch it is given: joined inputs are disposed. A column type the Arrow concatenator
-/// cannot join turns coalescing off for the rest of the result (the batches pass through as they are).
+/// Takes ownership of every batch it is given: joined inputs are disposed. Results with a dictionary column, or a
+/// column type the Arrow concatenator fails on, pass through in DuckDB's chunks.
 /// </summary>
 internal sealed class BatchCoalescer : IDisposable
 {
@@ -20,7 +20,8 @@ internal sealed class BatchCoalescer : IDisposable
     {
         _schema = schema;
         _targetRows = targetRows;
-        _disabled = targetRows <= 0;
+        // The concatenator cannot join dictionary arrays (DuckDB's ENUM results): keep those results' chunks.
+        _disabled = targetRows <= 0 || schema.FieldsList.Any(f => f.DataType is Apache.Arrow.Types.DictionaryType);
     }
 
     public void Add(RecordBatch batch)

@@ -45,8 +45,12 @@ public static class ArrowRows
             TimestampArray a => "ts:" + a.GetTimestamp(i)!.Value.UtcTicks.ToString(CultureInfo.InvariantCulture),
             Date32Array a => "date:" + a.GetDateOnly(i)!.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             ListArray a => ListValue(a.GetSlicedValues(i)),
+            DictionaryArray a => Value(a.Dictionary, (int)Convert.ToInt64(Value(a.Indices, i)!.ToString(), CultureInfo.InvariantCulture)),
             StructArray a => "{" + string.Join(",", a.Fields.Select(f => Show(Value(f, i)))) + "}",
-            _ => array.GetType().Name + ":" + i,
+            Time64Array a => "time:" + a.GetValue(i),
+            MonthDayNanosecondIntervalArray a => "interval:" + a.GetValue(i),
+            FixedSizeListArray a => ListValue(a.GetSlicedValues(i)),
+            _ => throw new NotSupportedException("no comparison for " + array.GetType().Name),
         };
     }
 
