@@ -18,9 +18,10 @@ namespace TimeFusion.Query.Execution;
 /// <c>C</c>; the last one reads every candidate file without a cutoff.
 /// </para>
 /// <para>
-/// The cutoff of attempt k is the smallest minimum timestamp among the newest files whose statistics hold at least
-/// <c>n × factor × growth^(k-1)</c> rows: with a selective WHERE clause more rows are needed than the limit. Files
-/// without statistics (bounds or row count) could hold the newest rows: then every file is read at once.
+/// The cutoff of attempt k is the latest instant such that the files lying wholly at or after it hold at least
+/// <c>n × factor × growth^(k-1)</c> rows by their statistics (with a selective WHERE clause more rows are needed than
+/// the limit); a long file overlapping it is read too but does not drag it down. Files without statistics (bounds or
+/// row count) could hold the newest rows: then every file is read at once.
 /// </para>
 /// </summary>
 internal static class NewestFirstPlan
@@ -55,17 +56,23 @@ internal static class NewestFirstPlan
         long limitPlusOffset, ExecutionOptions options)
     {
         var target = SaturatingMultiply(limitPlusOffset, options.NewestFirstInitialFactor);
+        // Files by minimum timestamp, descending: the first ones wholly at or after a cutoff are what the stats promise.
+        var byMin = Enumerable.Range(0, ordered.Count).OrderByDescending(i => mins[i]).ToArray();
         var previous = 0;
         for (var k = 0; k < options.NewestFirstMaxAttempts; k++)
         {
-            // The newest files holding at least `target` rows; the cutoff is the oldest row they may hold.
-            long sum = 0, cutoff = long.MaxValue;
+            // The latest cutoff such that the files lying wholly at or after it hold at least `target` rows.
+            long sum = 0, cutoff = long.MinValue;
             var reached = false;
-            for (var i = 0; i < ordered.Count && !reached; i++)
+            foreach (var i in byMin)
             {
                 sum += rows[i];
-                cutoff = Math.Min(cutoff, mins[i]);
-                reached = sum >= target;
+                if (sum >= target)
+                {
+                    cutoff = mins[i];
+                    reached = true;
+                    break;
+                }
             }
             if (!reached || !SnapshotRelation.CanExpress(cutoff))
                 return;

@@ -91,9 +91,8 @@ public sealed class PlanRunner
             }
             catch when (!cancellationToken.IsCancellationRequested)
             {
-                // The first real failure, not the cancellations it caused.
-                var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!)
-                    .FirstOrDefault(e => e is not OperationCanceledException) ?? tasks.First(t => t.IsFaulted || t.IsCanceled).Exception?.InnerException;
+                // Report the failure that cancelled the others, not one of the cancellations it caused.
+                var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException);
                 if (first is not null)
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
                 throw;

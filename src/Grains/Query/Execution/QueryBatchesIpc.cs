@@ -40,9 +40,10 @@ public static class QueryBatchesIpc
             var schema = reader.Schema ?? throw new InvalidDataException("the Arrow IPC stream has no schema");
             return new QueryBatches(schema, batches);
         }
-        catch (Exception e) when (e is not OperationCanceledException and not InvalidDataException)
+        catch (Exception e)
         {
             foreach (var b in batches) b.Dispose();
+            if (e is OperationCanceledException or InvalidDataException) throw;
             throw new InvalidDataException("the bytes are not a valid Arrow IPC stream: " + e.Message, e);
         }
     }
@@ -50,7 +51,9 @@ public static class QueryBatchesIpc
     /// <summary>Reads the Arrow IPC stream in <paramref name="bytes"/>.</summary>
     public static Task<QueryBatches> FromBytesAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
-        var stream = new MemoryStream(bytes.ToArray(), writable: false);
+        var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(bytes, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(bytes.ToArray(), writable: false);
         return ReadAsync(stream, cancellationToken);
     }
 }

@@ -55,6 +55,10 @@ internal static class SnapshotRelation
             sql.Append(" FROM read_parquet([");
             for (var i = 0; i < paths.Count; i++)
             {
+                // read_parquet expands glob patterns in each entry: a path that looks like one could read other files.
+                if (paths[i].AsSpan().IndexOfAny("*?[") >= 0)
+                    throw new QueryExecutionException(Planning.SqlStates.FeatureNotSupported,
+                        $"the local path of a data file contains a glob character ('*', '?' or '['), which DuckDB would expand: {paths[i]}");
                 if (i > 0) sql.Append(", ");
                 sql.Append(SqlNames.Literal(paths[i]));
             }
