@@ -55,4 +55,15 @@ public sealed class ExecutionEquivalenceTests(ExecutionFixture f) : IClassFixtur
         // The grain runs the statement itself: the result has exactly the reference's Arrow types.
         Assert.Equal(reference.Schema.FieldsList.Select(x => $"{x.Name}:{x.DataType}"), result.Schema.FieldsList.Select(x => $"{x.Name}:{x.DataType}"));
     }
+
+    [Fact]
+    public async Task A_statement_without_tables_runs_at_the_gateway()
+    {
+        var (plan, actual, result) = await f.RunAsync("SELECT 1 + 1 AS two, now() AS t, 'x' || 'y' AS s", CallerScope.Admin());
+        using var _ = result;
+        Assert.Equal(PlanKind.GatewayOnly, plan.Kind);
+        Assert.Equal(["2|ts:" + PlanningTicks + "|xy"], actual.Select(r => string.Join("|", r.Select(ArrowRows.Show))));
+    }
+
+    private static readonly string PlanningTicks = Planning.PlanningFixture.Now.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
