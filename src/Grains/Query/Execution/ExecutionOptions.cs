@@ -1,0 +1,38 @@
+namespace TimeFusion.Query.Execution;
+
+/// <summary>Settings of the query executors; silo-wide.</summary>
+public sealed class ExecutionOptions
+{
+    /// <summary>
+    /// DuckDB hands results out in chunks of 2,048 rows; consecutive chunks are joined into batches of up to this many
+    /// rows, so that results cross silos and enter the merge as few large batches. 0 keeps DuckDB's chunks.
+    /// </summary>
+    public int TargetBatchRows { get; set; } = 65_536;
+
+    /// <summary>
+    /// <c>ORDER BY timestamp DESC LIMIT n</c>: the first attempt reads the newest files that hold at least
+    /// <c>n × this</c> rows (by their statistics); each further attempt multiplies the row target by
+    /// <see cref="NewestFirstGrowth"/>.
+    /// </summary>
+    public int NewestFirstInitialFactor { get; set; } = 2;
+
+    /// <summary>How much the row target of each newest-first attempt grows over the last one.</summary>
+    public int NewestFirstGrowth { get; set; } = 16;
+
+    /// <summary>Attempts over a newest-first subset of files before the last one reads every candidate file.</summary>
+    public int NewestFirstMaxAttempts { get; set; } = 2;
+
+    /// <summary>How many grain calls a <see cref="PlanRunner"/> has in flight at once.</summary>
+    public int MaxConcurrentGrainCalls { get; set; } = 64;
+
+    /// <summary>Checks the settings.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(TargetBatchRows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(NewestFirstInitialFactor, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(NewestFirstGrowth, 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(NewestFirstMaxAttempts);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentGrainCalls, 1);
+    }
+}

@@ -1,0 +1,137 @@
+using TimeFusion.Query.Planning;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Query.Execution;
+
+/// <summary>
+/// Runs a <see cref="QueryPlan"/> the way the query gateway does: <see cref="PlanKind.SingleGrain"/> sends the statement
+/// to its one grain; <see cref="PlanKind.PartialAggregate"/> sends the partial aggregation to every grain of the scan
+/// and merges their union as <see cref="QueryPlan.PartialsRelation"/>; <see cref="PlanKind.RowShipping"/> sends each
+/// scan's SQL to its grains and merges over <see cref="TableScan.RelationName"/>; <see cref="PlanKind.GatewayOnly"/>
+/// merges over nothing. Grain calls go out concurrently (at most <see cref="ExecutionOptions.MaxConcurrentGrainCalls"/>);
+/// the first failure cancels the rest. A scan that reaches no grain gets the shape of its grain SQL over an empty table.
+/// </summary>
+public sealed class PlanRunner
+{
+    private readonly MergeExecutor _merge;
+    private readonly ExecutionOptions _options;
+
+    /// <summary>Creates a runner that merges with <paramref name="merge"/>.</summary>
+    public PlanRunner(MergeExecutor merge, ExecutionOptions? options = null)
+    {
+        _merge = merge ?? throw new ArgumentNullException(nameof(merge));
+        _options = options ?? new ExecutionOptions();
+        _options.Validate();
+    }
+
+    /// <summary>Runs <paramref name="plan"/>, calling grains through <paramref name="runOnGrain"/>. The caller owns the result.</summary>
+    /// <exception cref="QueryExecutionException">A grain or the merge failed.</exception>
+    public async Task<QueryBatches> RunAsync(QueryPlan plan, GrainQueryRunner runOnGrain, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(runOnGrain);
+        switch (plan.Kind)
+        {
+            case PlanKind.GatewayOnly:
+                return await _merge.ExecuteAsync(plan.MergeSql!, new Dictionary<string, QueryBatches>(), cancellationToken).ConfigureAwait(false);
+            case PlanKind.SingleGrain:
+            {
+                var scan = plan.Scans[0];
+                var grain = new TableId(scan.Projects[0], scan.Table.Name);
+                return await runOnGrain(grain, plan.GrainSql!, Hull(plan.Scans), plan.NewestFirstLimit, cancellationToken).ConfigureAwait(false);
+            }
+            case PlanKind.PartialAggregate:
+            {
+                var scan = plan.Scans[0];
+                var calls = scan.Grains.Select(g => new Call(QueryPlan.PartialsRelation, g, plan.GrainSql!, scan.Time, null)).ToList();
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, [(QueryPlan.PartialsRelation, scan.Table, plan.GrainSql!)], runOnGrain, cancellationToken).ConfigureAwait(false);
+            }
+            case PlanKind.RowShipping:
+            {
+                var calls = plan.Scans.SelectMany(s => s.Grains.Select(g => new Call(s.RelationName, g, s.ScanSql!, s.Time, s.NewestFirstLimit))).ToList();
+                var relations = plan.Scans.Select(s => (s.RelationName, s.Table, s.ScanSql!)).ToList();
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, cancellationToken).ConfigureAwait(false);
+            }
+            default:
+                throw new QueryExecutionException(SqlStates.FeatureNotSupported, $"plan kind {plan.Kind} cannot run");
+        }
+    }
+
+    private readonly record struct Call(string Relation, TableId Grain, string Sql, TimeRange Time, long? NewestFirstLimit);
+
+    private async Task<QueryBatches> FanOutAndMergeAsync(string mergeSql, List<Call> calls,
+        List<(string Relation, TableSchema Table, string GrainSql)> relations, GrainQueryRunner runOnGrain, CancellationToken cancellationToken)
+    {
+        var results = new QueryBatches?[calls.Count];
+        var shapes = new List<QueryBatches>();
+        try
+        {
+            using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var slots = new SemaphoreSlim(_options.MaxConcurrentGrainCalls);
+            var tasks = calls.Select(async (call, i) =>
+            {
+                await slots.WaitAsync(failFast.Token).ConfigureAwait(false);
+                try
+                {
+                    results[i] = await runOnGrain(call.Grain, call.Sql, call.Time, call.NewestFirstLimit, failFast.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    failFast.Cancel();
+                    throw;
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            }).ToList();
+            try
+            {
+                await Task.WhenAll(tasks).ConfigureAwait(false);
+            }
+            catch when (!cancellationToken.IsCancellationRequested)
+            {
+                // Report the failure that cancelled the others, not one of the cancellations it caused.
+                var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException);
+                if (first is not null)
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+                throw;
+            }
+
+            var merged = new Dictionary<string, QueryBatches>(StringComparer.Ordinal);
+            foreach (var (relation, table, grainSql) in relations)
+            {
+                var parts = calls.Select((c, i) => (c, i)).Where(x => x.c.Relation == relation).Select(x => results[x.i]!).ToList();
+                QueryBatches schemaSource;
+                if (parts.Count > 0)
+                {
+                    schemaSource = parts[0];
+                }
+                else
+                {
+                    // No grain: the relation still needs the grain SQL's shape.
+                    schemaSource = await _merge.ExecuteAsync(StatementBinder.Bind(grainSql, table.Name, SnapshotRelation.Empty(table)),
+                        new Dictionary<string, QueryBatches>(), cancellationToken).ConfigureAwait(false);
+                    shapes.Add(schemaSource);
+                }
+                merged[relation] = new QueryBatches(schemaSource.Schema, parts.SelectMany(p => p.Batches).ToList());
+            }
+            return await _merge.ExecuteAsync(mergeSql, merged, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var r in results) r?.Dispose();
+            foreach (var s in shapes) s.Dispose();
+        }
+    }
+
+    /// <summary>The smallest range covering every scan's range (scans that can read nothing add nothing).</summary>
+    internal static TimeRange Hull(IReadOnlyList<TableScan> scans)
+    {
+        var live = scans.Where(s => !s.Time.IsEmpty).Select(s => s.Time).ToList();
+        if (live.Count == 0) return scans.Count > 0 ? scans[0].Time : TimeRange.All;
+        long? min = live.Any(t => t.MinMicros is null) ? null : live.Min(t => t.MinMicros!.Value);
+        long? max = live.Any(t => t.MaxMicros is null) ? null : live.Max(t => t.MaxMicros!.Value);
+        return new TimeRange(min, max);
+    }
+}
