@@ -1,6 +1,8 @@
 using Apache.Arrow;
 using Orleans.Concurrency;
+using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
+using TimeFusion.Tables;
 using TimeFusion.Wire;
 
 namespace TimeFusion.Grains;
@@ -11,7 +13,7 @@ namespace TimeFusion.Grains;
 /// part and the results are merged here.
 /// </summary>
 [StatelessWorker]
-public sealed class QueryGatewayGrain(SqlParser parser) : Grain, IQueryGatewayGrain
+public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner) : Grain, IQueryGatewayGrain
 {
     private readonly QueryAnalyzer _analyzer = new(parser);
     private readonly SqlStatementClassifier _classifier = new(parser);
@@ -28,18 +30,15 @@ public sealed class QueryGatewayGrain(SqlParser parser) : Grain, IQueryGatewayGr
             throw new SqlPlanningException(SqlStates.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
         var plan = _analyzer.Analyze(statements[0].Sql, catalog, ScopeOf(caller));
-        switch (plan.Kind)
-        {
-            case PlanKind.SingleGrain:
-            {
-                var scan = plan.Scans[0];
-                var grain = GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(scan.Projects[0], scan.Table.Name));
-                return await grain.QueryAsync(new GrainQuery(plan.Sql, scan.Time.MinMicros, scan.Time.MaxMicros, plan.NewestFirstLimit));
-            }
-            default:
-                throw new SqlPlanningException(SqlStates.FeatureNotSupported,
-                    $"statements spanning several projects or tables ({plan.Kind}) are not executed yet");
-        }
+        using var result = await runner.RunAsync(plan, RunOnGrainAsync, CancellationToken.None);
+        return ArrowBatches.FromIpc(ArrowIpc.Write(result.Schema, result.Batches));
+    }
+
+    private async Task<QueryBatches> RunOnGrainAsync(TableId grain, string sql, TimeRange time, long? newestFirstLimit, CancellationToken cancellationToken)
+    {
+        var reply = await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(grain.Project, grain.Table))
+            .QueryAsync(new GrainQuery(sql, time.MinMicros, time.MaxMicros, newestFirstLimit)).WaitAsync(cancellationToken);
+        return new QueryBatches(reply.Schema, reply.Batches);
     }
 
     /// <inheritdoc />

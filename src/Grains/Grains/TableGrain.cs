@@ -2,7 +2,8 @@ using Apache.Arrow;
 using Microsoft.Extensions.Logging;
 using TimeFusion.Engine;
 using TimeFusion.Hosting;
-using TimeFusion.Query;
+using TimeFusion.Query.Execution;
+using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -15,7 +16,11 @@ namespace TimeFusion.Grains;
 /// Inserts and queries interleave (the engine is safe for that; inserts share WAL group commits); a query takes
 /// its snapshot and then runs off the grain's turn.
 /// </summary>
-public sealed class TableGrain(EngineServices services, TimeFusionEngineOptions options, ILogger<TableGrain> logger) : Grain, ITableGrain
+public sealed class TableGrain(
+    EngineServices services,
+    SnapshotQueryExecutor executor,
+    TimeFusionEngineOptions options,
+    ILogger<TableGrain> logger) : Grain, ITableGrain
 {
     private TableEngine? _engine;
     private IGrainTimer? _flushTimer;
@@ -90,7 +95,10 @@ public sealed class TableGrain(EngineServices services, TimeFusionEngineOptions 
         try
         {
             // The query itself runs on the thread pool: ingest keeps flowing while it runs.
-            return await Task.Run(() => GrainQueryRunner.RunAsync(snapshot, services.Objects, engine.Schema, query));
+            var (batches, _) = await Task.Run(() => executor.ExecuteDetailedAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
+                query.Sql, new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), query.NewestFirstLimit, CancellationToken.None));
+            using (batches)
+                return ArrowBatches.FromIpc(ArrowIpc.Write(batches.Schema, batches.Batches)); // owned bytes: the native result is freed here
         }
         finally
         {

@@ -3,6 +3,7 @@ using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Engine;
 using TimeFusion.Ingest;
+using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 using TimeFusion.Wal;
@@ -36,6 +37,7 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
     {
         TimeFusionException => null,
         SqlPlanningException p => new(p.SqlState, p.Message),
+        QueryExecutionException q => new(q.SqlState, q.Message),
         BatchRejectedException b => new("22023", b.Message),
         SchemaException s => new("42P16", s.Message),
         MemoryPressureException m => new("53200", m.Message, isRetryable: true),

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TimeFusion.Buffer;
 using TimeFusion.Engine;
+using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
 using TimeFusion.Storage;
 using TimeFusion.Wal;
@@ -27,6 +28,9 @@ public static class TimeFusionServiceCollectionExtensions
             options.Engine,
             sp.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => new SqlParser());
+        services.AddSingleton(_ => new SnapshotQueryExecutor());
+        services.AddSingleton(sp => new MergeExecutor(sp.GetRequiredService<BufferDatabase>()));
+        services.AddSingleton(sp => new PlanRunner(sp.GetRequiredService<MergeExecutor>()));
         services.AddSingleton<IIncomingGrainCallFilter, ExceptionTranslationFilter>();
         return services;
     }

@@ -17,12 +17,11 @@ public sealed class ArrowBatchesConverter : IConverter<ArrowBatches, ArrowBatche
     /// <inheritdoc />
     public ArrowBatches ConvertFromSurrogate(in ArrowBatchesSurrogate surrogate)
     {
-        var (schema, batches) = ArrowIpc.Read(surrogate.Ipc);
-        return new ArrowBatches(schema, batches);
+        return ArrowBatches.FromIpc(surrogate.Ipc);
     }
 
     /// <inheritdoc />
-    public ArrowBatchesSurrogate ConvertToSurrogate(in ArrowBatches value) => new() { Ipc = ArrowIpc.Write(value.Schema, value.Batches) };
+    public ArrowBatchesSurrogate ConvertToSurrogate(in ArrowBatches value) => new() { Ipc = value.ToIpc() };
 }
 
 /// <summary>The serialized form of a single <see cref="RecordBatch"/>: an Arrow IPC stream.</summary>

@@ -1,0 +1,71 @@
+using Apache.Arrow;
+using TimeFusion.Grains;
+using TimeFusion.Tables;
+using TimeFusion.Tests.Engine;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Tests.Cluster;
+
+public sealed class FanOutQueryTests(ThreeSiloCluster fixture) : IClassFixture<ThreeSiloCluster>
+{
+    private IQueryGatewayGrain Gateway => fixture.Client.GetGrain<IQueryGatewayGrain>(0);
+
+    [Fact]
+    public async Task A_query_over_several_projects_merges_the_grains_parts_into_the_answer_over_all_rows()
+    {
+        var sizes = new Dictionary<string, int> { ["fa"] = 400, ["fb"] = 250, ["fc"] = 90 };
+        foreach (var (project, rows) in sizes)
+        {
+            await Gateway.InsertAsync(project, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(rows, project), Caller.ForProject(project));
+            if (project != "fc") await Gateway.ExecuteAsync("FLUSH otel_logs_and_spans", Caller.ForProject(project)); // some in Delta
+            await Gateway.InsertAsync(project, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(rows, project + "2"), Caller.ForProject(project)); // some buffered
+        }
+
+        var result = await Gateway.QueryAsync(
+            "SELECT resource___service___name AS service, count(*) AS n, max(duration) AS longest, avg(duration) AS mean " +
+            "FROM otel_logs_and_spans WHERE project_id IN ('fa', 'fb', 'fc') GROUP BY 1 ORDER BY 1", Caller.Admin());
+
+        // Expected, computed from what was written: each project wrote its row count twice; row i has service i % 4
+        // and duration 1000 + i.
+        var all = sizes.SelectMany(kv => Enumerable.Range(0, kv.Value).Concat(Enumerable.Range(0, kv.Value))).ToList();
+        var expected = all.GroupBy(i => $"svc-{i % 4}").OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (g.Key, (long)g.Count(), 1000L + g.Max(), 1000.0 + g.Average())).ToList();
+        var actual = Rows(result).ToList();
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Key, actual[i].Service);
+            Assert.Equal(expected[i].Item2, actual[i].N);
+            Assert.Equal(expected[i].Item3, actual[i].Longest);
+            Assert.Equal(expected[i].Item4, actual[i].Mean, 6);
+        }
+
+        // A user may fan out over their own projects only.
+        var user = new Caller("fa", ["fa", "fb"], false);
+        var count = await Gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans WHERE project_id IN ('fa', 'fb')", user);
+        Assert.Equal(2L * (400 + 250), ((Int64Array)count.Batches.Single(b => b.Length > 0).Column(0)).GetValue(0));
+        var denied = await Assert.ThrowsAsync<TimeFusionException>(() =>
+            Gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans WHERE project_id IN ('fa', 'fc')", user));
+        Assert.Equal("42501", denied.SqlState);
+    }
+
+    [Fact]
+    public async Task A_statement_that_reaches_no_project_is_refused_for_users_without_a_default_project()
+    {
+        var e = await Assert.ThrowsAsync<TimeFusionException>(() =>
+            Gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans", new Caller(null, ["fa"], false)));
+        Assert.Equal("42501", e.SqlState);
+    }
+
+    private static IEnumerable<(string Service, long N, long Longest, double Mean)> Rows(ArrowBatches result)
+    {
+        foreach (var b in result.Batches)
+        {
+            for (var i = 0; i < b.Length; i++)
+            {
+                yield return (((StringArray)b.Column(0)).GetString(i), ((Int64Array)b.Column(1)).GetValue(i)!.Value,
+                    ((Int64Array)b.Column(2)).GetValue(i)!.Value, ((DoubleArray)b.Column(3)).GetValue(i)!.Value);
+            }
+        }
+    }
+}
