@@ -13,10 +13,11 @@ namespace TimeFusion.Grains;
 /// part and the results are merged here.
 /// </summary>
 [StatelessWorker]
-public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner) : Grain, IQueryGatewayGrain
+public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb) : Grain, IQueryGatewayGrain
 {
     private readonly QueryAnalyzer _analyzer = new(parser);
     private readonly SqlStatementClassifier _classifier = new(parser);
+    private readonly DmlAnalyzer _dml = new(parser);
 
     private static CallerScope ScopeOf(Caller caller) => caller.IsAdmin
         ? CallerScope.Admin(caller.DefaultProject)
@@ -52,11 +53,40 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner) : Gra
                 case StatementKind.Flush:
                     affected += await FlushAsync(statement.FlushTable, caller);
                     break;
+                case StatementKind.Insert:
+                    affected += await InsertValuesAsync(statement.Sql, caller);
+                    break;
+                case StatementKind.CreateTable:
+                    if (!caller.IsAdmin) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, "only an admin may create tables");
+                    await GrainFactory.GetGrain<ICatalogGrain>(0).CreateTableAsync(Query.Statements.CreateTableParser.Parse(statement.Sql));
+                    break;
                 default:
                     throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
             }
         }
         return affected;
+    }
+
+    private async Task<long> InsertValuesAsync(string sql, Caller caller)
+    {
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: false);
+        var scope = ScopeOf(caller);
+        var plan = _dml.AnalyzeInsert(sql, catalog, scope);
+        long rows = 0;
+        foreach (var (project, batches) in await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, CancellationToken.None))
+        {
+            using (batches)
+            {
+                var grain = GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.Name));
+                foreach (var batch in batches.Batches.Where(b => b.Length > 0))
+                {
+                    // Managed copy: the grain call may outlive the native result.
+                    await grain.InsertAsync(Wire.ArrowBatches.FromIpc(Wire.ArrowIpc.Write(batch.Schema, [batch])).Batches[0]);
+                    rows += batch.Length;
+                }
+            }
+        }
+        return rows;
     }
 
     private async Task<long> FlushAsync(string? table, Caller caller)

@@ -1,0 +1,39 @@
+using TimeFusion.Query.Execution;
+using TimeFusion.Query.Planning;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Query.Statements;
+
+/// <summary>
+/// Evaluates <c>INSERT … VALUES</c> with DuckDB (literals and expressions cast to the column types by the planner)
+/// into Arrow batches, one per target project, checking that the caller may write each project.
+/// </summary>
+public static class InsertValuesSplitter
+{
+    /// <summary>The rows per project.</summary>
+    public static async Task<IReadOnlyList<(string Project, QueryBatches Rows)>> SplitAsync(
+        InsertPlan plan, MergeExecutor duckdb, CallerScope caller, CancellationToken cancellationToken)
+    {
+        var empty = new Dictionary<string, QueryBatches>();
+        if (plan.DefaultProject is { } project)
+            return [(project, await duckdb.ExecuteAsync(plan.ValuesSql, empty, cancellationToken))];
+
+        var projectColumn = SqlNames.Quote(TableSchema.ProjectColumn);
+        using var distinct = await duckdb.ExecuteAsync($"SELECT DISTINCT {projectColumn} FROM ({plan.ValuesSql})", empty, cancellationToken);
+        var projects = new List<string>();
+        foreach (var batch in distinct.Batches)
+        {
+            var values = (Apache.Arrow.StringArray)batch.Column(0);
+            for (var i = 0; i < values.Length; i++)
+            {
+                var p = values.GetString(i) ?? throw new SqlPlanningException("23502", "project_id may not be null");
+                if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project '{p}'");
+                projects.Add(p);
+            }
+        }
+        var result = new List<(string, QueryBatches)>(projects.Count);
+        foreach (var p in projects)
+            result.Add((p, await duckdb.ExecuteAsync($"SELECT * FROM ({plan.ValuesSql}) WHERE {projectColumn} = {SqlNames.Literal(p)}", empty, cancellationToken)));
+        return result;
+    }
+}
