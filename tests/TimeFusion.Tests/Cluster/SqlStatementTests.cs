@@ -61,3 +61,32 @@ public sealed class SqlStatementTests(OneSiloCluster fixture) : IClassFixture<On
         Assert.Equal(0, Count(await Gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans", caller)));
     }
 }
+
+public sealed class StringEncodingTests(OneSiloCluster fixture) : IClassFixture<OneSiloCluster>
+{
+    [Fact]
+    public async Task Strings_sent_as_utf8_view_large_or_dictionary_are_stored_alike_and_compare_with_literals()
+    {
+        var tsBuilder = new TimestampArray.Builder(new Apache.Arrow.Types.TimestampType(Apache.Arrow.Types.TimeUnit.Microsecond, "UTC"));
+        for (var i = 0; i < 3; i++) tsBuilder.Append(new DateTimeOffset(2026, 11, 24, 10, 0, i, TimeSpan.Zero));
+        var ts = tsBuilder.Build();
+        var ids = new StringViewArray.Builder().Append("view-0").Append("view-1 is long enough not to be inlined").Append("view-2").Build();
+        var services = new DictionaryArray(new Apache.Arrow.Types.DictionaryType(Apache.Arrow.Types.Int32Type.Default, Apache.Arrow.Types.StringType.Default, false),
+            new Int32Array.Builder().Append(0).Append(1).Append(0).Build(), new StringArray.Builder().Append("api").Append("db").Build());
+        var levels = new LargeStringArray.Builder().Append("INFO").Append("ERROR").Append("INFO").Build();
+        var schema = new Schema(
+        [
+            new Field("id", ids.Data.DataType, false), new Field("resource___service___name", services.Data.DataType, true),
+            new Field("level", levels.Data.DataType, true), new Field("timestamp", ts.Data.DataType, false),
+        ], null);
+        var batch = new RecordBatch(schema, [ids, services, levels, ts], 3);
+        var gateway = fixture.Client.GetGrain<IQueryGatewayGrain>(0);
+        var caller = Caller.ForProject("enc");
+        await gateway.InsertAsync("enc", "otel_logs_and_spans", batch, caller);
+
+        var result = await gateway.QueryAsync(
+            "SELECT id FROM otel_logs_and_spans WHERE resource___service___name = 'api' AND level = 'INFO' ORDER BY id", caller);
+        var got = result.Batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(i => ((StringArray)b.Column(0)).GetString(i))).ToList();
+        Assert.Equal(["view-0", "view-2"], got);
+    }
+}
