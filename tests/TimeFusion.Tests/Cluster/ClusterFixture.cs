@@ -16,6 +16,9 @@ public abstract class ClusterFixture : IAsyncLifetime
 
     protected abstract int Silos { get; }
 
+    /// <summary>Each silo's buffer database and memory budget.</summary>
+    protected virtual BufferOptions Buffer => new() { MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 1 };
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IClusterClient Client => Cluster.Client;
@@ -31,7 +34,7 @@ public abstract class ClusterFixture : IAsyncLifetime
             silo.Services.AddTimeFusionEngine(new TimeFusionEngineOptions
             {
                 DataDirectory = _data.Path,
-                Buffer = new BufferOptions { MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 1 },
+                Buffer = Buffer,
                 FlushCheckInterval = TimeSpan.FromMilliseconds(200),
             });
         });
@@ -55,4 +58,18 @@ public sealed class OneSiloCluster : ClusterFixture
 public sealed class ThreeSiloCluster : ClusterFixture
 {
     protected override int Silos => 3;
+}
+
+/// <summary>One silo whose memory budget holds only a few batches: writers outrun flushes.</summary>
+public sealed class TinyBudgetCluster : ClusterFixture
+{
+    public const long HardLimit = 3L << 20;
+
+    protected override int Silos => 1;
+
+    protected override BufferOptions Buffer => new()
+    {
+        MemoryLimitBytes = 1L << 30, SoftLimitBytes = 1L << 20, HardLimitBytes = HardLimit, Threads = 1,
+        ReserveMaxWait = TimeSpan.FromMilliseconds(300),
+    };
 }
