@@ -18,6 +18,9 @@ public static class PgArrowMetadata
     /// <summary>The canonical Arrow UUID extension (storage fixed_size_binary(16)).</summary>
     public const string UuidExtensionName = "arrow.uuid";
 
+    /// <summary>The canonical Arrow 8-bit boolean extension (storage int8), which DuckDB's lossless Arrow export uses.</summary>
+    public const string Bool8ExtensionName = "arrow.bool8";
+
     /// <summary>TimeFusion's own logical-type key (also used in Delta schemas), value <c>json</c> or <c>uuid</c>.</summary>
     public const string LogicalTypeKey = "timefusion.logicalType";
 
@@ -29,6 +32,12 @@ public static class PgArrowMetadata
     public static bool IsUuid(Field field) =>
         field.DataType is GuidType
         || (field.DataType is FixedSizeBinaryType { ByteWidth: 16 } && HasMarker(field, UuidExtensionName, "uuid"));
+
+    /// <summary>Whether the field holds booleans stored as int8 (the <c>arrow.bool8</c> extension).</summary>
+    public static bool IsBool8(Field field) =>
+        field.DataType is Bool8Type
+        || (field.DataType is Int8Type && field.HasMetadata
+            && field.Metadata.TryGetValue(ExtensionNameKey, out var ext) && ext == Bool8ExtensionName);
 
     /// <summary>A field marked as JSON text (utf8 storage).</summary>
     public static Field JsonField(string name, bool nullable = true) =>

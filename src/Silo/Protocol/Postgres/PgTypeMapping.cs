@@ -18,6 +18,10 @@ public static class PgTypeMapping
         {
             return PgType.Uuid;
         }
+        if (PgArrowMetadata.IsBool8(field))
+        {
+            return PgType.Bool;
+        }
         var type = field.DataType;
         if (type is ExtensionType ext)
         {

@@ -17,6 +17,10 @@ internal static class CopyColumnBuilders
         {
             return new UuidColumnBuilder(field);
         }
+        if (PgArrowMetadata.IsBool8(field))
+        {
+            return new Bool8ColumnBuilder(field);
+        }
         var type = field.DataType is ExtensionType ext ? ext.StorageType : field.DataType;
         return type switch
         {
@@ -103,6 +107,15 @@ internal sealed class BoolColumnBuilder(Field field) : CopyColumnBuilder(field, 
         _values = new ArrowBuffer.BitmapBuilder();
         return ([values], []);
     }
+}
+
+internal sealed class Bool8ColumnBuilder(Field field) : FixedWidthColumnBuilder<sbyte>(field, Int8Type.Default)
+{
+    protected override void AppendTextValue(ReadOnlySpan<byte> text) =>
+        Add(PgTextValues.TryParseBool(text, out var v) ? (sbyte)(v ? 1 : 0) : throw BadText("boolean", text));
+
+    protected override void AppendBinaryValue(ReadOnlySpan<byte> value) =>
+        Add(value.Length == 1 ? (sbyte)(value[0] != 0 ? 1 : 0) : throw BadBinary("boolean", value.Length));
 }
 
 internal sealed class IntegerColumnBuilder<T>(Field field, IArrowType type, string typeName) : FixedWidthColumnBuilder<T>(field, type)

@@ -21,6 +21,10 @@ internal static class ColumnEncoders
         {
             return new UuidEncoder(binary);
         }
+        if (PgArrowMetadata.IsBool8(field))
+        {
+            return new Bool8Encoder(binary);
+        }
         return type switch
         {
             BooleanType => new BoolEncoder(binary),
@@ -104,6 +108,17 @@ internal sealed class BoolEncoder(bool binary) : ColumnEncoder(PgType.Bool, bina
     public override void WriteText(PgOutputBuffer buffer, int row) => buffer.WriteByte(_a.GetValue(row) == true ? (byte)'t' : (byte)'f');
 
     public override void WriteBinary(PgOutputBuffer buffer, int row) => buffer.WriteByte(_a.GetValue(row) == true ? (byte)1 : (byte)0);
+}
+
+internal sealed class Bool8Encoder(bool binary) : ColumnEncoder(PgType.Bool, binary)
+{
+    private Int8Array _a = null!;
+
+    protected override void BindTyped(IArrowArray array) => _a = (Int8Array)array;
+
+    public override void WriteText(PgOutputBuffer buffer, int row) => buffer.WriteByte(_a.Values[row] != 0 ? (byte)'t' : (byte)'f');
+
+    public override void WriteBinary(PgOutputBuffer buffer, int row) => buffer.WriteByte(_a.Values[row] != 0 ? (byte)1 : (byte)0);
 }
 
 internal sealed class IntegerEncoder<T>(PgType type, bool binary) : ColumnEncoder(type, binary)
