@@ -39,6 +39,23 @@ public static class PgArrowMetadata
         || (field.DataType is Int8Type && field.HasMetadata
             && field.Metadata.TryGetValue(ExtensionNameKey, out var ext) && ext == Bool8ExtensionName);
 
+    /// <summary>
+    /// Whether the field holds 128-bit integers DuckDB exports losslessly as <c>arrow.opaque</c>
+    /// fixed_size_binary(16) (HUGEINT, e.g. <c>sum()</c> of integers; UHUGEINT when <paramref name="unsigned"/>).
+    /// </summary>
+    public static bool IsHugeInt(Field field, out bool unsigned)
+    {
+        unsigned = false;
+        if (field.DataType is not FixedSizeBinaryType { ByteWidth: 16 } || !field.HasMetadata
+            || !field.Metadata.TryGetValue(ExtensionNameKey, out var ext) || ext != "arrow.opaque"
+            || !field.Metadata.TryGetValue("ARROW:extension:metadata", out var meta))
+        {
+            return false;
+        }
+        unsigned = meta.Contains("\"uhugeint\"", StringComparison.Ordinal);
+        return unsigned || meta.Contains("\"hugeint\"", StringComparison.Ordinal);
+    }
+
     /// <summary>A field marked as JSON text (utf8 storage).</summary>
     public static Field JsonField(string name, bool nullable = true) =>
         new(name, StringType.Default, nullable, [new(ExtensionNameKey, JsonExtensionName)]);

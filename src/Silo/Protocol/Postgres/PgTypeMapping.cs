@@ -22,6 +22,10 @@ public static class PgTypeMapping
         {
             return PgType.Bool;
         }
+        if (PgArrowMetadata.IsHugeInt(field, out _))
+        {
+            return PgType.Numeric;
+        }
         var type = field.DataType;
         if (type is ExtensionType ext)
         {

@@ -24,7 +24,8 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
         }
         var verb = FirstWord(sql);
         var command = connection.CreateCommand();
-        command.CommandText = sql;
+        // Npgsql begins with "BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED", which DuckDB does not parse.
+        command.CommandText = verb.Equals("BEGIN", StringComparison.OrdinalIgnoreCase) ? "BEGIN TRANSACTION" : sql;
         foreach (var p in parameters)
         {
             command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));

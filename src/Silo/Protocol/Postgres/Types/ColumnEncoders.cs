@@ -25,6 +25,10 @@ internal static class ColumnEncoders
         {
             return new Bool8Encoder(binary);
         }
+        if (PgArrowMetadata.IsHugeInt(field, out var unsigned))
+        {
+            return new NumericEncoder(binary, 0, unsigned);
+        }
         return type switch
         {
             BooleanType => new BoolEncoder(binary),
@@ -216,7 +220,7 @@ internal static class FloatText
     }
 }
 
-internal sealed class NumericEncoder(bool binary, int scale) : ColumnEncoder(PgType.Numeric, binary)
+internal sealed class NumericEncoder(bool binary, int scale, bool unsignedHuge = false) : ColumnEncoder(PgType.Numeric, binary)
 {
     private IArrowArray _a = null!;
 
@@ -229,6 +233,8 @@ internal sealed class NumericEncoder(bool binary, int scale) : ColumnEncoder(PgT
         Decimal64Array d => BinaryPrimitives.ReadInt64LittleEndian(d.GetBytes(row)),
         Decimal32Array d => BinaryPrimitives.ReadInt32LittleEndian(d.GetBytes(row)),
         UInt64Array u => u.Values[row],
+        FixedSizeBinaryArray f when unsignedHuge => BinaryPrimitives.ReadUInt128LittleEndian(f.GetBytes(row)),
+        FixedSizeBinaryArray f => BinaryPrimitives.ReadInt128LittleEndian(f.GetBytes(row)),
         _ => throw new InvalidOperationException($"not a decimal array: {_a.Data.DataType.Name}"),
     };
 
