@@ -223,15 +223,15 @@ internal sealed class CopyOutWriter(PgOutputBuffer output, CopyStatement copy, S
     private readonly byte _escape = (byte)copy.EscapeChar;
     private readonly bool[] _forceQuote = schema.FieldsList.Select(f => copy.ForceQuoteAll || copy.ForceQuote.Contains(f.Name)).ToArray();
 
+    // The binary header travels in the same CopyData as the first row (or the trailer), as PostgreSQL sends it;
+    // Npgsql's binary exporter relies on that.
+    private bool _binaryHeaderPending;
+
     public void WriteHeader()
     {
         if (copy.Format == CopyFormat.Binary)
         {
-            output.StartMessage((byte)'d');
-            output.WriteBytes([(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xFF, (byte)'\r', (byte)'\n', 0]);
-            output.WriteInt32(0);
-            output.WriteInt32(0);
-            output.EndMessage();
+            _binaryHeaderPending = true;
             return;
         }
         if (copy.Header)
@@ -263,6 +263,7 @@ internal sealed class CopyOutWriter(PgOutputBuffer output, CopyStatement copy, S
         output.StartMessage((byte)'d');
         if (copy.Format == CopyFormat.Binary)
         {
+            WritePendingBinaryHeader();
             output.WriteInt16((short)encoders.Length);
             foreach (var encoder in encoders)
             {
@@ -302,9 +303,22 @@ internal sealed class CopyOutWriter(PgOutputBuffer output, CopyStatement copy, S
         if (copy.Format == CopyFormat.Binary)
         {
             output.StartMessage((byte)'d');
+            WritePendingBinaryHeader();
             output.WriteInt16(-1);
             output.EndMessage();
         }
+    }
+
+    private void WritePendingBinaryHeader()
+    {
+        if (!_binaryHeaderPending)
+        {
+            return;
+        }
+        _binaryHeaderPending = false;
+        output.WriteBytes([(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xFF, (byte)'\r', (byte)'\n', 0]);
+        output.WriteInt32(0);
+        output.WriteInt32(0);
     }
 
     private void WriteTextField(ReadOnlySpan<byte> value)
@@ -316,7 +330,7 @@ internal sealed class CopyOutWriter(PgOutputBuffer output, CopyStatement copy, S
                 case (byte)'\\': output.WriteBytes("\\\\"u8); break;
                 case (byte)'\n': output.WriteBytes("\\n"u8); break;
                 case (byte)'\r': output.WriteBytes("\\r"u8); break;
-                case (byte)'\t' when _delimiter != '\t': output.WriteBytes("\\t"u8); break;
+                case (byte)'\t': output.WriteBytes("\\t"u8); break;
                 case (byte)'\b': output.WriteBytes("\\b"u8); break;
                 case (byte)'\f': output.WriteBytes("\\f"u8); break;
                 case (byte)'\v': output.WriteBytes("\\v"u8); break;
