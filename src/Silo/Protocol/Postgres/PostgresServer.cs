@@ -7,7 +7,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TimeFusion.Silo.Protocol.Postgres.Connection;
-using TimeFusion.Silo.Protocol.Postgres.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres;
 
@@ -93,7 +92,7 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
         {
             await _acceptLoop.ConfigureAwait(false);
         }
-        var tasks = _connections.Values.Select(c => c.Task).ToArray();
+        var tasks = _connections.Values.Select(c => c.Task).Concat(_refusals.Keys).ToArray();
         var all = Task.WhenAll(tasks);
         var grace = Task.Delay(_options.ShutdownGracePeriod, cancellationToken);
         if (await Task.WhenAny(all, grace).ConfigureAwait(false) != all)
@@ -152,7 +151,7 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
             Configure(socket);
             if (_connections.Count >= _options.MaxConnections)
             {
-                _ = RejectAsync(socket);
+                Reject(socket);
                 continue;
             }
             StartConnection(socket);
@@ -227,21 +226,38 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task RejectAsync(Socket socket)
+    /// <summary>
+    /// Over the connection limit: the client still gets to negotiate (SSLRequest → 'N') and send its startup
+    /// packet, then receives FATAL 53300. At most <see cref="MaxRefusing"/> such refusals run at once; beyond
+    /// that the socket is simply closed.
+    /// </summary>
+    private void Reject(Socket socket)
     {
-        using (socket)
+        if (Interlocked.Increment(ref _refusing) > MaxRefusing)
+        {
+            Interlocked.Decrement(ref _refusing);
+            socket.Dispose();
+            return;
+        }
+        var refusal = new PostgresErrorException(SqlState.TooManyConnections, "sorry, too many clients already");
+        var connection = new PostgresConnection(socket, 0, 0, _options, _backend, _logger, TryCancel, _stopping.Token, refusal);
+        var task = Task.Run(async () =>
         {
             try
             {
-                using var buffer = new PgOutputBuffer();
-                buffer.WriteError("FATAL", SqlState.TooManyConnections, "sorry, too many clients already");
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.SendAsync(buffer.WrittenMemory, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                socket.Shutdown(SocketShutdown.Both);
+                await connection.RunAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            finally
             {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                Interlocked.Decrement(ref _refusing);
             }
-        }
+        });
+        _refusals[task] = 0;
+        _ = task.ContinueWith(t => _refusals.TryRemove(t, out _), TaskScheduler.Default);
     }
+
+    private const int MaxRefusing = 64;
+    private int _refusing;
+    private readonly ConcurrentDictionary<Task, byte> _refusals = new();
 }

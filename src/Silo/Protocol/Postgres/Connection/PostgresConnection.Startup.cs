@@ -78,6 +78,11 @@ internal sealed partial class PostgresConnection
             {
                 throw new PgProtocolException("too many negotiation requests");
             }
+            if (_refusal is not null)
+            {
+                // Refused (e.g. too many clients) once the client has finished negotiating, as PostgreSQL does.
+                throw _refusal;
+            }
             if (!parameters.TryGetValue("user", out var userName) || userName.Length == 0)
             {
                 throw new PostgresErrorException(SqlState.InvalidAuthorizationSpecification, "no PostgreSQL user name specified in startup packet");

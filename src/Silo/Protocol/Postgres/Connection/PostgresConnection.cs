@@ -40,9 +40,12 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
     private bool _skipUntilSync;
     private volatile StatementCancellation? _active;
 
+    private readonly PostgresErrorException? _refusal;
+
     public PostgresConnection(Socket socket, int processId, int secretKey, PostgresServerOptions options, IPostgresBackend backend,
-        ILogger logger, Func<int, int, bool> cancelOther, CancellationToken stopping)
+        ILogger logger, Func<int, int, bool> cancelOther, CancellationToken stopping, PostgresErrorException? refusal = null)
     {
+        _refusal = refusal;
         _socket = socket;
         ProcessId = processId;
         SecretKey = secretKey;
