@@ -29,7 +29,11 @@ internal sealed class ScramServerExchange
 
     /// <summary>Parses the client-first-message and prepares the server-first-message.</summary>
     /// <exception cref="ScramException">A malformed or unsupported client message.</exception>
-    public static ScramServerExchange Start(ScramSecret secret, string clientFirst)
+    public static ScramServerExchange Start(ScramSecret secret, string clientFirst) =>
+        Start(secret, clientFirst, Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)));
+
+    /// <summary>As <see cref="Start(ScramSecret, string)"/> with a given server nonce (tests use RFC 7677's).</summary>
+    internal static ScramServerExchange Start(ScramSecret secret, string clientFirst, string serverNonce)
     {
         // gs2-header = cbind-flag "," [authzid] ","
         var firstComma = clientFirst.IndexOf(',');
@@ -68,7 +72,7 @@ internal sealed class ScramServerExchange
         {
             throw new ScramException("malformed SCRAM message (invalid nonce)");
         }
-        var nonce = clientNonce + Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
+        var nonce = clientNonce + serverNonce;
         var serverFirst = $"r={nonce},s={Convert.ToBase64String(secret.Salt)},i={secret.Iterations}";
         return new ScramServerExchange(secret, gs2Header, bare, serverFirst, nonce);
     }
