@@ -216,6 +216,38 @@ public sealed class RawProtocolTests(PostgresServerFixture fixture)
     }
 
     [Fact]
+    public async Task Time_zone_setting_changes_timestamptz_text_and_is_reported()
+    {
+        await using var client = await LoginAsync();
+        await client.SendRawAsync(Query("SET TimeZone = 'America/New_York'"));
+        var reply = await client.ReadUntilReadyAsync();
+        Assert.Contains(reply, m => m.Type == 'S' && m.Text == "TimeZone\0America/New_York\0");
+        await client.SendRawAsync(Query("SELECT TIMESTAMPTZ '2024-01-15 12:00:00+00' AS winter, TIMESTAMPTZ '2024-07-15 12:00:00+00' AS summer"));
+        reply = await client.ReadUntilReadyAsync();
+        var row = reply.Single(m => m.Type == 'D').Body;
+        var text = Encoding.UTF8.GetString(row);
+        Assert.Contains("2024-01-15 07:00:00-05", text);
+        Assert.Contains("2024-07-15 08:00:00-04", text);
+        await client.SendRawAsync(Query("SET TimeZone = 'Not/AZone'"));
+        reply = await client.ReadUntilReadyAsync();
+        Assert.Equal(SqlState.InvalidParameterValue, reply[0].Fields()['C']);
+    }
+
+    [Fact]
+    public async Task Settings_the_protocol_layer_does_not_own_go_to_the_backend_in_both_protocols()
+    {
+        fixture.Backend.Exec("CREATE OR REPLACE TABLE show_me (x INTEGER)");
+        await using var client = await LoginAsync();
+        // DuckDB answers SHOW TABLES; the protocol layer has no setting of that name.
+        await client.SendRawAsync(Concat(Parse("", "SHOW TABLES"), Bind("", "", []), Describe('P', ""), Execute("", 0), Sync()));
+        var reply = await client.ReadUntilReadyAsync();
+        Assert.Matches("^12TD+CZ$", new string(reply.Select(m => m.Type).ToArray()));
+        await client.SendRawAsync(Query("SHOW statement_timeout"));
+        reply = await client.ReadUntilReadyAsync();
+        Assert.Equal("TDCZ", new string(reply.Select(m => m.Type).ToArray()));
+    }
+
+    [Fact]
     public async Task Transaction_status_is_reported_in_ReadyForQuery()
     {
         await using var client = await LoginAsync();

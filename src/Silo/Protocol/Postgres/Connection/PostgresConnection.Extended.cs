@@ -51,6 +51,10 @@ internal sealed partial class PostgresConnection
     // The cancellation of the statement whose failure is being reported (so 57014 can say why).
     private StatementCancellation? _failedCancellation;
 
+    // Per-connection caps: a client cannot grow server memory without bound by naming statements and portals.
+    private const int MaxPreparedStatements = 10_000;
+    private const int MaxPortals = 1_000;
+
     private async Task SyncAsync()
     {
         _skipUntilSync = false;
@@ -82,6 +86,10 @@ internal sealed partial class PostgresConnection
         if (name.Length > 0 && _statements.ContainsKey(name))
         {
             throw new PostgresErrorException(SqlState.DuplicatePreparedStatement, $"prepared statement \"{name}\" already exists");
+        }
+        if (name.Length > 0 && _statements.Count >= MaxPreparedStatements)
+        {
+            throw new PostgresErrorException(SqlState.ProgramLimitExceeded, $"too many prepared statements (limit {MaxPreparedStatements} per connection)");
         }
         var statements = SqlScanner.SplitStatements(sql);
         if (statements.Count > 1)
@@ -166,6 +174,10 @@ internal sealed partial class PostgresConnection
         {
             throw new PostgresErrorException(SqlState.DuplicateCursor, $"portal \"{portalName}\" already exists");
         }
+        if (portalName.Length > 0 && _portals.Count >= MaxPortals)
+        {
+            throw new PostgresErrorException(SqlState.ProgramLimitExceeded, $"too many open portals (limit {MaxPortals} per connection)");
+        }
         // Binary parameters of a type the client did not declare need the backend's description to decode.
         var anyBinaryUntyped = false;
         for (var i = 0; i < values.Count; i++)
@@ -173,7 +185,7 @@ internal sealed partial class PostgresConnection
             var binary = paramFormats.Length == 1 ? paramFormats[0] == 1 : paramFormats.Length > 0 && paramFormats[i] == 1;
             anyBinaryUntyped |= binary && values[i].Length >= 0 && statement.ParameterType(i) is null;
         }
-        if (anyBinaryUntyped && statement.Description is null && statement.Statement.Kind == StatementKind.Other)
+        if (anyBinaryUntyped && statement.Description is null && !HandledHere(statement.Statement))
         {
             using var describeCancellation = new StatementCancellation(_stopping);
             describeCancellation.StartTimer(_settings.StatementTimeout);
@@ -267,7 +279,7 @@ internal sealed partial class PostgresConnection
     private async Task DescribeStatementAsync(PreparedStatement statement)
     {
         var s = statement.Statement;
-        if (s.Kind != StatementKind.Other || IsHandledHere(s))
+        if (HandledHere(s))
         {
             _out.WriteParameterDescription([]);
             if (s.Kind == StatementKind.Show && (s.Name == "all" || SessionSettings.Handles(s.Name!)))
@@ -307,7 +319,14 @@ internal sealed partial class PostgresConnection
         }
     }
 
-    private static bool IsHandledHere(ClassifiedStatement s) => s.Kind != StatementKind.Other;
+    /// <summary>Whether the protocol layer answers the statement itself (otherwise the backend runs it).</summary>
+    private static bool HandledHere(ClassifiedStatement s) => s.Kind switch
+    {
+        StatementKind.Other => false,
+        StatementKind.Set => SessionSettings.Handles(s.Name!),
+        StatementKind.Reset or StatementKind.Show => s.Name == "all" || SessionSettings.Handles(s.Name!),
+        _ => true,
+    };
 
     private void WriteShowDescription(string name, Func<int, bool> binary)
     {
@@ -333,7 +352,7 @@ internal sealed partial class PostgresConnection
             WriteShowDescription(s.Name!, portal.IsBinary);
             return;
         }
-        if (s.Kind != StatementKind.Other)
+        if (HandledHere(s))
         {
             _out.WriteEmptyMessage((byte)'n');
             return;
@@ -416,7 +435,7 @@ internal sealed partial class PostgresConnection
             throw new PostgresErrorException(SqlState.InvalidCursorName, $"portal \"{name}\" does not exist");
         }
         var s = portal.Statement.Statement;
-        if (s.Kind != StatementKind.Other)
+        if (HandledHere(s))
         {
             _failedCancellation = portal.Cancellation;
             portal.Cancellation.StartTimer(_settings.StatementTimeout);

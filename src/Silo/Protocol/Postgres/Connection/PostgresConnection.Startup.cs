@@ -264,6 +264,20 @@ internal sealed partial class PostgresConnection
     /// <summary>Authenticates the user; null when the client went away mid-way (psql asks for a password that way).</summary>
     private async Task<PostgresUser?> AuthenticateAsync(string userName, CancellationToken cancellationToken)
     {
+        // Nobody authenticated gets to send big messages.
+        _reader.MaxMessageBytes = Math.Min(_options.MaxMessageBytes, 64 * 1024);
+        try
+        {
+            return await AuthenticateCoreAsync(userName, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reader.MaxMessageBytes = _options.MaxMessageBytes;
+        }
+    }
+
+    private async Task<PostgresUser?> AuthenticateCoreAsync(string userName, CancellationToken cancellationToken)
+    {
         var user = await _backend.FindUserAsync(userName, cancellationToken).ConfigureAwait(false);
         var method = user?.AuthMethod ?? PostgresAuthMethod.ScramSha256;
         bool ok;

@@ -11,6 +11,9 @@ namespace TimeFusion.Silo.Protocol.Postgres.Wire;
 /// </summary>
 internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
 {
+    // A body buffer starts small and grows as bytes actually arrive: a length field alone reserves nothing.
+    private const int InitialBodyBytes = 64 * 1024;
+
     private byte _pendingType;
     private byte[]? _pendingBody;
     private int _pendingLength;
@@ -51,6 +54,9 @@ internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
         }
     }
 
+    /// <summary>The largest body accepted (lowered during authentication).</summary>
+    public int MaxMessageBytes { get; set; } = maxMessageBytes;
+
     /// <summary>Reads the next typed message. Returns null at end of stream (also mid-message: the client went away).</summary>
     public async ValueTask<FrontendMessage?> ReadAsync(CancellationToken cancellationToken)
     {
@@ -67,17 +73,17 @@ internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
                     reader.AdvanceTo(buffer.Start);
                     throw new PgProtocolException($"invalid message length {length} for message type 0x{type:X2}");
                 }
-                if (length - 4 > maxMessageBytes)
+                if (length - 4 > MaxMessageBytes)
                 {
                     reader.AdvanceTo(buffer.Start);
                     throw new PgProtocolException(
-                        $"message of type 0x{type:X2} is {length - 4} bytes, more than the limit of {maxMessageBytes}",
+                        $"message of type 0x{type:X2} is {length - 4} bytes, more than the limit of {MaxMessageBytes}",
                         SqlState.ProgramLimitExceeded);
                 }
                 _pendingType = type;
                 _pendingLength = length - 4;
                 _pendingFilled = 0;
-                _pendingBody = _pendingLength == 0 ? null : ArrayPool<byte>.Shared.Rent(_pendingLength);
+                _pendingBody = _pendingLength == 0 ? null : ArrayPool<byte>.Shared.Rent(Math.Min(_pendingLength, InitialBodyBytes));
                 _hasPending = true;
                 buffer = buffer.Slice(5);
             }
@@ -86,6 +92,14 @@ internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
                 var take = (int)Math.Min(buffer.Length, _pendingLength - _pendingFilled);
                 if (take > 0)
                 {
+                    if (_pendingFilled + take > _pendingBody!.Length)
+                    {
+                        var size = (int)Math.Min(_pendingLength, Math.Max((long)_pendingBody.Length * 2, _pendingFilled + take));
+                        var bigger = ArrayPool<byte>.Shared.Rent(size);
+                        _pendingBody.AsSpan(0, _pendingFilled).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(_pendingBody);
+                        _pendingBody = bigger;
+                    }
                     buffer.Slice(0, take).CopyTo(_pendingBody.AsSpan(_pendingFilled));
                     _pendingFilled += take;
                     buffer = buffer.Slice(take);
