@@ -22,6 +22,14 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
         {
             throw new PostgresErrorException(SqlState.InsufficientPrivilege, "permission denied for table forbidden");
         }
+        if (sql.Contains("backpressure_please", StringComparison.Ordinal))
+        {
+            throw new PostgresErrorException(SqlState.OutOfMemory, "memory budget exhausted, retry later") { Hint = "retry" };
+        }
+        if (sql.Contains("internal_bug_please", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("something the backend did not expect");
+        }
         var verb = FirstWord(sql);
         var command = connection.CreateCommand();
         // Npgsql begins with "BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED", which DuckDB does not parse.

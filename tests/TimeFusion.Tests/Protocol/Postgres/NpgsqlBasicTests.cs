@@ -157,6 +157,21 @@ public sealed class NpgsqlBasicTests(PostgresServerFixture fixture)
         }
     }
 
+    /// <summary>
+    /// Npgsql treats 53xxx and XX000 as critical and drops its own connection; the SQLSTATE still arrives
+    /// (the raw protocol test checks the server keeps the connection).
+    /// </summary>
+    [Theory]
+    [InlineData("SELECT 'backpressure_please'", SqlState.OutOfMemory)]
+    [InlineData("SELECT 'internal_bug_please'", SqlState.InternalError)]
+    public async Task Critical_errors_reach_npgsql_with_their_sqlstate(string sql, string sqlState)
+    {
+        await using var connection = await fixture.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, connection);
+        var e = await Assert.ThrowsAsync<PostgresException>(() => cmd.ExecuteNonQueryAsync());
+        Assert.Equal(sqlState, e.SqlState);
+    }
+
     [Fact]
     public async Task Transactions_commit_and_roll_back()
     {

@@ -247,6 +247,21 @@ public sealed class RawProtocolTests(PostgresServerFixture fixture)
         Assert.Equal("TDCZ", new string(reply.Select(m => m.Type).ToArray()));
     }
 
+    [Theory]
+    [InlineData("SELECT 'internal_bug_please'", SqlState.InternalError, "something the backend did not expect")]
+    [InlineData("SELECT 'backpressure_please'", SqlState.OutOfMemory, "memory budget exhausted, retry later")]
+    public async Task Unexpected_backend_exceptions_are_XX000_and_the_connection_survives(string sql, string sqlState, string message)
+    {
+        await using var client = await LoginAsync();
+        await client.SendRawAsync(Query(sql));
+        var reply = await client.ReadUntilReadyAsync();
+        Assert.Equal("EZ", new string(reply.Select(m => m.Type).ToArray()));
+        Assert.Equal(sqlState, reply[0].Fields()['C']);
+        Assert.Equal(message, reply[0].Fields()['M']);
+        await client.SendRawAsync(Query("SELECT 'after' AS a"));
+        Assert.Contains(await client.ReadUntilReadyAsync(), m => m.Type == 'D' && m.Text.Contains("after"));
+    }
+
     [Fact]
     public async Task Transaction_status_is_reported_in_ReadyForQuery()
     {

@@ -1,5 +1,3 @@
-using Apache.Arrow;
-using Apache.Arrow.Types;
 using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
@@ -198,7 +196,4 @@ internal sealed partial class PostgresConnection
         }
         _portals.Clear();
     }
-
-    private static Schema ShowSchema(string name) =>
-        new([new Field(name == "all" ? "name" : name.ToLowerInvariant(), StringType.Default, true)], null);
 }

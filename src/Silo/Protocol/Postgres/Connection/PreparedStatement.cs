@@ -21,10 +21,12 @@ internal sealed class PreparedStatement(string name, ClassifiedStatement stateme
     /// <summary>The parameter types: declared, else described, else null (text sent as a string).</summary>
     public PgType? ParameterType(int index)
     {
-        if (index < ParameterHints.Length && ParameterHints[index] is { } hint)
+        var hint = index < ParameterHints.Length ? ParameterHints[index] : null;
+        if (hint is not null && hint.Oid != PgType.Unknown.Oid)
         {
             return hint;
         }
-        return Description is { } d && index < d.ParameterTypes.Count ? d.ParameterTypes[index] : null;
+        // Declared "unknown" (or an OID this layer does not know): the backend's inference, else text.
+        return Description is { } d && index < d.ParameterTypes.Count ? d.ParameterTypes[index] : hint;
     }
 }

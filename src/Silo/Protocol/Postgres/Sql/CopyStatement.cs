@@ -76,10 +76,6 @@ internal sealed class CopyStatement
         {
             throw Error("COPY QUOTE, ESCAPE and FORCE options are available only in CSV mode");
         }
-        if (Format == CopyFormat.Text && Header)
-        {
-            // PostgreSQL 15 allows HEADER in text mode; so do we.
-        }
         if (Quote is not null && (Quote.Length != 1 || Quote[0] > 127))
         {
             throw Error("COPY quote must be a single one-byte character");

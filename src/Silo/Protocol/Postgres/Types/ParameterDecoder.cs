@@ -24,7 +24,7 @@ internal static class ParameterDecoder
         }
         if (type.Element is { } element)
         {
-            return binary ? DecodeBinaryArray(element, value, zone) : DecodeTextArray(element, value, zone);
+            return binary ? DecodeBinaryArray(element, value) : DecodeTextArray(element, value, zone);
         }
         return binary ? DecodeBinary(type, value) : DecodeText(type, value, zone);
     }
@@ -151,7 +151,7 @@ internal static class ParameterDecoder
         return ToTypedArray(element, values);
     }
 
-    private static Array DecodeBinaryArray(PgType element, ReadOnlySpan<byte> value, TimeZoneInfo zone)
+    private static Array DecodeBinaryArray(PgType element, ReadOnlySpan<byte> value)
     {
         var reader = new PgBodyReader(value);
         var dims = reader.ReadInt32();
@@ -183,7 +183,6 @@ internal static class ParameterDecoder
             }
         }
         reader.ExpectEnd();
-        _ = zone;
         return ToTypedArray(element, values);
     }
 
