@@ -38,7 +38,7 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
         {
             command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
         }
-        var registration = cancellationToken.Register(() => command.Cancel());
+        var registration = cancellationToken.Register(() => _ = InterruptUntilDoneAsync(command));
         backend.OnStarted(sql);
         try
         {
@@ -51,7 +51,7 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
             var affected = await Task.Run(() => command.ExecuteNonQuery(), CancellationToken.None);
             cancellationToken.ThrowIfCancellationRequested();
             await registration.DisposeAsync();
-            command.Dispose();
+            MarkDisposed(command);
             return verb.ToUpperInvariant() switch
             {
                 "INSERT" or "UPDATE" or "DELETE" or "MERGE" => StatementResult.Affected(verb, affected),
@@ -65,9 +65,48 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
         catch (Exception e)
         {
             await registration.DisposeAsync();
-            command.Dispose();
+            MarkDisposed(command);
             throw DuckDbTestBackend.MapError(e);
         }
+    }
+
+    /// <summary>
+    /// DuckDB forgets an interrupt that arrives before its query starts, so keep interrupting until the command
+    /// is disposed (polling a condition, bounded by the command's lifetime and a deadline).
+    /// </summary>
+    private static async Task InterruptUntilDoneAsync(DuckDBCommand command)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                command.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            if (command.Connection is null || command.Connection.State != System.Data.ConnectionState.Open)
+            {
+                return;
+            }
+            await Task.Delay(50);
+            if (Disposed(command))
+            {
+                return;
+            }
+        }
+    }
+
+    private static bool Disposed(DuckDBCommand command) => DisposedCommands.TryGetValue(command, out _);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DuckDBCommand, object> DisposedCommands = new();
+
+    private static void MarkDisposed(DuckDBCommand command)
+    {
+        DisposedCommands.AddOrUpdate(command, new object());
+        command.Dispose();
     }
 
     private static async IAsyncEnumerable<RecordBatch> ReadAll(IArrowArrayStream stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -252,7 +291,7 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
         {
             await registration.DisposeAsync();
             stream.Dispose();
-            command.Dispose();
+            MarkDisposed(command);
         }
     }
 }
