@@ -85,9 +85,9 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
         {
             return;
         }
-        _listener?.Dispose();
         // Fast shutdown: running statements are cancelled and every client is told the server is going away.
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
         if (_acceptLoop is not null)
         {
             await _acceptLoop.ConfigureAwait(false);
@@ -130,7 +130,7 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
             }
             catch (SocketException e)
             {
-                if (_stopping.IsCancellationRequested)
+                if (_stopping.IsCancellationRequested || e.SocketErrorCode == SocketError.OperationAborted)
                 {
                     return;
                 }

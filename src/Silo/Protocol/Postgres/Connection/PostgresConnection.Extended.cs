@@ -110,10 +110,16 @@ internal sealed partial class PostgresConnection
         var pos = 0;
         while (SqlScanner.Next(sql, ref pos, out var token))
         {
-            if (token.Kind == SqlTokenKind.Parameter && int.TryParse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), out var n))
+            if (token.Kind != SqlTokenKind.Parameter)
             {
-                max = Math.Max(max, n);
+                continue;
             }
+            // Bind carries at most 32767 values (an int16 count): a larger $n can never be bound.
+            if (!int.TryParse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), out var n) || n > short.MaxValue)
+            {
+                throw new PostgresErrorException(SqlState.ProgramLimitExceeded, $"parameter {sql[token.Start..token.End]} is out of range (at most ${short.MaxValue})");
+            }
+            max = Math.Max(max, n);
         }
         return max;
     }
@@ -183,15 +189,17 @@ internal sealed partial class PostgresConnection
         for (var i = 0; i < values.Count; i++)
         {
             var binary = paramFormats.Length == 1 ? paramFormats[0] == 1 : paramFormats.Length > 0 && paramFormats[i] == 1;
-            anyBinaryUntyped |= binary && values[i].Length >= 0 && statement.ParameterType(i) is null;
+            anyBinaryUntyped |= binary && values[i].Length >= 0 && statement.ParameterType(i) is null or { Oid: 705 };
         }
         if (anyBinaryUntyped && statement.Description is null && !HandledHere(statement.Statement))
         {
             using var describeCancellation = new StatementCancellation(_stopping);
             describeCancellation.StartTimer(_settings.StatementTimeout);
             var session = _session!;
+            _failedCancellation = describeCancellation;
             statement.Description = await RunAsync(describeCancellation,
                 ct => session.DescribeAsync(statement.Statement.Sql, statement.ParameterHints, ct)).ConfigureAwait(false);
+            _failedCancellation = null;
         }
         var parameters = new object?[values.Count];
         for (var i = 0; i < values.Count; i++)
