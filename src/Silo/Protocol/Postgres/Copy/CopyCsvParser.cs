@@ -1,0 +1,256 @@
+using System.Buffers;
+using Apache.Arrow;
+
+namespace TimeFusion.Silo.Protocol.Postgres.Copy;
+
+/// <summary>
+/// COPY CSV format: fields split by the delimiter (comma by default), quoted with the quote character,
+/// quotes inside doubled (or preceded by the escape character), line breaks allowed inside quotes. An
+/// unquoted field equal to the NULL string (empty by default) is NULL; a quoted one never is, unless the
+/// column is in FORCE_NULL. FORCE_NOT_NULL columns never read NULL.
+/// </summary>
+internal sealed class CopyCsvParser : CopyInParser
+{
+    private readonly byte _delimiter;
+    private readonly byte _quote;
+    private readonly byte _escape;
+    private readonly byte[] _null;
+    private readonly bool _header;
+    private readonly bool[] _forceNotNull;
+    private readonly bool[] _forceNull;
+    private readonly ArrayBufferWriter<byte> _scratch = new(256);
+    private readonly SearchValues<byte> _recordStops;
+
+    public CopyCsvParser(string table, Schema schema, TimeZoneInfo zone, char delimiter, char quote, char escape, string nullString,
+        bool header, IReadOnlyCollection<string> forceNotNull, IReadOnlyCollection<string> forceNull,
+        int batchRows, long batchBytes, int maxRowBytes)
+        : base(table, schema, zone, batchRows, batchBytes, maxRowBytes)
+    {
+        _delimiter = (byte)delimiter;
+        _quote = (byte)quote;
+        _escape = (byte)escape;
+        _null = System.Text.Encoding.UTF8.GetBytes(nullString);
+        _header = header;
+        _forceNotNull = Flags(schema, forceNotNull, "FORCE_NOT_NULL");
+        _forceNull = Flags(schema, forceNull, "FORCE_NULL");
+        _recordStops = SearchValues.Create([(byte)'\n', _quote]);
+    }
+
+    private static bool[] Flags(Schema schema, IReadOnlyCollection<string> names, string option)
+    {
+        var flags = new bool[schema.FieldsList.Count];
+        foreach (var name in names)
+        {
+            var index = schema.FieldsList.ToList().FindIndex(f => f.Name == name);
+            if (index < 0)
+            {
+                throw new PostgresErrorException(SqlState.InvalidParameterValue, $"{option} column \"{name}\" is not referenced by COPY");
+            }
+            flags[index] = true;
+        }
+        return flags;
+    }
+
+    protected override int ParseAvailable(ReadOnlySpan<byte> data, bool final)
+    {
+        var consumed = 0;
+        while (!Ended && consumed < data.Length)
+        {
+            var rest = data[consumed..];
+            var end = FindRecordEnd(rest, out var physicalLines);
+            int recordLength;
+            int advance;
+            if (end < 0)
+            {
+                if (!final)
+                {
+                    break;
+                }
+                if (end == -2)
+                {
+                    Line++;
+                    throw BadFormat("unterminated CSV quoted field");
+                }
+                recordLength = rest.Length;
+                advance = rest.Length;
+            }
+            else
+            {
+                recordLength = end;
+                advance = end + 1;
+            }
+            var record = rest[..recordLength];
+            if (record.Length > 0 && record[^1] == '\r')
+            {
+                record = record[..^1];
+            }
+            Line++;
+            consumed += advance;
+            if (record.Length == 2 && record[0] == '\\' && record[1] == '.')
+            {
+                Ended = true;
+                break;
+            }
+            if (Line == 1 && _header)
+            {
+                Line += physicalLines;
+                continue;
+            }
+            ParseRecord(record);
+            Line += physicalLines;
+            EndRow(advance);
+        }
+        return consumed;
+    }
+
+    /// <summary>
+    /// Index of the newline ending the first record, -1 when the data ends before it (outside quotes),
+    /// -2 when it ends inside a quoted field.
+    /// </summary>
+    private int FindRecordEnd(ReadOnlySpan<byte> data, out int embeddedNewlines)
+    {
+        embeddedNewlines = 0;
+        var inQuote = false;
+        var pos = 0;
+        while (pos < data.Length)
+        {
+            var next = inQuote ? data[pos..].IndexOfAny(_quote, _escape, (byte)'\n') : data[pos..].IndexOfAny(_recordStops);
+            if (next < 0)
+            {
+                return inQuote ? -2 : -1;
+            }
+            pos += next;
+            var b = data[pos];
+            if (inQuote)
+            {
+                if (b == '\n')
+                {
+                    embeddedNewlines++;
+                    pos++;
+                    continue;
+                }
+                if (b == _escape && _escape != _quote)
+                {
+                    // An escape character only escapes a following quote or escape character.
+                    if (pos + 1 < data.Length && (data[pos + 1] == _quote || data[pos + 1] == _escape))
+                    {
+                        pos += 2;
+                        continue;
+                    }
+                    if (pos + 1 >= data.Length)
+                    {
+                        return -2;
+                    }
+                    if (b != _quote)
+                    {
+                        pos++;
+                        continue;
+                    }
+                }
+                if (b == _quote)
+                {
+                    if (_escape == _quote && pos + 1 < data.Length && data[pos + 1] == _quote)
+                    {
+                        pos += 2;
+                        continue;
+                    }
+                    if (_escape == _quote && pos + 1 >= data.Length)
+                    {
+                        return -2; // could be a doubled quote split across payloads
+                    }
+                    inQuote = false;
+                    pos++;
+                    continue;
+                }
+                pos++;
+                continue;
+            }
+            if (b == '\n')
+            {
+                return pos;
+            }
+            inQuote = true;
+            pos++;
+        }
+        return inQuote ? -2 : -1;
+    }
+
+    private void ParseRecord(ReadOnlySpan<byte> record)
+    {
+        var pos = 0;
+        for (var column = 0; column < Columns.Length; column++)
+        {
+            if (pos > record.Length)
+            {
+                throw BadFormat($"missing data for column \"{Columns[column].Field.Name}\"");
+            }
+            var quoted = false;
+            var fieldStart = pos;
+            _scratch.ResetWrittenCount();
+            // A field is a sequence of unquoted and quoted parts up to an unquoted delimiter.
+            var segmentStart = pos;
+            while (pos < record.Length && record[pos] != _delimiter)
+            {
+                if (record[pos] == _quote)
+                {
+                    _scratch.Write(record[segmentStart..pos]);
+                    quoted = true;
+                    pos++;
+                    while (true)
+                    {
+                        if (pos >= record.Length)
+                        {
+                            throw BadFormat("unterminated CSV quoted field");
+                        }
+                        var b = record[pos];
+                        if (b == _escape && pos + 1 < record.Length && (record[pos + 1] == _quote || record[pos + 1] == _escape)
+                            && (_escape != _quote || record[pos + 1] == _quote))
+                        {
+                            _scratch.Write(record.Slice(pos + 1, 1));
+                            pos += 2;
+                            continue;
+                        }
+                        if (b == _quote)
+                        {
+                            pos++;
+                            break;
+                        }
+                        _scratch.Write(record.Slice(pos, 1));
+                        pos++;
+                    }
+                    segmentStart = pos;
+                    continue;
+                }
+                pos++;
+            }
+            var raw = record[fieldStart..pos];
+            pos++; // past the delimiter (or the end)
+            if (!quoted)
+            {
+                if (!_forceNotNull[column] && raw.SequenceEqual(_null))
+                {
+                    AppendNull(column);
+                }
+                else
+                {
+                    AppendText(column, raw);
+                }
+                continue;
+            }
+            _scratch.Write(record[segmentStart..(pos - 1 <= record.Length ? pos - 1 : record.Length)]);
+            var value = _scratch.WrittenSpan;
+            if (_forceNull[column] && value.SequenceEqual(_null))
+            {
+                AppendNull(column);
+            }
+            else
+            {
+                AppendText(column, value);
+            }
+        }
+        if (pos <= record.Length)
+        {
+            throw BadFormat("extra data after last expected column");
+        }
+    }
+}

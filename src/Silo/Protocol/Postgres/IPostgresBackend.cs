@@ -1,0 +1,18 @@
+namespace TimeFusion.Silo.Protocol.Postgres;
+
+/// <summary>
+/// What the PostgreSQL wire protocol layer needs from the query engine behind it: users and sessions.
+/// The protocol layer owns framing, authentication, formats, COPY parsing, cancellation and timeouts;
+/// the backend owns SQL. Errors the client should see carry a SQLSTATE: throw <see cref="PostgresErrorException"/>.
+/// </summary>
+public interface IPostgresBackend
+{
+    /// <summary>
+    /// Looks up a user by the name the client sent. Returns null for an unknown user (the client then
+    /// gets the same answer as for a wrong password, so user names cannot be probed).
+    /// </summary>
+    ValueTask<PostgresUser?> FindUserAsync(string userName, CancellationToken cancellationToken);
+
+    /// <summary>Opens a session for an authenticated user. Disposed when the connection ends.</summary>
+    ValueTask<IPostgresSession> OpenSessionAsync(PostgresUser user, PostgresSessionInfo info, CancellationToken cancellationToken);
+}

@@ -1,0 +1,263 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using TimeFusion.Silo.Protocol.Postgres.Connection;
+
+namespace TimeFusion.Silo.Protocol.Postgres;
+
+/// <summary>
+/// The PostgreSQL wire protocol (v3) listener: accepts connections on the configured address and port and
+/// serves each on its own task against an <see cref="IPostgresBackend"/>. A connection that misbehaves,
+/// stalls or dies affects nothing but itself. Stopping cancels running statements and closes connections.
+/// </summary>
+public sealed class PostgresServer : IHostedService, IAsyncDisposable
+{
+    private readonly IPostgresBackend _backend;
+    private readonly PostgresServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<int, (PostgresConnection Connection, Task Task)> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private int _nextProcessId = Random.Shared.Next(1000, 100_000);
+    private int _stopped;
+
+    /// <summary>Creates the server (started by the host, or by <see cref="StartAsync"/>).</summary>
+    public PostgresServer(IPostgresBackend backend, IOptions<PostgresServerOptions> options, ILogger<PostgresServer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(options);
+        _backend = backend;
+        _options = options.Value;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The bound address and port once started (useful with <see cref="PostgresServerOptions.Port"/> 0).</summary>
+    public IPEndPoint? LocalEndPoint { get; private set; }
+
+    /// <summary>Connections being served now.</summary>
+    public int ActiveConnections => _connections.Count;
+
+    /// <summary>Connections accepted since start.</summary>
+    public long AcceptedConnections => Interlocked.Read(ref _accepted);
+
+    private long _accepted;
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled || _listener is not null)
+        {
+            return Task.CompletedTask;
+        }
+        var address = IPAddress.Parse(_options.ListenAddress);
+        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (address.Equals(IPAddress.IPv6Any))
+            {
+                listener.DualMode = true;
+            }
+            listener.Bind(new IPEndPoint(address, _options.Port));
+            listener.Listen(512);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        _listener = listener;
+        LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+        _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
+        _logger.LogInformation("PostgreSQL protocol listening on {EndPoint}", LocalEndPoint);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+        // Fast shutdown: running statements are cancelled and every client is told the server is going away.
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        var tasks = _connections.Values.Select(c => c.Task).Concat(_refusals.Keys).ToArray();
+        var all = Task.WhenAll(tasks);
+        var grace = Task.Delay(_options.ShutdownGracePeriod, cancellationToken);
+        if (await Task.WhenAny(all, grace).ConfigureAwait(false) != all)
+        {
+            _logger.LogWarning("{Count} PostgreSQL connections did not close within the shutdown grace period", tasks.Count(t => !t.IsCompleted));
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var listener = _listener!;
+        var backoff = TimeSpan.FromMilliseconds(10);
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                backoff = TimeSpan.FromMilliseconds(10);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                if (_stopping.IsCancellationRequested || e.SocketErrorCode == SocketError.OperationAborted)
+                {
+                    return;
+                }
+                // Out of file descriptors and the like: wait a little rather than spin.
+                _logger.LogWarning("accepting a PostgreSQL connection failed: {Message}", e.Message);
+                try
+                {
+                    await Task.Delay(backoff, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 1000));
+                continue;
+            }
+            Interlocked.Increment(ref _accepted);
+            Configure(socket);
+            if (_connections.Count >= _options.MaxConnections)
+            {
+                Reject(socket);
+                continue;
+            }
+            StartConnection(socket);
+        }
+    }
+
+    private void StartConnection(Socket socket)
+    {
+        int processId;
+        do
+        {
+            processId = Interlocked.Increment(ref _nextProcessId) & int.MaxValue;
+        }
+        while (processId == 0 || _connections.ContainsKey(processId));
+        var secretKey = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
+        var connection = new PostgresConnection(socket, processId, secretKey, _options, _backend, _logger, TryCancel, _stopping.Token);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var task = Task.Run(async () =>
+        {
+            await started.Task.ConfigureAwait(false);
+            try
+            {
+                await connection.RunAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "PostgreSQL connection {ProcessId} failed", processId);
+            }
+            finally
+            {
+                _connections.TryRemove(processId, out _);
+                try
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    _logger.LogWarning(e, "closing PostgreSQL connection {ProcessId} failed", processId);
+                }
+            }
+        });
+        _connections[processId] = (connection, task);
+        started.SetResult();
+    }
+
+    /// <summary>A CancelRequest: cancels the running statement of the connection with that process id and key.</summary>
+    private bool TryCancel(int processId, int secretKey)
+    {
+        if (_connections.TryGetValue(processId, out var entry) && entry.Connection.SecretKey == secretKey)
+        {
+            entry.Connection.CancelCurrentStatement();
+            return true;
+        }
+        _logger.LogDebug("cancel request for unknown process {ProcessId} or wrong key", processId);
+        return false;
+    }
+
+    private static void Configure(Socket socket)
+    {
+        try
+        {
+            socket.NoDelay = true;
+            // Dead peers are found by keepalive probes rather than never.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 60);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 10);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
+        }
+        catch (SocketException)
+        {
+            // Options are best effort (not every platform has all of them).
+        }
+    }
+
+    /// <summary>
+    /// Over the connection limit: the client still gets to negotiate (SSLRequest → 'N') and send its startup
+    /// packet, then receives FATAL 53300. At most <see cref="MaxRefusing"/> such refusals run at once; beyond
+    /// that the socket is simply closed.
+    /// </summary>
+    private void Reject(Socket socket)
+    {
+        if (Interlocked.Increment(ref _refusing) > MaxRefusing)
+        {
+            Interlocked.Decrement(ref _refusing);
+            socket.Dispose();
+            return;
+        }
+        var refusal = new PostgresErrorException(SqlState.TooManyConnections, "sorry, too many clients already");
+        var connection = new PostgresConnection(socket, 0, 0, _options, _backend, _logger, TryCancel, _stopping.Token, refusal);
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await connection.RunAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                Interlocked.Decrement(ref _refusing);
+            }
+        });
+        _refusals[task] = 0;
+        _ = task.ContinueWith(t => _refusals.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    private const int MaxRefusing = 64;
+    private int _refusing;
+    private readonly ConcurrentDictionary<Task, byte> _refusals = new();
+}

@@ -1,0 +1,53 @@
+namespace TimeFusion.Silo.Protocol.Postgres;
+
+/// <summary>Settings of the PostgreSQL wire protocol listener (bound from <c>TimeFusion:Postgres</c>).</summary>
+public sealed class PostgresServerOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "TimeFusion:Postgres";
+
+    /// <summary>Whether the listener starts at all. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The address to listen on. Default <c>127.0.0.1</c>: the embedded default only serves this host.
+    /// Use <c>0.0.0.0</c> or <c>::</c> to serve other hosts (every connection still authenticates).
+    /// </summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The TCP port. Default 5432; 0 picks a free port (see <see cref="PostgresServer.LocalEndPoint"/>).</summary>
+    public int Port { get; set; } = 5432;
+
+    /// <summary>Connections served at once; more get <c>53300 too_many_connections</c>. Default 1000.</summary>
+    public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>The largest frontend message accepted; a longer one closes the connection. Default 64 MiB.</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>The largest startup packet accepted. Default 10 KiB.</summary>
+    public int MaxStartupPacketBytes { get; set; } = 10 * 1024;
+
+    /// <summary>Time a client has from connecting to finishing authentication. Default 30 s.</summary>
+    public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Default <c>statement_timeout</c> of a session (clients may <c>SET</c> it); zero disables. Default 60 s.</summary>
+    public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Output buffered per connection before it is written to the socket. Default 32 KiB.</summary>
+    public int OutputFlushBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Rows per Arrow batch handed to the backend during COPY FROM STDIN. Default 16,384.</summary>
+    public int CopyBatchRows { get; set; } = 16 * 1024;
+
+    /// <summary>Approximate bytes of input per Arrow batch during COPY FROM STDIN (whichever limit comes first). Default 8 MiB.</summary>
+    public int CopyBatchBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>The <c>server_version</c> reported to clients (drivers parse its numeric prefix). Default <c>15.0 (TimeFusion)</c>.</summary>
+    public string ServerVersion { get; set; } = "15.0 (TimeFusion)";
+
+    /// <summary>PBKDF2 iterations for SCRAM secrets derived from plain passwords. Default 4096.</summary>
+    public int ScramIterations { get; set; } = 4096;
+
+    /// <summary>How long <see cref="PostgresServer.StopAsync"/> lets running connections finish before closing them. Default 5 s.</summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+}
