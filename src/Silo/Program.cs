@@ -4,6 +4,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TimeFusion.Hosting;
 using TimeFusion.Silo;
+using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Protocol.Postgres;
 
 // The embedded default: one silo, localhost clustering, everything under ./data.
 var builder = Host.CreateApplicationBuilder(args);
@@ -18,6 +20,10 @@ builder.UseOrleans(silo =>
     silo.Services.AddTimeFusionEngine(new TimeFusionEngineOptions { DataDirectory = options.DataDirectory });
 });
 builder.Services.AddHostedService<DataDirectoryService>();
+// PostgreSQL wire protocol on 127.0.0.1:5432 by default (TimeFusion:Postgres), users from TimeFusion:Users.
+builder.Services.Configure<PostgresUsersOptions>(builder.Configuration.GetSection(PostgresUsersOptions.Section));
+builder.Services.AddSingleton<IPostgresBackend, ClusterPostgresBackend>();
+builder.Services.AddPostgresServer(builder.Configuration.GetSection(PostgresServerOptions.Section));
 
 var host = builder.Build();
 await host.RunAsync();

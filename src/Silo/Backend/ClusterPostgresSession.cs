@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+using TimeFusion.Grains;
+using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Tables;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Silo.Backend;
+
+/// <summary>
+/// One PostgreSQL session: statements go to the <see cref="IQueryGatewayGrain"/> as the session's user; errors keep
+/// their SQLSTATE. Transaction statements are accepted as no-ops (reads only; each write is atomic on its own).
+/// </summary>
+internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser user) : IPostgresSession
+{
+    private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
+
+    private IQueryGatewayGrain Gateway => grains.GetGrain<IQueryGatewayGrain>(0);
+
+    private static string FirstKeyword(string sql)
+    {
+        var s = sql.TrimStart();
+        while (s.StartsWith("--", StringComparison.Ordinal) || s.StartsWith('('))
+        {
+            if (s.StartsWith('(')) { s = s[1..].TrimStart(); continue; }
+            var nl = s.IndexOf('\n');
+            s = nl < 0 ? "" : s[(nl + 1)..].TrimStart();
+        }
+        var end = 0;
+        while (end < s.Length && char.IsLetter(s[end])) end++;
+        return s[..end].ToUpperInvariant();
+    }
+
+    public async ValueTask<StatementDescription> DescribeAsync(string sql, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
+    {
+        if (FirstKeyword(sql) is not ("SELECT" or "WITH" or "VALUES" or "TABLE")) return new StatementDescription([], null);
+        var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({sql.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", _caller), cancellationToken);
+        return new StatementDescription([], result.Schema);
+    }
+
+    public async ValueTask<StatementResult> ExecuteAsync(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
+    {
+        if (parameters.Count > 0)
+            throw new PostgresErrorException(SqlState.FeatureNotSupported, "bind parameters are not supported yet; send literals");
+        var keyword = FirstKeyword(sql);
+        switch (keyword)
+        {
+            case "BEGIN" or "START" or "COMMIT" or "END" or "ROLLBACK" or "ABORT":
+                return StatementResult.Command(keyword switch { "START" => "START TRANSACTION", "END" => "COMMIT", "ABORT" => "ROLLBACK", _ => keyword });
+            case "INSERT":
+                return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken));
+            case "UPDATE" or "DELETE":
+                return StatementResult.Affected(keyword, await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken));
+            case "CREATE":
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command("CREATE TABLE");
+            case "FLUSH":
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command("FLUSH");
+            default:
+                var rows = await Call(() => Gateway.QueryAsync(sql, _caller), cancellationToken);
+                return StatementResult.Rows(rows.Schema, Enumerate(rows));
+        }
+    }
+
+    private static async IAsyncEnumerable<RecordBatch> Enumerate(ArrowBatches rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var b in rows.Batches)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return b;
+        }
+        await Task.CompletedTask;
+    }
+
+    public async ValueTask<CopyTarget> DescribeCopyTargetAsync(string table, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
+    {
+        var name = table.Trim('"').ToLowerInvariant();
+        if (name.StartsWith("public.", StringComparison.Ordinal)) name = name["public.".Length..];
+        var definition = (await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync()).FirstOrDefault(t => t.Name == name)
+            ?? throw new PostgresErrorException(SqlState.UndefinedTable, $"relation \"{table}\" does not exist");
+        var schema = TableSchema.Create(definition.Name, definition.Columns).ToArrowSchema();
+        var fields = columns is null
+            ? schema.FieldsList.Where(f => f.Name is not (TableSchema.DateColumn or TableSchema.ProjectColumn)).ToList()
+            : columns.Select(c => schema.GetFieldByName(c) ?? throw new PostgresErrorException(SqlState.UndefinedColumn,
+                $"column \"{c}\" of relation \"{name}\" does not exist")).ToList();
+        return new CopyTarget(name, new Schema(fields, null));
+    }
+
+    public async ValueTask<long> CopyInAsync(CopyTarget target, IAsyncEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
+    {
+        var project = _caller.DefaultProject ?? throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project");
+        // Read the whole stream first: a COPY that fails half-way (bad row, CopyFail) must write nothing.
+        var all = new List<RecordBatch>();
+        await foreach (var b in batches.WithCancellation(cancellationToken)) all.Add(b);
+        long rows = 0;
+        foreach (var b in all)
+        {
+            rows += b.Length;
+            await Call(() => Gateway.InsertAsync(project, target.Table, b, _caller), cancellationToken);
+        }
+        return rows;
+    }
+
+    private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call().WaitAsync(cancellationToken);
+        }
+        catch (TimeFusionException e)
+        {
+            throw new PostgresErrorException(e.SqlState, e.Message);
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Protocol.Postgres;
+
+namespace TimeFusion.Tests.Cluster;
+
+/// <summary>Npgsql against the PostgreSQL endpoint backed by a real silo: SQL reaches the grains and comes back.</summary>
+public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixture<OneSiloCluster>, IAsyncLifetime
+{
+    private PostgresServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        var users = Options.Create(new PostgresUsersOptions
+        {
+            Users =
+            [
+                new PostgresUser { Name = "alice", PasswordOrScramSecret = "s3cret", Projects = ["pg-alice"] },
+                new PostgresUser { Name = "root", PasswordOrScramSecret = "rootpw", IsAdmin = true, Projects = ["pg-alice"] },
+            ],
+        });
+        _server = new PostgresServer(new ClusterPostgresBackend(fixture.Client, users),
+            Options.Create(new PostgresServerOptions { Port = 0 }), NullLogger<PostgresServer>.Instance);
+        await _server.StartAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private NpgsqlDataSource Connect(string user, string password)
+    {
+        var builder = new NpgsqlDataSourceBuilder($"Host=127.0.0.1;Port={_server.LocalEndPoint!.Port};Username={user};Password={password};Database=timefusion");
+        builder.ConfigureTypeLoading(t => t.EnableTypeLoading(false));
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task Npgsql_writes_with_insert_and_copy_and_reads_with_select_through_the_cluster()
+    {
+        await using var ds = Connect("alice", "s3cret");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO otel_logs_and_spans (id, timestamp, level) VALUES ('a', TIMESTAMPTZ '2026-11-24 10:00:00+00', 'INFO'), ('b', TIMESTAMPTZ '2026-11-24 10:00:01+00', 'ERROR')", conn))
+            Assert.Equal(2, await insert.ExecuteNonQueryAsync());
+
+        await using (var copy = await conn.BeginTextImportAsync("COPY otel_logs_and_spans (id, timestamp, level) FROM STDIN"))
+        {
+            for (var i = 0; i < 100; i++) await copy.WriteLineAsync($"c{i}\t2026-11-24 11:00:{i % 60:00}+00\tWARN");
+        }
+
+        await using (var count = new NpgsqlCommand("SELECT level, count(*) AS n FROM otel_logs_and_spans GROUP BY level ORDER BY level", conn))
+        await using (var reader = await count.ExecuteReaderAsync())
+        {
+            var rows = new List<(string, long)>();
+            while (await reader.ReadAsync()) rows.Add((reader.GetString(0), reader.GetInt64(1)));
+            Assert.Equal([("ERROR", 1L), ("INFO", 1L), ("WARN", 100L)], rows);
+        }
+
+        var e = await Assert.ThrowsAsync<PostgresException>(async () =>
+        {
+            await using var bad = new NpgsqlCommand("SELECT * FROM no_such_table", conn);
+            await bad.ExecuteScalarAsync();
+        });
+        Assert.Equal("42P01", e.SqlState);
+        var denied = await Assert.ThrowsAsync<PostgresException>(async () =>
+        {
+            await using var other = new NpgsqlCommand("SELECT count(*) FROM otel_logs_and_spans WHERE project_id = 'someone-else'", conn);
+            await other.ExecuteScalarAsync();
+        });
+        Assert.Equal("42501", denied.SqlState);
+        // The connection is still usable after errors.
+        await using var again = new NpgsqlCommand("SELECT count(*) FROM otel_logs_and_spans", conn);
+        Assert.Equal(102L, await again.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_with_28P01()
+    {
+        await using var ds = Connect("alice", "wrong");
+        var e = await Assert.ThrowsAsync<PostgresException>(async () => await ds.OpenConnectionAsync());
+        Assert.Equal("28P01", e.SqlState);
+    }
+}
