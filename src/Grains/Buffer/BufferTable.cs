@@ -505,7 +505,7 @@ public sealed class BufferTable : IAsyncDisposable
         return files;
     }
 
-    private ExportedFile CopyOne(DuckDBConnection connection, string sql, DateOnly day, string path, string relative, CancellationToken cancellationToken)
+    internal ExportedFile CopyOne(DuckDBConnection connection, string sql, DateOnly day, string path, string relative, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -718,7 +718,7 @@ public sealed class BufferTable : IAsyncDisposable
     /// Makes sure caller-given SQL fragments, placed in a SELECT exactly as they will be placed in the DML, parse as
     /// one SELECT statement: a fragment cannot smuggle a second statement in.
     /// </summary>
-    private static void CheckSingleSelect(DuckDBConnection connection, string select)
+    internal static void CheckSingleSelect(DuckDBConnection connection, string select)
     {
         var json = DuckDbCommands.Scalar(connection, $"SELECT json_serialize_sql({SqlNames.Literal(select)})") as string
                    ?? throw new ArgumentException("the SQL fragments could not be parsed");

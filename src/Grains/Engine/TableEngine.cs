@@ -20,7 +20,7 @@ namespace TimeFusion.Engine;
 /// Inserts may run concurrently (they share WAL group commits); flushes are serialized.
 /// A TableGrain owns exactly one engine; nothing else writes its table.
 /// </summary>
-public sealed class TableEngine : IAsyncDisposable, WalReplayer.ITarget
+public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
 {
     private readonly EngineServices _services;
     private readonly ILogger _logger;
@@ -261,22 +261,6 @@ public sealed class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         SkipToReplayed(lsn);
         await ApplyInOrderAsync(lsn, rows, reservation);
         return rows.Length;
-    }
-
-    async Task WalReplayer.ITarget.ApplyDmlAsync(long lsn, WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        var dml = WalPayloads.DecodeDml(payload);
-        SkipToReplayed(lsn);
-        await _sequencer.WaitTurnAsync(lsn);
-        try
-        {
-            if (operation == WalOperation.Delete) await _buffer.ApplyDeleteAsync(dml.Predicate, cancellationToken);
-            else await _buffer.ApplyUpdateAsync(dml.Predicate, dml.Assignments, cancellationToken);
-        }
-        finally
-        {
-            _sequencer.Complete(lsn);
-        }
     }
 
     /// <summary>
