@@ -4,6 +4,7 @@ using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Delta.Actions;
 using TimeFusion.Flush;
+using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 using TimeFusion.Wal;
 
@@ -21,11 +22,18 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
 {
     private const string ParquetOptions = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS";
 
-    /// <summary>Prepares (and uploads) the rewrite of <paramref name="snapshot"/>'s files for <paramref name="statement"/>.</summary>
+    /// <summary>
+    /// Prepares (and uploads) the rewrite of <paramref name="snapshot"/>'s files for <paramref name="statement"/>,
+    /// reading only the files whose date partition and timestamp statistics overlap <paramref name="time"/> (a range
+    /// the predicate implies: files outside it hold no matching row, so skipping them changes nothing).
+    /// </summary>
     /// <exception cref="DmlRejectedException">DuckDB failed to evaluate the statement on a file's rows.</exception>
-    public async Task<DmlDeltaRewrite> PrepareAsync(DeltaSnapshot snapshot, DmlStatement statement, CancellationToken cancellationToken)
+    public async Task<DmlDeltaRewrite> PrepareAsync(DeltaSnapshot snapshot, DmlStatement statement, TimeRange time, CancellationToken cancellationToken)
     {
-        if (snapshot.Files.Count == 0)
+        var candidates = time.IsEmpty ? []
+            : time.IsUnbounded ? snapshot.Files
+            : DeltaFilePruning.Select(snapshot, time.FromDate, time.ToDate, time.MinMicros, time.MaxMicros);
+        if (candidates.Count == 0)
             return new DmlDeltaRewrite([], [], 0, null);
         var staging = Path.Combine(stagingRoot, "dml-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(staging);
@@ -36,7 +44,7 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
             var files = new List<ExportedFile>();
             long matched = 0;
             var now = DateTimeOffset.UtcNow;
-            foreach (var add in snapshot.Files)
+            foreach (var add in candidates)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var local = await delta.Store.GetLocalPathAsync(snapshot.ObjectPath(add), cancellationToken);

@@ -5,6 +5,7 @@ using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Delta.Actions;
 using TimeFusion.Dml;
+using TimeFusion.Query.Planning;
 using TimeFusion.Recovery;
 using TimeFusion.Tables;
 using TimeFusion.Wal;
@@ -43,7 +44,7 @@ public sealed partial class TableEngine
     /// <exception cref="DmlRejectedException">Bad SQL or an expression that fails; nothing was logged or changed.</exception>
     /// <exception cref="TableFaultedException">Logged but could not be applied; reopening the table applies it.</exception>
     public Task<long> DeleteAsync(string? predicateSql, CancellationToken cancellationToken = default) =>
-        ExecuteDmlAsync(DmlStatement.Create(WalOperation.Delete, predicateSql, null, Schema, Id.Project), cancellationToken);
+        ExecuteDmlAsync(DmlStatement.Create(WalOperation.Delete, predicateSql, null, Schema, Id.Project), TimeRange.All, cancellationToken);
 
     /// <summary>
     /// Updates the rows matching <paramref name="predicateSql"/> (null = every row): each assignment sets a column to a
@@ -53,9 +54,28 @@ public sealed partial class TableEngine
     /// <exception cref="DmlRejectedException">Bad SQL, an unknown or protected column, or an expression that fails; nothing changed.</exception>
     /// <exception cref="TableFaultedException">Logged but could not be applied; reopening the table applies it.</exception>
     public Task<long> UpdateAsync(string? predicateSql, IReadOnlyList<KeyValuePair<string, string>> assignments, CancellationToken cancellationToken = default) =>
-        ExecuteDmlAsync(DmlStatement.Create(WalOperation.Update, predicateSql, assignments, Schema, Id.Project), cancellationToken);
+        ExecuteDmlAsync(DmlStatement.Create(WalOperation.Update, predicateSql, assignments, Schema, Id.Project), TimeRange.All, cancellationToken);
 
-    private async Task<long> ExecuteDmlAsync(DmlStatement statement, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies a planned UPDATE or DELETE (<see cref="DmlAnalyzer"/>) to this table's rows, as
+    /// <see cref="UpdateAsync"/> or <see cref="DeleteAsync"/> do; <see cref="DmlPlan.Time"/> (implied by the
+    /// predicate) lets Delta files outside it go unread. Returns the rows affected here.
+    /// </summary>
+    /// <exception cref="ArgumentException">The plan is for another table or does not include this project.</exception>
+    /// <exception cref="DmlRejectedException">Bad SQL or an expression that fails; nothing changed.</exception>
+    /// <exception cref="TableFaultedException">Logged but could not be applied; reopening the table applies it.</exception>
+    public Task<long> ExecuteAsync(DmlPlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Table.Name != Schema.Name || !plan.Projects.Contains(Id.Project, StringComparer.Ordinal))
+            throw new ArgumentException($"the plan for table '{plan.Table.Name}', projects [{string.Join(", ", plan.Projects)}] does not apply to {Id}", nameof(plan));
+        var statement = plan.Kind == DmlKind.Delete
+            ? DmlStatement.Create(WalOperation.Delete, plan.Predicate, null, Schema, Id.Project)
+            : DmlStatement.Create(WalOperation.Update, plan.Predicate, plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList(), Schema, Id.Project);
+        return ExecuteDmlAsync(statement, plan.Time, cancellationToken);
+    }
+
+    private async Task<long> ExecuteDmlAsync(DmlStatement statement, TimeRange time, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
         await _flushLock.WaitAsync(cancellationToken);
@@ -64,7 +84,7 @@ public sealed partial class TableEngine
             ThrowIfFaulted();
             await CheckOnBufferAsync(statement, cancellationToken);
             var current = DeltaSnapshot;
-            using var rewrite = await Rewriter().PrepareAsync(current, statement, cancellationToken);
+            using var rewrite = await Rewriter().PrepareAsync(current, statement, time, cancellationToken);
             var lsn = await _wal.AppendDmlAsync(statement.Operation, statement.ToRecord(), cancellationToken);
             // Logged and durable: from here it must apply, whatever the caller's token says.
             await _sequencer.WaitTurnAsync(lsn);
@@ -104,7 +124,9 @@ public sealed partial class TableEngine
             var current = DeltaSnapshot;
             if ((current.TxnVersion(DmlAppId) ?? 0) < lsn)
             {
-                using var rewrite = await Rewriter().PrepareAsync(current, statement, cancellationToken);
+                // The live call may have skipped files outside its time range; they hold no matching row, so reading them all
+                // here gives the same rewrite.
+                using var rewrite = await Rewriter().PrepareAsync(current, statement, TimeRange.All, cancellationToken);
                 await CommitDeltaSideAsync(current, rewrite, statement, lsn);
             }
             await ApplyBufferSideAsync(statement);
