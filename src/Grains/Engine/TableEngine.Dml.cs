@@ -21,7 +21,9 @@ namespace TimeFusion.Engine;
 /// <item>Log: the statement (its effective, project-confined predicate) is appended to the WAL, durably, at LSN d,
 /// and waits its turn in the LSN order: every insert below d is in the buffer, none above.</item>
 /// <item>Delta: one commit of the <c>remove</c>s and <c>add</c>s plus <c>txn(appId = "{table}#dml", version = d)</c>.</item>
-/// <item>Buffer: a DuckDB DELETE/UPDATE of the buffered rows (exactly the rows with LSN &lt; d).</item>
+/// <item>Buffer: a DuckDB DELETE/UPDATE of the buffered rows (exactly the rows with LSN &lt; d). The new Delta
+/// version is published to readers under the buffer's lock as that commit lands: a snapshot sees the DML on both
+/// sides or on neither.</item>
 /// </list>
 /// Exactly once across crashes: recovery replays WAL entries above the flush <c>txn</c> F. A DML entry d &gt; F
 /// means no flush ran after it (a flush after the DML takes the lock after it and flushes through at least d), so
@@ -88,17 +90,22 @@ public sealed partial class TableEngine
             var lsn = await _wal.AppendDmlAsync(statement.Operation, statement.ToRecord(), cancellationToken);
             // Logged and durable: from here it must apply, whatever the caller's token says.
             await _sequencer.WaitTurnAsync(lsn);
+            DeltaSnapshot? committed = null;
             try
             {
                 ThrowIfFaulted();
-                await CommitDeltaSideAsync(current, rewrite, statement, lsn);
-                var buffered = await ApplyBufferSideAsync(statement);
+                committed = await CommitDeltaSideAsync(current, rewrite, statement, lsn);
+                var buffered = await ApplyBufferSideAsync(statement, committed);
+                committed = null; // published
                 _logger.LogInformation("{Table}: {Operation} at LSN {Lsn} changed {Delta} rows in Delta ({Files} files rewritten) and {Buffered} buffered rows",
                     Id, statement.Operation, lsn, rewrite.MatchedRows, rewrite.Files.Count, buffered);
                 return rewrite.MatchedRows + buffered;
             }
             catch (Exception e) when (e is not TableFaultedException)
             {
+                // The Delta commit landed but the buffer side did not: publish it anyway so that the engine's view of
+                // the log stays true; the table is faulted, and reopening replays the buffer side.
+                if (committed is not null) Publish(committed);
                 Fault(e, $"{statement.Operation} at LSN {lsn} is in the WAL but could not be applied");
                 throw _fault!;
             }
@@ -127,9 +134,19 @@ public sealed partial class TableEngine
                 // The live call may have skipped files outside its time range; they hold no matching row, so reading them all
                 // here gives the same rewrite.
                 using var rewrite = await Rewriter().PrepareAsync(current, statement, TimeRange.All, cancellationToken);
-                await CommitDeltaSideAsync(current, rewrite, statement, lsn);
+                var committed = await CommitDeltaSideAsync(current, rewrite, statement, lsn);
+                try
+                {
+                    await ApplyBufferSideAsync(statement, committed);
+                }
+                catch when (committed is not null)
+                {
+                    Publish(committed);
+                    throw;
+                }
+                return;
             }
-            await ApplyBufferSideAsync(statement);
+            await ApplyBufferSideAsync(statement, null);
         }
         finally
         {
@@ -177,11 +194,12 @@ public sealed partial class TableEngine
         }, cancellationToken);
     }
 
-    private async Task CommitDeltaSideAsync(DeltaSnapshot current, DmlDeltaRewrite rewrite, DmlStatement statement, long lsn)
+    /// <summary>Commits the Delta side; returns the new version (not yet published), or null when no file changed.</summary>
+    private async Task<DeltaSnapshot?> CommitDeltaSideAsync(DeltaSnapshot current, DmlDeltaRewrite rewrite, DmlStatement statement, long lsn)
     {
         // No file changes: nothing to commit. A replay recomputes the same (empty) rewrite from the same files.
         if (rewrite.Actions.Count == 0)
-            return;
+            return null;
         var now = DateTimeOffset.UtcNow;
         var actions = new List<DeltaAction>(rewrite.Actions) { new TransactionAction(DmlAppId, lsn, now.ToUnixTimeMilliseconds()) };
         DeltaSnapshot committed;
@@ -195,10 +213,23 @@ public sealed partial class TableEngine
             _logger.LogWarning(e, "{Table}: checkpoint after Delta version {Version} failed", Id, e.Snapshot.Version);
             committed = e.Snapshot;
         }
+        return committed;
+    }
+
+    private void Publish(DeltaSnapshot committed)
+    {
         lock (_publishGate) _deltaSnapshot = committed;
     }
 
-    private Task<long> ApplyBufferSideAsync(DmlStatement statement) => statement.Operation == WalOperation.Delete
-        ? _buffer.ApplyDeleteAsync(statement.MatchSql, CancellationToken.None)
-        : _buffer.ApplyUpdateAsync(statement.MatchSql, statement.Assignments, CancellationToken.None);
+    /// <summary>
+    /// Applies the buffer side; <paramref name="committed"/> (the Delta side's new version, if any) is published
+    /// under the buffer's generation lock as the buffer commit lands, so that no snapshot sees one side without the other.
+    /// </summary>
+    private Task<long> ApplyBufferSideAsync(DmlStatement statement, DeltaSnapshot? committed)
+    {
+        Action? publish = committed is null ? null : () => Publish(committed);
+        return statement.Operation == WalOperation.Delete
+            ? _buffer.ApplyDeleteAsync(statement.MatchSql, CancellationToken.None, publish)
+            : _buffer.ApplyUpdateAsync(statement.MatchSql, statement.Assignments, CancellationToken.None, publish);
+    }
 }

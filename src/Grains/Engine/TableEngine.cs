@@ -238,10 +238,20 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     public TableSnapshot OpenSnapshot()
     {
         ThrowIfFaulted();
-        lock (_publishGate)
+        // The Delta side is chosen under the buffer's generation lock (lock order: generations, then publish gate), so
+        // that a DML, which publishes its Delta version under that lock as its buffer side commits, is seen on both
+        // sides or on neither.
+        DeltaSnapshot delta = null!;
+        var flushed = 0L;
+        var buffer = _buffer.OpenSnapshotChoosing(() =>
         {
-            return new TableSnapshot(_deltaSnapshot, _buffer.OpenSnapshot(_flushedThroughLsn), _flushedThroughLsn);
-        }
+            lock (_publishGate)
+            {
+                (delta, flushed) = (_deltaSnapshot, _flushedThroughLsn);
+                return flushed;
+            }
+        });
+        return new TableSnapshot(delta, buffer, flushed);
     }
 
     async Task<long> WalReplayer.ITarget.ApplyInsertAsync(long lsn, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)

@@ -256,3 +256,59 @@ public sealed class EngineDmlTests : IAsyncLifetime
         await AssertReopenedTwiceAsync(n => Assert.Equal(0, n), "duration % 7 = 0");
     }
 }
+
+public sealed class EngineDmlSnapshotTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private EngineTestKit _kit = null!;
+    private static readonly TableId Id = new("proj-dml-snap", "events");
+
+    public Task InitializeAsync()
+    {
+        _kit = new EngineTestKit(_dir.Path);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _kit.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task A_snapshot_sees_a_dml_on_both_sides_or_on_neither()
+    {
+        await using var engine = await _kit.OpenAsync(Id);
+        await engine.InsertAsync(EngineTestKit.Rows("a", 200));
+        await engine.FlushAsync();
+        await engine.InsertAsync(EngineTestKit.Rows("b", 200, durationBase: 1000));
+        await engine.UpdateAsync(null, [new("service", "'start'")]);
+        var done = false;
+        var updater = Task.Run(async () =>
+        {
+            try
+            {
+                for (var k = 0; k < 15; k++)
+                    Assert.Equal(400, await engine.UpdateAsync(null, [new("service", $"'v{k}'")]));
+            }
+            finally
+            {
+                Volatile.Write(ref done, true);
+            }
+        });
+        var snapshots = 0;
+        while (!Volatile.Read(ref done))
+        {
+            using var s = engine.OpenSnapshot();
+            var files = new List<string>();
+            foreach (var add in s.Delta.Files)
+                files.Add(await _kit.Objects.GetLocalPathAsync(s.Delta.ObjectPath(add)));
+            var delta = files.Count == 0 ? "" : $" UNION ALL SELECT service FROM read_parquet([{string.Join(", ", files.Select(SqlNames.Literal))}])";
+            var distinct = Convert.ToInt64(s.Buffer.QueryScalar($"SELECT count(DISTINCT coalesce(service, '-')) FROM (SELECT service FROM {s.Buffer.Relation}{delta})"));
+            Assert.Equal(1, distinct);
+            snapshots++;
+        }
+        await updater;
+        Assert.True(snapshots > 0);
+    }
+}
