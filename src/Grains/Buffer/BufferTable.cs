@@ -346,9 +346,17 @@ public sealed class BufferTable : IAsyncDisposable
     /// Opens a pinned snapshot of the rows with LSN above <paramref name="aboveLsn"/> (the last LSN flushed, W).
     /// The snapshot is fixed when this returns.
     /// </summary>
-    public BufferSnapshot OpenSnapshot(long aboveLsn)
+    public BufferSnapshot OpenSnapshot(long aboveLsn) => OpenSnapshotChoosing(() => aboveLsn);
+
+    /// <summary>
+    /// Opens a pinned snapshot of the rows with LSN above the value <paramref name="aboveLsnUnderLock"/> returns; it is
+    /// called under the generation lock, so whatever state it reads is consistent with the buffer's commits (a DML's
+    /// <c>onCommitted</c> callback runs under the same lock).
+    /// </summary>
+    internal BufferSnapshot OpenSnapshotChoosing(Func<long> aboveLsnUnderLock)
     {
         ThrowIfDisposed();
+        var aboveLsn = -1L;
         var pool = _db.Connections;
         var connection = pool.Rent();
         var read = new List<BufferGeneration>();
@@ -359,6 +367,7 @@ public sealed class BufferTable : IAsyncDisposable
             // could commit before the pins below has already widened its generation's bounds.
             lock (_gate)
             {
+                aboveLsn = aboveLsnUnderLock();
                 DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
                 foreach (var g in _generations)
                 {
@@ -505,7 +514,7 @@ public sealed class BufferTable : IAsyncDisposable
         return files;
     }
 
-    private ExportedFile CopyOne(DuckDBConnection connection, string sql, DateOnly day, string path, string relative, CancellationToken cancellationToken)
+    internal ExportedFile CopyOne(DuckDBConnection connection, string sql, DateOnly day, string path, string relative, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -591,14 +600,17 @@ public sealed class BufferTable : IAsyncDisposable
     /// <summary>Applies <c>DELETE … WHERE (<paramref name="predicateSql"/>)</c> to the buffered rows atomically; returns the rows deleted.</summary>
     /// <exception cref="ArgumentException">The predicate is not a single SQL expression.</exception>
     /// <exception cref="BufferException">DuckDB rejected the statement; nothing changed.</exception>
-    public async Task<long> ApplyDeleteAsync(string predicateSql, CancellationToken cancellationToken)
+    /// <param name="predicateSql">The predicate.</param>
+    /// <param name="cancellationToken">Cancels before anything is applied.</param>
+    /// <param name="onCommitted">Runs under the generation lock right after the commit: no snapshot opens in between.</param>
+    public async Task<long> ApplyDeleteAsync(string predicateSql, CancellationToken cancellationToken, Action? onCommitted = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(predicateSql);
         var deleted = await RunDmlAsync(t => $"SELECT 1 FROM {t} WHERE ({predicateSql})", t => $"DELETE FROM {t} WHERE ({predicateSql})", (g, n) =>
         {
             g.Rows -= n;
             g.Compressed = false;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, onCommitted).ConfigureAwait(false);
         if (deleted > 0 && _db.Options.CheckpointAfterDelete)
             RequestCompression();
         return deleted;
@@ -610,7 +622,12 @@ public sealed class BufferTable : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">No assignments, an unknown column, or SQL text that is not a single expression.</exception>
     /// <exception cref="BufferException">DuckDB rejected the statement; nothing changed.</exception>
-    public async Task<long> ApplyUpdateAsync(string predicateSql, IReadOnlyList<KeyValuePair<string, string>> assignments, CancellationToken cancellationToken)
+    /// <param name="predicateSql">The predicate.</param>
+    /// <param name="assignments">Column name to SQL expression.</param>
+    /// <param name="cancellationToken">Cancels before anything is applied.</param>
+    /// <param name="onCommitted">Runs under the generation lock right after the commit: no snapshot opens in between.</param>
+    public async Task<long> ApplyUpdateAsync(string predicateSql, IReadOnlyList<KeyValuePair<string, string>> assignments, CancellationToken cancellationToken,
+        Action? onCommitted = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(predicateSql);
         ArgumentNullException.ThrowIfNull(assignments);
@@ -628,13 +645,14 @@ public sealed class BufferTable : IAsyncDisposable
         var set = string.Join(", ", assignments.Select(a => $"{SqlNames.Quote(a.Key)} = ({a.Value})"));
         var check = string.Join(", ", assignments.Select(a => $"({a.Value})"));
         var updated = await RunDmlAsync(t => $"SELECT {check} FROM {t} WHERE ({predicateSql})", t => $"UPDATE {t} SET {set} WHERE ({predicateSql})",
-            (g, _) => g.Compressed = false, cancellationToken).ConfigureAwait(false);
+            (g, _) => g.Compressed = false, cancellationToken, onCommitted).ConfigureAwait(false);
         if (updated > 0 && _db.Options.CheckpointAfterDelete)
             RequestCompression();
         return updated;
     }
 
-    private async Task<long> RunDmlAsync(Func<string, string> check, Func<string, string> dml, Action<BufferGeneration, long> onApplied, CancellationToken cancellationToken)
+    private async Task<long> RunDmlAsync(Func<string, string> check, Func<string, string> dml, Action<BufferGeneration, long> onApplied, CancellationToken cancellationToken,
+        Action? onCommitted)
     {
         await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -649,7 +667,12 @@ public sealed class BufferTable : IAsyncDisposable
                 CheckSingleSelect(connection, check(targets[^1].QuotedTable));
                 return 0L;
             }, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return await Task.Run(() => ApplyToGenerations(targets, g => dml(g.QuotedTable), cancellationToken, onApplied, onCommitted: null), CancellationToken.None).ConfigureAwait(false);
+            return await Task.Run(() => ApplyToGenerations(targets, g => dml(g.QuotedTable), cancellationToken, onApplied,
+                onCommitted: onCommitted is null ? null : () =>
+                {
+                    onCommitted();
+                    return 0L;
+                }), CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
@@ -718,7 +741,7 @@ public sealed class BufferTable : IAsyncDisposable
     /// Makes sure caller-given SQL fragments, placed in a SELECT exactly as they will be placed in the DML, parse as
     /// one SELECT statement: a fragment cannot smuggle a second statement in.
     /// </summary>
-    private static void CheckSingleSelect(DuckDBConnection connection, string select)
+    internal static void CheckSingleSelect(DuckDBConnection connection, string select)
     {
         var json = DuckDbCommands.Scalar(connection, $"SELECT json_serialize_sql({SqlNames.Literal(select)})") as string
                    ?? throw new ArgumentException("the SQL fragments could not be parsed");

@@ -20,7 +20,7 @@ namespace TimeFusion.Engine;
 /// Inserts may run concurrently (they share WAL group commits); flushes are serialized.
 /// A TableGrain owns exactly one engine; nothing else writes its table.
 /// </summary>
-public sealed class TableEngine : IAsyncDisposable, WalReplayer.ITarget
+public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
 {
     private readonly EngineServices _services;
     private readonly ILogger _logger;
@@ -238,10 +238,20 @@ public sealed class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     public TableSnapshot OpenSnapshot()
     {
         ThrowIfFaulted();
-        lock (_publishGate)
+        // The Delta side is chosen under the buffer's generation lock (lock order: generations, then publish gate), so
+        // that a DML, which publishes its Delta version under that lock as its buffer side commits, is seen on both
+        // sides or on neither.
+        DeltaSnapshot delta = null!;
+        var flushed = 0L;
+        var buffer = _buffer.OpenSnapshotChoosing(() =>
         {
-            return new TableSnapshot(_deltaSnapshot, _buffer.OpenSnapshot(_flushedThroughLsn), _flushedThroughLsn);
-        }
+            lock (_publishGate)
+            {
+                (delta, flushed) = (_deltaSnapshot, _flushedThroughLsn);
+                return flushed;
+            }
+        });
+        return new TableSnapshot(delta, buffer, flushed);
     }
 
     async Task<long> WalReplayer.ITarget.ApplyInsertAsync(long lsn, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -261,22 +271,6 @@ public sealed class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         SkipToReplayed(lsn);
         await ApplyInOrderAsync(lsn, rows, reservation);
         return rows.Length;
-    }
-
-    async Task WalReplayer.ITarget.ApplyDmlAsync(long lsn, WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        var dml = WalPayloads.DecodeDml(payload);
-        SkipToReplayed(lsn);
-        await _sequencer.WaitTurnAsync(lsn);
-        try
-        {
-            if (operation == WalOperation.Delete) await _buffer.ApplyDeleteAsync(dml.Predicate, cancellationToken);
-            else await _buffer.ApplyUpdateAsync(dml.Predicate, dml.Assignments, cancellationToken);
-        }
-        finally
-        {
-            _sequencer.Complete(lsn);
-        }
     }
 
     /// <summary>

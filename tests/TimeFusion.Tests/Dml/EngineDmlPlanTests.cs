@@ -1,0 +1,62 @@
+using TimeFusion.Engine;
+using TimeFusion.Query.Planning;
+using TimeFusion.Tables;
+using TimeFusion.Tests.Engine;
+using TimeFusion.Tests.Infrastructure;
+
+namespace TimeFusion.Tests.Dml;
+
+public sealed class EngineDmlPlanTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private EngineTestKit _kit = null!;
+    private static readonly TableId Id = new("proj-plan", "events");
+
+    public Task InitializeAsync()
+    {
+        _kit = new EngineTestKit(_dir.Path);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _kit.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static DmlPlan Plan(DmlKind kind, string? predicate, TimeRange time, IReadOnlyList<DmlAssignment>? set = null, string project = "proj-plan") =>
+        new(kind, EngineTestKit.Schema, predicate, set ?? [], [project], ProjectSource.Predicate, time, DateTimeOffset.UtcNow);
+
+    [Fact]
+    public async Task A_plan_applies_with_its_time_range_leaving_files_outside_it_unread_and_untouched()
+    {
+        await using var engine = await _kit.OpenAsync(Id);
+        await engine.InsertAsync(EngineTestKit.Rows("a", 100));
+        await engine.InsertAsync(EngineTestKit.Rows("b", 100, durationBase: 1000));
+        await engine.FlushAsync();
+        var day2 = engine.DeltaSnapshot.Files.Where(f => f.PartitionValues["date"] == "2026-11-25").Select(f => f.Path).ToList();
+        Assert.Single(day2);
+
+        // Rows of 2026-11-24 (i % 4 != 0) with duration % 10 = 0: i in {10, 30, 50, 70, 90} of each batch.
+        var day1 = new TimeRange(EngineTestKit.T0 - 1000, EngineTestKit.T0 + 1_000_000);
+        // The predicate alone would also match day-2 rows (i in {0, 20, 40, 60, 80}); the range says day 1 only, and
+        // the day-2 file is not even read — which shows as its rows surviving.
+        Assert.Equal(10, await engine.ExecuteAsync(Plan(DmlKind.Delete, "duration % 10 = 0", day1)));
+        using (var s = engine.OpenSnapshot())
+        {
+            var path = await _kit.Objects.GetLocalPathAsync(s.Delta.ObjectPath(s.Delta.Files.Single(f => f.Path == day2.Single())));
+            Assert.Equal(10L, Convert.ToInt64(s.Buffer.QueryScalar($"SELECT count(*) FROM read_parquet({SqlNames.Literal(path)}) WHERE duration % 10 = 0")));
+        }
+        Assert.Contains(day2.Single(), engine.DeltaSnapshot.Files.Select(f => f.Path));
+
+        Assert.Equal(10, await engine.ExecuteAsync(Plan(DmlKind.Update, "id LIKE 'a-%' AND duration % 10 = 5 AND date = DATE '2026-11-24'", day1,
+            [new DmlAssignment("service", "upper(coalesce(service, 'none'))")])));
+        Assert.Contains(day2.Single(), engine.DeltaSnapshot.Files.Select(f => f.Path));
+        Assert.Equal(190, engine.DeltaSnapshot.Files.Sum(f => f.GetStats()!.NumRecords));
+        using (var s = engine.OpenSnapshot())
+            Assert.Equal((190L, 190L), ((await _kit.CountAsync(s)).Rows, (await _kit.CountAsync(s)).DistinctIds));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => engine.ExecuteAsync(Plan(DmlKind.Delete, null, TimeRange.All, project: "other")));
+        Assert.Equal(190, engine.DeltaSnapshot.Files.Sum(f => f.GetStats()!.NumRecords));
+    }
+}
