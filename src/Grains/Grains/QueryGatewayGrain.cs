@@ -53,6 +53,9 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 case StatementKind.Flush:
                     affected += await FlushAsync(statement.FlushTable, caller);
                     break;
+                case StatementKind.Update or StatementKind.Delete:
+                    affected += await DmlAsync(statement.Sql, caller);
+                    break;
                 case StatementKind.Insert:
                     affected += await InsertValuesAsync(statement.Sql, caller);
                     break;
@@ -64,6 +67,18 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                     throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
             }
         }
+        return affected;
+    }
+
+    private async Task<long> DmlAsync(string sql, Caller caller)
+    {
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
+        var plan = _dml.AnalyzeUpdateOrDelete(sql, catalog, ScopeOf(caller));
+        var request = new DmlRequest(plan.Kind == DmlKind.Update, plan.Predicate,
+            plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList());
+        long affected = 0;
+        foreach (var project in plan.Projects)
+            affected += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.Name)).ExecuteDmlAsync(request);
         return affected;
     }
 

@@ -81,6 +81,11 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
+    public Task<long> ExecuteDmlAsync(DmlRequest request) => request.IsUpdate
+        ? Engine.UpdateAsync(request.Predicate, request.Assignments)
+        : Engine.DeleteAsync(request.Predicate);
+
+    /// <inheritdoc />
     public async Task<FlushReply> FlushAsync()
     {
         var result = await Engine.FlushAsync();

@@ -39,6 +39,7 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
         SqlPlanningException p => new(p.SqlState, p.Message),
         QueryExecutionException q => new(q.SqlState, q.Message),
         BatchRejectedException b => new("22023", b.Message),
+        TimeFusion.Dml.DmlRejectedException d => new("22023", d.Message),
         SchemaException s => new("42P16", s.Message),
         MemoryPressureException m => new("53200", m.Message, isRetryable: true),
         TableFaultedException t => new("58030", t.Message, isRetryable: true),

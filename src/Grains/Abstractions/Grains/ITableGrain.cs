@@ -14,6 +14,12 @@ public interface ITableGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<long> InsertAsync(RecordBatch batch);
 
+    /// <summary>
+    /// Runs <c>DELETE</c> (no assignments) or <c>UPDATE</c> on this table's buffer and Delta files, atomically,
+    /// logged first; returns rows affected. The predicate is confined to this grain's project.
+    /// </summary>
+    Task<long> ExecuteDmlAsync(DmlRequest request);
+
     /// <summary>Persists every buffered row to Delta; returns once committed.</summary>
     Task<FlushReply> FlushAsync();
 
@@ -37,6 +43,16 @@ public sealed record GrainQuery(
     [property: Id(1)] long? MinTimestampMicros,
     [property: Id(2)] long? MaxTimestampMicros,
     [property: Id(3)] long? NewestFirstLimit);
+
+/// <summary>A planned DELETE or UPDATE for one table grain.</summary>
+/// <param name="IsUpdate">UPDATE when true, DELETE otherwise.</param>
+/// <param name="Predicate">The WHERE clause as SQL, or null for every row.</param>
+/// <param name="Assignments">UPDATE's SET list: column → SQL expression.</param>
+[GenerateSerializer, Immutable]
+public sealed record DmlRequest(
+    [property: Id(0)] bool IsUpdate,
+    [property: Id(1)] string? Predicate,
+    [property: Id(2)] IReadOnlyList<KeyValuePair<string, string>> Assignments);
 
 /// <summary>What a flush did.</summary>
 /// <param name="FlushedThroughLsn">Every entry up to this LSN is in Delta.</param>
