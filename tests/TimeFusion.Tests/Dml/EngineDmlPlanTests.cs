@@ -6,23 +6,9 @@ using TimeFusion.Tests.Infrastructure;
 
 namespace TimeFusion.Tests.Dml;
 
-public sealed class EngineDmlPlanTests : IAsyncLifetime
+public sealed class EngineDmlPlanTests : EngineTestBase
 {
-    private readonly TempDirectory _dir = new();
-    private EngineTestKit _kit = null!;
     private static readonly TableId Id = new("proj-plan", "events");
-
-    public Task InitializeAsync()
-    {
-        _kit = new EngineTestKit(_dir.Path);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _kit.DisposeAsync();
-        _dir.Dispose();
-    }
 
     private static DmlPlan Plan(DmlKind kind, string? predicate, TimeRange time, IReadOnlyList<DmlAssignment>? set = null, string project = "proj-plan") =>
         new(kind, EngineTestKit.Schema, predicate, set ?? [], [project], ProjectSource.Predicate, time, DateTimeOffset.UtcNow);
@@ -30,7 +16,7 @@ public sealed class EngineDmlPlanTests : IAsyncLifetime
     [Fact]
     public async Task A_plan_applies_with_its_time_range_leaving_files_outside_it_unread_and_untouched()
     {
-        await using var engine = await _kit.OpenAsync(Id);
+        await using var engine = await Kit.OpenAsync(Id);
         await engine.InsertAsync(EngineTestKit.Rows("a", 100));
         await engine.InsertAsync(EngineTestKit.Rows("b", 100, durationBase: 1000));
         await engine.FlushAsync();
@@ -44,7 +30,7 @@ public sealed class EngineDmlPlanTests : IAsyncLifetime
         Assert.Equal(10, await engine.ExecuteAsync(Plan(DmlKind.Delete, "duration % 10 = 0", day1)));
         using (var s = engine.OpenSnapshot())
         {
-            var path = await _kit.Objects.GetLocalPathAsync(s.Delta.ObjectPath(s.Delta.Files.Single(f => f.Path == day2.Single())));
+            var path = await Kit.Objects.GetLocalPathAsync(s.Delta.ObjectPath(s.Delta.Files.Single(f => f.Path == day2.Single())));
             Assert.Equal(10L, Convert.ToInt64(s.Buffer.QueryScalar($"SELECT count(*) FROM read_parquet({SqlNames.Literal(path)}) WHERE duration % 10 = 0")));
         }
         Assert.Contains(day2.Single(), engine.DeltaSnapshot.Files.Select(f => f.Path));
@@ -54,7 +40,7 @@ public sealed class EngineDmlPlanTests : IAsyncLifetime
         Assert.Contains(day2.Single(), engine.DeltaSnapshot.Files.Select(f => f.Path));
         Assert.Equal(190, engine.DeltaSnapshot.Files.Sum(f => f.GetStats()!.NumRecords));
         using (var s = engine.OpenSnapshot())
-            Assert.Equal((190L, 190L), ((await _kit.CountAsync(s)).Rows, (await _kit.CountAsync(s)).DistinctIds));
+            Assert.Equal((190L, 190L), ((await Kit.CountAsync(s)).Rows, (await Kit.CountAsync(s)).DistinctIds));
 
         await Assert.ThrowsAsync<ArgumentException>(() => engine.ExecuteAsync(Plan(DmlKind.Delete, null, TimeRange.All, project: "other")));
         Assert.Equal(190, engine.DeltaSnapshot.Files.Sum(f => f.GetStats()!.NumRecords));

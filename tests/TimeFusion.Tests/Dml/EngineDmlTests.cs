@@ -7,25 +7,11 @@ using TimeFusion.Wal;
 
 namespace TimeFusion.Tests.Dml;
 
-public sealed class EngineDmlTests : IAsyncLifetime
+public sealed class EngineDmlTests : EngineTestBase
 {
     public enum Mode { Buffered, Flushed, Mixed }
 
-    private readonly TempDirectory _dir = new();
-    private EngineTestKit _kit = null!;
     private static readonly TableId Id = new("proj-dml", "events");
-
-    public Task InitializeAsync()
-    {
-        _kit = new EngineTestKit(_dir.Path);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _kit.DisposeAsync();
-        _dir.Dispose();
-    }
 
     /// <summary>Rows a (durations 0..99) and b (1000..1099): both buffered, both flushed, or a flushed and b buffered.</summary>
     private static async Task LoadAsync(TableEngine engine, Mode mode)
@@ -43,7 +29,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
         using var snapshot = engine.OpenSnapshot();
         var files = new List<string>();
         foreach (var add in snapshot.Delta.Files)
-            files.Add(await _kit.Objects.GetLocalPathAsync(snapshot.Delta.ObjectPath(add)));
+            files.Add(await Kit.Objects.GetLocalPathAsync(snapshot.Delta.ObjectPath(add)));
         const string cols = "id, service, duration, hashes, project_id";
         var delta = files.Count == 0 ? "" : $" UNION ALL SELECT {cols} FROM read_parquet([{string.Join(", ", files.Select(SqlNames.Literal))}])";
         using var cmd = snapshot.Buffer.Connection.CreateCommand();
@@ -65,7 +51,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
         long? version = null;
         for (var i = 0; i < 2; i++)
         {
-            await using var engine = await _kit.OpenAsync(Id);
+            await using var engine = await Kit.OpenAsync(Id);
             checkCount(await CountAsync(engine, where));
             Assert.Equal(await CountAsync(engine), await ScalarAsync<long>(engine, "SELECT count(DISTINCT id) FROM ROWS"));
             var now = await ScalarAsync<string>(engine, Fingerprint);
@@ -81,7 +67,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
     [InlineData(Mode.Mixed)]
     public async Task Delete_with_a_predicate_removes_exactly_the_matching_rows_and_survives_reopening(Mode mode)
     {
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
         {
             await LoadAsync(engine, mode);
             var filesBefore = engine.DeltaSnapshot.Files.Count;
@@ -108,7 +94,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
     [InlineData(Mode.Mixed)]
     public async Task Delete_without_a_predicate_removes_every_row(Mode mode)
     {
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
         {
             await LoadAsync(engine, mode);
             Assert.Equal(200, await engine.DeleteAsync(null));
@@ -127,7 +113,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
     {
         const string changed = "service = 'changed' AND hashes = ['x', 'y''s'] AND duration % 10 = 1";
         string before;
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
         {
             await LoadAsync(engine, mode);
             var sumBefore = await ScalarAsync<long>(engine, "SELECT sum(duration)::BIGINT FROM ROWS");
@@ -145,7 +131,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
             Assert.Equal(10, await CountAsync(engine, "id LIKE 'b-%' AND duration % 10 = 2 AND duration > 2000"));
             before = await ScalarAsync<string>(engine, Fingerprint);
         }
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
             Assert.Equal(before, await ScalarAsync<string>(engine, Fingerprint));
         await AssertReopenedTwiceAsync(n => Assert.Equal(20, n), "service = 'changed' AND hashes = ['x', 'y''s']");
         await AssertReopenedTwiceAsync(n => Assert.Equal(10, n), "id LIKE 'b-%' AND duration > 2000");
@@ -161,7 +147,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
     [InlineData(Mode.Flushed, "'unterminated")]
     public async Task Bad_sql_is_refused_before_anything_is_logged_or_changed(Mode mode, string predicate)
     {
-        await using var engine = await _kit.OpenAsync(Id);
+        await using var engine = await Kit.OpenAsync(Id);
         await LoadAsync(engine, mode);
         var lsn = engine.AppliedThroughLsn;
         var version = engine.DeltaSnapshot.Version;
@@ -178,7 +164,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
     [InlineData(Mode.Flushed)]
     public async Task Bad_assignments_are_refused_before_anything_is_logged(Mode mode)
     {
-        await using var engine = await _kit.OpenAsync(Id);
+        await using var engine = await Kit.OpenAsync(Id);
         await LoadAsync(engine, mode);
         var lsn = engine.AppliedThroughLsn;
         foreach (var column in new[] { "timestamp", "date", "project_id" })
@@ -203,25 +189,25 @@ public sealed class EngineDmlTests : IAsyncLifetime
     [Fact]
     public async Task A_logged_dml_whose_delta_side_never_ran_is_applied_once_on_reopening()
     {
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
             await LoadAsync(engine, Mode.Mixed);
         // Like a crash right after the WAL append: the entry is logged, nothing applied.
-        await using (var wal = await WriteAheadLog.OpenAsync(Id, _kit.Wal, _kit.Options.Wal))
+        await using (var wal = await WriteAheadLog.OpenAsync(Id, Kit.Wal, Kit.Options.Wal))
             await wal.AppendDmlAsync(WalOperation.Delete, new DmlRecord("duration % 10 = 3", []));
         for (var i = 0; i < 2; i++)
         {
-            await using var engine = await _kit.OpenAsync(Id);
+            await using var engine = await Kit.OpenAsync(Id);
             Assert.Equal(180, await CountAsync(engine));
             Assert.Equal(0, await CountAsync(engine, "duration % 10 = 3"));
             Assert.Equal(3, engine.DeltaSnapshot.TxnVersion(engine.DmlAppId)); // LSNs 1, 2 inserts; 3 the delete
         }
         // A flush moves the flush txn past the DML: it is not replayed again, and nothing comes back.
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
         {
             await engine.FlushAsync();
             Assert.Equal(0, engine.BufferedRows);
         }
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
         {
             Assert.Equal(0, engine.Recovery.ReplayedEntries);
             Assert.Equal(180, await CountAsync(engine));
@@ -232,7 +218,7 @@ public sealed class EngineDmlTests : IAsyncLifetime
     public async Task Dml_racing_with_inserts_and_flushes_stays_consistent()
     {
         long inserted = 0, deleted = 0;
-        await using (var engine = await _kit.OpenAsync(Id))
+        await using (var engine = await Kit.OpenAsync(Id))
         {
             var done = false;
             var writer = Task.Run(async () =>
@@ -273,28 +259,14 @@ public sealed class EngineDmlTests : IAsyncLifetime
     }
 }
 
-public sealed class EngineDmlSnapshotTests : IAsyncLifetime
+public sealed class EngineDmlSnapshotTests : EngineTestBase
 {
-    private readonly TempDirectory _dir = new();
-    private EngineTestKit _kit = null!;
     private static readonly TableId Id = new("proj-dml-snap", "events");
-
-    public Task InitializeAsync()
-    {
-        _kit = new EngineTestKit(_dir.Path);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _kit.DisposeAsync();
-        _dir.Dispose();
-    }
 
     [Fact]
     public async Task A_snapshot_sees_a_dml_on_both_sides_or_on_neither()
     {
-        await using var engine = await _kit.OpenAsync(Id);
+        await using var engine = await Kit.OpenAsync(Id);
         await engine.InsertAsync(EngineTestKit.Rows("a", 200));
         await engine.FlushAsync();
         await engine.InsertAsync(EngineTestKit.Rows("b", 200, durationBase: 1000));
@@ -318,7 +290,7 @@ public sealed class EngineDmlSnapshotTests : IAsyncLifetime
             using var s = engine.OpenSnapshot();
             var files = new List<string>();
             foreach (var add in s.Delta.Files)
-                files.Add(await _kit.Objects.GetLocalPathAsync(s.Delta.ObjectPath(add)));
+                files.Add(await Kit.Objects.GetLocalPathAsync(s.Delta.ObjectPath(add)));
             var delta = files.Count == 0 ? "" : $" UNION ALL SELECT service FROM read_parquet([{string.Join(", ", files.Select(SqlNames.Literal))}])";
             var distinct = Convert.ToInt64(s.Buffer.QueryScalar($"SELECT count(DISTINCT coalesce(service, '-')) FROM (SELECT service FROM {s.Buffer.Relation}{delta})"));
             Assert.Equal(1, distinct);
