@@ -18,7 +18,12 @@ public static class TimeFusionServiceCollectionExtensions
         var root = Path.GetFullPath(options.DataDirectory);
         options.Engine.Flush.StagingDirectory = Path.Combine(root, "staging");
         services.AddSingleton(options);
-        services.AddSingleton(sp => BufferDatabase.Open(options.Buffer, sp.GetService<ILoggerFactory>()?.CreateLogger("TimeFusion.Buffer")));
+        services.AddSingleton(sp =>
+        {
+            var db = BufferDatabase.Open(options.Buffer, sp.GetService<ILoggerFactory>()?.CreateLogger("TimeFusion.Buffer"));
+            TimeBucketFunction.Install(db);
+            return db;
+        });
         services.AddSingleton<IObjectStore>(_ => new LocalObjectStore(Path.Combine(root, "tables")));
         services.AddSingleton<IWalStorage>(_ => new LocalWalStorage(Path.Combine(root, "wal")));
         services.AddSingleton(sp => new EngineServices(

@@ -90,3 +90,21 @@ public sealed class StringEncodingTests(OneSiloCluster fixture) : IClassFixture<
         Assert.Equal(["view-0", "view-2"], got);
     }
 }
+
+public sealed class TimeBucketQueryTests(OneSiloCluster fixture) : IClassFixture<OneSiloCluster>
+{
+    [Fact]
+    public async Task Time_bucket_in_the_postgres_spelling_groups_rows_through_the_cluster()
+    {
+        var gateway = fixture.Client.GetGrain<IQueryGatewayGrain>(0);
+        var caller = Caller.ForProject("tbq");
+        // 500 rows one second apart from 22:00:00 UTC: 300 in the 22:00 five-minute bucket, 200 in 22:05.
+        await gateway.InsertAsync("tbq", "otel_logs_and_spans", TimeFusion.Tests.Engine.EngineTestKit.OtelRows(500), caller);
+        var result = await gateway.QueryAsync(
+            "SELECT time_bucket('5 minutes', timestamp) AS bucket, count(*) AS n FROM otel_logs_and_spans GROUP BY 1 ORDER BY 1", caller);
+        var rows = result.Batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(i =>
+            (((TimestampArray)b.Column(0)).GetTimestamp(i)!.Value.UtcDateTime, ((Int64Array)b.Column(1)).GetValue(i)!.Value))).ToList();
+        Assert.Equal([(new DateTime(2026, 11, 24, 22, 0, 0, DateTimeKind.Utc), 300L), (new DateTime(2026, 11, 24, 22, 5, 0, DateTimeKind.Utc), 200L)],
+            rows.Select(r => (DateTime.SpecifyKind(r.Item1, DateTimeKind.Utc), r.Item2)).ToList());
+    }
+}
