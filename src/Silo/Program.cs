@@ -2,6 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
+using Orleans.Storage;
 using TimeFusion.Hosting;
 using TimeFusion.Silo;
 using TimeFusion.Silo.Backend;
@@ -16,7 +18,9 @@ builder.Services.AddSingleton(options);
 builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: options.SiloPort, gatewayPort: options.GatewayPort);
-    silo.AddMemoryGrainStorage("catalog");
+    // The catalog survives restarts in a local file (Azure Table storage in cluster mode).
+    silo.Services.AddKeyedSingleton<IGrainStorage>("catalog", (sp, _) =>
+        new LocalFileGrainStorage(Path.Combine(options.DataDirectory, "catalog"), sp.GetRequiredService<Serializer>()));
     silo.Services.AddTimeFusionEngine(new TimeFusionEngineOptions { DataDirectory = options.DataDirectory });
 });
 builder.Services.AddHostedService<DataDirectoryService>();
