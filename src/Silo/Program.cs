@@ -12,7 +12,7 @@ using TimeFusion.Silo.Protocol.Postgres;
 // The embedded default: one silo, localhost clustering, everything under ./data.
 var builder = Host.CreateApplicationBuilder(args);
 // Orleans' own start-up chatter drowns what an operator needs; appsettings/env can lower these again.
-builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning);
+builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning);
 var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
 builder.Services.AddSingleton(options);
 builder.UseOrleans(silo =>
