@@ -33,15 +33,18 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
 
     public async ValueTask<StatementDescription> DescribeAsync(string sql, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
     {
-        if (FirstKeyword(sql) is not ("SELECT" or "WITH" or "VALUES" or "TABLE")) return new StatementDescription([], null);
-        var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({sql.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", _caller), cancellationToken);
-        return new StatementDescription([], result.Schema);
+        // Parameters the client did not type are text, as PostgreSQL infers for untyped literals.
+        var count = ParameterBinder.Count(sql);
+        var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
+        if (FirstKeyword(sql) is not ("SELECT" or "WITH" or "VALUES" or "TABLE")) return new StatementDescription(types, null);
+        var bound = ParameterBinder.Bind(sql, new object?[count]);
+        var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", _caller), cancellationToken);
+        return new StatementDescription(types, result.Schema);
     }
 
     public async ValueTask<StatementResult> ExecuteAsync(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
-        if (parameters.Count > 0)
-            throw new PostgresErrorException(SqlState.FeatureNotSupported, "bind parameters are not supported yet; send literals");
+        sql = ParameterBinder.Bind(sql, parameters);
         var keyword = FirstKeyword(sql);
         switch (keyword)
         {

@@ -75,6 +75,45 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Bound_parameters_of_several_types_reach_the_cluster_as_literals()
+    {
+        await using var ds = Connect("alice", "s3cret");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO otel_logs_and_spans (id, timestamp, level, duration, hashes) VALUES ($1, $2, $3, $4, $5)", conn))
+        {
+            insert.Parameters.AddWithValue("it's $1 -- not a param");
+            insert.Parameters.AddWithValue(new DateTime(2026, 11, 24, 12, 0, 0, DateTimeKind.Utc));
+            insert.Parameters.AddWithValue("DEBUG");
+            insert.Parameters.AddWithValue(42L);
+            insert.Parameters.AddWithValue(new[] { "h1", "h'2" });
+            Assert.Equal(1, await insert.ExecuteNonQueryAsync());
+        }
+        await using var query = new NpgsqlCommand("SELECT id, duration, hashes FROM otel_logs_and_spans WHERE level = $1 AND duration > $2", conn);
+        query.Parameters.AddWithValue("DEBUG");
+        query.Parameters.AddWithValue(41);
+        await using var reader = await query.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("it's $1 -- not a param", reader.GetString(0));
+        Assert.Equal(42L, reader.GetInt64(1));
+        Assert.Equal(["h1", "h'2"], reader.GetFieldValue<string[]>(2));
+        Assert.False(await reader.ReadAsync());
+    }
+
+    [Fact]
+    public async Task Version_and_current_database_answer_like_postgresql_naming_timefusion()
+    {
+        await using var ds = Connect("alice", "s3cret");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using var cmd = new NpgsqlCommand("SELECT version(), current_database()", conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.StartsWith("PostgreSQL 15", reader.GetString(0));
+        Assert.Contains("TimeFusion", reader.GetString(0));
+        Assert.Equal("timefusion", reader.GetString(1));
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_refused_with_28P01()
     {
         await using var ds = Connect("alice", "wrong");

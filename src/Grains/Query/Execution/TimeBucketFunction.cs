@@ -23,7 +23,10 @@ public static class TimeBucketFunction
             ELSE system.main.time_bucket(CAST(bucket_width AS INTERVAL), ts) END
         """;
 
-    /// <summary>Defines the function in the silo's DuckDB database, where every snapshot query and merge runs.</summary>
+    /// <summary>
+    /// Defines this function and the <see cref="PostgresCompatibilityFunctions"/> in the silo's DuckDB database, where
+    /// every snapshot query and merge runs.
+    /// </summary>
     public static void Install(BufferDatabase database)
     {
         var connection = database.Connections.Rent();
@@ -31,7 +34,7 @@ public static class TimeBucketFunction
         try
         {
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = CreateMacroSql;
+            cmd.CommandText = CreateMacroSql + ";" + PostgresCompatibilityFunctions.CreateMacrosSql;
             cmd.ExecuteNonQuery();
         }
         catch

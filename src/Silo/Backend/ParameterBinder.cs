@@ -1,0 +1,69 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Protocol.Postgres.Sql;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Silo.Backend;
+
+/// <summary>
+/// Binds extended-query parameters (<c>$1</c>, <c>$2</c>, …) by substituting typed SQL literals, so the planner and
+/// the grains see one self-contained statement. Parameters are found with the protocol's own SQL scanner, so a
+/// <c>$1</c> inside a string, identifier or comment is left alone; values are rendered, never spliced as text.
+/// </summary>
+internal static class ParameterBinder
+{
+    public static string Bind(string sql, IReadOnlyList<object?> parameters)
+    {
+        if (parameters.Count == 0) return sql;
+        var result = new StringBuilder(sql.Length + parameters.Count * 16);
+        var last = 0;
+        foreach (var token in SqlScanner.Tokenize(sql))
+        {
+            if (token.Kind != SqlTokenKind.Parameter) continue;
+            var index = int.Parse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), CultureInfo.InvariantCulture);
+            if (index < 1 || index > parameters.Count)
+                throw new PostgresErrorException(SqlState.ProtocolViolation, $"there is no parameter ${index} ({parameters.Count} bound)");
+            result.Append(sql, last, token.Start - last).Append(Literal(parameters[index - 1]));
+            last = token.End;
+        }
+        return result.Append(sql, last, sql.Length - last).ToString();
+    }
+
+    /// <summary>The highest parameter number the statement uses.</summary>
+    public static int Count(string sql)
+    {
+        var max = 0;
+        foreach (var token in SqlScanner.Tokenize(sql))
+        {
+            if (token.Kind == SqlTokenKind.Parameter
+                && int.TryParse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                max = Math.Max(max, n);
+        }
+        return max;
+    }
+
+    private static string Literal(object? value) => value switch
+    {
+        null or DBNull => "NULL",
+        bool b => b ? "TRUE" : "FALSE",
+        string s => SqlNames.Literal(s),
+        char c => SqlNames.Literal(c.ToString()),
+        byte or sbyte or short or ushort or int or uint or long or ulong or decimal => Convert.ToString(value, CultureInfo.InvariantCulture)!,
+        float f => Floating(f),
+        double d => Floating(d),
+        DateTimeOffset t => $"TIMESTAMPTZ '{t.UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}+00'",
+        DateTime t when t.Kind == DateTimeKind.Utc => $"TIMESTAMPTZ '{t:yyyy-MM-dd HH:mm:ss.ffffff}+00'",
+        DateTime t => $"TIMESTAMP '{t:yyyy-MM-dd HH:mm:ss.ffffff}'",
+        DateOnly d => $"DATE '{d:yyyy-MM-dd}'",
+        TimeSpan span => $"INTERVAL '{(long)(span.Ticks / 10)} microseconds'",
+        Guid g => $"'{g}'::UUID",
+        byte[] bytes => $"from_hex('{Convert.ToHexString(bytes)}')",
+        IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Literal)) + "]",
+        _ => throw new PostgresErrorException(SqlState.FeatureNotSupported, $"parameters of type {value.GetType().Name} are not supported"),
+    };
+
+    private static string Floating(double d) =>
+        double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) + "::DOUBLE" : $"'{(double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity")}'::DOUBLE";
+}
