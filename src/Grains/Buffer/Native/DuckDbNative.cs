@@ -60,6 +60,11 @@ internal static unsafe class DuckDbNative
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern IntPtr duckdb_error_data_message(IntPtr error);
 
+    // bool duckdb_error_data_has_error(duckdb_error_data)
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    public static extern bool duckdb_error_data_has_error(IntPtr error);
+
     // void duckdb_destroy_error_data(duckdb_error_data*)
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern void duckdb_destroy_error_data(ref IntPtr error);
@@ -91,6 +96,9 @@ internal static unsafe class DuckDbNative
             return null;
         try
         {
+            // Some calls hand back an error object that holds no error.
+            if (!duckdb_error_data_has_error(error))
+                return null;
             return Marshal.PtrToStringUTF8(duckdb_error_data_message(error)) ?? "unknown DuckDB error";
         }
         finally

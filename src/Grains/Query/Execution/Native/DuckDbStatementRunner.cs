@@ -1,3 +1,4 @@
+using TimeFusion.Buffer.Native;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.C;
@@ -22,7 +23,7 @@ internal static unsafe class DuckDbStatementRunner
         if (connection == IntPtr.Zero)
             throw new ArgumentException("connection handle is null", nameof(connection));
         cancellationToken.ThrowIfCancellationRequested();
-        var text = ExecutionNative.Utf8Z(sql);
+        var text = DuckDbNative.Utf8Z(sql);
         IntPtr prepared = IntPtr.Zero, pending = IntPtr.Zero;
         try
         {
@@ -85,7 +86,7 @@ internal static unsafe class DuckDbStatementRunner
                 }
                 finally
                 {
-                    ExecutionNative.duckdb_destroy_data_chunk(ref chunk);
+                    DuckDbNative.duckdb_destroy_data_chunk(ref chunk);
                 }
             }
             // A materialized result has no error once executed; checked anyway so that a failure is never an empty result.
@@ -117,7 +118,7 @@ internal static unsafe class DuckDbStatementRunner
             string? error;
             fixed (IntPtr* t = types)
             fixed (IntPtr* n = names)
-                error = ExecutionNative.TakeError(ExecutionNative.duckdb_to_arrow_schema(options, t, n, (ulong)count, exported));
+                error = DuckDbNative.TakeError(ExecutionNative.duckdb_to_arrow_schema(options, t, n, (ulong)count, exported));
             if (error is not null)
                 throw new QueryExecutionException(Planning.SqlStates.InternalError, "DuckDB could not describe the result as Arrow: " + error);
             return CArrowSchemaImporter.ImportSchema(exported);
@@ -138,7 +139,7 @@ internal static unsafe class DuckDbStatementRunner
         var array = CArrowArray.Create();
         try
         {
-            var error = ExecutionNative.TakeError(ExecutionNative.duckdb_data_chunk_to_arrow(options, chunk, array));
+            var error = DuckDbNative.TakeError(ExecutionNative.duckdb_data_chunk_to_arrow(options, chunk, array));
             if (error is not null)
                 throw new QueryExecutionException(Planning.SqlStates.InternalError, "DuckDB could not convert a result chunk to Arrow: " + error);
             // The import takes the array over (its release moves to the batch); Free only frees the struct.

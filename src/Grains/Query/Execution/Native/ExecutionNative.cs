@@ -111,46 +111,5 @@ internal static unsafe class ExecutionNative
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     public static extern IntPtr duckdb_data_chunk_to_arrow(IntPtr options, IntPtr chunk, CArrowArray* array);
 
-    // void duckdb_destroy_data_chunk(duckdb_data_chunk*)
-    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
-    public static extern void duckdb_destroy_data_chunk(ref IntPtr chunk);
-
-    // const char* duckdb_error_data_message(duckdb_error_data)
-    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
-    public static extern IntPtr duckdb_error_data_message(IntPtr error);
-
-    // bool duckdb_error_data_has_error(duckdb_error_data)
-    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
-    [return: MarshalAs(UnmanagedType.U1)]
-    public static extern bool duckdb_error_data_has_error(IntPtr error);
-
-    // void duckdb_destroy_error_data(duckdb_error_data*)
-    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
-    public static extern void duckdb_destroy_error_data(ref IntPtr error);
-
-    /// <summary>Takes the message out of a <c>duckdb_error_data</c> and destroys it; null when there was no error.</summary>
-    public static string? TakeError(IntPtr error)
-    {
-        if (error == IntPtr.Zero)
-            return null;
-        try
-        {
-            // Some calls hand back an error object that holds no error.
-            if (!duckdb_error_data_has_error(error))
-                return null;
-            return Marshal.PtrToStringUTF8(duckdb_error_data_message(error)) ?? "unknown DuckDB error";
-        }
-        finally
-        {
-            duckdb_destroy_error_data(ref error);
-        }
-    }
-
-    /// <summary>A NUL-terminated UTF-8 copy of a string for <c>const char*</c> parameters.</summary>
-    public static byte[] Utf8Z(string s)
-    {
-        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(s) + 1];
-        System.Text.Encoding.UTF8.GetBytes(s, bytes);
-        return bytes;
-    }
+    // Error data, data chunks and C strings are handled by the shared TimeFusion.Buffer.Native.DuckDbNative.
 }
