@@ -15,13 +15,16 @@ var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning);
 var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
 builder.Services.AddSingleton(options);
+// Engine tuning (buffer memory, flush thresholds, WAL sync) from TimeFusion:Engine; the data directory is the server's.
+var engineOptions = builder.Configuration.GetSection(ServerOptions.Section + ":Engine").Get<TimeFusionEngineOptions>() ?? new TimeFusionEngineOptions();
+engineOptions.DataDirectory = options.DataDirectory;
 builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: options.SiloPort, gatewayPort: options.GatewayPort);
     // The catalog survives restarts in a local file (Azure Table storage in cluster mode).
     silo.Services.AddKeyedSingleton<IGrainStorage>("catalog", (sp, _) =>
         new LocalFileGrainStorage(Path.Combine(options.DataDirectory, "catalog"), sp.GetRequiredService<Serializer>()));
-    silo.Services.AddTimeFusionEngine(new TimeFusionEngineOptions { DataDirectory = options.DataDirectory });
+    silo.Services.AddTimeFusionEngine(engineOptions);
 });
 builder.Services.AddHostedService<DataDirectoryService>();
 // PostgreSQL wire protocol on 127.0.0.1:5432 by default (TimeFusion:Postgres), users from TimeFusion:Users.
