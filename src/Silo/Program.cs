@@ -7,6 +7,7 @@ using Orleans.Storage;
 using TimeFusion.Hosting;
 using TimeFusion.Silo;
 using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 
 // The embedded default: one silo, localhost clustering, everything under ./data.
@@ -29,6 +30,7 @@ builder.UseOrleans(silo =>
 builder.Services.AddHostedService<DataDirectoryService>();
 // PostgreSQL wire protocol on 127.0.0.1:5432 by default (TimeFusion:Postgres), users from TimeFusion:Users.
 builder.Services.Configure<PostgresUsersOptions>(builder.Configuration.GetSection(PostgresUsersOptions.Section));
+builder.Services.AddSingleton<PgCatalogDatabase>();
 builder.Services.AddSingleton<IPostgresBackend, ClusterPostgresBackend>();
 builder.Services.AddPostgresServer(builder.Configuration.GetSection(PostgresServerOptions.Section));
 

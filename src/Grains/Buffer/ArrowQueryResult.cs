@@ -17,6 +17,17 @@ public sealed class ArrowQueryResult : IDisposable
         _reader = reader;
     }
 
+    /// <summary>
+    /// Runs one statement on a DuckDB connection of the caller's (not used by anything else until the result is
+    /// disposed) and returns its rows as Arrow.
+    /// </summary>
+    /// <exception cref="BufferException">The statement failed; the message is DuckDB's.</exception>
+    public static ArrowQueryResult Execute(DuckDB.NET.Data.DuckDBConnection connection, string sql)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return new ArrowQueryResult(ArrowQueryReader.Execute(connection.NativeConnection.DangerousGetHandle(), sql));
+    }
+
     /// <summary>The result's schema (also when it has no rows).</summary>
     public Schema Schema => _reader.Schema;
 

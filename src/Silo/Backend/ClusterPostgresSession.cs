@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using TimeFusion.Grains;
+using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -10,8 +12,9 @@ namespace TimeFusion.Silo.Backend;
 /// <summary>
 /// One PostgreSQL session: statements go to the <see cref="IQueryGatewayGrain"/> as the session's user; errors keep
 /// their SQLSTATE. Transaction statements are accepted as no-ops (reads only; each write is atomic on its own).
+/// Statements over pg_catalog or information_schema (and nothing else) go to the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
-internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser user) : IPostgresSession
+internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser user, IReadOnlyList<PostgresUser> users, PgCatalogDatabase catalog) : IPostgresSession
 {
     private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
 
@@ -38,6 +41,12 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
         if (FirstKeyword(sql) is not ("SELECT" or "WITH" or "VALUES" or "TABLE")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
+        if (await CatalogTablesIfCatalogQuery(bound) is { } tables)
+        {
+            var (schema, batches) = await catalog.QueryAsync(bound, user.Name, tables, users, cancellationToken);
+            foreach (var b in batches) b.Dispose();
+            return new StatementDescription(types, schema);
+        }
         var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", _caller), cancellationToken);
         return new StatementDescription(types, result.Schema);
     }
@@ -61,14 +70,32 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
                 return StatementResult.Command("FLUSH");
             default:
+                if (await CatalogTablesIfCatalogQuery(sql) is { } tables)
+                {
+                    var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
+                    return StatementResult.Rows(schema, Enumerate(batches));
+                }
                 var rows = await Call(() => Gateway.QueryAsync(sql, _caller), cancellationToken);
-                return StatementResult.Rows(rows.Schema, Enumerate(rows));
+                return StatementResult.Rows(rows.Schema, Enumerate(rows.Batches));
         }
     }
 
-    private static async IAsyncEnumerable<RecordBatch> Enumerate(ArrowBatches rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The catalog's tables when <paramref name="sql"/> reads the PostgreSQL catalog (names a pg_catalog relation or
+    /// function, information_schema, or current_user) and no TimeFusion table; null otherwise.
+    /// </summary>
+    private async Task<IReadOnlyList<TableDefinition>?> CatalogTablesIfCatalogQuery(string sql)
     {
-        foreach (var b in rows.Batches)
+        var words = SqlScanner.Tokenize(sql).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+            .Select(t => SqlScanner.Identifier(sql, t)).ToList();
+        if (!words.Any(catalog.Names.Contains)) return null;
+        var tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync();
+        return words.Any(w => tables.Any(t => t.Name == w)) ? null : tables;
+    }
+
+    private static async IAsyncEnumerable<RecordBatch> Enumerate(IEnumerable<RecordBatch> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var b in rows)
         {
             cancellationToken.ThrowIfCancellationRequested();
             yield return b;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 
 namespace TimeFusion.Tests.Cluster;
@@ -9,6 +10,7 @@ namespace TimeFusion.Tests.Cluster;
 /// <summary>Npgsql against the PostgreSQL endpoint backed by a real silo: SQL reaches the grains and comes back.</summary>
 public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixture<OneSiloCluster>, IAsyncLifetime
 {
+    private readonly PgCatalogDatabase _catalog = new();
     private PostgresServer _server = null!;
 
     public async Task InitializeAsync()
@@ -21,12 +23,16 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
                 new PostgresUser { Name = "root", PasswordOrScramSecret = "rootpw", IsAdmin = true, Projects = ["pg-alice"] },
             ],
         });
-        _server = new PostgresServer(new ClusterPostgresBackend(fixture.Client, users),
+        _server = new PostgresServer(new ClusterPostgresBackend(fixture.Client, users, _catalog),
             Options.Create(new PostgresServerOptions { Port = 0 }), NullLogger<PostgresServer>.Instance);
         await _server.StartAsync(CancellationToken.None);
     }
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _catalog.Dispose();
+    }
 
     private NpgsqlDataSource Connect(string user, string password)
     {

@@ -49,6 +49,9 @@ public static class SqlState
     public const string UndefinedObject = "42704";
     /// <summary>42P01 undefined_table.</summary>
     public const string UndefinedTable = "42P01";
+
+    /// <summary>undefined_function.</summary>
+    public const string UndefinedFunction = "42883";
     /// <summary>42P05 duplicate_prepared_statement.</summary>
     public const string DuplicatePreparedStatement = "42P05";
     /// <summary>42P03 duplicate_cursor (portal).</summary>

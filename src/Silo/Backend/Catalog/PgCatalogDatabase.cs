@@ -1,0 +1,162 @@
+using System.Collections.Frozen;
+using Apache.Arrow;
+using DuckDB.NET.Data;
+using TimeFusion.Buffer;
+using TimeFusion.Grains;
+using TimeFusion.Query.Execution;
+using TimeFusion.Silo.Protocol.Postgres;
+
+namespace TimeFusion.Silo.Backend.Catalog;
+
+/// <summary>
+/// The silo's answer to PostgreSQL catalog queries: a private in-memory DuckDB database holding
+/// <c>pg_catalog</c> and <c>information_schema</c> relations that describe TimeFusion's tables (from the catalog
+/// grain), the configured users and the PostgreSQL types the endpoint speaks. Statements are translated by
+/// <see cref="PgCatalogRewriter"/> and run here; the silo's buffer database (whose own catalog shows internal
+/// buffer tables) is never consulted. Thread-safe: statements run one at a time (they are small).
+/// </summary>
+public sealed class PgCatalogDatabase : IDisposable
+{
+    private static readonly (string Name, string Setting, string Category)[] ServerSettings =
+    [
+        ("server_version", "15.0", "Preset Options"),
+        ("server_version_num", "150000", "Preset Options"),
+        ("server_encoding", "UTF8", "Preset Options"),
+        ("client_encoding", "UTF8", "Client Connection Defaults"),
+        ("DateStyle", "ISO, MDY", "Client Connection Defaults"),
+        ("IntervalStyle", "postgres", "Client Connection Defaults"),
+        ("TimeZone", "UTC", "Client Connection Defaults"),
+        ("integer_datetimes", "on", "Preset Options"),
+        ("standard_conforming_strings", "on", "Version and Platform Compatibility"),
+        ("search_path", "\"$user\", public", "Client Connection Defaults"),
+        ("max_identifier_length", "63", "Preset Options"),
+        ("default_transaction_isolation", "read committed", "Client Connection Defaults"),
+        ("transaction_isolation", "read committed", "Client Connection Defaults"),
+        ("default_transaction_read_only", "off", "Client Connection Defaults"),
+        ("is_superuser", "off", "Preset Options"),
+        ("lc_collate", "C.UTF-8", "Preset Options"),
+        ("lc_ctype", "C.UTF-8", "Preset Options"),
+        ("block_size", "8192", "Preset Options"),
+    ];
+
+    private readonly DuckDBConnection _connection;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private string? _fingerprint;
+
+    /// <summary>Creates the catalog relations, types and functions.</summary>
+    public PgCatalogDatabase()
+    {
+        _connection = new DuckDBConnection("DataSource=:memory:");
+        _connection.Open();
+        try
+        {
+            Execute("SET threads = 1; SET enable_external_access = false; SET TimeZone = 'UTC'");
+            Execute(PgCatalogSchema.CreateSql);
+            Execute(PgCatalogSchema.MacrosSql);
+            Execute($"CREATE MACRO tfpg.version() AS '{PostgresCompatibilityFunctions.Version}'");
+            Execute(PgCatalogSchema.ViewsSql);
+            Execute(PgCatalogRows.StaticTypesSql());
+            Execute($"SET search_path = '{PgCatalogSchema.CatalogSchema}'");
+            Names = LoadNames();
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Names of the relations and functions defined here (lower case), for routing statements.</summary>
+    public FrozenSet<string> Names { get; }
+
+    /// <summary>
+    /// Runs a catalog statement (already in PostgreSQL form; it is translated here) after bringing the described
+    /// tables and users up to date. Returns the rows, materialized.
+    /// </summary>
+    /// <exception cref="PostgresErrorException">The statement uses something the catalog does not have.</exception>
+    public async Task<(Schema Schema, List<RecordBatch> Batches)> QueryAsync(string sql, string userName,
+        IReadOnlyList<TableDefinition> tables, IReadOnlyList<PostgresUser> users, CancellationToken cancellationToken)
+    {
+        var translated = PgCatalogRewriter.Rewrite(sql, userName);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            Refresh(tables, users);
+            using var result = ArrowQueryResult.Execute(_connection, translated);
+            return (result.Schema, result.ReadAll().ToList());
+        }
+        catch (BufferException e)
+        {
+            throw Translate(e.Message);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void Refresh(IReadOnlyList<TableDefinition> tables, IReadOnlyList<PostgresUser> users)
+    {
+        var fingerprint = string.Join("|", tables.Select(t => t.Name + ":" + string.Join(",", t.Columns.Select(c => c.Name + " " + c.Type + (c.Nullable ? "" : "!")))))
+            + "#" + string.Join(",", users.Select(u => u.Name + (u.IsAdmin ? "*" : "")));
+        if (fingerprint == _fingerprint) return;
+        var settings = string.Concat(ServerSettings.Select(s => PgCatalogRows.SettingSql(s.Name, s.Setting, s.Category)));
+        Execute("BEGIN TRANSACTION");
+        try
+        {
+            Execute(PgCatalogRows.DynamicSql(tables, users, settings));
+            Execute("COMMIT");
+        }
+        catch
+        {
+            Execute("ROLLBACK");
+            throw;
+        }
+        _fingerprint = fingerprint;
+    }
+
+    private static PostgresErrorException Translate(string message)
+    {
+        var text = message.StartsWith("query failed: ", StringComparison.Ordinal) ? message["query failed: ".Length..] : message;
+        var state = text switch
+        {
+            _ when text.Contains("Parser Error", StringComparison.Ordinal) => SqlState.SyntaxError,
+            _ when text.Contains("Table with name", StringComparison.Ordinal) => SqlState.UndefinedTable,
+            _ when text.Contains("Referenced column", StringComparison.Ordinal) => SqlState.UndefinedColumn,
+            _ when text.Contains("Function with name", StringComparison.Ordinal) => SqlState.UndefinedFunction,
+            _ => SqlState.FeatureNotSupported,
+        };
+        return new PostgresErrorException(state, "catalog query: " + text.Replace("tfpg.", "pg_catalog.", StringComparison.Ordinal)
+            .Replace("tfinfo.", "information_schema.", StringComparison.Ordinal));
+    }
+
+    private FrozenSet<string> LoadNames()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal) { "pg_catalog", "information_schema", "current_user", "session_user" };
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT table_name FROM duckdb_tables() WHERE schema_name = 'tfpg'
+            UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'tfpg'
+            UNION SELECT function_name FROM duckdb_functions() WHERE schema_name = 'tfpg' AND function_name NOT LIKE 'tf\_%' ESCAPE '\'
+            """;
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read()) names.Add(reader.GetString(0).ToLowerInvariant());
+        // Functions every engine answers alike stay with the gateway, so that queries mixing them with tables work.
+        names.ExceptWith(["version", "current_database", "current_schema"]);
+        return names.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    private void Execute(string sql)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _connection.Dispose();
+        _gate.Dispose();
+    }
+}

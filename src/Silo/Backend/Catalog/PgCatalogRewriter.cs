@@ -1,0 +1,234 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using TimeFusion.Silo.Protocol.Postgres.Sql;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Silo.Backend.Catalog;
+
+/// <summary>
+/// Translates the PostgreSQL spellings catalog queries use into what the catalog database (DuckDB) runs, token by
+/// token with the protocol's own lexer (strings, quoted names and comments are never mistaken for code):
+/// <c>pg_catalog.x</c> → <c>x</c> (found on the search path, schema <c>tfpg</c>); <c>information_schema.x</c> →
+/// <c>tfinfo.x</c>; <c>OPERATOR(pg_catalog.~)</c> → <c>~</c>; <c>COLLATE name</c> dropped; casts to <c>regclass</c>,
+/// <c>regtype</c>, <c>regnamespace</c>, <c>regproc</c> and <c>regrole</c> → lookups; regular-expression matches made
+/// partial as in PostgreSQL (DuckDB's <c>~</c> matches whole strings); <c>'{1,2}'</c> array constants → lists;
+/// <c>current_user</c>/<c>session_user</c> → the session's user.
+/// </summary>
+internal static class PgCatalogRewriter
+{
+    private static readonly Regex IntegerArrayConstant = new(@"^\{\s*-?\d*(\s*,\s*-?\d+)*\s*\}$", RegexOptions.CultureInvariant);
+
+    private sealed record Piece(SqlTokenKind Kind, string Text, string Space);
+
+    /// <summary>The statement in the catalog database's dialect.</summary>
+    public static string Rewrite(string sql, string userName)
+    {
+        var tokens = SqlScanner.Tokenize(sql);
+        var output = new List<Piece>(tokens.Count);
+        var previousEnd = 0;
+        var pendingSpace = "";
+        var columnAliases = SetReturningAliases(sql, tokens);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var t = tokens[i];
+            var space = pendingSpace + sql[previousEnd..t.Start];
+            pendingSpace = "";
+            previousEnd = t.End;
+            var word = t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier ? SqlScanner.Identifier(sql, t) : null;
+
+            if (word == "pg_catalog" && IsPunct(sql, tokens, i + 1, '.'))
+            {
+                // Dropped: the next name resolves through the search path. Its white space carries over.
+                pendingSpace += space;
+                i++;
+                previousEnd = tokens[i].End;
+                continue;
+            }
+            if (word == "information_schema" && IsPunct(sql, tokens, i + 1, '.'))
+            {
+                output.Add(new Piece(SqlTokenKind.Word, PgCatalogSchema.InformationSchema, space));
+                continue; // the '.' follows as its own piece
+            }
+            if (t.Kind == SqlTokenKind.Word && word == "operator" && IsPunct(sql, tokens, i + 1, '('))
+            {
+                // OPERATOR(pg_catalog.~) → ~
+                var j = i + 2;
+                var op = new StringBuilder();
+                while (j < tokens.Count && !IsPunct(sql, tokens, j, ')'))
+                {
+                    var inner = SqlScanner.Text(sql, tokens[j]);
+                    if (tokens[j].Kind == SqlTokenKind.Word && inner.Equals("pg_catalog", StringComparison.OrdinalIgnoreCase) && IsPunct(sql, tokens, j + 1, '.'))
+                    {
+                        j += 2;
+                        continue;
+                    }
+                    op.Append(inner);
+                    j++;
+                }
+                output.Add(new Piece(SqlTokenKind.Punct, op.ToString(), space));
+                i = j;
+                previousEnd = j < tokens.Count ? tokens[j].End : sql.Length;
+                continue;
+            }
+            if (t.Kind == SqlTokenKind.Word && word == "collate")
+            {
+                // COLLATE [schema.]name: our comparisons are by code point, like PostgreSQL's "C" collation.
+                var j = i + 1;
+                while (j < tokens.Count && tokens[j].Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+                {
+                    j++;
+                    if (IsPunct(sql, tokens, j, '.')) j++;
+                    else break;
+                }
+                i = j - 1;
+                previousEnd = tokens[i].End;
+                continue;
+            }
+            if (IsPunct(sql, tokens, i, ':') && IsPunct(sql, tokens, i + 1, ':') && TryRegCast(sql, tokens, i + 2, out var regKind, out var typeEnd))
+            {
+                WrapOperand(output, regKind);
+                i = typeEnd;
+                previousEnd = tokens[i].End;
+                continue;
+            }
+            if (t.Kind == SqlTokenKind.Word && word is "current_user" or "session_user" && !IsPunct(sql, tokens, i + 1, '('))
+            {
+                output.Add(new Piece(SqlTokenKind.String, SqlNames.Literal(userName), space));
+                continue;
+            }
+            if (t.Kind == SqlTokenKind.String && !t.EscapeString)
+            {
+                var value = SqlScanner.StringValue(sql, t);
+                if (IsRegexOperand(output))
+                {
+                    var caseInsensitive = output[^1].Text == "*";
+                    if (caseInsensitive) output.RemoveAt(output.Count - 1);
+                    output.Add(new Piece(SqlTokenKind.String, SqlNames.Literal((caseInsensitive ? "(?is)" : "(?s)") + ".*(?:" + value + ").*"), space));
+                    continue;
+                }
+                if (IntegerArrayConstant.IsMatch(value))
+                {
+                    output.Add(new Piece(SqlTokenKind.String, "[" + value.Trim()[1..^1] + "]", space));
+                    continue;
+                }
+            }
+            var text0 = SqlScanner.Text(sql, t);
+            output.Add(new Piece(t.Kind, columnAliases.Contains(i) ? $"{text0}({text0})" : text0, space));
+        }
+        var text = new StringBuilder(sql.Length + 32);
+        foreach (var piece in output) text.Append(piece.Space).Append(piece.Text);
+        return text.Append(sql, previousEnd, sql.Length - previousEnd).ToString();
+    }
+
+    /// <summary>
+    /// Token indexes of aliases given to <c>generate_series(…)</c> without a column list: PostgreSQL lets the alias name
+    /// the column too (<c>FROM generate_series(0, 3) s … arr[s]</c>), DuckDB names only the relation.
+    /// </summary>
+    private static HashSet<int> SetReturningAliases(string sql, List<SqlToken> tokens)
+    {
+        var result = new HashSet<int>();
+        for (var i = 0; i + 1 < tokens.Count; i++)
+        {
+            if (tokens[i].Kind != SqlTokenKind.Word || SqlScanner.Identifier(sql, tokens[i]) != "generate_series" || !IsPunct(sql, tokens, i + 1, '(')) continue;
+            var depth = 0;
+            var j = i + 1;
+            for (; j < tokens.Count; j++)
+            {
+                if (IsPunct(sql, tokens, j, '(')) depth++;
+                else if (IsPunct(sql, tokens, j, ')') && --depth == 0) break;
+            }
+            var alias = j + 1;
+            if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[alias]) == "as") alias++;
+            if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && !IsKeyword(SqlScanner.Text(sql, tokens[alias]))
+                && SqlScanner.Identifier(sql, tokens[alias]) is not ("where" or "join" or "left" or "cross" or "group" or "order" or "limit" or "union")
+                && !IsPunct(sql, tokens, alias + 1, '('))
+                result.Add(alias);
+        }
+        return result;
+    }
+
+    private static bool IsPunct(string sql, List<SqlToken> tokens, int i, char c) =>
+        i < tokens.Count && tokens[i].Kind == SqlTokenKind.Punct && sql[tokens[i].Start] == c;
+
+    // After "~", "!~" or "~*" (the last two as separate pieces).
+    private static bool IsRegexOperand(List<Piece> output)
+    {
+        if (output.Count == 0) return false;
+        var last = output[^1].Text;
+        if (last == "~") return true;
+        return last == "*" && output.Count >= 2 && output[^2].Text == "~";
+    }
+
+    /// <summary>Whether tokens from <paramref name="start"/> name a reg* type (optionally pg_catalog-qualified).</summary>
+    private static bool TryRegCast(string sql, List<SqlToken> tokens, int start, out string kind, out int last)
+    {
+        kind = "";
+        last = start;
+        var i = start;
+        if (i < tokens.Count && tokens[i].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[i]) == "pg_catalog" && IsPunct(sql, tokens, i + 1, '.'))
+            i += 2;
+        if (i >= tokens.Count || tokens[i].Kind is not (SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)) return false;
+        var name = SqlScanner.Identifier(sql, tokens[i]);
+        kind = name switch
+        {
+            "regclass" => "regclass",
+            "regtype" => "regtype",
+            "regnamespace" => "regnamespace",
+            "regproc" or "regprocedure" => "regproc",
+            "regrole" => "regrole",
+            _ => "",
+        };
+        last = i;
+        return kind.Length > 0;
+    }
+
+    /// <summary>Replaces the operand just emitted with <c>tfpg.tf_{kind}_in(…)</c> (a string constant) or <c>_out</c>.</summary>
+    private static void WrapOperand(List<Piece> output, string kind)
+    {
+        var start = OperandStart(output);
+        if (start < 0) throw new Protocol.Postgres.PostgresErrorException(Protocol.Postgres.SqlState.SyntaxError, $"cannot read the operand of ::{kind}");
+        var isConstant = start == output.Count - 1 && output[start].Kind == SqlTokenKind.String;
+        var inner = new StringBuilder();
+        for (var k = start; k < output.Count; k++) inner.Append(k == start ? "" : output[k].Space).Append(output[k].Text);
+        var space = output[start].Space;
+        output.RemoveRange(start, output.Count - start);
+        output.Add(new Piece(SqlTokenKind.Word, $"{PgCatalogSchema.CatalogSchema}.tf_{kind}_{(isConstant ? "in" : "out")}({inner})", space));
+    }
+
+    private static int OperandStart(List<Piece> output)
+    {
+        var i = output.Count - 1;
+        while (i >= 0 && output[i].Text.Length == 0) i--;
+        if (i < 0) return -1;
+        var piece = output[i];
+        if (piece.Kind is SqlTokenKind.String or SqlTokenKind.Number or SqlTokenKind.Parameter) return i;
+        if (piece.Kind == SqlTokenKind.Punct && piece.Text == ")")
+        {
+            var depth = 0;
+            for (; i >= 0; i--)
+            {
+                if (output[i].Kind != SqlTokenKind.Punct) continue;
+                if (output[i].Text == ")") depth++;
+                else if (output[i].Text == "(" && --depth == 0) break;
+            }
+            if (i < 0) return -1;
+            // A function call: include its (possibly qualified) name.
+            if (i > 0 && output[i - 1].Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier && !IsKeyword(output[i - 1].Text))
+                i--;
+            else
+                return i;
+        }
+        else if (piece.Kind is not (SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier))
+        {
+            return -1;
+        }
+        // name(.name)*
+        while (i >= 2 && output[i - 1].Kind == SqlTokenKind.Punct && output[i - 1].Text == "."
+               && output[i - 2].Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+            i -= 2;
+        return i;
+    }
+
+    private static bool IsKeyword(string word) => word.ToUpperInvariant() is "AND" or "OR" or "NOT" or "IN" or "WHERE" or "ON"
+        or "SELECT" or "FROM" or "WHEN" or "THEN" or "ELSE" or "CASE" or "AS" or "IS" or "BY" or "EXISTS" or "ANY" or "ALL";
+}
