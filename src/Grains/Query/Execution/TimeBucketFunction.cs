@@ -34,7 +34,7 @@ public static class TimeBucketFunction
         try
         {
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = CreateMacroSql + ";" + PostgresCompatibilityFunctions.CreateMacrosSql;
+            cmd.CommandText = CreateMacroSql + ";" + PostgresCompatibilityFunctions.CreateMacrosSql + PostgresCompatibilityFunctions.CreateTypesSql;
             cmd.ExecuteNonQuery();
         }
         catch

@@ -40,6 +40,7 @@ public sealed class QueryAnalyzer
         var root = session.Serialize(sql);
         var node = SqlAst.StatementNode(root);
         var rewritten = SubstituteParameters(session, node, parameterLiterals);
+        rewritten |= PostgresColumnNames.Apply(node);
 
         var refs = ReferenceCollector.Collect(node, catalog).Tables;
         SqlFunctions.RefuseDenied(node);

@@ -255,7 +255,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     public void ClockReadsBecomeThePlanningInstantAndKeepTheirColumnNames()
     {
         var plan = Plan("SELECT now(), current_timestamp, current_date, today(), now() AS n, service FROM events LIMIT 1");
-        Assert.Equal(["now()", "current_timestamp", "current_date", "today()", "n", "service"], plan.OutputColumns);
+        Assert.Equal(["now", "current_timestamp", "current_date", "today", "n", "service"], plan.OutputColumns);
         Assert.DoesNotContain("now()", plan.Sql.Replace("AS \"now()\"", ""));
         Assert.Contains("'2024-05-17 12:30:45.123000+00'", plan.Sql);
         Assert.Contains("'2024-05-17'", plan.Sql);
@@ -263,9 +263,17 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     }
 
     [Fact]
-    public void OutputColumnsAreDuckDbsNames()
+    public void OutputColumnsArePostgresNames()
     {
         var plan = Plan("SELECT service, count(*), sum(duration) AS total, e.level FROM events e GROUP BY ALL");
-        Assert.Equal(["service", "count_star()", "total", "level"], plan.OutputColumns);
+        Assert.Equal(["service", "count", "total", "level"], plan.OutputColumns);
+    }
+
+    [Fact]
+    public void UnaliasedExpressionsAreNamedLikePostgresAndRepeatsKeepDistinctNames()
+    {
+        var plan = Plan("SELECT count(*), count(level), max(duration)::INTEGER, 1 + 1, CASE WHEN level = 'x' THEN 1 END, "
+            + "'a'::VARCHAR, duration::BIGINT, date_trunc('hour', timestamp) FROM events GROUP BY duration, timestamp, level");
+        Assert.Equal(["count", "count(\"level\")", "max", "?column?", "case", "text", "duration", "date_trunc"], plan.OutputColumns);
     }
 }
