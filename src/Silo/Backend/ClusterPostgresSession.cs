@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using TimeFusion.Grains;
+using TimeFusion.Ingest;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
@@ -120,16 +121,41 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
     public async ValueTask<long> CopyInAsync(CopyTarget target, IAsyncEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
     {
         var project = _caller.DefaultProject ?? throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project");
-        // Read the whole stream first: a COPY that fails half-way (bad row, CopyFail) must write nothing.
+        // Read the whole stream first, then insert it as one batch: one WAL entry, one buffer transaction. A COPY that
+        // fails anywhere (bad row, CopyFail, cancel, a grain refusing the batch) writes nothing.
         var all = new List<RecordBatch>();
-        await foreach (var b in batches.WithCancellation(cancellationToken)) all.Add(b);
-        long rows = 0;
-        foreach (var b in all)
+        try
         {
-            rows += b.Length;
-            await Call(() => Gateway.InsertAsync(project, target.Table, b, _caller), cancellationToken);
+            long bytes = 0;
+            await foreach (var b in batches.WithCancellation(cancellationToken))
+            {
+                all.Add(b);
+                bytes += ArrowSize.Of(b);
+                if (bytes > MaxCopyBytes)
+                    throw new PostgresErrorException(SqlState.ProgramLimitExceeded,
+                        $"COPY holds more than {MaxCopyBytes >> 20} MB; split the input into several COPY statements");
+            }
+            if (all.Count == 0) return 0;
+            using var one = all.Count == 1 ? null : Concatenate(target.Schema, all);
+            var batch = one ?? all[0];
+            await Call(() => Gateway.InsertAsync(project, target.Table, batch, _caller), cancellationToken);
+            return batch.Length;
         }
-        return rows;
+        finally
+        {
+            foreach (var b in all) b.Dispose();
+        }
+    }
+
+    /// <summary>The most a COPY may hold: the engine's largest batch (<c>IngestOptions.MaxBatchBytes</c>, 256 MB by default).</summary>
+    private const long MaxCopyBytes = 256L << 20;
+
+    private static RecordBatch Concatenate(Schema schema, List<RecordBatch> batches)
+    {
+        var columns = new IArrowArray[schema.FieldsList.Count];
+        for (var c = 0; c < columns.Length; c++)
+            columns[c] = ArrowArrayConcatenator.Concatenate(batches.Select(b => b.Column(c)).ToList());
+        return new RecordBatch(schema, columns, batches.Sum(b => b.Length));
     }
 
     private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)

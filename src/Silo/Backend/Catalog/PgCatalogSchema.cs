@@ -174,23 +174,26 @@ internal static class PgCatalogSchema
           NULL::VARCHAR AS routine_type, NULL::VARCHAR AS data_type WHERE false;
         """;
 
-    /// <summary>The PostgreSQL functions catalog queries call, as macros on the catalog tables.</summary>
+    /// <summary>
+    /// The PostgreSQL functions catalog queries call, as macros on the catalog tables. Macro bodies are expanded into the
+    /// calling query, so their subqueries use aliases (<c>__c</c>, <c>__t</c> …) no caller uses.
+    /// </summary>
     public const string MacrosSql = """
-        CREATE MACRO tfpg.pg_get_userbyid(id) AS COALESCE((SELECT r.rolname FROM tfpg.pg_roles r WHERE r.oid = id), 'unknown (OID=' || id || ')');
-        CREATE MACRO tfpg.pg_table_is_visible(id) AS EXISTS (SELECT 1 FROM tfpg.pg_class c WHERE c.oid = id AND c.relnamespace IN (11, 2200));
-        CREATE MACRO tfpg.pg_type_is_visible(id) AS EXISTS (SELECT 1 FROM tfpg.pg_type t WHERE t.oid = id);
+        CREATE MACRO tfpg.pg_get_userbyid(id) AS COALESCE((SELECT __r.rolname FROM tfpg.pg_roles __r WHERE __r.oid = id), 'unknown (OID=' || id || ')');
+        CREATE MACRO tfpg.pg_table_is_visible(id) AS EXISTS (SELECT 1 FROM tfpg.pg_class __c WHERE __c.oid = id AND __c.relnamespace IN (11, 2200));
+        CREATE MACRO tfpg.pg_type_is_visible(id) AS EXISTS (SELECT 1 FROM tfpg.pg_type __t WHERE __t.oid = id);
         CREATE MACRO tfpg.pg_function_is_visible(id) AS true;
-        CREATE MACRO tfpg.format_type(id, typmod) AS (SELECT t.tf_sql_name FROM tfpg.pg_type t WHERE t.oid = id);
-        CREATE MACRO tfpg.tf_regclass_in(n) AS (SELECT c.oid FROM tfpg.pg_class c WHERE c.relname = n OR 'public.' || c.relname = n OR '"' || c.relname || '"' = n);
-        CREATE MACRO tfpg.tf_regclass_out(id) AS COALESCE((SELECT c.relname FROM tfpg.pg_class c WHERE c.oid = id), CAST(id AS VARCHAR));
-        CREATE MACRO tfpg.tf_regtype_in(n) AS (SELECT t.oid FROM tfpg.pg_type t WHERE t.typname = n OR t.tf_sql_name = n);
+        CREATE MACRO tfpg.format_type(id, typmod) AS (SELECT __t.tf_sql_name FROM tfpg.pg_type __t WHERE __t.oid = id);
+        CREATE MACRO tfpg.tf_regclass_in(n) AS (SELECT __c.oid FROM tfpg.pg_class __c WHERE __c.relname = n OR 'public.' || __c.relname = n OR '"' || __c.relname || '"' = n);
+        CREATE MACRO tfpg.tf_regclass_out(id) AS COALESCE((SELECT __c.relname FROM tfpg.pg_class __c WHERE __c.oid = id), CAST(id AS VARCHAR));
+        CREATE MACRO tfpg.tf_regtype_in(n) AS (SELECT __t.oid FROM tfpg.pg_type __t WHERE __t.typname = n OR __t.tf_sql_name = n);
         CREATE MACRO tfpg.tf_regtype_out(id) AS COALESCE(tfpg.format_type(id, NULL), CAST(id AS VARCHAR));
-        CREATE MACRO tfpg.tf_regnamespace_in(n) AS (SELECT s.oid FROM tfpg.pg_namespace s WHERE s.nspname = n);
-        CREATE MACRO tfpg.tf_regnamespace_out(id) AS COALESCE((SELECT s.nspname FROM tfpg.pg_namespace s WHERE s.oid = id), CAST(id AS VARCHAR));
-        CREATE MACRO tfpg.tf_regproc_in(n) AS (SELECT p.oid FROM tfpg.pg_proc p WHERE p.proname = n LIMIT 1);
-        CREATE MACRO tfpg.tf_regproc_out(id) AS COALESCE((SELECT p.proname FROM tfpg.pg_proc p WHERE p.oid = id), CAST(id AS VARCHAR));
-        CREATE MACRO tfpg.tf_regrole_in(n) AS (SELECT r.oid FROM tfpg.pg_roles r WHERE r.rolname = n);
-        CREATE MACRO tfpg.tf_regrole_out(id) AS COALESCE((SELECT r.rolname FROM tfpg.pg_roles r WHERE r.oid = id), CAST(id AS VARCHAR));
+        CREATE MACRO tfpg.tf_regnamespace_in(n) AS (SELECT __s.oid FROM tfpg.pg_namespace __s WHERE __s.nspname = n);
+        CREATE MACRO tfpg.tf_regnamespace_out(id) AS COALESCE((SELECT __s.nspname FROM tfpg.pg_namespace __s WHERE __s.oid = id), CAST(id AS VARCHAR));
+        CREATE MACRO tfpg.tf_regproc_in(n) AS (SELECT __p.oid FROM tfpg.pg_proc __p WHERE __p.proname = n LIMIT 1);
+        CREATE MACRO tfpg.tf_regproc_out(id) AS COALESCE((SELECT __p.proname FROM tfpg.pg_proc __p WHERE __p.oid = id), CAST(id AS VARCHAR));
+        CREATE MACRO tfpg.tf_regrole_in(n) AS (SELECT __r.oid FROM tfpg.pg_roles __r WHERE __r.rolname = n);
+        CREATE MACRO tfpg.tf_regrole_out(id) AS COALESCE((SELECT __r.rolname FROM tfpg.pg_roles __r WHERE __r.oid = id), CAST(id AS VARCHAR));
         CREATE MACRO tfpg.pg_get_expr(expr, relation) AS CAST(NULL AS VARCHAR), (expr, relation, pretty) AS CAST(NULL AS VARCHAR);
         CREATE MACRO tfpg.pg_get_indexdef(id) AS CAST(NULL AS VARCHAR), (id, col, pretty) AS CAST(NULL AS VARCHAR);
         CREATE MACRO tfpg.pg_get_constraintdef(id) AS CAST(NULL AS VARCHAR), (id, pretty) AS CAST(NULL AS VARCHAR);
@@ -201,10 +204,10 @@ internal static class PgCatalogSchema
         CREATE MACRO tfpg.pg_get_function_arguments(id) AS CAST(NULL AS VARCHAR);
         CREATE MACRO tfpg.pg_relation_is_publishable(id) AS false;
         CREATE MACRO tfpg.pg_encoding_to_char(e) AS CASE e WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END;
-        CREATE MACRO tfpg.obj_description(id) AS (SELECT d.description FROM tfpg.pg_description d WHERE d.objoid = id AND d.objsubid = 0 LIMIT 1),
-          (id, catalog) AS (SELECT d.description FROM tfpg.pg_description d WHERE d.objoid = id AND d.objsubid = 0 LIMIT 1);
-        CREATE MACRO tfpg.col_description(id, col) AS (SELECT d.description FROM tfpg.pg_description d WHERE d.objoid = id AND d.objsubid = col LIMIT 1);
-        CREATE MACRO tfpg.shobj_description(id, catalog) AS (SELECT d.description FROM tfpg.pg_shdescription d WHERE d.objoid = id LIMIT 1);
+        CREATE MACRO tfpg.obj_description(id) AS (SELECT __d.description FROM tfpg.pg_description __d WHERE __d.objoid = id AND __d.objsubid = 0 LIMIT 1),
+          (id, catalog) AS (SELECT __d.description FROM tfpg.pg_description __d WHERE __d.objoid = id AND __d.objsubid = 0 LIMIT 1);
+        CREATE MACRO tfpg.col_description(id, col) AS (SELECT __d.description FROM tfpg.pg_description __d WHERE __d.objoid = id AND __d.objsubid = col LIMIT 1);
+        CREATE MACRO tfpg.shobj_description(id, catalog) AS (SELECT __d.description FROM tfpg.pg_shdescription __d WHERE __d.objoid = id LIMIT 1);
         CREATE MACRO tfpg.has_table_privilege(a, b) AS true, (a, b, c) AS true;
         CREATE MACRO tfpg.has_schema_privilege(a, b) AS true, (a, b, c) AS true;
         CREATE MACRO tfpg.has_database_privilege(a, b) AS true, (a, b, c) AS true;
@@ -214,8 +217,8 @@ internal static class PgCatalogSchema
         CREATE MACRO tfpg.array_lower(a, dim) AS CASE WHEN dim = 1 AND len(a) > 0 THEN 1 END;
         CREATE MACRO tfpg.array_length(a, dim) AS CASE WHEN dim = 1 AND len(a) > 0 THEN len(a) END;
         CREATE MACRO tfpg.quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s ELSE '"' || replace(s, '"', '""') || '"' END;
-        CREATE MACRO tfpg.current_setting(n) AS (SELECT s.setting FROM tfpg.pg_settings s WHERE lower(s.name) = lower(n)),
-          (n, missing_ok) AS (SELECT s.setting FROM tfpg.pg_settings s WHERE lower(s.name) = lower(n));
+        CREATE MACRO tfpg.current_setting(n) AS (SELECT __s.setting FROM tfpg.pg_settings __s WHERE lower(__s.name) = lower(n)),
+          (n, missing_ok) AS (SELECT __s.setting FROM tfpg.pg_settings __s WHERE lower(__s.name) = lower(n));
         CREATE MACRO tfpg.current_schemas(include_implicit) AS CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END;
         CREATE MACRO tfpg.pg_total_relation_size(id) AS CAST(NULL AS BIGINT);
         CREATE MACRO tfpg.pg_relation_size(id) AS CAST(NULL AS BIGINT), (id, fork) AS CAST(NULL AS BIGINT);

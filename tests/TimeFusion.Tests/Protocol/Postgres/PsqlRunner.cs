@@ -12,7 +12,11 @@ internal static class PsqlRunner
     public static async Task<Result> RunAsync(PostgresServerFixture fixture, params string[] arguments) =>
         await RunWithUserAsync(fixture, PostgresServerFixture.User, PostgresServerFixture.Password, arguments);
 
-    public static async Task<Result> RunWithUserAsync(PostgresServerFixture fixture, string user, string password, params string[] arguments)
+    public static Task<Result> RunWithUserAsync(PostgresServerFixture fixture, string user, string password, params string[] arguments) =>
+        RunAsync(fixture.Port, "tf", user, password, arguments);
+
+    /// <summary>Runs psql against a server on loopback <paramref name="port"/> as <paramref name="user"/>.</summary>
+    public static async Task<Result> RunAsync(int port, string database, string user, string password, params string[] arguments)
     {
         var path = File.Exists(PsqlPath) ? PsqlPath : "psql";
         var info = new ProcessStartInfo(path)
@@ -29,7 +33,7 @@ internal static class PsqlRunner
         info.Environment["PGPASSWORD"] = password;
         info.Environment["PGCONNECT_TIMEOUT"] = "10";
         info.Environment["PGAPPNAME"] = "psql-test";
-        info.ArgumentList.Add($"host=127.0.0.1 port={fixture.Port} user={user} dbname=tf");
+        info.ArgumentList.Add($"host=127.0.0.1 port={port} user={user} dbname={database}");
         info.ArgumentList.Add("-X"); // no ~/.psqlrc
         info.ArgumentList.Add("-w"); // never prompt
         foreach (var a in arguments)

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Backend.Catalog;
+using TimeFusion.Silo.Protocol.Postgres;
+
+namespace TimeFusion.Tests.Cluster;
+
+/// <summary>The silo's PostgreSQL endpoint (cluster backend, catalog database) on a free loopback port, over a test cluster's client.</summary>
+internal sealed class ClusterPostgresEndpoint : IAsyncDisposable
+{
+    private readonly PgCatalogDatabase _catalog = new();
+    private PostgresServer? _server;
+
+    public int Port => _server!.LocalEndPoint!.Port;
+
+    public static async Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, params PostgresUser[] users)
+    {
+        var endpoint = new ClusterPostgresEndpoint();
+        endpoint._server = new PostgresServer(
+            new ClusterPostgresBackend(grains, Options.Create(new PostgresUsersOptions { Users = [.. users] }), endpoint._catalog),
+            Options.Create(new PostgresServerOptions { Port = 0 }), NullLogger<PostgresServer>.Instance);
+        await endpoint._server.StartAsync(CancellationToken.None);
+        return endpoint;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null) await _server.DisposeAsync();
+        _catalog.Dispose();
+    }
+}
