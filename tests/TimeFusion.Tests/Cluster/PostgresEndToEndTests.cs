@@ -21,6 +21,7 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
             [
                 new PostgresUser { Name = "alice", PasswordOrScramSecret = "s3cret", Projects = ["pg-alice"] },
                 new PostgresUser { Name = "root", PasswordOrScramSecret = "rootpw", IsAdmin = true, Projects = ["pg-alice"] },
+                new PostgresUser { Name = "bob", PasswordOrScramSecret = "b0b", Projects = ["pg-bob"] },
             ],
         });
         _server = new PostgresServer(new ClusterPostgresBackend(fixture.Client, users, _catalog),
@@ -117,6 +118,50 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
         Assert.StartsWith("PostgreSQL 15", reader.GetString(0));
         Assert.Contains("TimeFusion", reader.GetString(0));
         Assert.Equal("timefusion", reader.GetString(1));
+    }
+
+    [Fact]
+    public async Task Npgsql_with_type_loading_browses_the_catalog_and_reads_postgresql_names_and_types()
+    {
+        // Type loading on (Npgsql's default): its pg_type query is answered by the catalog database.
+        await using var ds = NpgsqlDataSource.Create($"Host=127.0.0.1;Port={_server.LocalEndPoint!.Port};Username=bob;Password=b0b;Database=timefusion");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync(); // BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO otel_logs_and_spans (id, timestamp, level, duration) VALUES ('typed-1', TIMESTAMPTZ '2026-11-24 09:00:00+00', 'INFO', 10), ('typed-2', TIMESTAMPTZ '2026-11-24 09:00:01+00', 'INFO', 30)", conn))
+            Assert.Equal(2, await insert.ExecuteNonQueryAsync());
+
+        var tables = new List<string>();
+        await using (var cmd = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        Assert.Contains("otel_logs_and_spans", tables);
+
+        // What Grafana asks to offer time columns.
+        var timeColumns = new List<(string, string)>();
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 AND data_type LIKE 'timestamp%' ORDER BY ordinal_position", conn))
+        {
+            cmd.Parameters.AddWithValue("otel_logs_and_spans");
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) timeColumns.Add((reader.GetString(0), reader.GetString(1)));
+        }
+        Assert.Equal(("timestamp", "timestamp with time zone"), timeColumns[0]);
+        Assert.Contains(("end_time", "timestamp with time zone"), timeColumns);
+
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT count(*), max(duration), percentile_cont(0.5) WITHIN GROUP (ORDER BY duration), '{\"a\":1}'::jsonb ->> 'a', ARRAY['x', 'y'] FROM otel_logs_and_spans WHERE id LIKE 'typed-%'", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            Assert.Equal(["count", "max", "percentile_cont", "?column?", "array"], Enumerable.Range(0, reader.FieldCount).Select(reader.GetName));
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(2L, reader.GetInt64(0));
+            Assert.Equal(30L, reader.GetInt64(1));
+            Assert.Equal(20.0, reader.GetDouble(2));
+            Assert.Equal("1", reader.GetString(3));
+            Assert.Equal(["x", "y"], reader.GetFieldValue<string[]>(4));
+        }
+        await tx.CommitAsync();
     }
 
     [Fact]

@@ -44,6 +44,7 @@ internal static class PostgresColumnNames
         "AGGREGATE" => FunctionName(SqlAst.Str(expression, "function_name")),
         "CAST" => NameOf(expression?["child"]) ?? TypeName(expression?["cast_type"]),
         "CASE" => "case",
+        "OPERATOR" when SqlAst.Type(expression) == "ARRAY_CONSTRUCTOR" => "array",
         _ => null,
     };
 
