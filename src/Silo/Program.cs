@@ -7,6 +7,7 @@ using Orleans.Storage;
 using TimeFusion.Hosting;
 using TimeFusion.Silo;
 using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Protocol.Flight;
 using TimeFusion.Silo.Protocol.Postgres;
 
 // The embedded default: one silo, localhost clustering, everything under ./data.
@@ -31,6 +32,8 @@ builder.Services.AddHostedService<DataDirectoryService>();
 builder.Services.Configure<PostgresUsersOptions>(builder.Configuration.GetSection(PostgresUsersOptions.Section));
 builder.Services.AddSingleton<IPostgresBackend, ClusterPostgresBackend>();
 builder.Services.AddPostgresServer(builder.Configuration.GetSection(PostgresServerOptions.Section));
+// Arrow Flight (gRPC, HTTP/2 cleartext) on 127.0.0.1:50051 by default (TimeFusion:Flight), the same users.
+builder.Services.AddFlightEndpoint(builder.Configuration.GetSection(FlightEndpointOptions.Section));
 
 var host = builder.Build();
 await host.RunAsync();
