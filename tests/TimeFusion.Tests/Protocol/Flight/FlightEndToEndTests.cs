@@ -71,17 +71,36 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
     /// <summary>Puts the batches in one DoPut, reading each acknowledgement right after its batch.</summary>
     private async Task<List<JsonElement>> PutAsync(FlightDescriptor descriptor, Schema schema, Metadata headers, params RecordBatch[] batches)
     {
-        var call = await _client.StartPut(descriptor, schema, headers);
+        using var call = await _client.StartPut(descriptor, schema, headers);
         var acks = new List<JsonElement>();
         foreach (var b in batches)
         {
-            await call.RequestStream.WriteAsync(b);
+            await WriteAsync(call, b);
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
             acks.Add(JsonDocument.Parse(call.ResponseStream.Current.ApplicationMetadata.ToStringUtf8()).RootElement.Clone());
         }
         await call.RequestStream.CompleteAsync();
         Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None));
         return acks;
+    }
+
+    /// <summary>
+    /// Writes one batch. When the server has already ended the call (it may refuse before reading data), the write
+    /// fails with a transport status; the call's real status is then read from the response stream, as gRPC advises.
+    /// </summary>
+    private static async Task WriteAsync(FlightRecordBatchDuplexStreamingCall call, RecordBatch batch)
+    {
+        try
+        {
+            await call.RequestStream.WriteAsync(batch);
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+            throw;
+        }
     }
 
     [Fact]
@@ -192,10 +211,10 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
         Assert.Equal(0, await CountAsync(user));
 
         // A good batch, then one breaking NOT NULL: the first is acknowledged and stays, the second is not stored.
-        var call = await _client.StartPut(descriptor, FlightTestBatches.Schema, user);
-        await call.RequestStream.WriteAsync(FlightTestBatches.Rows(["ok1", "ok2", "ok3"]));
+        using var call = await _client.StartPut(descriptor, FlightTestBatches.Schema, user);
+        await WriteAsync(call, FlightTestBatches.Rows(["ok1", "ok2", "ok3"]));
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        await call.RequestStream.WriteAsync(FlightTestBatches.Rows(["bad1", null, "bad3"]));
+        await WriteAsync(call, FlightTestBatches.Rows(["bad1", null, "bad3"]));
         var bad = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
         Assert.Equal(["ok1", "ok2", "ok3"], Strings(await GetAsync($"SELECT id FROM {Table} ORDER BY id", user), 0));
@@ -254,5 +273,14 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
         var unknown = await Assert.ThrowsAsync<RpcException>(async () =>
             await _client.DoAction(new FlightAction("nope"), user).ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Unimplemented, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_disabled_endpoint_does_not_listen()
+    {
+        await using var disabled = new FlightEndpointHost(fixture.Client, Options.Create(new PostgresUsersOptions()),
+            Options.Create(new FlightEndpointOptions { Enabled = false, Port = 0 }));
+        await disabled.StartAsync(CancellationToken.None);
+        Assert.Null(disabled.LocalEndPoint);
     }
 }
