@@ -8,6 +8,7 @@ using TimeFusion.Hosting;
 using TimeFusion.Silo;
 using TimeFusion.Silo.Backend;
 using TimeFusion.Silo.Backend.Catalog;
+using TimeFusion.Silo.Protocol.Flight;
 using TimeFusion.Silo.Protocol.Postgres;
 
 // The embedded default: one silo, localhost clustering, everything under ./data.
@@ -33,6 +34,8 @@ builder.Services.Configure<PostgresUsersOptions>(builder.Configuration.GetSectio
 builder.Services.AddSingleton<PgCatalogDatabase>();
 builder.Services.AddSingleton<IPostgresBackend, ClusterPostgresBackend>();
 builder.Services.AddPostgresServer(builder.Configuration.GetSection(PostgresServerOptions.Section));
+// Arrow Flight (gRPC, HTTP/2 cleartext) on 127.0.0.1:50051 by default (TimeFusion:Flight), the same users.
+builder.Services.AddFlightEndpoint(builder.Configuration.GetSection(FlightEndpointOptions.Section));
 
 var host = builder.Build();
 await host.RunAsync();

@@ -1,0 +1,32 @@
+namespace TimeFusion.Silo.Protocol.Flight;
+
+/// <summary>Settings of the Arrow Flight (gRPC) endpoint, bound from <c>TimeFusion:Flight</c>.</summary>
+public sealed class FlightEndpointOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "TimeFusion:Flight";
+
+    /// <summary>Whether the endpoint starts at all. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The address to listen on. Default <c>127.0.0.1</c>: the embedded default only serves this host.
+    /// Use <c>0.0.0.0</c> or <c>::</c> to serve other hosts (every call still authenticates).
+    /// </summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The TCP port (HTTP/2 without TLS). Default 50051; 0 picks a free port (see <see cref="FlightEndpointHost.LocalEndPoint"/>).</summary>
+    public int Port { get; set; } = 50051;
+
+    /// <summary>The largest gRPC message accepted (one DoPut batch). Default 64 MiB.</summary>
+    public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// DoGet splits result batches larger than this into row slices, so each gRPC message stays under common
+    /// client limits (Grpc.Net.Client accepts 4 MiB by default). Default 2 MiB.
+    /// </summary>
+    public int TargetResponseMessageBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>How long a bearer token from <c>Handshake</c> stays valid. Default 1 hour.</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
+}

@@ -1,0 +1,224 @@
+using System.Text;
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Apache.Arrow.Flight.Server;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TimeFusion.Grains;
+using TimeFusion.Ingest;
+using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Tables;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Silo.Protocol.Flight;
+
+/// <summary>
+/// The Arrow Flight service (DESIGN.md §6), run against the cluster through the query gateway grain as the calling user:
+/// <list type="bullet">
+/// <item><c>DoPut</c>: descriptor path <c>[project, table]</c> (or <c>[table]</c> for the user's default project); each
+/// batch is inserted on its own and acknowledged with a <c>PutResult</c> whose metadata is
+/// <c>{"rows":n,"lsn":lsn}</c>. A rejected batch ends the call with an error; earlier batches stay.</item>
+/// <item><c>DoGet</c>: the ticket is UTF-8 SQL; the result streams back as Arrow.</item>
+/// <item><c>ListFlights</c> / <c>GetFlightInfo</c> / <c>GetSchema</c>: the tables (descriptor path <c>[table]</c>) with
+/// their Arrow schemas and a ticket reading the whole table; a command descriptor is SQL.</item>
+/// <item><c>DoAction("execute")</c>: a statement that changes data (INSERT, UPDATE, DELETE, CREATE TABLE, FLUSH); the
+/// result body is the number of rows affected.</item>
+/// <item><c>Handshake</c>: exchanges a Basic login for a bearer token.</item>
+/// </list>
+/// Every call authenticates (<see cref="FlightAuthenticator"/>); errors carry their SQLSTATE (<see cref="FlightErrors"/>).
+/// </summary>
+public sealed class TimeFusionFlightServer(
+    IGrainFactory grains,
+    FlightAuthenticator authenticator,
+    FlightBearerTokens tokens,
+    IOptions<FlightEndpointOptions> options,
+    ILogger<TimeFusionFlightServer> logger) : FlightServer
+{
+    /// <summary>The action that runs a data-changing statement.</summary>
+    public const string ExecuteAction = "execute";
+
+    private IQueryGatewayGrain Gateway => grains.GetGrain<IQueryGatewayGrain>(0);
+
+    /// <inheritdoc />
+    public override async Task Handshake(IAsyncStreamReader<FlightHandshakeRequest> requestStream,
+        IAsyncStreamWriter<FlightHandshakeResponse> responseStream, ServerCallContext context)
+    {
+        var user = authenticator.Authenticate(context);
+        var token = tokens.Issue(user.Name);
+        // Clients read the token from the response header (pyarrow, ADBC) or from the payload.
+        await context.WriteResponseHeadersAsync(new Metadata { { "authorization", "Bearer " + token } });
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+        }
+        await responseStream.WriteAsync(new FlightHandshakeResponse(ByteString.CopyFromUtf8(token), 0));
+    }
+
+    /// <inheritdoc />
+    public override async Task DoPut(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
+        ServerCallContext context)
+    {
+        var caller = CallerOf(authenticator.Authenticate(context));
+        var ct = context.CancellationToken;
+        var descriptor = await Read(() => requestStream.FlightDescriptor.AsTask());
+        var target = FlightPutTarget.Parse(descriptor, caller, out var error)
+            ?? throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        // Refuse before reading any data; the gateway checks again on every insert.
+        if (!caller.IsAdmin && !caller.Projects.Contains(target.Project))
+            throw FlightErrors.From("42501", $"permission denied for project '{target.Project}'");
+        while (await Read(() => requestStream.MoveNext(ct)))
+        {
+            var batch = requestStream.Current;
+            var lsn = await Call(() => Gateway.InsertAsync(target.Project, target.Table, batch, caller), ct);
+            var ack = JsonSerializer.SerializeToUtf8Bytes(new PutAck(batch.Length, lsn), PutAckJson.Default.PutAck);
+            await responseStream.WriteAsync(new FlightPutResult(ByteString.CopyFrom(ack)));
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context)
+    {
+        var caller = CallerOf(authenticator.Authenticate(context));
+        var sql = ticket.Ticket.ToStringUtf8();
+        if (string.IsNullOrWhiteSpace(sql))
+            throw FlightErrors.From("42601", "the ticket must hold a SQL query (UTF-8)");
+        var ct = context.CancellationToken;
+        var result = await Call(() => Gateway.QueryAsync(sql, caller), ct);
+        await responseStream.SetupStream(result.Schema);
+        var target = Math.Max(1, options.Value.TargetResponseMessageBytes);
+        foreach (var batch in result.Batches)
+        {
+            ct.ThrowIfCancellationRequested();
+            foreach (var part in Split(batch, target)) await responseStream.WriteAsync(part);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task ListFlights(FlightCriteria request, IAsyncStreamWriter<FlightInfo> responseStream, ServerCallContext context)
+    {
+        authenticator.Authenticate(context);
+        var tables = await Call(() => grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(), context.CancellationToken);
+        foreach (var table in tables.OrderBy(t => t.Name, StringComparer.Ordinal)) await responseStream.WriteAsync(InfoOf(table));
+    }
+
+    /// <inheritdoc />
+    public override async Task<FlightInfo> GetFlightInfo(FlightDescriptor request, ServerCallContext context)
+    {
+        var caller = CallerOf(authenticator.Authenticate(context));
+        if (request.Type == FlightDescriptorType.Command)
+        {
+            var sql = request.Command.ToStringUtf8();
+            var schema = await SchemaOfQuery(sql, caller, context.CancellationToken);
+            return new FlightInfo(schema, request, [new FlightEndpoint(new FlightTicket(sql), [])], -1, -1);
+        }
+        return InfoOf(await FindTable(request, context.CancellationToken));
+    }
+
+    /// <inheritdoc />
+    public override async Task<Schema> GetSchema(FlightDescriptor request, ServerCallContext context)
+    {
+        var caller = CallerOf(authenticator.Authenticate(context));
+        return request.Type == FlightDescriptorType.Command
+            ? await SchemaOfQuery(request.Command.ToStringUtf8(), caller, context.CancellationToken)
+            : ArrowSchemaOf(await FindTable(request, context.CancellationToken));
+    }
+
+    /// <inheritdoc />
+    public override async Task ListActions(IAsyncStreamWriter<FlightActionType> responseStream, ServerCallContext context)
+    {
+        authenticator.Authenticate(context);
+        await responseStream.WriteAsync(new FlightActionType(ExecuteAction,
+            "Runs INSERT, UPDATE, DELETE, CREATE TABLE or FLUSH given as UTF-8 SQL in the body; returns the rows affected"));
+    }
+
+    /// <inheritdoc />
+    public override async Task DoAction(FlightAction request, IAsyncStreamWriter<FlightResult> responseStream, ServerCallContext context)
+    {
+        var caller = CallerOf(authenticator.Authenticate(context));
+        if (request.Type != ExecuteAction)
+            throw new RpcException(new Status(StatusCode.Unimplemented, $"unknown action '{request.Type}'; try '{ExecuteAction}'"));
+        var sql = request.Body.ToStringUtf8();
+        var rows = await Call(() => Gateway.ExecuteAsync(sql, caller), context.CancellationToken);
+        await responseStream.WriteAsync(new FlightResult(rows.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    /// <inheritdoc />
+    public override Task DoExchange(FlightServerRecordBatchStreamReader requestStream, FlightServerRecordBatchStreamWriter responseStream,
+        ServerCallContext context) => throw new RpcException(new Status(StatusCode.Unimplemented, "DoExchange is not supported"));
+
+    /// <summary>The caller a user acts as: its projects, the first being the default, or an admin.</summary>
+    public static Caller CallerOf(PostgresUser user) => new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
+
+    private async Task<TableDefinition> FindTable(FlightDescriptor descriptor, CancellationToken ct)
+    {
+        var path = descriptor.Paths.ToList();
+        if (path.Count != 1)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "a table descriptor is the path [table]"));
+        var name = path[0].ToLowerInvariant();
+        var tables = await Call(() => grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(), ct);
+        return tables.FirstOrDefault(t => t.Name == name) ?? throw FlightErrors.From("42P01", $"relation \"{path[0]}\" does not exist");
+    }
+
+    private async Task<Schema> SchemaOfQuery(string sql, Caller caller, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(sql)) throw FlightErrors.From("42601", "the command must hold a SQL query (UTF-8)");
+        var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({sql.TrimEnd().TrimEnd(';')}) AS __flight LIMIT 0", caller), ct);
+        return result.Schema;
+    }
+
+    private static Schema ArrowSchemaOf(TableDefinition table) => TableSchema.Create(table.Name, table.Columns).ToArrowSchema();
+
+    private static FlightInfo InfoOf(TableDefinition table) => new(ArrowSchemaOf(table), FlightDescriptor.CreatePathDescriptor(table.Name),
+        [new FlightEndpoint(new FlightTicket($"SELECT * FROM {table.Name}"), [])], -1, -1);
+
+    /// <summary>Row slices of <paramref name="batch"/> of about <paramref name="targetBytes"/> each (the batch itself when small).</summary>
+    internal static IEnumerable<RecordBatch> Split(RecordBatch batch, long targetBytes)
+    {
+        var bytes = ArrowSize.Of(batch);
+        if (bytes <= targetBytes || batch.Length <= 1)
+        {
+            yield return batch;
+            yield break;
+        }
+        var parts = (int)Math.Min(batch.Length, (bytes + targetBytes - 1) / targetBytes);
+        var rowsPerPart = (batch.Length + parts - 1) / parts;
+        for (var offset = 0; offset < batch.Length; offset += rowsPerPart)
+            yield return batch.Slice(offset, Math.Min(rowsPerPart, batch.Length - offset));
+    }
+
+    // Reading the client's stream: malformed Arrow or a broken stream is the client's error, not ours.
+    private static async Task<T> Read<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (Exception e) when (e is not (RpcException or OperationCanceledException))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "unreadable Arrow stream: " + e.Message));
+        }
+    }
+
+    private async Task<T> Call<T>(Func<Task<T>> call, CancellationToken ct)
+    {
+        try
+        {
+            return await call().WaitAsync(ct);
+        }
+        catch (TimeFusionException e)
+        {
+            throw FlightErrors.From(e);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            logger.LogWarning(e, "Flight call failed");
+            throw new RpcException(new Status(StatusCode.Internal, e.Message));
+        }
+    }
+}
