@@ -10,10 +10,20 @@ namespace TimeFusion.Query.Planning;
 /// their names. Where PostgreSQL would repeat a name within one result, later columns keep DuckDB's (distinct) name,
 /// because merged fan-out results address columns by name.
 /// </summary>
-internal static class PostgresColumnNames
+public static class PostgresColumnNames
 {
+    /// <summary>
+    /// Applies the naming to a <c>json_serialize_sql</c> tree of one SELECT statement (as used by other DuckDB databases
+    /// answering PostgreSQL clients); returns whether any name changed.
+    /// </summary>
+    public static bool ApplyToParseTree(JsonObject root)
+    {
+        if (root["error"] is JsonValue error && error.TryGetValue<bool>(out var failed) && failed) return false;
+        return root["statements"] is JsonArray { Count: 1 } statements && statements[0]?["node"] is JsonObject node && Apply(node);
+    }
+
     /// <summary>Sets PostgreSQL names as aliases on the unaliased top-level select items; returns whether any changed.</summary>
-    public static bool Apply(JsonObject node)
+    internal static bool Apply(JsonObject node)
     {
         var items = QueryShape.TopSelectList(node);
         if (items is null || items.Any(i => SqlAst.Class(i) is "STAR" or "COLUMNS")) return false;

@@ -1,10 +1,13 @@
 using System.Collections.Frozen;
 using Apache.Arrow;
 using DuckDB.NET.Data;
+using System.Text.Json.Nodes;
 using TimeFusion.Buffer;
+using TimeFusion.Query.Planning;
 using TimeFusion.Grains;
 using TimeFusion.Query.Execution;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Tables;
 
 namespace TimeFusion.Silo.Backend.Catalog;
 
@@ -54,6 +57,10 @@ public sealed class PgCatalogDatabase : IDisposable
             Execute(PgCatalogSchema.CreateSql);
             Execute(PgCatalogSchema.MacrosSql);
             Execute($"CREATE MACRO tfpg.version() AS '{PostgresCompatibilityFunctions.Version}'");
+            // A plain CASE rather than a lookup: table functions (generate_series) refuse subqueries in their arguments.
+            var settings = string.Concat(ServerSettings.Select(x => $" WHEN {SqlNames.Literal(x.Name.ToLowerInvariant())} THEN {SqlNames.Literal(x.Setting)}"));
+            Execute($"CREATE MACRO tfpg.current_setting(n) AS CASE lower(n){settings} END, (n, missing_ok) AS CASE lower(n){settings} END");
+            Execute($"CREATE MACRO tfpg.pg_backend_pid() AS {Environment.ProcessId}");
             Execute(PgCatalogSchema.ViewsSql);
             Execute(PgCatalogRows.StaticTypesSql());
             Execute($"SET search_path = '{PgCatalogSchema.CatalogSchema}'");
@@ -82,7 +89,7 @@ public sealed class PgCatalogDatabase : IDisposable
         try
         {
             Refresh(tables, users);
-            using var result = ArrowQueryResult.Execute(_connection, translated);
+            using var result = ArrowQueryResult.Execute(_connection, WithPostgresColumnNames(translated));
             return (result.Schema, result.ReadAll().ToList());
         }
         catch (BufferException e)
@@ -115,6 +122,21 @@ public sealed class PgCatalogDatabase : IDisposable
         _fingerprint = fingerprint;
     }
 
+    /// <summary>The statement with PostgreSQL's names for unaliased result columns (<c>current_setting</c>, <c>?column?</c>).</summary>
+    private string WithPostgresColumnNames(string sql)
+    {
+        using var serialize = _connection.CreateCommand();
+        serialize.CommandText = "SELECT json_serialize_sql(?::VARCHAR)";
+        serialize.Parameters.Add(new DuckDBParameter(sql));
+        if (serialize.ExecuteScalar() is not string json || JsonNode.Parse(json) is not JsonObject root
+            || !PostgresColumnNames.ApplyToParseTree(root))
+            return sql;
+        using var deserialize = _connection.CreateCommand();
+        deserialize.CommandText = "SELECT json_deserialize_sql(?::JSON)";
+        deserialize.Parameters.Add(new DuckDBParameter(root.ToJsonString()));
+        return deserialize.ExecuteScalar() as string ?? sql;
+    }
+
     private static PostgresErrorException Translate(string message)
     {
         var text = message.StartsWith("query failed: ", StringComparison.Ordinal) ? message["query failed: ".Length..] : message;
@@ -132,7 +154,7 @@ public sealed class PgCatalogDatabase : IDisposable
 
     private FrozenSet<string> LoadNames()
     {
-        var names = new HashSet<string>(StringComparer.Ordinal) { "pg_catalog", "information_schema", "current_user", "session_user" };
+        var names = new HashSet<string>(StringComparer.Ordinal) { "pg_catalog", "information_schema", "current_user", "session_user", "current_setting" };
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = """
             SELECT table_name FROM duckdb_tables() WHERE schema_name = 'tfpg'

@@ -28,6 +28,7 @@ internal static class PgCatalogRewriter
         var previousEnd = 0;
         var pendingSpace = "";
         var columnAliases = SetReturningAliases(sql, tokens);
+        var scalarRelations = ScalarFunctionsInFrom(sql, tokens);
         for (var i = 0; i < tokens.Count; i++)
         {
             var t = tokens[i];
@@ -41,6 +42,16 @@ internal static class PgCatalogRewriter
                 // Dropped: the next name resolves through the search path. Its white space carries over.
                 pendingSpace += space;
                 i++;
+                previousEnd = tokens[i].End;
+                continue;
+            }
+            if (scalarRelations.TryGetValue(i, out var relation))
+            {
+                // PostgreSQL lets a scalar function stand in FROM as a one-row relation named by its alias.
+                var call = sql[t.Start..tokens[relation.CallEnd].End];
+                var alias = SqlScanner.Text(sql, tokens[relation.Alias]);
+                output.Add(new Piece(SqlTokenKind.Word, $"(SELECT {Rewrite(call, userName)} AS {alias}) {alias}", space));
+                i = relation.Alias;
                 previousEnd = tokens[i].End;
                 continue;
             }
@@ -91,7 +102,8 @@ internal static class PgCatalogRewriter
                 previousEnd = tokens[i].End;
                 continue;
             }
-            if (t.Kind == SqlTokenKind.Word && word is "current_user" or "session_user" && !IsPunct(sql, tokens, i + 1, '('))
+            if (t.Kind == SqlTokenKind.Word && (word is "current_user" or "session_user" || word == "user" && IsUserKeyword(output))
+                && !IsPunct(sql, tokens, i + 1, '(') && !IsPunct(sql, tokens, i + 1, '.'))
             {
                 output.Add(new Piece(SqlTokenKind.String, SqlNames.Literal(userName), space));
                 continue;
@@ -118,6 +130,54 @@ internal static class PgCatalogRewriter
         var text = new StringBuilder(sql.Length + 32);
         foreach (var piece in output) text.Append(piece.Space).Append(piece.Text);
         return text.Append(sql, previousEnd, sql.Length - previousEnd).ToString();
+    }
+
+    /// <summary>
+    /// <c>string_to_array(…) alias</c> used as a FROM item (after FROM or a comma): token index of the name →
+    /// the index of the call's closing parenthesis and of the alias.
+    /// </summary>
+    private static Dictionary<int, (int CallEnd, int Alias)> ScalarFunctionsInFrom(string sql, List<SqlToken> tokens)
+    {
+        var result = new Dictionary<int, (int, int)>();
+        for (var i = 1; i + 1 < tokens.Count; i++)
+        {
+            if (tokens[i].Kind != SqlTokenKind.Word || SqlScanner.Identifier(sql, tokens[i]) is not ("string_to_array" or "regexp_split_to_array")
+                || !IsPunct(sql, tokens, i + 1, '(')) continue;
+            var before = tokens[i - 1];
+            if (!(IsPunct(sql, tokens, i - 1, ',') || before.Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, before) == "from")) continue;
+            var end = Close(sql, tokens, i + 1);
+            var alias = end + 1;
+            if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[alias]) == "as") alias++;
+            if (end < tokens.Count && alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && !IsKeyword(SqlScanner.Text(sql, tokens[alias]))
+                && (IsPunct(sql, tokens, i - 1, ',') ? InFromList(sql, tokens, i) : true))
+                result[i] = (end, alias);
+        }
+        return result;
+    }
+
+    // A comma-separated item is a FROM item when the nearest FROM/SELECT/WHERE keyword before it at the same depth is FROM.
+    private static bool InFromList(string sql, List<SqlToken> tokens, int i)
+    {
+        var depth = 0;
+        for (var j = i - 1; j >= 0; j--)
+        {
+            if (IsPunct(sql, tokens, j, ')')) depth++;
+            else if (IsPunct(sql, tokens, j, '(')) { if (depth-- == 0) return false; }
+            else if (depth == 0 && tokens[j].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[j]) is "from" or "select" or "where")
+                return SqlScanner.Identifier(sql, tokens[j]) == "from";
+        }
+        return false;
+    }
+
+    private static int Close(string sql, List<SqlToken> tokens, int open)
+    {
+        var depth = 0;
+        for (var j = open; j < tokens.Count; j++)
+        {
+            if (IsPunct(sql, tokens, j, '(')) depth++;
+            else if (IsPunct(sql, tokens, j, ')') && --depth == 0) return j;
+        }
+        return tokens.Count;
     }
 
     /// <summary>
@@ -228,6 +288,10 @@ internal static class PgCatalogRewriter
             i -= 2;
         return i;
     }
+
+    // "user" is PostgreSQL's current_user where an expression starts (Grafana: CASE … THEN user ELSE …); elsewhere a name.
+    private static bool IsUserKeyword(List<Piece> output) =>
+        output.Count > 0 && (output[^1].Text is "," or "(" or "=" || output[^1].Text.ToUpperInvariant() is "THEN" or "ELSE" or "SELECT" or "WHEN");
 
     private static bool IsKeyword(string word) => word.ToUpperInvariant() is "AND" or "OR" or "NOT" or "IN" or "WHERE" or "ON"
         or "SELECT" or "FROM" or "WHEN" or "THEN" or "ELSE" or "CASE" or "AS" or "IS" or "BY" or "EXISTS" or "ANY" or "ALL";

@@ -217,8 +217,6 @@ internal static class PgCatalogSchema
         CREATE MACRO tfpg.array_lower(a, dim) AS CASE WHEN dim = 1 AND len(a) > 0 THEN 1 END;
         CREATE MACRO tfpg.array_length(a, dim) AS CASE WHEN dim = 1 AND len(a) > 0 THEN len(a) END;
         CREATE MACRO tfpg.quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s ELSE '"' || replace(s, '"', '""') || '"' END;
-        CREATE MACRO tfpg.current_setting(n) AS (SELECT __s.setting FROM tfpg.pg_settings __s WHERE lower(__s.name) = lower(n)),
-          (n, missing_ok) AS (SELECT __s.setting FROM tfpg.pg_settings __s WHERE lower(__s.name) = lower(n));
         CREATE MACRO tfpg.current_schemas(include_implicit) AS CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END;
         CREATE MACRO tfpg.pg_total_relation_size(id) AS CAST(NULL AS BIGINT);
         CREATE MACRO tfpg.pg_relation_size(id) AS CAST(NULL AS BIGINT), (id, fork) AS CAST(NULL AS BIGINT);
