@@ -14,12 +14,15 @@ internal sealed class ClusterPostgresEndpoint : IAsyncDisposable
 
     public int Port => _server!.LocalEndPoint!.Port;
 
-    public static async Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, params PostgresUser[] users)
+    public static Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, params PostgresUser[] users) =>
+        StartAsync(grains, new PostgresServerOptions { Port = 0 }, users);
+
+    public static async Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, PostgresServerOptions options, params PostgresUser[] users)
     {
         var endpoint = new ClusterPostgresEndpoint();
         endpoint._server = new PostgresServer(
             new ClusterPostgresBackend(grains, Options.Create(new PostgresUsersOptions { Users = [.. users] }), endpoint._catalog),
-            Options.Create(new PostgresServerOptions { Port = 0 }), NullLogger<PostgresServer>.Instance);
+            Options.Create(options), NullLogger<PostgresServer>.Instance);
         await endpoint._server.StartAsync(CancellationToken.None);
         return endpoint;
     }
