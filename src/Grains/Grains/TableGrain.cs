@@ -35,7 +35,9 @@ public sealed class TableGrain(
         var definition = (await GrainFactory.GetGrain<ICatalogGrain>(0).ListTablesAsync()).FirstOrDefault(t => t.Name == table)
             ?? throw new SchemaException($"table '{table}' does not exist");
         var schema = TableSchema.Create(definition.Name, definition.Columns);
-        _engine = await TableEngine.OpenAsync(new TableId(project, table), schema, services, cancellationToken);
+        // Recovery runs to the end whatever the first caller does: Orleans cancels this token when the call that
+        // activated the grain times out (30 s inside a silo), and a replay cut short would start over on every call.
+        _engine = await TableEngine.OpenAsync(new TableId(project, table), schema, services, CancellationToken.None);
         _flushTimer = this.RegisterGrainTimer(FlushIfDueAsync, new GrainTimerCreationOptions
         {
             DueTime = options.FlushCheckInterval,
