@@ -14,6 +14,9 @@ public static class IngestSuite
     public const string Section = "Durable ingest";
     private static readonly int[] Pairs = [1, 16, 256];
 
+    /// <summary>Which pair counts to run (all by default; <c>--pairs 256</c> for one).</summary>
+    public static int[] Selected(SuiteOptions options) => options.PairCounts ?? Pairs;
+
     public static async Task RunAsync(SuiteResults results, SuiteOptions options, Dataset dataset, IReadOnlyList<RecordBatch> batches, PostgresPeer? pg, string root)
     {
         var rows = dataset.Rows;
@@ -28,14 +31,14 @@ public static class IngestSuite
                               "DuckDB: appender row by row into a file-backed database, one appender (= one commit) per batch, one writer; peak memory = the bench process's resident peak above its start.");
 
         var sdk = new Dictionary<int, List<IngestRun>>();
-        foreach (var pairs in Pairs)
+        foreach (var pairs in Selected(options))
         {
             sdk[pairs] = [];
             for (var run = 0; run < options.Runs; run++)
                 sdk[pairs].Add(await TimeFusionSdkIngest.RunAsync(batches, dataset.ArrowBytes, pairs, root));
             Report(results, $"TimeFusion SDK, {Plural(pairs)}", sdk[pairs], rows, target: "≥ 1 M rows/s (durable, flushing running)");
         }
-        foreach (var pairs in Pairs)
+        foreach (var pairs in Selected(options))
         {
             try
             {
@@ -63,7 +66,7 @@ public static class IngestSuite
             await pg.ExecuteAsync("DROP TABLE ingest_runs");
             Report(results, $"PostgreSQL {pg.Version} binary COPY, indexed", postgres, rows, target: null);
         }
-        foreach (var pairs in Pairs)
+        foreach (var pairs in Selected(options))
         {
             var ours = sdk[pairs];
             results.Add(Section, $"TimeFusion SDK, {Plural(pairs)}", "× DuckDB", Ratios(ours, duck), rows);

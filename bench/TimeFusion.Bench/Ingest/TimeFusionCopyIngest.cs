@@ -51,6 +51,10 @@ public static class TimeFusionCopyIngest
             var peak = silo.PeakRssBytes;
             return new IngestRun(batches.Sum(b => (long)b.Length), arrowBytes, elapsed, latencies, peak);
         }
+        catch (Exception e) when (e is not InvalidOperationException)
+        {
+            throw new InvalidOperationException($"{e.Message.Split('\n')[0]}; silo log: {silo.LogTail()[^Math.Min(1500, silo.LogTail().Length)..]}", e);
+        }
         finally
         {
             foreach (var s in sources) await s.DisposeAsync();

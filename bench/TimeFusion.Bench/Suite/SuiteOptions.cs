@@ -35,6 +35,9 @@ public sealed class SuiteOptions
 
     public required IReadOnlySet<string> Parts { get; init; }
 
+    /// <summary>Pair counts for the TimeFusion ingest runs (null: 1, 16 and 256).</summary>
+    public int[]? PairCounts { get; init; }
+
     public bool Includes(string part) => Parts.Contains(part);
 
     public static readonly string[] AllParts = ["limits", "ingest", "queries", "recovery", "memory"];
@@ -58,6 +61,7 @@ public sealed class SuiteOptions
             FanOutRows = args.Long("fanout-rows", Math.Max(30_000, Math.Min(rows / 10, 1_000_000))),
             BatchRows = args.Int("batch-rows", 8192),
             FloodSeconds = args.Int("flood-seconds", 15),
+            PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),
             Parts = only is null
                 ? new HashSet<string>(AllParts)
                 : new HashSet<string>(only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.OrdinalIgnoreCase),
