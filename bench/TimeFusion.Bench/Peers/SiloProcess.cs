@@ -116,13 +116,35 @@ public sealed class SiloProcess : IAsyncDisposable
         await FreePorts.WaitListeningAsync(GatewayPort, timeout, () => _process.HasExited ? $"silo exited {_process.ExitCode}: {LogTail()}" : LogTail());
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort: GatewayPort));
+        // Long calls (a WAL replay on activation, a big FLUSH) must not time out on the client side.
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort: GatewayPort)
+            .Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10)));
         var host = builder.Build();
         await host.StartAsync();
         _client = host;
     }
 
     public TimeFusionClient Client(Caller caller) => new(Cluster, caller);
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> until it is answered: the first call after a restart activates the table grain,
+    /// which replays its WAL, and calls inside the silo time out after 30 s meanwhile.
+    /// </summary>
+    public async Task<TimeFusion.Wire.ArrowBatches> QueryUntilAnsweredAsync(Caller caller, string sql, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                return await Client(caller).QueryAllAsync(sql);
+            }
+            catch (TimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                // Still recovering: ask again.
+            }
+        }
+    }
 
     public long PeakRssBytes => ProcessMemory.PeakBytes(_process.Id);
 

@@ -69,14 +69,19 @@ public static class QuerySuite
             await silo.ConnectAsync(TimeSpan.FromSeconds(120));
             var connected = silo.SinceStart.Elapsed;
             var user = silo.Client(Caller.ForProject(Project));
-            var probe = await user.QueryAllAsync("SELECT count(*) FROM otel_logs_and_spans");
+            var probe = await silo.QueryUntilAnsweredAsync(Caller.ForProject(Project), "SELECT count(*) FROM otel_logs_and_spans", TimeSpan.FromMinutes(10));
             var answered = silo.SinceStart.Elapsed;
-            var status = await silo.Cluster.GetGrain<ITableGrain>(TableGrainKey.Format(Project, OtelLogsAndSpans.TableName)).GetStatusAsync();
-            results.Add("Recovery", $"restart after kill -9 with the query set's buffered half ({bufferedRows:N0} rows, {walBytes / 1e6:N0} MB of WAL, {status.RecoveredEntries:N0} entries)",
-                "first answered query s", [answered.TotalSeconds], bufferedRows);
-            results.Add("Recovery", $"restart after kill -9 with the query set's buffered half ({bufferedRows:N0} rows, {walBytes / 1e6:N0} MB of WAL, {status.RecoveredEntries:N0} entries)",
-                "WAL replay MB/s", [walBytes / 1e6 / (answered - connected).TotalSeconds], bufferedRows);
             _ = probe;
+            // The fan-out tables recover too before anything is timed.
+            foreach (var p in FanOutProjects.Append(FanOutAll))
+                await silo.QueryUntilAnsweredAsync(Caller.ForProject(p), "SELECT count(*) FROM otel_logs_and_spans", TimeSpan.FromMinutes(10));
+            var recovered = silo.SinceStart.Elapsed;
+            var entries = (await Task.WhenAll(FanOutProjects.Append(FanOutAll).Append(Project)
+                .Select(p => silo.Cluster.GetGrain<ITableGrain>(TableGrainKey.Format(p, OtelLogsAndSpans.TableName)).GetStatusAsync()))).Sum(s => s.RecoveredEntries);
+            var restart = $"kill -9 with the query sets' buffered halves ({bufferedRows:N0} + {fanOut.Rows - (long)fanHalf * fanOut.BatchRows:N0} × 4 rows in 5 tables, {walBytes / 1e6:N0} MB of WAL files, {entries:N0} entries replayed)";
+            results.Add("Recovery", restart, "first answered query s", [answered.TotalSeconds], bufferedRows);
+            results.Add("Recovery", restart, "all tables answered s", [recovered.TotalSeconds], bufferedRows);
+            results.Add("Recovery", restart, "WAL replay MB/s", [walBytes / 1e6 / (recovered - connected).TotalSeconds], bufferedRows);
 
             // TimeFusion.
             var queries = DashboardQuery.All();

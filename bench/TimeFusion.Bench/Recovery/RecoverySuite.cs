@@ -72,7 +72,7 @@ public static class RecoverySuite
 
     private static async Task<long> CountAsync(SiloProcess silo, string project)
     {
-        var result = await silo.Client(Caller.ForProject(project)).QueryAllAsync("SELECT count(*) FROM otel_logs_and_spans");
+        var result = await silo.QueryUntilAnsweredAsync(Caller.ForProject(project), "SELECT count(*) FROM otel_logs_and_spans", TimeSpan.FromMinutes(10));
         return ((Int64Array)result.Batches.First(b => b.Length > 0).Column(0)).GetValue(0) ?? 0;
     }
 }

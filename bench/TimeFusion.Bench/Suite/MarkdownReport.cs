@@ -16,7 +16,7 @@ public static class MarkdownReport
     {
         if (double.IsNaN(value)) return "–";
         var abs = Math.Abs(value);
-        return abs >= 100 ? value.ToString("N0", CultureInfo.InvariantCulture)
+        return abs >= 100 || value == Math.Round(value) ? value.ToString("N0", CultureInfo.InvariantCulture)
             : abs >= 10 ? value.ToString("N1", CultureInfo.InvariantCulture)
             : value.ToString("0.00", CultureInfo.InvariantCulture);
     }

@@ -26,7 +26,7 @@ public sealed class SuiteOptions
     public long RecoveryWalBytes { get; init; } = 1L << 30;
 
     /// <summary>Rows of the fan-out data set (split over 3 projects, and the same rows in one project).</summary>
-    public long FanOutRows { get; init; } = 1_000_000;
+    public long FanOutRows { get; init; } = 500_000;
 
     public int BatchRows { get; init; } = 8192;
 
@@ -58,7 +58,7 @@ public sealed class SuiteOptions
             Postgres = !args.Has("no-postgres"),
             ClickHouse = args.Has("clickhouse"),
             RecoveryWalBytes = args.Long("recovery-wal-mb", 1024) << 20,
-            FanOutRows = args.Long("fanout-rows", Math.Max(30_000, Math.Min(rows / 10, 1_000_000))),
+            FanOutRows = args.Long("fanout-rows", Math.Max(30_000, Math.Min(rows / 20, 500_000))),
             BatchRows = args.Int("batch-rows", 8192),
             FloodSeconds = args.Int("flood-seconds", 15),
             PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),
