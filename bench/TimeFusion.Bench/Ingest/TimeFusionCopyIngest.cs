@@ -53,7 +53,7 @@ public static class TimeFusionCopyIngest
         }
         catch (Exception e) when (e is not InvalidOperationException)
         {
-            throw new InvalidOperationException($"{e.Message.Split('\n')[0]}; silo log: {silo.LogTail()[^Math.Min(1500, silo.LogTail().Length)..]}", e);
+            throw new InvalidOperationException($"{e.Message.Split('\n')[0]}; silo log: {silo.LogTail()}", e);
         }
         finally
         {

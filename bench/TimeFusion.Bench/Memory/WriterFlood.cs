@@ -25,11 +25,12 @@ public static class WriterFlood
         {
             ["Engine:Engine:Wal:SyncMode"] = "PerCommit",
             ["Engine:Buffer:MemoryLimitBytes"] = (1L << 30).ToString(),
-            ["Engine:Buffer:SoftLimitBytes"] = (64L << 20).ToString(),
+            // Flushes start only at the soft limit, close to the hard one, so writers outrun them.
+            ["Engine:Buffer:SoftLimitBytes"] = (192L << 20).ToString(),
             ["Engine:Buffer:HardLimitBytes"] = HardLimit.ToString(),
             ["Engine:Buffer:ReserveMaxWait"] = "00:00:01",
-            ["Engine:Engine:Flush:MaxBufferedRows"] = "65536",
-            ["Engine:Engine:Flush:MaxBufferAge"] = "00:00:02",
+            ["Engine:Engine:Flush:MaxBufferedRows"] = "100000000",
+            ["Engine:Engine:Flush:MaxBufferAge"] = "01:00:00",
             ["Engine:FlushCheckInterval"] = "00:00:00.200",
         };
         await using var silo = SiloProcess.Start(Path.Combine(root, "silo-flood"), settings);

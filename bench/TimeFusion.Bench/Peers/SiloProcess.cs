@@ -95,11 +95,21 @@ public sealed class SiloProcess : IAsyncDisposable
         return silo;
     }
 
+    private readonly StringBuilder _errors = new();
+    private int _errorLines;
+
     private void Append(string? line)
     {
         if (line is null) return;
         lock (_log)
         {
+            // Keep errors (and a few lines after each) apart: info logs would push them out of the tail.
+            if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal)) _errorLines = 6;
+            if (_errorLines > 0 && _errors.Length < 16 * 1024)
+            {
+                _errorLines--;
+                _errors.AppendLine(line);
+            }
             if (_log.Length > 64 * 1024) _log.Remove(0, _log.Length - 32 * 1024);
             _log.AppendLine(line);
         }
@@ -107,7 +117,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string LogTail()
     {
-        lock (_log) return _log.ToString()[Math.Max(0, _log.Length - 4000)..];
+        lock (_log) return (_errors.Length > 0 ? "errors: " + _errors + "\ntail: " : "") + _log.ToString()[Math.Max(0, _log.Length - 2000)..];
     }
 
     /// <summary>Waits for the gateway and connects an Orleans client.</summary>

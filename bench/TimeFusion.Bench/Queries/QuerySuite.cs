@@ -35,6 +35,7 @@ public static class QuerySuite
         {
             await silo.ConnectAsync(TimeSpan.FromSeconds(60));
             var admin = silo.Client(Caller.Admin());
+            var baselineRss = silo.RssBytes;
             // Load: the first halves, FLUSH, the second halves (which stay buffered: nothing flushes unless asked).
             var clock = Stopwatch.StartNew();
             var loaded = await SiloLoader.LoadAsync(admin, main.ReadAsync(0, half), 0, _ => [Project]);
@@ -55,7 +56,7 @@ public static class QuerySuite
                 [(loaded + second) / (loadFirst + loadSecond).TotalSeconds], main.Rows);
             results.Add("Flush", $"FLUSH of the first halves ({flushed:N0} rows, buffer → Parquet → Delta)", "rows/s", [flushed / flushTime.TotalSeconds], flushed);
 
-            await BufferedRowBytes.MeasureAsync(results, silo, Project, main.ArrowBytesPerRow, bufferedRows);
+            await BufferedRowBytes.MeasureAsync(results, silo, Project, main.ArrowBytesPerRow, bufferedRows, baselineRss, [Project, .. FanOutProjects, FanOutAll]);
 
             deltaFiles = Directory.EnumerateFiles(dataDir, "*.parquet", SearchOption.AllDirectories)
                 .Where(f => f.Contains(Project, StringComparison.Ordinal) && !f.Contains("staging", StringComparison.Ordinal)).ToList();

@@ -44,16 +44,25 @@ public static class MarkdownReport
             var figures = results.Figures.Where(f => f.Section == section).ToList();
             var metrics = figures.Select(f => f.Metric).Distinct().ToList();
             var subjects = figures.Select(f => f.Subject).Distinct().ToList();
-            // A grid when subjects share their metrics (ingest, queries); otherwise one line per figure.
-            var wide = subjects.All(subject => figures.Count(f => f.Subject == subject) * 2 >= metrics.Count);
-            if (wide)
+            // A grid of the subjects that share most metrics (ingest, queries); every other figure on its own line.
+            var rich = subjects.Where(subject => figures.Count(f => f.Subject == subject) >= Math.Max(2, (metrics.Count + 1) / 2)).ToList();
+            var gridMetrics = figures.Where(f => rich.Contains(f.Subject)).Select(f => f.Metric).Distinct().ToList();
+            if (rich.Count >= 2)
             {
-                md.AppendLine("| | " + string.Join(" | ", metrics) + " |");
-                md.AppendLine("|---|" + string.Concat(metrics.Select(_ => "---:|")));
-                foreach (var subject in subjects)
+                md.AppendLine("| | " + string.Join(" | ", gridMetrics) + " |");
+                md.AppendLine("|---|" + string.Concat(gridMetrics.Select(_ => "---:|")));
+                foreach (var subject in rich)
                 {
-                    var cells = metrics.Select(metric => figures.LastOrDefault(f => f.Subject == subject && f.Metric == metric) is { } f ? Format(f) : "");
+                    var cells = gridMetrics.Select(metric => figures.LastOrDefault(f => f.Subject == subject && f.Metric == metric) is { } f ? Format(f) : "");
                     md.AppendLine($"| {subject} | " + string.Join(" | ", cells) + " |");
+                }
+                var rest = figures.Where(f => !rich.Contains(f.Subject)).ToList();
+                if (rest.Count > 0)
+                {
+                    md.AppendLine();
+                    md.AppendLine("| | | |");
+                    md.AppendLine("|---|---|---:|");
+                    foreach (var f in rest) md.AppendLine($"| {f.Subject} | {f.Metric} | {Format(f)} |");
                 }
             }
             else
