@@ -89,7 +89,7 @@ public static class WriterFlood
         }
         var lost = acked.Sum() - counted.Sum();
         const string subject = "writer flood: 16 writers, 4 tables, hard limit 256 MiB";
-        results.Note(BufferedRowBytes.Section, $"Writer flood: {Writers} writers on {Tables} tables for {seconds} s against HardLimitBytes = 256 MiB (soft 64 MiB, flush at 64 K rows or 2 s, " +
+        results.Note(BufferedRowBytes.Section, $"Writer flood: {Writers} writers on {Tables} tables for {seconds} s against HardLimitBytes = 256 MiB (flushes start at the 192 MiB soft limit only; " +
                                                $"writers wait up to 1 s for memory): {calls:N0} calls, {rejected:N0} refused with 53200, {failed:N0} other errors{(firstOther is null ? "" : $" (first: {firstOther})")}; " +
                                                $"buffered bytes = the sum of the tables' reservations, sampled every 100 ms; rows counted afterwards = {counted.Sum():N0} vs {acked.Sum():N0} acknowledged.");
         results.Add(BufferedRowBytes.Section, subject, "max buffered MiB", [maxBuffered / 1048576.0], acked.Sum(), "≤ hard limit (256 MiB)", maxBuffered <= HardLimit);

@@ -143,13 +143,28 @@ public sealed class SiloProcess : IAsyncDisposable
     public async Task<TimeFusion.Wire.ArrowBatches> QueryUntilAnsweredAsync(Caller caller, string sql, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
+        // Activate the table grain straight from the client first (the client waits up to 10 min): a query would
+        // reach it through the gateway, whose call inside the silo times out after 30 s and cancels the activation.
+        var table = Cluster.GetGrain<ITableGrain>(TableGrainKey.Format(caller.DefaultProject!, "otel_logs_and_spans"));
+        while (true)
+        {
+            try
+            {
+                await table.GetStatusAsync();
+                break;
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException && DateTime.UtcNow < deadline)
+            {
+                // Still recovering: ask again.
+            }
+        }
         while (true)
         {
             try
             {
                 return await Client(caller).QueryAllAsync(sql);
             }
-            catch (TimeoutException) when (DateTime.UtcNow < deadline)
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException && DateTime.UtcNow < deadline)
             {
                 // Still recovering: ask again.
             }
