@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TimeFusion.Client.Sdk;
+using TimeFusion.Grains;
+
+namespace TimeFusion.Bench.Peers;
+
+/// <summary>
+/// The real TimeFusion silo (<c>TimeFusion.Silo.dll</c>, built with the bench) as a child process on free loopback
+/// ports over a data directory, with settings passed as <c>--TimeFusion:…=…</c> arguments; an Orleans client to it.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+    private IHost? _client;
+
+    public string DataDirectory { get; }
+    public int GatewayPort { get; }
+    public int PostgresPort { get; }
+    public Stopwatch SinceStart { get; }
+    public int Pid => _process.Id;
+    public IClusterClient Cluster => _client?.Services.GetRequiredService<IClusterClient>() ?? throw new InvalidOperationException("not connected");
+
+    // Children are killed when the bench exits or is interrupted, so no silo outlives a run.
+    private static readonly List<Process> Running = [];
+
+    static SiloProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        Console.CancelKeyPress += (_, _) => KillAll();
+    }
+
+    private static void KillAll()
+    {
+        lock (Running)
+        {
+            foreach (var p in Running)
+            {
+                try
+                {
+                    if (!p.HasExited) p.Kill(entireProcessTree: true);
+                }
+                catch (Exception)
+                {
+                    // Best effort on the way out.
+                }
+            }
+        }
+    }
+
+    private SiloProcess(Process process, string dataDirectory, int gatewayPort, int postgresPort, Stopwatch sinceStart)
+    {
+        _process = process;
+        DataDirectory = dataDirectory;
+        GatewayPort = gatewayPort;
+        PostgresPort = postgresPort;
+        SinceStart = sinceStart;
+    }
+
+    public static string SiloDll => typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
+
+    /// <summary>Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Engine:Buffer:HardLimitBytes</c>).</summary>
+    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings)
+    {
+        if (!File.Exists(SiloDll)) throw new FileNotFoundException($"the silo is not built at {SiloDll} (dotnet build src/Silo -c Release)");
+        Directory.CreateDirectory(dataDirectory);
+        var ports = FreePorts.Take(3);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(SiloDll);
+        var all = new Dictionary<string, string>
+        {
+            ["DataDirectory"] = dataDirectory,
+            ["SiloPort"] = ports[0].ToString(),
+            ["GatewayPort"] = ports[1].ToString(),
+            ["Postgres:Port"] = ports[2].ToString(),
+            ["Engine:Engine:Flush:StagingDirectory"] = Path.Combine(dataDirectory, "staging"),
+        };
+        foreach (var (k, v) in settings) all[k] = v;
+        foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
+        info.Environment["DOTNET_gcServer"] = "0";
+        var clock = Stopwatch.StartNew();
+        var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
+        lock (Running) Running.Add(process);
+        var silo = new SiloProcess(process, dataDirectory, ports[1], ports[2], clock);
+        process.OutputDataReceived += (_, e) => silo.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return silo;
+    }
+
+    private readonly StringBuilder _errors = new();
+    private int _errorLines;
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_log)
+        {
+            // Keep errors (and a few lines after each) apart: info logs would push them out of the tail.
+            if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal)) _errorLines = 6;
+            if (_errorLines > 0 && _errors.Length < 16 * 1024)
+            {
+                _errorLines--;
+                _errors.AppendLine(line);
+            }
+            if (_log.Length > 64 * 1024) _log.Remove(0, _log.Length - 32 * 1024);
+            _log.AppendLine(line);
+        }
+    }
+
+    public string LogTail()
+    {
+        lock (_log) return (_errors.Length > 0 ? "errors: " + _errors + "\ntail: " : "") + _log.ToString()[Math.Max(0, _log.Length - 2000)..];
+    }
+
+    /// <summary>Waits for the gateway and connects an Orleans client.</summary>
+    public async Task ConnectAsync(TimeSpan timeout)
+    {
+        await FreePorts.WaitListeningAsync(GatewayPort, timeout, () => _process.HasExited ? $"silo exited {_process.ExitCode}: {LogTail()}" : LogTail());
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        // Long calls (a WAL replay on activation, a big FLUSH) must not time out on the client side.
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort: GatewayPort)
+            .Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10)));
+        var host = builder.Build();
+        await host.StartAsync();
+        _client = host;
+    }
+
+    public TimeFusionClient Client(Caller caller) => new(Cluster, caller);
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> until it is answered: the first call after a restart activates the table grain,
+    /// which replays its WAL, and calls inside the silo time out after 30 s meanwhile.
+    /// </summary>
+    public async Task<TimeFusion.Wire.ArrowBatches> QueryUntilAnsweredAsync(Caller caller, string sql, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        // Activate the table grain straight from the client first (the client waits up to 10 min): a query would
+        // reach it through the gateway, whose call inside the silo times out after 30 s and cancels the activation.
+        var table = Cluster.GetGrain<ITableGrain>(TableGrainKey.Format(caller.DefaultProject!, "otel_logs_and_spans"));
+        while (true)
+        {
+            try
+            {
+                await table.GetStatusAsync();
+                break;
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException && DateTime.UtcNow < deadline)
+            {
+                // Still recovering: ask again.
+            }
+        }
+        while (true)
+        {
+            try
+            {
+                return await Client(caller).QueryAllAsync(sql);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException && DateTime.UtcNow < deadline)
+            {
+                // Still recovering: ask again.
+            }
+        }
+    }
+
+    public long PeakRssBytes => ProcessMemory.PeakBytes(_process.Id);
+
+    public long RssBytes => ProcessMemory.CurrentBytes(_process.Id);
+
+    /// <summary>Bytes under the data directory's <c>wal/</c> folder.</summary>
+    public long WalBytes => DirectoryBytes(Path.Combine(DataDirectory, "wal"));
+
+    public static long DirectoryBytes(string path) =>
+        Directory.Exists(path) ? new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
+
+    /// <summary>kill -9: no shutdown work at all, as a crash.</summary>
+    public async Task KillAsync()
+    {
+        await DisconnectAsync();
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM and wait for a clean exit (kill after 30 s).</summary>
+    public async Task StopAsync()
+    {
+        await DisconnectAsync();
+        if (_process.HasExited) return;
+        _ = Kill(_process.Id, 15);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    private async Task DisconnectAsync()
+    {
+        if (_client is null) return;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _client.StopAsync(cts.Token);
+        }
+        catch (Exception)
+        {
+            // The silo may be gone already.
+        }
+        _client.Dispose();
+        _client = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await KillAsync();
+        }
+        finally
+        {
+            lock (Running) Running.Remove(_process);
+            _process.Dispose();
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

@@ -1,0 +1,70 @@
+using System.Reflection;
+
+namespace TimeFusion.Bench.Suite;
+
+/// <summary>
+/// <c>suite [--rows 10000000] [--ingest-rows 1000000] [--runs 3] [--out docs] [--no-postgres] [--clickhouse]
+/// [--recovery-wal-mb 1024] [--fanout-rows N] [--only limits,ingest,queries,recovery,memory]</c>.
+/// </summary>
+public sealed class SuiteOptions
+{
+    /// <summary>Rows of the query data set (half flushed, half buffered).</summary>
+    public long Rows { get; init; } = 10_000_000;
+
+    /// <summary>Rows per ingest run (each ingest figure is the median of <see cref="Runs"/> runs of this many rows).</summary>
+    public long IngestRows { get; init; } = 1_000_000;
+
+    public int Runs { get; init; } = 3;
+
+    /// <summary>Folder receiving BENCHMARKS.md (generated section) and benchmarks.json.</summary>
+    public required string OutDirectory { get; init; }
+
+    public bool Postgres { get; init; } = true;
+
+    public bool ClickHouse { get; init; }
+
+    public long RecoveryWalBytes { get; init; } = 1L << 30;
+
+    /// <summary>Rows of the fan-out data set (split over 3 projects, and the same rows in one project).</summary>
+    public long FanOutRows { get; init; } = 500_000;
+
+    public int BatchRows { get; init; } = 8192;
+
+    /// <summary>Seconds of the writer flood against a small hard limit.</summary>
+    public int FloodSeconds { get; init; } = 15;
+
+    public required IReadOnlySet<string> Parts { get; init; }
+
+    /// <summary>Pair counts for the TimeFusion ingest runs (null: 1, 16 and 256).</summary>
+    public int[]? PairCounts { get; init; }
+
+    public bool Includes(string part) => Parts.Contains(part);
+
+    public static readonly string[] AllParts = ["limits", "ingest", "queries", "recovery", "memory"];
+
+    public static string RepoRoot => typeof(SuiteOptions).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .First(a => a.Key == "RepoRoot").Value!;
+
+    public static SuiteOptions Parse(BenchArgs args)
+    {
+        var rows = args.Long("rows", 10_000_000);
+        var only = args.Get("only");
+        return new SuiteOptions
+        {
+            Rows = rows,
+            IngestRows = args.Long("ingest-rows", Math.Min(rows, 1_000_000)),
+            Runs = Math.Max(1, args.Int("runs", 3)),
+            OutDirectory = Path.GetFullPath(args.Get("out") ?? Path.Combine(RepoRoot, "docs")),
+            Postgres = !args.Has("no-postgres"),
+            ClickHouse = args.Has("clickhouse"),
+            RecoveryWalBytes = args.Long("recovery-wal-mb", 1024) << 20,
+            FanOutRows = args.Long("fanout-rows", Math.Max(30_000, Math.Min(rows / 20, 500_000))),
+            BatchRows = args.Int("batch-rows", 8192),
+            FloodSeconds = args.Int("flood-seconds", 15),
+            PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),
+            Parts = only is null
+                ? new HashSet<string>(AllParts)
+                : new HashSet<string>(only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.OrdinalIgnoreCase),
+        };
+    }
+}
