@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace TimeFusion.Bench.Peers;
@@ -49,7 +47,7 @@ public sealed class ClickHousePeer : IAsyncDisposable
     {
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-ch-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
-        var ports = FreeLoopbackPorts(2);
+        var ports = FreePorts.Take(2);
         var peer = new ClickHousePeer(root, ports[0]);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => peer.StopNow();
         Console.CancelKeyPress += (_, _) => peer.StopNow();
@@ -131,15 +129,6 @@ public sealed class ClickHousePeer : IAsyncDisposable
         {
             return 0;
         }
-    }
-
-    private static int[] FreeLoopbackPorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        foreach (var l in listeners) l.Start();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners) l.Stop();
-        return ports;
     }
 
     private void StopNow()
