@@ -20,23 +20,25 @@ public sealed class SiloFailureTests : IAsyncLifetime
     public async Task Rows_of_grains_on_a_killed_silo_come_back_exactly_once_on_the_others()
     {
         var gateway = _fixture.Client.GetGrain<IQueryGatewayGrain>(0);
-        var projects = Enumerable.Range(0, 12).Select(i => $"proj-{i}").ToList();
-        foreach (var p in projects)
+        // Every silo must be known to placement before grains are placed.
+        await _fixture.Cluster.WaitForLivenessToStabilizeAsync();
+        var primary = _fixture.Cluster.Silos[0].SiloAddress;
+        var projects = new List<string>();
+        var hosts = new Dictionary<SiloAddress, int>();
+        // Placement is the cluster's choice: add projects until a secondary silo hosts some (12 at least, 60 at most).
+        while (projects.Count < 12 || (hosts.Keys.All(h => h.Equals(primary)) && projects.Count < 60))
         {
+            var p = $"proj-{projects.Count}";
+            projects.Add(p);
             await gateway.InsertAsync(p, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(100, p), Caller.ForProject(p));
             await gateway.ExecuteAsync("FLUSH otel_logs_and_spans", Caller.ForProject(p)); // half in Delta…
             await gateway.InsertAsync(p, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(50, p + "b"), Caller.ForProject(p)); // …half only in WAL + buffer
-        }
-
-        // Kill a secondary silo that hosts some of these grains (the primary holds the test cluster's membership).
-        var hosts = new Dictionary<SiloAddress, int>();
-        foreach (var p in projects)
-        {
             var id = _fixture.Client.GetGrain<ITableGrain>(TableGrainKey.Format(p, OtelLogsAndSpans.TableName)).GetGrainId();
             Assert.True(_fixture.Cluster.TryGetGrainContext(id, out var context));
             hosts[context.Address.SiloAddress!] = hosts.GetValueOrDefault(context.Address.SiloAddress!) + 1;
         }
-        var primary = _fixture.Cluster.Silos[0].SiloAddress;
+
+        // Kill a secondary silo that hosts some of these grains (the primary holds the test cluster's membership).
         var victimAddress = hosts.Where(h => !h.Key.Equals(primary)).OrderByDescending(h => h.Value).Select(h => h.Key).FirstOrDefault();
         Assert.True(victimAddress is not null, "every grain was placed on the primary silo");
         await _fixture.Cluster.KillSiloAsync(_fixture.Cluster.GetSiloForAddress(victimAddress!) ?? throw new InvalidOperationException("victim silo not found"));
