@@ -2,6 +2,7 @@ using Apache.Arrow;
 using Npgsql;
 using TimeFusion.Bench.Peers;
 using TimeFusion.Tables;
+using TimeFusion.Tests.Infrastructure;
 
 namespace TimeFusion.Bench.Ingest;
 
@@ -27,7 +28,7 @@ public static class TimeFusionCopyIngest
         }
         await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-copy-{pairs}-{Guid.NewGuid():N}"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
-        await FreePorts.WaitListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
+        await FreePorts.WaitUntilListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
         var sources = Enumerable.Range(0, pairs).Select(p =>
         {
             var b = new NpgsqlDataSourceBuilder($"Host=127.0.0.1;Port={silo.PostgresPort};Username=u{p};Password=bench;Database=timefusion;Command Timeout=0;Maximum Pool Size=32");

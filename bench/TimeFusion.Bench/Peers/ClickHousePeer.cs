@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using TimeFusion.Tests.Infrastructure;
 
 namespace TimeFusion.Bench.Peers;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Npgsql;
+using TimeFusion.Tests.Infrastructure;
 
 namespace TimeFusion.Bench.Peers;
 

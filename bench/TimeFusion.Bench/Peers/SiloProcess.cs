@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TimeFusion.Client.Sdk;
 using TimeFusion.Grains;
+using TimeFusion.Tests.Infrastructure;
 
 namespace TimeFusion.Bench.Peers;
 
@@ -123,7 +124,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Waits for the gateway and connects an Orleans client.</summary>
     public async Task ConnectAsync(TimeSpan timeout)
     {
-        await FreePorts.WaitListeningAsync(GatewayPort, timeout, () => _process.HasExited ? $"silo exited {_process.ExitCode}: {LogTail()}" : LogTail());
+        await FreePorts.WaitUntilListeningAsync(GatewayPort, timeout, () => _process.HasExited ? $"silo exited {_process.ExitCode}: {LogTail()}" : LogTail());
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         // Long calls (a WAL replay on activation, a big FLUSH) must not time out on the client side.

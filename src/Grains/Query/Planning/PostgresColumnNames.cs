@@ -51,7 +51,6 @@ public static class PostgresColumnNames
         "COLUMN_REF" => SqlAst.ColumnNames(expression) is { Length: > 0 } names ? names[^1] : null,
         "FUNCTION" when !SqlAst.Bool(expression, "is_operator") => FunctionName(SqlAst.Str(expression, "function_name")),
         "WINDOW" => FunctionName(SqlAst.Str(expression, "function_name")),
-        "AGGREGATE" => FunctionName(SqlAst.Str(expression, "function_name")),
         "CAST" => NameOf(expression?["child"]) ?? TypeName(expression?["cast_type"]),
         "CASE" => "case",
         "OPERATOR" when SqlAst.Type(expression) == "ARRAY_CONSTRUCTOR" => "array",
@@ -65,7 +64,6 @@ public static class PostgresColumnNames
         "quantile_cont" => "percentile_cont",
         "quantile_disc" => "percentile_disc",
         "list_value" or "array_value" => "array",
-        "date_part" => "date_part",
         _ when name.StartsWith("__", StringComparison.Ordinal) || !char.IsLetter(name[0]) => null,
         _ => name.ToLowerInvariant(),
     };

@@ -63,6 +63,7 @@ public sealed class PgCatalogDatabase : IDisposable
             Execute($"CREATE MACRO tfpg.pg_backend_pid() AS {Environment.ProcessId}");
             Execute(PgCatalogSchema.ViewsSql);
             Execute(PgCatalogRows.StaticTypesSql());
+            Execute(string.Concat(ServerSettings.Select(x => PgCatalogRows.SettingSql(x.Name, x.Setting, x.Category))));
             Execute($"SET search_path = '{PgCatalogSchema.CatalogSchema}'");
             Names = LoadNames();
         }
@@ -107,11 +108,10 @@ public sealed class PgCatalogDatabase : IDisposable
         var fingerprint = string.Join("|", tables.Select(t => t.Name + ":" + string.Join(",", t.Columns.Select(c => c.Name + " " + c.Type + (c.Nullable ? "" : "!")))))
             + "#" + string.Join(",", users.Select(u => u.Name + (u.IsAdmin ? "*" : "")));
         if (fingerprint == _fingerprint) return;
-        var settings = string.Concat(ServerSettings.Select(s => PgCatalogRows.SettingSql(s.Name, s.Setting, s.Category)));
         Execute("BEGIN TRANSACTION");
         try
         {
-            Execute(PgCatalogRows.DynamicSql(tables, users, settings));
+            Execute(PgCatalogRows.DynamicSql(tables, users));
             Execute("COMMIT");
         }
         catch

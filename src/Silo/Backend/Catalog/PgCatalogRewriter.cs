@@ -124,12 +124,12 @@ internal static class PgCatalogRewriter
                     continue;
                 }
             }
-            var text0 = SqlScanner.Text(sql, t);
-            output.Add(new Piece(t.Kind, columnAliases.Contains(i) ? $"{text0}({text0})" : text0, space));
+            var text = SqlScanner.Text(sql, t);
+            output.Add(new Piece(t.Kind, columnAliases.Contains(i) ? $"{text}({text})" : text, space));
         }
-        var text = new StringBuilder(sql.Length + 32);
-        foreach (var piece in output) text.Append(piece.Space).Append(piece.Text);
-        return text.Append(sql, previousEnd, sql.Length - previousEnd).ToString();
+        var rewritten = new StringBuilder(sql.Length + 32);
+        foreach (var piece in output) rewritten.Append(piece.Space).Append(piece.Text);
+        return rewritten.Append(sql, previousEnd, sql.Length - previousEnd).ToString();
     }
 
     /// <summary>
@@ -141,18 +141,27 @@ internal static class PgCatalogRewriter
         var result = new Dictionary<int, (int, int)>();
         for (var i = 1; i + 1 < tokens.Count; i++)
         {
-            if (tokens[i].Kind != SqlTokenKind.Word || SqlScanner.Identifier(sql, tokens[i]) is not ("string_to_array" or "regexp_split_to_array")
-                || !IsPunct(sql, tokens, i + 1, '(')) continue;
-            var before = tokens[i - 1];
-            if (!(IsPunct(sql, tokens, i - 1, ',') || before.Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, before) == "from")) continue;
-            var end = Close(sql, tokens, i + 1);
-            var alias = end + 1;
-            if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[alias]) == "as") alias++;
-            if (end < tokens.Count && alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && !IsKeyword(SqlScanner.Text(sql, tokens[alias]))
-                && (IsPunct(sql, tokens, i - 1, ',') ? InFromList(sql, tokens, i) : true))
-                result[i] = (end, alias);
+            if (!IsCall(sql, tokens, i, "string_to_array", "regexp_split_to_array")) continue;
+            var afterFrom = tokens[i - 1].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[i - 1]) == "from";
+            if (!afterFrom && !(IsPunct(sql, tokens, i - 1, ',') && InFromList(sql, tokens, i))) continue;
+            if (AliasAfterCall(sql, tokens, i) is { } call) result[i] = call;
         }
         return result;
+    }
+
+    /// <summary>Whether token <paramref name="i"/> is a call of one of <paramref name="names"/>.</summary>
+    private static bool IsCall(string sql, List<SqlToken> tokens, int i, params string[] names) =>
+        tokens[i].Kind == SqlTokenKind.Word && names.Contains(SqlScanner.Identifier(sql, tokens[i])) && IsPunct(sql, tokens, i + 1, '(');
+
+    /// <summary>For a call at <paramref name="name"/>: its closing parenthesis and the alias after it (<c>[AS] alias</c>), or null.</summary>
+    private static (int CallEnd, int Alias)? AliasAfterCall(string sql, List<SqlToken> tokens, int name)
+    {
+        var end = Close(sql, tokens, name + 1);
+        var alias = end + 1;
+        if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[alias]) == "as") alias++;
+        return alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && !IsKeyword(SqlScanner.Text(sql, tokens[alias]))
+            ? (end, alias)
+            : null;
     }
 
     // A comma-separated item is a FROM item when the nearest FROM/SELECT/WHERE keyword before it at the same depth is FROM.
@@ -189,20 +198,8 @@ internal static class PgCatalogRewriter
         var result = new HashSet<int>();
         for (var i = 0; i + 1 < tokens.Count; i++)
         {
-            if (tokens[i].Kind != SqlTokenKind.Word || SqlScanner.Identifier(sql, tokens[i]) != "generate_series" || !IsPunct(sql, tokens, i + 1, '(')) continue;
-            var depth = 0;
-            var j = i + 1;
-            for (; j < tokens.Count; j++)
-            {
-                if (IsPunct(sql, tokens, j, '(')) depth++;
-                else if (IsPunct(sql, tokens, j, ')') && --depth == 0) break;
-            }
-            var alias = j + 1;
-            if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[alias]) == "as") alias++;
-            if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && !IsKeyword(SqlScanner.Text(sql, tokens[alias]))
-                && SqlScanner.Identifier(sql, tokens[alias]) is not ("where" or "join" or "left" or "cross" or "group" or "order" or "limit" or "union")
-                && !IsPunct(sql, tokens, alias + 1, '('))
-                result.Add(alias);
+            if (IsCall(sql, tokens, i, "generate_series") && AliasAfterCall(sql, tokens, i) is { } call && !IsPunct(sql, tokens, call.Alias + 1, '('))
+                result.Add(call.Alias);
         }
         return result;
     }
@@ -294,5 +291,6 @@ internal static class PgCatalogRewriter
         output.Count > 0 && (output[^1].Text is "," or "(" or "=" || output[^1].Text.ToUpperInvariant() is "THEN" or "ELSE" or "SELECT" or "WHEN");
 
     private static bool IsKeyword(string word) => word.ToUpperInvariant() is "AND" or "OR" or "NOT" or "IN" or "WHERE" or "ON"
-        or "SELECT" or "FROM" or "WHEN" or "THEN" or "ELSE" or "CASE" or "AS" or "IS" or "BY" or "EXISTS" or "ANY" or "ALL";
+        or "SELECT" or "FROM" or "WHEN" or "THEN" or "ELSE" or "CASE" or "AS" or "IS" or "BY" or "EXISTS" or "ANY" or "ALL"
+        or "JOIN" or "LEFT" or "RIGHT" or "INNER" or "CROSS" or "GROUP" or "ORDER" or "LIMIT" or "UNION" or "HAVING";
 }

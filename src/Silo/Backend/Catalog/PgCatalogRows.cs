@@ -47,12 +47,11 @@ internal static class PgCatalogRows
     }
 
     /// <summary>DELETE and INSERT statements replacing the tables' and users' rows.</summary>
-    public static string DynamicSql(IReadOnlyList<TableDefinition> tables, IReadOnlyList<PostgresUser> users, string serverSettingsSql)
+    public static string DynamicSql(IReadOnlyList<TableDefinition> tables, IReadOnlyList<PostgresUser> users)
     {
         var sql = new StringBuilder();
-        sql.Append("DELETE FROM tfpg.pg_class; DELETE FROM tfpg.pg_attribute; DELETE FROM tfpg.pg_roles; DELETE FROM tfpg.pg_settings;\n");
+        sql.Append("DELETE FROM tfpg.pg_class; DELETE FROM tfpg.pg_attribute; DELETE FROM tfpg.pg_roles;\n");
         sql.Append("DELETE FROM tfpg.pg_type WHERE typtype = 'c';\n");
-        sql.Append(serverSettingsSql);
         var owner = users.FirstOrDefault(u => u.IsAdmin) is null ? 0 : BootstrapRoleOid;
         var roleOid = 20000L;
         var firstAdminSeen = false;
