@@ -75,7 +75,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
         var plan = _dml.AnalyzeUpdateOrDelete(sql, catalog, ScopeOf(caller));
         var request = new DmlRequest(plan.Kind == DmlKind.Update, plan.Predicate,
-            plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList());
+            plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList(), plan.Time.MinMicros, plan.Time.MaxMicros);
         long affected = 0;
         foreach (var project in plan.Projects)
             affected += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.Name)).ExecuteDmlAsync(request);

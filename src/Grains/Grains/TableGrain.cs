@@ -83,9 +83,11 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
-    public Task<long> ExecuteDmlAsync(DmlRequest request) => request.IsUpdate
-        ? Engine.UpdateAsync(request.Predicate, request.Assignments)
-        : Engine.DeleteAsync(request.Predicate);
+    public Task<long> ExecuteDmlAsync(DmlRequest request)
+    {
+        var time = new TimeRange(request.MinTimestampMicros, request.MaxTimestampMicros);
+        return request.IsUpdate ? Engine.UpdateAsync(request.Predicate, request.Assignments, time) : Engine.DeleteAsync(request.Predicate, time);
+    }
 
     /// <inheritdoc />
     public async Task<FlushReply> FlushAsync()
@@ -118,6 +120,6 @@ public sealed class TableGrain(
     {
         var e = Engine;
         return Task.FromResult(new TableGrainStatus(e.AppliedThroughLsn, e.FlushedThroughLsn, e.BufferedRows, e.BufferedBytes,
-            e.DeltaSnapshot.Version, e.Recovery.ReplayedEntries));
+            e.DeltaSnapshot.Version, e.Recovery.ReplayedEntries, e.DmlFilesRead));
     }
 }

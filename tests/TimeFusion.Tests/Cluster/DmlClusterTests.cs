@@ -43,4 +43,30 @@ public sealed class DmlClusterTests(OneSiloCluster fixture) : IClassFixture<OneS
         Assert.Equal("42703", bad.SqlState);
         Assert.Equal(400, await CountAsync("dm2"));
     }
+
+    [Fact]
+    public async Task A_dml_on_one_days_rows_reads_only_that_days_files_through_the_gateway()
+    {
+        const string p = "dm-days";
+        var day1 = EngineTestKit.T0; // 2026-11-24 22:00 UTC; 100 rows a second apart stay on that day
+        var day2 = day1 + 86_400_000_000L;
+        await Gateway.InsertAsync(p, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(100, "d1", day1), Caller.ForProject(p));
+        await Gateway.InsertAsync(p, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(100, "d2", day2), Caller.ForProject(p));
+        await Gateway.ExecuteAsync("FLUSH otel_logs_and_spans", Caller.ForProject(p));
+        var grain = fixture.Client.GetGrain<ITableGrain>(TableGrainKey.Format(p, OtelLogsAndSpans.TableName));
+        var before = (await grain.GetStatusAsync()).DmlFilesRead;
+
+        // The predicate's timestamp bounds reach the table grain: only the day-1 file is read.
+        var deleted = await Gateway.ExecuteAsync(
+            "DELETE FROM otel_logs_and_spans WHERE level = 'ERROR' AND timestamp >= '2026-11-24 00:00:00+00' AND timestamp < '2026-11-25 00:00:00+00'",
+            Caller.ForProject(p));
+        Assert.Equal(10, deleted);
+        Assert.Equal(1, (await grain.GetStatusAsync()).DmlFilesRead - before);
+
+        // Without a time bound every file is read.
+        Assert.Equal(10, await Gateway.ExecuteAsync("UPDATE otel_logs_and_spans SET level = 'WARN' WHERE level = 'ERROR'", Caller.ForProject(p)));
+        Assert.Equal(3, (await grain.GetStatusAsync()).DmlFilesRead - before);
+        Assert.Equal(190, await CountAsync(p));
+        Assert.Equal(10, await CountAsync(p, "level = 'WARN'"));
+    }
 }

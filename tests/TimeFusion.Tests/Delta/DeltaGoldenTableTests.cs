@@ -7,12 +7,12 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Tests.Delta;
 
 /// <summary>
-/// Our reader against real tables written by Spark, Databricks and delta-rs (../shared/delta-golden, facts from
+/// Our reader against real tables written by Spark, Databricks and delta-rs (tests/TimeFusion.Tests/TestData/delta-golden, facts from
 /// its MANIFEST.md). The folder is opened read-only: nothing may be written there.
 /// </summary>
 public sealed class DeltaGoldenTableTests
 {
-    private static readonly string GoldenRoot = Path.Combine(RepoPaths.Shared, "delta-golden");
+    private static readonly string GoldenRoot = Path.Combine(RepoPaths.TestData, "delta-golden");
 
     /// <summary>(table, latest version, active files, rows or null when unknown, refused feature or null).</summary>
     public static TheoryData<string, long, int, long?, string?> Tables => new()

@@ -15,6 +15,6 @@ public static class RepoPaths
     /// <summary>The repository root (the folder holding TimeFusion.sln).</summary>
     public static string Root => RootLazy.Value;
 
-    /// <summary>The shared folder beside the repository (design, golden Delta tables).</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+    /// <summary>The tests' own data (e.g. <c>delta-golden</c>, real Delta tables written by Spark and delta-rs).</summary>
+    public static string TestData => Path.Combine(Root, "tests", "TimeFusion.Tests", "TestData");
 }

@@ -48,11 +48,16 @@ public sealed record GrainQuery(
 /// <param name="IsUpdate">UPDATE when true, DELETE otherwise.</param>
 /// <param name="Predicate">The WHERE clause as SQL, or null for every row.</param>
 /// <param name="Assignments">UPDATE's SET list: column → SQL expression.</param>
+/// <param name="MinTimestampMicros">The smallest <c>timestamp</c> the predicate can match (µs since the epoch), or null.</param>
+/// <param name="MaxTimestampMicros">The largest <c>timestamp</c> the predicate can match, or null: Delta files outside
+/// the range are not read.</param>
 [GenerateSerializer, Immutable]
 public sealed record DmlRequest(
     [property: Id(0)] bool IsUpdate,
     [property: Id(1)] string? Predicate,
-    [property: Id(2)] IReadOnlyList<KeyValuePair<string, string>> Assignments);
+    [property: Id(2)] IReadOnlyList<KeyValuePair<string, string>> Assignments,
+    [property: Id(3)] long? MinTimestampMicros = null,
+    [property: Id(4)] long? MaxTimestampMicros = null);
 
 /// <summary>What a flush did.</summary>
 /// <param name="FlushedThroughLsn">Every entry up to this LSN is in Delta.</param>
@@ -61,7 +66,7 @@ public sealed record DmlRequest(
 [GenerateSerializer, Immutable]
 public sealed record FlushReply([property: Id(0)] long FlushedThroughLsn, [property: Id(1)] long? DeltaVersion, [property: Id(2)] long Rows);
 
-/// <summary>A table grain's counters.</summary>
+/// <summary>A table grain's counters (<c>DmlFilesRead</c>: Delta files read by UPDATE/DELETE since activation).</summary>
 [GenerateSerializer, Immutable]
 public sealed record TableGrainStatus(
     [property: Id(0)] long AppliedThroughLsn,
@@ -69,4 +74,5 @@ public sealed record TableGrainStatus(
     [property: Id(2)] long BufferedRows,
     [property: Id(3)] long BufferedBytes,
     [property: Id(4)] long DeltaVersion,
-    [property: Id(5)] long RecoveredEntries);
+    [property: Id(5)] long RecoveredEntries,
+    [property: Id(6)] long DmlFilesRead = 0);

@@ -1,3 +1,4 @@
+using TimeFusion.Sql;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 
@@ -26,7 +27,7 @@ internal static class StatementBinder
         {
             tokens = SqlTokenizer.Tokenize(sql);
         }
-        catch (SqlPlanningException e)
+        catch (SqlSyntaxException e)
         {
             throw new QueryExecutionException(e.SqlState, e.Message, e);
         }
@@ -112,7 +113,7 @@ internal static class StatementBinder
         {
             tokens = SqlTokenizer.Tokenize(sql);
         }
-        catch (SqlPlanningException)
+        catch (SqlSyntaxException)
         {
             return limitPlusOffset;
         }

@@ -1,3 +1,4 @@
+using TimeFusion.Sql;
 using System.Text.Json.Nodes;
 using TimeFusion.Tables;
 
@@ -35,7 +36,7 @@ public sealed class DmlAnalyzer
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(caller);
         var statement = SingleStatement(sql);
-        var first = SqlTokenizer.Tokenize(statement)[0];
+        var first = PlanningTokens.Tokenize(statement)[0];
         var kind = first.IsKeyword(statement, "UPDATE") ? DmlKind.Update
             : first.IsKeyword(statement, "DELETE") ? DmlKind.Delete
             : throw new SqlPlanningException(SqlStates.FeatureNotSupported, "expected an UPDATE or DELETE statement");
@@ -56,7 +57,7 @@ public sealed class DmlAnalyzer
     private static string SingleStatement(string sql)
     {
         ArgumentNullException.ThrowIfNull(sql);
-        var statements = SqlTokenizer.SplitStatements(sql);
+        var statements = PlanningTokens.SplitStatements(sql);
         return statements.Count switch
         {
             1 => statements[0],
@@ -76,7 +77,7 @@ public sealed class DmlAnalyzer
     private DmlPlan PlanUpdateOrDelete(ParserSession session, DmlKind kind, string sql, ICatalogView catalog, CallerScope caller)
     {
         if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
-        if (SqlTokenizer.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
+        if (PlanningTokens.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
             throw new SqlPlanningException(SqlStates.FeatureNotSupported, "WITH on UPDATE/DELETE is not supported");
         var parts = kind == DmlKind.Update ? DmlTextSplitter.SplitUpdate(sql) : DmlTextSplitter.SplitDelete(sql);
         var schema = ResolveTable(parts, catalog);
@@ -207,7 +208,7 @@ public sealed class DmlAnalyzer
     private InsertPlan PlanInsert(ParserSession session, string sql, ICatalogView catalog, CallerScope caller)
     {
         if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
-        if (SqlTokenizer.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
+        if (PlanningTokens.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
             throw new SqlPlanningException(SqlStates.FeatureNotSupported, "WITH on INSERT is not supported");
         var parts = DmlTextSplitter.SplitInsert(sql);
         var schema = ResolveTable(parts, catalog);

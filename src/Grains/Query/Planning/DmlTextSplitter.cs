@@ -1,3 +1,4 @@
+using TimeFusion.Sql;
 namespace TimeFusion.Query.Planning;
 
 /// <summary>The parts of a DML statement's text.</summary>
@@ -95,7 +96,7 @@ internal static class DmlTextSplitter
 
     private sealed class Cursor(string sql)
     {
-        private readonly List<SqlToken> _tokens = SqlTokenizer.Tokenize(sql);
+        private readonly List<SqlToken> _tokens = PlanningTokens.Tokenize(sql);
         private int _i;
 
         public bool AtEnd => _i >= _tokens.Count;

@@ -1,3 +1,4 @@
+using TimeFusion.Sql;
 namespace TimeFusion.Query.Planning;
 
 /// <summary>
@@ -66,7 +67,7 @@ internal sealed class FunctionCatalog
         {
             tokens = SqlTokenizer.Tokenize(definition);
         }
-        catch (SqlPlanningException)
+        catch (SqlSyntaxException)
         {
             return names;
         }

@@ -1,3 +1,4 @@
+using TimeFusion.Sql;
 namespace TimeFusion.Query.Planning;
 
 /// <summary>
@@ -29,13 +30,13 @@ public sealed class SqlStatementClassifier
     public IReadOnlyList<ClassifiedStatement> Classify(string sql)
     {
         ArgumentNullException.ThrowIfNull(sql);
-        var statements = SqlTokenizer.SplitStatements(sql);
+        var statements = PlanningTokens.SplitStatements(sql);
         return _parser.Use(session => statements.Select(s => ClassifyOne(session, s)).ToList());
     }
 
     private static ClassifiedStatement ClassifyOne(ParserSession session, string sql)
     {
-        var tokens = SqlTokenizer.Tokenize(sql);
+        var tokens = PlanningTokens.Tokenize(sql);
         var first = tokens[0];
         if (first.Kind == SqlTokenKind.Open && sql[first.Start] == '(')
         {

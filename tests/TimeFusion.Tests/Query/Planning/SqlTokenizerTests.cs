@@ -1,3 +1,4 @@
+using TimeFusion.Sql;
 using TimeFusion.Query.Planning;
 
 namespace TimeFusion.Tests.Query.Planning;
@@ -45,7 +46,7 @@ public sealed class SqlTokenizerTests
                     Assert.InRange(t.End, t.Start + 1, sql.Length);
                 }
             }
-            catch (SqlPlanningException e)
+            catch (SqlSyntaxException e)
             {
                 Assert.Equal(SqlStates.SyntaxError, e.SqlState);
             }

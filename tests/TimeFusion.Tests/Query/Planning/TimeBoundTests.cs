@@ -1,3 +1,4 @@
+using TimeFusion.Tables;
 using TimeFusion.Query.Planning;
 
 namespace TimeFusion.Tests.Query.Planning;

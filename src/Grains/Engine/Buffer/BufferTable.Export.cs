@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Apache.Arrow;
+using DuckDB.NET.Data;
+using TimeFusion.Buffer.Native;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Buffer;
+
+/// <summary>Persisting: Parquet export of the rows up to an LSN, and their removal once the Delta commit holds them.</summary>
+public sealed partial class BufferTable
+{
+    /// <summary>
+    /// Writes the rows with LSN at or below <paramref name="upToLsn"/> to Parquet, one file per date partition under
+    /// <paramref name="directory"/> (<c>date=YYYY-MM-DD/part-…-c000.zstd.parquet</c>), sorted by timestamp, zstd,
+    /// 122,880-row groups, with statistics from DuckDB's <c>RETURN_STATS</c>. All files come from one snapshot.
+    /// Rows are not deleted: call <see cref="DeleteUpToAsync"/> once the Delta commit holding the files succeeded.
+    /// Seals the generation taking appends first when it holds such rows, so that the delete is a DETACH.
+    /// On failure the files written so far are deleted.
+    /// </summary>
+    public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            var root = Path.GetFullPath(directory);
+            lock (_gate)
+                _pendingFlushLsn = Math.Max(_pendingFlushLsn, upToLsn);
+            await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= upToLsn, cancellationToken).ConfigureAwait(false);
+            List<BufferGeneration> sources;
+            lock (_gate)
+                sources = _generations.Where(g => !g.IsEmpty && g.MinLsn <= upToLsn).ToList();
+            if (sources.Count == 0)
+                return [];
+            var source = string.Join(" UNION ALL ", sources.Select(g => g.MaxLsn > upToLsn
+                ? $"SELECT * FROM {g.QuotedTable} WHERE {QuotedLsn} <= {upToLsn}"
+                : $"SELECT * FROM {g.QuotedTable}"));
+            return await Task.Run(() => Export(source, root, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
+    }
+
+    private async Task SealActiveIfAsync(Func<BufferGeneration, bool> condition, CancellationToken cancellationToken)
+    {
+        await _appendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            bool seal;
+            lock (_gate)
+                seal = condition(_generations[^1]);
+            if (seal)
+                await Task.Run(Rotate, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
+    private List<ExportedFile> Export(string source, string root, CancellationToken cancellationToken)
+    {
+        var files = new List<ExportedFile>();
+        var date = SqlNames.Quote(TableSchema.DateColumn);
+        var ts = SqlNames.Quote(TableSchema.TimestampColumn);
+        RunInTransaction(connection =>
+        {
+            try
+            {
+                var dates = new List<DateOnly>();
+                using (var command = connection.CreateCommand())
+                {
+                    command.CommandText = $"SELECT DISTINCT {date} FROM ({source}) ORDER BY 1";
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                        dates.Add(reader.GetFieldValue<DateOnly>(0));
+                }
+                foreach (var day in dates)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                    var relative = $"date={dayText}/part-00000-{Guid.NewGuid():D}-c000.zstd.parquet";
+                    var path = Path.Combine(root, relative.Replace('/', Path.DirectorySeparatorChar));
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    var sql = $"COPY (SELECT {_exportColumns} FROM ({source}) WHERE {date} = DATE '{dayText}' ORDER BY {ts}) "
+                              + $"TO {SqlNames.Literal(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)";
+                    files.Add(CopyOne(connection, sql, day, path, relative, cancellationToken));
+                }
+            }
+            catch
+            {
+                foreach (var f in files)
+                    File.Delete(f.LocalPath);
+                throw;
+            }
+            return 0L;
+        }, cancellationToken);
+        return files;
+    }
+
+    internal ExportedFile CopyOne(DuckDBConnection connection, string sql, DateOnly day, string path, string relative, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var cancel = cancellationToken.Register(static c => ((DuckDBCommand)c!).Cancel(), command);
+        try
+        {
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+                throw new BufferException($"COPY of {Id} for {day:yyyy-MM-dd} returned no statistics");
+            var rows = Convert.ToInt64(reader.GetValue(reader.GetOrdinal("count")), CultureInfo.InvariantCulture);
+            var bytes = Convert.ToInt64(reader.GetValue(reader.GetOrdinal("file_size_bytes")), CultureInfo.InvariantCulture);
+            var statsOrdinal = reader.GetOrdinal("column_statistics");
+            var stats = ParquetStatsParser.Parse(reader.IsDBNull(statsOrdinal) ? null : reader.GetValue(statsOrdinal), Schema, _db.Options.MaxStatsStringLength);
+            var onDisk = new FileInfo(path).Length;
+            if (onDisk != bytes)
+                throw new BufferException($"COPY of {Id} reported {bytes} bytes but {path} holds {onDisk}");
+            return new ExportedFile(day, path, relative, rows, bytes, stats);
+        }
+        catch
+        {
+            if (File.Exists(path))
+                File.Delete(path);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Removes the rows with LSN at or below <paramref name="lsn"/> (after their flush committed) and releases their
+    /// memory reservations. Generations holding only such rows are DETACHed, which frees their memory at once (or
+    /// when the last snapshot reading them closes); a generation straddling the LSN gets a DELETE. Returns the rows removed.
+    /// </summary>
+    public async Task<long> DeleteUpToAsync(long lsn, CancellationToken cancellationToken)
+    {
+        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        long removed;
+        try
+        {
+            ThrowIfDisposed();
+            // Seal the generation taking appends if it holds such rows: it must not be detached under the appender,
+            // and only a sealed generation gets compressed, which is what gives partly deleted rows' memory back.
+            await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= lsn, cancellationToken).ConfigureAwait(false);
+            List<BufferGeneration> whole, partial;
+            lock (_gate)
+            {
+                whole = _generations.Where(g => !g.IsEmpty && g.Sealed && g.MaxLsn <= lsn).ToList();
+                partial = _generations.Where(g => !g.IsEmpty && g.MinLsn <= lsn && g.MaxLsn > lsn).ToList();
+            }
+            removed = await Task.Run(() => ApplyToGenerations(partial, g => $"DELETE FROM {g.QuotedTable} WHERE {QuotedLsn} <= {lsn}", null, (g, n) =>
+            {
+                g.Rows -= n;
+                g.MinLsn = lsn + 1;
+                g.Compressed = false;
+            }, onCommitted: () =>
+            {
+                // Still under the generation lock, together with the partial deletes' commits.
+                var total = 0L;
+                foreach (var g in whole)
+                {
+                    total += g.Rows;
+                    _generations.Remove(g);
+                    g.Dropped = true;
+                }
+                long seen;
+                while (lsn > (seen = Interlocked.Read(ref _deletedUpTo)) && Interlocked.CompareExchange(ref _deletedUpTo, lsn, seen) != seen)
+                {
+                }
+                if (lsn >= _pendingFlushLsn)
+                    _pendingFlushLsn = -1;
+                return total;
+            }), CancellationToken.None).ConfigureAwait(false);
+            DropGenerations(whole);
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
+        _reservations.ReleaseUpTo(lsn);
+        if (_db.Options.CheckpointAfterDelete)
+            RequestCompression();
+        return removed;
+    }
+}

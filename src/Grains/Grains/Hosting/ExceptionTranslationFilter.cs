@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Logging;
+using TimeFusion.Buffer;
+using TimeFusion.Delta;
+using TimeFusion.Engine;
+using TimeFusion.Ingest;
+using TimeFusion.Query.Execution;
+using TimeFusion.Query.Planning;
+using TimeFusion.Tables;
+using TimeFusion.Wal;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Hosting;
+
+/// <summary>
+/// Turns engine exceptions into <see cref="TimeFusionException"/> with a SQLSTATE before they leave a grain, so
+/// clients (and the PostgreSQL protocol) get a stable code and message, whatever the engine type was.
+/// </summary>
+public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilter> logger) : IIncomingGrainCallFilter
+{
+    /// <inheritdoc />
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        try
+        {
+            await context.Invoke();
+        }
+        catch (Exception e) when (Translate(e) is { } translated)
+        {
+            if (translated.SqlState.StartsWith("XX", StringComparison.Ordinal) || translated.SqlState.StartsWith("58", StringComparison.Ordinal))
+                logger.LogError(e, "{Method} failed", context.MethodName);
+            throw translated;
+        }
+    }
+
+    /// <summary>The client-facing error for an engine exception, or null to let it through unchanged.</summary>
+    public static TimeFusionException? Translate(Exception e) => e switch
+    {
+        TimeFusionException => null,
+        SqlPlanningException p => new(p.SqlState, p.Message),
+        TimeFusion.Sql.SqlSyntaxException s => new(s.SqlState, s.Message),
+        QueryExecutionException q => new(q.SqlState, q.Message),
+        BatchRejectedException b => new("22023", b.Message),
+        TimeFusion.Dml.DmlRejectedException d => new("22023", d.Message),
+        SchemaException s => new("42P16", s.Message),
+        MemoryPressureException m => new("53200", m.Message, isRetryable: true),
+        TableFaultedException t => new("58030", t.Message, isRetryable: true),
+        WalException w => new("58030", w.Message, isRetryable: true),
+        DeltaUnsupportedFeatureException d => new("0A000", d.Message),
+        DeltaException d => new("XX000", d.Message),
+        IOException io => new("58030", io.Message, isRetryable: true),
+        _ => null,
+    };
+}
