@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Silo.Backend;
 
@@ -15,7 +15,7 @@ public static class TimeFusionPostgresServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddTimeFusionPostgres(this IServiceCollection services)
     {
-        services.AddOptions<PostgresUsersOptions>().Configure<IConfiguration>((o, c) => c.GetSection(PostgresUsersOptions.Section).Bind(o.Users));
+        services.AddTimeFusionUsers();
         services.TryAddSingleton<PgCatalogDatabase>();
         services.TryAddSingleton<IPostgresBackend, ClusterPostgresBackend>();
         return services.AddPostgresServer();

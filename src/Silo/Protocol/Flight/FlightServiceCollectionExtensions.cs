@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using TimeFusion.Hosting;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Silo.Protocol.Flight;
 
@@ -8,10 +9,12 @@ public static class FlightServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="FlightEndpointHost"/> as a hosted service with options bound from <c>TimeFusion:Flight</c> and
-    /// validated at start. It needs an <see cref="IGrainFactory"/> (the silo's) and the users it authenticates.
+    /// validated at start. It needs an <see cref="IGrainFactory"/> (the silo's); users come from
+    /// <c>TimeFusion:Users</c> (<see cref="UserDirectory"/>), as for PostgreSQL.
     /// </summary>
     public static IServiceCollection AddTimeFusionFlight(this IServiceCollection services)
     {
+        services.AddTimeFusionUsers();
         services.AddTimeFusionOptions<FlightEndpointOptions, FlightEndpointOptionsValidator>(FlightEndpointOptions.Section);
         if (services.Any(d => d.ServiceType == typeof(FlightEndpointHost))) return services;
         services.AddSingleton<FlightEndpointHost>();
