@@ -1,17 +1,17 @@
 namespace TimeFusion.Silo;
 
-/// <summary>Server settings, bound from the <c>TimeFusion</c> configuration section (appsettings, env, command line).</summary>
+/// <summary>
+/// The silo's Orleans ports, bound from the <c>TimeFusion</c> section (<c>TimeFusion:SiloPort</c>,
+/// <c>TimeFusion:GatewayPort</c>). The data directory is <see cref="TimeFusion.Hosting.TimeFusionOptions"/>.
+/// </summary>
 public sealed class ServerOptions
 {
     /// <summary>The configuration section name.</summary>
     public const string Section = "TimeFusion";
 
-    /// <summary>Where WAL segments, Delta tables and caches live. Default <c>./data</c>.</summary>
-    public string DataDirectory { get; set; } = "data";
-
-    /// <summary>Orleans silo-to-silo port.</summary>
+    /// <summary>Orleans silo-to-silo port. Default 11111.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary>Orleans client gateway port.</summary>
+    /// <summary>Orleans client gateway port. Default 30000.</summary>
     public int GatewayPort { get; set; } = 30000;
 }

@@ -9,24 +9,24 @@ public static class SiloSettings
     /// </summary>
     public static Dictionary<string, string> Ingest() => new()
     {
-        ["Engine:Engine:Wal:SyncMode"] = "PerCommit",
-        ["Engine:Engine:Flush:MaxBufferAge"] = "00:00:05",
-        ["Engine:Engine:Flush:MaxBufferedRows"] = "262144",
-        ["Engine:FlushCheckInterval"] = "00:00:00.500",
-        ["Engine:Buffer:MemoryLimitBytes"] = (8L << 30).ToString(),
-        ["Engine:Buffer:SoftLimitBytes"] = (3L << 30).ToString(),
-        ["Engine:Buffer:HardLimitBytes"] = (6L << 30).ToString(),
+        ["Wal:SyncMode"] = "PerCommit",
+        ["Flush:MaxBufferAge"] = "00:00:05",
+        ["Flush:MaxBufferedRows"] = "262144",
+        ["Flush:CheckInterval"] = "00:00:00.500",
+        ["Buffer:MemoryLimitBytes"] = (8L << 30).ToString(),
+        ["Buffer:SoftLimitBytes"] = (3L << 30).ToString(),
+        ["Buffer:HardLimitBytes"] = (6L << 30).ToString(),
     };
 
     /// <summary>Nothing flushes unless asked (explicit FLUSH), so rows stay buffered and in the WAL.</summary>
     public static Dictionary<string, string> NoAutoFlush() => new()
     {
-        ["Engine:Engine:Wal:SyncMode"] = "PerCommit",
-        ["Engine:Engine:Flush:MaxBufferAge"] = "1.00:00:00",
-        ["Engine:Engine:Flush:MaxBufferedRows"] = long.MaxValue.ToString(),
-        ["Engine:Engine:Flush:MaxBufferedBytes"] = long.MaxValue.ToString(),
-        ["Engine:Buffer:MemoryLimitBytes"] = (12L << 30).ToString(),
-        ["Engine:Buffer:SoftLimitBytes"] = (10L << 30).ToString(),
-        ["Engine:Buffer:HardLimitBytes"] = (11L << 30).ToString(),
+        ["Wal:SyncMode"] = "PerCommit",
+        ["Flush:MaxBufferAge"] = "1.00:00:00",
+        ["Flush:MaxBufferedRows"] = long.MaxValue.ToString(),
+        ["Flush:MaxBufferedBytes"] = long.MaxValue.ToString(),
+        ["Buffer:MemoryLimitBytes"] = (12L << 30).ToString(),
+        ["Buffer:SoftLimitBytes"] = (10L << 30).ToString(),
+        ["Buffer:HardLimitBytes"] = (11L << 30).ToString(),
     };
 }

@@ -22,9 +22,9 @@ public static class TimeFusionCopyIngest
         var settings = SiloSettings.Ingest();
         for (var p = 0; p < pairs; p++)
         {
-            settings[$"Users:Users:{p}:Name"] = $"u{p}";
-            settings[$"Users:Users:{p}:PasswordOrScramSecret"] = "bench";
-            settings[$"Users:Users:{p}:Projects:0"] = $"c{p}";
+            settings[$"Users:{p}:Name"] = $"u{p}";
+            settings[$"Users:{p}:PasswordOrScramSecret"] = "bench";
+            settings[$"Users:{p}:Projects:0"] = $"c{p}";
         }
         await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-copy-{pairs}-{Guid.NewGuid():N}"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));

@@ -23,15 +23,15 @@ public static class WriterFlood
     {
         var settings = new Dictionary<string, string>
         {
-            ["Engine:Engine:Wal:SyncMode"] = "PerCommit",
-            ["Engine:Buffer:MemoryLimitBytes"] = (1L << 30).ToString(),
+            ["Wal:SyncMode"] = "PerCommit",
+            ["Buffer:MemoryLimitBytes"] = (1L << 30).ToString(),
             // Flushes start only at the soft limit, close to the hard one, so writers outrun them.
-            ["Engine:Buffer:SoftLimitBytes"] = (192L << 20).ToString(),
-            ["Engine:Buffer:HardLimitBytes"] = HardLimit.ToString(),
-            ["Engine:Buffer:ReserveMaxWait"] = "00:00:01",
-            ["Engine:Engine:Flush:MaxBufferedRows"] = "100000000",
-            ["Engine:Engine:Flush:MaxBufferAge"] = "01:00:00",
-            ["Engine:FlushCheckInterval"] = "00:00:00.200",
+            ["Buffer:SoftLimitBytes"] = (192L << 20).ToString(),
+            ["Buffer:HardLimitBytes"] = HardLimit.ToString(),
+            ["Buffer:ReserveMaxWait"] = "00:00:01",
+            ["Flush:MaxBufferedRows"] = "100000000",
+            ["Flush:MaxBufferAge"] = "01:00:00",
+            ["Flush:CheckInterval"] = "00:00:00.200",
         };
         await using var silo = SiloProcess.Start(Path.Combine(root, "silo-flood"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));

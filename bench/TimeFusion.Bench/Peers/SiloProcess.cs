@@ -66,7 +66,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static string SiloDll => typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
 
-    /// <summary>Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Engine:Buffer:HardLimitBytes</c>).</summary>
+    /// <summary>Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Buffer:HardLimitBytes</c>).</summary>
     public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings)
     {
         if (!File.Exists(SiloDll)) throw new FileNotFoundException($"the silo is not built at {SiloDll} (dotnet build src/Silo -c Release)");
@@ -80,7 +80,6 @@ public sealed class SiloProcess : IAsyncDisposable
             ["SiloPort"] = ports[0].ToString(),
             ["GatewayPort"] = ports[1].ToString(),
             ["Postgres:Port"] = ports[2].ToString(),
-            ["Engine:Engine:Flush:StagingDirectory"] = Path.Combine(dataDirectory, "staging"),
         };
         foreach (var (k, v) in settings) all[k] = v;
         foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");

@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using TimeFusion.Engine;
 using TimeFusion.Hosting;
 using TimeFusion.Query.Execution;
@@ -19,7 +20,7 @@ namespace TimeFusion.Grains;
 public sealed class TableGrain(
     EngineServices services,
     SnapshotQueryExecutor executor,
-    TimeFusionEngineOptions options,
+    IOptions<FlushTimerOptions> flushTimer,
     ILogger<TableGrain> logger) : Grain, ITableGrain
 {
     private TableEngine? _engine;
@@ -40,8 +41,8 @@ public sealed class TableGrain(
         _engine = await TableEngine.OpenAsync(new TableId(project, table), schema, services, CancellationToken.None);
         _flushTimer = this.RegisterGrainTimer(FlushIfDueAsync, new GrainTimerCreationOptions
         {
-            DueTime = options.FlushCheckInterval,
-            Period = options.FlushCheckInterval,
+            DueTime = flushTimer.Value.CheckInterval,
+            Period = flushTimer.Value.CheckInterval,
             Interleave = false,
             KeepAlive = false,
         });

@@ -1,20 +1,35 @@
-using Microsoft.Extensions.Options;
+using System.Runtime.CompilerServices;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Silo.Backend;
 
 /// <summary>
-/// The PostgreSQL endpoint's backend: users from <see cref="PostgresUsersOptions"/>, SQL through the query gateway grain,
-/// catalog queries (pg_catalog, information_schema) answered by the silo's <see cref="PgCatalogDatabase"/>.
+/// The PostgreSQL endpoint's backend: users from the server's <see cref="UserDirectory"/>, SQL through the query gateway
+/// grain, catalog queries (pg_catalog, information_schema) answered by the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
-public sealed class ClusterPostgresBackend(IGrainFactory grains, IOptions<PostgresUsersOptions> users, PgCatalogDatabase catalog) : IPostgresBackend
+public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory users, PgCatalogDatabase catalog) : IPostgresBackend
 {
+    // One protocol user per configured user, kept as long as it is: the connection caches the SCRAM secret it derives
+    // from a plain password per protocol user instance, so a fresh instance per login would derive it every time.
+    private static readonly ConditionalWeakTable<TimeFusionUser, PostgresUser> ProtocolUsers = new();
+
     /// <inheritdoc />
     public ValueTask<PostgresUser?> FindUserAsync(string userName, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(users.Value.Effective().FirstOrDefault(u => u.Name == userName));
+        ValueTask.FromResult(users.Find(userName) is { } user ? ProtocolUserOf(user) : null);
 
     /// <inheritdoc />
     public ValueTask<IPostgresSession> OpenSessionAsync(PostgresUser user, PostgresSessionInfo info, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Value.Effective(), catalog));
+        ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog));
+
+    /// <summary>The PostgreSQL protocol's view of a server user.</summary>
+    internal static PostgresUser ProtocolUserOf(TimeFusionUser user) => ProtocolUsers.GetValue(user, u => new PostgresUser
+    {
+        Name = u.Name,
+        PasswordOrScramSecret = u.PasswordOrScramSecret,
+        AuthMethod = u.AuthMethod,
+        Projects = u.Projects,
+        IsAdmin = u.IsAdmin,
+    });
 }

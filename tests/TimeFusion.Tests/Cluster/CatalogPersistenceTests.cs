@@ -1,9 +1,6 @@
 using Apache.Arrow;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
-using Orleans.Storage;
+using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
-using TimeFusion.Buffer;
 using TimeFusion.Grains;
 using TimeFusion.Hosting;
 using TimeFusion.Tests.Infrastructure;
@@ -21,14 +18,17 @@ public sealed class CatalogPersistenceTests : IDisposable
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Services.AddKeyedSingleton<IGrainStorage>("catalog", (sp, _) =>
-                new LocalFileGrainStorage(Path.Combine(_data.Path, "catalog"), sp.GetRequiredService<Serializer>()));
-            silo.Services.AddTimeFusionEngine(new TimeFusionEngineOptions
-            {
-                DataDirectory = _data.Path,
-                Buffer = new BufferOptions { MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 1 },
-            });
+            // The server's set-up: the catalog in local files under the data directory.
+            silo.UseTimeFusion();
         });
+        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["TimeFusion:DataDirectory"] = _data.Path,
+            ["TimeFusion:Buffer:MemoryLimitBytes"] = (1L << 30).ToString(),
+            ["TimeFusion:Buffer:SoftLimitBytes"] = (256L << 20).ToString(),
+            ["TimeFusion:Buffer:HardLimitBytes"] = (512L << 20).ToString(),
+            ["TimeFusion:Buffer:Threads"] = "1",
+        }));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;

@@ -1,5 +1,5 @@
+using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
-using TimeFusion.Buffer;
 using TimeFusion.Hosting;
 using TimeFusion.Tests.Infrastructure;
 
@@ -16,8 +16,11 @@ public abstract class ClusterFixture : IAsyncLifetime
 
     protected abstract int Silos { get; }
 
-    /// <summary>Each silo's buffer database and memory budget.</summary>
-    protected virtual BufferOptions Buffer => new() { MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 1 };
+    /// <summary>Each silo's buffer database and memory budget (keys under <c>TimeFusion:Buffer</c>).</summary>
+    protected virtual Dictionary<string, string?> Buffer => new()
+    {
+        ["MemoryLimitBytes"] = (1L << 30).ToString(), ["SoftLimitBytes"] = (256L << 20).ToString(), ["HardLimitBytes"] = (512L << 20).ToString(), ["Threads"] = "1",
+    };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -28,15 +31,18 @@ public abstract class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder((short)Silos);
+        // Configured like the server: keys through the same extensions (validated at start).
+        var settings = new Dictionary<string, string?>
+        {
+            ["TimeFusion:DataDirectory"] = _data.Path,
+            ["TimeFusion:Flush:CheckInterval"] = "00:00:00.200",
+        };
+        foreach (var (key, value) in Buffer) settings["TimeFusion:Buffer:" + key] = value;
+        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage("catalog");
-            silo.Services.AddTimeFusionEngine(new TimeFusionEngineOptions
-            {
-                DataDirectory = _data.Path,
-                Buffer = Buffer,
-                FlushCheckInterval = TimeSpan.FromMilliseconds(200),
-            });
+            silo.AddTimeFusionEngine().AddTimeFusionStorage();
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -67,9 +73,9 @@ public sealed class TinyBudgetCluster : ClusterFixture
 
     protected override int Silos => 1;
 
-    protected override BufferOptions Buffer => new()
+    protected override Dictionary<string, string?> Buffer => new()
     {
-        MemoryLimitBytes = 1L << 30, SoftLimitBytes = 1L << 20, HardLimitBytes = HardLimit, Threads = 1,
-        ReserveMaxWait = TimeSpan.FromMilliseconds(300),
+        ["MemoryLimitBytes"] = (1L << 30).ToString(), ["SoftLimitBytes"] = (1L << 20).ToString(), ["HardLimitBytes"] = HardLimit.ToString(), ["Threads"] = "1",
+        ["ReserveMaxWait"] = "00:00:00.300",
     };
 }

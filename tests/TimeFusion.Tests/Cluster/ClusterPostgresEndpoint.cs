@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using TimeFusion.Silo.Backend;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Tests.Cluster;
 
@@ -14,14 +15,14 @@ internal sealed class ClusterPostgresEndpoint : IAsyncDisposable
 
     public int Port => _server!.LocalEndPoint!.Port;
 
-    public static Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, params PostgresUser[] users) =>
+    public static Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, params TimeFusionUser[] users) =>
         StartAsync(grains, new PostgresServerOptions { Port = 0 }, users);
 
-    public static async Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, PostgresServerOptions options, params PostgresUser[] users)
+    public static async Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, PostgresServerOptions options, params TimeFusionUser[] users)
     {
         var endpoint = new ClusterPostgresEndpoint();
         endpoint._server = new PostgresServer(
-            new ClusterPostgresBackend(grains, Options.Create(new PostgresUsersOptions { Users = [.. users] }), endpoint._catalog),
+            new ClusterPostgresBackend(grains, new UserDirectory(Options.Create(new TimeFusionUsersOptions { Users = [.. users] })), endpoint._catalog),
             Options.Create(options), NullLogger<PostgresServer>.Instance);
         await endpoint._server.StartAsync(CancellationToken.None);
         return endpoint;

@@ -1,5 +1,6 @@
 using Npgsql;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Tests.Cluster;
 
@@ -15,7 +16,7 @@ public sealed class CopyAtomicityTests(TinyBudgetCluster fixture) : IClassFixtur
         // Chunks of 500 rows: each is far below the 3 MiB hard limit; all of them together are far above it.
         await using var endpoint = await ClusterPostgresEndpoint.StartAsync(fixture.Client,
             new PostgresServerOptions { Port = 0, CopyBatchRows = 500 },
-            new PostgresUser { Name = "copier", PasswordOrScramSecret = "pw", Projects = ["copy-atomic"] });
+            new TimeFusionUser { Name = "copier", PasswordOrScramSecret = "pw", Projects = ["copy-atomic"] });
         await using var ds = NpgsqlDataSource.Create($"Host=127.0.0.1;Port={endpoint.Port};Username=copier;Password=pw;Database=timefusion");
         await using var conn = await ds.OpenConnectionAsync();
 

@@ -4,6 +4,7 @@ using Npgsql;
 using TimeFusion.Silo.Backend;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Tests.Cluster;
 
@@ -15,15 +16,15 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
 
     public async Task InitializeAsync()
     {
-        var users = Options.Create(new PostgresUsersOptions
+        var users = new UserDirectory(Options.Create(new TimeFusionUsersOptions
         {
             Users =
             [
-                new PostgresUser { Name = "alice", PasswordOrScramSecret = "s3cret", Projects = ["pg-alice"] },
-                new PostgresUser { Name = "root", PasswordOrScramSecret = "rootpw", IsAdmin = true, Projects = ["pg-alice"] },
-                new PostgresUser { Name = "bob", PasswordOrScramSecret = "b0b", Projects = ["pg-bob"] },
+                new TimeFusionUser { Name = "alice", PasswordOrScramSecret = "s3cret", Projects = ["pg-alice"] },
+                new TimeFusionUser { Name = "root", PasswordOrScramSecret = "rootpw", IsAdmin = true, Projects = ["pg-alice"] },
+                new TimeFusionUser { Name = "bob", PasswordOrScramSecret = "b0b", Projects = ["pg-bob"] },
             ],
-        });
+        }));
         _server = new PostgresServer(new ClusterPostgresBackend(fixture.Client, users, _catalog),
             Options.Create(new PostgresServerOptions { Port = 0 }), NullLogger<PostgresServer>.Instance);
         await _server.StartAsync(CancellationToken.None);

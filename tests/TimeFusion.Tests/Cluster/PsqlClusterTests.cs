@@ -1,6 +1,7 @@
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Tests.Infrastructure;
 using TimeFusion.Tests.Protocol.Postgres;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Tests.Cluster;
 
@@ -14,8 +15,8 @@ public sealed class PsqlClusterTests(OneSiloCluster fixture) : IClassFixture<One
     private ClusterPostgresEndpoint _endpoint = null!;
 
     public async Task InitializeAsync() => _endpoint = await ClusterPostgresEndpoint.StartAsync(fixture.Client,
-        new PostgresUser { Name = User, PasswordOrScramSecret = Password, Projects = ["psql-project"] },
-        new PostgresUser { Name = Admin, PasswordOrScramSecret = AdminPassword, IsAdmin = true, Projects = ["psql-project"] });
+        new TimeFusionUser { Name = User, PasswordOrScramSecret = Password, Projects = ["psql-project"] },
+        new TimeFusionUser { Name = Admin, PasswordOrScramSecret = AdminPassword, IsAdmin = true, Projects = ["psql-project"] });
 
     public async Task DisposeAsync() => await _endpoint.DisposeAsync();
 

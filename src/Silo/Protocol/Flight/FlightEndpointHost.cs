@@ -9,7 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Silo.Protocol.Flight;
 
@@ -22,13 +22,13 @@ namespace TimeFusion.Silo.Protocol.Flight;
 public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
 {
     private readonly IGrainFactory _grains;
-    private readonly IOptions<PostgresUsersOptions> _users;
+    private readonly UserDirectory _users;
     private readonly IOptions<FlightEndpointOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
     private WebApplication? _app;
 
     /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
-    public FlightEndpointHost(IGrainFactory grains, IOptions<PostgresUsersOptions> users, IOptions<FlightEndpointOptions> options,
+    public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
         ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(grains);

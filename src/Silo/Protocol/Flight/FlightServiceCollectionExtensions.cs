@@ -1,5 +1,6 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using TimeFusion.Hosting;
+using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Silo.Protocol.Flight;
 
@@ -7,14 +8,15 @@ namespace TimeFusion.Silo.Protocol.Flight;
 public static class FlightServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="FlightEndpointHost"/> as a hosted service with options bound from <paramref name="section"/>
-    /// (e.g. <c>TimeFusion:Flight</c>). It needs an <see cref="IGrainFactory"/> (the silo's) and
-    /// <c>PostgresUsersOptions</c> (the users it authenticates).
+    /// Adds <see cref="FlightEndpointHost"/> as a hosted service with options bound from <c>TimeFusion:Flight</c> and
+    /// validated at start. It needs an <see cref="IGrainFactory"/> (the silo's); users come from
+    /// <c>TimeFusion:Users</c> (<see cref="UserDirectory"/>), as for PostgreSQL.
     /// </summary>
-    public static IServiceCollection AddFlightEndpoint(this IServiceCollection services, IConfiguration? section = null)
+    public static IServiceCollection AddTimeFusionFlight(this IServiceCollection services)
     {
-        var options = services.AddOptions<FlightEndpointOptions>();
-        if (section is not null) options.Bind(section);
+        services.AddTimeFusionUsers();
+        services.AddTimeFusionOptions<FlightEndpointOptions, FlightEndpointOptionsValidator>(FlightEndpointOptions.Section);
+        if (services.Any(d => d.ServiceType == typeof(FlightEndpointHost))) return services;
         services.AddSingleton<FlightEndpointHost>();
         services.AddHostedService(sp => sp.GetRequiredService<FlightEndpointHost>());
         return services;

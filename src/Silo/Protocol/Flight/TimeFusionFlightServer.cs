@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using TimeFusion.Grains;
 using TimeFusion.Ingest;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Security;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -149,7 +150,7 @@ public sealed class TimeFusionFlightServer(
         ServerCallContext context) => throw new RpcException(new Status(StatusCode.Unimplemented, "DoExchange is not supported"));
 
     /// <summary>The caller a user acts as: its projects, the first being the default, or an admin.</summary>
-    public static Caller CallerOf(PostgresUser user) => new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
+    public static Caller CallerOf(TimeFusionUser user) => user.ToCaller();
 
     private async Task<TableDefinition> FindTable(FlightDescriptor descriptor, CancellationToken ct)
     {

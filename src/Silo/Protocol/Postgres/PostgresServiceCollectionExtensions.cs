@@ -1,5 +1,6 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using TimeFusion.Hosting;
 
 namespace TimeFusion.Silo.Protocol.Postgres;
 
@@ -7,16 +8,13 @@ namespace TimeFusion.Silo.Protocol.Postgres;
 public static class PostgresServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="PostgresServer"/> as a hosted service with options bound from <paramref name="section"/>
-    /// (e.g. <c>TimeFusion:Postgres</c>). An <see cref="IPostgresBackend"/> must be registered as well.
+    /// Adds <see cref="PostgresServer"/> as a hosted service with options bound from <c>TimeFusion:Postgres</c> and
+    /// validated at start. An <see cref="IPostgresBackend"/> must be registered as well.
     /// </summary>
-    public static IServiceCollection AddPostgresServer(this IServiceCollection services, IConfiguration? section = null)
+    public static IServiceCollection AddPostgresServer(this IServiceCollection services)
     {
-        var options = services.AddOptions<PostgresServerOptions>();
-        if (section is not null)
-        {
-            options.Bind(section);
-        }
+        services.AddTimeFusionOptions<PostgresServerOptions, PostgresServerOptionsValidator>(PostgresServerOptions.Section);
+        if (services.Any(d => d.ServiceType == typeof(PostgresServer))) return services;
         services.AddSingleton<PostgresServer>();
         services.AddHostedService(sp => sp.GetRequiredService<PostgresServer>());
         return services;

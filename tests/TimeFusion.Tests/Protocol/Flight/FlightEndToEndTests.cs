@@ -7,8 +7,8 @@ using Apache.Arrow.Types;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
-using TimeFusion.Silo.Backend;
 using TimeFusion.Silo.Protocol.Flight;
+using TimeFusion.Silo.Security;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Silo.Protocol.Postgres.Auth;
 using TimeFusion.Tests.Cluster;
@@ -25,17 +25,17 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
 
     public async Task InitializeAsync()
     {
-        var users = Options.Create(new PostgresUsersOptions
+        var users = new UserDirectory(Options.Create(new TimeFusionUsersOptions
         {
             Users =
             [
-                new PostgresUser { Name = "fl-alice", PasswordOrScramSecret = "s3cret", Projects = ["flight-alice"] },
-                new PostgresUser { Name = "fl-scram", PasswordOrScramSecret = ScramSecret.Create("scram-pw", 1024).ToString(), Projects = ["flight-scram"] },
-                new PostgresUser { Name = "fl-put", PasswordOrScramSecret = "putpw", Projects = ["flight-put"] },
-                new PostgresUser { Name = "fl-big", PasswordOrScramSecret = "bigpw", Projects = ["flight-big"] },
-                new PostgresUser { Name = "fl-exec", PasswordOrScramSecret = "execpw", Projects = ["flight-exec"] },
+                new TimeFusionUser { Name = "fl-alice", PasswordOrScramSecret = "s3cret", Projects = ["flight-alice"] },
+                new TimeFusionUser { Name = "fl-scram", PasswordOrScramSecret = ScramSecret.Create("scram-pw", 1024).ToString(), Projects = ["flight-scram"] },
+                new TimeFusionUser { Name = "fl-put", PasswordOrScramSecret = "putpw", Projects = ["flight-put"] },
+                new TimeFusionUser { Name = "fl-big", PasswordOrScramSecret = "bigpw", Projects = ["flight-big"] },
+                new TimeFusionUser { Name = "fl-exec", PasswordOrScramSecret = "execpw", Projects = ["flight-exec"] },
             ],
-        });
+        }));
         _endpoint = new FlightEndpointHost(fixture.Client, users, Options.Create(new FlightEndpointOptions { Port = 0 }));
         await _endpoint.StartAsync(CancellationToken.None);
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_endpoint.LocalEndPoint!.Port}");
@@ -278,7 +278,7 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
     [Fact]
     public async Task A_disabled_endpoint_does_not_listen()
     {
-        await using var disabled = new FlightEndpointHost(fixture.Client, Options.Create(new PostgresUsersOptions()),
+        await using var disabled = new FlightEndpointHost(fixture.Client, new UserDirectory(Options.Create(new TimeFusionUsersOptions())),
             Options.Create(new FlightEndpointOptions { Enabled = false, Port = 0 }));
         await disabled.StartAsync(CancellationToken.None);
         Assert.Null(disabled.LocalEndPoint);

@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Options;
+using TimeFusion.Delta;
+using TimeFusion.Flush;
+using TimeFusion.Ingest;
+using TimeFusion.Query.Execution;
+using TimeFusion.Wal;
+
+namespace TimeFusion.Hosting;
+
+/// <summary>Checks <c>TimeFusion:DataDirectory</c> at start.</summary>
+internal sealed class TimeFusionOptionsValidator : IValidateOptions<TimeFusionOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, TimeFusionOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Root);
+        problems.Require(!string.IsNullOrWhiteSpace(options.DataDirectory), nameof(options.DataDirectory), options.DataDirectory, "must not be empty");
+        return problems.Result;
+    }
+}
+
+/// <summary>Checks <c>TimeFusion:Flush</c> (the engine's thresholds) at start.</summary>
+internal sealed class FlushOptionsValidator : IValidateOptions<FlushOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, FlushOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Flush);
+        problems.Require(options.MaxBufferAge > TimeSpan.Zero, nameof(options.MaxBufferAge), options.MaxBufferAge, "must be positive");
+        problems.Require(options.MaxBufferedRows > 0, nameof(options.MaxBufferedRows), options.MaxBufferedRows, "must be positive");
+        problems.Require(options.MaxBufferedBytes > 0, nameof(options.MaxBufferedBytes), options.MaxBufferedBytes, "must be positive");
+        problems.Require(!string.IsNullOrWhiteSpace(options.StagingDirectory), nameof(options.StagingDirectory), options.StagingDirectory, "must not be empty");
+        return problems.Result;
+    }
+}
+
+/// <summary>Checks <c>TimeFusion:Flush:CheckInterval</c> at start.</summary>
+internal sealed class FlushTimerOptionsValidator : IValidateOptions<FlushTimerOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, FlushTimerOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Flush);
+        problems.Require(options.CheckInterval > TimeSpan.Zero, nameof(options.CheckInterval), options.CheckInterval, "must be positive");
+        return problems.Result;
+    }
+}
+
+/// <summary>Checks <c>TimeFusion:Wal</c> at start with the log's own rules.</summary>
+internal sealed class WalOptionsValidator : IValidateOptions<WalOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, WalOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Wal);
+        problems.From(() => options.Validate());
+        return problems.Result;
+    }
+}
+
+/// <summary>Checks <c>TimeFusion:Ingest</c> at start.</summary>
+internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, IngestOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Ingest);
+        problems.Require(options.MinTimestamp < options.MaxTimestamp, nameof(options.MinTimestamp), options.MinTimestamp,
+            $"must be before {problems.Key(nameof(options.MaxTimestamp))} ({options.MaxTimestamp:O})");
+        problems.Require(options.MaxRowsPerBatch > 0, nameof(options.MaxRowsPerBatch), options.MaxRowsPerBatch, "must be positive");
+        problems.Require(options.MaxBatchBytes > 0, nameof(options.MaxBatchBytes), options.MaxBatchBytes, "must be positive");
+        return problems.Result;
+    }
+}
+
+/// <summary>Checks <c>TimeFusion:Delta</c> at start.</summary>
+internal sealed class DeltaOptionsValidator : IValidateOptions<DeltaOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, DeltaOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Delta);
+        problems.Require(options.CheckpointInterval >= 0, nameof(options.CheckpointInterval), options.CheckpointInterval, "must not be negative (0 disables checkpoints)");
+        problems.Require(options.MaxCommitAttempts >= 1, nameof(options.MaxCommitAttempts), options.MaxCommitAttempts, "must be at least 1");
+        problems.Require(options.TombstoneRetention >= TimeSpan.Zero, nameof(options.TombstoneRetention), options.TombstoneRetention, "must not be negative");
+        problems.Require(options.LogReadConcurrency >= 1, nameof(options.LogReadConcurrency), options.LogReadConcurrency, "must be at least 1");
+        return problems.Result;
+    }
+}
+
+/// <summary>Checks <c>TimeFusion:Execution</c> at start with the executors' own rules.</summary>
+internal sealed class ExecutionOptionsValidator : IValidateOptions<ExecutionOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, ExecutionOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Execution);
+        problems.From(options.Validate);
+        return problems.Result;
+    }
+}

@@ -1,0 +1,29 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using TimeFusion.Hosting;
+
+namespace TimeFusion.Silo.Protocol.Postgres;
+
+/// <summary>Checks <c>TimeFusion:Postgres</c> at start.</summary>
+internal sealed class PostgresServerOptionsValidator : IValidateOptions<PostgresServerOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, PostgresServerOptions o)
+    {
+        var problems = new OptionsProblems(PostgresServerOptions.Section);
+        problems.Require(IPAddress.TryParse(o.ListenAddress, out _), nameof(o.ListenAddress), o.ListenAddress, "must be an IP address such as 127.0.0.1 or 0.0.0.0");
+        problems.Require(o.Port is >= 0 and <= 65535, nameof(o.Port), o.Port, "must be a TCP port (0-65535; 0 picks a free one)");
+        problems.Require(o.MaxConnections >= 1, nameof(o.MaxConnections), o.MaxConnections, "must be at least 1");
+        problems.Require(o.MaxMessageBytes >= 1024, nameof(o.MaxMessageBytes), o.MaxMessageBytes, "must be at least 1024");
+        problems.Require(o.MaxStartupPacketBytes >= 64, nameof(o.MaxStartupPacketBytes), o.MaxStartupPacketBytes, "must be at least 64");
+        problems.Require(o.AuthenticationTimeout > TimeSpan.Zero, nameof(o.AuthenticationTimeout), o.AuthenticationTimeout, "must be positive");
+        problems.Require(o.StatementTimeout >= TimeSpan.Zero, nameof(o.StatementTimeout), o.StatementTimeout, "must not be negative (0 disables)");
+        problems.Require(o.OutputFlushBytes >= 1, nameof(o.OutputFlushBytes), o.OutputFlushBytes, "must be positive");
+        problems.Require(o.CopyBatchRows >= 1, nameof(o.CopyBatchRows), o.CopyBatchRows, "must be positive");
+        problems.Require(o.CopyBatchBytes >= 1, nameof(o.CopyBatchBytes), o.CopyBatchBytes, "must be positive");
+        problems.Require(!string.IsNullOrWhiteSpace(o.ServerVersion), nameof(o.ServerVersion), o.ServerVersion, "must not be empty");
+        problems.Require(o.ScramIterations >= 1, nameof(o.ScramIterations), o.ScramIterations, "must be positive");
+        problems.Require(o.ShutdownGracePeriod >= TimeSpan.Zero, nameof(o.ShutdownGracePeriod), o.ShutdownGracePeriod, "must not be negative");
+        return problems.Result;
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace TimeFusion.Silo.Security;
+
+/// <summary>Registers the server's users, shared by every endpoint.</summary>
+public static class SecurityServiceCollectionExtensions
+{
+    /// <summary>Adds <see cref="UserDirectory"/> over the users bound from <c>TimeFusion:Users</c> (validated at start).</summary>
+    public static IServiceCollection AddTimeFusionUsers(this IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(UserDirectory))) return services;
+        services.AddOptions<TimeFusionUsersOptions>()
+            // The section is the list itself (TimeFusion:Users:0:Name), not an object holding one.
+            .Configure<IConfiguration>((o, configuration) => configuration.GetSection(TimeFusionUsersOptions.Section).Bind(o.Users))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TimeFusionUsersOptions>, TimeFusionUsersOptionsValidator>();
+        services.TryAddSingleton<UserDirectory>();
+        return services;
+    }
+}
