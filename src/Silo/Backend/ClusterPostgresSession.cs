@@ -5,6 +5,7 @@ using TimeFusion.Ingest;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
+using TimeFusion.Sql;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -87,8 +88,8 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
     /// </summary>
     private async Task<IReadOnlyList<TableDefinition>?> CatalogTablesIfCatalogQuery(string sql)
     {
-        var words = SqlScanner.Tokenize(sql).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
-            .Select(t => SqlScanner.Identifier(sql, t)).ToList();
+        var words = SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+            .Select(t => t.FoldedIdentifier(sql)!).ToList();
         if (!words.Any(catalog.Names.Contains)) return null;
         var tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync();
         return words.Any(w => tables.Any(t => t.Name == w)) ? null : tables;

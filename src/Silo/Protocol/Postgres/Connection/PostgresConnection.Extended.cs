@@ -2,6 +2,7 @@ using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Sql;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
@@ -91,7 +92,7 @@ internal sealed partial class PostgresConnection
         {
             throw new PostgresErrorException(SqlState.ProgramLimitExceeded, $"too many prepared statements (limit {MaxPreparedStatements} per connection)");
         }
-        var statements = SqlScanner.SplitStatements(sql);
+        var statements = SqlTokenizer.SplitStatements(sql, SqlTokenizerMode.Lenient);
         if (statements.Count > 1)
         {
             throw new PostgresErrorException(SqlState.SyntaxError, "cannot insert multiple commands into a prepared statement");
@@ -108,9 +109,9 @@ internal sealed partial class PostgresConnection
     {
         var max = 0;
         var pos = 0;
-        while (SqlScanner.Next(sql, ref pos, out var token))
+        while (SqlTokenizer.Next(sql, ref pos, SqlTokenizerMode.Lenient, out var token))
         {
-            if (token.Kind != SqlTokenKind.Parameter)
+            if (!token.IsPositionalParameter(sql))
             {
                 continue;
             }

@@ -1,6 +1,7 @@
 using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Sql;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
@@ -22,7 +23,7 @@ internal sealed partial class PostgresConnection
             await FlushAsync().ConfigureAwait(false);
             return;
         }
-        var statements = SqlScanner.SplitStatements(sql);
+        var statements = SqlTokenizer.SplitStatements(sql, SqlTokenizerMode.Lenient);
         if (statements.Count == 0)
         {
             _out.WriteEmptyMessage((byte)'I');
