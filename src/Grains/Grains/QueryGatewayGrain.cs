@@ -28,7 +28,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     {
         var statements = _classifier.Classify(sql);
         if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
-            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
         var plan = _analyzer.Analyze(statements[0].Sql, catalog, ScopeOf(caller));
         using var result = await runner.RunAsync(plan, RunOnGrainAsync, CancellationToken.None);
@@ -60,11 +60,11 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                     affected += await InsertValuesAsync(statement.Sql, caller);
                     break;
                 case StatementKind.CreateTable:
-                    if (!caller.IsAdmin) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, "only an admin may create tables");
+                    if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "only an admin may create tables");
                     await GrainFactory.GetGrain<ICatalogGrain>(0).CreateTableAsync(Query.Statements.CreateTableParser.Parse(statement.Sql));
                     break;
                 default:
-                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
+                    throw new SqlPlanningException(SqlState.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
             }
         }
         return affected;
@@ -122,7 +122,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     public Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller)
     {
         if (!caller.IsAdmin && !caller.Projects.Contains(project))
-            throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project '{project}'");
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{project}'");
         return GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).InsertAsync(batch);
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Sql;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Backend;
 

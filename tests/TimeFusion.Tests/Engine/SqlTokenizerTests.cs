@@ -1,5 +1,6 @@
 using TimeFusion.Sql;
 using TimeFusion.Query.Planning;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Engine;
 
@@ -128,7 +129,7 @@ public sealed class SqlTokenizerTests
             }
             catch (SqlSyntaxException e)
             {
-                Assert.Equal(SqlStates.SyntaxError, e.SqlState);
+                Assert.Equal(SqlState.SyntaxError, e.SqlState);
             }
         }
     }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using TimeFusion.Sql;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Backend.Catalog;
 
@@ -246,7 +247,7 @@ internal static class PgCatalogRewriter
     private static void WrapOperand(List<Piece> output, string kind)
     {
         var start = OperandStart(output);
-        if (start < 0) throw new Protocol.Postgres.PostgresErrorException(Protocol.Postgres.SqlState.SyntaxError, $"cannot read the operand of ::{kind}");
+        if (start < 0) throw new Protocol.Postgres.PostgresErrorException(SqlState.SyntaxError, $"cannot read the operand of ::{kind}");
         var isConstant = start == output.Count - 1 && output[start].Kind == SqlTokenKind.String;
         var inner = new StringBuilder();
         for (var k = start; k < output.Count; k++) inner.Append(k == start ? "" : output[k].Space).Append(output[k].Text);

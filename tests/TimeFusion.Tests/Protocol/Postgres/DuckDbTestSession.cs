@@ -4,6 +4,7 @@ using Apache.Arrow.Ipc;
 using DuckDB.NET.Data;
 using DuckDB.NET.Native;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

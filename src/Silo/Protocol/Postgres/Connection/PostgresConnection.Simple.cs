@@ -2,6 +2,7 @@ using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
 using TimeFusion.Sql;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
@@ -85,7 +86,7 @@ internal sealed partial class PostgresConnection
             case StatementKind.DiscardAll:
                 if (_txStatus != TxIdle)
                 {
-                    throw new PostgresErrorException("25001", "DISCARD ALL cannot run inside a transaction block");
+                    throw new PostgresErrorException(SqlState.ActiveSqlTransaction, "DISCARD ALL cannot run inside a transaction block");
                 }
                 await DiscardAllAsync().ConfigureAwait(false);
                 _out.WriteCommandComplete("DISCARD ALL");

@@ -1,5 +1,6 @@
 using System.Text;
 using TimeFusion.Sql;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Sql;
 
