@@ -1,3 +1,4 @@
+using TimeFusion.Grains;
 using TimeFusion.Sql;
 using System.Text.Json.Nodes;
 using TimeFusion.Tables;
@@ -42,6 +43,39 @@ public sealed class DmlAnalyzer
             : first.IsKeyword(statement, "DELETE") ? DmlKind.Delete
             : throw new SqlPlanningException(SqlState.FeatureNotSupported, "expected an UPDATE or DELETE statement");
         return _parser.Use(session => PlanUpdateOrDelete(session, kind, statement, catalog, caller));
+    }
+
+    /// <summary>
+    /// Plans one UPDATE or DELETE already split off and classified (by <see cref="SqlStatementClassifier"/> or a front
+    /// end): it is not split or classified again. Errors as for the text overload.
+    /// </summary>
+    public DmlPlan AnalyzeUpdateOrDelete(ClassifiedStatement statement, ICatalogView catalog, CallerScope caller)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(caller);
+        // WITH … UPDATE/DELETE is classified as that DML but refused here, as the text overload does.
+        var kind = (statement.Kind, statement.Keyword) switch
+        {
+            (StatementKind.Update, "UPDATE") => DmlKind.Update,
+            (StatementKind.Delete, "DELETE") => DmlKind.Delete,
+            _ => throw new SqlPlanningException(SqlState.FeatureNotSupported, "expected an UPDATE or DELETE statement"),
+        };
+        return _parser.Use(session => PlanUpdateOrDelete(session, kind, statement.Sql, catalog, caller));
+    }
+
+    /// <summary>
+    /// Plans one INSERT … VALUES already split off and classified (by <see cref="SqlStatementClassifier"/> or a front
+    /// end): it is not split or classified again. Errors as for the text overload.
+    /// </summary>
+    public InsertPlan AnalyzeInsert(ClassifiedStatement statement, ICatalogView catalog, CallerScope caller)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(caller);
+        if (statement.Kind != StatementKind.Insert)
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "expected an INSERT statement");
+        return _parser.Use(session => PlanInsert(session, statement.Sql, catalog, caller));
     }
 
     /// <summary>Plans one INSERT … VALUES statement.</summary>

@@ -1,3 +1,4 @@
+using TimeFusion.Grains;
 using TimeFusion.Sql;
 using TimeFusion.Wire;
 namespace TimeFusion.Query.Planning;
@@ -33,6 +34,18 @@ public sealed class SqlStatementClassifier
         ArgumentNullException.ThrowIfNull(sql);
         var statements = PlanningTokens.SplitStatements(sql);
         return _parser.Use(session => statements.Select(s => ClassifyOne(session, s)).ToList());
+    }
+
+    /// <summary>
+    /// Checks a statement a front end split off and classified itself (<see cref="ClassifiedStatement"/>) before it is
+    /// run: its text must lex and hold exactly one statement. It is not classified again; the analyzers refuse text
+    /// that is not a statement of its kind.
+    /// </summary>
+    /// <exception cref="SqlPlanningException">42601: a lexing error, no statement, or more than one.</exception>
+    public static void RequireOneStatement(ClassifiedStatement statement)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        PlanningTokens.RequireOneStatement(statement.Sql);
     }
 
     private static ClassifiedStatement ClassifyOne(ParserSession session, string sql)

@@ -39,6 +39,19 @@ public sealed class StatementClassifierTests
     }
 
     [Theory]
+    [InlineData("insert INTO t VALUES (1)", "INSERT")]
+    [InlineData("(SELECT 1) UNION (SELECT 2)", "(")]
+    [InlineData("\"quoted\"", "")]
+    [InlineData("E'x'", "")]
+    public void Reads_the_first_keyword_once_for_the_backend(string sql, string keyword)
+    {
+        var s = StatementClassifier.Classify(sql);
+        Assert.Equal(StatementKind.Other, s.Kind);
+        Assert.Equal(new TimeFusion.Silo.Protocol.Postgres.BackendStatement(sql, keyword), s.Backend);
+        Assert.Equal(keyword, StatementClassifier.FirstKeyword("  /* c */ " + sql));
+    }
+
+    [Theory]
     [InlineData("SET statement_timeout = 5000", "Set", "statement_timeout", "5000")]
     [InlineData("SET SESSION statement_timeout TO '5s'", "Set", "statement_timeout", "5s")]
     [InlineData("set application_name = 'my app'", "Set", "application_name", "my app")]

@@ -1,3 +1,4 @@
+using TimeFusion.Grains;
 using TimeFusion.Query.Planning;
 using TimeFusion.Wire;
 

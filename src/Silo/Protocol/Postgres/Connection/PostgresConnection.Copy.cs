@@ -162,7 +162,7 @@ internal sealed partial class PostgresConnection
     {
         var query = copy.Query ?? $"SELECT {(copy.ColumnsText is { } cols ? cols[1..^1] : "*")} FROM {copy.Table}";
         var session = _session!;
-        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(query, [], ct)).ConfigureAwait(false);
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(new BackendStatement(query, StatementClassifier.FirstKeyword(query)), [], ct)).ConfigureAwait(false);
         if (!result.HasRows)
         {
             await result.DisposeAsync().ConfigureAwait(false);

@@ -200,7 +200,7 @@ internal sealed partial class PostgresConnection
             var session = _session!;
             _failedCancellation = describeCancellation;
             statement.Description = await RunAsync(describeCancellation,
-                ct => session.DescribeAsync(statement.Statement.Sql, statement.ParameterHints, ct)).ConfigureAwait(false);
+                ct => session.DescribeAsync(statement.Statement.Backend, statement.ParameterHints, ct)).ConfigureAwait(false);
             _failedCancellation = null;
         }
         var parameters = new object?[values.Count];
@@ -308,7 +308,7 @@ internal sealed partial class PostgresConnection
             cancellation.StartTimer(_settings.StatementTimeout);
             var session = _session!;
             _failedCancellation = cancellation;
-            statement.Description = await RunAsync(cancellation, ct => session.DescribeAsync(s.Sql, statement.ParameterHints, ct)).ConfigureAwait(false);
+            statement.Description = await RunAsync(cancellation, ct => session.DescribeAsync(s.Backend, statement.ParameterHints, ct)).ConfigureAwait(false);
             _failedCancellation = null;
         }
         var description = statement.Description;
@@ -393,7 +393,7 @@ internal sealed partial class PostgresConnection
         try
         {
             var result = await RunAsync(portal.Cancellation,
-                ct => session.ExecuteAsync(portal.Statement.Statement.Sql, portal.Parameters, ct)).ConfigureAwait(false);
+                ct => session.ExecuteAsync(portal.Statement.Statement.Backend, portal.Parameters, ct)).ConfigureAwait(false);
             portal.Result = result;
             if (result.HasRows)
             {

@@ -103,7 +103,7 @@ internal sealed partial class PostgresConnection
                 return;
         }
         var session = _session!;
-        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(statement.Sql, parameters, ct)).ConfigureAwait(false);
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(statement.Backend, parameters, ct)).ConfigureAwait(false);
         if (!result.HasRows)
         {
             await result.DisposeAsync().ConfigureAwait(false);

@@ -17,7 +17,7 @@ internal static class StatementClassifier
         {
             return new ClassifiedStatement { Kind = StatementKind.Empty, Sql = sql };
         }
-        var verb = first.Kind == SqlTokenKind.Word ? first.Text(sql).ToUpperInvariant() : "";
+        var verb = Keyword(sql, first);
         switch (verb)
         {
             case "SET":
@@ -53,6 +53,21 @@ internal static class StatementClassifier
             return Other(sql, verb);
         }
     }
+
+    /// <summary>
+    /// The first keyword of a statement the protocol did not split itself (the query of <c>COPY (query) TO</c>), read
+    /// as <see cref="Classify"/> reads it.
+    /// </summary>
+    public static string FirstKeyword(string sql)
+    {
+        var pos = 0;
+        return SqlTokenizer.Next(sql, ref pos, SqlTokenizerMode.Lenient, out var first) ? Keyword(sql, first) : "";
+    }
+
+    private static string Keyword(string sql, SqlToken first) =>
+        first.Kind == SqlTokenKind.Word ? first.Text(sql).ToUpperInvariant()
+        : first.IsSymbolChar(sql, '(') ? "("
+        : "";
 
     private static ClassifiedStatement Other(string sql, string verb) => new() { Kind = StatementKind.Other, Sql = sql, Verb = verb };
 
