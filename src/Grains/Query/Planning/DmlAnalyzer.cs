@@ -38,7 +38,7 @@ public sealed class DmlAnalyzer
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(caller);
         var statement = SingleStatement(sql);
-        var first = PlanningTokens.Tokenize(statement)[0];
+        var first = PlanningTokens.FirstToken(statement);
         var kind = first.IsKeyword(statement, "UPDATE") ? DmlKind.Update
             : first.IsKeyword(statement, "DELETE") ? DmlKind.Delete
             : throw new SqlPlanningException(SqlState.FeatureNotSupported, "expected an UPDATE or DELETE statement");
@@ -112,7 +112,7 @@ public sealed class DmlAnalyzer
     private DmlPlan PlanUpdateOrDelete(ParserSession session, DmlKind kind, string sql, ICatalogView catalog, CallerScope caller)
     {
         if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlState.SyntaxError, error);
-        if (PlanningTokens.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
+        if (PlanningTokens.FirstToken(sql).IsKeyword(sql, "WITH"))
             throw new SqlPlanningException(SqlState.FeatureNotSupported, "WITH on UPDATE/DELETE is not supported");
         var parts = kind == DmlKind.Update ? DmlTextSplitter.SplitUpdate(sql) : DmlTextSplitter.SplitDelete(sql);
         var schema = ResolveTable(parts, catalog);
@@ -243,7 +243,7 @@ public sealed class DmlAnalyzer
     private InsertPlan PlanInsert(ParserSession session, string sql, ICatalogView catalog, CallerScope caller)
     {
         if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlState.SyntaxError, error);
-        if (PlanningTokens.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
+        if (PlanningTokens.FirstToken(sql).IsKeyword(sql, "WITH"))
             throw new SqlPlanningException(SqlState.FeatureNotSupported, "WITH on INSERT is not supported");
         var parts = DmlTextSplitter.SplitInsert(sql);
         var schema = ResolveTable(parts, catalog);

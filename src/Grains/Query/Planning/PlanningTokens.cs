@@ -20,6 +20,27 @@ internal static class PlanningTokens
     }
 
     /// <summary>
+    /// The first token of <paramref name="sql"/>, read without tokenizing the rest (a long INSERT is lexed once, by
+    /// the code that cuts it apart).
+    /// </summary>
+    /// <exception cref="SqlPlanningException">42601: the text starts with an unterminated token, or holds none.</exception>
+    public static SqlToken FirstToken(string sql)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        var position = 0;
+        try
+        {
+            return SqlTokenizer.Next(sql, ref position, SqlTokenizerMode.Strict, out var token)
+                ? token
+                : throw new SqlPlanningException(SqlState.SyntaxError, "empty statement");
+        }
+        catch (SqlSyntaxException e)
+        {
+            throw new SqlPlanningException(e.SqlState, e.Message);
+        }
+    }
+
+    /// <summary>
     /// Checks that <paramref name="sql"/> lexes and holds one statement (no semicolon outside literals and comments),
     /// without building tokens: what a front end that split the text itself guarantees, checked at the trust boundary.
     /// </summary>
