@@ -24,13 +24,29 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         : CallerScope.User(caller.DefaultProject, caller.Projects);
 
     /// <inheritdoc />
-    public async Task<ArrowBatches> QueryAsync(string sql, Caller caller)
+    public Task<ArrowBatches> QueryAsync(string sql, Caller caller)
     {
         var statements = _classifier.Classify(sql);
         if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
-            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
+        return RunQueryAsync(statements[0].Sql, caller);
+    }
+
+    /// <inheritdoc />
+    public Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        if (statement.Kind != StatementKind.Select)
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "QueryStatementAsync takes one SELECT statement");
+        // Classified by the front end: only checked to be one statement (the planner refuses anything but a SELECT).
+        SqlStatementClassifier.RequireOneStatement(statement);
+        return RunQueryAsync(statement.Sql, caller);
+    }
+
+    private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller)
+    {
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
-        var plan = _analyzer.Analyze(statements[0].Sql, catalog, ScopeOf(caller));
+        var plan = _analyzer.Analyze(sql, catalog, ScopeOf(caller));
         using var result = await runner.RunAsync(plan, RunOnGrainAsync, CancellationToken.None);
         return ArrowBatches.FromIpc(ArrowIpc.Write(result.Schema, result.Batches));
     }
@@ -47,33 +63,44 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     {
         long affected = 0;
         foreach (var statement in _classifier.Classify(sql))
-        {
-            switch (statement.Kind)
-            {
-                case StatementKind.Flush:
-                    affected += await FlushAsync(statement.FlushTable, caller);
-                    break;
-                case StatementKind.Update or StatementKind.Delete:
-                    affected += await DmlAsync(statement.Sql, caller);
-                    break;
-                case StatementKind.Insert:
-                    affected += await InsertValuesAsync(statement.Sql, caller);
-                    break;
-                case StatementKind.CreateTable:
-                    if (!caller.IsAdmin) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, "only an admin may create tables");
-                    await GrainFactory.GetGrain<ICatalogGrain>(0).CreateTableAsync(Query.Statements.CreateTableParser.Parse(statement.Sql));
-                    break;
-                default:
-                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
-            }
-        }
+            affected += await ExecuteOneAsync(statement, caller);
         return affected;
     }
 
-    private async Task<long> DmlAsync(string sql, Caller caller)
+    /// <inheritdoc />
+    public Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        if (statement.Kind is not (StatementKind.Insert or StatementKind.Update or StatementKind.Delete))
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "ExecuteStatementAsync takes one INSERT, UPDATE or DELETE statement");
+        // Classified by the front end: only checked to be one statement (the analyzer refuses another kind).
+        SqlStatementClassifier.RequireOneStatement(statement);
+        return ExecuteOneAsync(statement, caller);
+    }
+
+    private async Task<long> ExecuteOneAsync(ClassifiedStatement statement, Caller caller)
+    {
+        switch (statement.Kind)
+        {
+            case StatementKind.Flush:
+                return await FlushAsync(statement.FlushTable, caller);
+            case StatementKind.Update or StatementKind.Delete:
+                return await DmlAsync(statement, caller);
+            case StatementKind.Insert:
+                return await InsertValuesAsync(statement, caller);
+            case StatementKind.CreateTable:
+                if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "only an admin may create tables");
+                await GrainFactory.GetGrain<ICatalogGrain>(0).CreateTableAsync(Query.Statements.CreateTableParser.Parse(statement.Sql));
+                return 0;
+            default:
+                throw new SqlPlanningException(SqlState.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
+        }
+    }
+
+    private async Task<long> DmlAsync(ClassifiedStatement statement, Caller caller)
     {
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
-        var plan = _dml.AnalyzeUpdateOrDelete(sql, catalog, ScopeOf(caller));
+        var plan = _dml.AnalyzeUpdateOrDelete(statement, catalog, ScopeOf(caller));
         var request = new DmlRequest(plan.Kind == DmlKind.Update, plan.Predicate,
             plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList(), plan.Time.MinMicros, plan.Time.MaxMicros);
         long affected = 0;
@@ -82,11 +109,11 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         return affected;
     }
 
-    private async Task<long> InsertValuesAsync(string sql, Caller caller)
+    private async Task<long> InsertValuesAsync(ClassifiedStatement statement, Caller caller)
     {
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: false);
         var scope = ScopeOf(caller);
-        var plan = _dml.AnalyzeInsert(sql, catalog, scope);
+        var plan = _dml.AnalyzeInsert(statement, catalog, scope);
         long rows = 0;
         foreach (var (project, batches) in await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, CancellationToken.None))
         {
@@ -122,7 +149,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     public Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller)
     {
         if (!caller.IsAdmin && !caller.Projects.Contains(project))
-            throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project '{project}'");
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{project}'");
         return GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).InsertAsync(batch);
     }
 }

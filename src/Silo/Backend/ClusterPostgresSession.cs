@@ -4,7 +4,7 @@ using TimeFusion.Grains;
 using TimeFusion.Ingest;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
-using TimeFusion.Silo.Protocol.Postgres.Sql;
+using TimeFusion.Sql;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -21,26 +21,16 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
 
     private IQueryGatewayGrain Gateway => grains.GetGrain<IQueryGatewayGrain>(0);
 
-    private static string FirstKeyword(string sql)
-    {
-        var s = sql.TrimStart();
-        while (s.StartsWith("--", StringComparison.Ordinal) || s.StartsWith('('))
-        {
-            if (s.StartsWith('(')) { s = s[1..].TrimStart(); continue; }
-            var nl = s.IndexOf('\n');
-            s = nl < 0 ? "" : s[(nl + 1)..].TrimStart();
-        }
-        var end = 0;
-        while (end < s.Length && char.IsLetter(s[end])) end++;
-        return s[..end].ToUpperInvariant();
-    }
+    /// <summary>First keywords of statements the gateway plans as queries without classifying them again.</summary>
+    private static bool IsQueryKeyword(string keyword) => keyword is "SELECT" or "VALUES" or "TABLE" or "FROM" or "(";
 
-    public async ValueTask<StatementDescription> DescribeAsync(string sql, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
+    public async ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
     {
+        var sql = statement.Sql;
         // Parameters the client did not type are text, as PostgreSQL infers for untyped literals.
         var count = ParameterBinder.Count(sql);
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
-        if (FirstKeyword(sql) is not ("SELECT" or "WITH" or "VALUES" or "TABLE")) return new StatementDescription(types, null);
+        if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
         if (await CatalogTablesIfCatalogQuery(bound) is { } tables)
         {
@@ -48,26 +38,33 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
             foreach (var b in batches) b.Dispose();
             return new StatementDescription(types, schema);
         }
-        var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", _caller), cancellationToken);
+        // A SELECT built here: it goes to the gateway classified.
+        var probe = new ClassifiedStatement(StatementKind.Select, $"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", "SELECT");
+        var result = await Call(() => Gateway.QueryStatementAsync(probe, _caller), cancellationToken);
         return new StatementDescription(types, result.Schema);
     }
 
-    public async ValueTask<StatementResult> ExecuteAsync(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
+    public async ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
-        sql = ParameterBinder.Bind(sql, parameters);
-        var keyword = FirstKeyword(sql);
+        var sql = ParameterBinder.Bind(statement.Sql, parameters);
+        // Routed by the keyword the protocol read; INSERT, UPDATE, DELETE and queries reach the gateway classified, so
+        // nothing between the wire and the table grain splits or classifies them again.
+        var keyword = statement.Keyword;
         switch (keyword)
         {
             case "BEGIN" or "START" or "COMMIT" or "END" or "ROLLBACK" or "ABORT":
                 return StatementResult.Command(keyword switch { "START" => "START TRANSACTION", "END" => "COMMIT", "ABORT" => "ROLLBACK", _ => keyword });
             case "INSERT":
-                return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken));
+                return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), _caller), cancellationToken));
             case "UPDATE" or "DELETE":
-                return StatementResult.Affected(keyword, await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken));
+                var kind = keyword == "UPDATE" ? StatementKind.Update : StatementKind.Delete;
+                return StatementResult.Affected(keyword, await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(kind, sql, keyword), _caller), cancellationToken));
             case "CREATE":
+                // CREATE TABLE or another CREATE: the gateway's classifier tells them apart (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
                 return StatementResult.Command("CREATE TABLE");
             case "FLUSH":
+                // The gateway's classifier reads FLUSH's optional table (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
                 return StatementResult.Command("FLUSH");
             default:
@@ -76,7 +73,10 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                     var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
                     return StatementResult.Rows(schema, Enumerate(batches));
                 }
-                var rows = await Call(() => Gateway.QueryAsync(sql, _caller), cancellationToken);
+                // WITH … may be a query or DML and anything else is refused: there the gateway classifies (once).
+                var rows = IsQueryKeyword(keyword)
+                    ? await Call(() => Gateway.QueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller), cancellationToken)
+                    : await Call(() => Gateway.QueryAsync(sql, _caller), cancellationToken);
                 return StatementResult.Rows(rows.Schema, Enumerate(rows.Batches));
         }
     }
@@ -87,8 +87,8 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
     /// </summary>
     private async Task<IReadOnlyList<TableDefinition>?> CatalogTablesIfCatalogQuery(string sql)
     {
-        var words = SqlScanner.Tokenize(sql).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
-            .Select(t => SqlScanner.Identifier(sql, t)).ToList();
+        var words = SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+            .Select(t => t.FoldedIdentifier(sql)!).ToList();
         if (!words.Any(catalog.Names.Contains)) return null;
         var tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync();
         return words.Any(w => tables.Any(t => t.Name == w)) ? null : tables;

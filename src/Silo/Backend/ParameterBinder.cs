@@ -2,14 +2,15 @@ using System.Collections;
 using System.Globalization;
 using System.Text;
 using TimeFusion.Silo.Protocol.Postgres;
-using TimeFusion.Silo.Protocol.Postgres.Sql;
+using TimeFusion.Sql;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Backend;
 
 /// <summary>
 /// Binds extended-query parameters (<c>$1</c>, <c>$2</c>, …) by substituting typed SQL literals, so the planner and
-/// the grains see one self-contained statement. Parameters are found with the protocol's own SQL scanner, so a
+/// the grains see one self-contained statement. Parameters are found with the shared SQL lexer (<see cref="SqlTokenizer"/>), so a
 /// <c>$1</c> inside a string, identifier or comment is left alone; values are rendered, never spliced as text.
 /// </summary>
 internal static class ParameterBinder
@@ -19,9 +20,9 @@ internal static class ParameterBinder
         if (parameters.Count == 0) return sql;
         var result = new StringBuilder(sql.Length + parameters.Count * 16);
         var last = 0;
-        foreach (var token in SqlScanner.Tokenize(sql))
+        foreach (var token in SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient))
         {
-            if (token.Kind != SqlTokenKind.Parameter) continue;
+            if (!token.IsPositionalParameter(sql)) continue;
             var index = int.Parse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), CultureInfo.InvariantCulture);
             if (index < 1 || index > parameters.Count)
                 throw new PostgresErrorException(SqlState.ProtocolViolation, $"there is no parameter ${index} ({parameters.Count} bound)");
@@ -35,9 +36,9 @@ internal static class ParameterBinder
     public static int Count(string sql)
     {
         var max = 0;
-        foreach (var token in SqlScanner.Tokenize(sql))
+        foreach (var token in SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient))
         {
-            if (token.Kind == SqlTokenKind.Parameter
+            if (token.IsPositionalParameter(sql)
                 && int.TryParse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
                 max = Math.Max(max, n);
         }

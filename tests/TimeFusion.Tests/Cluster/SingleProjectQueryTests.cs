@@ -3,6 +3,7 @@ using TimeFusion.Grains;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 using TimeFusion.Tests.Engine;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Cluster;
 
@@ -41,7 +42,7 @@ public sealed class SingleProjectQueryTests(OneSiloCluster fixture) : IClassFixt
     {
         var e = await Assert.ThrowsAsync<Wire.TimeFusionException>(() =>
             Gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans WHERE project_id = 'other'", Caller.ForProject("p1")));
-        Assert.Equal(SqlStates.InsufficientPrivilege, e.SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
         await Assert.ThrowsAsync<Wire.TimeFusionException>(() =>
             Gateway.InsertAsync("other", OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(1), Caller.ForProject("p1")));
     }
@@ -50,7 +51,7 @@ public sealed class SingleProjectQueryTests(OneSiloCluster fixture) : IClassFixt
     public async Task Unknown_tables_and_syntax_errors_get_their_sqlstate()
     {
         var caller = Caller.ForProject("p1");
-        Assert.Equal(SqlStates.UndefinedTable, (await Assert.ThrowsAsync<Wire.TimeFusionException>(() => Gateway.QueryAsync("SELECT * FROM nope", caller))).SqlState);
-        Assert.Equal(SqlStates.SyntaxError, (await Assert.ThrowsAsync<Wire.TimeFusionException>(() => Gateway.QueryAsync("SELEC 1", caller))).SqlState);
+        Assert.Equal(SqlState.UndefinedTable, (await Assert.ThrowsAsync<Wire.TimeFusionException>(() => Gateway.QueryAsync("SELECT * FROM nope", caller))).SqlState);
+        Assert.Equal(SqlState.SyntaxError, (await Assert.ThrowsAsync<Wire.TimeFusionException>(() => Gateway.QueryAsync("SELEC 1", caller))).SqlState);
     }
 }

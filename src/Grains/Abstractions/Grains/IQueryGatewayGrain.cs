@@ -9,11 +9,27 @@ namespace TimeFusion.Grains;
 /// </summary>
 public interface IQueryGatewayGrain : IGrainWithIntegerKey
 {
-    /// <summary>Runs a SELECT; returns its rows.</summary>
+    /// <summary>Runs a SELECT; returns its rows. The text is split and classified here (exactly one SELECT).</summary>
     Task<ArrowBatches> QueryAsync(string sql, Caller caller);
 
-    /// <summary>Runs a statement that changes data (INSERT … VALUES, UPDATE, DELETE, CREATE TABLE, FLUSH); returns rows affected.</summary>
+    /// <summary>
+    /// Runs statements that change data (INSERT … VALUES, UPDATE, DELETE, CREATE TABLE, FLUSH); returns rows affected.
+    /// The text is split and classified here.
+    /// </summary>
     Task<long> ExecuteAsync(string sql, Caller caller);
+
+    /// <summary>
+    /// Runs one SELECT a front end has already split off and classified (<see cref="StatementKind.Select"/>): it is not
+    /// split or classified again. The planner still refuses text that is not a single SELECT.
+    /// </summary>
+    Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller);
+
+    /// <summary>
+    /// Runs one statement a front end has already split off and classified (<see cref="StatementKind.Insert"/>,
+    /// <see cref="StatementKind.Update"/>, <see cref="StatementKind.Delete"/>): it is not split or classified again;
+    /// returns rows affected. The planner still refuses text that is not one statement of that kind.
+    /// </summary>
+    Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller);
 
     /// <summary>Inserts a batch into (project, table) after checking the caller may write that project.</summary>
     Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller);
@@ -31,4 +47,44 @@ public sealed record Caller([property: Id(0)] string? DefaultProject, [property:
 
     /// <summary>A user of one project.</summary>
     public static Caller ForProject(string project) => new(project, [project], false);
+}
+
+/// <summary>What kind of statement a piece of SQL is.</summary>
+public enum StatementKind
+{
+    /// <summary>A query: SELECT, WITH … SELECT, set operations, VALUES, <c>FROM t</c>, <c>TABLE t</c>.</summary>
+    Select,
+    /// <summary>INSERT.</summary>
+    Insert,
+    /// <summary>UPDATE.</summary>
+    Update,
+    /// <summary>DELETE.</summary>
+    Delete,
+    /// <summary>CREATE TABLE.</summary>
+    CreateTable,
+    /// <summary>Our own <c>FLUSH</c> / <c>FLUSH &lt;table&gt;</c>: flush buffered rows to Delta now.</summary>
+    Flush,
+    /// <summary>COPY (e.g. <c>COPY t FROM STDIN</c>, handled by the wire protocol).</summary>
+    Copy,
+    /// <summary>
+    /// Session and transaction statements passed through to the front end: SET, RESET, SHOW, BEGIN, START,
+    /// COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, RELEASE, DISCARD, DEALLOCATE, DESCRIBE, LISTEN, UNLISTEN, CLOSE.
+    /// </summary>
+    Utility,
+    /// <summary>Anything else (DDL other than CREATE TABLE, EXPLAIN, PRAGMA, ATTACH, …): the gateway refuses these.</summary>
+    Other,
+}
+
+/// <summary>
+/// One statement of a SQL string, split off and classified once (by the gateway, or by a protocol front end that
+/// passes it on with <see cref="IQueryGatewayGrain.QueryStatementAsync"/> / <see cref="IQueryGatewayGrain.ExecuteStatementAsync"/>).
+/// </summary>
+/// <param name="Kind">The statement kind.</param>
+/// <param name="Sql">The statement's text: from its first token to its last, without the separating semicolon.</param>
+/// <param name="Keyword">Its first keyword, upper-case (<c>SELECT</c>, <c>WITH</c>, <c>SET</c>, …; <c>(</c> for a parenthesized query).</param>
+[GenerateSerializer, Immutable]
+public sealed record ClassifiedStatement([property: Id(0)] StatementKind Kind, [property: Id(1)] string Sql, [property: Id(2)] string Keyword)
+{
+    /// <summary>For <see cref="StatementKind.Flush"/>: the table named (<c>FLUSH t</c>), or null for <c>FLUSH</c> (every table).</summary>
+    [Id(3)] public string? FlushTable { get; init; }
 }

@@ -6,6 +6,6 @@ namespace TimeFusion.Sql;
 /// </summary>
 public sealed class SqlSyntaxException(string message) : Exception(message)
 {
-    /// <summary>The SQLSTATE of every tokenizing failure: 42601.</summary>
-    public string SqlState => "42601";
+    /// <summary>The SQLSTATE of every tokenizing failure: <see cref="Wire.SqlState.SyntaxError"/> (42601).</summary>
+    public string SqlState => Wire.SqlState.SyntaxError;
 }

@@ -3,6 +3,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Execution;
 
@@ -23,11 +24,11 @@ internal static class ArrowDuckDbTypes
         foreach (var f in schema.FieldsList)
         {
             if (!seen.Add(f.Name))
-                throw new QueryExecutionException(SqlStates.InternalError, $"a relation to merge has two columns named \"{f.Name}\"");
+                throw new QueryExecutionException(SqlState.InternalError, $"a relation to merge has two columns named \"{f.Name}\"");
             columns.Add($"{SqlNames.Quote(f.Name)} {ToDuckDb(f)}");
         }
         if (columns.Count == 0)
-            throw new QueryExecutionException(SqlStates.InternalError, "a relation to merge has no columns");
+            throw new QueryExecutionException(SqlState.InternalError, "a relation to merge has no columns");
         return string.Join(", ", columns);
     }
 
@@ -81,7 +82,7 @@ internal static class ArrowDuckDbTypes
         MapType m => $"MAP({ToDuckDb(m.KeyField)}, {ToDuckDb(m.ValueField)})",
         StructType s => "STRUCT(" + string.Join(", ", s.Fields.Select(f => $"{SqlNames.Quote(f.Name)} {ToDuckDb(f)}")) + ")",
         DictionaryType d => ToDuckDb(d.ValueType, column),
-        _ => throw new QueryExecutionException(SqlStates.FeatureNotSupported,
+        _ => throw new QueryExecutionException(SqlState.FeatureNotSupported,
             $"column \"{column}\" has Arrow type {type.Name}, which cannot be merged"),
     };
 }

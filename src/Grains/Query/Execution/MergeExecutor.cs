@@ -4,6 +4,7 @@ using TimeFusion.Buffer.Native;
 using TimeFusion.Query.Execution.Native;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Execution;
 
@@ -90,7 +91,7 @@ public sealed class MergeExecutor
             catch (BufferException e)
             {
                 appender.Abandon();
-                throw new QueryExecutionException(SqlStates.InternalError, $"loading the relation \"{name}\" failed: {e.Message}", e);
+                throw new QueryExecutionException(SqlState.InternalError, $"loading the relation \"{name}\" failed: {e.Message}", e);
             }
         }
     }

@@ -1,5 +1,6 @@
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Execution;
 
@@ -53,7 +54,7 @@ public sealed class PlanRunner
                 return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, cancellationToken).ConfigureAwait(false);
             }
             default:
-                throw new QueryExecutionException(SqlStates.FeatureNotSupported, $"plan kind {plan.Kind} cannot run");
+                throw new QueryExecutionException(SqlState.FeatureNotSupported, $"plan kind {plan.Kind} cannot run");
         }
     }
 

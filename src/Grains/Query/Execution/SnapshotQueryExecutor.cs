@@ -8,6 +8,7 @@ using TimeFusion.Query.Execution.Native;
 using TimeFusion.Query.Planning;
 using TimeFusion.Storage;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Execution;
 
@@ -52,7 +53,7 @@ public sealed class SnapshotQueryExecutor
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var schema = Schemas.GetValue(snapshot.Delta, d => d.TryGetTableSchema()
-            ?? throw new QueryExecutionException(SqlStates.InternalError, $"the Delta table at '{d.TableRoot}' was not created by TimeFusion and has no table schema"));
+            ?? throw new QueryExecutionException(SqlState.InternalError, $"the Delta table at '{d.TableRoot}' was not created by TimeFusion and has no table schema"));
         return (await ExecuteDetailedAsync(snapshot, schema, store, tableName, sql, time, newestFirstLimit, cancellationToken)).Batches;
     }
 
@@ -120,7 +121,7 @@ public sealed class SnapshotQueryExecutor
             catch (DuckDB.NET.Data.DuckDBException e) when (e.Message.Contains("transaction is aborted", StringComparison.OrdinalIgnoreCase))
             {
                 // DuckDB aborts a transaction that a statement failed in at run time or that was interrupted.
-                throw new QueryExecutionException(ExecutionErrors.InFailedTransaction,
+                throw new QueryExecutionException(SqlState.InFailedSqlTransaction,
                     "this snapshot can no longer be read: an earlier statement on it failed or was cancelled, which aborted its transaction; take a new snapshot");
             }
             catch (DuckDB.NET.Data.DuckDBException e)

@@ -57,7 +57,7 @@ internal static class SnapshotRelation
             {
                 // read_parquet expands glob patterns in each entry: a path that looks like one could read other files.
                 if (paths[i].AsSpan().IndexOfAny("*?[") >= 0)
-                    throw new QueryExecutionException(Planning.SqlStates.FeatureNotSupported,
+                    throw new QueryExecutionException(Wire.SqlState.FeatureNotSupported,
                         $"the local path of a data file contains a glob character ('*', '?' or '['), which DuckDB would expand: {paths[i]}");
                 if (i > 0) sql.Append(", ");
                 sql.Append(SqlNames.Literal(paths[i]));
@@ -81,7 +81,7 @@ internal static class SnapshotRelation
         {
             null => "CAST(NULL AS DATE)",
             DateOnly d => "DATE '" + d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "'",
-            _ => throw new QueryExecutionException(Planning.SqlStates.InternalError,
+            _ => throw new QueryExecutionException(Wire.SqlState.InternalError,
                 $"data file '{file.Path}' has a '{TableSchema.DateColumn}' partition value that is not a date"),
         };
     }

@@ -1,6 +1,7 @@
 using TimeFusion.Sql;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Execution;
 
@@ -32,7 +33,7 @@ internal static class StatementBinder
             throw new QueryExecutionException(e.SqlState, e.Message, e);
         }
         if (tokens.Count == 0)
-            throw new QueryExecutionException(SqlStates.SyntaxError, "the statement is empty");
+            throw new QueryExecutionException(SqlState.SyntaxError, "the statement is empty");
 
         var binding = $"{SqlNames.Quote(tableName)} AS NOT MATERIALIZED ({relationSql})";
         if (!tokens[0].IsKeyword(sql, "WITH"))

@@ -1,6 +1,8 @@
+using TimeFusion.Grains;
 using TimeFusion.Sql;
 using System.Text.Json.Nodes;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Planning;
 
@@ -36,11 +38,44 @@ public sealed class DmlAnalyzer
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(caller);
         var statement = SingleStatement(sql);
-        var first = PlanningTokens.Tokenize(statement)[0];
+        var first = PlanningTokens.FirstToken(statement);
         var kind = first.IsKeyword(statement, "UPDATE") ? DmlKind.Update
             : first.IsKeyword(statement, "DELETE") ? DmlKind.Delete
-            : throw new SqlPlanningException(SqlStates.FeatureNotSupported, "expected an UPDATE or DELETE statement");
+            : throw new SqlPlanningException(SqlState.FeatureNotSupported, "expected an UPDATE or DELETE statement");
         return _parser.Use(session => PlanUpdateOrDelete(session, kind, statement, catalog, caller));
+    }
+
+    /// <summary>
+    /// Plans one UPDATE or DELETE already split off and classified (by <see cref="SqlStatementClassifier"/> or a front
+    /// end): it is not split or classified again. Errors as for the text overload.
+    /// </summary>
+    public DmlPlan AnalyzeUpdateOrDelete(ClassifiedStatement statement, ICatalogView catalog, CallerScope caller)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(caller);
+        // WITH … UPDATE/DELETE is classified as that DML but refused here, as the text overload does.
+        var kind = (statement.Kind, statement.Keyword) switch
+        {
+            (StatementKind.Update, "UPDATE") => DmlKind.Update,
+            (StatementKind.Delete, "DELETE") => DmlKind.Delete,
+            _ => throw new SqlPlanningException(SqlState.FeatureNotSupported, "expected an UPDATE or DELETE statement"),
+        };
+        return _parser.Use(session => PlanUpdateOrDelete(session, kind, statement.Sql, catalog, caller));
+    }
+
+    /// <summary>
+    /// Plans one INSERT … VALUES already split off and classified (by <see cref="SqlStatementClassifier"/> or a front
+    /// end): it is not split or classified again. Errors as for the text overload.
+    /// </summary>
+    public InsertPlan AnalyzeInsert(ClassifiedStatement statement, ICatalogView catalog, CallerScope caller)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(caller);
+        if (statement.Kind != StatementKind.Insert)
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "expected an INSERT statement");
+        return _parser.Use(session => PlanInsert(session, statement.Sql, catalog, caller));
     }
 
     /// <summary>Plans one INSERT … VALUES statement.</summary>
@@ -61,8 +96,8 @@ public sealed class DmlAnalyzer
         return statements.Count switch
         {
             1 => statements[0],
-            0 => throw new SqlPlanningException(SqlStates.SyntaxError, "empty statement"),
-            _ => throw new SqlPlanningException(SqlStates.SyntaxError, "expected one statement, found " + statements.Count),
+            0 => throw new SqlPlanningException(SqlState.SyntaxError, "empty statement"),
+            _ => throw new SqlPlanningException(SqlState.SyntaxError, "expected one statement, found " + statements.Count),
         };
     }
 
@@ -70,15 +105,15 @@ public sealed class DmlAnalyzer
     {
         var name = parts.TableName;
         if (name.Count > 2 || (name.Count == 2 && name[0].ToLowerInvariant() is not ("public" or "main")))
-            throw new SqlPlanningException(SqlStates.UndefinedTable, $"relation \"{parts.Written}\" does not exist");
-        return catalog.Find(name[^1]) ?? throw new SqlPlanningException(SqlStates.UndefinedTable, $"relation \"{parts.Written}\" does not exist");
+            throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{parts.Written}\" does not exist");
+        return catalog.Find(name[^1]) ?? throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{parts.Written}\" does not exist");
     }
 
     private DmlPlan PlanUpdateOrDelete(ParserSession session, DmlKind kind, string sql, ICatalogView catalog, CallerScope caller)
     {
-        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
-        if (PlanningTokens.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
-            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "WITH on UPDATE/DELETE is not supported");
+        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlState.SyntaxError, error);
+        if (PlanningTokens.FirstToken(sql).IsKeyword(sql, "WITH"))
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "WITH on UPDATE/DELETE is not supported");
         var parts = kind == DmlKind.Update ? DmlTextSplitter.SplitUpdate(sql) : DmlTextSplitter.SplitDelete(sql);
         var schema = ResolveTable(parts, catalog);
         var qualifier = parts.Alias ?? parts.TableName[^1];
@@ -88,10 +123,10 @@ public sealed class DmlAnalyzer
         foreach (var (column, _) in parts.Assignments)
         {
             var def = schema.Columns.FirstOrDefault(c => string.Equals(c.Name, column, StringComparison.OrdinalIgnoreCase))
-                ?? throw new SqlPlanningException(SqlStates.UndefinedColumn, $"column \"{column}\" of relation \"{schema.Name}\" does not exist");
-            if (targets.Contains(def.Name)) throw new SqlPlanningException(SqlStates.DuplicateColumn, $"multiple assignments to same column \"{def.Name}\"");
+                ?? throw new SqlPlanningException(SqlState.UndefinedColumn, $"column \"{column}\" of relation \"{schema.Name}\" does not exist");
+            if (targets.Contains(def.Name)) throw new SqlPlanningException(SqlState.DuplicateColumn, $"multiple assignments to same column \"{def.Name}\"");
             if (ProtectedColumns.Contains(def.Name))
-                throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"updating column \"{def.Name}\" is not supported (it places the row)");
+                throw new SqlPlanningException(SqlState.FeatureNotSupported, $"updating column \"{def.Name}\" is not supported (it places the row)");
             targets.Add(def.Name);
         }
 
@@ -106,7 +141,7 @@ public sealed class DmlAnalyzer
             || items.Count != Math.Max(1, parts.Assignments.Count) || SqlAst.Array(select, "modifiers").Count > 0
             || SqlAst.Array(select, "group_expressions").Count > 0 || select["having"] is JsonObject
             || (parts.Predicate is null) != (select["where_clause"] is null))
-            throw new SqlPlanningException(SqlStates.SyntaxError, $"cannot parse the {kind.ToString().ToUpperInvariant()} statement's expressions");
+            throw new SqlPlanningException(SqlState.SyntaxError, $"cannot parse the {kind.ToString().ToUpperInvariant()} statement's expressions");
         foreach (var e in items.Append(select["where_clause"]))
             RefuseInDml(e, session.Functions);
         SqlFunctions.RefuseDenied(select);
@@ -149,19 +184,19 @@ public sealed class DmlAnalyzer
             switch (SqlAst.Class(o))
             {
                 case "SUBQUERY":
-                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "subqueries in UPDATE/DELETE are not supported");
+                    throw new SqlPlanningException(SqlState.FeatureNotSupported, "subqueries in UPDATE/DELETE are not supported");
                 case "PARAMETER":
-                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "parameters in UPDATE/DELETE are not supported: supply literal values");
+                    throw new SqlPlanningException(SqlState.FeatureNotSupported, "parameters in UPDATE/DELETE are not supported: supply literal values");
                 case "WINDOW":
-                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "window functions are not allowed in UPDATE/DELETE");
+                    throw new SqlPlanningException(SqlState.FeatureNotSupported, "window functions are not allowed in UPDATE/DELETE");
                 case "STAR":
-                    throw new SqlPlanningException(SqlStates.SyntaxError, "* is not allowed here");
+                    throw new SqlPlanningException(SqlState.SyntaxError, "* is not allowed here");
                 case "FUNCTION" when !SqlAst.Bool(o, "is_operator"):
                     var name = SqlAst.Str(o, "function_name");
                     if (functions.IsAggregate(name))
-                        throw new SqlPlanningException(SqlStates.GroupingError, $"aggregate functions are not allowed in UPDATE/DELETE ({name})");
+                        throw new SqlPlanningException(SqlState.GroupingError, $"aggregate functions are not allowed in UPDATE/DELETE ({name})");
                     if (SqlFunctions.Volatile.Contains(name))
-                        throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"volatile function {name}() is not allowed in UPDATE/DELETE: its value would differ when the statement is replayed");
+                        throw new SqlPlanningException(SqlState.FeatureNotSupported, $"volatile function {name}() is not allowed in UPDATE/DELETE: its value would differ when the statement is replayed");
                     break;
             }
         }
@@ -195,21 +230,21 @@ public sealed class DmlAnalyzer
         }
         else
         {
-            throw new SqlPlanningException(SqlStates.InsufficientPrivilege,
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege,
                 $"the statement reaches no project for table \"{r.Schema.Name}\": add project_id = '…' to its WHERE clause, or connect with a default project");
         }
         foreach (var p in projects)
         {
-            if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project \"{p}\"");
+            if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project \"{p}\"");
         }
         return (projects, source);
     }
 
     private InsertPlan PlanInsert(ParserSession session, string sql, ICatalogView catalog, CallerScope caller)
     {
-        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
-        if (PlanningTokens.Tokenize(sql)[0].IsKeyword(sql, "WITH"))
-            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "WITH on INSERT is not supported");
+        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlState.SyntaxError, error);
+        if (PlanningTokens.FirstToken(sql).IsKeyword(sql, "WITH"))
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "WITH on INSERT is not supported");
         var parts = DmlTextSplitter.SplitInsert(sql);
         var schema = ResolveTable(parts, catalog);
 
@@ -220,8 +255,8 @@ public sealed class DmlAnalyzer
             foreach (var name in listed)
             {
                 var def = schema.Columns.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
-                    ?? throw new SqlPlanningException(SqlStates.UndefinedColumn, $"column \"{name}\" of relation \"{schema.Name}\" does not exist");
-                if (columns.Contains(def.Name)) throw new SqlPlanningException(SqlStates.DuplicateColumn, $"column \"{def.Name}\" specified more than once");
+                    ?? throw new SqlPlanningException(SqlState.UndefinedColumn, $"column \"{name}\" of relation \"{schema.Name}\" does not exist");
+                if (columns.Contains(def.Name)) throw new SqlPlanningException(SqlState.DuplicateColumn, $"column \"{def.Name}\" specified more than once");
                 columns.Add(def.Name);
             }
         }
@@ -235,25 +270,25 @@ public sealed class DmlAnalyzer
         var from = node["from_table"];
         if (SqlAst.Type(node) != "SELECT_NODE" || SqlAst.Type(from) != "EXPRESSION_LIST" || SqlAst.Array(node, "modifiers").Count > 0
             || node["where_clause"] is not null)
-            throw new SqlPlanningException(SqlStates.SyntaxError, "cannot parse the VALUES rows");
+            throw new SqlPlanningException(SqlState.SyntaxError, "cannot parse the VALUES rows");
         var rows = SqlAst.Array(from, "values").Select(r => (JsonArray)r!).ToList();
         var width = rows.Count > 0 ? rows[0].Count : 0;
-        if (width > columns.Count) throw new SqlPlanningException(SqlStates.SyntaxError, "INSERT has more expressions than target columns");
-        if (parts.InsertColumns is not null && width < columns.Count) throw new SqlPlanningException(SqlStates.SyntaxError, "INSERT has more target columns than expressions");
+        if (width > columns.Count) throw new SqlPlanningException(SqlState.SyntaxError, "INSERT has more expressions than target columns");
+        if (parts.InsertColumns is not null && width < columns.Count) throw new SqlPlanningException(SqlState.SyntaxError, "INSERT has more target columns than expressions");
         foreach (var o in SqlAst.Objects(from))
         {
             switch (SqlAst.Class(o))
             {
                 case "COLUMN_REF":
-                    throw new SqlPlanningException(SqlStates.UndefinedColumn, $"column \"{string.Join('.', SqlAst.ColumnNames(o))}\" does not exist");
+                    throw new SqlPlanningException(SqlState.UndefinedColumn, $"column \"{string.Join('.', SqlAst.ColumnNames(o))}\" does not exist");
                 case "SUBQUERY":
-                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "subqueries in VALUES are not supported");
+                    throw new SqlPlanningException(SqlState.FeatureNotSupported, "subqueries in VALUES are not supported");
                 case "PARAMETER":
-                    throw new SqlPlanningException(SqlStates.FeatureNotSupported, "parameters in VALUES are not supported: supply literal values");
+                    throw new SqlPlanningException(SqlState.FeatureNotSupported, "parameters in VALUES are not supported: supply literal values");
                 case "WINDOW" or "STAR":
-                    throw new SqlPlanningException(SqlStates.SyntaxError, "VALUES holds only value expressions");
+                    throw new SqlPlanningException(SqlState.SyntaxError, "VALUES holds only value expressions");
                 case "FUNCTION" when !SqlAst.Bool(o, "is_operator") && session.Functions.IsAggregate(SqlAst.Str(o, "function_name")):
-                    throw new SqlPlanningException(SqlStates.GroupingError, "aggregate functions are not allowed in VALUES");
+                    throw new SqlPlanningException(SqlState.GroupingError, "aggregate functions are not allowed in VALUES");
             }
         }
         SqlFunctions.RefuseDenied(from);
@@ -265,7 +300,7 @@ public sealed class DmlAnalyzer
         if (projectIndex < 0)
         {
             defaultProject = caller.DefaultProject
-                ?? throw new SqlPlanningException(SqlStates.InsufficientPrivilege, "INSERT without project_id needs a default project");
+                ?? throw new SqlPlanningException(SqlState.InsufficientPrivilege, "INSERT without project_id needs a default project");
             projects = [defaultProject];
         }
         else
@@ -275,7 +310,7 @@ public sealed class DmlAnalyzer
         }
         foreach (var p in projects ?? [])
         {
-            if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project \"{p}\"");
+            if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project \"{p}\"");
         }
 
         // Each value is cast to its column's type, as PostgreSQL's INSERT does (and so that rows of text and

@@ -1,4 +1,5 @@
 using TimeFusion.Sql;
+using TimeFusion.Wire;
 namespace TimeFusion.Query.Planning;
 
 /// <summary>The parts of a DML statement's text.</summary>
@@ -51,7 +52,7 @@ internal static class DmlTextSplitter
             if (c.AtDot) throw Unsupported("qualified column names in SET");
             c.ExpectOperator('=');
             var expression = c.ExpressionUntil(stopAtComma: true, "WHERE", "FROM", "RETURNING");
-            if (expression.Length == 0) throw new SqlPlanningException(SqlStates.SyntaxError, $"missing expression for column \"{column}\"");
+            if (expression.Length == 0) throw new SqlPlanningException(SqlState.SyntaxError, $"missing expression for column \"{column}\"");
             assignments.Add((column, expression));
             if (!c.TakeComma()) break;
         }
@@ -80,7 +81,7 @@ internal static class DmlTextSplitter
             {
                 columns.Add(c.Identifier("a column name"));
                 if (c.TakeComma()) continue;
-                if (!c.AtClose) throw new SqlPlanningException(SqlStates.SyntaxError, "syntax error in the INSERT column list");
+                if (!c.AtClose) throw new SqlPlanningException(SqlState.SyntaxError, "syntax error in the INSERT column list");
                 c.Next();
                 break;
             }
@@ -92,7 +93,7 @@ internal static class DmlTextSplitter
         return new DmlParts { TableName = name, InsertColumns = columns, ValuesText = values };
     }
 
-    private static SqlPlanningException Unsupported(string what) => new(SqlStates.FeatureNotSupported, what + " is not supported");
+    private static SqlPlanningException Unsupported(string what) => new(SqlState.FeatureNotSupported, what + " is not supported");
 
     private sealed class Cursor(string sql)
     {
@@ -200,7 +201,7 @@ internal static class DmlTextSplitter
             throw SyntaxError($"syntax error at or near \"{t.Text(sql)}\"");
         }
 
-        private SqlPlanningException SyntaxError(string message) => new(SqlStates.SyntaxError,
+        private SqlPlanningException SyntaxError(string message) => new(SqlState.SyntaxError,
             AtEnd ? message + " at end of input" : $"{message} at or near \"{_tokens[_i].Text(sql)}\"");
     }
 }

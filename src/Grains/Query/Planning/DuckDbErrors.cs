@@ -1,3 +1,4 @@
+using TimeFusion.Wire;
 namespace TimeFusion.Query.Planning;
 
 /// <summary>Turns DuckDB error messages into <see cref="SqlPlanningException"/>s with PostgreSQL SQLSTATEs.</summary>
@@ -9,22 +10,22 @@ internal static class DuckDbErrors
         var (kind, text) = Split(duckDbMessage);
         var state = kind switch
         {
-            "Parser" => SqlStates.SyntaxError,
-            "Catalog" when text.StartsWith("Table with name", StringComparison.Ordinal) => SqlStates.UndefinedTable,
-            "Catalog" when text.Contains("Function with name", StringComparison.Ordinal) => SqlStates.UndefinedFunction,
-            "Catalog" => "42704",
+            "Parser" => SqlState.SyntaxError,
+            "Catalog" when text.StartsWith("Table with name", StringComparison.Ordinal) => SqlState.UndefinedTable,
+            "Catalog" when text.Contains("Function with name", StringComparison.Ordinal) => SqlState.UndefinedFunction,
+            "Catalog" => SqlState.UndefinedObject,
             "Binder" when text.StartsWith("Referenced column", StringComparison.Ordinal)
                 || text.Contains("not found in FROM clause", StringComparison.Ordinal)
-                || text.Contains("does not have a column named", StringComparison.Ordinal) => SqlStates.UndefinedColumn,
-            "Binder" when text.StartsWith("Referenced table", StringComparison.Ordinal) => SqlStates.UndefinedTable,
-            "Binder" when text.StartsWith("Ambiguous reference", StringComparison.Ordinal) => SqlStates.AmbiguousColumn,
-            "Binder" when text.Contains("must appear in the GROUP BY", StringComparison.Ordinal) => SqlStates.GroupingError,
-            "Binder" when text.StartsWith("No function matches", StringComparison.Ordinal) => SqlStates.UndefinedFunction,
-            "Binder" => SqlStates.SyntaxErrorOrAccessRuleViolation,
-            "Conversion" => SqlStates.InvalidTextRepresentation,
-            "Out of Range" => SqlStates.NumericValueOutOfRange,
-            "Not implemented" => SqlStates.FeatureNotSupported,
-            _ => SqlStates.InternalError,
+                || text.Contains("does not have a column named", StringComparison.Ordinal) => SqlState.UndefinedColumn,
+            "Binder" when text.StartsWith("Referenced table", StringComparison.Ordinal) => SqlState.UndefinedTable,
+            "Binder" when text.StartsWith("Ambiguous reference", StringComparison.Ordinal) => SqlState.AmbiguousColumn,
+            "Binder" when text.Contains("must appear in the GROUP BY", StringComparison.Ordinal) => SqlState.GroupingError,
+            "Binder" when text.StartsWith("No function matches", StringComparison.Ordinal) => SqlState.UndefinedFunction,
+            "Binder" => SqlState.SyntaxErrorOrAccessRuleViolation,
+            "Conversion" => SqlState.InvalidTextRepresentation,
+            "Out of Range" => SqlState.NumericValueOutOfRange,
+            "Not implemented" => SqlState.FeatureNotSupported,
+            _ => SqlState.InternalError,
         };
         return new SqlPlanningException(state, context is null ? text : $"{context}: {text}");
     }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using DuckDB.NET.Data;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Planning;
 
@@ -51,16 +52,16 @@ internal sealed class ParserSession : IDisposable
     public JsonObject Serialize(string sql)
     {
         var json = _serialize.Execute(sql)
-            ?? throw new SqlPlanningException(SqlStates.InternalError, "json_serialize_sql returned NULL");
+            ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned NULL");
         var root = JsonNode.Parse(json)?.AsObject()
-            ?? throw new SqlPlanningException(SqlStates.InternalError, "json_serialize_sql returned no object");
+            ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned no object");
         if (root["error"]?.GetValue<bool>() == true)
         {
             var type = root["error_type"]?.GetValue<string>();
             var message = root["error_message"]?.GetValue<string>() ?? "cannot parse the statement";
             throw type == "parser"
-                ? new SqlPlanningException(SqlStates.SyntaxError, message)
-                : new SqlPlanningException(SqlStates.FeatureNotSupported, message);
+                ? new SqlPlanningException(SqlState.SyntaxError, message)
+                : new SqlPlanningException(SqlState.FeatureNotSupported, message);
         }
         return root;
     }
@@ -71,11 +72,11 @@ internal sealed class ParserSession : IDisposable
         try
         {
             return _deserialize.Execute(root.ToJsonString())
-                ?? throw new SqlPlanningException(SqlStates.InternalError, "json_deserialize_sql returned NULL");
+                ?? throw new SqlPlanningException(SqlState.InternalError, "json_deserialize_sql returned NULL");
         }
-        catch (SqlPlanningException e) when (e.SqlState != SqlStates.InternalError)
+        catch (SqlPlanningException e) when (e.SqlState != SqlState.InternalError)
         {
-            throw new SqlPlanningException(SqlStates.InternalError, "cannot turn a rewritten parse tree back into SQL: " + e.Message);
+            throw new SqlPlanningException(SqlState.InternalError, "cannot turn a rewritten parse tree back into SQL: " + e.Message);
         }
     }
 
@@ -196,7 +197,7 @@ internal sealed class ParserSession : IDisposable
                 var error = _prepared == IntPtr.Zero ? IntPtr.Zero : ParserNative.duckdb_prepare_error(_prepared);
                 var message = error == IntPtr.Zero ? "cannot prepare " + sql : Marshal.PtrToStringUTF8(error) ?? sql;
                 Dispose();
-                throw new SqlPlanningException(SqlStates.InternalError, message);
+                throw new SqlPlanningException(SqlState.InternalError, message);
             }
         }
 
@@ -204,7 +205,7 @@ internal sealed class ParserSession : IDisposable
         public string? Execute(string argument)
         {
             if (ParserNative.duckdb_bind_varchar(_prepared, 1, argument) != 0)
-                throw new SqlPlanningException(SqlStates.InternalError, "cannot bind a parser argument");
+                throw new SqlPlanningException(SqlState.InternalError, "cannot bind a parser argument");
             var state = ParserNative.duckdb_execute_prepared(_prepared, out var result);
             try
             {

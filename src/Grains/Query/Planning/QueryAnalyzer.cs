@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Planning;
 
@@ -125,7 +126,7 @@ public sealed class QueryAnalyzer
         try
         {
             // Bind the merge over the scans' shapes: the scans become the first CTEs of the statement.
-            var map = node["cte_map"]!["map"] as JsonArray ?? throw new SqlPlanningException(SqlStates.InternalError, "query node without a CTE map");
+            var map = node["cte_map"]!["map"] as JsonArray ?? throw new SqlPlanningException(SqlState.InternalError, "query node without a CTE map");
             for (var i = scanNodes.Count - 1; i >= 0; i--)
             {
                 map.Insert(0, new JsonObject
@@ -144,7 +145,7 @@ public sealed class QueryAnalyzer
         }
         catch (SqlPlanningException e)
         {
-            throw new SqlPlanningException(SqlStates.InternalError, "cannot distribute the statement: " + e.Message);
+            throw new SqlPlanningException(SqlState.InternalError, "cannot distribute the statement: " + e.Message);
         }
         var newest = scans.Count == 1 ? scans[0].NewestFirstLimit : null;
         return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback);
@@ -173,19 +174,19 @@ public sealed class QueryAnalyzer
         var parameters = SqlAst.Objects(node).Where(o => SqlAst.Class(o) == "PARAMETER").ToList();
         if (parameters.Count == 0) return false;
         if (literals is null || literals.Count == 0)
-            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "the statement has parameters: supply their values to plan it");
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "the statement has parameters: supply their values to plan it");
         var values = ParseExpressions(session, literals);
         foreach (var v in values)
         {
             if (SqlAst.Objects(v).Any(o => SqlAst.Class(o) is "COLUMN_REF" or "SUBQUERY" or "PARAMETER" or "STAR" or "WINDOW"))
-                throw new SqlPlanningException(SqlStates.SyntaxError, "a parameter value must be a literal");
+                throw new SqlPlanningException(SqlState.SyntaxError, "a parameter value must be a literal");
         }
         foreach (var p in parameters)
         {
             var id = SqlAst.Str(p, "identifier");
             if (!int.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position)
                 || position < 1 || position > values.Count)
-                throw new SqlPlanningException(SqlStates.SyntaxError, $"there is no value for parameter ${id}");
+                throw new SqlPlanningException(SqlState.SyntaxError, $"there is no value for parameter ${id}");
             var value = values[position - 1].DeepClone();
             value["alias"] = SqlAst.Str(p, "alias");
             SqlAst.Replace(p, value);
@@ -200,7 +201,7 @@ public sealed class QueryAnalyzer
         var root = session.Serialize("SELECT " + string.Join(", ", expressions.Select(e => "(" + e + ")")));
         var items = SqlAst.Array(SqlAst.StatementNode(root), "select_list");
         if (items.Count != expressions.Count)
-            throw new SqlPlanningException(SqlStates.SyntaxError, "an expression list did not parse as expected");
+            throw new SqlPlanningException(SqlState.SyntaxError, "an expression list did not parse as expected");
         return items.Select(i => i!).ToList();
     }
 
@@ -220,18 +221,18 @@ public sealed class QueryAnalyzer
             foreach (var p in list)
             {
                 if (!caller.CanRead(p))
-                    throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project \"{p}\"");
+                    throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project \"{p}\"");
             }
             return (list, ProjectSource.Predicate);
         }
         if (caller.DefaultProject is { } d)
         {
-            if (!caller.CanRead(d)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project \"{d}\"");
+            if (!caller.CanRead(d)) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project \"{d}\"");
             return ([d], ProjectSource.Default);
         }
         if (caller.IsAdmin)
             return (catalog.ProjectsOf(r.Schema.Name).Distinct().Order(StringComparer.Ordinal).ToList(), ProjectSource.AllProjects);
-        throw new SqlPlanningException(SqlStates.InsufficientPrivilege,
+        throw new SqlPlanningException(SqlState.InsufficientPrivilege,
             $"the statement reaches no project for table \"{r.Schema.Name}\": add project_id = '…' to its WHERE clause, or connect with a default project");
     }
 

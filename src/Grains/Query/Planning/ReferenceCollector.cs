@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json.Nodes;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Planning;
 
@@ -33,7 +34,7 @@ internal sealed class ReferenceCollector
         var baseTables = SqlAst.Objects(queryNode).Count(o => SqlAst.Type(o) == "BASE_TABLE");
         var tableFunctions = SqlAst.Objects(queryNode).Count(o => SqlAst.Type(o) == "TABLE_FUNCTION");
         if (baseTables != collector._tables.Count + collector._cteReferences || tableFunctions != collector._tableFunctions)
-            throw new SqlPlanningException(SqlStates.FeatureNotSupported, "the statement uses a construct the planner does not support (a table reference it cannot place)");
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "the statement uses a construct the planner does not support (a table reference it cannot place)");
         return collector;
     }
 
@@ -56,7 +57,7 @@ internal sealed class ReferenceCollector
                 VisitQuery(node["right"], scope);
                 break;
             default:
-                throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"query node '{SqlAst.Type(node)}' is not supported");
+                throw new SqlPlanningException(SqlState.FeatureNotSupported, $"query node '{SqlAst.Type(node)}' is not supported");
         }
         foreach (var modifier in SqlAst.Array(node, "modifiers")) VisitExpression(modifier, scope);
     }
@@ -104,7 +105,7 @@ internal sealed class ReferenceCollector
             case "TABLE_FUNCTION":
                 var name = SqlAst.Str(from["function"], "function_name");
                 if (!SqlFunctions.AllowedTableFunctions.Contains(name))
-                    throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"table function '{name}' is not allowed; query tables by name");
+                    throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"table function '{name}' is not allowed; query tables by name");
                 _tableFunctions++;
                 VisitExpression(from["function"], scope);
                 break;
@@ -120,7 +121,7 @@ internal sealed class ReferenceCollector
                     if (key != "source") VisitExpression(child, scope);
                 break;
             default:
-                throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"'{SqlAst.Type(from)}' in FROM is not supported");
+                throw new SqlPlanningException(SqlState.FeatureNotSupported, $"'{SqlAst.Type(from)}' in FROM is not supported");
         }
     }
 
@@ -187,11 +188,11 @@ internal sealed class ReferenceCollector
         }
         var written = catalogName.Length > 0 ? $"{catalogName}.{schemaName}.{name}" : schemaName.Length > 0 ? $"{schemaName}.{name}" : name;
         if (catalogName.Length > 0 || !PlainSchemas.Contains(schemaName))
-            throw new SqlPlanningException(SqlStates.UndefinedTable, $"relation \"{written}\" does not exist");
+            throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{written}\" does not exist");
         var schema = _catalog.Find(name)
-            ?? throw new SqlPlanningException(SqlStates.UndefinedTable, $"relation \"{written}\" does not exist");
+            ?? throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{written}\" does not exist");
         if (node["at_clause"] is JsonObject)
-            throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"time travel (AT …) on \"{written}\" is not supported");
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, $"time travel (AT …) on \"{written}\" is not supported");
         var alias = SqlAst.Str(node, "alias");
         _tables.Add(new TableReference
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Planning;
 
@@ -31,7 +32,7 @@ internal static class SqlAst
     {
         var statements = root["statements"] as JsonArray;
         if (statements is null || statements.Count != 1 || statements[0]?["node"] is not JsonObject node)
-            throw new SqlPlanningException(SqlStates.SyntaxError, "expected exactly one statement");
+            throw new SqlPlanningException(SqlState.SyntaxError, "expected exactly one statement");
         return node;
     }
 

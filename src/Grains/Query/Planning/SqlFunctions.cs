@@ -1,3 +1,4 @@
+using TimeFusion.Wire;
 namespace TimeFusion.Query.Planning;
 
 /// <summary>Function names planning treats specially.</summary>
@@ -36,7 +37,7 @@ internal static class SqlFunctions
         foreach (var o in SqlAst.Objects(tree))
         {
             if (SqlAst.Class(o) == "FUNCTION" && Denied.Contains(SqlAst.Str(o, "function_name")))
-                throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"function {SqlAst.Str(o, "function_name")}() is not allowed");
+                throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"function {SqlAst.Str(o, "function_name")}() is not allowed");
         }
     }
 }

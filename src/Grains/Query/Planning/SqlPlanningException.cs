@@ -3,7 +3,7 @@ namespace TimeFusion.Query.Planning;
 /// <summary>
 /// A SQL statement cannot be planned: bad syntax, an unknown table or column, a project the caller may not
 /// touch, or a construct we do not support. <see cref="SqlState"/> is the PostgreSQL SQLSTATE the wire
-/// protocol reports (see <see cref="SqlStates"/>).
+/// protocol reports (see <see cref="Wire.SqlState"/>).
 /// </summary>
 public sealed class SqlPlanningException : Exception
 {

@@ -1,4 +1,6 @@
+using TimeFusion.Grains;
 using TimeFusion.Sql;
+using TimeFusion.Wire;
 namespace TimeFusion.Query.Planning;
 
 /// <summary>
@@ -34,6 +36,18 @@ public sealed class SqlStatementClassifier
         return _parser.Use(session => statements.Select(s => ClassifyOne(session, s)).ToList());
     }
 
+    /// <summary>
+    /// Checks a statement a front end split off and classified itself (<see cref="ClassifiedStatement"/>) before it is
+    /// run: its text must lex and hold exactly one statement. It is not classified again; the analyzers refuse text
+    /// that is not a statement of its kind.
+    /// </summary>
+    /// <exception cref="SqlPlanningException">42601: a lexing error, no statement, or more than one.</exception>
+    public static void RequireOneStatement(ClassifiedStatement statement)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        PlanningTokens.RequireOneStatement(statement.Sql);
+    }
+
     private static ClassifiedStatement ClassifyOne(ParserSession session, string sql)
     {
         var tokens = PlanningTokens.Tokenize(sql);
@@ -44,7 +58,7 @@ public sealed class SqlStatementClassifier
             return new ClassifiedStatement(StatementKind.Select, sql, "(");
         }
         if (first.Kind != SqlTokenKind.Word)
-            throw new SqlPlanningException(SqlStates.SyntaxError, $"syntax error at or near \"{first.Text(sql)}\"");
+            throw new SqlPlanningException(SqlState.SyntaxError, $"syntax error at or near \"{first.Text(sql)}\"");
         var keyword = first.Text(sql).ToUpperInvariant();
         if (SelectStarts.Contains(keyword))
         {
@@ -77,7 +91,7 @@ public sealed class SqlStatementClassifier
 
     private static ClassifiedStatement Checked(ParserSession session, StatementKind kind, string sql, string keyword)
     {
-        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
+        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlState.SyntaxError, error);
         return new ClassifiedStatement(kind, sql, keyword);
     }
 
@@ -89,11 +103,11 @@ public sealed class SqlStatementClassifier
             session.Serialize(sql);
             return StatementKind.Select;
         }
-        catch (SqlPlanningException e) when (e.SqlState == SqlStates.FeatureNotSupported)
+        catch (SqlPlanningException e) when (e.SqlState == SqlState.FeatureNotSupported)
         {
             // Parsed, but not as a SELECT: find the statement keyword after the CTE list (outside parentheses).
         }
-        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlStates.SyntaxError, error);
+        if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlState.SyntaxError, error);
         var depth = 0;
         foreach (var t in tokens)
         {
@@ -126,18 +140,18 @@ public sealed class SqlStatementClassifier
         while (true)
         {
             if (i >= tokens.Count || tokens[i].Identifier(sql) is not { } part)
-                throw new SqlPlanningException(SqlStates.SyntaxError, i < tokens.Count
+                throw new SqlPlanningException(SqlState.SyntaxError, i < tokens.Count
                     ? $"syntax error at or near \"{tokens[i].Text(sql)}\": FLUSH takes an optional table name"
                     : "syntax error at end of input: FLUSH takes an optional table name");
             parts.Add(part);
             i++;
             if (i == tokens.Count) break;
             if (tokens[i].Kind != SqlTokenKind.Dot)
-                throw new SqlPlanningException(SqlStates.SyntaxError, $"syntax error at or near \"{tokens[i].Text(sql)}\": FLUSH takes an optional table name");
+                throw new SqlPlanningException(SqlState.SyntaxError, $"syntax error at or near \"{tokens[i].Text(sql)}\": FLUSH takes an optional table name");
             i++;
         }
         if (parts.Count > 2 || (parts.Count == 2 && parts[0].ToLowerInvariant() is not ("public" or "main")))
-            throw new SqlPlanningException(SqlStates.UndefinedTable, $"relation \"{string.Join('.', parts)}\" does not exist");
+            throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{string.Join('.', parts)}\" does not exist");
         return parts[^1];
     }
 }

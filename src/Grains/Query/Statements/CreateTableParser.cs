@@ -2,6 +2,7 @@ using DuckDB.NET.Data;
 using TimeFusion.Grains;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Statements;
 
@@ -30,7 +31,7 @@ public static class CreateTableParser
         }
         catch (DuckDBException e)
         {
-            throw new SqlPlanningException(SqlStates.SyntaxError, "CREATE TABLE: " + e.Message);
+            throw new SqlPlanningException(SqlState.SyntaxError, "CREATE TABLE: " + e.Message);
         }
         using var columns = connection.CreateCommand();
         columns.CommandText = "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns ORDER BY ordinal_position";
@@ -53,11 +54,11 @@ public static class CreateTableParser
                 "DATE" => ColumnType.Date,
                 "VARCHAR[]" => ColumnType.Utf8List,
                 "BLOB" => ColumnType.Binary,
-                var other => throw new SqlPlanningException(SqlStates.FeatureNotSupported, $"column '{name}': type {other} is not supported"),
+                var other => throw new SqlPlanningException(SqlState.FeatureNotSupported, $"column '{name}': type {other} is not supported"),
             };
             result.Add(new ColumnDefinition(name, type, reader.GetString(3) == "YES"));
         }
-        if (table is null) throw new SqlPlanningException(SqlStates.SyntaxError, "CREATE TABLE defined no columns");
+        if (table is null) throw new SqlPlanningException(SqlState.SyntaxError, "CREATE TABLE defined no columns");
         return new TableDefinition(table, result);
     }
 }

@@ -1,6 +1,7 @@
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Statements;
 
@@ -26,8 +27,8 @@ public static class InsertValuesSplitter
             var values = (Apache.Arrow.StringArray)batch.Column(0);
             for (var i = 0; i < values.Length; i++)
             {
-                var p = values.GetString(i) ?? throw new SqlPlanningException("23502", "project_id may not be null");
-                if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlStates.InsufficientPrivilege, $"permission denied for project '{p}'");
+                var p = values.GetString(i) ?? throw new SqlPlanningException(SqlState.NotNullViolation, "project_id may not be null");
+                if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{p}'");
                 projects.Add(p);
             }
         }

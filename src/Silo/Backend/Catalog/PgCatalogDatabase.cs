@@ -8,6 +8,7 @@ using TimeFusion.Grains;
 using TimeFusion.Query.Execution;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Backend.Catalog;
 

@@ -1,13 +1,14 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using TimeFusion.Silo.Protocol.Postgres.Sql;
+using TimeFusion.Sql;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Backend.Catalog;
 
 /// <summary>
 /// Translates the PostgreSQL spellings catalog queries use into what the catalog database (DuckDB) runs, token by
-/// token with the protocol's own lexer (strings, quoted names and comments are never mistaken for code):
+/// token with the shared lexer (strings, quoted names and comments are never mistaken for code):
 /// <c>pg_catalog.x</c> → <c>x</c> (found on the search path, schema <c>tfpg</c>); <c>information_schema.x</c> →
 /// <c>tfinfo.x</c>; <c>OPERATOR(pg_catalog.~)</c> → <c>~</c>; <c>COLLATE name</c> dropped; casts to <c>regclass</c>,
 /// <c>regtype</c>, <c>regnamespace</c>, <c>regproc</c> and <c>regrole</c> → lookups; regular-expression matches made
@@ -23,7 +24,7 @@ internal static class PgCatalogRewriter
     /// <summary>The statement in the catalog database's dialect.</summary>
     public static string Rewrite(string sql, string userName)
     {
-        var tokens = SqlScanner.Tokenize(sql);
+        var tokens = SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient);
         var output = new List<Piece>(tokens.Count);
         var previousEnd = 0;
         var pendingSpace = "";
@@ -35,7 +36,7 @@ internal static class PgCatalogRewriter
             var space = pendingSpace + sql[previousEnd..t.Start];
             pendingSpace = "";
             previousEnd = t.End;
-            var word = t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier ? SqlScanner.Identifier(sql, t) : null;
+            var word = t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier ? t.FoldedIdentifier(sql) : null;
 
             if (word == "pg_catalog" && IsPunct(sql, tokens, i + 1, '.'))
             {
@@ -49,7 +50,7 @@ internal static class PgCatalogRewriter
             {
                 // PostgreSQL lets a scalar function stand in FROM as a one-row relation named by its alias.
                 var call = sql[t.Start..tokens[relation.CallEnd].End];
-                var alias = SqlScanner.Text(sql, tokens[relation.Alias]);
+                var alias = tokens[relation.Alias].Text(sql);
                 output.Add(new Piece(SqlTokenKind.Word, $"(SELECT {Rewrite(call, userName)} AS {alias}) {alias}", space));
                 i = relation.Alias;
                 previousEnd = tokens[i].End;
@@ -67,7 +68,7 @@ internal static class PgCatalogRewriter
                 var op = new StringBuilder();
                 while (j < tokens.Count && !IsPunct(sql, tokens, j, ')'))
                 {
-                    var inner = SqlScanner.Text(sql, tokens[j]);
+                    var inner = tokens[j].Text(sql);
                     if (tokens[j].Kind == SqlTokenKind.Word && inner.Equals("pg_catalog", StringComparison.OrdinalIgnoreCase) && IsPunct(sql, tokens, j + 1, '.'))
                     {
                         j += 2;
@@ -76,7 +77,7 @@ internal static class PgCatalogRewriter
                     op.Append(inner);
                     j++;
                 }
-                output.Add(new Piece(SqlTokenKind.Punct, op.ToString(), space));
+                output.Add(new Piece(SqlTokenKind.Operator, op.ToString(), space));
                 i = j;
                 previousEnd = j < tokens.Count ? tokens[j].End : sql.Length;
                 continue;
@@ -108,9 +109,9 @@ internal static class PgCatalogRewriter
                 output.Add(new Piece(SqlTokenKind.String, SqlNames.Literal(userName), space));
                 continue;
             }
-            if (t.Kind == SqlTokenKind.String && !t.EscapeString)
+            if (t.Kind == SqlTokenKind.String && !t.IsEscapeString(sql))
             {
-                var value = SqlScanner.StringValue(sql, t);
+                var value = t.StringValue(sql)!;
                 if (IsRegexOperand(output))
                 {
                     var caseInsensitive = output[^1].Text == "*";
@@ -124,7 +125,7 @@ internal static class PgCatalogRewriter
                     continue;
                 }
             }
-            var text = SqlScanner.Text(sql, t);
+            var text = t.Text(sql);
             output.Add(new Piece(t.Kind, columnAliases.Contains(i) ? $"{text}({text})" : text, space));
         }
         var rewritten = new StringBuilder(sql.Length + 32);
@@ -142,7 +143,7 @@ internal static class PgCatalogRewriter
         for (var i = 1; i + 1 < tokens.Count; i++)
         {
             if (!IsCall(sql, tokens, i, "string_to_array", "regexp_split_to_array")) continue;
-            var afterFrom = tokens[i - 1].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[i - 1]) == "from";
+            var afterFrom = tokens[i - 1].Kind == SqlTokenKind.Word && tokens[i - 1].FoldedIdentifier(sql) == "from";
             if (!afterFrom && !(IsPunct(sql, tokens, i - 1, ',') && InFromList(sql, tokens, i))) continue;
             if (AliasAfterCall(sql, tokens, i) is { } call) result[i] = call;
         }
@@ -151,15 +152,15 @@ internal static class PgCatalogRewriter
 
     /// <summary>Whether token <paramref name="i"/> is a call of one of <paramref name="names"/>.</summary>
     private static bool IsCall(string sql, List<SqlToken> tokens, int i, params string[] names) =>
-        tokens[i].Kind == SqlTokenKind.Word && names.Contains(SqlScanner.Identifier(sql, tokens[i])) && IsPunct(sql, tokens, i + 1, '(');
+        tokens[i].Kind == SqlTokenKind.Word && names.Contains(tokens[i].FoldedIdentifier(sql)) && IsPunct(sql, tokens, i + 1, '(');
 
     /// <summary>For a call at <paramref name="name"/>: its closing parenthesis and the alias after it (<c>[AS] alias</c>), or null.</summary>
     private static (int CallEnd, int Alias)? AliasAfterCall(string sql, List<SqlToken> tokens, int name)
     {
         var end = Close(sql, tokens, name + 1);
         var alias = end + 1;
-        if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[alias]) == "as") alias++;
-        return alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && !IsKeyword(SqlScanner.Text(sql, tokens[alias]))
+        if (alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && tokens[alias].FoldedIdentifier(sql) == "as") alias++;
+        return alias < tokens.Count && tokens[alias].Kind == SqlTokenKind.Word && !IsKeyword(tokens[alias].Text(sql))
             ? (end, alias)
             : null;
     }
@@ -172,8 +173,8 @@ internal static class PgCatalogRewriter
         {
             if (IsPunct(sql, tokens, j, ')')) depth++;
             else if (IsPunct(sql, tokens, j, '(')) { if (depth-- == 0) return false; }
-            else if (depth == 0 && tokens[j].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[j]) is "from" or "select" or "where")
-                return SqlScanner.Identifier(sql, tokens[j]) == "from";
+            else if (depth == 0 && tokens[j].Kind == SqlTokenKind.Word && tokens[j].FoldedIdentifier(sql) is "from" or "select" or "where")
+                return tokens[j].FoldedIdentifier(sql) == "from";
         }
         return false;
     }
@@ -205,7 +206,10 @@ internal static class PgCatalogRewriter
     }
 
     private static bool IsPunct(string sql, List<SqlToken> tokens, int i, char c) =>
-        i < tokens.Count && tokens[i].Kind == SqlTokenKind.Punct && sql[tokens[i].Start] == c;
+        i < tokens.Count && tokens[i].IsSymbolChar(sql, c);
+
+    private static bool IsSymbol(SqlTokenKind kind) => kind is SqlTokenKind.Open or SqlTokenKind.Close or SqlTokenKind.Comma
+        or SqlTokenKind.Semicolon or SqlTokenKind.Dot or SqlTokenKind.Operator;
 
     // After "~", "!~" or "~*" (the last two as separate pieces).
     private static bool IsRegexOperand(List<Piece> output)
@@ -222,10 +226,10 @@ internal static class PgCatalogRewriter
         kind = "";
         last = start;
         var i = start;
-        if (i < tokens.Count && tokens[i].Kind == SqlTokenKind.Word && SqlScanner.Identifier(sql, tokens[i]) == "pg_catalog" && IsPunct(sql, tokens, i + 1, '.'))
+        if (i < tokens.Count && tokens[i].Kind == SqlTokenKind.Word && tokens[i].FoldedIdentifier(sql) == "pg_catalog" && IsPunct(sql, tokens, i + 1, '.'))
             i += 2;
         if (i >= tokens.Count || tokens[i].Kind is not (SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)) return false;
-        var name = SqlScanner.Identifier(sql, tokens[i]);
+        var name = tokens[i].FoldedIdentifier(sql);
         kind = name switch
         {
             "regclass" => "regclass",
@@ -243,7 +247,7 @@ internal static class PgCatalogRewriter
     private static void WrapOperand(List<Piece> output, string kind)
     {
         var start = OperandStart(output);
-        if (start < 0) throw new Protocol.Postgres.PostgresErrorException(Protocol.Postgres.SqlState.SyntaxError, $"cannot read the operand of ::{kind}");
+        if (start < 0) throw new Protocol.Postgres.PostgresErrorException(SqlState.SyntaxError, $"cannot read the operand of ::{kind}");
         var isConstant = start == output.Count - 1 && output[start].Kind == SqlTokenKind.String;
         var inner = new StringBuilder();
         for (var k = start; k < output.Count; k++) inner.Append(k == start ? "" : output[k].Space).Append(output[k].Text);
@@ -259,12 +263,12 @@ internal static class PgCatalogRewriter
         if (i < 0) return -1;
         var piece = output[i];
         if (piece.Kind is SqlTokenKind.String or SqlTokenKind.Number or SqlTokenKind.Parameter) return i;
-        if (piece.Kind == SqlTokenKind.Punct && piece.Text == ")")
+        if (IsSymbol(piece.Kind) && piece.Text == ")")
         {
             var depth = 0;
             for (; i >= 0; i--)
             {
-                if (output[i].Kind != SqlTokenKind.Punct) continue;
+                if (!IsSymbol(output[i].Kind)) continue;
                 if (output[i].Text == ")") depth++;
                 else if (output[i].Text == "(" && --depth == 0) break;
             }
@@ -280,7 +284,7 @@ internal static class PgCatalogRewriter
             return -1;
         }
         // name(.name)*
-        while (i >= 2 && output[i - 1].Kind == SqlTokenKind.Punct && output[i - 1].Text == "."
+        while (i >= 2 && IsSymbol(output[i - 1].Kind) && output[i - 1].Text == "."
                && output[i - 2].Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
             i -= 2;
         return i;

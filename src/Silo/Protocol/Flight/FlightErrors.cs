@@ -15,11 +15,11 @@ public static class FlightErrors
     /// <summary>The gRPC status code for a SQLSTATE.</summary>
     public static StatusCode CodeFor(string sqlState, bool isRetryable = false) => sqlState switch
     {
-        "42P01" => StatusCode.NotFound,                          // undefined table
-        "42501" => StatusCode.PermissionDenied,                  // insufficient privilege
-        "28000" or "28P01" => StatusCode.Unauthenticated,
-        "57014" => StatusCode.Cancelled,                         // query canceled
-        "0A000" => StatusCode.Unimplemented,                     // feature not supported
+        SqlState.UndefinedTable => StatusCode.NotFound,                          // undefined table
+        SqlState.InsufficientPrivilege => StatusCode.PermissionDenied,                  // insufficient privilege
+        SqlState.InvalidAuthorizationSpecification or SqlState.InvalidPassword => StatusCode.Unauthenticated,
+        SqlState.QueryCanceled => StatusCode.Cancelled,                         // query canceled
+        SqlState.FeatureNotSupported => StatusCode.Unimplemented,                     // feature not supported
         _ when sqlState.StartsWith("53", StringComparison.Ordinal) => StatusCode.ResourceExhausted, // 53200 memory, 53300 connections
         _ when sqlState.StartsWith("42", StringComparison.Ordinal) => StatusCode.InvalidArgument,   // syntax, unknown column, types
         _ when sqlState.StartsWith("22", StringComparison.Ordinal) => StatusCode.InvalidArgument,   // bad data (22023 rejected batch)

@@ -68,7 +68,7 @@ public sealed class TimeFusionFlightServer(
             ?? throw new RpcException(new Status(StatusCode.InvalidArgument, error));
         // Refuse before reading any data; the gateway checks again on every insert.
         if (!caller.IsAdmin && !caller.Projects.Contains(target.Project))
-            throw FlightErrors.From("42501", $"permission denied for project '{target.Project}'");
+            throw FlightErrors.From(SqlState.InsufficientPrivilege, $"permission denied for project '{target.Project}'");
         while (await Read(() => requestStream.MoveNext(ct)))
         {
             var batch = requestStream.Current;
@@ -84,7 +84,7 @@ public sealed class TimeFusionFlightServer(
         var caller = CallerOf(authenticator.Authenticate(context));
         var sql = ticket.Ticket.ToStringUtf8();
         if (string.IsNullOrWhiteSpace(sql))
-            throw FlightErrors.From("42601", "the ticket must hold a SQL query (UTF-8)");
+            throw FlightErrors.From(SqlState.SyntaxError, "the ticket must hold a SQL query (UTF-8)");
         var ct = context.CancellationToken;
         var result = await Call(() => Gateway.QueryAsync(sql, caller), ct);
         await responseStream.SetupStream(result.Schema);
@@ -159,12 +159,12 @@ public sealed class TimeFusionFlightServer(
             throw new RpcException(new Status(StatusCode.InvalidArgument, "a table descriptor is the path [table]"));
         var name = path[0].ToLowerInvariant();
         var tables = await Call(() => grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(), ct);
-        return tables.FirstOrDefault(t => t.Name == name) ?? throw FlightErrors.From("42P01", $"relation \"{path[0]}\" does not exist");
+        return tables.FirstOrDefault(t => t.Name == name) ?? throw FlightErrors.From(SqlState.UndefinedTable, $"relation \"{path[0]}\" does not exist");
     }
 
     private async Task<Schema> SchemaOfQuery(string sql, Caller caller, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(sql)) throw FlightErrors.From("42601", "the command must hold a SQL query (UTF-8)");
+        if (string.IsNullOrWhiteSpace(sql)) throw FlightErrors.From(SqlState.SyntaxError, "the command must hold a SQL query (UTF-8)");
         var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({sql.TrimEnd().TrimEnd(';')}) AS __flight LIMIT 0", caller), ct);
         return result.Schema;
     }

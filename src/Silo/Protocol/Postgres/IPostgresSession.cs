@@ -14,7 +14,7 @@ public interface IPostgresSession : IAsyncDisposable
     /// result schema (null when the statement returns no rows). <paramref name="parameterTypeHints"/>
     /// holds the types the client declared in Parse (null where it left them unspecified).
     /// </summary>
-    ValueTask<StatementDescription> DescribeAsync(string sql, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken);
+    ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken);
 
     /// <summary>
     /// Executes one statement (never several: the protocol layer splits simple-query strings) with bound
@@ -22,7 +22,7 @@ public interface IPostgresSession : IAsyncDisposable
     /// (an Arrow schema and batches) or a command tag. The protocol layer disposes the returned result
     /// and every batch it reads from it.
     /// </summary>
-    ValueTask<StatementResult> ExecuteAsync(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken);
+    ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken);
 
     /// <summary>
     /// Resolves the target of <c>COPY table [(columns)] FROM STDIN</c>: the Arrow schema rows must be parsed

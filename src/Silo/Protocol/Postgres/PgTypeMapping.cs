@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres;
 

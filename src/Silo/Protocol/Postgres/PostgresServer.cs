@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TimeFusion.Silo.Protocol.Postgres.Connection;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres;
 

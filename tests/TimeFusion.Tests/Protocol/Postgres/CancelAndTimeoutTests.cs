@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

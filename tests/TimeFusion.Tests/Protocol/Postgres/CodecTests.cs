@@ -3,6 +3,7 @@ using System.Text;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

@@ -4,6 +4,7 @@ using Npgsql;
 using TimeFusion.Silo.Protocol.Postgres;
 using Xunit.Abstractions;
 using static TimeFusion.Tests.Protocol.Postgres.RawPgClient;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

@@ -4,6 +4,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Silo.Protocol.Postgres.Copy;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

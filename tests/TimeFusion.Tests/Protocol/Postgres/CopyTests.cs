@@ -3,6 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using TimeFusion.Silo.Protocol.Postgres;
 using Xunit.Abstractions;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

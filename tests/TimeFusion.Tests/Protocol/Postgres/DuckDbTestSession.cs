@@ -4,6 +4,7 @@ using Apache.Arrow.Ipc;
 using DuckDB.NET.Data;
 using DuckDB.NET.Native;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 
@@ -15,8 +16,9 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
         "SELECT", "WITH", "VALUES", "SHOW", "DESCRIBE", "FROM", "TABLE", "PRAGMA", "EXPLAIN", "SUMMARIZE",
     };
 
-    public async ValueTask<StatementResult> ExecuteAsync(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
+    public async ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
+        var sql = statement.Sql;
         backend.Statements.Enqueue(sql);
         if (DuckDbTestBackend.IsForbidden(sql))
         {
@@ -130,8 +132,9 @@ internal sealed class DuckDbTestSession(DuckDbTestBackend backend, DuckDBConnect
         }
     }
 
-    public ValueTask<StatementDescription> DescribeAsync(string sql, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
+    public ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
     {
+        var sql = statement.Sql;
         backend.Statements.Enqueue("DESCRIBE: " + sql);
         if (DuckDbTestBackend.IsForbidden(sql))
         {

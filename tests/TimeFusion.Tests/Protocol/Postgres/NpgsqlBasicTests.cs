@@ -2,6 +2,7 @@ using System.Data;
 using Npgsql;
 using NpgsqlTypes;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

@@ -3,6 +3,7 @@ using TimeFusion.Grains;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

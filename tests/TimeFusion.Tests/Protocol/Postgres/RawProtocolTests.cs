@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using TimeFusion.Silo.Protocol.Postgres;
 using static TimeFusion.Tests.Protocol.Postgres.RawPgClient;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 

@@ -148,11 +148,11 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IAsyncLifetime
         public ValueTask<IPostgresSession> OpenSessionAsync(PostgresUser user, PostgresSessionInfo info, CancellationToken cancellationToken) =>
             ValueTask.FromResult<IPostgresSession>(this);
 
-        public ValueTask<StatementDescription> DescribeAsync(string sql, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(new StatementDescription([], sql == "rows" ? RowsSchema : OneSchema));
+        public ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new StatementDescription([], statement.Sql == "rows" ? RowsSchema : OneSchema));
 
-        public ValueTask<StatementResult> ExecuteAsync(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(sql == "rows"
+        public ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(statement.Sql == "rows"
                 ? StatementResult.Rows(RowsSchema, Rows(cancellationToken))
                 : StatementResult.Rows(OneSchema, One()));
 

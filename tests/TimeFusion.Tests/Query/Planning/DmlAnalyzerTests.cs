@@ -1,5 +1,6 @@
 using DuckDB.NET.Data;
 using TimeFusion.Query.Planning;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Query.Planning;
 
@@ -86,41 +87,41 @@ public sealed class DmlAnalyzerTests(PlanningFixture f)
     public void WritesNeedWritableProjects()
     {
         var e = Assert.Throws<SqlPlanningException>(() => Plan("DELETE FROM events WHERE project_id = 'p3'"));
-        Assert.Equal(SqlStates.InsufficientPrivilege, e.SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
         e = Assert.Throws<SqlPlanningException>(() => Plan("DELETE FROM events", CallerScope.User(null, ["p1"])));
-        Assert.Equal(SqlStates.InsufficientPrivilege, e.SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
         var admin = Plan("DELETE FROM events WHERE level = 'x'", CallerScope.Admin());
         Assert.Equal(["p1", "p2", "p3"], admin.Projects);
         Assert.Equal(ProjectSource.AllProjects, admin.ProjectSource);
     }
 
     [Theory]
-    [InlineData("UPDATE events SET nope = 1", SqlStates.UndefinedColumn)]
-    [InlineData("UPDATE events SET level = nope", SqlStates.UndefinedColumn)]
-    [InlineData("DELETE FROM events WHERE nope = 1", SqlStates.UndefinedColumn)]
-    [InlineData("DELETE FROM events e WHERE x.level = 'a'", SqlStates.UndefinedTable)]
-    [InlineData("DELETE FROM nope", SqlStates.UndefinedTable)]
-    [InlineData("DELETE FROM other.events", SqlStates.UndefinedTable)]
-    [InlineData("UPDATE events SET level = 'a', LEVEL = 'b'", SqlStates.DuplicateColumn)]
-    [InlineData("UPDATE events SET level = 'a' WHERE", SqlStates.SyntaxError)]
-    [InlineData("UPDATE events SET level = WHERE x", SqlStates.SyntaxError)]
-    [InlineData("DELETE events WHERE a = 1", SqlStates.SyntaxError)]
-    [InlineData("DELETE FROM events; DELETE FROM events", SqlStates.SyntaxError)]
-    [InlineData("DELETE FROM events WHERE level = 'x' RETURNING *", SqlStates.FeatureNotSupported)]
-    [InlineData("DELETE FROM events USING otel_logs_and_spans o WHERE events.trace_id = o.id", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET level = o.level FROM otel_logs_and_spans o WHERE events.trace_id = o.id", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET (level, service) = ('a', 'b')", SqlStates.FeatureNotSupported)]
-    [InlineData("DELETE FROM events WHERE trace_id IN (SELECT id FROM otel_logs_and_spans)", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET trace_id = gen_random_uuid()::VARCHAR", SqlStates.FeatureNotSupported)]
-    [InlineData("DELETE FROM events WHERE random() < 0.5", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET project_id = 'p2'", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET timestamp = now()", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET date = current_date", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET duration = sum(duration)", SqlStates.GroupingError)]
-    [InlineData("WITH x AS (SELECT 1) DELETE FROM events", SqlStates.FeatureNotSupported)]
-    [InlineData("DELETE FROM events WHERE level = $1", SqlStates.FeatureNotSupported)]
-    [InlineData("SELECT 1", SqlStates.FeatureNotSupported)]
-    [InlineData("UPDATE events SET level = current_setting('threads')", SqlStates.InsufficientPrivilege)]
+    [InlineData("UPDATE events SET nope = 1", SqlState.UndefinedColumn)]
+    [InlineData("UPDATE events SET level = nope", SqlState.UndefinedColumn)]
+    [InlineData("DELETE FROM events WHERE nope = 1", SqlState.UndefinedColumn)]
+    [InlineData("DELETE FROM events e WHERE x.level = 'a'", SqlState.UndefinedTable)]
+    [InlineData("DELETE FROM nope", SqlState.UndefinedTable)]
+    [InlineData("DELETE FROM other.events", SqlState.UndefinedTable)]
+    [InlineData("UPDATE events SET level = 'a', LEVEL = 'b'", SqlState.DuplicateColumn)]
+    [InlineData("UPDATE events SET level = 'a' WHERE", SqlState.SyntaxError)]
+    [InlineData("UPDATE events SET level = WHERE x", SqlState.SyntaxError)]
+    [InlineData("DELETE events WHERE a = 1", SqlState.SyntaxError)]
+    [InlineData("DELETE FROM events; DELETE FROM events", SqlState.SyntaxError)]
+    [InlineData("DELETE FROM events WHERE level = 'x' RETURNING *", SqlState.FeatureNotSupported)]
+    [InlineData("DELETE FROM events USING otel_logs_and_spans o WHERE events.trace_id = o.id", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET level = o.level FROM otel_logs_and_spans o WHERE events.trace_id = o.id", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET (level, service) = ('a', 'b')", SqlState.FeatureNotSupported)]
+    [InlineData("DELETE FROM events WHERE trace_id IN (SELECT id FROM otel_logs_and_spans)", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET trace_id = gen_random_uuid()::VARCHAR", SqlState.FeatureNotSupported)]
+    [InlineData("DELETE FROM events WHERE random() < 0.5", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET project_id = 'p2'", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET timestamp = now()", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET date = current_date", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET duration = sum(duration)", SqlState.GroupingError)]
+    [InlineData("WITH x AS (SELECT 1) DELETE FROM events", SqlState.FeatureNotSupported)]
+    [InlineData("DELETE FROM events WHERE level = $1", SqlState.FeatureNotSupported)]
+    [InlineData("SELECT 1", SqlState.FeatureNotSupported)]
+    [InlineData("UPDATE events SET level = current_setting('threads')", SqlState.InsufficientPrivilege)]
     public void RefusesWithTheRightSqlState(string sql, string state)
     {
         var e = Assert.Throws<SqlPlanningException>(() => Plan(sql));
@@ -156,7 +157,7 @@ public sealed class DmlAnalyzerTests(PlanningFixture f)
         Assert.Equal(["date", "timestamp", "service"], plan.Columns);
         Assert.Equal("p1", plan.DefaultProject);
         Assert.Equal(["p1"], plan.Projects);
-        Assert.Equal(SqlStates.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() =>
+        Assert.Equal(SqlState.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() =>
             f.Dml.AnalyzeInsert("INSERT INTO events (service) VALUES ('x')", TestCatalog.Standard(), CallerScope.User(null, ["p1"]))).SqlState);
     }
 
@@ -168,19 +169,19 @@ public sealed class DmlAnalyzerTests(PlanningFixture f)
     }
 
     [Theory]
-    [InlineData("INSERT INTO events (service, project_id) VALUES ('x', 'p3')", SqlStates.InsufficientPrivilege)]
-    [InlineData("INSERT INTO events (nope) VALUES (1)", SqlStates.UndefinedColumn)]
-    [InlineData("INSERT INTO events (service, SERVICE) VALUES (1, 2)", SqlStates.DuplicateColumn)]
-    [InlineData("INSERT INTO events (service) VALUES (1, 2)", SqlStates.SyntaxError)]
-    [InlineData("INSERT INTO events (service, level) VALUES (1)", SqlStates.SyntaxError)]
-    [InlineData("INSERT INTO events (service) VALUES (level)", SqlStates.UndefinedColumn)]
-    [InlineData("INSERT INTO events (service) VALUES ((SELECT 'x'))", SqlStates.FeatureNotSupported)]
-    [InlineData("INSERT INTO events (service) SELECT service FROM events", SqlStates.FeatureNotSupported)]
-    [InlineData("INSERT INTO events (service) VALUES ('x') ON CONFLICT DO NOTHING", SqlStates.FeatureNotSupported)]
-    [InlineData("INSERT INTO events (service) VALUES ('x') RETURNING *", SqlStates.FeatureNotSupported)]
-    [InlineData("INSERT OR REPLACE INTO events (service) VALUES ('x')", SqlStates.FeatureNotSupported)]
-    [InlineData("INSERT INTO nope VALUES (1)", SqlStates.UndefinedTable)]
-    [InlineData("INSERT INTO events (service) VALUES ('x'", SqlStates.SyntaxError)]
+    [InlineData("INSERT INTO events (service, project_id) VALUES ('x', 'p3')", SqlState.InsufficientPrivilege)]
+    [InlineData("INSERT INTO events (nope) VALUES (1)", SqlState.UndefinedColumn)]
+    [InlineData("INSERT INTO events (service, SERVICE) VALUES (1, 2)", SqlState.DuplicateColumn)]
+    [InlineData("INSERT INTO events (service) VALUES (1, 2)", SqlState.SyntaxError)]
+    [InlineData("INSERT INTO events (service, level) VALUES (1)", SqlState.SyntaxError)]
+    [InlineData("INSERT INTO events (service) VALUES (level)", SqlState.UndefinedColumn)]
+    [InlineData("INSERT INTO events (service) VALUES ((SELECT 'x'))", SqlState.FeatureNotSupported)]
+    [InlineData("INSERT INTO events (service) SELECT service FROM events", SqlState.FeatureNotSupported)]
+    [InlineData("INSERT INTO events (service) VALUES ('x') ON CONFLICT DO NOTHING", SqlState.FeatureNotSupported)]
+    [InlineData("INSERT INTO events (service) VALUES ('x') RETURNING *", SqlState.FeatureNotSupported)]
+    [InlineData("INSERT OR REPLACE INTO events (service) VALUES ('x')", SqlState.FeatureNotSupported)]
+    [InlineData("INSERT INTO nope VALUES (1)", SqlState.UndefinedTable)]
+    [InlineData("INSERT INTO events (service) VALUES ('x'", SqlState.SyntaxError)]
     public void InsertRefusals(string sql, string state)
     {
         var e = Assert.Throws<SqlPlanningException>(() => f.Dml.AnalyzeInsert(sql, TestCatalog.Standard(), User));

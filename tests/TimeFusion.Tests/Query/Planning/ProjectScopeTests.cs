@@ -1,4 +1,5 @@
 using TimeFusion.Query.Planning;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Query.Planning;
 
@@ -49,10 +50,10 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     {
         var caller = CallerScope.User("p1", ["p1", "p2"]);
         var e = Assert.Throws<SqlPlanningException>(() => Plan("SELECT count(*) FROM events WHERE project_id = 'p3'", caller));
-        Assert.Equal(SqlStates.InsufficientPrivilege, e.SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
         Assert.Contains("p3", e.Message);
         e = Assert.Throws<SqlPlanningException>(() => Plan("SELECT count(*) FROM events WHERE project_id IN ('p1', 'p3')", caller));
-        Assert.Equal(SqlStates.InsufficientPrivilege, e.SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
         // A forbidden project in a subquery, a CTE or a join is refused just the same.
         foreach (var sql in new[]
         {
@@ -62,7 +63,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
             "SELECT * FROM (SELECT * FROM events WHERE project_id = 'p3') s",
         })
         {
-            Assert.Equal(SqlStates.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql, caller)).SqlState);
+            Assert.Equal(SqlState.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql, caller)).SqlState);
         }
     }
 
@@ -71,7 +72,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     {
         var caller = CallerScope.User(null, ["p1", "p2"]);
         var e = Assert.Throws<SqlPlanningException>(() => Plan("SELECT count(*) FROM events", caller));
-        Assert.Equal(SqlStates.InsufficientPrivilege, e.SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
         Assert.Contains("project_id", e.Message);
         // The same caller may name its projects.
         Assert.Equal(["p1", "p2"], Projects(Plan("SELECT count(*) FROM events WHERE project_id IN ('p1', 'p2')", caller)));
@@ -155,7 +156,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     public void UnknownTablesAre42P01(string sql, string name)
     {
         var e = Assert.Throws<SqlPlanningException>(() => Plan(sql));
-        Assert.Equal(SqlStates.UndefinedTable, e.SqlState);
+        Assert.Equal(SqlState.UndefinedTable, e.SqlState);
         Assert.Contains(name, e.Message);
     }
 
@@ -166,7 +167,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
         Assert.Equal(PlanKind.GatewayOnly, plan.Kind);
         Assert.Empty(plan.Scans);
         // A CTE defined inside a subquery is not visible outside it: the outer "x" is a table.
-        Assert.Equal(SqlStates.UndefinedTable, Assert.Throws<SqlPlanningException>(() =>
+        Assert.Equal(SqlState.UndefinedTable, Assert.Throws<SqlPlanningException>(() =>
             Plan("SELECT * FROM (WITH x AS (SELECT 1) SELECT * FROM x) s, x")).SqlState);
         // A CTE that names a catalog table hides it; inside its own (non-recursive) body the name is the table.
         plan = Plan("WITH events AS (SELECT * FROM events WHERE level = 'error') SELECT count(*) FROM events");
@@ -188,13 +189,13 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     }
 
     [Theory]
-    [InlineData("SELECT nope FROM events", SqlStates.UndefinedColumn)]
-    [InlineData("SELECT e.nope FROM events e", SqlStates.UndefinedColumn)]
-    [InlineData("SELECT * FROM events WHERE nope = 1", SqlStates.UndefinedColumn)]
-    [InlineData("SELECT x.service FROM events e", SqlStates.UndefinedTable)]
-    [InlineData("SELECT service, count(*) FROM events", SqlStates.GroupingError)]
-    [InlineData("SELECT nosuchfunction(service) FROM events", SqlStates.UndefinedFunction)]
-    [InlineData("SELECT trace_id FROM events a, events b", SqlStates.AmbiguousColumn)]
+    [InlineData("SELECT nope FROM events", SqlState.UndefinedColumn)]
+    [InlineData("SELECT e.nope FROM events e", SqlState.UndefinedColumn)]
+    [InlineData("SELECT * FROM events WHERE nope = 1", SqlState.UndefinedColumn)]
+    [InlineData("SELECT x.service FROM events e", SqlState.UndefinedTable)]
+    [InlineData("SELECT service, count(*) FROM events", SqlState.GroupingError)]
+    [InlineData("SELECT nosuchfunction(service) FROM events", SqlState.UndefinedFunction)]
+    [InlineData("SELECT trace_id FROM events a, events b", SqlState.AmbiguousColumn)]
     public void BinderErrorsCarryTheirSqlState(string sql, string state)
     {
         Assert.Equal(state, Assert.Throws<SqlPlanningException>(() => Plan(sql)).SqlState);
@@ -208,7 +209,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     [InlineData("SELECT * FROM events WHERE trace_id IN (SELECT * FROM glob('*'))")]
     public void TableFunctionsThatReadFilesOrEngineStateAreRefused(string sql)
     {
-        Assert.Equal(SqlStates.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql)).SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql)).SqlState);
     }
 
     [Theory]
@@ -217,7 +218,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     [InlineData("SELECT getvariable('x') FROM events")]
     public void FunctionsThatReadEngineStateOrStallAreRefused(string sql)
     {
-        Assert.Equal(SqlStates.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql)).SqlState);
+        Assert.Equal(SqlState.InsufficientPrivilege, Assert.Throws<SqlPlanningException>(() => Plan(sql)).SqlState);
     }
 
     [Fact]
@@ -231,7 +232,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     [Fact]
     public void TimeTravelIsNotSupported()
     {
-        Assert.Equal(SqlStates.FeatureNotSupported, Assert.Throws<SqlPlanningException>(() => Plan("SELECT * FROM events AT (VERSION => 1)")).SqlState);
+        Assert.Equal(SqlState.FeatureNotSupported, Assert.Throws<SqlPlanningException>(() => Plan("SELECT * FROM events AT (VERSION => 1)")).SqlState);
     }
 
     [Fact]
@@ -242,12 +243,12 @@ public sealed class ProjectScopeTests(PlanningFixture f)
         Assert.Equal(["p2"], Projects(plan));
         Assert.Equal(1704067200000000L, plan.Scans[0].Time.MinMicros);
         Assert.Contains("'it''s'", plan.Sql);
-        Assert.Equal(SqlStates.FeatureNotSupported, Assert.Throws<SqlPlanningException>(() => Plan("SELECT $1")).SqlState);
-        Assert.Equal(SqlStates.SyntaxError, Assert.Throws<SqlPlanningException>(() =>
+        Assert.Equal(SqlState.FeatureNotSupported, Assert.Throws<SqlPlanningException>(() => Plan("SELECT $1")).SqlState);
+        Assert.Equal(SqlState.SyntaxError, Assert.Throws<SqlPlanningException>(() =>
             f.Analyzer.Analyze("SELECT $1", TestCatalog.Standard(), User, ["service"])).SqlState);
-        Assert.Equal(SqlStates.SyntaxError, Assert.Throws<SqlPlanningException>(() =>
+        Assert.Equal(SqlState.SyntaxError, Assert.Throws<SqlPlanningException>(() =>
             f.Analyzer.Analyze("SELECT $2", TestCatalog.Standard(), User, ["1"])).SqlState);
-        Assert.Equal(SqlStates.SyntaxError, Assert.Throws<SqlPlanningException>(() =>
+        Assert.Equal(SqlState.SyntaxError, Assert.Throws<SqlPlanningException>(() =>
             f.Analyzer.Analyze("SELECT $1", TestCatalog.Standard(), User, ["1) FROM x; SELECT (1"])).SqlState);
     }
 

@@ -1,4 +1,6 @@
+using TimeFusion.Grains;
 using TimeFusion.Query.Planning;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Tests.Query.Planning;
 
@@ -72,7 +74,7 @@ public sealed class StatementClassifierTests(PlanningFixture f)
     public void RejectsMalformedFlush(string sql)
     {
         var e = Assert.Throws<SqlPlanningException>(() => f.Classifier.Classify(sql));
-        Assert.Equal(SqlStates.SyntaxError, e.SqlState);
+        Assert.Equal(SqlState.SyntaxError, e.SqlState);
     }
 
     [Fact]
@@ -115,7 +117,7 @@ public sealed class StatementClassifierTests(PlanningFixture f)
     public void SyntaxErrorsCarry42601AndDuckDbsMessage(string sql, string near)
     {
         var e = Assert.Throws<SqlPlanningException>(() => f.Classifier.Classify(sql));
-        Assert.Equal(SqlStates.SyntaxError, e.SqlState);
+        Assert.Equal(SqlState.SyntaxError, e.SqlState);
         Assert.Contains(near, e.Message);
     }
 
@@ -127,14 +129,14 @@ public sealed class StatementClassifierTests(PlanningFixture f)
     public void UnterminatedLiteralsAreSyntaxErrors(string sql)
     {
         var e = Assert.Throws<SqlPlanningException>(() => f.Classifier.Classify(sql));
-        Assert.Equal(SqlStates.SyntaxError, e.SqlState);
+        Assert.Equal(SqlState.SyntaxError, e.SqlState);
     }
 
     [Fact]
     public void ASyntaxErrorInALaterStatementRejectsTheWholeString()
     {
         var e = Assert.Throws<SqlPlanningException>(() => f.Classifier.Classify("SELECT 1; SELECT 2; SELEC 3"));
-        Assert.Equal(SqlStates.SyntaxError, e.SqlState);
+        Assert.Equal(SqlState.SyntaxError, e.SqlState);
         Assert.Contains("SELEC", e.Message);
     }
 

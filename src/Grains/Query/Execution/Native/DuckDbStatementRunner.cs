@@ -120,7 +120,7 @@ internal static unsafe class DuckDbStatementRunner
             fixed (IntPtr* n = names)
                 error = DuckDbNative.TakeError(ExecutionNative.duckdb_to_arrow_schema(options, t, n, (ulong)count, exported));
             if (error is not null)
-                throw new QueryExecutionException(Planning.SqlStates.InternalError, "DuckDB could not describe the result as Arrow: " + error);
+                throw new QueryExecutionException(Wire.SqlState.InternalError, "DuckDB could not describe the result as Arrow: " + error);
             return CArrowSchemaImporter.ImportSchema(exported);
         }
         finally
@@ -141,7 +141,7 @@ internal static unsafe class DuckDbStatementRunner
         {
             var error = DuckDbNative.TakeError(ExecutionNative.duckdb_data_chunk_to_arrow(options, chunk, array));
             if (error is not null)
-                throw new QueryExecutionException(Planning.SqlStates.InternalError, "DuckDB could not convert a result chunk to Arrow: " + error);
+                throw new QueryExecutionException(Wire.SqlState.InternalError, "DuckDB could not convert a result chunk to Arrow: " + error);
             // The import takes the array over (its release moves to the batch); Free only frees the struct.
             return CArrowArrayImporter.ImportRecordBatch(array, schema);
         }

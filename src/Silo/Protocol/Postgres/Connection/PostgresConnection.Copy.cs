@@ -4,6 +4,7 @@ using TimeFusion.Silo.Protocol.Postgres.Copy;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
@@ -161,7 +162,7 @@ internal sealed partial class PostgresConnection
     {
         var query = copy.Query ?? $"SELECT {(copy.ColumnsText is { } cols ? cols[1..^1] : "*")} FROM {copy.Table}";
         var session = _session!;
-        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(query, [], ct)).ConfigureAwait(false);
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(new BackendStatement(query, StatementClassifier.FirstKeyword(query)), [], ct)).ConfigureAwait(false);
         if (!result.HasRows)
         {
             await result.DisposeAsync().ConfigureAwait(false);

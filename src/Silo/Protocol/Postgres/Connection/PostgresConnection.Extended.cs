@@ -2,6 +2,8 @@ using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Sql;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
@@ -91,7 +93,7 @@ internal sealed partial class PostgresConnection
         {
             throw new PostgresErrorException(SqlState.ProgramLimitExceeded, $"too many prepared statements (limit {MaxPreparedStatements} per connection)");
         }
-        var statements = SqlScanner.SplitStatements(sql);
+        var statements = SqlTokenizer.SplitStatements(sql, SqlTokenizerMode.Lenient);
         if (statements.Count > 1)
         {
             throw new PostgresErrorException(SqlState.SyntaxError, "cannot insert multiple commands into a prepared statement");
@@ -108,9 +110,9 @@ internal sealed partial class PostgresConnection
     {
         var max = 0;
         var pos = 0;
-        while (SqlScanner.Next(sql, ref pos, out var token))
+        while (SqlTokenizer.Next(sql, ref pos, SqlTokenizerMode.Lenient, out var token))
         {
-            if (token.Kind != SqlTokenKind.Parameter)
+            if (!token.IsPositionalParameter(sql))
             {
                 continue;
             }
@@ -198,7 +200,7 @@ internal sealed partial class PostgresConnection
             var session = _session!;
             _failedCancellation = describeCancellation;
             statement.Description = await RunAsync(describeCancellation,
-                ct => session.DescribeAsync(statement.Statement.Sql, statement.ParameterHints, ct)).ConfigureAwait(false);
+                ct => session.DescribeAsync(statement.Statement.Backend, statement.ParameterHints, ct)).ConfigureAwait(false);
             _failedCancellation = null;
         }
         var parameters = new object?[values.Count];
@@ -306,7 +308,7 @@ internal sealed partial class PostgresConnection
             cancellation.StartTimer(_settings.StatementTimeout);
             var session = _session!;
             _failedCancellation = cancellation;
-            statement.Description = await RunAsync(cancellation, ct => session.DescribeAsync(s.Sql, statement.ParameterHints, ct)).ConfigureAwait(false);
+            statement.Description = await RunAsync(cancellation, ct => session.DescribeAsync(s.Backend, statement.ParameterHints, ct)).ConfigureAwait(false);
             _failedCancellation = null;
         }
         var description = statement.Description;
@@ -391,7 +393,7 @@ internal sealed partial class PostgresConnection
         try
         {
             var result = await RunAsync(portal.Cancellation,
-                ct => session.ExecuteAsync(portal.Statement.Statement.Sql, portal.Parameters, ct)).ConfigureAwait(false);
+                ct => session.ExecuteAsync(portal.Statement.Statement.Backend, portal.Parameters, ct)).ConfigureAwait(false);
             portal.Result = result;
             if (result.HasRows)
             {

@@ -1,6 +1,8 @@
 using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Sql;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
@@ -22,7 +24,7 @@ internal sealed partial class PostgresConnection
             await FlushAsync().ConfigureAwait(false);
             return;
         }
-        var statements = SqlScanner.SplitStatements(sql);
+        var statements = SqlTokenizer.SplitStatements(sql, SqlTokenizerMode.Lenient);
         if (statements.Count == 0)
         {
             _out.WriteEmptyMessage((byte)'I');
@@ -84,7 +86,7 @@ internal sealed partial class PostgresConnection
             case StatementKind.DiscardAll:
                 if (_txStatus != TxIdle)
                 {
-                    throw new PostgresErrorException("25001", "DISCARD ALL cannot run inside a transaction block");
+                    throw new PostgresErrorException(SqlState.ActiveSqlTransaction, "DISCARD ALL cannot run inside a transaction block");
                 }
                 await DiscardAllAsync().ConfigureAwait(false);
                 _out.WriteCommandComplete("DISCARD ALL");
@@ -101,7 +103,7 @@ internal sealed partial class PostgresConnection
                 return;
         }
         var session = _session!;
-        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(statement.Sql, parameters, ct)).ConfigureAwait(false);
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(statement.Backend, parameters, ct)).ConfigureAwait(false);
         if (!result.HasRows)
         {
             await result.DisposeAsync().ConfigureAwait(false);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 

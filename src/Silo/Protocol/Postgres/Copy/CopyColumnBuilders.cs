@@ -5,6 +5,7 @@ using System.Text.Unicode;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Silo.Protocol.Postgres.Types;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Copy;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Apache.Arrow;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Copy;
 

@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Copy;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Session;
 
@@ -113,7 +114,7 @@ internal sealed class SessionSettings
         var canonical = Canonical(name);
         if (ReadOnly.Contains(name))
         {
-            throw new PostgresErrorException("55P02", $"parameter \"{canonical}\" cannot be changed");
+            throw new PostgresErrorException(SqlState.CantChangeRuntimeParam, $"parameter \"{canonical}\" cannot be changed");
         }
         if (value is null)
         {

@@ -7,8 +7,11 @@ internal sealed class ClassifiedStatement
 
     public required string Sql { get; init; }
 
-    /// <summary>The first keyword, upper case (e.g. SELECT, INSERT, BEGIN), or empty.</summary>
+    /// <summary>The first keyword, upper case (e.g. SELECT, INSERT, BEGIN), <c>(</c> for a parenthesized query, or empty.</summary>
     public string Verb { get; init; } = "";
+
+    /// <summary>The statement as the backend receives it: its text and the keyword read here (never re-read there).</summary>
+    public BackendStatement Backend => new(Sql, Verb);
 
     /// <summary>For SET/SHOW/RESET/DEALLOCATE: the setting or statement name (lower case), or <c>all</c>.</summary>
     public string? Name { get; init; }

@@ -1,4 +1,6 @@
 using System.Text;
+using TimeFusion.Sql;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Sql;
 
@@ -11,11 +13,11 @@ internal static class StatementClassifier
     public static ClassifiedStatement Classify(string sql)
     {
         var pos = 0;
-        if (!SqlScanner.Next(sql, ref pos, out var first))
+        if (!SqlTokenizer.Next(sql, ref pos, SqlTokenizerMode.Lenient, out var first))
         {
             return new ClassifiedStatement { Kind = StatementKind.Empty, Sql = sql };
         }
-        var verb = first.Kind == SqlTokenKind.Word ? SqlScanner.Text(sql, first).ToUpperInvariant() : "";
+        var verb = Keyword(sql, first);
         switch (verb)
         {
             case "SET":
@@ -28,7 +30,7 @@ internal static class StatementClassifier
             default:
                 return new ClassifiedStatement { Kind = StatementKind.Other, Sql = sql, Verb = verb };
         }
-        var tokens = SqlScanner.Tokenize(sql);
+        var tokens = SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient);
         var r = new TokenReader(sql, tokens, 1);
         try
         {
@@ -51,6 +53,21 @@ internal static class StatementClassifier
             return Other(sql, verb);
         }
     }
+
+    /// <summary>
+    /// The first keyword of a statement the protocol did not split itself (the query of <c>COPY (query) TO</c>), read
+    /// as <see cref="Classify"/> reads it.
+    /// </summary>
+    public static string FirstKeyword(string sql)
+    {
+        var pos = 0;
+        return SqlTokenizer.Next(sql, ref pos, SqlTokenizerMode.Lenient, out var first) ? Keyword(sql, first) : "";
+    }
+
+    private static string Keyword(string sql, SqlToken first) =>
+        first.Kind == SqlTokenKind.Word ? first.Text(sql).ToUpperInvariant()
+        : first.IsSymbolChar(sql, '(') ? "("
+        : "";
 
     private static ClassifiedStatement Other(string sql, string verb) => new() { Kind = StatementKind.Other, Sql = sql, Verb = verb };
 
@@ -115,14 +132,14 @@ internal static class StatementClassifier
             switch (t.Kind)
             {
                 case SqlTokenKind.String:
-                    sb.Append(SqlScanner.StringValue(r.Sql, t));
+                    sb.Append(t.StringValue(r.Sql));
                     break;
                 case SqlTokenKind.Number:
                 case SqlTokenKind.Word:
-                    sb.Append(SqlScanner.Text(r.Sql, t));
+                    sb.Append(t.Text(r.Sql));
                     break;
                 case SqlTokenKind.QuotedIdentifier:
-                    sb.Append(SqlScanner.Identifier(r.Sql, t));
+                    sb.Append(t.FoldedIdentifier(r.Sql));
                     break;
                 default:
                     throw new SyntaxException();
@@ -235,11 +252,11 @@ internal static class StatementClassifier
             for (var i = r.Index; i < r.Count; i++)
             {
                 var t = r.At(i);
-                if (t.Kind == SqlTokenKind.Punct && r.Sql[t.Start] == '(')
+                if (t.IsSymbolChar(r.Sql, '('))
                 {
                     depth++;
                 }
-                else if (t.Kind == SqlTokenKind.Punct && r.Sql[t.Start] == ')')
+                else if (t.IsSymbolChar(r.Sql, ')'))
                 {
                     depth--;
                     if (depth == 0)
@@ -608,10 +625,10 @@ internal static class StatementClassifier
         {
             var i = Index + ahead;
             return i < tokens.Count && tokens[i].Kind == SqlTokenKind.Word
-                && string.Equals(SqlScanner.Text(Sql, tokens[i]), word, StringComparison.OrdinalIgnoreCase);
+                && tokens[i].IsKeyword(Sql, word);
         }
 
-        public bool IsPunct(char c) => !AtEnd && tokens[Index].Kind == SqlTokenKind.Punct && Sql[tokens[Index].Start] == c;
+        public bool IsPunct(char c) => !AtEnd && tokens[Index].IsSymbolChar(Sql, c);
 
         public string ReadIdentifier()
         {
@@ -621,7 +638,7 @@ internal static class StatementClassifier
                 throw new SyntaxException();
             }
             Advance();
-            return SqlScanner.Identifier(Sql, t);
+            return t.FoldedIdentifier(Sql)!;
         }
 
         public string ReadQualifiedName()
@@ -643,7 +660,7 @@ internal static class StatementClassifier
                 throw new SyntaxException();
             }
             Advance();
-            return SqlScanner.StringValue(Sql, t);
+            return t.StringValue(Sql)!;
         }
 
         public string ReadIdentifierOrString()
@@ -652,9 +669,9 @@ internal static class StatementClassifier
             Advance();
             return t.Kind switch
             {
-                SqlTokenKind.String => SqlScanner.StringValue(Sql, t),
-                SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier => SqlScanner.Identifier(Sql, t),
-                SqlTokenKind.Number => SqlScanner.Text(Sql, t),
+                SqlTokenKind.String => t.StringValue(Sql)!,
+                SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier => t.FoldedIdentifier(Sql)!,
+                SqlTokenKind.Number => t.Text(Sql),
                 _ => throw new SyntaxException(),
             };
         }

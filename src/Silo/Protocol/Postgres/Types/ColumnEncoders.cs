@@ -7,6 +7,7 @@ using Apache.Arrow.Arrays;
 using Apache.Arrow.Scalars;
 using Apache.Arrow.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Types;
 

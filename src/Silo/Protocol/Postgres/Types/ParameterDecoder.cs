@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Types;
 

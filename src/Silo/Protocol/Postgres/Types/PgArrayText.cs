@@ -1,3 +1,4 @@
+using TimeFusion.Wire;
 namespace TimeFusion.Silo.Protocol.Postgres.Types;
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Types;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Wire;
 

@@ -2,36 +2,9 @@ using TimeFusion.Silo.Protocol.Postgres.Sql;
 
 namespace TimeFusion.Tests.Protocol.Postgres;
 
-public sealed class SqlScannerTests
+/// <summary>The protocol's own statements (SET, SHOW, COPY, …) read with the shared lexer.</summary>
+public sealed class StatementClassifierTests
 {
-    [Theory]
-    [InlineData("SELECT 1", new[] { "SELECT 1" })]
-    [InlineData("SELECT 1; SELECT 2;", new[] { "SELECT 1", "SELECT 2" })]
-    [InlineData(" ; ;; ", new string[0])]
-    [InlineData("SELECT 'a;b'; SELECT 'it''s;'", new[] { "SELECT 'a;b'", "SELECT 'it''s;'" })]
-    [InlineData("SELECT E'x\\';y'; SELECT 2", new[] { "SELECT E'x\\';y'", "SELECT 2" })]
-    [InlineData("SELECT $$;$$; SELECT $fn$ a; $$ b $fn$", new[] { "SELECT $$;$$", "SELECT $fn$ a; $$ b $fn$" })]
-    [InlineData("SELECT \"a;b\" FROM t; SELECT 2", new[] { "SELECT \"a;b\" FROM t", "SELECT 2" })]
-    [InlineData("SELECT 1 -- comment; still comment\n; SELECT 2", new[] { "SELECT 1", "SELECT 2" })]
-    [InlineData("SELECT /* a /* nested; */ b; */ 1; SELECT 2", new[] { "SELECT /* a /* nested; */ b; */ 1", "SELECT 2" })]
-    [InlineData("SELECT $1, $2; SELECT 'unterminated;", new[] { "SELECT $1, $2", "SELECT 'unterminated;" })]
-    public void Splits_statements_respecting_quotes_and_comments(string sql, string[] expected)
-    {
-        Assert.Equal(expected, SqlScanner.SplitStatements(sql));
-    }
-
-    [Fact]
-    public void Reads_string_values_and_identifiers()
-    {
-        const string sql = "SELECT E'tab\\there\\x41\\101', 'it''s', $q$raw 'x'$q$, \"Mixed\"\"Case\", Folded";
-        var tokens = SqlScanner.Tokenize(sql);
-        Assert.Equal("tab\thereAA", SqlScanner.StringValue(sql, tokens[1]));
-        Assert.Equal("it's", SqlScanner.StringValue(sql, tokens[3]));
-        Assert.Equal("raw 'x'", SqlScanner.StringValue(sql, tokens[5]));
-        Assert.Equal("Mixed\"Case", SqlScanner.Identifier(sql, tokens[7]));
-        Assert.Equal("folded", SqlScanner.Identifier(sql, tokens[9]));
-    }
-
     [Fact]
     public void Classifies_copy_statements_in_both_option_syntaxes()
     {
@@ -63,6 +36,19 @@ public sealed class SqlScannerTests
         // Server-side files and programs are not the protocol layer's business.
         Assert.Equal(StatementKind.Other, StatementClassifier.Classify("COPY t FROM '/etc/passwd'").Kind);
         Assert.Throws<TimeFusion.Silo.Protocol.Postgres.PostgresErrorException>(() => StatementClassifier.Classify("COPY t FROM STDIN (FORMAT binary, DELIMITER ',')"));
+    }
+
+    [Theory]
+    [InlineData("insert INTO t VALUES (1)", "INSERT")]
+    [InlineData("(SELECT 1) UNION (SELECT 2)", "(")]
+    [InlineData("\"quoted\"", "")]
+    [InlineData("E'x'", "")]
+    public void Reads_the_first_keyword_once_for_the_backend(string sql, string keyword)
+    {
+        var s = StatementClassifier.Classify(sql);
+        Assert.Equal(StatementKind.Other, s.Kind);
+        Assert.Equal(new TimeFusion.Silo.Protocol.Postgres.BackendStatement(sql, keyword), s.Backend);
+        Assert.Equal(keyword, StatementClassifier.FirstKeyword("  /* c */ " + sql));
     }
 
     [Theory]
