@@ -6,6 +6,7 @@ using ParquetSharp;
 using ParquetSharp.Arrow;
 using TimeFusion.Buffer;
 using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Bench;
@@ -154,7 +155,7 @@ public static class BufferBenchmark
                 command.CommandText = $"SET checkpoint_threshold = '1000TB'; CREATE TABLE t ({OtelLogsAndSpans.Schema.ToDuckDbColumns()}{(withLsn ? ", _lsn BIGINT NOT NULL" : "")})";
                 command.ExecuteNonQuery();
             }
-            using var appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), "t", withLsn ? "_lsn" : null, 8192);
+            using var appender = new ArrowChunkAppender(connection, "t", withLsn ? "_lsn" : null, 8192);
             appender.Append(batches[0], 0);
             var clock = Stopwatch.StartNew();
             long lsn = 0;
@@ -173,7 +174,7 @@ public static class BufferBenchmark
             using var command = connection.CreateCommand();
             command.CommandText = $"SET checkpoint_threshold = '1000TB'; CREATE TABLE src ({OtelLogsAndSpans.Schema.ToDuckDbColumns()}, _lsn BIGINT NOT NULL); CREATE TABLE dst AS SELECT * FROM src LIMIT 0";
             command.ExecuteNonQuery();
-            using var appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), "src", "_lsn", 8192);
+            using var appender = new ArrowChunkAppender(connection, "src", "_lsn", 8192);
             long lsn = 0;
             foreach (var batch in batches)
                 appender.Append(batch, ++lsn);

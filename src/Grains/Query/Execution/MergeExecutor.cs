@@ -1,7 +1,6 @@
 using DuckDB.NET.Data;
 using TimeFusion.Buffer;
-using TimeFusion.Buffer.Native;
-using TimeFusion.Query.Execution.Native;
+using TimeFusion.DuckDb;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 
@@ -58,7 +57,7 @@ public sealed class MergeExecutor
                     cancellationToken.ThrowIfCancellationRequested();
                     Load(connection, name, batches, cancellationToken);
                 }
-                return DuckDbStatementRunner.Run(connection.NativeConnection.DangerousGetHandle(), mergeSql, _options.TargetBatchRows, cancellationToken);
+                return ExecutionErrors.Run(connection, mergeSql, _options.TargetBatchRows, cancellationToken);
             }
             finally
             {
@@ -78,7 +77,7 @@ public sealed class MergeExecutor
         Run(connection, $"CREATE TEMP TABLE {SqlNames.Quote(name)} ({ArrowDuckDbTypes.ColumnList(relation.Schema)})", $"creating the relation \"{name}\"");
         if (relation.RowCount == 0)
             return;
-        using var appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), name, lsnColumn: null,
+        using var appender = new ArrowChunkAppender(connection, name, lsnColumn: null,
             _database.Options.RowsPerChunk, catalog: "temp");
         foreach (var batch in relation.Batches)
         {

@@ -35,11 +35,10 @@ public sealed class SqlParser : IDisposable
                 cmd.CommandText = $"SET threads = 1; SET memory_limit = '{options.MemoryLimit.Replace("'", "''")}'; "
                     + "SET temp_directory = ''; SET enable_external_access = false; SET TimeZone = 'UTC'";
                 cmd.ExecuteNonQuery();
-                // The PostgreSQL spellings the executor defines, so that statements using them bind here too.
-                cmd.CommandText = Execution.PostgresCompatibilityFunctions.CreateMacrosSql
-                    + Execution.PostgresCompatibilityFunctions.CreateTypesSql;
-                cmd.ExecuteNonQuery();
             }
+            // The PostgreSQL spellings the executor defines, so that statements using them bind here too.
+            TimeFusion.DuckDb.DuckDbMacros.Install(_root, Execution.PostgresCompatibilityFunctions.CreateMacrosSql
+                + Execution.PostgresCompatibilityFunctions.CreateTypesSql);
             _functions = LoadFunctions(_root);
         }
         catch

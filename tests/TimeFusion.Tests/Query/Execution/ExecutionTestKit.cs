@@ -2,7 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using DuckDB.NET.Data;
 using TimeFusion.Buffer;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
 using TimeFusion.Engine;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
@@ -203,7 +203,7 @@ public sealed class ReferenceDatabase : IDisposable
 
     public void Add(RecordBatch batch)
     {
-        using var appender = new ArrowChunkAppender(Connection.NativeConnection.DangerousGetHandle(), "events", null, 2048);
+        using var appender = new ArrowChunkAppender(Connection, "events", null, 2048);
         appender.Append(batch, 0);
     }
 

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using DuckDB.NET.Data;
 
-namespace TimeFusion.Buffer;
+namespace TimeFusion.DuckDb;
 
 /// <summary>
-/// Connections to the buffer database for snapshots, exports, DML and maintenance. A connection is
-/// rented by one user at a time; it comes back without an open transaction or is discarded.
+/// The pool of connections to one DuckDB database (the silo's buffer database: snapshots, exports, DML, merges and
+/// maintenance). A connection is rented by one user at a time; it comes back without an open transaction or is
+/// discarded. Connections are duplicates of a root connection the owner keeps open.
 /// </summary>
-internal sealed class ConnectionPool : IDisposable
+internal sealed class DuckDbConnectionPool : IDisposable
 {
     private readonly DuckDBConnection _root;
     private readonly ConcurrentBag<DuckDBConnection> _idle = new();
@@ -15,8 +16,10 @@ internal sealed class ConnectionPool : IDisposable
     private int _idleCount;
     private volatile bool _disposed;
 
-    public ConnectionPool(DuckDBConnection root, int maxIdle)
+    public DuckDbConnectionPool(DuckDBConnection root, int maxIdle)
     {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxIdle);
         _root = root;
         _maxIdle = maxIdle;
     }
@@ -47,6 +50,8 @@ internal sealed class ConnectionPool : IDisposable
     /// <summary>Gives a connection back; <paramref name="reusable"/> false (or a full pool) closes it.</summary>
     public void Return(DuckDBConnection connection, bool reusable)
     {
+        ArgumentNullException.ThrowIfNull(connection);
+        reusable &= connection.State == System.Data.ConnectionState.Open;
         if (reusable && !_disposed && Interlocked.Increment(ref _idleCount) <= _maxIdle)
         {
             _idle.Add(connection);

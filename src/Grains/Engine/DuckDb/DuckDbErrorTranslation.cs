@@ -1,0 +1,66 @@
+namespace TimeFusion.DuckDb;
+
+/// <summary>
+/// DuckDB error text (<c>"Binder Error: …"</c>) to a PostgreSQL SQLSTATE: the one mapping planning and execution
+/// share. The codes are spelled out here because this layer sits below the query layer's constants.
+/// </summary>
+public static class DuckDbErrorTranslation
+{
+    /// <summary>XX000 internal_error: anything without a better code.</summary>
+    public const string InternalError = "XX000";
+
+    /// <summary>The exception for a DuckDB message; <paramref name="context"/> prefixes its text.</summary>
+    public static DuckDbSqlException ToException(string? duckDbMessage, string? context = null)
+    {
+        var message = duckDbMessage ?? "unknown DuckDB error";
+        var (_, text) = Split(message);
+        return new DuckDbSqlException(SqlStateOf(message), context is null ? text : $"{context}: {text}", message);
+    }
+
+    /// <summary>The SQLSTATE of a DuckDB message.</summary>
+    public static string SqlStateOf(string duckDbMessage)
+    {
+        var (kind, text) = Split(duckDbMessage);
+        return kind switch
+        {
+            "Parser" or "Syntax" => "42601",
+            "Catalog" when text.StartsWith("Table with name", StringComparison.Ordinal) => "42P01",
+            "Catalog" when text.Contains("Function with name", StringComparison.Ordinal) => "42883",
+            "Catalog" => "42704",
+            "Binder" when text.StartsWith("Referenced column", StringComparison.Ordinal)
+                || text.Contains("not found in FROM clause", StringComparison.Ordinal)
+                || text.Contains("does not have a column named", StringComparison.Ordinal) => "42703",
+            "Binder" when text.StartsWith("Referenced table", StringComparison.Ordinal) => "42P01",
+            "Binder" when text.StartsWith("Ambiguous reference", StringComparison.Ordinal) => "42702",
+            "Binder" when text.Contains("must appear in the GROUP BY", StringComparison.Ordinal) => "42803",
+            "Binder" when text.StartsWith("No function matches", StringComparison.Ordinal) => "42883",
+            "Binder" => "42000",
+            "Conversion" => "22P02",
+            "Out of Range" => "22003",
+            "Divide by Zero" => "22012",
+            "Invalid Input" => "22023",
+            "Mismatch Type" => "42804",
+            "Not implemented" => "0A000",
+            "Interrupt" => "57014",
+            "Out of Memory" => "53200",
+            "IO" => "58030",
+            _ => InternalError,
+        };
+    }
+
+    /// <summary>
+    /// Splits <c>"Binder Error: text\n\nLINE 1: …"</c> into ("Binder", "text"). The LINE/caret block is dropped:
+    /// positions refer to SQL text we generated, not to what the caller wrote.
+    /// </summary>
+    public static (string Kind, string Text) Split(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var text = message.Trim();
+        var line = text.IndexOf("\n\nLINE ", StringComparison.Ordinal);
+        if (line >= 0) text = text[..line].TrimEnd();
+        var colon = text.IndexOf(" Error: ", StringComparison.Ordinal);
+        if (colon > 0 && colon < 40 && !text[..colon].Contains('\n'))
+            return (text[..colon], text[(colon + " Error: ".Length)..].Trim());
+        return ("", text);
+    }
+}
