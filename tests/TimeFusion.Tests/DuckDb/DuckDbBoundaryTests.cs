@@ -2,6 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using DuckDB.NET.Data;
 using TimeFusion.DuckDb;
+using TimeFusion.Ingest;
 using Xunit;
 
 namespace TimeFusion.Tests.DuckDb;
@@ -72,12 +73,12 @@ public sealed class DuckDbBoundaryTests : IDisposable
     public void A_wrong_column_count_is_refused_before_the_conversion(int columns)
     {
         using var appender = new ArrowChunkAppender(_connection, "t", null, 1024);
-        var e = Assert.Throws<ArgumentException>(() => appender.Append(Batch(columns), 0));
+        var e = Assert.Throws<ArgumentException>(() => appender.Append(BatchValidator.ValidateRelation(Batch(columns)), 0));
         Assert.Contains($"has {columns} columns but table 't' takes 2", e.Message);
         // The appender stays usable for a batch that fits.
         using var ok = new RecordBatch(new Schema([new Field("a", Int64Type.Default, true), new Field("b", StringType.Default, true)], null),
             [new Int64Array.Builder().Append(7).Build(), new StringArray.Builder().Append("x").Build()], 1);
-        appender.Append(ok, 0);
+        appender.Append(BatchValidator.ValidateRelation(ok), 0);
         var result = DuckDbStatementRunner.Run(_connection, "SELECT count(*) FROM t", 1024, CancellationToken.None);
         Assert.Equal(1L, ((Int64Array)result.Batches[0].Column(0)).GetValue(0));
         foreach (var b in result.Batches) b.Dispose();
@@ -88,7 +89,7 @@ public sealed class DuckDbBoundaryTests : IDisposable
     {
         var appender = new ArrowChunkAppender(_connection, "t", null, 1024);
         appender.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => appender.Append(Batch(2), 0));
+        Assert.Throws<ObjectDisposedException>(() => appender.Append(BatchValidator.ValidateRelation(Batch(2)), 0));
     }
 
     [Fact]

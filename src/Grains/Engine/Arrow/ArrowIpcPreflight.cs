@@ -9,7 +9,7 @@ namespace TimeFusion.Arrow;
 /// no exception handler can catch. This walks the framing and the schema iteratively with every offset
 /// bounds-checked, and rejects: truncated or oversized messages, big-endian data, more than one schema, delta
 /// dictionaries (their concatenation allocates by declared lengths), nesting deeper than
-/// <see cref="ArrowBatchValidator.MaxNestingDepth"/>, more than <see cref="MaxFields"/> fields, and bytes after the
+/// <see cref="ArrowStructureValidator.MaxNestingDepth"/>, more than <see cref="MaxFields"/> fields, and bytes after the
 /// end-of-stream marker.
 /// </summary>
 public static class ArrowIpcPreflight
@@ -86,7 +86,7 @@ public static class ArrowIpcPreflight
         {
             var (field, depth) = stack.Pop();
             if (++fields > MaxFields) throw Fail($"the schema declares more than {MaxFields} fields");
-            if (depth > ArrowBatchValidator.MaxNestingDepth) throw Fail($"the schema nests deeper than {ArrowBatchValidator.MaxNestingDepth}");
+            if (depth > ArrowStructureValidator.MaxNestingDepth) throw Fail($"the schema nests deeper than {ArrowStructureValidator.MaxNestingDepth}");
             Push(fb, stack, field, 5, depth + 1);
         }
     }

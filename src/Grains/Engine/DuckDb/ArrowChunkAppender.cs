@@ -4,6 +4,7 @@ using Apache.Arrow.C;
 using Apache.Arrow.Types;
 using DuckDB.NET.Data;
 using TimeFusion.Buffer;
+using TimeFusion.Ingest;
 
 namespace TimeFusion.DuckDb;
 
@@ -53,25 +54,27 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
     }
 
     /// <summary>
-    /// Appends every row of <paramref name="batch"/> tagged with <paramref name="lsn"/> and flushes the appender.
-    /// The batch must already be validated (<see cref="TimeFusion.Buffer.Native.ArrowBatchValidator"/>); it stays valid and owned by the caller.
+    /// Appends every row of <paramref name="validated"/> tagged with <paramref name="lsn"/> and flushes the appender.
+    /// Only a <see cref="ValidatedBatch"/> is accepted: DuckDB's conversion trusts every buffer length, offset and
+    /// index. The batch stays valid and owned by the caller.
     /// </summary>
     /// <exception cref="BufferException">DuckDB refused the data (e.g. a NOT NULL violation) or the conversion failed.</exception>
     /// <exception cref="ArgumentException">The batch's column count does not fit the table's.</exception>
-    public void Append(RecordBatch batch, long lsn)
+    public void Append(ValidatedBatch validated, long lsn)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(validated);
+        var batch = validated.Batch;
         if (batch.Length == 0)
             return;
         var columns = batch.ColumnCount;
         if (columns != batch.Schema.FieldsList.Count)
-            throw new ArgumentException($"the batch has {columns} columns but its schema {batch.Schema.FieldsList.Count}", nameof(batch));
+            throw new ArgumentException($"the batch has {columns} columns but its schema {batch.Schema.FieldsList.Count}", nameof(validated));
         var appender = EnsureAppender();
         // DuckDB's conversion indexes the table's columns by the batch's: a count mismatch must stop here.
         var expected = (long)DuckDbApi.duckdb_appender_column_count(appender) - (_lsnValues is null ? 0 : 1);
         if (columns != expected)
-            throw new ArgumentException($"the batch has {columns} columns but table '{_tableName}' takes {expected}", nameof(batch));
+            throw new ArgumentException($"the batch has {columns} columns but table '{_tableName}' takes {expected}", nameof(validated));
         var converted = Convert(batch.Schema);
         for (var offset = 0; offset < batch.Length; offset += _rowsPerChunk)
         {

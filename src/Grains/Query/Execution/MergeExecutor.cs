@@ -1,6 +1,8 @@
 using DuckDB.NET.Data;
+using TimeFusion.Arrow;
 using TimeFusion.Buffer;
 using TimeFusion.DuckDb;
+using TimeFusion.Ingest;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 
@@ -82,9 +84,20 @@ public sealed class MergeExecutor
         foreach (var batch in relation.Batches)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            ValidatedBatch validated;
             try
             {
-                appender.Append(batch, 0);
+                // Partial results crossed the network (Arrow IPC from another silo): DuckDB's conversion trusts every
+                // buffer, so each batch is checked against its schema first.
+                validated = BatchValidator.ValidateRelation(batch);
+            }
+            catch (ArrowValidationException e)
+            {
+                throw new QueryExecutionException(SqlStates.InternalError, $"the relation \"{name}\" holds a malformed Arrow batch: {e.Message}", e);
+            }
+            try
+            {
+                appender.Append(validated, 0);
             }
             catch (BufferException e)
             {

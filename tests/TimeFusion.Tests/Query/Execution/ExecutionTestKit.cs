@@ -4,6 +4,7 @@ using DuckDB.NET.Data;
 using TimeFusion.Buffer;
 using TimeFusion.DuckDb;
 using TimeFusion.Engine;
+using TimeFusion.Ingest;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
 using TimeFusion.Storage;
@@ -204,7 +205,7 @@ public sealed class ReferenceDatabase : IDisposable
     public void Add(RecordBatch batch)
     {
         using var appender = new ArrowChunkAppender(Connection, "events", null, 2048);
-        appender.Append(batch, 0);
+        appender.Append(BatchValidator.ValidateRows(batch, ExecutionTestKit.Schema), 0);
     }
 
     /// <summary>A database <c>only_{project}</c> whose <c>events</c> holds that project's rows.</summary>
