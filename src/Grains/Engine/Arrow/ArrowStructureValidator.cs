@@ -19,7 +19,7 @@ namespace TimeFusion.Arrow;
 public static class ArrowStructureValidator
 {
     /// <summary>Nesting deeper than this is rejected (it only appears in hostile input).</summary>
-    public const int MaxNestingDepth = 64;
+    public const int MaxNestingDepth = ArrowIpcPreflight.MaxNestingDepth;
 
     /// <summary>Validates every column of <paramref name="batch"/> against its schema and length.</summary>
     /// <param name="batch">The batch.</param>
