@@ -5,7 +5,8 @@ using DuckDB.NET.Data;
 using ParquetSharp;
 using ParquetSharp.Arrow;
 using TimeFusion.Buffer;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
+using TimeFusion.Ingest;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Bench;
@@ -92,6 +93,10 @@ public static class BufferBenchmark
         return BufferDatabase.Open(options);
     }
 
+    /// <summary>Validates a batch for the table (as the engine would) and appends it: the buffer takes only validated batches.</summary>
+    private static Task Append(BufferTable table, RecordBatch batch, long lsn) =>
+        table.AppendAsync(BatchValidator.ValidateRows(batch, table.Schema, table.Options.ValidateUtf8), lsn, default);
+
     private static async Task AppendThroughputAsync(List<RecordBatch> batches)
     {
         Section("Append throughput (one table, one writer, background compression off)");
@@ -101,11 +106,11 @@ public static class BufferBenchmark
         await using var table = await BufferTable.CreateAsync(db, new TableId("bench", "otel"), OtelLogsAndSpans.Schema, default);
         // Warm-up on a throwaway table so that the first conversions do not count.
         await using (var warm = await BufferTable.CreateAsync(db, new TableId("bench", "warm"), OtelLogsAndSpans.Schema, default))
-            await warm.AppendAsync(batches[0], 0, default);
+            await Append(warm, batches[0], 0);
         var clock = Stopwatch.StartNew();
         long lsn = 0;
         foreach (var batch in batches)
-            await table.AppendAsync(batch, ++lsn, default);
+            await Append(table, batch, ++lsn);
         var elapsed = clock.Elapsed.TotalSeconds;
         Report("append, 8K-row batches, 1 writer", rows / elapsed, "rows/s", $"{arrowBytes / elapsed / 1e6:N0} MB/s of Arrow");
 
@@ -135,11 +140,11 @@ public static class BufferBenchmark
         {
             await using var db = OpenDatabase(configure);
             await using var table = await BufferTable.CreateAsync(db, new TableId("bench", "otel"), OtelLogsAndSpans.Schema, default);
-            await table.AppendAsync(batches[0], 0, default);
+            await Append(table, batches[0], 0);
             var clock = Stopwatch.StartNew();
             long lsn = 0;
             foreach (var batch in batches)
-                await table.AppendAsync(batch, ++lsn, default);
+                await Append(table, batch, ++lsn);
             Report(label, rows / clock.Elapsed.TotalSeconds, "rows/s",
                 table.Stats.Checkpoints > 0 ? $"{table.Stats.Checkpoints} background checkpoints, {db.TableMemoryBytes() / (double)rows:N0} B/row held" : null);
         }
@@ -154,15 +159,12 @@ public static class BufferBenchmark
                 command.CommandText = $"SET checkpoint_threshold = '1000TB'; CREATE TABLE t ({OtelLogsAndSpans.Schema.ToDuckDbColumns()}{(withLsn ? ", _lsn BIGINT NOT NULL" : "")})";
                 command.ExecuteNonQuery();
             }
-            using var appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), "t", withLsn ? "_lsn" : null, 8192);
-            appender.Append(batches[0], 0);
+            using var appender = new ArrowChunkAppender(connection, "t", withLsn ? "_lsn" : null, 8192);
+            appender.Append(BatchValidator.ValidateRows(batches[0], OtelLogsAndSpans.Schema), 0);
             var clock = Stopwatch.StartNew();
             long lsn = 0;
             foreach (var batch in batches)
-            {
-                ArrowBatchValidator.Validate(batch, OtelLogsAndSpans.Schema, validateUtf8: true);
-                appender.Append(batch, ++lsn);
-            }
+                appender.Append(BatchValidator.ValidateRows(batch, OtelLogsAndSpans.Schema, validateUtf8: true), ++lsn);
             Report(withLsn ? "raw appender, constant _lsn column" : "raw appender, no _lsn column", rows / clock.Elapsed.TotalSeconds, "rows/s");
         }
 
@@ -173,10 +175,10 @@ public static class BufferBenchmark
             using var command = connection.CreateCommand();
             command.CommandText = $"SET checkpoint_threshold = '1000TB'; CREATE TABLE src ({OtelLogsAndSpans.Schema.ToDuckDbColumns()}, _lsn BIGINT NOT NULL); CREATE TABLE dst AS SELECT * FROM src LIMIT 0";
             command.ExecuteNonQuery();
-            using var appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), "src", "_lsn", 8192);
+            using var appender = new ArrowChunkAppender(connection, "src", "_lsn", 8192);
             long lsn = 0;
             foreach (var batch in batches)
-                appender.Append(batch, ++lsn);
+                appender.Append(BatchValidator.ValidateRows(batch, OtelLogsAndSpans.Schema), ++lsn);
             command.CommandText = "SET threads = 1; INSERT INTO dst SELECT * FROM src";
             var clock = Stopwatch.StartNew();
             command.ExecuteNonQuery();
@@ -192,7 +194,7 @@ public static class BufferBenchmark
             {
                 long lsn = 0;
                 foreach (var batch in batches)
-                    await t.AppendAsync(batch, ++lsn, default);
+                    await Append(t, batch, ++lsn);
             })));
             Report("2 writers, 2 tables, aggregate (compression off)", 2 * rows / clock.Elapsed.TotalSeconds, "rows/s");
             foreach (var t in tables)
@@ -237,7 +239,7 @@ public static class BufferBenchmark
                 var batch = batches[i++ % batches.Count];
                 sent += batch.Length;
                 var clock = Stopwatch.StartNew();
-                await table.AppendAsync(batch, ++lsn, default);
+                await Append(table, batch, ++lsn);
                 mine.Add(clock.Elapsed.TotalMilliseconds);
                 Interlocked.Add(ref appendedRows, batch.Length);
             }
@@ -297,7 +299,7 @@ public static class BufferBenchmark
         await using var table = await BufferTable.CreateAsync(db, new TableId("bench", "otel"), OtelLogsAndSpans.Schema, default);
         long lsn = 0;
         foreach (var batch in batches)
-            await table.AppendAsync(batch, ++lsn, default);
+            await Append(table, batch, ++lsn);
         Dispose(batches);
         // The background merges and compressions that the appends triggered have run: the usual state.
         await db.WhenBackgroundCheckpointsIdle();
@@ -393,7 +395,7 @@ public static class BufferBenchmark
         await using var table = await BufferTable.CreateAsync(db, new TableId("bench", "otel"), OtelLogsAndSpans.Schema, default);
         long lsn = 0;
         foreach (var batch in batches)
-            await table.AppendAsync(batch, ++lsn, default);
+            await Append(table, batch, ++lsn);
         Dispose(batches);
         await db.CheckpointAsync();
 

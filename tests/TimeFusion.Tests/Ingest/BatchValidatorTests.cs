@@ -40,7 +40,7 @@ public class BatchValidatorTests
     public void Fills_date_project_and_missing_nullable_columns_in_canonical_order()
     {
         var batch = Batch(("id", Strings("a", "b")), ("timestamp", Timestamps(T0, T0 + 1_000_000)));
-        var result = BatchValidator.Validate(batch, Schema, "p1", Options);
+        var result = BatchValidator.Validate(batch, Schema, "p1", Options).Batch;
         Assert.Equal(Schema.Columns.Select(c => c.Name), result.Schema.FieldsList.Select(f => f.Name));
         var dates = (Date32Array)result.Column(Schema.IndexOf("date"));
         Assert.Equal(new DateTime(2026, 11, 24), dates.GetDateTime(0));
@@ -58,12 +58,12 @@ public class BatchValidatorTests
         var dict = new DictionaryArray(new DictionaryType(Int32Type.Default, StringType.Default, false),
             new Int32Array.Builder().Append(1).Append(0).Build(), Strings("info", "error"));
         var batch = Batch(("id", large), ("timestamp", Timestamps(T0, T0)), ("level", view), ("hashes", BuildList()));
-        var result = BatchValidator.Validate(batch, Schema, "p", Options);
+        var result = BatchValidator.Validate(batch, Schema, "p", Options).Batch;
         Assert.Equal("yy", ((StringArray)result.Column(Schema.IndexOf("id"))).GetString(1));
         Assert.Equal("a long string that does not fit inline", ((StringArray)result.Column(Schema.IndexOf("level"))).GetString(0));
         Assert.True(result.Column(Schema.IndexOf("level")).IsNull(1));
 
-        var withDict = BatchValidator.Validate(Batch(("id", dict), ("timestamp", Timestamps(T0, T0))), Schema, "p", Options);
+        var withDict = BatchValidator.Validate(Batch(("id", dict), ("timestamp", Timestamps(T0, T0))), Schema, "p", Options).Batch;
         var ids = (StringArray)withDict.Column(Schema.IndexOf("id"));
         Assert.Equal(["error", "info"], new[] { ids.GetString(0), ids.GetString(1) });
     }
@@ -81,7 +81,7 @@ public class BatchValidatorTests
     public void Converts_nanosecond_timestamps_to_microseconds()
     {
         var ns = new TimestampArray.Builder(new TimestampType(TimeUnit.Nanosecond, (string?)null)).Append(DateTimeOffset.UnixEpoch.AddTicks(T0 * 10)).Build();
-        var result = BatchValidator.Validate(Batch(("id", Strings("a")), ("timestamp", ns)), Schema, "p", Options);
+        var result = BatchValidator.Validate(Batch(("id", Strings("a")), ("timestamp", ns)), Schema, "p", Options).Batch;
         Assert.Equal(T0, ((TimestampArray)result.Column(Schema.IndexOf("timestamp"))).Values[0]);
     }
 

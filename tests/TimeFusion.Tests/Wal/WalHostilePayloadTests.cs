@@ -155,7 +155,7 @@ public sealed class WalHostilePayloadTests : IDisposable
         Assert.Equal(0, fine.Length);
     }
 
-    private static byte[] NestedLists(int depth)
+    internal static byte[] NestedLists(int depth)
     {
         IArrowType type = Int32Type.Default;
         var data = new ArrayData(type, 0, 0, 0, [ArrowBuffer.Empty, ArrowBuffer.Empty]);

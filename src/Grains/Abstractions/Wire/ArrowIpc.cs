@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
+using TimeFusion.Arrow;
 
 namespace TimeFusion.Wire;
 
@@ -19,9 +20,17 @@ public static class ArrowIpc
         return stream.ToArray();
     }
 
-    /// <summary>Reads an IPC stream back into its schema and batches.</summary>
+    /// <summary>
+    /// Reads an IPC stream back into its schema and batches. The bytes are untrusted (they crossed the network):
+    /// <see cref="ArrowIpcPreflight"/> checks their structure before Apache.Arrow's reader parses them, so a hostile
+    /// schema is an exception rather than a stack overflow. The batches' buffers are not checked here; whoever hands
+    /// them to code that trusts buffers validates them first.
+    /// </summary>
+    /// <exception cref="ArrowValidationException">The stream is malformed or hostile.</exception>
     public static (Schema Schema, List<RecordBatch> Batches) Read(byte[] ipc)
     {
+        ArgumentNullException.ThrowIfNull(ipc);
+        ArrowIpcPreflight.CheckStream(ipc);
         using var reader = new ArrowStreamReader(new MemoryStream(ipc, writable: false));
         var batches = new List<RecordBatch>();
         while (reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);

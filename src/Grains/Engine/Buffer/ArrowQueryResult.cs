@@ -1,5 +1,5 @@
 using Apache.Arrow;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
 
 namespace TimeFusion.Buffer;
 
@@ -25,7 +25,7 @@ public sealed class ArrowQueryResult : IDisposable
     public static ArrowQueryResult Execute(DuckDB.NET.Data.DuckDBConnection connection, string sql)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return new ArrowQueryResult(ArrowQueryReader.Execute(connection.NativeConnection.DangerousGetHandle(), sql));
+        return new ArrowQueryResult(ArrowQueryReader.Execute(connection, sql));
     }
 
     /// <summary>The result's schema (also when it has no rows).</summary>

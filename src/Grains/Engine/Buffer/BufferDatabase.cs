@@ -3,6 +3,7 @@ using System.Globalization;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using TimeFusion.DuckDb;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Buffer;
@@ -28,7 +29,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
     private const string TableMemoryTags = "'BASE_TABLE', 'IN_MEMORY_TABLE', 'OVERFLOW_STRINGS', 'METADATA', 'ART_INDEX', 'TRANSACTION'";
 
     private readonly DuckDBConnection _root;
-    private readonly ConnectionPool _pool;
+    private readonly DuckDbConnectionPool _pool;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private readonly CancellationTokenSource _shutdown = new();
@@ -41,7 +42,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         Options = options;
         _root = root;
         _logger = logger;
-        _pool = new ConnectionPool(root, options.MaxIdleConnections);
+        _pool = new DuckDbConnectionPool(root, options.MaxIdleConnections);
         Budget = new MemoryBudget(options.SoftLimitBytes, options.HardLimitBytes);
         CheckpointSlots = new SemaphoreSlim(options.MaxConcurrentCheckpoints, options.MaxConcurrentCheckpoints);
         _reconcileLoop = options.ReconcileInterval > TimeSpan.Zero ? RunReconcileLoopAsync(options.ReconcileInterval) : Task.CompletedTask;
@@ -56,7 +57,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
     /// <summary>The last failure of a background CHECKPOINT or reconciliation (also logged), or null.</summary>
     public Exception? LastBackgroundError => _lastBackgroundError;
 
-    internal ConnectionPool Connections => _pool;
+    internal DuckDbConnectionPool Connections => _pool;
 
     internal ILogger Logger => _logger;
 

@@ -28,14 +28,15 @@ public sealed class BufferOptions
     /// </summary>
     public double EstimateFactor { get; set; } = 1.25;
 
-    /// <summary>How long <see cref="BufferTable.AppendAsync(Apache.Arrow.RecordBatch, long, CancellationToken)"/> waits for memory before failing. Default 5 s.</summary>
+    /// <summary>How long <see cref="BufferTable.AppendAsync(TimeFusion.Ingest.ValidatedBatch, long, CancellationToken)"/> waits for memory before failing. Default 5 s.</summary>
     public TimeSpan ReserveMaxWait { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Rows per DataChunk handed to DuckDB when appending (larger batches are sliced, zero-copy). Default 8,192.</summary>
     public int RowsPerChunk { get; set; } = 8192;
 
     /// <summary>
-    /// Check in C# that appended strings are valid UTF-8, for an error naming the column. Default false: DuckDB
+    /// Check in C# that strings of batches validated for a buffer table (<see cref="TimeFusion.Ingest.BatchValidator.ValidateRows"/>)
+    /// are valid UTF-8, for an error naming the column (ingest always checks). Default false: DuckDB
     /// checks every string itself while appending ("Invalid unicode … detected in segment statistics update")
     /// and rejects the whole batch, so this only buys a better message (at ~8% of append throughput).
     /// </summary>

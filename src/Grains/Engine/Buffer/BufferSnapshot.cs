@@ -1,5 +1,5 @@
 using DuckDB.NET.Data;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Buffer;
@@ -15,12 +15,12 @@ namespace TimeFusion.Buffer;
 /// </summary>
 public sealed class BufferSnapshot : IDisposable
 {
-    private readonly ConnectionPool _pool;
+    private readonly DuckDbConnectionPool _pool;
     private readonly Action _release;
     private readonly object _gate = new();
     private DuckDBConnection? _connection;
 
-    internal BufferSnapshot(ConnectionPool pool, DuckDBConnection connection, IReadOnlyList<string> parts, long aboveLsn, Action release)
+    internal BufferSnapshot(DuckDbConnectionPool pool, DuckDBConnection connection, IReadOnlyList<string> parts, long aboveLsn, Action release)
     {
         _pool = pool;
         _connection = connection;
@@ -64,7 +64,7 @@ public sealed class BufferSnapshot : IDisposable
         lock (_gate)
         {
             var connection = Connection;
-            return new ArrowQueryResult(ArrowQueryReader.Execute(connection.NativeConnection.DangerousGetHandle(), sql));
+            return new ArrowQueryResult(ArrowQueryReader.Execute(connection, sql));
         }
     }
 

@@ -4,7 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Apache.Arrow;
 using DuckDB.NET.Data;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
+using TimeFusion.Ingest;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Buffer;
@@ -12,6 +13,9 @@ namespace TimeFusion.Buffer;
 /// <summary>Appending: batches become rows of the generation taking appends, each batch in one transaction.</summary>
 public sealed partial class BufferTable
 {
+    /// <summary>The buffer database's options (<see cref="BufferOptions.ValidateUtf8"/> for callers validating rows for this table).</summary>
+    internal BufferOptions Options => _db.Options;
+
     /// <summary>The memory estimate for appending <paramref name="batch"/> (Arrow bytes plus the LSN column, times the estimate factor).</summary>
     public long EstimateBytes(RecordBatch batch) =>
         (long)Math.Ceiling((ArrowSizeEstimator.DataBytes(batch) + 8L * batch.Length) * _db.Options.EstimateFactor);
@@ -20,15 +24,15 @@ public sealed partial class BufferTable
     /// Appends a batch tagged with <paramref name="lsn"/>, reserving its memory from the budget first (waiting
     /// up to <see cref="BufferOptions.ReserveMaxWait"/>). All rows or none are appended.
     /// </summary>
-    /// <exception cref="SchemaException">The batch does not match the schema or is malformed.</exception>
+    /// <exception cref="SchemaException">The batch was validated against another table's columns.</exception>
     /// <exception cref="MemoryPressureException">No memory within the allowed wait (retryable).</exception>
     /// <exception cref="BufferException">DuckDB refused the rows (e.g. a NOT NULL violation); nothing was appended.</exception>
-    public async Task AppendAsync(RecordBatch batch, long lsn, CancellationToken cancellationToken)
+    public async Task AppendAsync(ValidatedBatch batch, long lsn, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentOutOfRangeException.ThrowIfNegative(lsn);
-        ArrowBatchValidator.Validate(batch, Schema, _db.Options.ValidateUtf8);
-        var reservation = await _db.Budget.ReserveAsync(EstimateBytes(batch), _db.Options.ReserveMaxWait, cancellationToken).ConfigureAwait(false);
+        RequireFits(batch);
+        var reservation = await _db.Budget.ReserveAsync(EstimateBytes(batch.Batch), _db.Options.ReserveMaxWait, cancellationToken).ConfigureAwait(false);
         await AppendValidatedAsync(batch, lsn, reservation, cancellationToken).ConfigureAwait(false);
     }
 
@@ -37,16 +41,16 @@ public sealed partial class BufferTable
     /// writing the WAL). The table takes the reservation over: it is released if the append fails, and otherwise
     /// when rows up to <paramref name="lsn"/> are deleted after a flush.
     /// </summary>
-    /// <exception cref="SchemaException">The batch does not match the schema or is malformed.</exception>
+    /// <exception cref="SchemaException">The batch was validated against another table's columns.</exception>
     /// <exception cref="BufferException">DuckDB refused the rows; nothing was appended.</exception>
-    public async Task AppendAsync(RecordBatch batch, long lsn, MemoryReservation reservation, CancellationToken cancellationToken)
+    public async Task AppendAsync(ValidatedBatch batch, long lsn, MemoryReservation reservation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reservation);
         try
         {
             ArgumentNullException.ThrowIfNull(batch);
             ArgumentOutOfRangeException.ThrowIfNegative(lsn);
-            ArrowBatchValidator.Validate(batch, Schema, _db.Options.ValidateUtf8);
+            RequireFits(batch);
         }
         catch
         {
@@ -56,7 +60,17 @@ public sealed partial class BufferTable
         await AppendValidatedAsync(batch, lsn, reservation, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task AppendValidatedAsync(RecordBatch batch, long lsn, MemoryReservation reservation, CancellationToken cancellationToken)
+    /// <summary>
+    /// The batch was validated (the type says so), but against this table? A cheap check per batch, not per row:
+    /// DuckDB's conversion would otherwise read the columns by the wrong types.
+    /// </summary>
+    private void RequireFits(ValidatedBatch batch)
+    {
+        if (!batch.Fits(Schema))
+            throw new SchemaException($"table '{Schema.Name}': the batch was validated against {(batch.Table is null ? "no table" : $"table '{batch.Table.Name}' with other columns")}");
+    }
+
+    private async Task AppendValidatedAsync(ValidatedBatch batch, long lsn, MemoryReservation reservation, CancellationToken cancellationToken)
     {
         try
         {
@@ -104,7 +118,7 @@ public sealed partial class BufferTable
         }
     }
 
-    private void AppendInTransaction(RecordBatch batch, long lsn)
+    private void AppendInTransaction(ValidatedBatch batch, long lsn)
     {
         var connection = _appendConnection!;
         var appender = _appender!;

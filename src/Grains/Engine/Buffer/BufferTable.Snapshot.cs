@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Apache.Arrow;
 using DuckDB.NET.Data;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Buffer;

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Apache.Arrow;
 using DuckDB.NET.Data;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Buffer;
@@ -197,7 +197,7 @@ public sealed partial class BufferTable : IAsyncDisposable
         _appender = null;
         _appenderTarget = null;
         var connection = _appendConnection ??= _db.Connections.OpenNew();
-        _appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), "rows", LsnColumn, _db.Options.RowsPerChunk, generation.DatabaseName);
+        _appender = new ArrowChunkAppender(connection, "rows", LsnColumn, _db.Options.RowsPerChunk, generation.DatabaseName);
         _appenderTarget = generation;
     }
 

@@ -12,6 +12,8 @@ namespace TimeFusion.Ingest;
 /// the UTC date of <c>timestamp</c> and <c>project_id</c> equal to the target project where given.
 /// Missing nullable columns become null columns; a missing <c>date</c> or <c>project_id</c> is filled in.
 /// Columns already canonical are passed through without copying.
+/// This is the one place that turns an untrusted batch (a client's, or one decoded from WAL bytes on replay) into a
+/// <see cref="ValidatedBatch"/>; each batch is validated once, and the later stages trust the result.
 /// </summary>
 public static class BatchValidator
 {
@@ -19,9 +21,12 @@ public static class BatchValidator
 
     /// <summary>Validates and normalizes <paramref name="batch"/> for <paramref name="project"/>'s table.</summary>
     /// <exception cref="BatchRejectedException">The batch does not fit; the message says where.</exception>
-    public static RecordBatch Validate(RecordBatch batch, TableSchema schema, string project, IngestOptions options)
+    public static ValidatedBatch Validate(RecordBatch batch, TableSchema schema, string project, IngestOptions options)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentNullException.ThrowIfNull(options);
         var rows = batch.Length;
         if (rows > options.MaxRowsPerBatch)
             throw new BatchRejectedException($"batch has {rows} rows; the limit is {options.MaxRowsPerBatch}");
@@ -32,7 +37,7 @@ public static class BatchValidator
         // Structure first (buffer lengths, offsets, UTF-8): a client's batch is untrusted bytes.
         try
         {
-            TimeFusion.Arrow.ArrowBatchValidator.Validate(batch);
+            TimeFusion.Arrow.ArrowStructureValidator.Validate(batch);
         }
         catch (TimeFusion.Arrow.ArrowValidationException e)
         {
@@ -84,8 +89,67 @@ public static class BatchValidator
         if (arrays[projectIndex] is null) arrays[projectIndex] = ConstantString(project, rows);
         else CheckProject((StringArray)arrays[projectIndex], project);
 
-        return new RecordBatch(schema.ToArrowSchema(), arrays, rows);
+        // Every column is either a checked input column (or a view of one) or built here: structurally sound.
+        return new ValidatedBatch(new RecordBatch(schema.ToArrowSchema(), arrays, rows), schema);
     }
+
+    /// <summary>
+    /// Validates a batch already in <paramref name="schema"/>'s shape (the buffer's input: same columns in the same
+    /// order, types the table accepts, no nulls in NOT NULL columns) without normalizing it.
+    /// </summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="schema">The table.</param>
+    /// <param name="validateUtf8">Whether strings must be valid UTF-8 here (DuckDB also checks while appending; this names the column).</param>
+    /// <exception cref="SchemaException">A missing, extra, misnamed or mistyped column, a null in a NOT NULL column, or a malformed array.</exception>
+    public static ValidatedBatch ValidateRows(RecordBatch batch, TableSchema schema, bool validateUtf8 = true)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(schema);
+        var columns = schema.Columns;
+        if (batch.ColumnCount != columns.Count)
+            throw new SchemaException($"table '{schema.Name}': batch has {batch.ColumnCount} columns, the table has {columns.Count}");
+        for (var i = 0; i < columns.Count; i++)
+        {
+            var column = columns[i];
+            var field = batch.Schema.FieldsList[i];
+            if (!string.Equals(field.Name, column.Name, StringComparison.Ordinal))
+                throw new SchemaException($"table '{schema.Name}': batch column {i} is '{field.Name}', expected '{column.Name}'");
+            var data = batch.Column(i).Data;
+            if (!ArrowTypeAcceptance.Accepts(column.Type, data.DataType))
+                throw new SchemaException($"table '{schema.Name}': column '{column.Name}' has Arrow type {Describe(data.DataType)}, which does not fit {column.Type}");
+            if (!column.Nullable && data.NullCount != 0)
+                throw new SchemaException($"table '{schema.Name}': column '{column.Name}' is NOT NULL but the batch holds {data.NullCount} null(s)");
+        }
+        try
+        {
+            TimeFusion.Arrow.ArrowStructureValidator.Validate(batch, validateUtf8);
+        }
+        catch (TimeFusion.Arrow.ArrowValidationException e)
+        {
+            throw new SchemaException($"table '{schema.Name}': {e.Message}");
+        }
+        return new ValidatedBatch(batch, schema);
+    }
+
+    /// <summary>
+    /// Validates a relation that has no table: a partial query result coming back from a grain, checked against its
+    /// own Arrow schema before DuckDB's Arrow conversion reads it.
+    /// </summary>
+    /// <exception cref="TimeFusion.Arrow.ArrowValidationException">The batch is malformed.</exception>
+    public static ValidatedBatch ValidateRelation(RecordBatch batch)
+    {
+        TimeFusion.Arrow.ArrowStructureValidator.Validate(batch);
+        return new ValidatedBatch(batch, table: null);
+    }
+
+    /// <summary>A readable Arrow type name for error messages.</summary>
+    public static string Describe(IArrowType type) => type switch
+    {
+        TimestampType t => $"timestamp[{t.Unit}, {t.Timezone ?? "no time zone"}]",
+        DictionaryType d => $"dictionary<{Describe(d.IndexType)}, {Describe(d.ValueType)}>",
+        ListType l => $"list<{Describe(l.ValueDataType)}>",
+        _ => type.Name,
+    };
 
     private static IArrowArray Conform(IArrowArray array, ColumnDefinition column, string table)
     {

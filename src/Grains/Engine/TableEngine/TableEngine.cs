@@ -133,8 +133,9 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     public async Task<long> InsertAsync(RecordBatch batch, CancellationToken cancellationToken = default)
     {
         ThrowIfFaulted();
+        // Validated once here; the WAL, the buffer and DuckDB's conversion take the ValidatedBatch as it is.
         var rows = BatchValidator.Validate(batch, Schema, Id.Project, _services.Options.Ingest);
-        var reservation = await _services.Buffer.Budget.ReserveAsync(_buffer.EstimateBytes(rows), _services.Buffer.Options.ReserveMaxWait, cancellationToken);
+        var reservation = await _services.Buffer.Budget.ReserveAsync(_buffer.EstimateBytes(rows.Batch), _services.Buffer.Options.ReserveMaxWait, cancellationToken);
         long lsn;
         try
         {
@@ -150,7 +151,7 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         return lsn;
     }
 
-    private async Task ApplyInOrderAsync(long lsn, RecordBatch rows, MemoryReservation reservation)
+    private async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation)
     {
         await _sequencer.WaitTurnAsync(lsn);
         try
@@ -256,11 +257,11 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
 
     async Task<long> WalReplayer.ITarget.ApplyInsertAsync(long lsn, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        // A replayed batch was valid under the schema it was written with; re-normalizing it maps it onto the
-        // current schema (new nullable columns become nulls).
-        var rows = BatchValidator.Validate(WalPayloads.DecodeInsert(payload), Schema, Id.Project, _services.Options.Ingest);
+        // Bytes read back are untrusted: the same validator as ingest checks them (once) and re-normalizes the batch
+        // onto the current schema (new nullable columns become nulls).
+        var rows = ValidateReplayed(lsn, WalPayloads.ReadInsert(payload));
         var budget = _services.Buffer.Budget;
-        var bytes = _buffer.EstimateBytes(rows);
+        var bytes = _buffer.EstimateBytes(rows.Batch);
         if (!budget.TryReserve(bytes, out var reservation))
         {
             // The WAL holds more than memory allows: persist what was replayed so far, then go on.
@@ -271,6 +272,19 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         SkipToReplayed(lsn);
         await ApplyInOrderAsync(lsn, rows, reservation);
         return rows.Length;
+    }
+
+    private ValidatedBatch ValidateReplayed(long lsn, RecordBatch decoded)
+    {
+        try
+        {
+            return BatchValidator.Validate(decoded, Schema, Id.Project, _services.Options.Ingest);
+        }
+        catch (BatchRejectedException e)
+        {
+            // A logged batch fitted when it was written: one that does not now is a damaged entry.
+            throw new WalFormatException($"{Id}: WAL entry {lsn} does not hold a valid batch for the table: {e.Message}", e);
+        }
     }
 
     /// <summary>

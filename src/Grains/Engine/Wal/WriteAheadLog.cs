@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Apache.Arrow;
+using TimeFusion.Ingest;
 using TimeFusion.Storage;
 using TimeFusion.Tables;
 
@@ -112,10 +113,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
     public ValueTask<long> AppendAsync(WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
         _writer.AppendAsync(operation, payload, cancellationToken);
 
-    /// <summary>Appends a record batch (with its schema) as an insert entry.</summary>
-    public async ValueTask<long> AppendInsertAsync(RecordBatch batch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Appends a record batch (with its schema) as an insert entry. Only a validated batch is logged: replay
+    /// validates again what it reads back, but nothing malformed should be made durable in the first place.
+    /// </summary>
+    public async ValueTask<long> AppendInsertAsync(ValidatedBatch batch, CancellationToken cancellationToken = default)
     {
-        using var payload = WalPayloads.EncodeInsertPooled(batch);
+        ArgumentNullException.ThrowIfNull(batch);
+        using var payload = WalPayloads.EncodeInsertPooled(batch.Batch);
         return await _writer.AppendAsync(WalOperation.Insert, payload.Memory, cancellationToken);
     }
 

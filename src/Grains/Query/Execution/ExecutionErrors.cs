@@ -1,30 +1,31 @@
-using TimeFusion.Query.Planning;
-using TimeFusion.Wire;
+using TimeFusion.DuckDb;
 
 namespace TimeFusion.Query.Execution;
 
-/// <summary>Maps DuckDB error messages (<c>"Binder Error: …"</c>) to <see cref="QueryExecutionException"/>s with SQLSTATEs.</summary>
+/// <summary>
+/// Turns DuckDB errors into <see cref="QueryExecutionException"/>s: the SQLSTATE comes from the DuckDB layer's one
+/// mapping (<see cref="DuckDbErrorTranslation"/>).
+/// </summary>
 internal static class ExecutionErrors
 {
     /// <summary>The exception for a DuckDB message.</summary>
-    public static QueryExecutionException FromDuckDb(string? duckDbMessage, string? context = null)
+    public static QueryExecutionException FromDuckDb(string? duckDbMessage, string? context = null) =>
+        From(DuckDbErrorTranslation.ToException(duckDbMessage, context));
+
+    /// <summary>The query layer's exception for the DuckDB layer's.</summary>
+    public static QueryExecutionException From(DuckDbSqlException e) => new(e.SqlState, e.Message, e);
+
+    /// <summary>Runs a statement through the DuckDB layer and wraps its result (or its error) for the query layer.</summary>
+    public static QueryBatches Run(DuckDB.NET.Data.DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken)
     {
-        var (kind, text) = DuckDbErrors.Split(duckDbMessage ?? "unknown DuckDB error");
-        var state = kind switch
+        try
         {
-            "Parser" or "Syntax" => SqlState.SyntaxError,
-            "Binder" or "Catalog" => DuckDbErrors.ToPlanningException(duckDbMessage ?? "").SqlState,
-            "Conversion" => SqlState.InvalidTextRepresentation,
-            "Out of Range" => SqlState.NumericValueOutOfRange,
-            "Divide by Zero" => SqlState.DivisionByZero,
-            "Invalid Input" => SqlState.InvalidParameterValue,
-            "Mismatch Type" => SqlState.DatatypeMismatch,
-            "Not implemented" => SqlState.FeatureNotSupported,
-            "Interrupt" => SqlState.QueryCanceled, // DuckDB reported an interrupt the caller did not ask for
-            "Out of Memory" => SqlState.OutOfMemory,
-            "IO" => SqlState.IoError,
-            _ => SqlState.InternalError,
-        };
-        return new QueryExecutionException(state, context is null ? text : $"{context}: {text}");
+            var result = DuckDbStatementRunner.Run(connection, sql, targetBatchRows, cancellationToken);
+            return new QueryBatches(result.Schema, result.Batches);
+        }
+        catch (DuckDbSqlException e)
+        {
+            throw From(e);
+        }
     }
 }

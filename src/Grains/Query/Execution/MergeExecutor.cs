@@ -1,7 +1,8 @@
 using DuckDB.NET.Data;
+using TimeFusion.Arrow;
 using TimeFusion.Buffer;
-using TimeFusion.Buffer.Native;
-using TimeFusion.Query.Execution.Native;
+using TimeFusion.DuckDb;
+using TimeFusion.Ingest;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
@@ -59,7 +60,7 @@ public sealed class MergeExecutor
                     cancellationToken.ThrowIfCancellationRequested();
                     Load(connection, name, batches, cancellationToken);
                 }
-                return DuckDbStatementRunner.Run(connection.NativeConnection.DangerousGetHandle(), mergeSql, _options.TargetBatchRows, cancellationToken);
+                return ExecutionErrors.Run(connection, mergeSql, _options.TargetBatchRows, cancellationToken);
             }
             finally
             {
@@ -79,14 +80,25 @@ public sealed class MergeExecutor
         Run(connection, $"CREATE TEMP TABLE {SqlNames.Quote(name)} ({ArrowDuckDbTypes.ColumnList(relation.Schema)})", $"creating the relation \"{name}\"");
         if (relation.RowCount == 0)
             return;
-        using var appender = new ArrowChunkAppender(connection.NativeConnection.DangerousGetHandle(), name, lsnColumn: null,
+        using var appender = new ArrowChunkAppender(connection, name, lsnColumn: null,
             _database.Options.RowsPerChunk, catalog: "temp");
         foreach (var batch in relation.Batches)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            ValidatedBatch validated;
             try
             {
-                appender.Append(batch, 0);
+                // Partial results crossed the network (Arrow IPC from another silo): DuckDB's conversion trusts every
+                // buffer, so each batch is checked against its schema first.
+                validated = BatchValidator.ValidateRelation(batch);
+            }
+            catch (ArrowValidationException e)
+            {
+                throw new QueryExecutionException(SqlState.InternalError, $"the relation \"{name}\" holds a malformed Arrow batch: {e.Message}", e);
+            }
+            try
+            {
+                appender.Append(validated, 0);
             }
             catch (BufferException e)
             {

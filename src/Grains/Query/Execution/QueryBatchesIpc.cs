@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
+using TimeFusion.Arrow;
 
 namespace TimeFusion.Query.Execution;
 
@@ -34,6 +35,17 @@ public static class QueryBatchesIpc
         var batches = new List<RecordBatch>();
         try
         {
+            // Untrusted bytes: the preflight checks the framing and the schema before Apache.Arrow's reader recurses
+            // into it. It needs the bytes at hand, so a stream that is not already in memory is read in first.
+            if (source is not MemoryStream memory || !memory.TryGetBuffer(out var segment))
+            {
+                var copy = new MemoryStream();
+                await source.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                copy.Position = 0;
+                source = copy;
+                copy.TryGetBuffer(out segment);
+            }
+            ArrowIpcPreflight.CheckStream(segment.AsSpan((int)source.Position));
             using var reader = new ArrowStreamReader(source, leaveOpen: true);
             while (await reader.ReadNextRecordBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
                 batches.Add(batch);
@@ -52,7 +64,7 @@ public static class QueryBatchesIpc
     public static Task<QueryBatches> FromBytesAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
         var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(bytes, out var segment)
-            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false, publiclyVisible: true)
             : new MemoryStream(bytes.ToArray(), writable: false);
         return ReadAsync(stream, cancellationToken);
     }

@@ -4,7 +4,6 @@ using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Delta.Actions;
 using TimeFusion.Engine;
-using TimeFusion.Query.Execution.Native;
 using TimeFusion.Query.Planning;
 using TimeFusion.Storage;
 using TimeFusion.Tables;
@@ -128,7 +127,7 @@ public sealed class SnapshotQueryExecutor
             {
                 throw ExecutionErrors.FromDuckDb(e.Message, "setting the session time zone");
             }
-            return DuckDbStatementRunner.Run(connection.NativeConnection.DangerousGetHandle(), sql, targetRows, cancellationToken);
+            return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken);
         }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
     }
 

@@ -1,4 +1,5 @@
 using TimeFusion.Buffer;
+using TimeFusion.DuckDb;
 
 namespace TimeFusion.Query.Execution;
 
@@ -29,22 +30,7 @@ public static class TimeBucketFunction
     /// </summary>
     public static void Install(BufferDatabase database)
     {
-        var connection = database.Connections.Rent();
-        var reusable = true;
-        try
-        {
-            using var cmd = connection.CreateCommand();
-            cmd.CommandText = CreateMacroSql + ";" + PostgresCompatibilityFunctions.CreateMacrosSql + PostgresCompatibilityFunctions.CreateTypesSql;
-            cmd.ExecuteNonQuery();
-        }
-        catch
-        {
-            reusable = false;
-            throw;
-        }
-        finally
-        {
-            database.Connections.Return(connection, reusable);
-        }
+        ArgumentNullException.ThrowIfNull(database);
+        DuckDbMacros.Install(database.Connections, CreateMacroSql + ";" + PostgresCompatibilityFunctions.CreateMacrosSql + PostgresCompatibilityFunctions.CreateTypesSql);
     }
 }

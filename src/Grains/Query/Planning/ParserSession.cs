@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using DuckDB.NET.Data;
+using TimeFusion.DuckDb;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -15,8 +15,8 @@ internal sealed class ParserSession : IDisposable
 {
     private readonly DuckDBConnection _connection;
     private readonly Dictionary<string, (TableSchema Schema, string Columns)> _stubs = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ScalarStatement _serialize;
-    private readonly ScalarStatement _deserialize;
+    private readonly DuckDbScalarStatement _serialize;
+    private readonly DuckDbScalarStatement _deserialize;
     private readonly JsonObject _selectTemplate;
 
     public ParserSession(DuckDBConnection connection, FunctionCatalog functions)
@@ -26,10 +26,10 @@ internal sealed class ParserSession : IDisposable
         Execute("SET TimeZone = 'UTC'");
         // Prepared once per session through the C API: a DuckDB.NET command costs ~0.3–1 ms per call here, the
         // native round trip 0.05–0.35 ms, and planning makes several per statement.
-        _serialize = new ScalarStatement(Handle, "SELECT json_serialize_sql(?::VARCHAR)");
+        _serialize = Scalar(connection, "SELECT json_serialize_sql(?::VARCHAR)");
         try
         {
-            _deserialize = new ScalarStatement(Handle, "SELECT json_deserialize_sql(?::JSON)");
+            _deserialize = Scalar(connection, "SELECT json_deserialize_sql(?::JSON)");
         }
         catch
         {
@@ -51,7 +51,7 @@ internal sealed class ParserSession : IDisposable
     /// <exception cref="SqlPlanningException">42601 for syntax errors; 0A000 when the statement is not a SELECT.</exception>
     public JsonObject Serialize(string sql)
     {
-        var json = _serialize.Execute(sql)
+        var json = Run(_serialize, sql)
             ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned NULL");
         var root = JsonNode.Parse(json)?.AsObject()
             ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned no object");
@@ -71,7 +71,7 @@ internal sealed class ParserSession : IDisposable
     {
         try
         {
-            return _deserialize.Execute(root.ToJsonString())
+            return Run(_deserialize, root.ToJsonString())
                 ?? throw new SqlPlanningException(SqlState.InternalError, "json_deserialize_sql returned NULL");
         }
         catch (SqlPlanningException e) when (e.SqlState != SqlState.InternalError)
@@ -81,22 +81,8 @@ internal sealed class ParserSession : IDisposable
     }
 
     /// <summary>DuckDB's syntax error for <paramref name="sql"/> (any statement kind), or null when it parses.</summary>
-    public string? SyntaxError(string sql)
-    {
-        var extracted = IntPtr.Zero;
-        try
-        {
-            var count = ParserNative.duckdb_extract_statements(Handle, sql, out extracted);
-            if (count > 0) return null;
-            var error = ParserNative.duckdb_extract_statements_error(extracted);
-            var message = error == IntPtr.Zero ? "syntax error" : Marshal.PtrToStringUTF8(error) ?? "syntax error";
-            return DuckDbErrors.Split(message).Text;
-        }
-        finally
-        {
-            if (extracted != IntPtr.Zero) ParserNative.duckdb_destroy_extracted(ref extracted);
-        }
-    }
+    public string? SyntaxError(string sql) =>
+        DuckDbStatements.SyntaxError(_connection, sql) is { } message ? DuckDbErrors.Split(message).Text : null;
 
     /// <summary>
     /// Binds <paramref name="sql"/> (a single statement) against this session's stubs and returns its result column
@@ -105,34 +91,13 @@ internal sealed class ParserSession : IDisposable
     /// <exception cref="SqlPlanningException">The DuckDB binder's error, mapped to a SQLSTATE.</exception>
     public IReadOnlyList<string> Prepare(string sql, string? context = null)
     {
-        var prepared = IntPtr.Zero;
         try
         {
-            if (ParserNative.duckdb_prepare(Handle, sql, out prepared) != 0)
-            {
-                var error = prepared == IntPtr.Zero ? IntPtr.Zero : ParserNative.duckdb_prepare_error(prepared);
-                var message = error == IntPtr.Zero ? "cannot prepare the statement" : Marshal.PtrToStringUTF8(error) ?? "cannot prepare the statement";
-                throw DuckDbErrors.ToPlanningException(message, context);
-            }
-            var count = (int)ParserNative.duckdb_prepared_statement_column_count(prepared);
-            var names = new string[count];
-            for (var i = 0; i < count; i++)
-            {
-                var p = ParserNative.duckdb_prepared_statement_column_name(prepared, (ulong)i);
-                try
-                {
-                    names[i] = p == IntPtr.Zero ? "" : Marshal.PtrToStringUTF8(p) ?? "";
-                }
-                finally
-                {
-                    if (p != IntPtr.Zero) ParserNative.duckdb_free(p);
-                }
-            }
-            return names;
+            return DuckDbStatements.ColumnNames(_connection, sql);
         }
-        finally
+        catch (DuckDbSqlException e)
         {
-            if (prepared != IntPtr.Zero) ParserNative.duckdb_destroy_prepare(ref prepared);
+            throw DuckDbErrors.ToPlanningException(e, context);
         }
     }
 
@@ -183,57 +148,27 @@ internal sealed class ParserSession : IDisposable
         _connection.Dispose();
     }
 
-    private IntPtr Handle => _connection.NativeConnection.DangerousGetHandle();
-
-    /// <summary>A one-parameter, one-value statement prepared through the C API.</summary>
-    private sealed class ScalarStatement : IDisposable
+    private static DuckDbScalarStatement Scalar(DuckDBConnection connection, string sql)
     {
-        private IntPtr _prepared;
-
-        public ScalarStatement(IntPtr connection, string sql)
+        try
         {
-            if (ParserNative.duckdb_prepare(connection, sql, out _prepared) != 0)
-            {
-                var error = _prepared == IntPtr.Zero ? IntPtr.Zero : ParserNative.duckdb_prepare_error(_prepared);
-                var message = error == IntPtr.Zero ? "cannot prepare " + sql : Marshal.PtrToStringUTF8(error) ?? sql;
-                Dispose();
-                throw new SqlPlanningException(SqlState.InternalError, message);
-            }
+            return new DuckDbScalarStatement(connection, sql);
         }
-
-        /// <summary>Runs with <paramref name="argument"/> bound; the first value (null for NULL).</summary>
-        public string? Execute(string argument)
+        catch (DuckDbSqlException e)
         {
-            if (ParserNative.duckdb_bind_varchar(_prepared, 1, argument) != 0)
-                throw new SqlPlanningException(SqlState.InternalError, "cannot bind a parser argument");
-            var state = ParserNative.duckdb_execute_prepared(_prepared, out var result);
-            try
-            {
-                if (state != 0)
-                {
-                    var error = ParserNative.duckdb_result_error(ref result);
-                    throw DuckDbErrors.ToPlanningException(error == IntPtr.Zero ? "execution failed" : Marshal.PtrToStringUTF8(error) ?? "execution failed");
-                }
-                if (ParserNative.duckdb_row_count(ref result) < 1 || ParserNative.duckdb_value_is_null(ref result, 0, 0)) return null;
-                var value = ParserNative.duckdb_value_varchar(ref result, 0, 0);
-                try
-                {
-                    return value == IntPtr.Zero ? null : Marshal.PtrToStringUTF8(value);
-                }
-                finally
-                {
-                    if (value != IntPtr.Zero) ParserNative.duckdb_free(value);
-                }
-            }
-            finally
-            {
-                ParserNative.duckdb_destroy_result(ref result);
-            }
+            throw new SqlPlanningException(SqlState.InternalError, e.DuckDbMessage);
         }
+    }
 
-        public void Dispose()
+    private static string? Run(DuckDbScalarStatement statement, string argument)
+    {
+        try
         {
-            if (_prepared != IntPtr.Zero) ParserNative.duckdb_destroy_prepare(ref _prepared);
+            return statement.Execute(argument);
+        }
+        catch (DuckDbSqlException e)
+        {
+            throw DuckDbErrors.ToPlanningException(e);
         }
     }
 }

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using DuckDB.NET.Data;
+using TimeFusion.DuckDb;
 
 namespace TimeFusion.Query.Planning;
 
@@ -12,19 +12,15 @@ namespace TimeFusion.Query.Planning;
 public sealed class SqlParser : IDisposable
 {
     private readonly DuckDBConnection _root;
-    private readonly ConcurrentBag<ParserSession> _idle = new();
-    private readonly int _maxIdle;
+    private readonly DuckDbSessionPool<ParserSession> _sessions;
     private readonly FunctionCatalog _functions;
-    private readonly object _rootLock = new();
-    private int _idleCount;
-    private volatile bool _disposed;
+    private int _disposed;
 
     /// <summary>Opens the parser database.</summary>
     public SqlParser(SqlParserOptions? options = null)
     {
         options ??= new SqlParserOptions();
         if (options.MaxIdleSessions < 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxIdleSessions must be >= 0");
-        _maxIdle = options.MaxIdleSessions;
         _root = new DuckDBConnection("DataSource=:memory:");
         _root.Open();
         try
@@ -35,12 +31,12 @@ public sealed class SqlParser : IDisposable
                 cmd.CommandText = $"SET threads = 1; SET memory_limit = '{options.MemoryLimit.Replace("'", "''")}'; "
                     + "SET temp_directory = ''; SET enable_external_access = false; SET TimeZone = 'UTC'";
                 cmd.ExecuteNonQuery();
-                // The PostgreSQL spellings the executor defines, so that statements using them bind here too.
-                cmd.CommandText = Execution.PostgresCompatibilityFunctions.CreateMacrosSql
-                    + Execution.PostgresCompatibilityFunctions.CreateTypesSql;
-                cmd.ExecuteNonQuery();
             }
+            // The PostgreSQL spellings the executor defines, so that statements using them bind here too.
+            TimeFusion.DuckDb.DuckDbMacros.Install(_root, Execution.PostgresCompatibilityFunctions.CreateMacrosSql
+                + Execution.PostgresCompatibilityFunctions.CreateTypesSql);
             _functions = LoadFunctions(_root);
+            _sessions = new DuckDbSessionPool<ParserSession>(_root, options.MaxIdleSessions, c => new ParserSession(c, _functions), s => s.IsReusable);
         }
         catch
         {
@@ -52,41 +48,12 @@ public sealed class SqlParser : IDisposable
     /// <summary>Rents a session; give it back with <see cref="Return"/>.</summary>
     internal ParserSession Rent()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_idle.TryTake(out var session))
-        {
-            Interlocked.Decrement(ref _idleCount);
-            return session;
-        }
-        DuckDBConnection connection;
-        lock (_rootLock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            connection = _root.Duplicate();
-        }
-        try
-        {
-            connection.Open();
-            return new ParserSession(connection, _functions);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _sessions.Rent();
     }
 
     /// <summary>Returns a rented session (closed instead when the pool is full or the session is unusable).</summary>
-    internal void Return(ParserSession session)
-    {
-        if (!_disposed && session.IsReusable && Interlocked.Increment(ref _idleCount) <= _maxIdle)
-        {
-            _idle.Add(session);
-            return;
-        }
-        if (!_disposed && session.IsReusable) Interlocked.Decrement(ref _idleCount);
-        session.Dispose();
-    }
+    internal void Return(ParserSession session) => _sessions.Return(session, reusable: true);
 
     /// <summary>Runs <paramref name="work"/> with a rented session.</summary>
     internal T Use<T>(Func<ParserSession, T> work)
@@ -111,12 +78,8 @@ public sealed class SqlParser : IDisposable
     /// <summary>Closes every connection.</summary>
     public void Dispose()
     {
-        lock (_rootLock)
-        {
-            if (_disposed) return;
-            _disposed = true;
-        }
-        while (_idle.TryTake(out var session)) session.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _sessions.Dispose();
         _root.Dispose();
     }
 

@@ -71,6 +71,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
+            grpc.Interceptors.Add<FlightIpcPreflightInterceptor>(); // hostile Arrow IPC is refused before Arrow parses it
             grpc.MaxSendMessageSize = null;
         }).AddFlightServer<TimeFusionFlightServer>();
 

@@ -192,6 +192,27 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_hostile_schema_is_refused_before_the_Flight_reader_parses_it()
+    {
+        // A list nested 200 deep: Apache.Arrow's reader would recurse over it; the preflight refuses it first.
+        var user = Basic("fl-put", "putpw");
+        var descriptor = FlightDescriptor.CreatePathDescriptor("flight-put", Table);
+        IArrowType type = Int32Type.Default;
+        var data = new ArrayData(type, 0, 0, 0, [ArrowBuffer.Empty, ArrowBuffer.Empty]);
+        for (var i = 0; i < 200; i++)
+        {
+            type = new ListType(type);
+            data = new ArrayData(type, 0, 0, 0, [ArrowBuffer.Empty, new ArrowBuffer(new byte[4])], [data]);
+        }
+        var schema = new Schema.Builder().Field(new Field("deep", type, true)).Build();
+        var deep = new RecordBatch(schema, [ArrowArrayFactory.BuildArray(data)], 0);
+        var e = await Assert.ThrowsAsync<RpcException>(() => PutAsync(descriptor, schema, user, deep));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("22023", e.Status.Detail);
+        Assert.Contains("nests deeper", e.Status.Detail);
+    }
+
+    [Fact]
     public async Task A_batch_of_the_wrong_schema_fails_and_stores_nothing_while_earlier_batches_stay()
     {
         var user = Basic("fl-put", "putpw");

@@ -1,5 +1,4 @@
 using TimeFusion.Query.Execution;
-using TimeFusion.Query.Execution.Native;
 using TimeFusion.Query.Planning;
 using TimeFusion.Tables;
 using TimeFusion.Tests.Infrastructure;
@@ -53,7 +52,7 @@ public sealed class ExecutionFixture : IAsyncLifetime
         Reference.Execute("USE " + database);
         try
         {
-            var result = DuckDbStatementRunner.Run(Reference.Connection.NativeConnection.DangerousGetHandle(), fixedSql, 65_536, CancellationToken.None);
+            var result = ExecutionErrors.Run(Reference.Connection, fixedSql, 65_536, CancellationToken.None);
             return (ArrowRows.ToRows(result), result);
         }
         finally

@@ -2,8 +2,9 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using DuckDB.NET.Data;
 using TimeFusion.Buffer;
-using TimeFusion.Buffer.Native;
+using TimeFusion.DuckDb;
 using TimeFusion.Engine;
+using TimeFusion.Ingest;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
 using TimeFusion.Storage;
@@ -203,8 +204,8 @@ public sealed class ReferenceDatabase : IDisposable
 
     public void Add(RecordBatch batch)
     {
-        using var appender = new ArrowChunkAppender(Connection.NativeConnection.DangerousGetHandle(), "events", null, 2048);
-        appender.Append(batch, 0);
+        using var appender = new ArrowChunkAppender(Connection, "events", null, 2048);
+        appender.Append(BatchValidator.ValidateRows(batch, ExecutionTestKit.Schema), 0);
     }
 
     /// <summary>A database <c>only_{project}</c> whose <c>events</c> holds that project's rows.</summary>

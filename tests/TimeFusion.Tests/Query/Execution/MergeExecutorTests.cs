@@ -2,7 +2,6 @@ using Apache.Arrow;
 using DuckDB.NET.Data;
 using TimeFusion.Buffer;
 using TimeFusion.Query.Execution;
-using TimeFusion.Query.Execution.Native;
 
 namespace TimeFusion.Tests.Query.Execution;
 
@@ -28,7 +27,7 @@ public sealed class MergeExecutorTests : IDisposable
 
     /// <summary>A relation as a grain would return it: DuckDB's own Arrow result of <paramref name="sql"/>.</summary>
     private QueryBatches Relation(string sql, int targetRows = 65_536) =>
-        DuckDbStatementRunner.Run(_source.NativeConnection.DangerousGetHandle(), sql, targetRows, CancellationToken.None);
+        ExecutionErrors.Run(_source, sql, targetRows, CancellationToken.None);
 
     private const string ManyTypes = """
         SELECT i, (i % 100)::TINYINT AS t8, i::UBIGINT AS u64, i::HUGEINT * 100000000000000000000 AS huge, (i / 7)::DECIMAL(12, 3) AS dec,

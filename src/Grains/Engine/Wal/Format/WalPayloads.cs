@@ -45,32 +45,44 @@ public static class WalPayloads
     }
 
     /// <summary>
-    /// Decodes an insert payload into a record batch whose buffers were checked by <see cref="ArrowBatchValidator"/>.
+    /// Decodes an insert payload into a record batch whose buffers were checked by <see cref="ArrowStructureValidator"/>.
     /// The batch references <paramref name="payload"/>: keep those bytes alive and unchanged while using it.
     /// </summary>
     /// <exception cref="WalFormatException">Not exactly one valid record batch in a well-formed Arrow IPC stream.</exception>
     public static RecordBatch DecodeInsert(ReadOnlyMemory<byte> payload)
+    {
+        var batch = ReadInsert(payload);
+        try
+        {
+            ArrowStructureValidator.Validate(batch);
+            return batch;
+        }
+        catch (ArrowValidationException e)
+        {
+            batch.Dispose();
+            throw new WalFormatException($"insert payload is not a valid Arrow batch: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads the one record batch of an insert payload after the IPC preflight, without checking its buffers: the
+    /// result is untrusted (replay hands it to <see cref="Ingest.BatchValidator"/>, which checks it once).
+    /// </summary>
+    /// <exception cref="WalFormatException">Not exactly one record batch in a well-framed Arrow IPC stream.</exception>
+    internal static RecordBatch ReadInsert(ReadOnlyMemory<byte> payload)
     {
         try
         {
             ArrowIpcPreflight.CheckStream(payload.Span);
             using var reader = new ArrowStreamReader(payload);
             var batch = reader.ReadNextRecordBatch() ?? throw new WalFormatException("insert payload holds no record batch");
-            try
+            if (reader.ReadNextRecordBatch() is { } extra)
             {
-                if (reader.ReadNextRecordBatch() is { } extra)
-                {
-                    extra.Dispose();
-                    throw new WalFormatException("insert payload holds more than one record batch");
-                }
-                ArrowBatchValidator.Validate(batch);
-                return batch;
-            }
-            catch
-            {
+                extra.Dispose();
                 batch.Dispose();
-                throw;
+                throw new WalFormatException("insert payload holds more than one record batch");
             }
+            return batch;
         }
         catch (WalFormatException)
         {

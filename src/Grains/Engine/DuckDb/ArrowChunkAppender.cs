@@ -2,8 +2,11 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.C;
 using Apache.Arrow.Types;
+using DuckDB.NET.Data;
+using TimeFusion.Buffer;
+using TimeFusion.Ingest;
 
-namespace TimeFusion.Buffer.Native;
+namespace TimeFusion.DuckDb;
 
 /// <summary>
 /// Appends Arrow record batches to one DuckDB table through the C API: the batch schema is converted once
@@ -18,49 +21,61 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
 {
     private const int MaxCachedSchemas = 16;
 
-    private readonly IntPtr _connection;
-    private readonly byte[] _tableName;
-    private readonly byte[]? _catalog;
+    private readonly ConnectionLease _connection;
+    private readonly string _tableName;
+    private readonly string? _catalog;
     private readonly string? _lsnColumn;
     private readonly int _rowsPerChunk;
     private readonly ConstantInt64Column? _lsnValues;
     private readonly Dictionary<string, ConvertedSchema> _schemas = new(StringComparer.Ordinal);
     private Schema? _lastSchema;
     private ConvertedSchema? _lastConverted;
-    private IntPtr _appender;
+    private AppenderHandle? _appender;
     private bool _disposed;
 
-    /// <param name="connection">A <c>duckdb_connection</c> that stays open for this instance's lifetime.</param>
+    /// <param name="connection">An open connection; this instance keeps its native handle alive until disposed.</param>
     /// <param name="tableName">The unquoted table name in the default schema.</param>
     /// <param name="lsnColumn">Name of the LSN column, the table's last column; null for a table without one (benchmarks).</param>
     /// <param name="rowsPerChunk">Rows per DataChunk handed to DuckDB.</param>
     /// <param name="catalog">The database (catalog) holding the table, or null for the default one.</param>
-    public ArrowChunkAppender(IntPtr connection, string tableName, string? lsnColumn, int rowsPerChunk, string? catalog = null)
+    /// <exception cref="ObjectDisposedException"><paramref name="connection"/> is closed.</exception>
+    public ArrowChunkAppender(DuckDBConnection connection, string tableName, string? lsnColumn, int rowsPerChunk, string? catalog = null)
     {
-        if (connection == IntPtr.Zero)
-            throw new ArgumentException("connection handle is null", nameof(connection));
+        ArgumentException.ThrowIfNullOrEmpty(tableName);
         ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerChunk, 1);
-        _connection = connection;
-        _tableName = DuckDbNative.Utf8Z(tableName);
-        _catalog = catalog is null ? null : DuckDbNative.Utf8Z(catalog);
+        if (lsnColumn is not null)
+            ArgumentException.ThrowIfNullOrEmpty(lsnColumn);
+        _connection = ConnectionLease.Acquire(connection);
+        _tableName = tableName;
+        _catalog = catalog;
         _lsnColumn = lsnColumn;
         _rowsPerChunk = rowsPerChunk;
         _lsnValues = lsnColumn is null ? null : new ConstantInt64Column(rowsPerChunk);
     }
 
     /// <summary>
-    /// Appends every row of <paramref name="batch"/> tagged with <paramref name="lsn"/> and flushes the appender.
-    /// The batch must already be validated (<see cref="ArrowBatchValidator"/>); it stays valid and owned by the caller.
+    /// Appends every row of <paramref name="validated"/> tagged with <paramref name="lsn"/> and flushes the appender.
+    /// Only a <see cref="ValidatedBatch"/> is accepted: DuckDB's conversion trusts every buffer length, offset and
+    /// index. The batch stays valid and owned by the caller.
     /// </summary>
     /// <exception cref="BufferException">DuckDB refused the data (e.g. a NOT NULL violation) or the conversion failed.</exception>
-    public void Append(RecordBatch batch, long lsn)
+    /// <exception cref="ArgumentException">The batch's column count does not fit the table's.</exception>
+    public void Append(ValidatedBatch validated, long lsn)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(validated);
+        var batch = validated.Batch;
         if (batch.Length == 0)
             return;
-        var converted = Convert(batch.Schema);
-        EnsureAppender();
         var columns = batch.ColumnCount;
+        if (columns != batch.Schema.FieldsList.Count)
+            throw new ArgumentException($"the batch has {columns} columns but its schema {batch.Schema.FieldsList.Count}", nameof(validated));
+        var appender = EnsureAppender();
+        // DuckDB's conversion indexes the table's columns by the batch's: a count mismatch must stop here.
+        var expected = (long)DuckDbApi.duckdb_appender_column_count(appender) - (_lsnValues is null ? 0 : 1);
+        if (columns != expected)
+            throw new ArgumentException($"the batch has {columns} columns but table '{_tableName}' takes {expected}", nameof(validated));
+        var converted = Convert(batch.Schema);
         for (var offset = 0; offset < batch.Length; offset += _rowsPerChunk)
         {
             var rows = Math.Min(_rowsPerChunk, batch.Length - offset);
@@ -74,10 +89,10 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
             }
             if (_lsnValues is not null)
                 arrays[columns] = _lsnValues.Create(lsn, rows);
-            AppendChunk(new RecordBatch(converted.SchemaWithLsn, arrays, rows), converted.Handle);
+            AppendChunk(appender, new RecordBatch(converted.SchemaWithLsn, arrays, rows), converted.Handle);
         }
-        if (DuckDbNative.duckdb_appender_flush(_appender) != DuckDbNative.Success)
-            throw new BufferException("DuckDB rejected the batch: " + AppenderError());
+        if (DuckDbApi.duckdb_appender_flush(appender) != DuckDbApi.Success)
+            throw new BufferException("DuckDB rejected the batch: " + AppenderError(appender));
     }
 
     /// <summary>
@@ -86,59 +101,50 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
     /// </summary>
     public void Abandon()
     {
-        if (_appender == IntPtr.Zero)
+        var appender = _appender;
+        if (appender is null)
             return;
-        DuckDbNative.duckdb_appender_clear(_appender);
+        _appender = null;
+        DuckDbApi.duckdb_appender_clear(appender);
         // Destroy flushes what is left (nothing after clear) and reports the earlier error again: ignore the state.
-        DuckDbNative.duckdb_appender_destroy(ref _appender);
-        _appender = IntPtr.Zero;
+        appender.Dispose();
     }
 
-    private void AppendChunk(RecordBatch slice, IntPtr converted)
+    private void AppendChunk(AppenderHandle appender, RecordBatch slice, ConvertedSchemaHandle converted)
     {
-        var exported = CArrowArray.Create();
-        IntPtr chunk = IntPtr.Zero;
-        try
+        using var exported = new OwnedArrowArray();
+        CArrowArrayExporter.ExportRecordBatch(slice, exported.Pointer);
+        // On success DuckDB moves the array into the chunk (exported->release becomes null); on failure
+        // it may not have, and disposing the struct releases it.
+        var error = DuckDbApi.TakeError(DuckDbApi.duckdb_data_chunk_from_arrow(_connection.Handle, exported.Pointer, converted, out var chunk));
+        using (chunk)
         {
-            CArrowArrayExporter.ExportRecordBatch(slice, exported);
-            // On success DuckDB moves the array into the chunk (exported->release becomes null); on failure
-            // it may not have, and CArrowArray.Free releases it.
-            var error = DuckDbNative.TakeError(DuckDbNative.duckdb_data_chunk_from_arrow(_connection, exported, converted, out chunk));
             if (error is not null)
                 throw new BufferException("DuckDB could not convert the Arrow batch: " + error);
-            if (chunk == IntPtr.Zero)
+            if (chunk.IsInvalid)
                 throw new BufferException("DuckDB returned no data chunk for the Arrow batch");
-            if (DuckDbNative.duckdb_append_data_chunk(_appender, chunk) != DuckDbNative.Success)
-                throw new BufferException("DuckDB rejected the batch: " + AppenderError());
-        }
-        finally
-        {
-            if (chunk != IntPtr.Zero)
-                DuckDbNative.duckdb_destroy_data_chunk(ref chunk);
-            CArrowArray.Free(exported);
+            if (DuckDbApi.duckdb_append_data_chunk(appender, chunk) != DuckDbApi.Success)
+                throw new BufferException("DuckDB rejected the batch: " + AppenderError(appender));
         }
     }
 
-    private void EnsureAppender()
+    private AppenderHandle EnsureAppender()
     {
-        if (_appender != IntPtr.Zero)
-            return;
-        fixed (byte* table = _tableName)
-        fixed (byte* catalog = _catalog)
+        if (_appender is not null)
+            return _appender;
+        if (DuckDbApi.duckdb_appender_create_ext(_connection.Handle, _catalog, null, _tableName, out var appender) != DuckDbApi.Success)
         {
-            if (DuckDbNative.duckdb_appender_create_ext(_connection, catalog, null, table, out var appender) != DuckDbNative.Success)
+            using (appender)
             {
-                var message = appender != IntPtr.Zero ? Marshal.PtrToStringUTF8(DuckDbNative.duckdb_appender_error(appender)) : null;
-                if (appender != IntPtr.Zero)
-                    DuckDbNative.duckdb_appender_destroy(ref appender);
+                var message = appender.IsInvalid ? null : Marshal.PtrToStringUTF8(DuckDbApi.duckdb_appender_error(appender));
                 throw new BufferException("DuckDB could not create an appender: " + (message ?? "unknown error"));
             }
-            _appender = appender;
         }
+        return _appender = appender;
     }
 
-    private string AppenderError() =>
-        Marshal.PtrToStringUTF8(DuckDbNative.duckdb_appender_error(_appender)) ?? "unknown error";
+    private static string AppenderError(AppenderHandle appender) =>
+        DuckDbApi.Text(DuckDbApi.duckdb_appender_error(appender), "unknown error");
 
     private ConvertedSchema Convert(Schema schema)
     {
@@ -163,24 +169,16 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
         if (_lsnColumn is not null)
             fields.Add(new Field(_lsnColumn, Int64Type.Default, nullable: false));
         var withLsn = new Schema(fields, metadata: null);
-        var exported = CArrowSchema.Create();
-        try
+        // duckdb_schema_from_arrow copies what it needs; the exported schema stays ours to release.
+        using var exported = new OwnedArrowSchema();
+        CArrowSchemaExporter.ExportSchema(withLsn, exported.Pointer);
+        var error = DuckDbApi.TakeError(DuckDbApi.duckdb_schema_from_arrow(_connection.Handle, exported.Pointer, out var handle));
+        if (error is not null || handle.IsInvalid)
         {
-            CArrowSchemaExporter.ExportSchema(withLsn, exported);
-            var error = DuckDbNative.TakeError(DuckDbNative.duckdb_schema_from_arrow(_connection, exported, out var handle));
-            if (error is not null)
-            {
-                if (handle != IntPtr.Zero)
-                    DuckDbNative.duckdb_destroy_arrow_converted_schema(ref handle);
-                throw new BufferException("DuckDB could not convert the Arrow schema: " + error);
-            }
-            return new ConvertedSchema(withLsn, handle);
+            handle.Dispose();
+            throw new BufferException("DuckDB could not convert the Arrow schema: " + (error ?? "no schema returned"));
         }
-        finally
-        {
-            // duckdb_schema_from_arrow copies what it needs; the exported schema stays ours to release.
-            CArrowSchema.Free(exported);
-        }
+        return new ConvertedSchema(withLsn, handle);
     }
 
     /// <summary>A structural key of the Arrow types and names, so equal schemas share one conversion.</summary>
@@ -240,20 +238,15 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
         Abandon();
         ClearSchemas();
         _lsnValues?.Dispose();
+        _connection.Dispose();
     }
 
-    private sealed class ConvertedSchema(Schema schemaWithLsn, IntPtr handle) : IDisposable
+    private sealed class ConvertedSchema(Schema schemaWithLsn, ConvertedSchemaHandle handle) : IDisposable
     {
-        private IntPtr _handle = handle;
-
         public Schema SchemaWithLsn { get; } = schemaWithLsn;
 
-        public IntPtr Handle => _handle;
+        public ConvertedSchemaHandle Handle { get; } = handle;
 
-        public void Dispose()
-        {
-            if (_handle != IntPtr.Zero)
-                DuckDbNative.duckdb_destroy_arrow_converted_schema(ref _handle);
-        }
+        public void Dispose() => Handle.Dispose();
     }
 }

@@ -9,11 +9,15 @@ namespace TimeFusion.Arrow;
 /// no exception handler can catch. This walks the framing and the schema iteratively with every offset
 /// bounds-checked, and rejects: truncated or oversized messages, big-endian data, more than one schema, delta
 /// dictionaries (their concatenation allocates by declared lengths), nesting deeper than
-/// <see cref="ArrowBatchValidator.MaxNestingDepth"/>, more than <see cref="MaxFields"/> fields, and bytes after the
-/// end-of-stream marker.
+/// <see cref="MaxNestingDepth"/>, more than <see cref="MaxFields"/> fields, and bytes after the
+/// end-of-stream marker. Pure managed code, run wherever untrusted Arrow IPC bytes are decoded: WAL replay, the
+/// Orleans codec (<see cref="Wire.ArrowIpc.Read"/>) and Flight DoPut (message by message, <see cref="CheckMessage"/>).
 /// </summary>
 public static class ArrowIpcPreflight
 {
+    /// <summary>Nesting deeper than this is rejected (it only appears in hostile input).</summary>
+    public const int MaxNestingDepth = 64;
+
     /// <summary>The most schema fields (counting nested ones) a stream may declare.</summary>
     public const int MaxFields = 100_000;
 
@@ -41,16 +45,27 @@ public static class ArrowIpcPreflight
                 break;
             }
             if (length < 0 || length > stream.Length - position) throw Fail($"message metadata of {length} bytes at {position} does not fit the stream");
-            var (header, body) = CheckMessage(stream.Slice(position, length), sawSchema);
-            if (header == HeaderSchema) sawSchema = true;
-            position += length;
-            if (body < 0 || body > stream.Length - position) throw Fail($"message body of {body} bytes at {position} does not fit the stream");
-            position += (int)body;
+            var body = CheckMessage(stream.Slice(position, length), stream.Length - position - length, ref sawSchema);
+            position += length + (int)body;
         }
         if (!sawSchema) throw Fail("no schema message");
     }
 
-    private static (byte Header, long BodyLength) CheckMessage(ReadOnlySpan<byte> buffer, bool sawSchema)
+    /// <summary>
+    /// Checks one IPC message's metadata (a flatbuffer <c>Message</c>, without the length prefix) whose body has
+    /// <paramref name="availableBodyBytes"/> bytes at most; <paramref name="sawSchema"/> carries the stream's state
+    /// from message to message (start with false). Returns the body length the message declares.
+    /// </summary>
+    /// <exception cref="ArrowValidationException">The message is malformed or not acceptable here.</exception>
+    public static long CheckMessage(ReadOnlySpan<byte> metadata, long availableBodyBytes, ref bool sawSchema)
+    {
+        var (header, body) = CheckHeader(metadata, sawSchema);
+        if (body < 0 || body > availableBodyBytes) throw Fail($"message body of {body} bytes does not fit the stream ({availableBodyBytes} bytes left)");
+        if (header == HeaderSchema) sawSchema = true;
+        return body;
+    }
+
+    private static (byte Header, long BodyLength) CheckHeader(ReadOnlySpan<byte> buffer, bool sawSchema)
     {
         var fb = new Flatbuffer(buffer);
         var message = fb.Root();
@@ -86,7 +101,7 @@ public static class ArrowIpcPreflight
         {
             var (field, depth) = stack.Pop();
             if (++fields > MaxFields) throw Fail($"the schema declares more than {MaxFields} fields");
-            if (depth > ArrowBatchValidator.MaxNestingDepth) throw Fail($"the schema nests deeper than {ArrowBatchValidator.MaxNestingDepth}");
+            if (depth > MaxNestingDepth) throw Fail($"the schema nests deeper than {MaxNestingDepth}");
             Push(fb, stack, field, 5, depth + 1);
         }
     }

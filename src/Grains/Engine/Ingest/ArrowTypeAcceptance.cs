@@ -1,7 +1,7 @@
 using Apache.Arrow.Types;
 using TimeFusion.Tables;
 
-namespace TimeFusion.Buffer.Native;
+namespace TimeFusion.Ingest;
 
 /// <summary>
 /// Which incoming Arrow types a table column accepts. Strings may come as Utf8, LargeUtf8, Utf8View or

@@ -6,7 +6,7 @@ using TimeFusion.Tests.Wal;
 
 namespace TimeFusion.Tests.Arrow;
 
-public sealed class ArrowBatchValidatorTests
+public sealed class ArrowStructureValidatorTests
 {
     private static ArrowBuffer Ints(params int[] values) => new(MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 
@@ -18,22 +18,22 @@ public sealed class ArrowBatchValidatorTests
 
     private static void Invalid(ArrayData data, string expected)
     {
-        var e = Assert.Throws<ArrowValidationException>(() => ArrowBatchValidator.Validate(ArrowArrayFactory.BuildArray(data)));
+        var e = Assert.Throws<ArrowValidationException>(() => ArrowStructureValidator.Validate(ArrowArrayFactory.BuildArray(data)));
         Assert.Contains(expected, e.Message);
     }
 
-    private static void Valid(ArrayData data) => ArrowBatchValidator.Validate(ArrowArrayFactory.BuildArray(data));
+    private static void Valid(ArrayData data) => ArrowStructureValidator.Validate(ArrowArrayFactory.BuildArray(data));
 
     [Fact]
     public void Well_formed_batches_of_every_nesting_pass_whole_and_sliced()
     {
         var batch = WalTestData.ComplexBatch(300, 4);
-        ArrowBatchValidator.Validate(batch);
+        ArrowStructureValidator.Validate(batch);
         for (var c = 0; c < batch.ColumnCount; c++)
         {
-            ArrowBatchValidator.Validate(ArrowArrayFactory.Slice(batch.Column(c), 17, 100));
+            ArrowStructureValidator.Validate(ArrowArrayFactory.Slice(batch.Column(c), 17, 100));
         }
-        ArrowBatchValidator.Validate(WalTestData.ComplexBatch(0, 5));
+        ArrowStructureValidator.Validate(WalTestData.ComplexBatch(0, 5));
     }
 
     [Fact]
@@ -150,10 +150,10 @@ public sealed class ArrowBatchValidatorTests
         var schema = new Schema.Builder().Field(new Field("a", Int32Type.Default, false)).Build();
         var column = ArrowArrayFactory.BuildArray(new ArrayData(Int32Type.Default, 2, 0, 0, [ArrowBuffer.Empty, Ints(1, 2)]));
         Assert.Contains("differs from the batch length 3",
-            Assert.Throws<ArrowValidationException>(() => ArrowBatchValidator.Validate(new RecordBatch(schema, [column], 3))).Message);
+            Assert.Throws<ArrowValidationException>(() => ArrowStructureValidator.Validate(new RecordBatch(schema, [column], 3))).Message);
         var longSchema = new Schema.Builder().Field(new Field("a", Int64Type.Default, false)).Build();
         Assert.Contains("does not match schema type",
-            Assert.Throws<ArrowValidationException>(() => ArrowBatchValidator.Validate(new RecordBatch(longSchema, [column], 2))).Message);
+            Assert.Throws<ArrowValidationException>(() => ArrowStructureValidator.Validate(new RecordBatch(longSchema, [column], 2))).Message);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Apache.Arrow;
 
-namespace TimeFusion.Query.Execution;
+namespace TimeFusion.DuckDb;
 
 /// <summary>
 /// Joins consecutive small record batches (DuckDB's 2,048-row chunks) into batches of about a target row count.

@@ -16,14 +16,16 @@ namespace TimeFusion.Arrow;
 /// UTF-8. Unsupported types (run-end encoded, extension) are rejected. Reads nothing out of bounds and allocates
 /// nothing in proportion to declared lengths.
 /// </summary>
-public static class ArrowBatchValidator
+public static class ArrowStructureValidator
 {
     /// <summary>Nesting deeper than this is rejected (it only appears in hostile input).</summary>
-    public const int MaxNestingDepth = 64;
+    public const int MaxNestingDepth = ArrowIpcPreflight.MaxNestingDepth;
 
     /// <summary>Validates every column of <paramref name="batch"/> against its schema and length.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="validateUtf8">Whether string values must be valid UTF-8 (DuckDB checks them itself while appending; this names the column).</param>
     /// <exception cref="ArrowValidationException">The first inconsistency found.</exception>
-    public static void Validate(RecordBatch batch)
+    public static void Validate(RecordBatch batch, bool validateUtf8 = true)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var fields = batch.Schema.FieldsList;
@@ -33,10 +35,10 @@ public static class ArrowBatchValidator
         {
             var path = $"column '{fields[i].Name}'";
             var data = batch.Column(i).Data;
-            if (data.DataType.TypeId != fields[i].DataType.TypeId)
+            if (!SameLayout(data.DataType, fields[i].DataType, 1))
                 throw Fail(path, $"array type {data.DataType.TypeId} does not match schema type {fields[i].DataType.TypeId}");
             if (data.Length != batch.Length) throw Fail(path, $"length {data.Length} differs from the batch length {batch.Length}");
-            Check(data, path, 1);
+            Check(data, path, 1, validateUtf8);
         }
     }
 
@@ -45,10 +47,10 @@ public static class ArrowBatchValidator
     public static void Validate(IArrowArray array)
     {
         ArgumentNullException.ThrowIfNull(array);
-        Check(array.Data, "array", 1);
+        Check(array.Data, "array", 1, utf8: true);
     }
 
-    private static void Check(ArrayData d, string path, int depth)
+    private static void Check(ArrayData d, string path, int depth, bool utf8)
     {
         if (depth > MaxNestingDepth) throw Fail(path, $"nesting deeper than {MaxNestingDepth}");
         if (d.Length < 0 || d.Offset < 0) throw Fail(path, $"negative length {d.Length} or offset {d.Offset}");
@@ -73,47 +75,81 @@ public static class ArrowBatchValidator
                 return;
             case ArrowTypeId.String or ArrowTypeId.Binary:
                 Validity(d, path);
-                VariableWidth(d, path, large: false, utf8: type.TypeId == ArrowTypeId.String);
+                VariableWidth(d, path, large: false, utf8: utf8 && type.TypeId == ArrowTypeId.String);
                 return;
             case ArrowTypeId.LargeString or ArrowTypeId.LargeBinary:
                 Validity(d, path);
-                VariableWidth(d, path, large: true, utf8: type.TypeId == ArrowTypeId.LargeString);
+                VariableWidth(d, path, large: true, utf8: utf8 && type.TypeId == ArrowTypeId.LargeString);
                 return;
             case ArrowTypeId.StringView or ArrowTypeId.BinaryView:
                 Validity(d, path);
-                Views(d, path, utf8: type.TypeId == ArrowTypeId.StringView);
+                Views(d, path, utf8: utf8 && type.TypeId == ArrowTypeId.StringView);
                 return;
             case ArrowTypeId.List or ArrowTypeId.Map:
                 Validity(d, path);
-                ListLike(d, path, depth, large: false);
+                ListLike(d, path, depth, large: false, utf8);
                 if (type.TypeId == ArrowTypeId.Map) MapEntries(d, path);
                 return;
             case ArrowTypeId.LargeList:
                 Validity(d, path);
-                ListLike(d, path, depth, large: true);
+                ListLike(d, path, depth, large: true, utf8);
                 return;
             case ArrowTypeId.ListView or ArrowTypeId.LargeListView:
                 Validity(d, path);
-                ListViews(d, path, depth, large: type.TypeId == ArrowTypeId.LargeListView);
+                ListViews(d, path, depth, large: type.TypeId == ArrowTypeId.LargeListView, utf8);
                 return;
             case ArrowTypeId.FixedSizeList:
                 Validity(d, path);
-                FixedSizeList(d, (FixedSizeListType)type, path, depth);
+                FixedSizeList(d, (FixedSizeListType)type, path, depth, utf8);
                 return;
             case ArrowTypeId.Struct:
                 Validity(d, path);
-                Struct(d, (StructType)type, path, depth);
+                Struct(d, (StructType)type, path, depth, utf8);
                 return;
             case ArrowTypeId.Dictionary:
                 Validity(d, path);
-                Dictionary(d, (DictionaryType)type, path, depth);
+                Dictionary(d, (DictionaryType)type, path, depth, utf8);
                 return;
             case ArrowTypeId.Union:
-                Union(d, (UnionType)type, path, depth);
+                Union(d, (UnionType)type, path, depth, utf8);
                 return;
             default:
                 throw Fail(path, $"Arrow type {type.TypeId} is not supported");
         }
+    }
+
+    /// <summary>
+    /// Whether two types lay out buffers the same way (type ids, widths, child types; names may differ): whoever reads
+    /// the batch by its schema — DuckDB's conversion does — then reads the buffers this validator checked.
+    /// </summary>
+    private static bool SameLayout(IArrowType a, IArrowType b, int depth)
+    {
+        if (ReferenceEquals(a, b)) return true;
+        if (a.TypeId != b.TypeId || depth > MaxNestingDepth) return false;
+        switch (a)
+        {
+            case FixedSizeBinaryType fa when b is FixedSizeBinaryType fb:
+                return fa.ByteWidth == fb.ByteWidth;
+            case FixedSizeListType la when b is FixedSizeListType lb:
+                if (la.ListSize != lb.ListSize) return false;
+                break;
+            case DictionaryType da when b is DictionaryType db:
+                return SameLayout(da.IndexType, db.IndexType, depth + 1) && SameLayout(da.ValueType, db.ValueType, depth + 1);
+            case UnionType ua when b is UnionType ub:
+                if (ua.Mode != ub.Mode || !ua.TypeIds.AsSpan().SequenceEqual(ub.TypeIds)) return false;
+                break;
+            case FixedWidthType wa when b is FixedWidthType wb:
+                return wa.BitWidth == wb.BitWidth;
+        }
+        if (a is NestedType na && b is NestedType nb)
+        {
+            if (na.Fields.Count != nb.Fields.Count) return false;
+            for (var i = 0; i < na.Fields.Count; i++)
+            {
+                if (!SameLayout(na.Fields[i].DataType, nb.Fields[i].DataType, depth + 1)) return false;
+            }
+        }
+        return true;
     }
 
     private static long End(ArrayData d) => (long)d.Offset + d.Length;
@@ -251,12 +287,12 @@ public static class ArrowBatchValidator
         }
     }
 
-    private static void ListLike(ArrayData d, string path, int depth, bool large)
+    private static void ListLike(ArrayData d, string path, int depth, bool large, bool utf8)
     {
         var child = Child(d, 0, 1, path);
         var childPath = path + " → item";
         if (d.Length > 0) Offsets(d, 1, path, large, child.Length);
-        Check(child, childPath, depth + 1);
+        Check(child, childPath, depth + 1, utf8);
     }
 
     private static void MapEntries(ArrayData d, string path)
@@ -270,7 +306,7 @@ public static class ArrowBatchValidator
         if (!bitmap.IsEmpty && CountSetBits(bitmap, keys.Offset, keys.Length) != keys.Length) throw Fail(path, "map has null keys");
     }
 
-    private static void ListViews(ArrayData d, string path, int depth, bool large)
+    private static void ListViews(ArrayData d, string path, int depth, bool large, bool utf8)
     {
         var child = Child(d, 0, 1, path);
         var width = large ? 8 : 4;
@@ -285,18 +321,18 @@ public static class ArrowBatchValidator
             if (offset < 0 || size < 0 || offset + size > child.Length)
                 throw Fail(path, $"list view {i} range [{offset}, +{size}) is outside the child ({child.Length} items)");
         }
-        Check(child, path + " → item", depth + 1);
+        Check(child, path + " → item", depth + 1, utf8);
     }
 
-    private static void FixedSizeList(ArrayData d, FixedSizeListType type, string path, int depth)
+    private static void FixedSizeList(ArrayData d, FixedSizeListType type, string path, int depth, bool utf8)
     {
         var child = Child(d, 0, 1, path);
         if (type.ListSize < 0) throw Fail(path, $"negative list size {type.ListSize}");
         if (child.Length < End(d) * type.ListSize) throw Fail(path, $"child has {child.Length} items, needs {End(d) * type.ListSize}");
-        Check(child, path + " → item", depth + 1);
+        Check(child, path + " → item", depth + 1, utf8);
     }
 
-    private static void Struct(ArrayData d, StructType type, string path, int depth)
+    private static void Struct(ArrayData d, StructType type, string path, int depth, bool utf8)
     {
         var count = type.Fields.Count;
         for (var i = 0; i < count; i++)
@@ -304,16 +340,16 @@ public static class ArrowBatchValidator
             var child = Child(d, i, count, path);
             var childPath = $"{path} → '{type.Fields[i].Name}'";
             if (child.Length < End(d)) throw Fail(childPath, $"has {child.Length} items, the struct needs {End(d)}");
-            Check(child, childPath, depth + 1);
+            Check(child, childPath, depth + 1, utf8);
         }
     }
 
-    private static void Dictionary(ArrayData d, DictionaryType type, string path, int depth)
+    private static void Dictionary(ArrayData d, DictionaryType type, string path, int depth, bool utf8)
     {
         var dictionary = d.Dictionary ?? throw Fail(path, "dictionary array without a dictionary");
         if (dictionary.DataType.TypeId != type.ValueType.TypeId)
             throw Fail(path, $"dictionary holds {dictionary.DataType.TypeId}, the type says {type.ValueType.TypeId}");
-        Check(dictionary, path + " → dictionary", depth + 1);
+        Check(dictionary, path + " → dictionary", depth + 1, utf8);
         var indexType = type.IndexType.TypeId;
         var width = indexType switch
         {
@@ -340,11 +376,11 @@ public static class ArrowBatchValidator
                 ArrowTypeId.Int64 => BinaryPrimitives.ReadInt64LittleEndian(at),
                 _ => (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(at), long.MaxValue),
             };
-            if (index < 0 || index >= dictionary.Length) throw Fail(path, $"index {index} at {i} is outside the dictionary ({dictionary.Length} values)");
+            if (index < 0 || index >= dictionary.Length) throw Fail(path, $"dictionary index {index} at {i} is outside the dictionary ({dictionary.Length} values)");
         }
     }
 
-    private static void Union(ArrayData d, UnionType type, string path, int depth)
+    private static void Union(ArrayData d, UnionType type, string path, int depth, bool utf8)
     {
         var count = type.Fields.Count;
         var children = new ArrayData[count];
@@ -365,7 +401,7 @@ public static class ArrowBatchValidator
         {
             var childPath = $"{path} → '{type.Fields[c].Name}'";
             if (!dense && children[c].Length < End(d)) throw Fail(childPath, $"has {children[c].Length} items, the sparse union needs {End(d)}");
-            Check(children[c], childPath, depth + 1);
+            Check(children[c], childPath, depth + 1, utf8);
         }
     }
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace TimeFusion.Buffer.Native;
+namespace TimeFusion.DuckDb;
 
 /// <summary>
 /// A reusable native buffer that backs the constant <c>_lsn</c> column added to every appended slice.
