@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Apache.Arrow;
 using DuckDB.NET.Data;
 using TimeFusion.DuckDb;

@@ -7,122 +7,75 @@ namespace TimeFusion.DuckDb;
 // uses it, a disposed handle is refused instead of dereferenced, and each object is destroyed exactly once.
 // Public parameterless constructors are what LibraryImport needs to create them for out parameters and returns.
 
-/// <summary>A <c>duckdb_prepared_statement</c>.</summary>
-internal sealed class PreparedStatementHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+/// <summary>A DuckDB object we own: zero is invalid, and <see cref="Destroy"/> runs exactly once.</summary>
+internal abstract class DuckDbHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
 {
     public override bool IsInvalid => handle == IntPtr.Zero;
 
-    protected override bool ReleaseHandle()
+    /// <summary>The C API's destroy function for this kind of object.</summary>
+    protected abstract void Destroy(ref IntPtr native);
+
+    protected sealed override bool ReleaseHandle()
     {
         var h = handle;
-        DuckDbApi.duckdb_destroy_prepare(ref h);
+        Destroy(ref h);
         return true;
     }
+}
+
+/// <summary>A <c>duckdb_prepared_statement</c>.</summary>
+internal sealed class PreparedStatementHandle() : DuckDbHandle
+{
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_prepare(ref native);
 }
 
 /// <summary>A <c>duckdb_pending_result</c>.</summary>
-internal sealed class PendingResultHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class PendingResultHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        DuckDbApi.duckdb_destroy_pending(ref h);
-        return true;
-    }
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_pending(ref native);
 }
 
 /// <summary>A <c>duckdb_extracted_statements</c>.</summary>
-internal sealed class ExtractedStatementsHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class ExtractedStatementsHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        DuckDbApi.duckdb_destroy_extracted(ref h);
-        return true;
-    }
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_extracted(ref native);
 }
 
 /// <summary>A <c>duckdb_appender</c>. Destroying it flushes what it still buffers (call clear first to drop that).</summary>
-internal sealed class AppenderHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class AppenderHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        // The state repeats an earlier append error, if any: nothing to do with it here.
-        DuckDbApi.duckdb_appender_destroy(ref h);
-        return true;
-    }
+    // The state repeats an earlier append error, if any: nothing to do with it here.
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_appender_destroy(ref native);
 }
 
 /// <summary>A <c>duckdb_data_chunk</c>.</summary>
-internal sealed class DataChunkHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class DataChunkHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        DuckDbApi.duckdb_destroy_data_chunk(ref h);
-        return true;
-    }
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_data_chunk(ref native);
 }
 
 /// <summary>A <c>duckdb_arrow_converted_schema</c>.</summary>
-internal sealed class ConvertedSchemaHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class ConvertedSchemaHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        DuckDbApi.duckdb_destroy_arrow_converted_schema(ref h);
-        return true;
-    }
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_arrow_converted_schema(ref native);
 }
 
 /// <summary>A <c>duckdb_arrow</c> (the result of <c>duckdb_query_arrow</c>).</summary>
-internal sealed class ArrowResultHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class ArrowResultHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        DuckDbApi.duckdb_destroy_arrow(ref h);
-        return true;
-    }
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_arrow(ref native);
 }
 
 /// <summary>A <c>duckdb_arrow_options</c>.</summary>
-internal sealed class ArrowOptionsHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class ArrowOptionsHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        DuckDbApi.duckdb_destroy_arrow_options(ref h);
-        return true;
-    }
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_arrow_options(ref native);
 }
 
 /// <summary>A <c>duckdb_logical_type</c>.</summary>
-internal sealed class LogicalTypeHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+internal sealed class LogicalTypeHandle() : DuckDbHandle
 {
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        var h = handle;
-        DuckDbApi.duckdb_destroy_logical_type(ref h);
-        return true;
-    }
+    protected override void Destroy(ref IntPtr native) => DuckDbApi.duckdb_destroy_logical_type(ref native);
 }
 
 /// <summary>
