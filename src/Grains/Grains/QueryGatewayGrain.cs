@@ -114,19 +114,29 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: false);
         var scope = ScopeOf(caller);
         var plan = _dml.AnalyzeInsert(statement, catalog, scope);
+        return await InsertSplitAsync(plan.Table.Name, await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, CancellationToken.None));
+    }
+
+    /// <summary>Hands each project's rows (DuckDB results, disposed here) to that project's table grain.</summary>
+    private async Task<long> InsertSplitAsync(string table, IReadOnlyList<(string Project, QueryBatches Rows)> split)
+    {
         long rows = 0;
-        foreach (var (project, batches) in await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, CancellationToken.None))
+        try
         {
-            using (batches)
+            foreach (var (project, batches) in split)
             {
-                var grain = GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.Name));
+                var grain = GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant()));
                 foreach (var batch in batches.Batches.Where(b => b.Length > 0))
                 {
                     // Managed copy: the grain call may outlive the native result.
-                    await grain.InsertAsync(Wire.ArrowBatches.FromIpc(Wire.ArrowIpc.Write(batch.Schema, [batch])).Batches[0]);
+                    await grain.InsertAsync(ArrowBatches.FromIpc(ArrowIpc.Write(batch.Schema, [batch])).Batches[0]);
                     rows += batch.Length;
                 }
             }
+        }
+        finally
+        {
+            foreach (var (_, batches) in split) batches.Dispose();
         }
         return rows;
     }
@@ -143,6 +153,28 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 rows += (await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(p, t)).FlushAsync()).Rows;
         }
         return rows;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Returns the rows inserted (<see cref="InsertAsync"/> returns the WAL position instead).</remarks>
+    public async Task<long> InsertRoutedAsync(string table, RecordBatch batch, Caller caller)
+    {
+        var column = batch.Schema.GetFieldIndex(TableSchema.ProjectColumn);
+        if (column < 0)
+        {
+            var project = caller.DefaultProject
+                ?? throw new SqlPlanningException(SqlState.InsufficientPrivilege, "the rows carry no project_id and the user has no default project");
+            await InsertAsync(project, table, batch, caller);
+            return batch.Length;
+        }
+        var projects = Query.Statements.ProjectRowSplitter.ProjectsOf(batch, column, ScopeOf(caller));
+        if (projects.Count == 0) return 0;
+        if (projects.Count == 1)
+        {
+            await InsertAsync(projects[0], table, batch, caller);
+            return batch.Length;
+        }
+        return await InsertSplitAsync(table, await Query.Statements.ProjectRowSplitter.SplitAsync(batch, projects, duckdb, CancellationToken.None));
     }
 
     /// <inheritdoc />

@@ -120,7 +120,10 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
 
     public async ValueTask<long> CopyInAsync(CopyTarget target, IAsyncEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
     {
-        var project = _caller.DefaultProject ?? throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project");
+        // Rows carrying project_id go to their projects (each checked writable before anything lands); others to the
+        // caller's default project.
+        if (_caller.DefaultProject is null && target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0)
+            throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project, or a project_id column");
         // Read the whole stream first, then insert it as one batch: one WAL entry, one buffer transaction. A COPY that
         // fails anywhere (bad row, CopyFail, cancel, a grain refusing the batch) writes nothing.
         var all = new List<RecordBatch>();
@@ -138,8 +141,7 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
             if (all.Count == 0) return 0;
             using var one = all.Count == 1 ? null : Concatenate(target.Schema, all);
             var batch = one ?? all[0];
-            await Call(() => Gateway.InsertAsync(project, target.Table, batch, _caller), cancellationToken);
-            return batch.Length;
+            return await Call(() => Gateway.InsertRoutedAsync(target.Table, batch, _caller), cancellationToken);
         }
         finally
         {

@@ -33,6 +33,14 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
 
     /// <summary>Inserts a batch into (project, table) after checking the caller may write that project.</summary>
     Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller);
+
+    /// <summary>
+    /// Inserts a batch routed by its rows: with a <c>project_id</c> column each row goes to its project (every project
+    /// checked writable before anything is written: a row the caller may not write fails the whole call with 42501);
+    /// without one, every row goes to the caller's default project. Each project's rows land atomically. Returns the
+    /// rows inserted.
+    /// </summary>
+    Task<long> InsertRoutedAsync(string table, RecordBatch batch, Caller caller);
 }
 
 /// <summary>Who is asking: a user bound to projects, or an admin.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using Apache.Arrow;
 using DuckDB.NET.Data;
+using TimeFusion.DuckDb;
 using System.Text.Json.Nodes;
 using TimeFusion.Buffer;
 using TimeFusion.Query.Planning;
@@ -56,12 +57,13 @@ public sealed class PgCatalogDatabase : IDisposable
         {
             Execute("SET threads = 1; SET enable_external_access = false; SET TimeZone = 'UTC'");
             Execute(PgCatalogSchema.CreateSql);
-            Execute(PgCatalogSchema.MacrosSql);
-            Execute($"CREATE MACRO tfpg.version() AS '{PostgresCompatibilityFunctions.Version}'");
             // A plain CASE rather than a lookup: table functions (generate_series) refuse subqueries in their arguments.
             var settings = string.Concat(ServerSettings.Select(x => $" WHEN {SqlNames.Literal(x.Name.ToLowerInvariant())} THEN {SqlNames.Literal(x.Setting)}"));
-            Execute($"CREATE MACRO tfpg.current_setting(n) AS CASE lower(n){settings} END, (n, missing_ok) AS CASE lower(n){settings} END");
-            Execute($"CREATE MACRO tfpg.pg_backend_pid() AS {Environment.ProcessId}");
+            DuckDbMacros.Install(_connection, string.Join(";\n",
+                PgCatalogSchema.MacrosSql.TrimEnd().TrimEnd(';'),
+                $"CREATE MACRO tfpg.version() AS '{PostgresCompatibilityFunctions.Version}'",
+                $"CREATE MACRO tfpg.current_setting(n) AS CASE lower(n){settings} END, (n, missing_ok) AS CASE lower(n){settings} END",
+                $"CREATE MACRO tfpg.pg_backend_pid() AS {Environment.ProcessId}"));
             Execute(PgCatalogSchema.ViewsSql);
             Execute(PgCatalogRows.StaticTypesSql());
             Execute(string.Concat(ServerSettings.Select(x => PgCatalogRows.SettingSql(x.Name, x.Setting, x.Category))));
