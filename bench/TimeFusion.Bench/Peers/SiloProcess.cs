@@ -71,7 +71,7 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         if (!File.Exists(SiloDll)) throw new FileNotFoundException($"the silo is not built at {SiloDll} (dotnet build src/Silo -c Release)");
         Directory.CreateDirectory(dataDirectory);
-        var ports = FreePorts.Take(3);
+        var ports = FreePorts.Take(4);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SiloDll);
         var all = new Dictionary<string, string>
@@ -80,6 +80,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["SiloPort"] = ports[0].ToString(),
             ["GatewayPort"] = ports[1].ToString(),
             ["Postgres:Port"] = ports[2].ToString(),
+            // A port of its own, so that a bench (or its smoke test) never collides with a server on the default 50051.
+            ["Flight:Port"] = ports[3].ToString(),
         };
         foreach (var (k, v) in settings) all[k] = v;
         foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
