@@ -20,6 +20,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     private readonly PooledBufferWriter _scratch = new(64 * 1024);
     private readonly List<WalRequest> _batch = [];
     private readonly List<ReadOnlyMemory<byte>> _gather = [];
+    // Ids of the schemas the segment being written already carries. Starts empty on open (re-inlining is harmless, a
+    // missing schema is not) and is emptied whenever a segment starts, so every segment stays self-contained.
+    private readonly HashSet<UInt128> _segmentSchemas = [];
     private readonly Task _loop;
     private IWalSegmentWriter _current;
     private long _lastAssigned;
@@ -69,9 +72,29 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(operation), operation, "unknown WAL operation");
         if (payload.Length > MaxPayloadBytes)
             throw new ArgumentOutOfRangeException(nameof(payload), payload.Length, $"a WAL payload may hold at most {MaxPayloadBytes} bytes (MaxEntryBytes {_options.MaxEntryBytes})");
+        // Readers would take such bytes for a schema-sharing insert form and misread them.
+        if (operation == WalOperation.Insert && WalInsertForms.HasMarker(payload.Span))
+            throw new ArgumentException("a raw insert payload may not start with the WAL's schema-form marker (an Arrow IPC stream never does)", nameof(payload));
+        return await SubmitAsync(WalRequest.Append(operation, payload), cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends an insert whose schema the writer inlines in the first entry of a segment using it and refers to by id
+    /// afterwards; <paramref name="body"/> is the IPC stream after the schema message, Brotli-compressed when
+    /// <paramref name="rawBodyLength"/> (its uncompressed length) is not 0.
+    /// </summary>
+    public async ValueTask<long> AppendInsertAsync(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, CancellationToken cancellationToken)
+    {
+        var request = WalRequest.AppendInsert(schema, body, rawBodyLength);
+        if (request.MaxPayloadLength > MaxPayloadBytes)
+            throw new ArgumentOutOfRangeException(nameof(body), request.MaxPayloadLength, $"a WAL payload may hold at most {MaxPayloadBytes} bytes (MaxEntryBytes {_options.MaxEntryBytes})");
+        return await SubmitAsync(request, cancellationToken);
+    }
+
+    private async ValueTask<long> SubmitAsync(WalRequest request, CancellationToken cancellationToken)
+    {
         ThrowIfFaulted();
         cancellationToken.ThrowIfCancellationRequested();
-        var request = WalRequest.Append(operation, payload);
         await EnqueueAsync(request, cancellationToken);
         if (!cancellationToken.CanBeCanceled) return await request.Completion.Task;
         using (cancellationToken.UnsafeRegister(static (state, token) => ((WalRequest)state!).TryCancel(token), request))
@@ -175,11 +198,11 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 await HandleControlAsync(next);
                 continue;
             }
-            if (_batch.Count > 0 && (_batch.Count >= _options.MaxGroupCommitEntries || bytes + next.Payload.Length > _options.MaxGroupCommitBytes)) break;
+            if (_batch.Count > 0 && (_batch.Count >= _options.MaxGroupCommitEntries || bytes + next.MaxPayloadLength > _options.MaxGroupCommitBytes)) break;
             reader.TryRead(out _);
             if (!next.TryClaim()) continue;
             _batch.Add(next);
-            bytes += next.Payload.Length;
+            bytes += next.MaxPayloadLength;
         }
         if (_batch.Count > 0) await WriteBatchAsync();
     }
@@ -202,7 +225,11 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                     break;
                 case WalRequestKind.RollIfCovered:
                     var roll = _current.Length > 0 && LastLsn <= request.UpToLsn;
-                    if (roll) await RollAsync(LastLsn + 1);
+                    if (roll)
+                    {
+                        await RollAsync(LastLsn + 1);
+                        _segmentSchemas.Clear();
+                    }
                     request.Completion.TrySetResult(roll ? 1 : 0);
                     break;
                 default:
@@ -225,7 +252,14 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         }
         try
         {
-            Encode();
+            Encode(rollFirst: false);
+            // Storage that limits appends per segment (Azure blocks) may need a new segment before the first run; the
+            // schema forms depend on the segment, so the group is encoded again as starting one.
+            if (!_batch[0].StartsSegment && _current.Length > 0 && !_current.CanAppend(FirstRunBytes()))
+            {
+                _lastAssigned -= _batch.Count;
+                Encode(rollFirst: true);
+            }
             var i = 0;
             while (i < _batch.Count)
             {
@@ -238,10 +272,10 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 {
                     var r = _batch[k];
                     _gather.Add(_scratch.WrittenMemory.Slice(r.HeaderOffset, r.HeaderLength));
+                    if (r.InlineSchema) _gather.Add(r.Schema!.Bytes);
                     if (!r.Payload.IsEmpty) _gather.Add(r.Payload);
-                    runBytes += r.HeaderLength + r.Payload.Length;
+                    runBytes += r.FrameLength;
                 }
-                if (_current.Length > 0 && !_current.CanAppend(runBytes)) await RollAsync(_batch[i].Lsn);
                 // Never cancelled midway: a half-written group would leave an unknown tail.
                 await _current.AppendAsync(_gather, CancellationToken.None);
                 Interlocked.Add(ref _bytes, runBytes);
@@ -267,28 +301,71 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         _batch.Clear();
     }
 
-    /// <summary>Assigns LSNs and encodes every frame header and envelope prefix into the scratch buffer.</summary>
-    private void Encode()
+    /// <summary>
+    /// Assigns LSNs, decides which entries start a segment and encodes every frame header, envelope prefix and schema
+    /// form header into the scratch buffer. The inline-or-reference choice of an insert is made here, with the segment
+    /// it lands in: inline when that segment does not carry its schema yet. With <paramref name="rollFirst"/> the
+    /// first entry starts a new segment.
+    /// </summary>
+    private void Encode(bool rollFirst)
     {
         _scratch.Reset();
         var segmentLength = _current.Length;
-        foreach (var r in _batch)
+        for (var k = 0; k < _batch.Count; k++)
         {
+            var r = _batch[k];
             r.Lsn = ++_lastAssigned;
+            var starts = k == 0 && rollFirst;
+            if (starts) _segmentSchemas.Clear();
             var start = _scratch.WrittenCount;
-            _scratch.GetSpan(WalEntryFraming.HeaderBytes);
-            _scratch.Advance(WalEntryFraming.HeaderBytes);
-            WalEnvelope.WritePrefix(_scratch, r.Lsn, r.Operation, _names.Encoded, r.Payload.Length);
-            var prefixLength = _scratch.WrittenCount - start - WalEntryFraming.HeaderBytes;
-            var crc = Crc32C.Append(Crc32C.Compute(_scratch.WrittenSpan.Slice(start + WalEntryFraming.HeaderBytes, prefixLength)), r.Payload.Span);
-            WalEntryFraming.WriteHeader(_scratch.WrittenSpan.Slice(start, WalEntryFraming.HeaderBytes), prefixLength + r.Payload.Length, crc);
-            r.HeaderOffset = start;
-            r.HeaderLength = WalEntryFraming.HeaderBytes + prefixLength;
-            long frame = r.HeaderLength + r.Payload.Length;
-            r.StartsSegment = segmentLength > 0 && segmentLength + frame > _options.SegmentSizeBytes;
-            if (r.StartsSegment) segmentLength = 0;
+            var frame = EncodeFrame(r, start, r.Schema is { } schema && !_segmentSchemas.Contains(schema.Id));
+            if (!starts && segmentLength > 0 && segmentLength + frame > _options.SegmentSizeBytes)
+            {
+                starts = true;
+                _segmentSchemas.Clear();
+                if (r.Schema is not null && !r.InlineSchema)
+                {
+                    // First in its segment after all: it must carry its schema.
+                    _scratch.Rewind(start);
+                    frame = EncodeFrame(r, start, inline: true);
+                }
+            }
+            r.StartsSegment = starts;
+            if (starts) segmentLength = 0;
+            if (r.InlineSchema) _segmentSchemas.Add(r.Schema!.Id);
             segmentLength += frame;
         }
+    }
+
+    /// <summary>Writes one frame's header, envelope prefix and form header at <paramref name="start"/>; returns the frame's length.</summary>
+    private long EncodeFrame(WalRequest r, int start, bool inline)
+    {
+        var schema = r.Schema;
+        r.InlineSchema = inline && schema is not null;
+        var schemaBytes = r.InlineSchema ? schema!.Bytes.Length : 0;
+        var formBytes = schema is null ? 0 : WalInsertForms.HeaderLength(r.InlineSchema, r.RawBodyLength > 0);
+        _scratch.GetSpan(WalEntryFraming.HeaderBytes);
+        _scratch.Advance(WalEntryFraming.HeaderBytes);
+        WalEnvelope.WritePrefix(_scratch, r.Lsn, r.Operation, _names.Encoded, formBytes + schemaBytes + r.Payload.Length);
+        if (schema is not null) WalInsertForms.WriteHeader(_scratch, schema, r.InlineSchema, r.RawBodyLength);
+        var headerEnd = _scratch.WrittenCount;
+        var crc = Crc32C.Compute(_scratch.WrittenSpan[(start + WalEntryFraming.HeaderBytes)..headerEnd]);
+        if (r.InlineSchema) crc = Crc32C.Append(crc, schema!.Bytes);
+        crc = Crc32C.Append(crc, r.Payload.Span);
+        var envelopeLength = headerEnd - start - WalEntryFraming.HeaderBytes + schemaBytes + r.Payload.Length;
+        WalEntryFraming.WriteHeader(_scratch.WrittenSpan.Slice(start, WalEntryFraming.HeaderBytes), envelopeLength, crc);
+        r.HeaderOffset = start;
+        r.HeaderLength = headerEnd - start;
+        r.FrameLength = (long)WalEntryFraming.HeaderBytes + envelopeLength;
+        return r.FrameLength;
+    }
+
+    /// <summary>Bytes of the entries before the first that starts a segment.</summary>
+    private long FirstRunBytes()
+    {
+        long bytes = 0;
+        for (var k = 0; k < _batch.Count && (k == 0 || !_batch[k].StartsSegment); k++) bytes += _batch[k].FrameLength;
+        return bytes;
     }
 
     /// <summary>Closes the active segment (durably) and starts one whose first entry will be <paramref name="firstLsn"/>.</summary>

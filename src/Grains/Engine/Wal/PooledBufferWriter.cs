@@ -18,6 +18,14 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public void Reset() => _count = 0;
 
+    /// <summary>Forgets everything written after the first <paramref name="count"/> bytes (to re-encode a frame).</summary>
+    public void Rewind(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _count);
+        _count = count;
+    }
+
     public void Advance(int count)
     {
         if (count < 0 || _count + count > _buffer.Length) throw new ArgumentOutOfRangeException(nameof(count));
@@ -64,9 +72,20 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     }
 }
 
-/// <summary>A write-only <see cref="Stream"/> over a <see cref="PooledBufferWriter"/> (for the Arrow IPC writer).</summary>
-internal sealed class PooledBufferStream(PooledBufferWriter buffer) : Stream
+/// <summary>
+/// A write-only <see cref="Stream"/> over a <see cref="PooledBufferWriter"/> (for the Arrow IPC writer). With a
+/// <c>skipPrefix</c>, the first bytes written are compared with it and dropped instead of stored: the WAL writes a
+/// batch without the schema message it already holds, and <see cref="PrefixMatched"/> says whether the writer really
+/// produced that schema message (if not, the caller must not drop it).
+/// </summary>
+internal sealed class PooledBufferStream(PooledBufferWriter buffer, ReadOnlyMemory<byte> skipPrefix = default) : Stream
 {
+    private int _skipped;
+    private bool _mismatch;
+
+    /// <summary>Whether every byte of the skip prefix was written, and equal to it.</summary>
+    public bool PrefixMatched => !_mismatch && _skipped == skipPrefix.Length;
+
     public override bool CanRead => false;
 
     public override bool CanSeek => false;
@@ -81,22 +100,34 @@ internal sealed class PooledBufferStream(PooledBufferWriter buffer) : Stream
         set => throw new NotSupportedException();
     }
 
-    public override void Write(byte[] bytes, int offset, int count) => buffer.Write(bytes.AsSpan(offset, count));
+    public override void Write(byte[] bytes, int offset, int count) => Put(bytes.AsSpan(offset, count));
 
-    public override void Write(ReadOnlySpan<byte> bytes) => buffer.Write(bytes);
+    public override void Write(ReadOnlySpan<byte> bytes) => Put(bytes);
 
-    public override void WriteByte(byte value) => buffer.Write([value]);
+    public override void WriteByte(byte value) => Put([value]);
 
     public override Task WriteAsync(byte[] bytes, int offset, int count, CancellationToken cancellationToken)
     {
-        buffer.Write(bytes.AsSpan(offset, count));
+        Put(bytes.AsSpan(offset, count));
         return Task.CompletedTask;
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
-        buffer.Write(bytes.Span);
+        Put(bytes.Span);
         return ValueTask.CompletedTask;
+    }
+
+    private void Put(ReadOnlySpan<byte> bytes)
+    {
+        if (_skipped < skipPrefix.Length && !_mismatch)
+        {
+            var n = Math.Min(skipPrefix.Length - _skipped, bytes.Length);
+            if (!bytes[..n].SequenceEqual(skipPrefix.Span.Slice(_skipped, n))) _mismatch = true;
+            _skipped += n;
+            bytes = bytes[n..];
+        }
+        buffer.Write(bytes);
     }
 
     public override void Flush()

@@ -22,19 +22,34 @@ internal sealed class WalRequest
     private const int Pending = 0, Claimed = 1, Cancelled = 2;
     private int _state;
 
-    private WalRequest(WalRequestKind kind, WalOperation operation, ReadOnlyMemory<byte> payload, long upToLsn)
+    private WalRequest(WalRequestKind kind, WalOperation operation, ReadOnlyMemory<byte> payload, long upToLsn, WalSchema? schema = null, int rawBodyLength = 0)
     {
+        RawBodyLength = rawBodyLength;
         Kind = kind;
         Operation = operation;
         Payload = payload;
         UpToLsn = upToLsn;
+        Schema = schema;
     }
 
     public WalRequestKind Kind { get; }
 
     public WalOperation Operation { get; }
 
+    /// <summary>The payload bytes; for an insert with a <see cref="Schema"/>, the IPC messages after the schema.</summary>
     public ReadOnlyMemory<byte> Payload { get; }
+
+    /// <summary>
+    /// For a schema-sharing insert, its schema: the writer inlines it or refers to it depending on the segment the
+    /// entry lands in (see <see cref="WalInsertForms"/>).
+    /// </summary>
+    public WalSchema? Schema { get; }
+
+    /// <summary>For a schema-sharing insert whose <see cref="Payload"/> is Brotli-compressed, its uncompressed length; else 0.</summary>
+    public int RawBodyLength { get; }
+
+    /// <summary>The most payload bytes the entry can take (with its schema inline).</summary>
+    public long MaxPayloadLength => Schema is null ? Payload.Length : (long)WalInsertForms.HeaderLength(true, RawBodyLength > 0) + Schema.Bytes.Length + Payload.Length;
 
     public long UpToLsn { get; }
 
@@ -50,7 +65,16 @@ internal sealed class WalRequest
 
     public bool StartsSegment { get; set; }
 
+    /// <summary>Whether this entry carries its <see cref="Schema"/> inline (the first use in its segment).</summary>
+    public bool InlineSchema { get; set; }
+
+    /// <summary>The frame's bytes: header, envelope prefix, form header, inline schema, payload.</summary>
+    public long FrameLength { get; set; }
+
     public static WalRequest Append(WalOperation operation, ReadOnlyMemory<byte> payload) => new(WalRequestKind.Append, operation, payload, 0);
+
+    public static WalRequest AppendInsert(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength) =>
+        new(WalRequestKind.Append, WalOperation.Insert, body, 0, schema, rawBodyLength);
 
     public static WalRequest Control(WalRequestKind kind, long upToLsn = 0) => new(kind, default, default, upToLsn);
 

@@ -114,12 +114,25 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _writer.AppendAsync(operation, payload, cancellationToken);
 
     /// <summary>
-    /// Appends a record batch (with its schema) as an insert entry. Only a validated batch is logged: replay
-    /// validates again what it reads back, but nothing malformed should be made durable in the first place.
+    /// Appends a record batch as an insert entry. Only a validated batch is logged: replay validates again what it
+    /// reads back, but nothing malformed should be made durable in the first place. Its schema is written once per
+    /// segment (inline in the first entry using it), later entries of the segment refer to it, and a small body is
+    /// Brotli-compressed (see <see cref="WalInsertForms"/>); replay gives back the complete Arrow IPC stream either way.
     /// </summary>
     public async ValueTask<long> AppendInsertAsync(ValidatedBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var schema = WalInsertForms.SchemaOf(batch.Batch.Schema);
+        using var body = WalInsertForms.EncodeBodyPooled(batch.Batch, schema, WalPayloads.EstimateCapacity(batch.Batch));
+        if (body is not null)
+        {
+            // Compressed here, on the caller's thread, so the single writer loop only gathers bytes.
+            using var compressed = WalInsertForms.TryCompressPooled(body.Memory.Span);
+            return compressed is null
+                ? await _writer.AppendInsertAsync(schema, body.Memory, 0, cancellationToken)
+                : await _writer.AppendInsertAsync(schema, compressed.Memory, body.Memory.Length, cancellationToken);
+        }
+        // The IPC writer did not reproduce the cached schema message: log the whole stream rather than a wrong reference.
         using var payload = WalPayloads.EncodeInsertPooled(batch.Batch);
         return await _writer.AppendAsync(WalOperation.Insert, payload.Memory, cancellationToken);
     }
@@ -150,8 +163,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
             if (afterLsn == long.MaxValue || segments[i].FirstLsn <= afterLsn + 1) start = i;
         }
         long previous = 0;
+        var schemas = new WalSegmentSchemas();
         for (var i = start; i < segments.Length; i++)
         {
+            schemas.Reset();
             var segment = segments[i];
             var nextFirst = i + 1 < segments.Length ? segments[i + 1].FirstLsn : long.MaxValue;
             await using var reader = await _directory.OpenReadAsync(segment.Name, cancellationToken);
@@ -171,8 +186,13 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 _names.Check(header, segment.Name, ev.Position);
                 WalRecovery.CheckOrder(header.Lsn, previous, segment.FirstLsn, nextFirst, segment.Name, ev.Position);
                 previous = header.Lsn;
-                if (header.Lsn <= afterLsn) continue;
-                yield return new WalEntry(header.Version, header.Lsn, header.Operation, _names.Id.Project, _names.Id.Table, header.Payload.ToArray());
+                // Skipped inserts still teach the schemas they carry inline: later entries of the segment refer to them.
+                var yielded = header.Lsn > afterLsn;
+                var payload = header.Operation == WalOperation.Insert
+                    ? schemas.Resolve(header.Payload, yielded, segment.Name, ev.Position)
+                    : yielded ? header.Payload.ToArray() : default;
+                if (!yielded) continue;
+                yield return new WalEntry(header.Version, header.Lsn, header.Operation, _names.Id.Project, _names.Id.Table, payload);
             }
         }
     }

@@ -8,7 +8,8 @@ namespace TimeFusion.Wal;
 
 /// <summary>
 /// Payload encodings: an insert is an Arrow IPC stream (schema message, dictionaries, one record batch), so every
-/// Arrow type is carried and each entry holds the schema it was written under; a delete/update is a MessagePack
+/// Arrow type is carried and each entry is read under the schema it was written with (on disk, a segment holds each
+/// schema once: see <see cref="WalInsertForms"/>; readers get the complete stream back); a delete/update is a MessagePack
 /// DML record <c>[version, predicate, [[column, expression], …]]</c>. Decoding treats the bytes as hostile.
 /// </summary>
 public static class WalPayloads
@@ -26,7 +27,7 @@ public static class WalPayloads
     internal static PooledPayload EncodeInsertPooled(RecordBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var buffer = new PooledBufferWriter((int)Math.Min(int.MaxValue / 2, EstimateBytes(batch)));
+        var buffer = new PooledBufferWriter(EstimateCapacity(batch));
         try
         {
             using (var stream = new PooledBufferStream(buffer))
@@ -168,6 +169,9 @@ public static class WalPayloads
         var actual = reader.NextMessagePackType;
         if (actual != type) throw new WalFormatException($"DML record field '{field}' is {actual}, expected {type}");
     }
+
+    /// <summary>A starting capacity for the encoded bytes of <paramref name="batch"/>.</summary>
+    internal static int EstimateCapacity(RecordBatch batch) => (int)Math.Min(int.MaxValue / 2, EstimateBytes(batch));
 
     private static long EstimateBytes(RecordBatch batch)
     {
