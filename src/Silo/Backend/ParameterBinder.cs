@@ -11,7 +11,8 @@ namespace TimeFusion.Silo.Backend;
 /// <summary>
 /// Binds extended-query parameters (<c>$1</c>, <c>$2</c>, …) by substituting typed SQL literals, so the planner and
 /// the grains see one self-contained statement. Parameters are found with the shared SQL lexer (<see cref="SqlTokenizer"/>), so a
-/// <c>$1</c> inside a string, identifier or comment is left alone; values are rendered, never spliced as text.
+/// <c>$1</c> inside a string, identifier or comment is left alone; values are rendered as literals, each wrapped in
+/// parentheses so that no value (a negative number, a quote, a comment marker) can change the statement's shape.
 /// </summary>
 internal static class ParameterBinder
 {
@@ -26,7 +27,9 @@ internal static class ParameterBinder
             var index = int.Parse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), CultureInfo.InvariantCulture);
             if (index < 1 || index > parameters.Count)
                 throw new PostgresErrorException(SqlState.ProtocolViolation, $"there is no parameter ${index} ({parameters.Count} bound)");
-            result.Append(sql, last, token.Start - last).Append(Literal(parameters[index - 1]));
+            // Parenthesized: a value can never join the tokens around it (1-$1 with -5 must stay 1-(-5), not the
+            // comment 1--5), whatever its type renders as.
+            result.Append(sql, last, token.Start - last).Append('(').Append(Literal(parameters[index - 1])).Append(')');
             last = token.End;
         }
         return result.Append(sql, last, sql.Length - last).ToString();
@@ -66,5 +69,7 @@ internal static class ParameterBinder
     };
 
     private static string Floating(double d) =>
-        double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) + "::DOUBLE" : $"'{(double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity")}'::DOUBLE";
+        // Through DuckDB's string-to-double parser: a numeric literal such as 1.2345E-5 is read via DECIMAL or an inexact
+        // path and may not give back the same double (found by ParameterBinderTests).
+        $"'{(double.IsNaN(d) ? "NaN" : double.IsPositiveInfinity(d) ? "Infinity" : double.IsNegativeInfinity(d) ? "-Infinity" : d.ToString("R", CultureInfo.InvariantCulture))}'::DOUBLE";
 }

@@ -44,6 +44,20 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_negative_parameter_after_a_minus_cannot_comment_out_the_rest_of_the_statement()
+    {
+        // The CVE-2024-1597 class: pasting -5 after "1-" would make "1--5", a comment swallowing the second column.
+        await using var ds = Connect("alice", "s3cret");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using var cmd = new NpgsqlCommand("SELECT 1-$1 AS v, 'visible' AS w", conn) { Parameters = { new() { Value = -5L } } };
+        await using var reader = await cmd.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(2, reader.FieldCount);
+        Assert.Equal(6L, Convert.ToInt64(reader.GetValue(0)));
+        Assert.Equal("visible", reader.GetString(1));
+    }
+
+    [Fact]
     public async Task Npgsql_writes_with_insert_and_copy_and_reads_with_select_through_the_cluster()
     {
         await using var ds = Connect("alice", "s3cret");

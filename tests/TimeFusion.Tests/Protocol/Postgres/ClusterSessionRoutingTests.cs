@@ -67,7 +67,7 @@ public sealed class ClusterSessionRoutingTests : IDisposable
     {
         var protocol = StatementClassifier.Classify("INSERT INTO t (a, b) VALUES ($1, $2)");
         await using var result = await _session.ExecuteAsync(protocol.Backend, ["it's", 7], CancellationToken.None);
-        Assert.Equal(new ClassifiedStatement(StatementKind.Insert, "INSERT INTO t (a, b) VALUES ('it''s', 7)", "INSERT"), Assert.Single(_gateway.Calls).Statement);
+        Assert.Equal(new ClassifiedStatement(StatementKind.Insert, "INSERT INTO t (a, b) VALUES (('it''s'), (7))", "INSERT"), Assert.Single(_gateway.Calls).Statement);
     }
 
     [Fact]

@@ -1,0 +1,66 @@
+using CsCheck;
+using DuckDB.NET.Data;
+using TimeFusion.Silo.Backend;
+
+namespace TimeFusion.Tests.Protocol.Postgres;
+
+/// <summary>
+/// Substituted parameters cannot change a statement's shape (the CVE-2024-1597 class: <c>1-$1</c> with -5 must not
+/// become the comment <c>1--5</c>). Checked by running the bound SQL in DuckDB: the value comes back as itself and the
+/// column after it is still there.
+/// </summary>
+public sealed class ParameterBinderTests : IDisposable
+{
+    private readonly DuckDBConnection _db = new("DataSource=:memory:");
+
+    public ParameterBinderTests() => _db.Open();
+
+    public void Dispose() => _db.Dispose();
+
+    private (object? Value, object? After) Run(string sql, object? parameter)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = ParameterBinder.Bind(sql, [parameter]);
+        using var reader = cmd.ExecuteReader();
+        Assert.True(reader.Read());
+        Assert.Equal(2, reader.FieldCount);
+        var result = (reader.IsDBNull(0) ? null : reader.GetValue(0), reader.GetValue(1));
+        Assert.False(reader.Read());
+        return result;
+    }
+
+    [Fact]
+    public void A_negative_number_after_a_minus_stays_a_number()
+    {
+        var (value, after) = Run("SELECT 1-$1 AS v, 'visible' AS w", -5L);
+        Assert.Equal(6L, Convert.ToInt64(value));
+        Assert.Equal("visible", after);
+        Assert.Equal(3.5, Convert.ToDouble(Run("SELECT 1-$1 AS v, 'visible' AS w", -2.5).Value));
+        Assert.Equal(11m, Convert.ToDecimal(Run("SELECT 1-$1 AS v, 'visible' AS w", -10m).Value));
+    }
+
+    [Fact]
+    public void Any_integer_is_subtracted_as_a_value() =>
+        Gen.Int.Sample(v => Convert.ToInt64(Run("SELECT 1-$1 AS v, 'visible' AS w", (long)v).Value) == 1L - v, iter: 300);
+
+    [Fact]
+    public void Any_double_is_read_back_as_itself() =>
+        Gen.Double.Where(double.IsFinite).Sample(v => Convert.ToDouble(Run("SELECT -$1 AS v, 'visible' AS w", v).Value) == -v, iter: 300);
+
+    [Fact]
+    public void Any_string_with_quotes_backslashes_and_comment_markers_is_read_back_as_itself()
+    {
+        var hostile = Gen.Char[" '\"\\-/*;$1abcé\n\t)("].Array[0, 40].Select(chars => new string(chars));
+        hostile.Sample(s => (string?)Run("SELECT $1 AS v, 'visible' AS w", s).Value == s
+            && (string?)Run("SELECT 'x'||$1 AS v, 'visible' AS w", s).Value == "x" + s, iter: 300);
+    }
+
+    [Fact]
+    public void Nulls_booleans_dates_and_arrays_keep_their_place()
+    {
+        Assert.Null(Run("SELECT $1 AS v, 'visible' AS w", null).Value);
+        Assert.Equal(false, Run("SELECT NOT $1 AS v, 'visible' AS w", true).Value);
+        Assert.Equal("2026-12-06", Run("SELECT strftime($1, '%Y-%m-%d') AS v, 'visible' AS w", new DateOnly(2026, 12, 6)).Value);
+        Assert.Equal(3L, Convert.ToInt64(Run("SELECT len($1) AS v, 'visible' AS w", new[] { "a", "b'--", "c" }).Value));
+    }
+}
