@@ -43,6 +43,23 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
         return builder.Build();
     }
 
+    [Theory]
+    [InlineData("ATTACH ':memory:' AS pg_class")]
+    [InlineData("DROP VIEW pg_tables")]
+    [InlineData("ALTER TABLE pg_class RENAME TO pg_gone")]
+    [InlineData("SELECT 1 FROM pg_class; DROP VIEW pg_tables")]
+    public async Task The_catalog_is_read_only_to_users(string statement)
+    {
+        await using var ds = Connect("alice", "s3cret");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using (var cmd = new NpgsqlCommand(statement, conn))
+            Assert.Equal("42501", (await Assert.ThrowsAsync<PostgresException>(() => cmd.ExecuteNonQueryAsync())).SqlState);
+        // Every catalog relation is still there for everyone.
+        await using var other = await Connect("bob", "b0b").OpenConnectionAsync();
+        await using var check = new NpgsqlCommand("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tables t ON t.tablename = c.relname WHERE c.relname = 'otel_logs_and_spans'", other);
+        Assert.Equal(1L, Convert.ToInt64(await check.ExecuteScalarAsync()));
+    }
+
     [Fact]
     public async Task A_negative_parameter_after_a_minus_cannot_comment_out_the_rest_of_the_statement()
     {

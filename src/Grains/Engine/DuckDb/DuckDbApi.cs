@@ -107,6 +107,13 @@ internal static unsafe partial class DuckDbApi
     [LibraryImport(Library)]
     public static partial void duckdb_destroy_prepare(ref IntPtr prepared);
 
+    /// <summary><c>duckdb_statement_type</c> of a prepared statement: <see cref="StatementTypeSelect"/> for a query.</summary>
+    [LibraryImport(Library)]
+    public static partial int duckdb_prepared_statement_type(PreparedStatementHandle prepared);
+
+    /// <summary><c>DUCKDB_STATEMENT_TYPE_SELECT</c>.</summary>
+    public const int StatementTypeSelect = 1;
+
     [LibraryImport(Library)]
     public static partial ulong duckdb_prepared_statement_column_count(PreparedStatementHandle prepared);
 

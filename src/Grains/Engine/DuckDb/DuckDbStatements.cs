@@ -37,4 +37,21 @@ public static class DuckDbStatements
             names[i] = DuckDbApi.TakeText(DuckDbApi.duckdb_prepared_statement_column_name(prepared, (ulong)i)) ?? "";
         return names;
     }
+
+    /// <summary>
+    /// Whether <paramref name="sql"/> is exactly one statement that DuckDB binds as a query (SELECT, VALUES, a CTE
+    /// over them): nothing that could change the database (DDL, ATTACH, SET, PRAGMA, DML, CALL). Nothing runs.
+    /// </summary>
+    /// <exception cref="DuckDbSqlException">DuckDB's parser or binder error.</exception>
+    /// <exception cref="ObjectDisposedException">The connection is closed.</exception>
+    public static bool IsSingleQuery(DuckDBConnection connection, string sql)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sql);
+        using var lease = ConnectionLease.Acquire(connection);
+        var count = DuckDbApi.duckdb_extract_statements(lease.Handle, sql, out var extracted);
+        extracted.Dispose();
+        if (count != 1) return false;
+        using var prepared = DuckDbStatementRunner.Prepare(lease.Handle, sql);
+        return DuckDbApi.duckdb_prepared_statement_type(prepared) == DuckDbApi.StatementTypeSelect;
+    }
 }

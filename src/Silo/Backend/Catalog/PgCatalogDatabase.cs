@@ -93,7 +93,11 @@ public sealed class PgCatalogDatabase : IDisposable
         try
         {
             Refresh(tables, users);
-            using var result = ArrowQueryResult.Execute(_connection, WithPostgresColumnNames(translated));
+            var statement = WithPostgresColumnNames(translated);
+            // The catalog is shared by every session of the silo: only a query may reach it, never DDL, ATTACH or SET.
+            if (!IsQuery(statement))
+                throw new PostgresErrorException(SqlState.InsufficientPrivilege, "permission denied: the PostgreSQL catalog is read-only (only SELECT may read it)");
+            using var result = ArrowQueryResult.Execute(_connection, statement);
             return (result.Schema, result.ReadAll().ToList());
         }
         catch (BufferException e)
@@ -103,6 +107,18 @@ public sealed class PgCatalogDatabase : IDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private bool IsQuery(string sql)
+    {
+        try
+        {
+            return DuckDbStatements.IsSingleQuery(_connection, sql);
+        }
+        catch (DuckDbSqlException e)
+        {
+            throw Translate(e.DuckDbMessage);
         }
     }
 
