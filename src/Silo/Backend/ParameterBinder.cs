@@ -52,8 +52,8 @@ internal static class ParameterBinder
     {
         null or DBNull => "NULL",
         bool b => b ? "TRUE" : "FALSE",
-        string s => SqlNames.Literal(s),
-        char c => SqlNames.Literal(c.ToString()),
+        string s => SqlNames.Literal(NoNul(s)),
+        char c => SqlNames.Literal(NoNul(c.ToString())),
         byte or sbyte or short or ushort or int or uint or long or ulong or decimal => Convert.ToString(value, CultureInfo.InvariantCulture)!,
         float f => Floating(f),
         double d => Floating(d),
@@ -67,6 +67,11 @@ internal static class ParameterBinder
         IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Literal)) + "]",
         _ => throw new PostgresErrorException(SqlState.FeatureNotSupported, $"parameters of type {value.GetType().Name} are not supported"),
     };
+
+    /// <summary>PostgreSQL refuses the NUL character in text values (and so in text parameters) with 22021.</summary>
+    private static string NoNul(string s) => s.Contains('\0')
+        ? throw new PostgresErrorException(SqlState.CharacterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\": 0x00")
+        : s;
 
     private static string Floating(double d) =>
         // Through DuckDB's string-to-double parser: a numeric literal such as 1.2345E-5 is read via DECIMAL or an inexact

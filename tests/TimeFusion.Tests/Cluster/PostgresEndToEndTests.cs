@@ -61,6 +61,21 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Text_with_a_nul_character_is_refused_as_postgresql_refuses_it()
+    {
+        await using var ds = Connect("alice", "s3cret");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using var insert = new NpgsqlCommand("INSERT INTO otel_logs_and_spans (id, timestamp, level) VALUES ($1, TIMESTAMPTZ '2026-11-24 10:00:00+00', 'INFO')", conn)
+        {
+            Parameters = { new() { Value = "nul\0inside" } },
+        };
+        var e = await Assert.ThrowsAsync<PostgresException>(() => insert.ExecuteNonQueryAsync());
+        Assert.Equal("22021", e.SqlState);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM otel_logs_and_spans WHERE id LIKE 'nul%'", conn);
+        Assert.Equal(0L, Convert.ToInt64(await count.ExecuteScalarAsync()));
+    }
+
+    [Fact]
     public async Task A_negative_parameter_after_a_minus_cannot_comment_out_the_rest_of_the_statement()
     {
         // The CVE-2024-1597 class: pasting -5 after "1-" would make "1--5", a comment swallowing the second column.

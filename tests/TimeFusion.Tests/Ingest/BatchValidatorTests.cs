@@ -37,6 +37,27 @@ public class BatchValidatorTests
         new(new Schema(columns.Select(c => new Field(c.Name, c.Array.Data.DataType, true)), null), columns.Select(c => c.Array), columns[0].Array.Length);
 
     [Fact]
+    public void A_nul_character_in_text_is_refused_with_22021_naming_row_and_column()
+    {
+        var text = Batch(("id", Strings("a", "", "x", "b\0c", "d")), ("level", Strings("i", null, "i", "i", "i")), ("timestamp", Timestamps(T0, T0, T0, T0, T0)));
+        var e = Assert.Throws<BatchRejectedException>(() => BatchValidator.Validate(text, Schema, "p", Options));
+        Assert.Equal("22021", e.SqlState);
+        Assert.Contains("row 3, column 'id'", e.Message);
+
+        var lists = new ListArray.Builder(StringType.Default);
+        var values = (StringArray.Builder)lists.ValueBuilder;
+        lists.Append(); values.Append("x");
+        lists.Append(); values.Append("y"); values.Append("z\0");
+        var listBatch = Batch(("id", Strings("a", "b")), ("hashes", lists.Build()), ("timestamp", Timestamps(T0, T0)));
+        var l = Assert.Throws<BatchRejectedException>(() => BatchValidator.Validate(listBatch, Schema, "p", Options));
+        Assert.Equal("22021", l.SqlState);
+        Assert.Contains("row 1, column 'hashes'", l.Message);
+
+        // Without a NUL the same shapes pass.
+        BatchValidator.Validate(Batch(("id", Strings("a", "", "x", "bc", "d")), ("level", Strings("i", null, "i", "i", "i")), ("timestamp", Timestamps(T0, T0, T0, T0, T0))), Schema, "p", Options);
+    }
+
+    [Fact]
     public void Fills_date_project_and_missing_nullable_columns_in_canonical_order()
     {
         var batch = Batch(("id", Strings("a", "b")), ("timestamp", Timestamps(T0, T0 + 1_000_000)));

@@ -61,6 +61,7 @@ public static class BatchValidator
             if (byName.TryGetValue(column.Name, out var source))
             {
                 arrays[c] = Conform(batch.Column(source), column, schema.Name);
+                if (column.Type is ColumnType.Utf8 or ColumnType.Json or ColumnType.Utf8List) NulCharacters.Check(arrays[c], column.Name);
                 if (!column.Nullable && arrays[c].NullCount > 0)
                     throw new BatchRejectedException($"column '{column.Name}' is NOT NULL but row {FirstNull(arrays[c])} is null");
             }

@@ -39,7 +39,7 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
         SqlPlanningException p => new(p.SqlState, p.Message),
         TimeFusion.Sql.SqlSyntaxException s => new(s.SqlState, s.Message),
         QueryExecutionException q => new(q.SqlState, q.Message),
-        BatchRejectedException b => new(SqlState.InvalidParameterValue, b.Message),
+        BatchRejectedException b => new(b.SqlState, b.Message),
         TimeFusion.Dml.DmlRejectedException d => new(SqlState.InvalidParameterValue, d.Message),
         SchemaException s => new(SqlState.InvalidTableDefinition, s.Message),
         MemoryPressureException m => new(SqlState.OutOfMemory, m.Message, isRetryable: true),
