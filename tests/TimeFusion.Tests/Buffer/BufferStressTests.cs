@@ -17,7 +17,19 @@ public class BufferStressTests
         await using var db = BufferTestDatabase.Open(o => o.GenerationRows = 1_500);
         await using var table = await BufferTable.CreateAsync(db, new TableId("p", "stress"), BufferTestDatabase.SmallSchema, default);
         static int SizeOf(long lsn) => 200 + (int)(lsn * 37 % 500);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        using var stop = new CancellationTokenSource();
+        long snapshotsSoFar = 0;
+        // At least 4 s of everything at once, and on until a background compression has run among it and the readers
+        // have checked enough snapshots (DuckDB defers a CHECKPOINT while readers hold old row versions, and a loaded
+        // machine runs few readers, so either may come late); 60 s at most.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var stopper = Task.Run(async () =>
+        {
+            while (clock.Elapsed < TimeSpan.FromSeconds(60)
+                   && (clock.Elapsed < TimeSpan.FromSeconds(4) || table.Stats.Checkpoints == 0 || Interlocked.Read(ref snapshotsSoFar) <= 20))
+                await Task.Delay(20);
+            await stop.CancelAsync();
+        });
         long appended = 0, flushedUpTo = 0;
         var failures = new List<string>();
 
@@ -82,12 +94,13 @@ public class BufferStressTests
                     }
                 }
                 checkedSnapshots++;
+                Interlocked.Increment(ref snapshotsSoFar);
                 await Task.Yield();
             }
             return checkedSnapshots;
         })).ToArray();
 
-        await Task.WhenAll(writer, flusher, dml);
+        await Task.WhenAll(stopper, writer, flusher, dml);
         var snapshots = (await Task.WhenAll(readers)).Sum();
         await db.WhenBackgroundCheckpointsIdle();
         Assert.Empty(failures);
