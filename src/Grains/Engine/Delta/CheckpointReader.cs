@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Buffers;
 using System.Globalization;
 using System.Text;
@@ -43,11 +44,29 @@ internal static class CheckpointReader
 
     private static async Task<List<DeltaAction>> ReadCoreAsync(byte[] content, string source, CancellationToken ct)
     {
-        using var stream = new MemoryStream(content, writable: false);
+        // The bytes go to native memory and are read through a native buffer reader: with a managed Stream, ParquetSharp
+        // calls back into a stream wrapper that the GC could collect while native code still held it (a test host died
+        // with "a callback was made on a garbage collected delegate … ManagedRandomAccessFile+CloseDelegate").
+        var native = Marshal.AllocHGlobal(Math.Max(1, content.Length));
+        try
+        {
+            Marshal.Copy(content, 0, native, content.Length);
+            return await ReadNativeAsync(native, content.Length, source, ct);
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(native); // after every reader over it was disposed, inside ReadNativeAsync
+        }
+    }
+
+    private static async Task<List<DeltaAction>> ReadNativeAsync(IntPtr data, int length, string source, CancellationToken ct)
+    {
+        using var buffer = new ParquetSharp.IO.Buffer(data, length);
+        using var file = new ParquetSharp.IO.BufferReader(buffer);
         using var arrowProps = ArrowReaderProperties.GetDefault();
         // INT96 timestamps (Spark) as microseconds: nanoseconds overflow for years past 2262 (9999-12-31 exists in real tables).
         arrowProps.CoerceInt96TimestampUnit = TimeUnit.Microsecond;
-        using var reader = new FileReader(stream, properties: null, arrowProperties: arrowProps, leaveOpen: false);
+        using var reader = new FileReader(file, properties: null, arrowProperties: arrowProps);
 
         var leaves = new List<int>();
         foreach (var field in reader.SchemaManifest.SchemaFields)

@@ -99,14 +99,16 @@ internal static class CheckpointWriter
         var remove = BuildRemove(removes, 2 + txns.Count + adds.Count, rows);
 
         using var batch = new RecordBatch(CheckpointSchema, [protocol, metadata, txn, add, remove], rows);
-        using var output = new MemoryStream();
+        // A native output buffer, not a managed Stream: no callback from native code into a wrapper the GC could collect.
+        using var output = new ParquetSharp.IO.BufferOutputStream();
         using (var props = new WriterPropertiesBuilder().Compression(Compression.Snappy).Build())
-        using (var writer = new FileWriter(output, CheckpointSchema, props, arrowProperties: null, leaveOpen: true))
+        using (var writer = new FileWriter(output, CheckpointSchema, props, arrowProperties: null))
         {
             writer.WriteRecordBatch(batch);
             writer.Close();
         }
-        return new Result(output.ToArray(), rows, adds.Count);
+        using var written = output.Finish();
+        return new Result(written.ToArray(), rows, adds.Count);
     }
 
     private static StructArray BuildProtocol(ProtocolAction p, int rows)
