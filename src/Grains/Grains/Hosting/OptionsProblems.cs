@@ -16,6 +16,15 @@ public sealed class OptionsProblems(string section)
     /// <summary>Records that <paramref name="setting"/> (holding <paramref name="value"/>) is wrong.</summary>
     public void Add(string setting, object? value, string problem) => _failures.Add($"{Key(setting)} = '{value}': {problem}");
 
+    /// <summary>Requires an IP address literal (a listen address such as 127.0.0.1 or 0.0.0.0).</summary>
+    public void RequireIpAddress(string setting, string? value) =>
+        Require(System.Net.IPAddress.TryParse(value, out _), setting, value, "must be an IP address such as 127.0.0.1 or 0.0.0.0");
+
+    /// <summary>Requires a TCP port; 0 (pick a free one) only when <paramref name="allowZero"/>.</summary>
+    public void RequirePort(string setting, int value, bool allowZero = true) =>
+        Require(value is >= 0 and <= 65535 && (allowZero || value > 0), setting, value,
+            allowZero ? "must be a TCP port (0-65535; 0 picks a free one)" : "must be a TCP port (1-65535)");
+
     /// <summary>Records a problem when <paramref name="ok"/> is false.</summary>
     public void Require(bool ok, string setting, object? value, string problem)
     {

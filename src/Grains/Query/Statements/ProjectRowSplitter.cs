@@ -22,13 +22,18 @@ public static class ProjectRowSplitter
             throw new SqlPlanningException(SqlState.DatatypeMismatch, $"column \"{TableSchema.ProjectColumn}\" must be text");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var projects = new List<string>();
-        string? previous = null;
+        var previous = ReadOnlySpan<byte>.Empty;
+        var any = false;
         for (var i = 0; i < values.Length; i++)
         {
-            var p = values.GetString(i)
-                ?? throw new SqlPlanningException(SqlState.NotNullViolation, $"row {i + 1}: null value in column \"{TableSchema.ProjectColumn}\"");
-            if (p == previous) continue; // rows of one project usually come together
-            previous = p;
+            if (values.IsNull(i))
+                throw new SqlPlanningException(SqlState.NotNullViolation, $"row {i + 1}: null value in column \"{TableSchema.ProjectColumn}\"");
+            // Rows of one project usually come together: compare bytes, and make a string only when the project changes.
+            var bytes = values.GetBytes(i);
+            if (any && bytes.SequenceEqual(previous)) continue;
+            previous = bytes;
+            any = true;
+            var p = values.GetString(i)!;
             if (!seen.Add(p)) continue;
             if (!caller.CanWrite(p))
                 throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"row {i + 1}: permission denied for project '{p}'");

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Options;
 using TimeFusion.Hosting;
 
@@ -11,8 +10,8 @@ internal sealed class PostgresServerOptionsValidator : IValidateOptions<Postgres
     public ValidateOptionsResult Validate(string? name, PostgresServerOptions o)
     {
         var problems = new OptionsProblems(PostgresServerOptions.Section);
-        problems.Require(IPAddress.TryParse(o.ListenAddress, out _), nameof(o.ListenAddress), o.ListenAddress, "must be an IP address such as 127.0.0.1 or 0.0.0.0");
-        problems.Require(o.Port is >= 0 and <= 65535, nameof(o.Port), o.Port, "must be a TCP port (0-65535; 0 picks a free one)");
+        problems.RequireIpAddress(nameof(o.ListenAddress), o.ListenAddress);
+        problems.RequirePort(nameof(o.Port), o.Port);
         problems.Require(o.MaxConnections >= 1, nameof(o.MaxConnections), o.MaxConnections, "must be at least 1");
         problems.Require(o.MaxMessageBytes >= 1024, nameof(o.MaxMessageBytes), o.MaxMessageBytes, "must be at least 1024");
         problems.Require(o.MaxStartupPacketBytes >= 64, nameof(o.MaxStartupPacketBytes), o.MaxStartupPacketBytes, "must be at least 64");
