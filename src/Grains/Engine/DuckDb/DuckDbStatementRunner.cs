@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.C;
 using DuckDB.NET.Data;
+using TimeFusion.Wire;
 
 namespace TimeFusion.DuckDb;
 
@@ -18,7 +19,10 @@ internal static unsafe class DuckDbStatementRunner
     /// <exception cref="DuckDbSqlException">DuckDB refused or aborted the statement.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The connection is closed.</exception>
-    public static ArrowBatches Run(DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken)
+    /// <remarks><paramref name="maxResultBytes"/>: the most result bytes the statement may hold (0: no limit); past it the
+    /// statement fails with 53200 and what it read is freed.</remarks>
+    public static ArrowBatches Run(DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken,
+        long maxResultBytes = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(sql);
         using var lease = ConnectionLease.Acquire(connection);
@@ -41,9 +45,12 @@ internal static unsafe class DuckDbStatementRunner
             if (executed != DuckDbApi.Success)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw DuckDbErrorTranslation.ToException(DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "unknown DuckDB error"));
+                var error = DuckDbErrorTranslation.ToException(DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "unknown DuckDB error"));
+                // A statement that ran out of memory leaves freed blocks the allocator keeps: hand them back to the system.
+                if (error.SqlState == SqlState.OutOfMemory) ProcessMemoryLimit.ReleaseFreeMemory();
+                throw error;
             }
-            return ReadAll(result, targetBatchRows, cancellationToken);
+            return ReadAll(result, targetBatchRows, maxResultBytes, cancellationToken);
         }
     }
 
@@ -56,8 +63,9 @@ internal static unsafe class DuckDbStatementRunner
             throw DuckDbErrorTranslation.ToException(prepared.IsInvalid ? null : DuckDbApi.Text(DuckDbApi.duckdb_prepare_error(prepared), "unknown DuckDB error"));
     }
 
-    private static ArrowBatches ReadAll(DuckDbResultHandle result, int targetBatchRows, CancellationToken cancellationToken)
+    private static ArrowBatches ReadAll(DuckDbResultHandle result, int targetBatchRows, long maxResultBytes, CancellationToken cancellationToken)
     {
+        long bytes = 0;
         using var options = DuckDbApi.duckdb_result_get_arrow_options(result);
         var schema = ReadSchema(result, options);
         using var coalescer = new BatchCoalescer(schema, targetBatchRows);
@@ -70,7 +78,12 @@ internal static unsafe class DuckDbStatementRunner
                 break;
             if (DuckDbApi.duckdb_data_chunk_get_size(chunk) == 0)
                 continue;
-            coalescer.Add(ToBatch(options, chunk, schema));
+            var batch = ToBatch(options, chunk, schema);
+            bytes += Ingest.ArrowSize.Of(batch);
+            coalescer.Add(batch);
+            if (maxResultBytes > 0 && bytes > maxResultBytes)
+                throw new DuckDbSqlException(SqlState.OutOfMemory,
+                    $"out of memory: the statement's result holds more than {maxResultBytes} bytes (TimeFusion:Execution:MaxResultBytes)");
         }
         // A materialized result has no error once executed; checked anyway so that a failure is never an empty result.
         var error = DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "");

@@ -54,6 +54,7 @@ public static class TimeFusionSiloBuilderExtensions
         services.AddTimeFusionOptions<DeltaOptions, DeltaOptionsValidator>(TimeFusionSections.Delta);
         services.AddTimeFusionOptions<IngestOptions, IngestOptionsValidator>(TimeFusionSections.Ingest);
         services.AddTimeFusionOptions<ExecutionOptions, ExecutionOptionsValidator>(TimeFusionSections.Execution);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, ProcessMemoryLimitInitializer>());
 
         services.TryAddSingleton(sp =>
         {

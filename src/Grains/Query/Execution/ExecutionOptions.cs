@@ -42,6 +42,12 @@ public sealed class ExecutionOptions
     /// </summary>
     public long ProcessMemoryLimitBytes { get; set; }
 
+    /// <summary>
+    /// The most bytes (Arrow) one statement's result may hold in a table grain or in the gateway's merge; past it the
+    /// statement fails with 53200 and what it read is freed. 0: no limit.
+    /// </summary>
+    public long MaxResultBytes { get; set; } = 1L << 30;
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
@@ -52,6 +58,7 @@ public sealed class ExecutionOptions
         ArgumentOutOfRangeException.ThrowIfNegative(NewestFirstMaxAttempts);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentGrainCalls, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(MaxConcurrentStatementsPerUser);
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxResultBytes);
         ArgumentOutOfRangeException.ThrowIfLessThan(StatementQueueTimeout, TimeSpan.Zero);
         if (ProcessMemoryLimitBytes is > 0 and < 256L << 20)
             throw new ArgumentOutOfRangeException(nameof(ProcessMemoryLimitBytes), ProcessMemoryLimitBytes, "must be 0 (no limit) or at least 256 MiB");
