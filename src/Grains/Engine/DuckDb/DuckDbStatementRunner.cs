@@ -10,7 +10,7 @@ namespace TimeFusion.DuckDb;
 /// turned into a pending query, and only then executed: DuckDB clears a connection's interrupt flag when a query
 /// starts, so an interrupt sent before the start would be lost; from the pending query on, the cancellation token's
 /// <c>duckdb_interrupt</c> reaches the running query (a cancellation before that point is seen by the token check).
-/// The result is materialized by DuckDB, converted chunk by chunk (<c>duckdb_data_chunk_to_arrow</c>, zero-copy
+/// The result streams from DuckDB (each chunk is computed as it is fetched), converted chunk by chunk (<c>duckdb_data_chunk_to_arrow</c>, zero-copy
 /// import) and joined into large batches (<see cref="BatchCoalescer"/>). Blocking; call it off the caller's thread.
 /// The connection must not be used by anything else meanwhile.
 /// </summary>
@@ -28,7 +28,9 @@ internal static unsafe class DuckDbStatementRunner
         using var lease = ConnectionLease.Acquire(connection);
         cancellationToken.ThrowIfCancellationRequested();
         using var prepared = Prepare(lease.Handle, sql);
-        if (DuckDbApi.duckdb_pending_prepared(prepared, out var pending) != DuckDbApi.Success)
+        // Streaming: DuckDB produces each chunk as it is fetched instead of materializing the whole result first, so a
+        // statement holds what it has read (bounded by maxResultBytes), not its whole result, and the first chunk is early.
+        if (DuckDbApi.duckdb_pending_prepared_streaming(prepared, out var pending) != DuckDbApi.Success)
         {
             using (pending)
                 throw DuckDbErrorTranslation.ToException(pending.IsInvalid ? null : DuckDbApi.Text(DuckDbApi.duckdb_pending_error(pending), "unknown DuckDB error"));
@@ -36,21 +38,24 @@ internal static unsafe class DuckDbStatementRunner
         using (pending)
         {
             using var result = new DuckDbResultHandle();
-            int executed;
-            using (cancellationToken.Register(static c => DuckDbApi.duckdb_interrupt((IntPtr)c!), lease.Handle))
+            // The interrupt covers execution and every fetch: a streaming result runs the query as it is read.
+            using var interrupt = cancellationToken.Register(static c => DuckDbApi.duckdb_interrupt((IntPtr)c!), lease.Handle);
+            try
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                executed = DuckDbApi.duckdb_execute_pending(pending, result);
+                if (DuckDbApi.duckdb_execute_pending(pending, result) != DuckDbApi.Success)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    throw DuckDbErrorTranslation.ToException(DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "unknown DuckDB error"));
+                }
+                return ReadAll(result, targetBatchRows, maxResultBytes, cancellationToken);
             }
-            if (executed != DuckDbApi.Success)
+            catch (DuckDbSqlException e) when (e.SqlState == SqlState.OutOfMemory)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var error = DuckDbErrorTranslation.ToException(DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "unknown DuckDB error"));
                 // A statement that ran out of memory leaves freed blocks the allocator keeps: hand them back to the system.
-                if (error.SqlState == SqlState.OutOfMemory) ProcessMemoryLimit.ReleaseFreeMemory();
-                throw error;
+                ProcessMemoryLimit.ReleaseFreeMemory();
+                throw;
             }
-            return ReadAll(result, targetBatchRows, maxResultBytes, cancellationToken);
         }
     }
 
@@ -85,10 +90,14 @@ internal static unsafe class DuckDbStatementRunner
                 throw new DuckDbSqlException(SqlState.OutOfMemory,
                     $"out of memory: the statement's result holds more than {maxResultBytes} bytes (TimeFusion:Execution:MaxResultBytes)");
         }
-        // A materialized result has no error once executed; checked anyway so that a failure is never an empty result.
+        // A streaming result reports a failure (an interrupt, out of memory) as the end of its chunks: check it, so that a
+        // failure is never a short result.
         var error = DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "");
         if (!string.IsNullOrEmpty(error))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
             throw DuckDbErrorTranslation.ToException(error);
+        }
         return new ArrowBatches(schema, coalescer.Finish());
     }
 
@@ -127,7 +136,9 @@ internal static unsafe class DuckDbStatementRunner
         using var array = new OwnedArrowArray();
         var error = DuckDbApi.TakeError(DuckDbApi.duckdb_data_chunk_to_arrow(options, chunk, array.Pointer));
         if (error is not null)
-            throw new DuckDbSqlException(DuckDbErrorTranslation.InternalError, "DuckDB could not convert a result chunk to Arrow: " + error);
+            throw error.Contains("Out of Memory", StringComparison.Ordinal)
+                ? new DuckDbSqlException(SqlState.OutOfMemory, DuckDbErrorTranslation.OutOfMemoryText, error)
+                : new DuckDbSqlException(DuckDbErrorTranslation.InternalError, "DuckDB could not convert a result chunk to Arrow: " + error);
         // The import takes the array over (its release moves to the batch); disposing frees only the struct.
         return CArrowArrayImporter.ImportRecordBatch(array.Pointer, schema);
     }
