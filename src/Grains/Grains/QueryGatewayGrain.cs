@@ -53,7 +53,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
 
     private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken)
     {
-        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
         var plan = _analyzer.Analyze(sql, catalog, ScopeOf(caller));
         // The server stopping interrupts the statement too: grain deactivation would otherwise wait for it.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
@@ -112,7 +112,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
 
     private async Task<long> DmlAsync(ClassifiedStatement statement, Caller caller)
     {
-        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
         var plan = _dml.AnalyzeUpdateOrDelete(statement, catalog, ScopeOf(caller));
         var request = new DmlRequest(plan.Kind == DmlKind.Update, plan.Predicate,
             plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList(), plan.Time.MinMicros, plan.Time.MaxMicros);
