@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using TimeFusion.Grains;
 using TimeFusion.Ingest;
+using TimeFusion.Query.Statements;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Sql;
@@ -32,7 +33,7 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
-        if (await CatalogTablesIfCatalogQuery(bound) is { } tables)
+        if (!SystemTablesView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
         {
             var (schema, batches) = await catalog.QueryAsync(bound, user.Name, tables, users, cancellationToken);
             foreach (var b in batches) b.Dispose();
@@ -67,8 +68,17 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 // The gateway's classifier reads FLUSH's optional table (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
                 return StatementResult.Command("FLUSH");
+            case "OPTIMIZE" or "VACUUM":
+                // Maintenance: the gateway reads the statement and runs it on each table grain of the caller's projects.
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command(keyword);
+            case "ALTER":
+                // ALTER TABLE … SET (retention = …); any other ALTER is refused by the gateway.
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command("ALTER TABLE");
             default:
-                if (await CatalogTablesIfCatalogQuery(sql) is { } tables)
+                // timefusion.tables is the gateway's (its name would otherwise read as information_schema's "tables").
+                if (!SystemTablesView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
                 {
                     var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
                     return StatementResult.Rows(schema, Enumerate(batches));
