@@ -26,6 +26,9 @@ public sealed partial class TableEngine
     private readonly SemaphoreSlim _maintenanceLock = new(1, 1);
     private TimeSpan? _retention;
 
+    /// <summary>Tests only: runs after OPTIMIZE wrote its files and before it commits (to race a DML against it).</summary>
+    internal Func<Task>? BeforeOptimizeCommit { get; set; }
+
     /// <summary>Snapshots pinned by running readers, and files being written (VACUUM keeps them all).</summary>
     public SnapshotPins Pins => _pins;
 
@@ -85,6 +88,7 @@ public sealed partial class TableEngine
             var bins = DeltaOptimizer.Plan(snapshot, options, from, to, minSmallFiles);
             if (bins.Count == 0) break;
             var outputs = await optimizer.RewriteAsync(snapshot, bins, cancellationToken);
+            if (BeforeOptimizeCommit is { } hook) await hook();
             List<OptimizeOutput> stale;
             await _flushLock.WaitAsync(CancellationToken.None);
             try
