@@ -72,8 +72,9 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 // Maintenance: the gateway reads the statement and runs it on each table grain of the caller's projects.
                 await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
                 return StatementResult.Command(keyword);
-            case "ALTER":
-                // ALTER TABLE … SET (retention = …); any other ALTER is refused by the gateway.
+            case "ALTER" when !NamesCatalogRelation(sql):
+                // ALTER TABLE … SET (retention = …); any other ALTER is refused by the gateway. An ALTER of a catalog
+                // relation goes where every catalog statement goes (which refuses it as read-only).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
                 return StatementResult.Command("ALTER TABLE");
             default:
@@ -90,6 +91,11 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 return StatementResult.Rows(rows.Schema, Enumerate(rows.Batches));
         }
     }
+
+    /// <summary>Whether <paramref name="sql"/> names a pg_catalog relation or function.</summary>
+    private bool NamesCatalogRelation(string sql) =>
+        SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+            .Any(t => catalog.Names.Contains(t.FoldedIdentifier(sql)!));
 
     /// <summary>
     /// The catalog's tables when <paramref name="sql"/> reads the PostgreSQL catalog (names a pg_catalog relation or
