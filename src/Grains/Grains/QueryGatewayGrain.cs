@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Concurrency;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
+using TimeFusion.Query.Statements;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -53,6 +54,8 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
 
     private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken)
     {
+        if (SystemTablesView.References(sql))
+            sql = SystemTablesView.Rewrite(sql, await TableStatusesAsync(caller));
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
         var plan = _analyzer.Analyze(sql, catalog, ScopeOf(caller));
         // The server stopping interrupts the statement too: grain deactivation would otherwise wait for it.
@@ -101,6 +104,13 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 return await DmlAsync(statement, caller);
             case StatementKind.Insert:
                 return await InsertValuesAsync(statement, caller, cancellationToken);
+            case StatementKind.Optimize:
+                return await OptimizeAsync(MaintenanceStatementParser.ParseOptimize(statement.Sql), caller);
+            case StatementKind.Vacuum:
+                return await VacuumAsync(MaintenanceStatementParser.ParseVacuum(statement.Sql), caller);
+            case StatementKind.AlterTable:
+                await AlterRetentionAsync(MaintenanceStatementParser.ParseAlterRetention(statement.Sql), caller);
+                return 0;
             case StatementKind.CreateTable:
                 if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "only an admin may create tables");
                 await GrainFactory.GetGrain<ICatalogGrain>(0).CreateTableAsync(Query.Statements.CreateTableParser.Parse(statement.Sql));
@@ -166,6 +176,76 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 rows += (await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(p, t)).FlushAsync()).Rows;
         }
         return rows;
+    }
+
+    /// <summary>The status of every (project, table) grain the caller may read, for <c>timefusion.tables</c>.</summary>
+    private async Task<IReadOnlyList<TableGrainStatus>> TableStatusesAsync(Caller caller)
+    {
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        var keys = new List<string>();
+        foreach (var table in await catalog.ListTablesAsync())
+        foreach (var project in await catalog.ProjectsOfAsync(table.Name))
+        {
+            if (caller.IsAdmin || caller.Projects.Contains(project)) keys.Add(TableGrainKey.Format(project, table.Name));
+        }
+        return await Task.WhenAll(keys.Select(k => GrainFactory.GetGrain<ITableGrain>(k).GetStatusAsync()));
+    }
+
+    /// <summary>The grains of <paramref name="table"/> a maintenance statement reaches: the caller's writable projects, narrowed by <paramref name="named"/>.</summary>
+    private async Task<List<ITableGrain>> MaintenanceTargetsAsync(string table, IReadOnlyList<string>? named, Caller caller)
+    {
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        if ((await catalog.ListTablesAsync()).All(t => t.Name != table))
+            throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{table}\" does not exist");
+        var projects = await catalog.ProjectsOfAsync(table);
+        if (named is not null)
+        {
+            foreach (var p in named.Where(p => !caller.IsAdmin && !caller.Projects.Contains(p)))
+                throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{p}'");
+            projects = projects.Where(named.Contains).ToList();
+        }
+        return projects.Where(p => caller.IsAdmin || caller.Projects.Contains(p))
+            .Select(p => GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(p, table))).ToList();
+    }
+
+    /// <summary>OPTIMIZE on each reachable grain; returns the files merged away.</summary>
+    private async Task<long> OptimizeAsync(OptimizeStatement statement, Caller caller)
+    {
+        long files = 0;
+        foreach (var grain in await MaintenanceTargetsAsync(statement.Table, statement.Projects, caller))
+            files += (await grain.OptimizeAsync(new OptimizeRequest(statement.FromDate, statement.ToDate))).FilesRemoved;
+        return files;
+    }
+
+    /// <summary>VACUUM on each reachable grain; returns the data files deleted.</summary>
+    private async Task<long> VacuumAsync(VacuumStatement statement, Caller caller)
+    {
+        long files = 0;
+        foreach (var grain in await MaintenanceTargetsAsync(statement.Table, null, caller))
+            files += (await grain.VacuumAsync(new VacuumRequest(statement.Retain))).FilesDeleted;
+        return files;
+    }
+
+    /// <summary>
+    /// Stores a retention in the catalog (table-wide: admins only; a project's override: whoever may write it) and
+    /// hands the effective retention to the affected grains at once.
+    /// </summary>
+    private async Task AlterRetentionAsync(AlterRetentionStatement statement, Caller caller)
+    {
+        if (statement.Project is null && !caller.IsAdmin)
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege,
+                "only an admin may set a table's retention; set your project's with ALTER TABLE t SET (retention = '…', project = '…')");
+        if (statement.Project is { } own && !caller.IsAdmin && !caller.Projects.Contains(own))
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{own}'");
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        await catalog.SetRetentionAsync(statement.Table, statement.Project, statement.Retention);
+        // Only grains that hold rows are told (others read it from the catalog when they activate).
+        var projects = (await catalog.ProjectsOfAsync(statement.Table)).Where(p => statement.Project is null || p == statement.Project);
+        foreach (var project in projects)
+        {
+            var effective = await catalog.RetentionOfAsync(statement.Table, project);
+            await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, statement.Table)).SetRetentionAsync(effective);
+        }
     }
 
     /// <inheritdoc />

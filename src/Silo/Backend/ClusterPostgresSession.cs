@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using TimeFusion.Grains;
 using TimeFusion.Ingest;
+using TimeFusion.Query.Statements;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Sql;
@@ -33,7 +34,7 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
-        if (await CatalogTablesIfCatalogQuery(bound) is { } tables)
+        if (!SystemTablesView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
         {
             var (schema, batches) = await catalog.QueryAsync(bound, user.Name, tables, users, cancellationToken);
             foreach (var b in batches) b.Dispose();
@@ -68,8 +69,18 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 // The gateway's classifier reads FLUSH's optional table (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command("FLUSH");
+            case "OPTIMIZE" or "VACUUM":
+                // Maintenance: the gateway reads the statement and runs it on each table grain of the caller's projects.
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command(keyword);
+            case "ALTER" when !NamesCatalogRelation(sql):
+                // ALTER TABLE … SET (retention = …); any other ALTER is refused by the gateway. An ALTER of a catalog
+                // relation goes where every catalog statement goes (which refuses it as read-only).
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command("ALTER TABLE");
             default:
-                if (await CatalogTablesIfCatalogQuery(sql) is { } tables)
+                // timefusion.tables is the gateway's (its name would otherwise read as information_schema's "tables").
+                if (!SystemTablesView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
                 {
                     var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
                     return StatementResult.Rows(schema, Enumerate(batches));
@@ -81,6 +92,11 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 return StatementResult.Rows(rows.Schema, Enumerate(rows.Batches));
         }
     }
+
+    /// <summary>Whether <paramref name="sql"/> names a pg_catalog relation or function.</summary>
+    private bool NamesCatalogRelation(string sql) =>
+        SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+            .Any(t => catalog.Names.Contains(t.FoldedIdentifier(sql)!));
 
     /// <summary>
     /// The catalog's tables when <paramref name="sql"/> reads the PostgreSQL catalog (names a pg_catalog relation or

@@ -78,6 +78,12 @@ public enum StatementKind
     Flush,
     /// <summary>COPY (e.g. <c>COPY t FROM STDIN</c>, handled by the wire protocol).</summary>
     Copy,
+    /// <summary>Our own <c>OPTIMIZE t [WHERE date …]</c>: merge small files now.</summary>
+    Optimize,
+    /// <summary><c>VACUUM t [RETAIN n HOURS]</c>: delete files no version within the window references.</summary>
+    Vacuum,
+    /// <summary><c>ALTER TABLE t SET (retention = '30 days' [, project = 'p'])</c>; other ALTERs are refused.</summary>
+    AlterTable,
     /// <summary>
     /// Session and transaction statements passed through to the front end: SET, RESET, SHOW, BEGIN, START,
     /// COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, RELEASE, DISCARD, DEALLOCATE, DESCRIBE, LISTEN, UNLISTEN, CLOSE.

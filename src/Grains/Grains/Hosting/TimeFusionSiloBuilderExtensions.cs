@@ -9,6 +9,7 @@ using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Engine;
 using TimeFusion.Flush;
+using TimeFusion.Maintenance;
 using TimeFusion.Ingest;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
@@ -53,6 +54,7 @@ public static class TimeFusionSiloBuilderExtensions
         services.AddTimeFusionOptions<WalOptions, WalOptionsValidator>(TimeFusionSections.Wal);
         services.AddTimeFusionOptions<DeltaOptions, DeltaOptionsValidator>(TimeFusionSections.Delta);
         services.AddTimeFusionOptions<IngestOptions, IngestOptionsValidator>(TimeFusionSections.Ingest);
+        services.AddTimeFusionOptions<MaintenanceOptions, MaintenanceOptionsValidator>(TimeFusionSections.Maintenance);
         services.AddTimeFusionOptions<ExecutionOptions, ExecutionOptionsValidator>(TimeFusionSections.Execution);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, ProcessMemoryLimitInitializer>());
 
@@ -73,6 +75,7 @@ public static class TimeFusionSiloBuilderExtensions
                 Wal = sp.GetRequiredService<IOptions<WalOptions>>().Value,
                 Delta = sp.GetRequiredService<IOptions<DeltaOptions>>().Value,
                 Flush = sp.GetRequiredService<IOptions<FlushOptions>>().Value,
+                Maintenance = sp.GetRequiredService<IOptions<MaintenanceOptions>>().Value,
             },
             sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(_ => new SqlParser());
