@@ -8,7 +8,7 @@ namespace TimeFusion.Ingest;
 /// Write path, step 1: checks an incoming Arrow batch against its table and returns it in the table's
 /// canonical Arrow schema (column order, canonical types), or rejects it whole.
 /// Checks: well-formed Arrow buffers, no unknown or duplicate columns, every NOT NULL column present and null-free, types match
-/// (strings in any encoding, timestamps in any unit), <c>timestamp</c> within bounds, <c>date</c> equal to
+/// (strings in any encoding, timestamps in any unit), JSON columns hold JSON (22P02), <c>timestamp</c> within bounds, <c>date</c> equal to
 /// the UTC date of <c>timestamp</c> and <c>project_id</c> equal to the target project where given.
 /// Missing nullable columns become null columns; a missing <c>date</c> or <c>project_id</c> is filled in.
 /// Columns already canonical are passed through without copying.
@@ -62,6 +62,7 @@ public static class BatchValidator
             {
                 arrays[c] = Conform(batch.Column(source), column, schema.Name);
                 if (column.Type is ColumnType.Utf8 or ColumnType.Json or ColumnType.Utf8List) NulCharacters.Check(arrays[c], column.Name);
+                if (column.Type is ColumnType.Json) JsonValues.Check(arrays[c], column.Name);
                 if (!column.Nullable && arrays[c].NullCount > 0)
                     throw new BatchRejectedException($"column '{column.Name}' is NOT NULL but row {FirstNull(arrays[c])} is null");
             }
