@@ -20,6 +20,10 @@ public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory u
         ValueTask.FromResult(users.Find(userName) is { } user ? ProtocolUserOf(user) : null);
 
     /// <inheritdoc />
+    public PostgresAuthMethod UnknownUserAuthMethod =>
+        users.Users.Count(u => u.AuthMethod == PostgresAuthMethod.Cleartext) * 2 > users.Users.Count ? PostgresAuthMethod.Cleartext : PostgresAuthMethod.ScramSha256;
+
+    /// <inheritdoc />
     public ValueTask<IPostgresSession> OpenSessionAsync(PostgresUser user, PostgresSessionInfo info, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog));
 

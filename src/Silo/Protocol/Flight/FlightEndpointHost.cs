@@ -25,12 +25,14 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     private readonly UserDirectory _users;
     private readonly IOptions<FlightEndpointOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly LoginThrottle _throttle;
     private WebApplication? _app;
 
     /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
     public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null, LoginThrottle? throttle = null)
     {
+        _throttle = throttle ?? LoginThrottle.CreateDefault();
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(users);
         ArgumentNullException.ThrowIfNull(options);
@@ -55,7 +57,12 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
-            k.Listen(address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            k.Listen(address, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                // Optional TLS (HTTP/2 over TLS via ALPN): the same kind of certificate setting as the PostgreSQL endpoint.
+                if (ServerCertificates.Load(options.Tls, FlightEndpointOptions.Section + ":Tls") is { } certificate) listen.UseHttps(certificate);
+            });
             k.Limits.MaxRequestBodySize = null; // DoPut is one long streaming request
         });
         builder.Services.AddSingleton(_loggerFactory);
@@ -67,6 +74,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         builder.Services.AddSingleton(_options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FlightBearerTokens>();
+        builder.Services.AddSingleton(_throttle);
         builder.Services.AddSingleton<FlightAuthenticator>();
         builder.Services.AddGrpc(grpc =>
         {
