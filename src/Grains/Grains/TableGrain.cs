@@ -121,6 +121,6 @@ public sealed class TableGrain(
     {
         var e = Engine;
         return Task.FromResult(new TableGrainStatus(e.AppliedThroughLsn, e.FlushedThroughLsn, e.BufferedRows, e.BufferedBytes,
-            e.DeltaSnapshot.Version, e.Recovery.ReplayedEntries, e.DmlFilesRead));
+            e.DeltaSnapshot.Version, e.Recovery.ReplayedEntries, e.DmlFilesRead, e.Recovery.QuarantinedRegions, e.Recovery.Wal.CorruptBytes));
     }
 }

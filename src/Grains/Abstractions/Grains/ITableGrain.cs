@@ -66,7 +66,7 @@ public sealed record DmlRequest(
 [GenerateSerializer, Immutable]
 public sealed record FlushReply([property: Id(0)] long FlushedThroughLsn, [property: Id(1)] long? DeltaVersion, [property: Id(2)] long Rows);
 
-/// <summary>A table grain's counters (<c>DmlFilesRead</c>: Delta files read by UPDATE/DELETE since activation).</summary>
+/// <summary>A table grain's counters (<c>DmlFilesRead</c>: Delta files read by UPDATE/DELETE since activation; <c>QuarantinedWalRegions</c>/<c>QuarantinedWalBytes</c>: WAL damage set aside when it opened).</summary>
 [GenerateSerializer, Immutable]
 public sealed record TableGrainStatus(
     [property: Id(0)] long AppliedThroughLsn,
@@ -75,4 +75,6 @@ public sealed record TableGrainStatus(
     [property: Id(3)] long BufferedBytes,
     [property: Id(4)] long DeltaVersion,
     [property: Id(5)] long RecoveredEntries,
-    [property: Id(6)] long DmlFilesRead = 0);
+    [property: Id(6)] long DmlFilesRead = 0,
+    [property: Id(7)] long QuarantinedWalRegions = 0,
+    [property: Id(8)] long QuarantinedWalBytes = 0);

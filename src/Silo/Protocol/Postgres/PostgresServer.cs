@@ -256,7 +256,7 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
             {
                 return new PostgresErrorException(SqlState.TooManyConnections, "sorry, too many clients already");
             }
-            if (!user.IsAdmin && _admitted >= _options.MaxConnections - _options.ReservedAdminConnections)
+            if (!user.IsAdmin && _admitted >= _options.MaxConnections - Math.Min(_options.ReservedAdminConnections, _options.MaxConnections - 1))
             {
                 return new PostgresErrorException(SqlState.TooManyConnections, "remaining connection slots are reserved for admins")
                 {
