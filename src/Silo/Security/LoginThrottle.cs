@@ -128,6 +128,8 @@ public sealed class LoginThrottle
             }
             entry.Failures++;
             entry.LastFailure = now;
+            // Past the free failures, the next attempt waits at least this failure's delay.
+            if (entry.Failures > _options.FreeFailures) entry.NextTurn = Math.Max(entry.NextTurn, now + DelayTicks(entry.Failures));
             var engaged = entry.Failures > _options.FreeFailures && !entry.Warned;
             if (engaged) entry.Warned = true;
             return (entry.Failures, started, engaged);

@@ -106,7 +106,6 @@ public sealed class WalRecoveryTests : IDisposable
         Assert.Equal(11, await log.AppendAsync(WalOperation.Insert, Payload(11)));
     }
 
-    [Fact]
     private static readonly WalOptions Strict = new() { CorruptionPolicy = WalCorruptionPolicy.Strict };
 
     [Fact]

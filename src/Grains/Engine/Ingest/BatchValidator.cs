@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Ingest;
 
@@ -29,10 +30,10 @@ public static class BatchValidator
         ArgumentNullException.ThrowIfNull(options);
         var rows = batch.Length;
         if (rows > options.MaxRowsPerBatch)
-            throw new BatchRejectedException($"batch has {rows} rows; the limit is {options.MaxRowsPerBatch}");
+            throw new BatchRejectedException($"batch has {rows} rows; the limit is {options.MaxRowsPerBatch} (TimeFusion:Ingest:MaxRowsPerBatch)", SqlState.ProgramLimitExceeded);
         var bytes = ArrowSize.Of(batch);
         if (bytes > options.MaxBatchBytes)
-            throw new BatchRejectedException($"batch holds {bytes} bytes; the limit is {options.MaxBatchBytes}");
+            throw TooLarge(bytes, options);
 
         // Structure first (buffer lengths, offsets, UTF-8): a client's batch is untrusted bytes.
         try
@@ -92,8 +93,18 @@ public static class BatchValidator
         else CheckProject((StringArray)arrays[projectIndex], project);
 
         // Every column is either a checked input column (or a view of one) or built here: structurally sound.
-        return new ValidatedBatch(new RecordBatch(schema.ToArrowSchema(), arrays, rows), schema);
+        var canonical = new RecordBatch(schema.ToArrowSchema(), arrays, rows);
+        // Checked again as the table holds it (with project_id and date filled in): this is what the WAL logs, and
+        // MaxBatchBytes leaves the WAL's MaxEntryBytes room for it, so no limit further down can refuse it.
+        var canonicalBytes = ArrowSize.Of(canonical);
+        if (canonicalBytes > options.MaxBatchBytes)
+            throw TooLarge(canonicalBytes, options);
+        return new ValidatedBatch(canonical, schema);
     }
+
+    private static BatchRejectedException TooLarge(long bytes, IngestOptions options) => new(
+        $"batch holds {bytes} bytes (with project_id and date filled in); the limit is {options.MaxBatchBytes} (TimeFusion:Ingest:MaxBatchBytes): split it into smaller batches",
+        SqlState.ProgramLimitExceeded);
 
     /// <summary>
     /// Validates a batch already in <paramref name="schema"/>'s shape (the buffer's input: same columns in the same

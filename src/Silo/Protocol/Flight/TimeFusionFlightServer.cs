@@ -218,8 +218,9 @@ public sealed class TimeFusionFlightServer(
         }
         catch (Exception e) when (e is not RpcException)
         {
+            // Unexpected failures (Orleans timeouts naming grains, engine internals) stay in the log.
             logger.LogWarning(e, "Flight call failed");
-            throw new RpcException(new Status(StatusCode.Internal, e.Message));
+            throw new RpcException(new Status(StatusCode.Internal, "internal error; the server log has the details"));
         }
     }
 }

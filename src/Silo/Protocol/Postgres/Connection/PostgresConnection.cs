@@ -294,8 +294,10 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
             case OutOfMemoryException or InsufficientExecutionStackException:
                 return new PostgresErrorException(SqlState.OutOfMemory, "out of memory");
             default:
+                // Unexpected failures (Orleans timeouts naming grains, engine internals) stay in the log; the client
+                // gets a stable text it can quote to an operator.
                 _logger.LogWarning(e, "statement failed on connection {ProcessId}", ProcessId);
-                return new PostgresErrorException(SqlState.InternalError, string.IsNullOrEmpty(e.Message) ? e.GetType().Name : e.Message);
+                return new PostgresErrorException(SqlState.InternalError, $"internal error; the server log has the details (connection {ProcessId})");
         }
     }
 
