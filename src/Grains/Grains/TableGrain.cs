@@ -173,6 +173,8 @@ public sealed class TableGrain(
             LastVacuum = e.LastVacuum,
             Retention = e.Retention,
             Silo = RuntimeIdentity,
+            QuarantinedWalRegions = e.Recovery.QuarantinedRegions,
+            QuarantinedWalBytes = e.Recovery.Wal.CorruptBytes,
         });
     }
 

@@ -1,5 +1,7 @@
 using TimeFusion.Grains;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using TimeFusion.Ingest;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Silo.Security;
@@ -11,7 +13,7 @@ namespace TimeFusion.Silo.Backend;
 /// grain, catalog queries (pg_catalog, information_schema) answered by the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
 public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory users, PgCatalogDatabase catalog,
-    StatementCancellations cancellations, StatementAdmission admission) : IPostgresBackend
+    StatementCancellations cancellations, StatementAdmission admission, IOptions<IngestOptions>? ingest = null) : IPostgresBackend
 {
     // One protocol user per configured user, kept as long as it is: the connection caches the SCRAM secret it derives
     // from a plain password per protocol user instance, so a fresh instance per login would derive it every time.
@@ -22,8 +24,15 @@ public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory u
         ValueTask.FromResult(users.Find(userName) is { } user ? ProtocolUserOf(user) : null);
 
     /// <inheritdoc />
+    public PostgresAuthMethod UnknownUserAuthMethod =>
+        users.Users.Count(u => u.AuthMethod == PostgresAuthMethod.Cleartext) * 2 > users.Users.Count ? PostgresAuthMethod.Cleartext : PostgresAuthMethod.ScramSha256;
+
+    /// <inheritdoc />
     public ValueTask<IPostgresSession> OpenSessionAsync(PostgresUser user, PostgresSessionInfo info, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog, cancellations, admission));
+        ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog,
+            cancellations, admission,
+            // The COPY door: the same limit the engine applies to the batch a COPY becomes.
+            (ingest?.Value ?? new IngestOptions()).MaxBatchBytes));
 
     /// <summary>The PostgreSQL protocol's view of a server user.</summary>
     internal static PostgresUser ProtocolUserOf(TimeFusionUser user) => ProtocolUsers.GetValue(user, u => new PostgresUser

@@ -17,7 +17,7 @@ namespace TimeFusion.Silo.Backend;
 /// Statements over pg_catalog or information_schema (and nothing else) go to the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
 internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser user, IReadOnlyList<PostgresUser> users, PgCatalogDatabase catalog,
-    StatementCancellations cancellations, StatementAdmission admission) : IPostgresSession
+    StatementCancellations cancellations, StatementAdmission admission, long maxCopyBytes = 192L << 20) : IPostgresSession
 {
     private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
 
@@ -151,9 +151,9 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
             {
                 all.Add(b);
                 bytes += ArrowSize.Of(b);
-                if (bytes > MaxCopyBytes)
+                if (bytes > maxCopyBytes)
                     throw new PostgresErrorException(SqlState.ProgramLimitExceeded,
-                        $"COPY holds more than {MaxCopyBytes >> 20} MB; split the input into several COPY statements");
+                        $"COPY holds more than {maxCopyBytes} bytes, the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); split the input into several COPY statements");
             }
             if (all.Count == 0) return 0;
             using var one = all.Count == 1 ? null : Concatenate(target.Schema, all);
@@ -165,9 +165,6 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
             foreach (var b in all) b.Dispose();
         }
     }
-
-    /// <summary>The most a COPY may hold: the engine's largest batch (<c>IngestOptions.MaxBatchBytes</c>, 256 MB by default).</summary>
-    private const long MaxCopyBytes = 256L << 20;
 
     private static RecordBatch Concatenate(Schema schema, List<RecordBatch> batches)
     {

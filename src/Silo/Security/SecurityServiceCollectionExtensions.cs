@@ -8,7 +8,7 @@ namespace TimeFusion.Silo.Security;
 /// <summary>Registers the server's users, shared by every endpoint.</summary>
 public static class SecurityServiceCollectionExtensions
 {
-    /// <summary>Adds <see cref="UserDirectory"/> over the users bound from <c>TimeFusion:Users</c> (validated at start).</summary>
+    /// <summary>Adds <see cref="UserDirectory"/> over the users bound from <c>TimeFusion:Users</c> (validated at start) and the shared <see cref="LoginThrottle"/> (<c>TimeFusion:Login</c>).</summary>
     public static IServiceCollection AddTimeFusionUsers(this IServiceCollection services)
     {
         if (services.Any(d => d.ServiceType == typeof(UserDirectory))) return services;
@@ -18,6 +18,9 @@ public static class SecurityServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<TimeFusionUsersOptions>, TimeFusionUsersOptionsValidator>();
         services.TryAddSingleton<UserDirectory>();
+        services.AddOptions<LoginThrottleOptions>().BindConfiguration(LoginThrottleOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LoginThrottleOptions>, LoginThrottleOptionsValidator>();
+        services.TryAddSingleton<LoginThrottle>();
         return services;
     }
 }

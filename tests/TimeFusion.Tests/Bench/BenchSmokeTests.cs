@@ -10,6 +10,7 @@ namespace TimeFusion.Tests.Bench;
 /// A small run of the benchmark harness (<c>TimeFusion.Bench suite</c>) as a child process, into a temp folder:
 /// the JSON has the figures, TimeFusion and DuckDB return the same rows for every query, nothing is lost.
 /// </summary>
+[Collection(BenchSmokeCollection.Name)]
 public sealed class BenchSmokeTests
 {
     private static string BenchDll => typeof(BenchSmokeTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
@@ -67,4 +68,14 @@ public sealed class BenchSmokeTests
         Assert.Equal(0, Median("Memory", "writer flood: 16 writers, 4 tables, hard limit 256 MiB", "rows lost or extra"));
         Assert.True(File.ReadAllText(Path.Combine(output.Path, "BENCHMARKS.md")).Contains("generated section, begin", StringComparison.Ordinal));
     }
+}
+
+/// <summary>
+/// The benchmark smoke run times its child process (170 s) and takes most of that on a loaded 2-core machine: it runs
+/// alone, after the parallel tests, so real-silo tests (Abuse/…) starting processes at the same time cannot push it over.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BenchSmokeCollection
+{
+    public const string Name = "bench-smoke";
 }

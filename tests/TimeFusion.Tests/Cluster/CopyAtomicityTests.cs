@@ -24,7 +24,7 @@ public sealed class CopyAtomicityTests(TinyBudgetCluster fixture) : IClassFixtur
         var e = await Assert.ThrowsAsync<PostgresException>(async () =>
         {
             await using var copy = await conn.BeginTextImportAsync("COPY otel_logs_and_spans (id, timestamp, level, body) FROM STDIN");
-            for (var i = 0; i < 40_000; i++) await copy.WriteLineAsync($"atomic-{i}\t2026-11-24 10:00:{i % 60:00}+00\tINFO\t{padding}");
+            for (var i = 0; i < 40_000; i++) await copy.WriteLineAsync($"atomic-{i}\t2026-11-24 10:00:{i % 60:00}+00\tINFO\t\"{padding}\"");
         });
         Assert.StartsWith("5", e.SqlState); // resources: the batch is larger than the silo may buffer
         Assert.Contains("can never", e.MessageText, StringComparison.Ordinal);

@@ -33,7 +33,7 @@ public sealed class OptionsValidationTests
         Passes(new FlushOptionsValidator(), new FlushOptions());
         Passes(new FlushTimerOptionsValidator(), new FlushTimerOptions());
         Passes(new WalOptionsValidator(), new WalOptions());
-        Passes(new IngestOptionsValidator(), new IngestOptions());
+        Passes(new IngestOptionsValidator(Microsoft.Extensions.Options.Options.Create(new TimeFusion.Wal.WalOptions())), new IngestOptions());
         Passes(new DeltaOptionsValidator(), new DeltaOptions());
         Passes(new ExecutionOptionsValidator(), new ExecutionOptions());
         Passes(new TimeFusionStorageOptionsValidator(), new TimeFusionStorageOptions());
@@ -57,7 +57,7 @@ public sealed class OptionsValidationTests
         Fails(new FlushOptionsValidator(), new FlushOptions { MaxBufferAge = TimeSpan.FromSeconds(-1) }, "TimeFusion:Flush:MaxBufferAge");
         Fails(new FlushTimerOptionsValidator(), new FlushTimerOptions { CheckInterval = TimeSpan.Zero }, "TimeFusion:Flush:CheckInterval");
         Fails(new WalOptionsValidator(), new WalOptions { SegmentSizeBytes = -1 }, "TimeFusion:Wal:SegmentSizeBytes");
-        Fails(new IngestOptionsValidator(), new IngestOptions { MaxBatchBytes = 0 }, "TimeFusion:Ingest:MaxBatchBytes");
+        Fails(new IngestOptionsValidator(Microsoft.Extensions.Options.Options.Create(new TimeFusion.Wal.WalOptions())), new IngestOptions { MaxBatchBytes = 0 }, "TimeFusion:Ingest:MaxBatchBytes");
         Fails(new DeltaOptionsValidator(), new DeltaOptions { CheckpointInterval = -1 }, "TimeFusion:Delta:CheckpointInterval");
         Fails(new ExecutionOptionsValidator(), new ExecutionOptions { MaxConcurrentGrainCalls = 0 }, "TimeFusion:Execution:MaxConcurrentGrainCalls");
         Fails(new TimeFusionOptionsValidator(), new TimeFusionOptions { DataDirectory = " " }, "TimeFusion:DataDirectory");

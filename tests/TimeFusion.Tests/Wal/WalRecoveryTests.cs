@@ -81,14 +81,14 @@ public sealed class WalRecoveryTests : IDisposable
     [InlineData(0)] // inside the length field
     [InlineData(5)] // inside the CRC field
     [InlineData(9)] // inside the envelope header
-    public async Task A_flipped_byte_in_the_middle_fails_the_open_by_default_and_names_the_position(int offsetInFrame)
+    public async Task A_flipped_byte_in_the_middle_fails_a_strict_open_and_names_the_position(int offsetInFrame)
     {
         var offsets = await WriteEntries(10);
         var bytes = await File.ReadAllBytesAsync(Segment);
         bytes[offsets[4] + offsetInFrame] ^= 0x5A;
         await File.WriteAllBytesAsync(Segment, bytes);
 
-        var e = await Assert.ThrowsAsync<WalCorruptException>(() => WriteAheadLog.OpenAsync(Id, Storage));
+        var e = await Assert.ThrowsAsync<WalCorruptException>(() => WriteAheadLog.OpenAsync(Id, Storage, Strict));
         Assert.Equal(offsets[4], e.Position);
         Assert.Equal(Path.GetFileName(Segment), e.Segment);
         Assert.Contains($"byte {offsets[4]}", e.Message);
@@ -106,6 +106,24 @@ public sealed class WalRecoveryTests : IDisposable
         Assert.Equal(11, await log.AppendAsync(WalOperation.Insert, Payload(11)));
     }
 
+    private static readonly WalOptions Strict = new() { CorruptionPolicy = WalCorruptionPolicy.Strict };
+
+    [Fact]
+    public async Task Damage_is_quarantined_by_default_and_the_log_keeps_serving_and_accepting()
+    {
+        var offsets = await WriteEntries(10);
+        var bytes = await File.ReadAllBytesAsync(Segment);
+        for (var i = 0; i < 16; i++) bytes[offsets[4] + 20 + i] ^= 0xFF;
+        await File.WriteAllBytesAsync(Segment, bytes);
+        await using var log = await WriteAheadLog.OpenAsync(Id, Storage);
+        var damage = Assert.Single(log.RecoveryStats.CorruptEntries);
+        var file = Assert.Single(log.RecoveryStats.QuarantineFiles);
+        var copy = await File.ReadAllBytesAsync(Path.Combine(Path.GetDirectoryName(Segment)!, file));
+        Assert.Equal(bytes.AsSpan((int)damage.Position, (int)damage.Length).ToArray(), copy);
+        Assert.Equal([1L, 2, 3, 4, 6, 7, 8, 9, 10], (await ReadAll(log)).Select(x => x.Lsn));
+        Assert.Equal(11, await log.AppendAsync(WalOperation.Insert, Payload(11)));
+    }
+
     [Fact]
     public async Task Damage_beyond_the_threshold_fails_at_the_first_region_over_it()
     {
@@ -114,7 +132,7 @@ public sealed class WalRecoveryTests : IDisposable
         bytes[offsets[2] + 30] ^= 1;
         bytes[offsets[6] + 30] ^= 1;
         await File.WriteAllBytesAsync(Segment, bytes);
-        var e = await Assert.ThrowsAsync<WalCorruptException>(() => WriteAheadLog.OpenAsync(Id, Storage, new WalOptions { MaxCorruptEntries = 1 }));
+        var e = await Assert.ThrowsAsync<WalCorruptException>(() => WriteAheadLog.OpenAsync(Id, Storage, new WalOptions { CorruptionPolicy = WalCorruptionPolicy.Strict, MaxCorruptEntries = 1 }));
         Assert.Equal(offsets[6], e.Position);
         await using var log = await WriteAheadLog.OpenAsync(Id, Storage, new WalOptions { MaxCorruptEntries = 2 });
         Assert.Equal([offsets[2], offsets[6]], log.RecoveryStats.CorruptEntries.Select(d => d.Position));
@@ -128,7 +146,7 @@ public sealed class WalRecoveryTests : IDisposable
         var bytes = await File.ReadAllBytesAsync(Segment);
         BitConverter.TryWriteBytes(bytes.AsSpan((int)offsets[2]), 0xFFFFFFF0u);
         await File.WriteAllBytesAsync(Segment, bytes);
-        var e = await Assert.ThrowsAsync<WalCorruptException>(() => WriteAheadLog.OpenAsync(Id, Storage));
+        var e = await Assert.ThrowsAsync<WalCorruptException>(() => WriteAheadLog.OpenAsync(Id, Storage, Strict));
         Assert.Equal(offsets[2], e.Position);
         Assert.Contains("exceeds MaxEntryBytes", e.Message);
         await using var log = await WriteAheadLog.OpenAsync(Id, Storage, new WalOptions { MaxCorruptEntries = 1 });

@@ -110,7 +110,7 @@ public sealed record DmlRequest(
 [GenerateSerializer, Immutable]
 public sealed record FlushReply([property: Id(0)] long FlushedThroughLsn, [property: Id(1)] long? DeltaVersion, [property: Id(2)] long Rows);
 
-/// <summary>A table grain's counters (<c>DmlFilesRead</c>: Delta files read by UPDATE/DELETE since activation).</summary>
+/// <summary>A table grain's counters (<c>DmlFilesRead</c>: Delta files read by UPDATE/DELETE since activation; <c>QuarantinedWalRegions</c>/<c>QuarantinedWalBytes</c>: WAL damage set aside when it opened).</summary>
 [GenerateSerializer, Immutable]
 public sealed record TableGrainStatus(
     [property: Id(0)] long AppliedThroughLsn,
@@ -156,4 +156,10 @@ public sealed record TableGrainStatus(
 
     /// <summary>The silo hosting the grain.</summary>
     [Id(18)] public string Silo { get; init; } = "";
+
+    /// <summary>Damaged WAL regions moved aside into quarantine files when the table opened.</summary>
+    [Id(19)] public long QuarantinedWalRegions { get; init; }
+
+    /// <summary>Their bytes.</summary>
+    [Id(20)] public long QuarantinedWalBytes { get; init; }
 }

@@ -121,6 +121,9 @@ public static class SqlState
     /// <summary>54000 program_limit_exceeded.</summary>
     public const string ProgramLimitExceeded = "54000";
 
+    /// <summary>54001 statement_too_complex (nesting deeper than the engine's expression depth).</summary>
+    public const string StatementTooComplex = "54001";
+
     /// <summary>55P02 cant_change_runtime_param.</summary>
     public const string CantChangeRuntimeParam = "55P02";
 

@@ -31,6 +31,7 @@ public static class DuckDbErrorTranslation
     public static string SqlStateOf(string duckDbMessage)
     {
         var (kind, text) = Split(duckDbMessage);
+        if (IsTooComplex(text)) return SqlState.StatementTooComplex;
         return kind switch
         {
             "Parser" or "Syntax" => SqlState.SyntaxError,
@@ -58,16 +59,29 @@ public static class DuckDbErrorTranslation
         };
     }
 
+    /// <summary>The client's message for a statement nesting deeper than DuckDB's expression depth limit (54001).</summary>
+    public const string TooComplexMessage = "statement is too complex: expressions or subqueries nest too deeply";
+
+    /// <summary>Whether a DuckDB message is about the expression depth limit.</summary>
+    public static bool IsTooComplex(string text) =>
+        text.Contains("expression depth", StringComparison.OrdinalIgnoreCase) || text.Contains("max_expression_depth", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
-    /// Splits <c>"Binder Error: text\n\nLINE 1: …"</c> into ("Binder", "text"). The LINE/caret block is dropped:
-    /// positions refer to SQL text we generated, not to what the caller wrote.
+    /// Splits <c>"Binder Error: text\n\nLINE 1: …"</c> into ("Binder", "text"). Everything after the first blank line is
+    /// dropped: the LINE/caret block (positions refer to SQL text we generated, not to what the caller wrote) and DuckDB's
+    /// advice (<c>Possible solutions: … SET memory_limit …</c>, tuning guides), which names settings clients cannot change.
     /// </summary>
     public static (string Kind, string Text) Split(string message)
     {
         ArgumentNullException.ThrowIfNull(message);
         var text = message.Trim();
-        var line = text.IndexOf("\n\nLINE ", StringComparison.Ordinal);
-        if (line >= 0) text = text[..line].TrimEnd();
+        var blank = text.IndexOf("\n\n", StringComparison.Ordinal);
+        if (blank >= 0) text = text[..blank].TrimEnd();
+        var advice = text.IndexOf("Possible solutions", StringComparison.Ordinal);
+        if (advice > 0) text = text[..advice].TrimEnd();
+        // "Max expression depth limit of 1000 exceeded. Use "SET max_expression_depth TO x" …": a setting clients
+        // cannot change; said in PostgreSQL's words instead.
+        if (IsTooComplex(text)) text = TooComplexMessage;
         var colon = text.IndexOf(" Error: ", StringComparison.Ordinal);
         if (colon > 0 && colon < 40 && !text[..colon].Contains('\n'))
             return (text[..colon], text[(colon + " Error: ".Length)..].Trim());

@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Ingest;
 
@@ -8,7 +9,7 @@ namespace TimeFusion.Ingest;
 /// Write path, step 1: checks an incoming Arrow batch against its table and returns it in the table's
 /// canonical Arrow schema (column order, canonical types), or rejects it whole.
 /// Checks: well-formed Arrow buffers, no unknown or duplicate columns, every NOT NULL column present and null-free, types match
-/// (strings in any encoding, timestamps in any unit), <c>timestamp</c> within bounds, <c>date</c> equal to
+/// (strings in any encoding, timestamps in any unit), JSON columns hold JSON (22P02), <c>timestamp</c> within bounds, <c>date</c> equal to
 /// the UTC date of <c>timestamp</c> and <c>project_id</c> equal to the target project where given.
 /// Missing nullable columns become null columns; a missing <c>date</c> or <c>project_id</c> is filled in.
 /// Columns already canonical are passed through without copying.
@@ -29,10 +30,10 @@ public static class BatchValidator
         ArgumentNullException.ThrowIfNull(options);
         var rows = batch.Length;
         if (rows > options.MaxRowsPerBatch)
-            throw new BatchRejectedException($"batch has {rows} rows; the limit is {options.MaxRowsPerBatch}");
+            throw new BatchRejectedException($"batch has {rows} rows; the limit is {options.MaxRowsPerBatch} (TimeFusion:Ingest:MaxRowsPerBatch)", SqlState.ProgramLimitExceeded);
         var bytes = ArrowSize.Of(batch);
         if (bytes > options.MaxBatchBytes)
-            throw new BatchRejectedException($"batch holds {bytes} bytes; the limit is {options.MaxBatchBytes}");
+            throw TooLarge(bytes, options);
 
         // Structure first (buffer lengths, offsets, UTF-8): a client's batch is untrusted bytes.
         try
@@ -62,6 +63,7 @@ public static class BatchValidator
             {
                 arrays[c] = Conform(batch.Column(source), column, schema.Name);
                 if (column.Type is ColumnType.Utf8 or ColumnType.Json or ColumnType.Utf8List) NulCharacters.Check(arrays[c], column.Name);
+                if (column.Type is ColumnType.Json) JsonValues.Check(arrays[c], column.Name);
                 if (!column.Nullable && arrays[c].NullCount > 0)
                     throw new BatchRejectedException($"column '{column.Name}' is NOT NULL but row {FirstNull(arrays[c])} is null");
             }
@@ -91,8 +93,18 @@ public static class BatchValidator
         else CheckProject((StringArray)arrays[projectIndex], project);
 
         // Every column is either a checked input column (or a view of one) or built here: structurally sound.
-        return new ValidatedBatch(new RecordBatch(schema.ToArrowSchema(), arrays, rows), schema);
+        var canonical = new RecordBatch(schema.ToArrowSchema(), arrays, rows);
+        // Checked again as the table holds it (with project_id and date filled in): this is what the WAL logs, and
+        // MaxBatchBytes leaves the WAL's MaxEntryBytes room for it, so no limit further down can refuse it.
+        var canonicalBytes = ArrowSize.Of(canonical);
+        if (canonicalBytes > options.MaxBatchBytes)
+            throw TooLarge(canonicalBytes, options);
+        return new ValidatedBatch(canonical, schema);
     }
+
+    private static BatchRejectedException TooLarge(long bytes, IngestOptions options) => new(
+        $"batch holds {bytes} bytes (with project_id and date filled in); the limit is {options.MaxBatchBytes} (TimeFusion:Ingest:MaxBatchBytes): split it into smaller batches",
+        SqlState.ProgramLimitExceeded);
 
     /// <summary>
     /// Validates a batch already in <paramref name="schema"/>'s shape (the buffer's input: same columns in the same

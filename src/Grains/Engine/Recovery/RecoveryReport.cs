@@ -19,4 +19,11 @@ public sealed record RecoveryReport(
     long ReplayedBytes,
     int FlushesDuringReplay,
     WalRecoveryStats Wal,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Intact WAL entries whose content could not be applied, set aside (see <see cref="WalCorruptionPolicy.Quarantine"/>).</summary>
+    public long QuarantinedEntries { get; init; }
+
+    /// <summary>Damaged regions plus entries quarantined when the table opened.</summary>
+    public long QuarantinedRegions => Wal.CorruptEntries.Count + QuarantinedEntries;
+}

@@ -24,26 +24,38 @@ internal static class WalReplayer
         Task ApplyDmlAsync(long lsn, WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
     }
 
-    public static async Task<(long Entries, long Rows, long Bytes, long LastLsn)> ReplayAsync(
+    public static async Task<(long Entries, long Rows, long Bytes, long LastLsn, long Quarantined)> ReplayAsync(
         TableId id, WriteAheadLog wal, long afterLsn, ITarget target, ILogger logger, CancellationToken cancellationToken)
     {
-        long entries = 0, rows = 0, bytes = 0, last = afterLsn;
+        long entries = 0, rows = 0, bytes = 0, last = afterLsn, quarantined = 0;
         var clock = Stopwatch.StartNew();
         var nextProgress = ProgressInterval;
         await foreach (var entry in wal.ReadAsync(afterLsn, cancellationToken))
         {
             if (entry.Project != id.Project || entry.Table != id.Table)
                 throw new WalIdentityException($"{id}: WAL entry {entry.Lsn} belongs to '{entry.Project}/{entry.Table}'");
-            switch (entry.Operation)
+            try
             {
-                case WalOperation.Insert:
-                    rows += await target.ApplyInsertAsync(entry.Lsn, entry.Payload, cancellationToken);
-                    break;
-                case WalOperation.Delete or WalOperation.Update:
-                    await target.ApplyDmlAsync(entry.Lsn, entry.Operation, entry.Payload, cancellationToken);
-                    break;
-                default:
-                    throw new WalFormatException($"{id}: WAL entry {entry.Lsn} has unknown operation {entry.Operation}");
+                switch (entry.Operation)
+                {
+                    case WalOperation.Insert:
+                        rows += await target.ApplyInsertAsync(entry.Lsn, entry.Payload, cancellationToken);
+                        break;
+                    case WalOperation.Delete or WalOperation.Update:
+                        await target.ApplyDmlAsync(entry.Lsn, entry.Operation, entry.Payload, cancellationToken);
+                        break;
+                    default:
+                        throw new WalFormatException($"{id}: WAL entry {entry.Lsn} has unknown operation {entry.Operation}");
+                }
+            }
+            catch (WalFormatException e) when (wal.CorruptionPolicy == WalCorruptionPolicy.Quarantine)
+            {
+                // An intact frame whose content is not a valid entry for the table (decoded, then refused by the
+                // validator): quarantined like damaged bytes, and the table goes on with the rest.
+                var file = await wal.QuarantineEntryAsync(entry.Lsn, entry.Payload, cancellationToken);
+                if (quarantined++ == 0)
+                    logger.LogWarning("{Table}: WAL entry {Lsn} could not be applied and was quarantined to '{File}': {Reason}", id, entry.Lsn, file, e.Message);
+                continue;
             }
             entries++;
             bytes += entry.Payload.Length;
@@ -55,6 +67,6 @@ internal static class WalReplayer
                     id, entries, bytes / 1048576.0, rows, last);
             }
         }
-        return (entries, rows, bytes, last);
+        return (entries, rows, bytes, last, quarantined);
     }
 }

@@ -103,10 +103,18 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
                     $"{id}: the WAL ends at LSN {wal.LastLsn} but Delta already holds entries through LSN {flushed}; the WAL storage was lost or replaced");
             buffer = await BufferTable.CreateAsync(services.Buffer, id, schema, cancellationToken);
             var engine = new TableEngine(id, schema, services, wal, buffer, delta, snapshot, flushed, logger);
-            var (entries, rows, bytes, last) = await WalReplayer.ReplayAsync(id, wal, flushed, engine, logger, cancellationToken);
+            var (entries, rows, bytes, last, quarantined) = await WalReplayer.ReplayAsync(id, wal, flushed, engine, logger, cancellationToken);
             engine._sequencer = new LsnSequencer(Math.Max(last, wal.LastLsn));
             engine.Recovery = new RecoveryReport(snapshot.Version, flushed, entries, rows, bytes, engine._flushesDuringReplay,
-                wal.RecoveryStats, clock.Elapsed);
+                wal.RecoveryStats, clock.Elapsed) { QuarantinedEntries = quarantined };
+            var damage = wal.RecoveryStats.CorruptEntries;
+            if (damage.Count > 0)
+            {
+                // Reported once per open, with where the copies are; the table serves every good entry and accepts writes.
+                logger.LogWarning("{Table}: {Regions} damaged WAL region(s), {Bytes} bytes, were skipped and quarantined (first at byte {Position} of '{Segment}': {Reason}); copies: {Files}. "
+                    + "The table serves its other entries; set TimeFusion:Wal:CorruptionPolicy=Strict to refuse opening instead",
+                    id, damage.Count, wal.RecoveryStats.CorruptBytes, damage[0].Position, damage[0].Segment, damage[0].Reason, string.Join(", ", wal.RecoveryStats.QuarantineFiles));
+            }
             if (entries > 0)
                 logger.LogInformation("{Table}: recovered {Entries} WAL entries ({Rows} rows) above LSN {Flushed} in {Elapsed}",
                     id, entries, rows, flushed, clock.Elapsed);

@@ -28,9 +28,16 @@ public sealed class WalOptions
     public int MaxEntryBytes { get; set; } = 256 * MiB;
 
     /// <summary>
-    /// How many damaged regions (CRC mismatches or impossible frames with good entries after them) recovery may skip.
-    /// Default 0: any damage fails the open with <see cref="WalCorruptException"/>. A torn tail (an incomplete last
-    /// write) is not damage: it is cut off.
+    /// What opening a log does with damaged regions (CRC mismatches or impossible frames with good entries after them,
+    /// a segment cut short before the next one): <see cref="WalCorruptionPolicy.Quarantine"/> (default) copies them
+    /// aside, reports them and serves the rest; <see cref="WalCorruptionPolicy.Strict"/> refuses to open past
+    /// <see cref="MaxCorruptEntries"/>. A torn tail (an incomplete last write) is not damage: it is cut off.
+    /// </summary>
+    public WalCorruptionPolicy CorruptionPolicy { get; set; } = WalCorruptionPolicy.Quarantine;
+
+    /// <summary>
+    /// With <see cref="WalCorruptionPolicy.Strict"/>: how many damaged regions recovery may skip (each quarantined)
+    /// before the open fails with <see cref="WalCorruptException"/>. Default 0: any damage fails the open.
     /// </summary>
     public int MaxCorruptEntries { get; set; }
 
@@ -55,6 +62,7 @@ public sealed class WalOptions
         if (SegmentSizeBytes < 4096) throw new ArgumentOutOfRangeException(nameof(SegmentSizeBytes), SegmentSizeBytes, "must be at least 4096");
         if (MaxEntryBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxEntryBytes), MaxEntryBytes, "must be at least 1024");
         if (MaxEntryBytes > int.MaxValue - 64) throw new ArgumentOutOfRangeException(nameof(MaxEntryBytes), MaxEntryBytes, "too large");
+        if (!Enum.IsDefined(CorruptionPolicy)) throw new ArgumentOutOfRangeException(nameof(CorruptionPolicy), CorruptionPolicy, "must be Quarantine or Strict");
         if (MaxCorruptEntries < 0) throw new ArgumentOutOfRangeException(nameof(MaxCorruptEntries), MaxCorruptEntries, "must be >= 0");
         if (MaxGroupCommitBytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxGroupCommitBytes), MaxGroupCommitBytes, "must be >= 1");
         if (MaxGroupCommitEntries < 1) throw new ArgumentOutOfRangeException(nameof(MaxGroupCommitEntries), MaxGroupCommitEntries, "must be >= 1");

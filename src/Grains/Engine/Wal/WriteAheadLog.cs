@@ -42,6 +42,20 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>What opening the log found.</summary>
     public WalRecoveryStats RecoveryStats { get; }
 
+    /// <summary>What this log does with damage found when opening (<see cref="WalOptions.CorruptionPolicy"/>).</summary>
+    public WalCorruptionPolicy CorruptionPolicy => _options.CorruptionPolicy;
+
+    /// <summary>
+    /// Keeps an intact entry that could not be applied (its payload refused on replay) for inspection, in
+    /// <c>quarantine.lsn-&lt;lsn&gt;.payload</c> in the log's folder. Returns the file name.
+    /// </summary>
+    public async Task<string> QuarantineEntryAsync(long lsn, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        var file = $"quarantine.lsn-{lsn}.payload";
+        await _directory.CreateFileAsync(file, payload, cancellationToken);
+        return file;
+    }
+
     /// <summary>The highest acknowledged LSN (after open: the highest ever assigned; 0 for a new log).</summary>
     public long LastLsn => _writer.LastLsn;
 

@@ -60,7 +60,7 @@ internal sealed class WalOptionsValidator : IValidateOptions<WalOptions>
 }
 
 /// <summary>Checks <c>TimeFusion:Ingest</c> at start.</summary>
-internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
+internal sealed class IngestOptionsValidator(IOptions<WalOptions> wal) : IValidateOptions<IngestOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, IngestOptions options)
@@ -70,6 +70,10 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
             $"must be before {problems.Key(nameof(options.MaxTimestamp))} ({options.MaxTimestamp:O})");
         problems.Require(options.MaxRowsPerBatch > 0, nameof(options.MaxRowsPerBatch), options.MaxRowsPerBatch, "must be positive");
         problems.Require(options.MaxBatchBytes > 0, nameof(options.MaxBatchBytes), options.MaxBatchBytes, "must be positive");
+        // One limit at the door: a batch accepted here always fits one WAL entry (IPC framing needs a little room).
+        var entry = wal.Value.MaxEntryBytes;
+        problems.Require(options.MaxBatchBytes <= entry / 8 * 7, nameof(options.MaxBatchBytes), options.MaxBatchBytes,
+            $"must be at most 7/8 of {TimeFusionSections.Wal}:MaxEntryBytes ({entry}), so the WAL can log every batch accepted");
         return problems.Result;
     }
 }

@@ -1,4 +1,6 @@
+using Apache.Arrow;
 using TimeFusion.Grains;
+using TimeFusion.Query.Statements;
 using TimeFusion.Sql;
 using System.Text.Json.Nodes;
 using TimeFusion.Tables;
@@ -233,6 +235,7 @@ public sealed class DmlAnalyzer
 
     private InsertPlan PlanInsert(ParserSession session, string sql, ICatalogView catalog, CallerScope caller)
     {
+        if (TryPlanLiteralInsert(sql, catalog, caller) is { } literal) return literal;
         if (session.SyntaxError(sql) is { } error) throw new SqlPlanningException(SqlState.SyntaxError, error);
         if (PlanningTokens.FirstToken(sql).IsKeyword(sql, "WITH"))
             throw new SqlPlanningException(SqlState.FeatureNotSupported, "WITH on INSERT is not supported");
@@ -333,6 +336,73 @@ public sealed class DmlAnalyzer
         var valuesSql = $"SELECT * FROM ({session.Deserialize(root)}) AS __values({string.Join(", ", columns.Select(SqlNames.Quote))})";
         session.Prepare(valuesSql, "VALUES");
         return new InsertPlan(schema, columns, valuesSql, rows.Count, projects, defaultProject);
+    }
+
+    /// <summary>
+    /// The fast path for rows of plain literals (<see cref="LiteralValuesReader"/>); null sends the statement down the
+    /// general path, which also words every error (so this one only ever succeeds or refuses a project).
+    /// </summary>
+    private static InsertPlan? TryPlanLiteralInsert(string sql, ICatalogView catalog, CallerScope caller)
+    {
+        List<ColumnDefinition> columns;
+        TableSchema schema;
+        RecordBatch? literals;
+        int width;
+        try
+        {
+            var parts = DmlTextSplitter.SplitInsert(sql);
+            schema = ResolveTable(parts, catalog);
+            if (parts.InsertColumns is { } listed)
+            {
+                columns = [];
+                foreach (var name in listed)
+                {
+                    var def = schema.Columns.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+                    if (def is null || columns.Contains(def)) return null;
+                    columns.Add(def);
+                }
+            }
+            else
+            {
+                columns = [.. schema.Columns];
+            }
+            if (parts.ValuesText is not { } valuesText) return null;
+            literals = LiteralValuesReader.TryRead(valuesText, columns, out width);
+            if (literals is null || (parts.InsertColumns is not null && width != columns.Count)) return null;
+        }
+        catch (Exception e) when (e is SqlPlanningException or SqlSyntaxException)
+        {
+            return null;
+        }
+        columns = columns.Take(width).ToList();
+        var names = columns.Select(c => c.Name).ToList();
+        IReadOnlyList<string> projects;
+        string? defaultProject = null;
+        var projectIndex = names.IndexOf(TableSchema.ProjectColumn);
+        if (projectIndex < 0)
+        {
+            defaultProject = caller.DefaultProject
+                ?? throw new SqlPlanningException(SqlState.InsufficientPrivilege, "INSERT without project_id needs a default project");
+            projects = [defaultProject];
+        }
+        else
+        {
+            var values = (StringArray)literals.Column(projectIndex);
+            var distinct = new SortedSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (values.IsNull(i)) return null; // the general path says which row
+                var bytes = values.GetBytes(i);
+                if (i > 0 && bytes.SequenceEqual(values.GetBytes(i - 1))) continue; // one string per run of equal projects
+                distinct.Add(values.GetString(i));
+            }
+            projects = [.. distinct];
+        }
+        foreach (var p in projects)
+        {
+            if (!caller.CanWrite(p)) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project \"{p}\"");
+        }
+        return new InsertPlan(schema, names, LiteralValuesReader.CastSql(columns, width), literals.Length, projects, defaultProject, literals);
     }
 
     private static string ExpressionSql(ParserSession session, JsonNode expression)

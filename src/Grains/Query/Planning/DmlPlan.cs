@@ -73,8 +73,9 @@ public sealed class DmlPlan
 public sealed class InsertPlan
 {
     internal InsertPlan(TableSchema table, IReadOnlyList<string> columns, string valuesSql, int rowCount,
-        IReadOnlyList<string>? projects, string? defaultProject)
+        IReadOnlyList<string>? projects, string? defaultProject, Apache.Arrow.RecordBatch? literals = null)
     {
+        Literals = literals;
         Table = table;
         Columns = columns;
         ValuesSql = valuesSql;
@@ -91,6 +92,13 @@ public sealed class InsertPlan
 
     /// <summary><c>SELECT * FROM (VALUES …) AS __values("c1", "c2", …)</c>: the rows as a query.</summary>
     public string ValuesSql { get; }
+
+    /// <summary>
+    /// When every value was a plain literal: the rows as text columns, which <see cref="ValuesSql"/> reads as the relation
+    /// <see cref="Statements.LiteralValuesReader.RelationName"/> and casts to the column types. Null: <see cref="ValuesSql"/>
+    /// is self-contained.
+    /// </summary>
+    public Apache.Arrow.RecordBatch? Literals { get; }
 
     /// <summary>How many rows VALUES lists.</summary>
     public int RowCount { get; }

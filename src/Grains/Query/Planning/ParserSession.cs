@@ -39,6 +39,18 @@ internal sealed class ParserSession : IDisposable
         _selectTemplate = SqlAst.StatementNode(Serialize("SELECT 1"));
     }
 
+    /// <summary>
+    /// How deep DuckDB's parse tree (as JSON) may nest: each expression or subquery level takes a few JSON levels, so
+    /// this allows a few hundred nested terms or subqueries (DuckDB's own <c>max_expression_depth</c> is 1000).
+    /// Deeper statements get 54001 statement_too_complex.
+    /// </summary>
+    public const int MaxAstDepth = 2000;
+
+    private static readonly System.Text.Json.JsonDocumentOptions AstReadOptions = new() { MaxDepth = MaxAstDepth };
+    private static readonly System.Text.Json.JsonSerializerOptions AstWriteOptions = new() { MaxDepth = MaxAstDepth };
+
+    private static SqlPlanningException TooComplex() => new(SqlState.StatementTooComplex, TimeFusion.DuckDb.DuckDbErrorTranslation.TooComplexMessage);
+
     /// <summary>A fresh <c>SELECT 1</c> query node to build statements from.</summary>
     public JsonObject NewSelect() => (JsonObject)_selectTemplate.DeepClone();
 
@@ -53,12 +65,21 @@ internal sealed class ParserSession : IDisposable
     {
         var json = Run(_serialize, sql)
             ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned NULL");
-        var root = JsonNode.Parse(json)?.AsObject()
-            ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned no object");
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: AstReadOptions)?.AsObject()
+                ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned no object");
+        }
+        catch (System.Text.Json.JsonException e) when (e.Message.Contains("depth", StringComparison.OrdinalIgnoreCase))
+        {
+            throw TooComplex();
+        }
         if (root["error"]?.GetValue<bool>() == true)
         {
             var type = root["error_type"]?.GetValue<string>();
             var message = root["error_message"]?.GetValue<string>() ?? "cannot parse the statement";
+            if (TimeFusion.DuckDb.DuckDbErrorTranslation.IsTooComplex(message)) throw TooComplex();
             throw type == "parser"
                 ? new SqlPlanningException(SqlState.SyntaxError, message)
                 : new SqlPlanningException(SqlState.FeatureNotSupported, message);
@@ -71,7 +92,16 @@ internal sealed class ParserSession : IDisposable
     {
         try
         {
-            return Run(_deserialize, root.ToJsonString())
+            string json;
+            try
+            {
+                json = root.ToJsonString(AstWriteOptions);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                throw TooComplex();
+            }
+            return Run(_deserialize, json)
                 ?? throw new SqlPlanningException(SqlState.InternalError, "json_deserialize_sql returned NULL");
         }
         catch (SqlPlanningException e) when (e.SqlState != SqlState.InternalError)
@@ -81,8 +111,14 @@ internal sealed class ParserSession : IDisposable
     }
 
     /// <summary>DuckDB's syntax error for <paramref name="sql"/> (any statement kind), or null when it parses.</summary>
-    public string? SyntaxError(string sql) =>
-        DuckDbStatements.SyntaxError(_connection, sql) is { } message ? DuckDbErrors.Split(message).Text : null;
+    /// <exception cref="SqlPlanningException">54001 when the statement nests deeper than DuckDB allows.</exception>
+    public string? SyntaxError(string sql)
+    {
+        if (DuckDbStatements.SyntaxError(_connection, sql) is not { } message) return null;
+        var text = DuckDbErrors.Split(message).Text;
+        if (text == TimeFusion.DuckDb.DuckDbErrorTranslation.TooComplexMessage) throw TooComplex();
+        return text;
+    }
 
     /// <summary>
     /// Binds <paramref name="sql"/> (a single statement) against this session's stubs and returns its result column

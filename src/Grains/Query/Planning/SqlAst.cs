@@ -11,6 +11,9 @@ namespace TimeFusion.Query.Planning;
 /// </summary>
 internal static class SqlAst
 {
+    // Leaves only (values), but written with the parse tree's depth allowance for safety.
+    private static readonly System.Text.Json.JsonSerializerOptions DeepWrite = new() { MaxDepth = ParserSession.MaxAstDepth };
+
     /// <summary>The <c>query_location</c> DuckDB uses for "no location".</summary>
     private const ulong NoLocation = ulong.MaxValue;
 
@@ -223,7 +226,7 @@ internal static class SqlAst
                 sb.Append(']');
                 return;
             default:
-                sb.Append(node.ToJsonString());
+                sb.Append(node.ToJsonString(DeepWrite));
                 return;
         }
     }

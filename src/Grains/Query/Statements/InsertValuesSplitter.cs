@@ -7,7 +7,7 @@ namespace TimeFusion.Query.Statements;
 
 /// <summary>
 /// Evaluates <c>INSERT … VALUES</c> with DuckDB (literals and expressions cast to the column types by the planner)
-/// into Arrow batches, one per target project, checking that the caller may write each project.
+/// (or casts the text columns of rows of plain literals, <see cref="InsertPlan.Literals"/>) into Arrow batches, one per target project, checking that the caller may write each project.
 /// </summary>
 public static class InsertValuesSplitter
 {
@@ -15,9 +15,14 @@ public static class InsertValuesSplitter
     public static async Task<IReadOnlyList<(string Project, QueryBatches Rows)>> SplitAsync(
         InsertPlan plan, MergeExecutor duckdb, CallerScope caller, CancellationToken cancellationToken)
     {
+        // Rows of plain literals arrive as text columns that ValuesSql casts (one vectorized query, not a tree per row).
         var empty = new Dictionary<string, QueryBatches>();
+        if (plan.Literals is { } literals)
+            empty[LiteralValuesReader.RelationName] = new QueryBatches(literals.Schema, [literals]);
         if (plan.DefaultProject is { } project)
             return [(project, await duckdb.ExecuteAsync(plan.ValuesSql, empty, cancellationToken))];
+        if (plan.Literals is not null && plan.Projects is [var only])
+            return [(only, await duckdb.ExecuteAsync(plan.ValuesSql, empty, cancellationToken))];
 
         var projectColumn = SqlNames.Quote(TableSchema.ProjectColumn);
         using var distinct = await duckdb.ExecuteAsync($"SELECT DISTINCT {projectColumn} FROM ({plan.ValuesSql})", empty, cancellationToken);

@@ -196,12 +196,21 @@ public sealed class PgCatalogDatabase : IDisposable
         using var serialize = connection.CreateCommand();
         serialize.CommandText = "SELECT json_serialize_sql(?::VARCHAR)";
         serialize.Parameters.Add(new DuckDBParameter(sql));
-        if (serialize.ExecuteScalar() is not string json || JsonNode.Parse(json) is not JsonObject root
-            || !PostgresColumnNames.ApplyToParseTree(root))
+        JsonObject? root;
+        try
+        {
+            // A statement nesting deeper than this is left as it is (DuckDB then words any problem with it).
+            root = serialize.ExecuteScalar() is string json ? JsonNode.Parse(json, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 2000 }) as JsonObject : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return sql;
+        }
+        if (root is null || !PostgresColumnNames.ApplyToParseTree(root))
             return sql;
         using var deserialize = connection.CreateCommand();
         deserialize.CommandText = "SELECT json_deserialize_sql(?::JSON)";
-        deserialize.Parameters.Add(new DuckDBParameter(root.ToJsonString()));
+        deserialize.Parameters.Add(new DuckDBParameter(root.ToJsonString(new System.Text.Json.JsonSerializerOptions { MaxDepth = 2000 })));
         return deserialize.ExecuteScalar() as string ?? sql;
     }
 

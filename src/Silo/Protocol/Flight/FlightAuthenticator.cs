@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using Grpc.Core;
 using TimeFusion.Silo.Security;
@@ -7,19 +8,20 @@ namespace TimeFusion.Silo.Protocol.Flight;
 /// <summary>
 /// Authenticates Flight calls against the server's users (<see cref="UserDirectory"/>, shared with PostgreSQL):
 /// HTTP Basic (<c>authorization: Basic base64(user:password)</c>) on every call, or a bearer token issued by
-/// <c>Handshake</c> (<see cref="FlightBearerTokens"/>).
+/// <c>Handshake</c> (<see cref="FlightBearerTokens"/>). Password checks go through the login back-off shared with
+/// PostgreSQL (<see cref="LoginThrottle"/>), per user name and per client address.
 /// </summary>
-public sealed class FlightAuthenticator(UserDirectory users, FlightBearerTokens tokens)
+public sealed class FlightAuthenticator(UserDirectory users, FlightBearerTokens tokens, LoginThrottle throttle)
 {
     /// <summary>The authenticated user of a call; throws <see cref="RpcException"/> (Unauthenticated) otherwise.</summary>
-    public TimeFusionUser Authenticate(ServerCallContext context)
+    public async ValueTask<TimeFusionUser> AuthenticateAsync(ServerCallContext context)
     {
         var header = context.RequestHeaders.GetValue("authorization");
         if (string.IsNullOrEmpty(header))
             throw Unauthenticated("authentication required: send 'authorization: Basic base64(user:password)'");
         if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            return AuthenticateBasic(header["Basic ".Length..].Trim())
+            return await AuthenticateBasicAsync(header["Basic ".Length..].Trim(), AddressOf(context.Peer), context.CancellationToken)
                 ?? throw Unauthenticated("password authentication failed");
         }
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -30,8 +32,11 @@ public sealed class FlightAuthenticator(UserDirectory users, FlightBearerTokens 
         throw Unauthenticated("unsupported authorization scheme; use Basic or a Handshake bearer token");
     }
 
-    /// <summary>The user named by a Basic credential (base64 of <c>user:password</c>) when the password matches; null otherwise.</summary>
-    public TimeFusionUser? AuthenticateBasic(string base64Credential)
+    /// <summary>
+    /// The user named by a Basic credential (base64 of <c>user:password</c>) when the password matches; null otherwise.
+    /// Waits its turn first when the name or the address is in login back-off.
+    /// </summary>
+    public async ValueTask<TimeFusionUser?> AuthenticateBasicAsync(string base64Credential, IPAddress? address, CancellationToken cancellationToken)
     {
         string decoded;
         try
@@ -43,7 +48,28 @@ public sealed class FlightAuthenticator(UserDirectory users, FlightBearerTokens 
             return null;
         }
         var colon = decoded.IndexOf(':');
-        return colon <= 0 ? null : users.Verify(decoded[..colon], decoded[(colon + 1)..]);
+        if (colon <= 0) return null;
+        var name = decoded[..colon];
+        await throttle.WaitTurnAsync(name, address, cancellationToken);
+        var user = users.Verify(name, decoded[(colon + 1)..]);
+        if (user is null) throttle.Failed("Flight", name, address);
+        else throttle.Succeeded(name, address);
+        return user;
+    }
+
+    /// <summary>The IP address of a gRPC peer (<c>ipv4:127.0.0.1:5000</c>, <c>ipv6:[::1]:5000</c>); null when it has none.</summary>
+    public static IPAddress? AddressOf(string? peer)
+    {
+        if (string.IsNullOrEmpty(peer)) return null;
+        var colon = peer.IndexOf(':');
+        var rest = colon >= 0 ? peer[(colon + 1)..] : peer;
+        if (rest.StartsWith('['))
+        {
+            var close = rest.IndexOf(']');
+            return close > 0 && IPAddress.TryParse(rest[1..close], out var v6) ? v6 : null;
+        }
+        var last = rest.LastIndexOf(':');
+        return IPAddress.TryParse(last > 0 ? rest[..last] : rest, out var v4) ? v4 : null;
     }
 
     /// <summary>The configured user of that name, or null.</summary>

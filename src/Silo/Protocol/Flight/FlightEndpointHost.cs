@@ -27,6 +27,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeFusion.Grains.StatementCancellations _cancellations;
     private readonly TimeFusion.Grains.StatementAdmission _admission;
+    private readonly LoginThrottle _throttle;
     private WebApplication? _app;
 
     /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
@@ -34,8 +35,9 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     /// without them the endpoint has its own (default limits).</remarks>
     public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
         ILoggerFactory? loggerFactory = null, TimeFusion.Grains.StatementCancellations? cancellations = null,
-        TimeFusion.Grains.StatementAdmission? admission = null)
+        TimeFusion.Grains.StatementAdmission? admission = null, LoginThrottle? throttle = null)
     {
+        _throttle = throttle ?? LoginThrottle.CreateDefault();
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(users);
         ArgumentNullException.ThrowIfNull(options);
@@ -62,7 +64,12 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
-            k.Listen(address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            k.Listen(address, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                // Optional TLS (HTTP/2 over TLS via ALPN): the same kind of certificate setting as the PostgreSQL endpoint.
+                if (ServerCertificates.Load(options.Tls, FlightEndpointOptions.Section + ":Tls") is { } certificate) listen.UseHttps(certificate);
+            });
             k.Limits.MaxRequestBodySize = null; // DoPut is one long streaming request
         });
         builder.Services.AddSingleton(_loggerFactory);
@@ -76,6 +83,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         builder.Services.AddSingleton(_cancellations);
         builder.Services.AddSingleton(_admission);
         builder.Services.AddSingleton<FlightBearerTokens>();
+        builder.Services.AddSingleton(_throttle);
         builder.Services.AddSingleton<FlightAuthenticator>();
         builder.Services.AddGrpc(grpc =>
         {

@@ -18,6 +18,9 @@ public sealed class FlightEndpointOptions
     /// <summary>The TCP port (HTTP/2 without TLS). Default 50051; 0 picks a free port (see <see cref="FlightEndpointHost.LocalEndPoint"/>).</summary>
     public int Port { get; set; } = 50051;
 
+    /// <summary>Optional TLS (<c>TimeFusion:Flight:Tls:CertificatePath</c>, …): with a certificate the endpoint serves HTTP/2 over TLS only.</summary>
+    public TimeFusion.Silo.Security.TlsOptions Tls { get; set; } = new();
+
     /// <summary>The largest gRPC message accepted (one DoPut batch). Default 64 MiB.</summary>
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
 

@@ -15,6 +15,17 @@ internal sealed class FlightEndpointOptionsValidator : IValidateOptions<FlightEn
         problems.Require(o.MaxReceiveMessageBytes >= 1024, nameof(o.MaxReceiveMessageBytes), o.MaxReceiveMessageBytes, "must be at least 1024");
         problems.Require(o.TargetResponseMessageBytes >= 1024, nameof(o.TargetResponseMessageBytes), o.TargetResponseMessageBytes, "must be at least 1024");
         problems.Require(o.TokenLifetime > TimeSpan.Zero, nameof(o.TokenLifetime), o.TokenLifetime, "must be positive");
+        if (o.Tls.Enabled)
+        {
+            try
+            {
+                TimeFusion.Silo.Security.ServerCertificates.Load(o.Tls, FlightEndpointOptions.Section + ":Tls")?.Dispose();
+            }
+            catch (InvalidOperationException e)
+            {
+                problems.Add("Tls:CertificatePath", o.Tls.CertificatePath, e.InnerException?.Message ?? e.Message);
+            }
+        }
         return problems.Result;
     }
 }

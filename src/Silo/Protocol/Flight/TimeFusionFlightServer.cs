@@ -49,7 +49,7 @@ public sealed class TimeFusionFlightServer(
     public override async Task Handshake(IAsyncStreamReader<FlightHandshakeRequest> requestStream,
         IAsyncStreamWriter<FlightHandshakeResponse> responseStream, ServerCallContext context)
     {
-        var user = authenticator.Authenticate(context);
+        var user = await authenticator.AuthenticateAsync(context);
         var token = tokens.Issue(user.Name);
         // Clients read the token from the response header (pyarrow, ADBC) or from the payload.
         await context.WriteResponseHeadersAsync(new Metadata { { "authorization", "Bearer " + token } });
@@ -63,7 +63,7 @@ public sealed class TimeFusionFlightServer(
     public override async Task DoPut(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
         ServerCallContext context)
     {
-        var caller = CallerOf(authenticator.Authenticate(context));
+        var caller = CallerOf(await authenticator.AuthenticateAsync(context));
         var ct = context.CancellationToken;
         var descriptor = await Read(() => requestStream.FlightDescriptor.AsTask());
         var target = FlightPutTarget.Parse(descriptor, caller, out var error)
@@ -83,7 +83,7 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context)
     {
-        var user = authenticator.Authenticate(context);
+        var user = await authenticator.AuthenticateAsync(context);
         var caller = CallerOf(user);
         var sql = ticket.Ticket.ToStringUtf8();
         if (string.IsNullOrWhiteSpace(sql))
@@ -102,7 +102,7 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task ListFlights(FlightCriteria request, IAsyncStreamWriter<FlightInfo> responseStream, ServerCallContext context)
     {
-        authenticator.Authenticate(context);
+        await authenticator.AuthenticateAsync(context);
         var tables = await Call(() => grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(), context.CancellationToken);
         foreach (var table in tables.OrderBy(t => t.Name, StringComparer.Ordinal)) await responseStream.WriteAsync(InfoOf(table));
     }
@@ -110,7 +110,7 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task<FlightInfo> GetFlightInfo(FlightDescriptor request, ServerCallContext context)
     {
-        var caller = CallerOf(authenticator.Authenticate(context));
+        var caller = CallerOf(await authenticator.AuthenticateAsync(context));
         if (request.Type == FlightDescriptorType.Command)
         {
             var sql = request.Command.ToStringUtf8();
@@ -123,7 +123,7 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task<Schema> GetSchema(FlightDescriptor request, ServerCallContext context)
     {
-        var caller = CallerOf(authenticator.Authenticate(context));
+        var caller = CallerOf(await authenticator.AuthenticateAsync(context));
         return request.Type == FlightDescriptorType.Command
             ? await SchemaOfQuery(request.Command.ToStringUtf8(), caller, context.CancellationToken)
             : ArrowSchemaOf(await FindTable(request, context.CancellationToken));
@@ -132,7 +132,7 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task ListActions(IAsyncStreamWriter<FlightActionType> responseStream, ServerCallContext context)
     {
-        authenticator.Authenticate(context);
+        await authenticator.AuthenticateAsync(context);
         await responseStream.WriteAsync(new FlightActionType(ExecuteAction,
             "Runs INSERT, UPDATE, DELETE, CREATE TABLE or FLUSH given as UTF-8 SQL in the body; returns the rows affected"));
     }
@@ -140,7 +140,7 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task DoAction(FlightAction request, IAsyncStreamWriter<FlightResult> responseStream, ServerCallContext context)
     {
-        var user = authenticator.Authenticate(context);
+        var user = await authenticator.AuthenticateAsync(context);
         var caller = CallerOf(user);
         if (request.Type != ExecuteAction)
             throw new RpcException(new Status(StatusCode.Unimplemented, $"unknown action '{request.Type}'; try '{ExecuteAction}'"));
@@ -248,8 +248,9 @@ public sealed class TimeFusionFlightServer(
         }
         catch (Exception e) when (e is not RpcException)
         {
+            // Unexpected failures (Orleans timeouts naming grains, engine internals) stay in the log.
             logger.LogWarning(e, "Flight call failed");
-            throw new RpcException(new Status(StatusCode.Internal, e.Message));
+            throw new RpcException(new Status(StatusCode.Internal, "internal error; the server log has the details"));
         }
     }
 }

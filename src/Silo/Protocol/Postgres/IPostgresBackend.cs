@@ -13,6 +13,12 @@ public interface IPostgresBackend
     /// </summary>
     ValueTask<PostgresUser?> FindUserAsync(string userName, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How an unknown user name is asked for its password: the method most users have, so the method code a client
+    /// receives does not tell known names from unknown ones. Default SCRAM-SHA-256.
+    /// </summary>
+    PostgresAuthMethod UnknownUserAuthMethod => PostgresAuthMethod.ScramSha256;
+
     /// <summary>Opens a session for an authenticated user. Disposed when the connection ends.</summary>
     ValueTask<IPostgresSession> OpenSessionAsync(PostgresUser user, PostgresSessionInfo info, CancellationToken cancellationToken);
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TimeFusion.Silo.Protocol.Postgres.Connection;
+using TimeFusion.Silo.Security;
 using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres;
@@ -21,19 +22,30 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
     private readonly IPostgresBackend _backend;
     private readonly PostgresServerOptions _options;
     private readonly ILogger _logger;
+    private readonly LoginThrottle _throttle;
+    // Start-up (unauthenticated) connections, oldest first: a new one beyond the limit ends the oldest.
+    private readonly ConcurrentDictionary<int, PostgresConnection> _starting = new();
+    private readonly ConcurrentQueue<int> _startOrder = new();
+    // Authenticated connections: in total and per user (admission under the lock).
+    private readonly Lock _admission = new();
+    private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
+    private int _admitted;
     private readonly ConcurrentDictionary<int, (PostgresConnection Connection, Task Task)> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
+    private System.Security.Cryptography.X509Certificates.X509Certificate2? _certificate;
     private Task? _acceptLoop;
     private int _nextProcessId = Random.Shared.Next(1000, 100_000);
     private int _stopped;
 
     /// <summary>Creates the server (started by the host, or by <see cref="StartAsync"/>).</summary>
-    public PostgresServer(IPostgresBackend backend, IOptions<PostgresServerOptions> options, ILogger<PostgresServer>? logger = null)
+    public PostgresServer(IPostgresBackend backend, IOptions<PostgresServerOptions> options, ILogger<PostgresServer>? logger = null,
+        LoginThrottle? throttle = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
         _backend = backend;
+        _throttle = throttle ?? LoginThrottle.CreateDefault();
         _options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
@@ -43,6 +55,18 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
 
     /// <summary>Connections being served now.</summary>
     public int ActiveConnections => _connections.Count;
+
+    /// <summary>Connections authenticated and admitted now.</summary>
+    public int AdmittedConnections
+    {
+        get
+        {
+            lock (_admission) return _admitted;
+        }
+    }
+
+    /// <summary>Connections still starting up (negotiating or authenticating) now.</summary>
+    public int StartingConnections => _starting.Count;
 
     /// <summary>Connections accepted since start.</summary>
     public long AcceptedConnections => Interlocked.Read(ref _accepted);
@@ -56,6 +80,7 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
         {
             return Task.CompletedTask;
         }
+        _certificate = ServerCertificates.Load(_options.Tls, PostgresServerOptions.Section + ":Tls");
         var address = IPAddress.Parse(_options.ListenAddress);
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -107,6 +132,7 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+        _certificate?.Dispose();
     }
 
     private async Task AcceptLoopAsync()
@@ -150,7 +176,8 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
             }
             Interlocked.Increment(ref _accepted);
             Configure(socket);
-            if (_connections.Count >= _options.MaxConnections)
+            // A hard cap on sockets (file descriptors): admitted connections plus those starting up.
+            if (_connections.Count >= _options.MaxConnections + _options.MaxStartupConnections)
             {
                 Reject(socket);
                 continue;
@@ -168,7 +195,8 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
         }
         while (processId == 0 || _connections.ContainsKey(processId));
         var secretKey = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
-        var connection = new PostgresConnection(socket, processId, secretKey, _options, _backend, _logger, TryCancel, _stopping.Token);
+        var connection = new PostgresConnection(socket, processId, secretKey, _options, _backend, _logger, TryCancel, _stopping.Token,
+            throttle: _throttle, admit: Admit, certificate: _certificate);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var task = Task.Run(async () =>
         {
@@ -184,6 +212,8 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
             finally
             {
                 _connections.TryRemove(processId, out _);
+                _starting.TryRemove(processId, out _);
+                Release(connection);
                 try
                 {
                     await connection.DisposeAsync().ConfigureAwait(false);
@@ -195,7 +225,78 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
             }
         });
         _connections[processId] = (connection, task);
+        _starting[processId] = connection;
+        _startOrder.Enqueue(processId);
+        EvictOldestStarting();
         started.SetResult();
+    }
+
+    /// <summary>Past the start-up limit: the oldest connections still starting up end (FATAL 53300), newest first served.</summary>
+    private void EvictOldestStarting()
+    {
+        while (_starting.Count > _options.MaxStartupConnections && _startOrder.TryDequeue(out var oldest))
+        {
+            if (_starting.TryRemove(oldest, out var connection))
+            {
+                connection.AbortStartup();
+            }
+        }
+    }
+
+    /// <summary>
+    /// After authentication: takes a connection slot for <paramref name="user"/>, or says why not (53300): the server is
+    /// full, only reserved admin slots remain, or the user holds its limit. Admins are not held to the per-user limit.
+    /// </summary>
+    private PostgresErrorException? Admit(PostgresConnection connection, PostgresUser user)
+    {
+        _starting.TryRemove(connection.ProcessId, out _);
+        lock (_admission)
+        {
+            if (_admitted >= _options.MaxConnections)
+            {
+                return new PostgresErrorException(SqlState.TooManyConnections, "sorry, too many clients already");
+            }
+            if (!user.IsAdmin && _admitted >= _options.MaxConnections - Math.Min(_options.ReservedAdminConnections, _options.MaxConnections - 1))
+            {
+                return new PostgresErrorException(SqlState.TooManyConnections, "remaining connection slots are reserved for admins")
+                {
+                    Hint = $"the server holds {_admitted} of TimeFusion:Postgres:MaxConnections = {_options.MaxConnections}; TimeFusion:Postgres:ReservedAdminConnections = {_options.ReservedAdminConnections} are kept for admins",
+                };
+            }
+            var held = _perUser.GetValueOrDefault(user.Name);
+            if (!user.IsAdmin && _options.MaxConnectionsPerUser > 0 && held >= _options.MaxConnectionsPerUser)
+            {
+                return new PostgresErrorException(SqlState.TooManyConnections, $"too many connections for role \"{user.Name}\"")
+                {
+                    Hint = $"TimeFusion:Postgres:MaxConnectionsPerUser is {_options.MaxConnectionsPerUser}",
+                };
+            }
+            _perUser[user.Name] = held + 1;
+            _admitted++;
+            connection.AdmittedUser = user;
+        }
+        return null;
+    }
+
+    private void Release(PostgresConnection connection)
+    {
+        if (connection.AdmittedUser is not { } user)
+        {
+            return;
+        }
+        lock (_admission)
+        {
+            _admitted--;
+            if (_perUser.TryGetValue(user.Name, out var held) && held > 1)
+            {
+                _perUser[user.Name] = held - 1;
+            }
+            else
+            {
+                _perUser.Remove(user.Name);
+            }
+        }
+        connection.AdmittedUser = null;
     }
 
     /// <summary>A CancelRequest: cancels the running statement of the connection with that process id and key.</summary>

@@ -18,8 +18,29 @@ public sealed class PostgresServerOptions
     /// <summary>The TCP port. Default 5432; 0 picks a free port (see <see cref="PostgresServer.LocalEndPoint"/>).</summary>
     public int Port { get; set; } = 5432;
 
-    /// <summary>Connections served at once; more get <c>53300 too_many_connections</c>. Default 1000.</summary>
+    /// <summary>Authenticated connections served at once; more get <c>53300 too_many_connections</c>. Default 1000.</summary>
     public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>
+    /// Of <see cref="MaxConnections"/>, the slots only admins may take (PostgreSQL's <c>superuser_reserved_connections</c>),
+    /// so an admin can always log in to look. Default 3.
+    /// </summary>
+    public int ReservedAdminConnections { get; set; } = 3;
+
+    /// <summary>Connections one (non-admin) user may hold at once; more get <c>53300</c>. 0: no per-user limit. Default 250.</summary>
+    public int MaxConnectionsPerUser { get; set; } = 250;
+
+    /// <summary>
+    /// Connections still negotiating or authenticating at once. A new one beyond this ends the oldest such connection,
+    /// so idle unauthenticated sockets cannot keep anybody out. Default 256.
+    /// </summary>
+    public int MaxStartupConnections { get; set; } = 256;
+
+    /// <summary>
+    /// Optional TLS (<c>TimeFusion:Postgres:Tls:CertificatePath</c>, <c>…:KeyPath</c>, <c>…:Password</c>): with a certificate
+    /// an SSLRequest is answered 'S' and the connection continues over TLS (psql <c>sslmode=require</c>); without, 'N'.
+    /// </summary>
+    public TimeFusion.Silo.Security.TlsOptions Tls { get; set; } = new();
 
     /// <summary>The largest frontend message accepted; a longer one closes the connection. Default 64 MiB.</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024 * 1024;
@@ -27,8 +48,8 @@ public sealed class PostgresServerOptions
     /// <summary>The largest startup packet accepted. Default 10 KiB.</summary>
     public int MaxStartupPacketBytes { get; set; } = 10 * 1024;
 
-    /// <summary>Time a client has from connecting to finishing authentication. Default 30 s.</summary>
-    public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>Time a client has from connecting to finishing authentication. Default 10 s.</summary>
+    public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Default <c>statement_timeout</c> of a session (clients may <c>SET</c> it); zero disables. Default 60 s.</summary>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -148,7 +148,11 @@ public sealed class ConnectionHandlingTests(ITestOutputHelper output) : IAsyncLi
     [Fact]
     public async Task Connections_over_the_limit_get_53300()
     {
-        var server = await StartAsync(o => o.MaxConnections = 2);
+        var server = await StartAsync(o =>
+        {
+            o.MaxConnections = 2;
+            o.ReservedAdminConnections = 0;
+        });
         await using var ds = DataSource(server);
         await using var first = await ds.OpenConnectionAsync();
         await using var second = await ds.OpenConnectionAsync();

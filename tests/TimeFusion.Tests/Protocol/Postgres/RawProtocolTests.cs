@@ -249,7 +249,8 @@ public sealed class RawProtocolTests(PostgresServerFixture fixture)
     }
 
     [Theory]
-    [InlineData("SELECT 'internal_bug_please'", SqlState.InternalError, "something the backend did not expect")]
+    // The exception's own text ("something the backend did not expect") stays in the server log.
+    [InlineData("SELECT 'internal_bug_please'", SqlState.InternalError, "internal error; the server log has the details")]
     [InlineData("SELECT 'backpressure_please'", SqlState.OutOfMemory, "memory budget exhausted, retry later")]
     public async Task Unexpected_backend_exceptions_are_XX000_and_the_connection_survives(string sql, string sqlState, string message)
     {
@@ -258,7 +259,8 @@ public sealed class RawProtocolTests(PostgresServerFixture fixture)
         var reply = await client.ReadUntilReadyAsync();
         Assert.Equal("EZ", new string(reply.Select(m => m.Type).ToArray()));
         Assert.Equal(sqlState, reply[0].Fields()['C']);
-        Assert.Equal(message, reply[0].Fields()['M']);
+        Assert.StartsWith(message, reply[0].Fields()['M']);
+        Assert.DoesNotContain("did not expect", reply[0].Fields()['M']);
         await client.SendRawAsync(RawPgClient.Query("SELECT 'after' AS a"));
         Assert.Contains(await client.ReadUntilReadyAsync(), m => m.Type == 'D' && m.Text.Contains("after"));
     }

@@ -34,6 +34,7 @@ internal static class WalRecovery
         var damage = new List<WalDamage>();
         var known = new HashSet<(string, long)>();
         WalDamage? torn = null;
+        var quarantined = new List<string>();
         long lastLsn = 0, firstLsn = 0, entries = 0, scanned = 0;
 
         for (var i = 0; i < segments.Count; i++)
@@ -68,7 +69,7 @@ internal static class WalRecovery
                 }
                 damage.Add(region);
                 known.Add((name, ev.Position));
-                if (damage.Count > options.MaxCorruptEntries)
+                if (options.CorruptionPolicy == WalCorruptionPolicy.Strict && damage.Count > options.MaxCorruptEntries)
                 {
                     throw new WalCorruptException(
                         $"WAL '{directory.Describe}': damaged entry at byte {ev.Position} of segment '{name}' ({region.Reason}; " +
@@ -76,6 +77,7 @@ internal static class WalRecovery
                         $"{damage.Count} damaged region(s) found, MaxCorruptEntries is {options.MaxCorruptEntries}",
                         name, ev.Position);
                 }
+                quarantined.Add(await QuarantineAsync(directory, reader, region, cancellationToken));
             }
             scanned += length;
             recovered.Add(new RecoveredSegment(name, segmentFirst, isLast ? validLength : length));
@@ -91,10 +93,30 @@ internal static class WalRecovery
             BytesScanned = scanned,
             TornTail = torn,
             CorruptEntries = damage,
+            QuarantineFiles = quarantined,
             Elapsed = clock.Elapsed,
         };
         return new WalRecoveryResult(recovered, lastLsn, stats, known);
     }
+
+    /// <summary>The largest damaged region copied aside whole; a longer one keeps its first bytes (the segment still holds all).</summary>
+    private const int MaxQuarantineBytes = 64 << 20;
+
+    /// <summary>
+    /// Copies a damaged region's bytes aside into <c>quarantine.&lt;segment&gt;.&lt;position&gt;.damaged</c> in the log's folder
+    /// (created once: a reopen finding the same damage leaves the copy as it is). Returns the file name.
+    /// </summary>
+    private static async Task<string> QuarantineAsync(IWalDirectory directory, IWalSegmentReader reader, WalDamage region, CancellationToken cancellationToken)
+    {
+        var file = QuarantineFileName(region.Segment, region.Position);
+        var bytes = new byte[(int)Math.Min(region.Length, MaxQuarantineBytes)];
+        if (bytes.Length > 0) await reader.ReadExactlyAsync(region.Position, bytes, cancellationToken);
+        await directory.CreateFileAsync(file, bytes, cancellationToken);
+        return file;
+    }
+
+    /// <summary>The quarantine file of the damage at <paramref name="position"/> of <paramref name="segment"/>.</summary>
+    internal static string QuarantineFileName(string segment, long position) => $"quarantine.{segment}.{position}.damaged";
 
     /// <summary>Decodes a CRC-valid envelope, naming its position when the content is not ours.</summary>
     internal static WalEnvelopeHeader DecodeAt(in ScanEvent ev, string segment)

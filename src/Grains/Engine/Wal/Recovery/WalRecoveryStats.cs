@@ -21,8 +21,14 @@ public sealed class WalRecoveryStats
     /// <summary>The incomplete last write cut off the end of the log, or null when the log ended cleanly.</summary>
     public WalDamage? TornTail { get; init; }
 
-    /// <summary>Damaged regions skipped (at most <see cref="WalOptions.MaxCorruptEntries"/>), in log order.</summary>
+    /// <summary>Damaged regions skipped and quarantined (see <see cref="WalOptions.CorruptionPolicy"/>), in log order.</summary>
     public IReadOnlyList<WalDamage> CorruptEntries { get; init; } = [];
+
+    /// <summary>The files in the log's folder holding copies of <see cref="CorruptEntries"/>, in the same order.</summary>
+    public IReadOnlyList<string> QuarantineFiles { get; init; } = [];
+
+    /// <summary>Bytes of <see cref="CorruptEntries"/>.</summary>
+    public long CorruptBytes => CorruptEntries.Sum(d => d.Length);
 
     /// <summary>How long the scan took.</summary>
     public TimeSpan Elapsed { get; init; }

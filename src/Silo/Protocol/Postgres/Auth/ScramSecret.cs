@@ -51,6 +51,13 @@ public sealed class ScramSecret
         return new ScramSecret(iterations, salt, storedKey, serverKey);
     }
 
+    /// <summary>
+    /// A verifier from keys given directly (no PBKDF2): the stand-in for an unknown user, whose salt and keys are
+    /// derived from its name so every attempt for that name looks alike and costs what a known user's costs.
+    /// </summary>
+    internal static ScramSecret FromKeys(int iterations, byte[] salt, byte[] storedKey, byte[] serverKey) =>
+        new(iterations, salt, storedKey, serverKey);
+
     /// <summary>Parses the PostgreSQL text form; false when <paramref name="text"/> is not a SCRAM-SHA-256 verifier.</summary>
     public static bool TryParse(string? text, out ScramSecret secret)
     {

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.IO.Pipelines;
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -27,7 +30,7 @@ internal sealed partial class PostgresConnection
     /// <summary>Start-up: SSL/GSS negotiation, cancel requests, the startup packet, authentication, session. False: close quietly.</summary>
     private async Task<bool> StartupAsync()
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping, _startupAbort.Token);
         timeout.CancelAfter(_options.AuthenticationTimeout);
         try
         {
@@ -57,6 +60,9 @@ internal sealed partial class PostgresConnection
                     var code = BinaryPrimitives.ReadInt32BigEndian(body);
                     switch (code)
                     {
+                        case SslRequestCode when _certificate is not null && _stream == _network:
+                            await StartTlsAsync(timeout.Token).ConfigureAwait(false);
+                            continue;
                         case SslRequestCode:
                         case GssEncRequestCode:
                             // No TLS or GSS encryption here: 'N' and the client continues in plain text (or gives up).
@@ -97,6 +103,10 @@ internal sealed partial class PostgresConnection
             {
                 return false;
             }
+            if (_admit(this, user) is { } refused)
+            {
+                throw refused;
+            }
             _user = user;
             _settings = new SessionSettings(_options.StatementTimeout, _options.ServerVersion, user.Name, user.IsAdmin);
             ApplyStartupSettings(parameters);
@@ -115,10 +125,56 @@ internal sealed partial class PostgresConnection
             await FlushAsync().ConfigureAwait(false);
             return true;
         }
+        catch (OperationCanceledException) when (_startupAbort.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            // Evicted: the oldest connection still starting up makes room for a new one (a flood of idle sockets
+            // cannot keep anybody out).
+            throw new PgProtocolException("too many connections are starting up", SqlState.TooManyConnections);
+        }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !_stopping.IsCancellationRequested)
         {
             throw new PgProtocolException("timeout expired during start-up and authentication", SqlState.ProtocolViolation);
         }
+        finally
+        {
+            StartupEnded = true;
+        }
+    }
+
+    /// <summary>Answers an SSLRequest with 'S' and continues over TLS with the configured certificate.</summary>
+    private async Task StartTlsAsync(CancellationToken cancellationToken)
+    {
+        // Bytes sent after the SSLRequest, before the handshake, would later pass for protected ones (CVE-2021-23214).
+        if (_pipe.TryRead(out var pending))
+        {
+            var early = pending.Buffer.Length;
+            _pipe.AdvanceTo(pending.Buffer.Start);
+            if (early > 0)
+            {
+                throw new PgProtocolException("received unencrypted data after SSL request");
+            }
+        }
+        _out.WriteByte((byte)'S');
+        await FlushAsync().ConfigureAwait(false);
+        await _pipe.CompleteAsync().ConfigureAwait(false);
+        var tls = new SslStream(_network, leaveInnerStreamOpen: true);
+        try
+        {
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = _certificate,
+                ClientCertificateRequired = false,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        _stream = tls;
+        _pipe = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
+        _reader = new PgMessageReader(_pipe, _options.MaxMessageBytes);
     }
 
     private Dictionary<string, string> ParseStartupPacket(int version, ReadOnlySpan<byte> body)
@@ -280,7 +336,10 @@ internal sealed partial class PostgresConnection
     private async Task<PostgresUser?> AuthenticateCoreAsync(string userName, CancellationToken cancellationToken)
     {
         var user = await _backend.FindUserAsync(userName, cancellationToken).ConfigureAwait(false);
-        var method = user?.AuthMethod ?? PostgresAuthMethod.ScramSha256;
+        // An unknown name is asked the way most users are, so the method code does not tell names apart either.
+        var method = user?.AuthMethod ?? _backend.UnknownUserAuthMethod;
+        // Past a few failures for this name or from this address, each attempt waits its turn.
+        await _throttle.WaitTurnAsync(userName, RemoteAddress, cancellationToken).ConfigureAwait(false);
         bool ok;
         if (method == PostgresAuthMethod.Cleartext)
         {
@@ -344,9 +403,11 @@ internal sealed partial class PostgresConnection
         }
         if (!ok)
         {
-            _logger.LogInformation("password authentication failed for user {User} from {Remote}", userName, RemoteEndPoint);
+            // Logged by the throttle once per burst, not per attempt.
+            _throttle.Failed("PostgreSQL", userName, RemoteAddress);
             throw new PostgresErrorException(SqlState.InvalidPassword, $"password authentication failed for user \"{userName}\"");
         }
+        _throttle.Succeeded(userName, RemoteAddress);
         return user;
     }
 
@@ -400,10 +461,17 @@ internal sealed partial class PostgresConnection
 
     private ScramSecret MockSecret(string userName)
     {
-        var salt = HMACSHA256.HashData(MockKey, Encoding.UTF8.GetBytes(userName))[..16];
-        // Keys nobody can produce a proof for.
-        return ScramSecret.Derive(Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)), salt, _options.ScramIterations);
+        // Salt, iterations and keys all follow from the name (stable per name, like a real user's), computed with a few
+        // HMACs: as cheap as a known user's cached secret, so reply timing does not tell names apart. The keys are
+        // secret (MockKey), so nobody can produce a proof for them.
+        var name = Encoding.UTF8.GetBytes(userName);
+        var salt = HMACSHA256.HashData(MockKey, Tagged("salt", name))[..16];
+        var storedKey = HMACSHA256.HashData(MockKey, Tagged("stored", name));
+        var serverKey = HMACSHA256.HashData(MockKey, Tagged("server", name));
+        return ScramSecret.FromKeys(_options.ScramIterations, salt, storedKey, serverKey);
     }
+
+    private static byte[] Tagged(string tag, byte[] name) => [.. Encoding.ASCII.GetBytes(tag + "\0"), .. name];
 
     private static bool VerifyCleartext(PostgresUser user, string password)
     {

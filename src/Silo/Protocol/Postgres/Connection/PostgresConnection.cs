@@ -1,9 +1,13 @@
 using System.IO.Pipelines;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Net;
 using System.Net.Sockets;
 using Apache.Arrow;
 using Microsoft.Extensions.Logging;
 using TimeFusion.Silo.Protocol.Postgres.Session;
+using TimeFusion.Silo.Security;
 using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
 using TimeFusion.Wire;
@@ -22,9 +26,12 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
     private const byte TxFailed = (byte)'E';
 
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly PipeReader _pipe;
-    private readonly PgMessageReader _reader;
+    private readonly NetworkStream _network;
+    private readonly X509Certificate2? _certificate;
+    // Plain over the socket, or TLS once the client asked for it (SSLRequest) and a certificate is configured.
+    private Stream _stream;
+    private PipeReader _pipe;
+    private PgMessageReader _reader;
     private readonly PgOutputBuffer _out = new();
     private readonly PostgresServerOptions _options;
     private readonly IPostgresBackend _backend;
@@ -42,11 +49,19 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
     private volatile StatementCancellation? _active;
 
     private readonly PostgresErrorException? _refusal;
+    private readonly LoginThrottle _throttle;
+    private readonly Func<PostgresConnection, PostgresUser, PostgresErrorException?> _admit;
+    private readonly CancellationTokenSource _startupAbort = new();
 
     public PostgresConnection(Socket socket, int processId, int secretKey, PostgresServerOptions options, IPostgresBackend backend,
-        ILogger logger, Func<int, int, bool> cancelOther, CancellationToken stopping, PostgresErrorException? refusal = null)
+        ILogger logger, Func<int, int, bool> cancelOther, CancellationToken stopping, PostgresErrorException? refusal = null,
+        LoginThrottle? throttle = null, Func<PostgresConnection, PostgresUser, PostgresErrorException?>? admit = null,
+        X509Certificate2? certificate = null)
     {
+        _certificate = certificate;
         _refusal = refusal;
+        _throttle = throttle ?? LoginThrottle.CreateDefault();
+        _admit = admit ?? ((_, _) => null);
         _socket = socket;
         ProcessId = processId;
         SecretKey = secretKey;
@@ -55,7 +70,9 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
         _logger = logger;
         _cancelOther = cancelOther;
         _stopping = stopping;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        RemoteEndPoint = TryRemoteEndPoint(socket);
+        _network = new NetworkStream(socket, ownsSocket: true);
+        _stream = _network;
         _pipe = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         _reader = new PgMessageReader(_pipe, options.MaxMessageBytes);
         _settings = new SessionSettings(options.StatementTimeout, options.ServerVersion, "", false);
@@ -68,7 +85,40 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
     public int SecretKey { get; }
 
     /// <summary>The client's address.</summary>
-    public EndPoint? RemoteEndPoint => _socket.RemoteEndPoint;
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>The client's IP address (the key of the login back-off).</summary>
+    public IPAddress? RemoteAddress => (RemoteEndPoint as IPEndPoint)?.Address;
+
+    /// <summary>Whether start-up (negotiation and authentication) is over, successfully or not.</summary>
+    public bool StartupEnded { get; private set; }
+
+    /// <summary>The user admitted to a connection slot (released when the connection ends); null before.</summary>
+    public PostgresUser? AdmittedUser { get; set; }
+
+    /// <summary>Ends start-up now (the server needs the slot for a newer connection); no effect once it is over.</summary>
+    public void AbortStartup()
+    {
+        try
+        {
+            _startupAbort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static EndPoint? TryRemoteEndPoint(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Cancels the statement running now, if any (a CancelRequest naming this connection).</summary>
     public void CancelCurrentStatement() => _active?.CancelByUser();
@@ -86,7 +136,7 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
         }
         catch (PgProtocolException e)
         {
-            _logger.LogDebug("closing connection {ProcessId}: {Message}", ProcessId, e.Message);
+            _logger.LogDebug("closing connection {ProcessId}: {Message}", ProcessId, LogText.Escape(e.Message));
             await TrySendFatalAsync(e.SqlState, e.Message).ConfigureAwait(false);
         }
         catch (PostgresErrorException e)
@@ -101,9 +151,9 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
         {
             await TrySendFatalAsync(SqlState.AdminShutdown, "terminating connection due to administrator command").ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or AuthenticationException)
         {
-            _logger.LogDebug("connection {ProcessId} closed: {Message}", ProcessId, e.Message);
+            _logger.LogDebug("connection {ProcessId} closed: {Message}", ProcessId, LogText.Escape(e.Message));
         }
         catch (Exception e)
         {
@@ -244,8 +294,10 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
             case OutOfMemoryException or InsufficientExecutionStackException:
                 return new PostgresErrorException(SqlState.OutOfMemory, "out of memory");
             default:
+                // Unexpected failures (Orleans timeouts naming grains, engine internals) stay in the log; the client
+                // gets a stable text it can quote to an operator.
                 _logger.LogWarning(e, "statement failed on connection {ProcessId}", ProcessId);
-                return new PostgresErrorException(SqlState.InternalError, string.IsNullOrEmpty(e.Message) ? e.GetType().Name : e.Message);
+                return new PostgresErrorException(SqlState.InternalError, $"internal error; the server log has the details (connection {ProcessId})");
         }
     }
 
@@ -406,6 +458,7 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
         {
         }
         await _stream.DisposeAsync().ConfigureAwait(false);
+        await _network.DisposeAsync().ConfigureAwait(false);
         _out.Dispose();
     }
 

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Apache.Arrow;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Ingest;
+
+/// <summary>
+/// A JSON column holds JSON: an invalid document stored once would make every <c>-&gt;&gt;</c> over the project fail
+/// (DuckDB parses JSON at query time). Each value is read to its end with a <see cref="Utf8JsonReader"/> straight over
+/// the column's value bytes — no string, no document, no allocation per row.
+/// </summary>
+internal static class JsonValues
+{
+    // Deep enough for any real attributes document, shallow enough that a hostile one cannot recurse far.
+    private static readonly JsonReaderOptions Options = new() { MaxDepth = 256 };
+
+    /// <summary>Refuses a value of <paramref name="array"/> (a JSON column as UTF-8 strings) that is not one JSON document.</summary>
+    /// <exception cref="BatchRejectedException">22P02, naming the row and column.</exception>
+    public static void Check(IArrowArray array, string column)
+    {
+        if (array is not StringArray strings || strings.Length == 0) return;
+        var offsets = strings.ValueOffsets;
+        var values = strings.Values;
+        var hasNulls = strings.NullCount > 0;
+        for (var row = 0; row < strings.Length; row++)
+        {
+            if (hasNulls && strings.IsNull(row)) continue;
+            var value = values.Slice(offsets[row], offsets[row + 1] - offsets[row]);
+            if (!IsDocument(value, out var problem))
+                throw new BatchRejectedException($"row {row}, column '{column}': invalid input syntax for type json ({problem})", SqlState.InvalidTextRepresentation);
+        }
+    }
+
+    /// <summary>Whether <paramref name="utf8"/> is exactly one JSON value (whitespace around it allowed).</summary>
+    internal static bool IsDocument(ReadOnlySpan<byte> utf8, out string problem)
+    {
+        var reader = new Utf8JsonReader(utf8, Options);
+        try
+        {
+            if (!reader.Read())
+            {
+                problem = "the value is empty";
+                return false;
+            }
+            reader.Skip();
+            if (reader.Read())
+            {
+                problem = $"unexpected data after the value at byte {reader.TokenStartIndex}";
+                return false;
+            }
+        }
+        catch (JsonException e)
+        {
+            problem = $"at byte {e.BytePositionInLine}";
+            return false;
+        }
+        problem = "";
+        return true;
+    }
+}
