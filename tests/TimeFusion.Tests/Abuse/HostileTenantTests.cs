@@ -4,7 +4,7 @@ using Npgsql;
 namespace TimeFusion.Tests.Abuse;
 
 /// <summary>One real server shared by the hostile-tenant tests (it starts once per class).</summary>
-public sealed class AbuseSiloFixture : IAsyncLifetime
+public sealed class HostileTenantFixture : IAsyncLifetime
 {
     /// <summary>The server.</summary>
     public AbuseSilo Silo { get; private set; } = null!;
@@ -31,7 +31,7 @@ public sealed class AbuseSiloFixture : IAsyncLifetime
 /// statements end at their timeout, cancel or disconnect, fail with 53200 inside the memory limit, and never keep
 /// another tenant waiting.
 /// </summary>
-public sealed class HostileTenantTests(AbuseSiloFixture fixture) : IClassFixture<AbuseSiloFixture>
+public sealed class HostileTenantTests(HostileTenantFixture fixture) : IClassFixture<HostileTenantFixture>
 {
     private const string Runaway = "SELECT count(*) FROM otel_logs_and_spans, range(1000000000000)";
     private const string RunawayCatalog = "SELECT count(*) FROM pg_catalog.pg_class, range(1000000000000)";
