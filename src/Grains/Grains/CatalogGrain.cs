@@ -19,17 +19,22 @@ public sealed class CatalogState
 /// </summary>
 public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersistentState<CatalogState> state) : Grain, ICatalogGrain
 {
-    private static readonly TableDefinition Builtin = new(OtelLogsAndSpans.TableName, OtelLogsAndSpans.Schema.Columns);
+    // Always present, never stored: the OpenTelemetry shapes the OTLP receiver writes.
+    private static readonly TableDefinition[] Builtins =
+    [
+        new(OtelLogsAndSpans.TableName, OtelLogsAndSpans.Schema.Columns),
+        new(OtelMetrics.TableName, OtelMetrics.Schema.Columns),
+    ];
 
     /// <inheritdoc />
     public Task<IReadOnlyList<TableDefinition>> ListTablesAsync() =>
-        Task.FromResult<IReadOnlyList<TableDefinition>>([Builtin, .. state.State.Tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)]);
+        Task.FromResult<IReadOnlyList<TableDefinition>>([.. Builtins, .. state.State.Tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)]);
 
     /// <inheritdoc />
     public async Task<TableDefinition> CreateTableAsync(TableDefinition table)
     {
         var name = table.Name.ToLowerInvariant();
-        if (name == Builtin.Name) throw new SchemaException($"table '{table.Name}' is built in");
+        if (Builtins.Any(b => b.Name == name)) throw new SchemaException($"table '{table.Name}' is built in");
         if (name.Contains('/')) throw new SchemaException($"table name '{table.Name}' may not contain '/'");
         // Normalizes and checks the columns (timestamp/date/project_id added, duplicates refused).
         var schema = TableSchema.Create(name, table.Columns);

@@ -12,22 +12,36 @@ namespace TimeFusion.Silo.Protocol.Flight;
 public sealed class FlightAuthenticator(UserDirectory users, FlightBearerTokens tokens)
 {
     /// <summary>The authenticated user of a call; throws <see cref="RpcException"/> (Unauthenticated) otherwise.</summary>
-    public TimeFusionUser Authenticate(ServerCallContext context)
+    public TimeFusionUser Authenticate(ServerCallContext context) =>
+        AuthenticateHeader(context.RequestHeaders.GetValue("authorization"), out var error) ?? throw Unauthenticated(error);
+
+    /// <summary>
+    /// The user an <c>Authorization</c> header value (Basic or Bearer) names when its credential holds; null and the
+    /// reason otherwise. Every door that speaks HTTP authorization (Flight, OTLP) authenticates through this.
+    /// </summary>
+    public TimeFusionUser? AuthenticateHeader(string? header, out string error)
     {
-        var header = context.RequestHeaders.GetValue("authorization");
+        error = "";
         if (string.IsNullOrEmpty(header))
-            throw Unauthenticated("authentication required: send 'authorization: Basic base64(user:password)'");
+        {
+            error = "authentication required: send 'authorization: Basic base64(user:password)'";
+            return null;
+        }
         if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            return AuthenticateBasic(header["Basic ".Length..].Trim())
-                ?? throw Unauthenticated("password authentication failed");
+            var user = AuthenticateBasic(header["Basic ".Length..].Trim());
+            if (user is null) error = "password authentication failed";
+            return user;
         }
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             var name = tokens.Verify(header["Bearer ".Length..].Trim());
-            return (name is null ? null : Find(name)) ?? throw Unauthenticated("invalid or expired bearer token");
+            var user = name is null ? null : Find(name);
+            if (user is null) error = "invalid or expired bearer token";
+            return user;
         }
-        throw Unauthenticated("unsupported authorization scheme; use Basic or a Handshake bearer token");
+        error = "unsupported authorization scheme; use Basic or a Handshake bearer token";
+        return null;
     }
 
     /// <summary>The user named by a Basic credential (base64 of <c>user:password</c>) when the password matches; null otherwise.</summary>

@@ -25,11 +25,16 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     private readonly UserDirectory _users;
     private readonly IOptions<FlightEndpointOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly FlightBearerTokens _tokens;
     private WebApplication? _app;
 
     /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
+    /// <remarks>
+    /// <paramref name="tokens"/> is the silo's (shared with the OTLP door, which accepts the same bearer tokens);
+    /// without one the endpoint makes its own.
+    /// </remarks>
     public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null, FlightBearerTokens? tokens = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(users);
@@ -38,6 +43,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         _users = users;
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _tokens = tokens ?? new FlightBearerTokens(options);
     }
 
     /// <summary>The bound address and port once started (useful with <see cref="FlightEndpointOptions.Port"/> 0).</summary>
@@ -66,7 +72,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         builder.Services.AddSingleton(_users);
         builder.Services.AddSingleton(_options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<FlightBearerTokens>();
+        builder.Services.AddSingleton(_tokens);
         builder.Services.AddSingleton<FlightAuthenticator>();
         builder.Services.AddGrpc(grpc =>
         {
