@@ -65,6 +65,11 @@ public sealed class OtlpEndpointHost : IHostedService, IAsyncDisposable
             k.Listen(address, options.GrpcPort, listen => { listen.Protocols = HttpProtocols.Http2; grpc = listen; });
             // OtlpRequestBody enforces MaxRequestBytes itself (before and after gzip) and answers 413 in OTLP's form.
             k.Limits.MaxRequestBodySize = null;
+            // Exports are large single messages (an 8,192-record export is a few MB) and one gRPC channel multiplexes
+            // every exporter thread over one connection: Kestrel's default windows (1 MiB per connection, 768 KiB per
+            // stream) made senders wait for window updates.
+            k.Limits.Http2.InitialConnectionWindowSize = 16 * 1024 * 1024;
+            k.Limits.Http2.InitialStreamWindowSize = 8 * 1024 * 1024;
         });
         builder.Services.AddSingleton(_loggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
