@@ -34,7 +34,9 @@ public static class OtlpBenchmark
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-otlp-" + Guid.NewGuid().ToString("N"));
         Console.Error.WriteLine($"otlp: {rows} rows per run, {writers} writers, batches {string.Join("/", sizes)}, {Environment.ProcessorCount} cores");
 
-        await using var silo = SiloProcess.Start(Path.Combine(root, "silo"), SiloSettings.Ingest());
+        var settings = SiloSettings.Ingest();
+        settings["Otlp:Enabled"] = "true";
+        await using var silo = SiloProcess.Start(Path.Combine(root, "silo"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         await FreePorts.WaitUntilListeningAsync(silo.OtlpHttpPort, TimeSpan.FromSeconds(30), silo.LogTail);
         var auth = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("timefusion:timefusion"));

@@ -91,6 +91,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["Flight:Port"] = ports[3].ToString(),
             ["Otlp:HttpPort"] = ports[4].ToString(),
             ["Otlp:GrpcPort"] = ports[5].ToString(),
+            // Only the otlp benchmark sends OTLP (it turns the receiver on); the others start silos as before it existed.
+            ["Otlp:Enabled"] = "false",
         };
         foreach (var (k, v) in settings) all[k] = v;
         foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
