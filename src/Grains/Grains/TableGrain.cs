@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TimeFusion.Engine;
@@ -21,6 +22,8 @@ public sealed class TableGrain(
     EngineServices services,
     SnapshotQueryExecutor executor,
     IOptions<FlushTimerOptions> flushTimer,
+    IHostApplicationLifetime lifetime,
+    StatementCancellations cancellations,
     ILogger<TableGrain> logger) : Grain, ITableGrain
 {
     private TableEngine? _engine;
@@ -99,15 +102,17 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
-    public async Task<ArrowBatches> QueryAsync(GrainQuery query)
+    public async Task<ArrowBatches> QueryAsync(GrainQuery query, CancellationToken cancellationToken = default)
     {
         var engine = Engine;
         var snapshot = engine.OpenSnapshot(); // taken within this turn
+        // The caller's cancellation (timeout, cancel request, lost client) or the server stopping interrupts DuckDB.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         try
         {
             // The query itself runs on the thread pool: ingest keeps flowing while it runs.
             var (batches, _) = await Task.Run(() => executor.ExecuteDetailedAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
-                query.Sql, new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), query.NewestFirstLimit, CancellationToken.None));
+                query.Sql, new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), query.NewestFirstLimit, stop.Token), stop.Token);
             using (batches)
                 return ArrowBatches.FromIpc(ArrowIpc.Write(batches.Schema, batches.Batches)); // owned bytes: the native result is freed here
         }

@@ -23,9 +23,12 @@ public interface ITableGrain : IGrainWithStringKey
     /// <summary>Persists every buffered row to Delta; returns once committed.</summary>
     Task<FlushReply> FlushAsync();
 
-    /// <summary>Runs this grain's part of a query over a consistent snapshot (buffer + Delta).</summary>
+    /// <summary>
+    /// Runs this grain's part of a query over a consistent snapshot (buffer + Delta). Cancelling
+    /// <paramref name="cancellationToken"/> (the caller's timeout, cancel or disconnect) interrupts DuckDB.
+    /// </summary>
     [AlwaysInterleave]
-    Task<ArrowBatches> QueryAsync(GrainQuery query);
+    Task<ArrowBatches> QueryAsync(GrainQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Counters for monitoring and tests.</summary>
     [AlwaysInterleave]

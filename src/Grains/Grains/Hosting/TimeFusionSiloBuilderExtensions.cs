@@ -54,6 +54,7 @@ public static class TimeFusionSiloBuilderExtensions
         services.AddTimeFusionOptions<DeltaOptions, DeltaOptionsValidator>(TimeFusionSections.Delta);
         services.AddTimeFusionOptions<IngestOptions, IngestOptionsValidator>(TimeFusionSections.Ingest);
         services.AddTimeFusionOptions<ExecutionOptions, ExecutionOptionsValidator>(TimeFusionSections.Execution);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, ProcessMemoryLimitInitializer>());
 
         services.TryAddSingleton(sp =>
         {
@@ -75,6 +76,8 @@ public static class TimeFusionSiloBuilderExtensions
             },
             sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(_ => new SqlParser());
+        services.TryAddSingleton<TimeFusion.Grains.StatementCancellations>();
+        services.TryAddSingleton<TimeFusion.Grains.StatementAdmission>();
         services.TryAddSingleton(sp => new SnapshotQueryExecutor(sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new MergeExecutor(sp.GetRequiredService<BufferDatabase>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new PlanRunner(sp.GetRequiredService<MergeExecutor>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));

@@ -26,15 +26,17 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     private readonly IOptions<FlightEndpointOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly FlightBearerTokens _tokens;
+    private readonly TimeFusion.Grains.StatementCancellations _cancellations;
+    private readonly TimeFusion.Grains.StatementAdmission _admission;
     private WebApplication? _app;
 
     /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
-    /// <remarks>
-    /// <paramref name="tokens"/> is the silo's (shared with the OTLP door, which accepts the same bearer tokens);
-    /// without one the endpoint makes its own.
-    /// </remarks>
+    /// <remarks>In a silo the statement registry and per-user slots are the silo's (shared with the PostgreSQL endpoint),
+    /// and so are the bearer <paramref name="tokens"/> (the OTLP door accepts them too); without them the endpoint has its
+    /// own (default limits).</remarks>
     public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
-        ILoggerFactory? loggerFactory = null, FlightBearerTokens? tokens = null)
+        ILoggerFactory? loggerFactory = null, TimeFusion.Grains.StatementCancellations? cancellations = null,
+        TimeFusion.Grains.StatementAdmission? admission = null, FlightBearerTokens? tokens = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(users);
@@ -44,6 +46,8 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _tokens = tokens ?? new FlightBearerTokens(options);
+        _cancellations = cancellations ?? new TimeFusion.Grains.StatementCancellations();
+        _admission = admission ?? new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions()));
     }
 
     /// <summary>The bound address and port once started (useful with <see cref="FlightEndpointOptions.Port"/> 0).</summary>
@@ -72,6 +76,8 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         builder.Services.AddSingleton(_users);
         builder.Services.AddSingleton(_options);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(_cancellations);
+        builder.Services.AddSingleton(_admission);
         builder.Services.AddSingleton(_tokens);
         builder.Services.AddSingleton<FlightAuthenticator>();
         builder.Services.AddGrpc(grpc =>

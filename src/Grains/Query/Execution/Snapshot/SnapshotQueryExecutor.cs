@@ -127,7 +127,7 @@ public sealed class SnapshotQueryExecutor
             {
                 throw ExecutionErrors.FromDuckDb(e.Message, "setting the session time zone");
             }
-            return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken);
+            return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken, _options.MaxResultBytes);
         }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
     }
 
