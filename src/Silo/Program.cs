@@ -6,6 +6,7 @@ using TimeFusion.Hosting;
 using TimeFusion.Silo;
 using TimeFusion.Silo.Backend;
 using TimeFusion.Silo.Protocol.Flight;
+using TimeFusion.Silo.Protocol.Otlp;
 
 // The embedded default: one silo, localhost clustering, everything under ./data. Settings: README "Configuration".
 var builder = Host.CreateApplicationBuilder(args);
@@ -15,7 +16,7 @@ IHost host;
 try
 {
     builder.UseOrleans(silo => silo.UseTimeFusionLocalhostClustering().UseTimeFusion());
-    builder.Services.AddTimeFusionPostgres().AddTimeFusionFlight();
+    builder.Services.AddTimeFusionPostgres().AddTimeFusionFlight().AddTimeFusionOtlp();
     host = builder.Build();
     // What the host would check first thing in StartAsync, checked here so a bad setting is reported plainly.
     host.Services.GetRequiredService<IStartupValidator>().Validate();

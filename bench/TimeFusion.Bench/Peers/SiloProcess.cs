@@ -24,6 +24,9 @@ public sealed class SiloProcess : IAsyncDisposable
     public string DataDirectory { get; }
     public int GatewayPort { get; }
     public int PostgresPort { get; }
+    public int FlightPort { get; }
+    public int OtlpHttpPort { get; }
+    public int OtlpGrpcPort { get; }
     public Stopwatch SinceStart { get; }
     public int Pid => _process.Id;
     public IClusterClient Cluster => _client?.Services.GetRequiredService<IClusterClient>() ?? throw new InvalidOperationException("not connected");
@@ -55,8 +58,12 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    private SiloProcess(Process process, string dataDirectory, int gatewayPort, int postgresPort, Stopwatch sinceStart)
+    private SiloProcess(Process process, string dataDirectory, int[] ports, Stopwatch sinceStart)
     {
+        var (gatewayPort, postgresPort) = (ports[1], ports[2]);
+        FlightPort = ports[3];
+        OtlpHttpPort = ports[4];
+        OtlpGrpcPort = ports[5];
         _process = process;
         DataDirectory = dataDirectory;
         GatewayPort = gatewayPort;
@@ -71,7 +78,7 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         if (!File.Exists(SiloDll)) throw new FileNotFoundException($"the silo is not built at {SiloDll} (dotnet build src/Silo -c Release)");
         Directory.CreateDirectory(dataDirectory);
-        var ports = FreePorts.Take(4);
+        var ports = FreePorts.Take(6);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SiloDll);
         var all = new Dictionary<string, string>
@@ -82,6 +89,10 @@ public sealed class SiloProcess : IAsyncDisposable
             ["Postgres:Port"] = ports[2].ToString(),
             // A port of its own, so that a bench (or its smoke test) never collides with a server on the default 50051.
             ["Flight:Port"] = ports[3].ToString(),
+            ["Otlp:HttpPort"] = ports[4].ToString(),
+            ["Otlp:GrpcPort"] = ports[5].ToString(),
+            // Only the otlp benchmark sends OTLP (it turns the receiver on); the others start silos as before it existed.
+            ["Otlp:Enabled"] = "false",
         };
         foreach (var (k, v) in settings) all[k] = v;
         foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
@@ -89,7 +100,7 @@ public sealed class SiloProcess : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
         lock (Running) Running.Add(process);
-        var silo = new SiloProcess(process, dataDirectory, ports[1], ports[2], clock);
+        var silo = new SiloProcess(process, dataDirectory, ports, clock);
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();

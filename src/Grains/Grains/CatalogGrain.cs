@@ -22,17 +22,22 @@ public sealed class CatalogState
 /// </summary>
 public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersistentState<CatalogState> state) : Grain, ICatalogGrain
 {
-    private static readonly TableDefinition Builtin = new(OtelLogsAndSpans.TableName, OtelLogsAndSpans.Schema.Columns);
+    // Always present, never stored: the OpenTelemetry shapes the OTLP receiver writes.
+    private static readonly TableDefinition[] Builtins =
+    [
+        new(OtelLogsAndSpans.TableName, OtelLogsAndSpans.Schema.Columns),
+        new(OtelMetrics.TableName, OtelMetrics.Schema.Columns),
+    ];
 
     /// <inheritdoc />
     public Task<IReadOnlyList<TableDefinition>> ListTablesAsync() =>
-        Task.FromResult<IReadOnlyList<TableDefinition>>([Builtin, .. state.State.Tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)]);
+        Task.FromResult<IReadOnlyList<TableDefinition>>([.. Builtins, .. state.State.Tables.Values.OrderBy(t => t.Name, StringComparer.Ordinal)]);
 
     /// <inheritdoc />
     public async Task<TableDefinition> CreateTableAsync(TableDefinition table)
     {
         var name = table.Name.ToLowerInvariant();
-        if (name == Builtin.Name) throw new SchemaException($"table '{table.Name}' is built in");
+        if (Builtins.Any(b => b.Name == name)) throw new SchemaException($"table '{table.Name}' is built in");
         if (name.Contains('/')) throw new SchemaException($"table name '{table.Name}' may not contain '/'");
         // Normalizes and checks the columns (timestamp/date/project_id added, duplicates refused).
         var schema = TableSchema.Create(name, table.Columns);
@@ -64,7 +69,7 @@ public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersis
     public async Task SetRetentionAsync(string table, string? project, TimeSpan? retention)
     {
         var name = table.ToLowerInvariant();
-        if (name != Builtin.Name && !state.State.Tables.ContainsKey(name)) throw new SchemaException($"table '{table}' does not exist");
+        if (Builtins.All(b => b.Name != name) && !state.State.Tables.ContainsKey(name)) throw new SchemaException($"table '{table}' does not exist");
         if (retention is { } r && r <= TimeSpan.Zero) throw new SchemaException("retention must be positive");
         var key = project is null ? name : name + "/" + project;
         state.State.Retention ??= new(StringComparer.Ordinal);

@@ -21,11 +21,12 @@ public sealed class SiloStartValidationTests
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SiloDll);
-        var ports = FreePorts.Take(4);
+        var ports = FreePorts.Take(6);
         foreach (var a in new[]
                  {
                      $"--TimeFusion:DataDirectory={dataDirectory}", $"--TimeFusion:SiloPort={ports[0]}", $"--TimeFusion:GatewayPort={ports[1]}",
                      $"--TimeFusion:Postgres:Port={ports[2]}", $"--TimeFusion:Flight:Port={ports[3]}",
+                     $"--TimeFusion:Otlp:HttpPort={ports[4]}", $"--TimeFusion:Otlp:GrpcPort={ports[5]}",
                  }.Concat(settings))
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;

@@ -4,7 +4,7 @@ namespace TimeFusion.Grains;
 
 /// <summary>
 /// The cluster's catalog (one grain, key 0): user table schemas and which projects have data in which table.
-/// The built-in <c>otel_logs_and_spans</c> is always present.
+/// The built-in <c>otel_logs_and_spans</c> and <c>otel_metrics</c> are always present.
 /// </summary>
 public interface ICatalogGrain : IGrainWithIntegerKey
 {

@@ -16,20 +16,33 @@ public sealed class FlightAuthenticator(UserDirectory users, FlightBearerTokens 
     /// <summary>The authenticated user of a call; throws <see cref="RpcException"/> (Unauthenticated) otherwise.</summary>
     public async ValueTask<TimeFusionUser> AuthenticateAsync(ServerCallContext context)
     {
-        var header = context.RequestHeaders.GetValue("authorization");
+        var (user, error) = await AuthenticateHeaderAsync(context.RequestHeaders.GetValue("authorization"), AddressOf(context.Peer),
+            context.CancellationToken);
+        return user ?? throw Unauthenticated(error);
+    }
+
+    /// <summary>
+    /// The user an <c>Authorization</c> header value (Basic or Bearer) names when its credential holds; null and the
+    /// reason otherwise. Every door that speaks HTTP authorization (Flight, OTLP) authenticates through this, and so
+    /// through the login back-off.
+    /// </summary>
+    public async ValueTask<(TimeFusionUser? User, string Error)> AuthenticateHeaderAsync(string? header, IPAddress? address,
+        CancellationToken cancellationToken)
+    {
         if (string.IsNullOrEmpty(header))
-            throw Unauthenticated("authentication required: send 'authorization: Basic base64(user:password)'");
+            return (null, "authentication required: send 'authorization: Basic base64(user:password)'");
         if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            return await AuthenticateBasicAsync(header["Basic ".Length..].Trim(), AddressOf(context.Peer), context.CancellationToken)
-                ?? throw Unauthenticated("password authentication failed");
+            var user = await AuthenticateBasicAsync(header["Basic ".Length..].Trim(), address, cancellationToken);
+            return (user, user is null ? "password authentication failed" : "");
         }
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             var name = tokens.Verify(header["Bearer ".Length..].Trim());
-            return (name is null ? null : Find(name)) ?? throw Unauthenticated("invalid or expired bearer token");
+            var user = name is null ? null : Find(name);
+            return (user, user is null ? "invalid or expired bearer token" : "");
         }
-        throw Unauthenticated("unsupported authorization scheme; use Basic or a Handshake bearer token");
+        return (null, "unsupported authorization scheme; use Basic or a Handshake bearer token");
     }
 
     /// <summary>

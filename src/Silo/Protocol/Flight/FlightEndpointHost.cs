@@ -25,17 +25,19 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     private readonly UserDirectory _users;
     private readonly IOptions<FlightEndpointOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly FlightBearerTokens _tokens;
     private readonly TimeFusion.Grains.StatementCancellations _cancellations;
     private readonly TimeFusion.Grains.StatementAdmission _admission;
     private readonly LoginThrottle _throttle;
     private WebApplication? _app;
 
     /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
-    /// <remarks>In a silo the statement registry and per-user slots are the silo's (shared with the PostgreSQL endpoint);
-    /// without them the endpoint has its own (default limits).</remarks>
+    /// <remarks>In a silo the statement registry and per-user slots are the silo's (shared with the PostgreSQL endpoint),
+    /// and so are the bearer <paramref name="tokens"/> (the OTLP door accepts them too); without them the endpoint has its
+    /// own (default limits).</remarks>
     public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
         ILoggerFactory? loggerFactory = null, TimeFusion.Grains.StatementCancellations? cancellations = null,
-        TimeFusion.Grains.StatementAdmission? admission = null, LoginThrottle? throttle = null)
+        TimeFusion.Grains.StatementAdmission? admission = null, FlightBearerTokens? tokens = null, LoginThrottle? throttle = null)
     {
         _throttle = throttle ?? LoginThrottle.CreateDefault();
         ArgumentNullException.ThrowIfNull(grains);
@@ -45,6 +47,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         _users = users;
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _tokens = tokens ?? new FlightBearerTokens(options);
         _cancellations = cancellations ?? new TimeFusion.Grains.StatementCancellations();
         _admission = admission ?? new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions()));
     }
@@ -82,7 +85,7 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(_cancellations);
         builder.Services.AddSingleton(_admission);
-        builder.Services.AddSingleton<FlightBearerTokens>();
+        builder.Services.AddSingleton(_tokens);
         builder.Services.AddSingleton(_throttle);
         builder.Services.AddSingleton<FlightAuthenticator>();
         builder.Services.AddGrpc(grpc =>

@@ -17,6 +17,7 @@ public static class FlightServiceCollectionExtensions
         services.AddTimeFusionUsers();
         services.AddTimeFusionOptions<FlightEndpointOptions, FlightEndpointOptionsValidator>(FlightEndpointOptions.Section);
         if (services.Any(d => d.ServiceType == typeof(FlightEndpointHost))) return services;
+        services.AddSingleton<FlightBearerTokens>(); // one per silo: the OTLP door accepts the tokens Handshake issues
         services.AddSingleton<FlightEndpointHost>();
         services.AddHostedService(sp => sp.GetRequiredService<FlightEndpointHost>());
         return services;
