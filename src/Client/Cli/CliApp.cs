@@ -18,7 +18,7 @@ public static class CliApp
         var root = new RootCommand("TimeFusion: a time-series database for logs, spans and metrics");
         global.AddTo(root);
         root.Subcommands.Add(ServeCommand.Create());
-        //GEN
+        root.Subcommands.Add(Gen.GenCommand.Create(global));
         root.Subcommands.Add(Ingest.IngestCommand.Create(global));
         root.Subcommands.Add(QueryCommand.Create(global));
         root.Subcommands.Add(FlushCommand.Create(global));
