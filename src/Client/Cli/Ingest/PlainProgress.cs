@@ -28,7 +28,11 @@ public sealed class PlainProgress(TextWriter output) : IIngestProgress
     }
 
     /// <inheritdoc />
-    public void Finish(long rows, long bytes) => _clock.Stop();
+    public void Finish(long rows, long bytes)
+    {
+        _clock.Stop();
+        output.WriteLine(IngestRates.Line(_file, rows, bytes, _total, _clock.Elapsed));
+    }
 }
 
 /// <summary>Rows/s, MB/s and ETA in words.</summary>
