@@ -6,7 +6,8 @@ namespace TimeFusion.Client.Cli.Gen;
 
 /// <summary>
 /// <c>timefusion gen [--minutes M] [--rate R | --rows N] [--projects a,b] [--seed S] (--out FILE | --to URL)</c>:
-/// realistic demo telemetry (<see cref="TelemetryGenerator"/>) into a CSV, Parquet or JSON-lines file (by extension).
+/// realistic demo telemetry (<see cref="TelemetryGenerator"/>) into a CSV, Parquet or JSON-lines file (by extension),
+/// or to a server's OTLP/HTTP receiver (<see cref="OtlpHttpWriter"/>).
 /// </summary>
 public static class GenCommand
 {
@@ -20,13 +21,14 @@ public static class GenCommand
         var seed = new Option<int>("--seed") { Description = "random seed (same seed and --end: same rows)", DefaultValueFactory = _ => 42 };
         var end = new Option<DateTime?>("--end") { Description = "end of the time span, UTC (default: now, to the minute)" };
         var output = new Option<string?>("--out", "-o") { Description = "file to write: .csv, .parquet or .jsonl" };
+        var to = new Option<string?>("--to") { Description = "send to a server's OTLP/HTTP receiver instead, e.g. http://127.0.0.1:4318 (uses --user/--password)" };
         var command = new Command("gen", "Generate realistic demo telemetry (spans and logs of services calling each other)")
         {
-            minutes, rate, rows, projects, seed, end, output,
+            minutes, rate, rows, projects, seed, end, output, to,
         };
         command.SetAction(async (parse, ct) =>
         {
-            if (parse.GetValue(output) is null) throw new CliException("give --out FILE", ExitCodes.Usage);
+            if (parse.GetValue(output) is null == parse.GetValue(to) is null) throw new CliException("give either --out FILE or --to URL", ExitCodes.Usage);
             if (parse.GetValue(minutes) <= 0 || parse.GetValue(rate) <= 0 || parse.GetValue(rows) is <= 0)
                 throw new CliException("--minutes, --rate and --rows must be positive", ExitCodes.Usage);
             var spanEnd = parse.GetValue(end)?.ToUniversalTime() ?? Floor(DateTime.UtcNow);
@@ -36,8 +38,9 @@ public static class GenCommand
             var settings = new GenSettings(spanEnd - span, spanEnd, perSecond, maxRows,
                 parse.GetValue(projects)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(seed));
             if (settings.Projects.Count == 0) throw new CliException("--projects names no project", ExitCodes.Usage);
-            var path = parse.GetValue(output)!;
-            await using var writer = OpenFile(path);
+            var path = parse.GetValue(output);
+            var target = parse.GetValue(to);
+            await using var writer = path is not null ? OpenFile(path) : new OtlpHttpWriter(ParseUrl(target!), global.Read(parse));
             var generator = new TelemetryGenerator(settings);
             var started = Stopwatch.StartNew();
             long written = 0;
@@ -48,11 +51,16 @@ public static class GenCommand
             }
             await writer.CompleteAsync(ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {written} rows ({generator.Traces} traces, {settings.Start:yyyy-MM-dd HH:mm} to {settings.End:yyyy-MM-dd HH:mm} UTC, projects {string.Join(", ", settings.Projects)}) to {path} in {started.Elapsed.TotalSeconds:0.00} s"));
+                $"{(path is null ? "sent" : "wrote")} {written} rows ({generator.Traces} traces, {settings.Start:yyyy-MM-dd HH:mm} to {settings.End:yyyy-MM-dd HH:mm} UTC, projects {string.Join(", ", settings.Projects)}) to {path ?? target} in {started.Elapsed.TotalSeconds:0.00} s{(writer is OtlpHttpWriter otlp ? $" ({otlp.Spans} spans, {otlp.Logs} log records)" : "")}"));
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    private static Uri ParseUrl(string text) =>
+        Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new CliException($"--to '{text}' is not an http(s) URL like http://127.0.0.1:4318", ExitCodes.Usage);
 
     private static DateTime Floor(DateTime t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerMinute, DateTimeKind.Utc);
 
