@@ -31,6 +31,8 @@ public sealed class IngestJob(FlightConnection connection, string table, string?
         await using var streams = new ProjectPutStreams(connection, Table, assembler.Schema);
         progress.Start(path, source.TotalBytes);
         long landed = 0, firstRowOfBatch = 1, rowNumber = 0, bytesAtBatchStart = 0;
+        // The previous batch is sent (and acknowledged) while the next one is read and converted.
+        Task<long>? inFlight = null;
         while (true)
         {
             bool more;
@@ -43,43 +45,54 @@ public sealed class IngestJob(FlightConnection connection, string table, string?
                     assembler.Add(source);
                 }
             }
-            catch (RowException e)
+            catch (Exception e) when (e is FormatException or RowException)
             {
-                throw new CliException($"{path}, {source.Position}, column '{e.Column}': {e.Message}; {NothingOfBatch(firstRowOfBatch, rowNumber, landed)}");
-            }
-            catch (UnknownColumnException e)
-            {
-                throw new CliException($"{path}, {source.Position}: {e.Message.Replace("the table", $"table '{Table}'", StringComparison.Ordinal)}; {NothingOfBatch(firstRowOfBatch, rowNumber, landed)}");
-            }
-            catch (FormatException e)
-            {
-                throw new CliException($"{path}, {source.Position}: {e.Message}; {NothingOfBatch(firstRowOfBatch, rowNumber, landed)}");
+                if (inFlight is not null) landed += await inFlight; // its own error, if any, comes first
+                var where = e is RowException r ? $"{source.Position}, column '{r.Column}'" : source.Position;
+                var message = e is UnknownColumnException ? e.Message.Replace("the table", $"table '{Table}'", StringComparison.Ordinal) : e.Message;
+                throw new CliException($"{path}, {where}: {message}; {NothingOfBatch(firstRowOfBatch, rowNumber, landed)}");
             }
             if (assembler.Rows > 0 && (!more || assembler.Rows >= batchRows || source.BytesRead - bytesAtBatchStart >= MaxBatchFileBytes))
             {
-                foreach (var (p, batch) in assembler.TakeBatches())
-                {
-                    using (batch)
-                    {
-                        try
-                        {
-                            landed += await streams.PutAsync(p, batch, ct);
-                        }
-                        catch (CliException e)
-                        {
-                            throw new CliException($"{path}, rows {firstRowOfBatch}–{rowNumber}{(p.Length > 0 ? $" (project {p})" : "")}: {e.Message}; {landed} rows landed before");
-                        }
-                    }
-                }
+                var batches = assembler.TakeBatches();
+                if (inFlight is not null) landed += await inFlight;
+                progress.Report(landed, bytesAtBatchStart);
+                inFlight = SendAsync(streams, batches, $"{path}, rows {firstRowOfBatch}–{rowNumber}", landed, ct);
                 firstRowOfBatch = rowNumber + 1;
                 bytesAtBatchStart = source.BytesRead;
-                progress.Report(landed, source.BytesRead);
             }
             if (!more) break;
         }
+        if (inFlight is not null) landed += await inFlight;
         await streams.CompleteAsync(ct);
         progress.Finish(landed, source.TotalBytes);
         return (landed, source.TotalBytes, streams.Projects.Select(p => p.Length == 0 ? project ?? "default project" : p).Order(StringComparer.Ordinal).ToList());
+    }
+
+    /// <summary>Sends one batch's per-project parts; returns the rows acknowledged.</summary>
+    private static async Task<long> SendAsync(ProjectPutStreams streams, IReadOnlyList<(string Project, RecordBatch Batch)> batches, string rows,
+        long landedBefore, CancellationToken ct)
+    {
+        long acknowledged = 0;
+        try
+        {
+            foreach (var (p, batch) in batches)
+            {
+                try
+                {
+                    acknowledged += await streams.PutAsync(p, batch, ct);
+                }
+                catch (CliException e)
+                {
+                    throw new CliException($"{rows}{(p.Length > 0 ? $" (project {p})" : "")}: {e.Message}; {landedBefore + acknowledged} rows landed before");
+                }
+            }
+            return acknowledged;
+        }
+        finally
+        {
+            foreach (var (_, batch) in batches) batch.Dispose();
+        }
     }
 
     private static string NothingOfBatch(long first, long current, long landed) =>
