@@ -167,7 +167,8 @@ public sealed class TelemetryGenerator(GenSettings settings)
 
     private TelemetryRecord Base(string service, TraceContext trace, string spanId, DateTime at)
     {
-        var instance = $"{service}-{trace.Project}-{_random.Next(3)}";
+        // One of three instances per service, the same for every row of a service in one trace.
+        var instance = $"{service}-{trace.Project}-{Convert.ToInt32(trace.TraceId[..2], 16) % 3}";
         return new TelemetryRecord
         {
             Timestamp = at,
