@@ -44,6 +44,24 @@ public sealed class CliIngestTests(CliServer server) : IDisposable
     }
 
     [Fact]
+    public async Task A_bad_json_line_and_a_batch_the_server_refuses_are_named_too()
+    {
+        var jsonl = Write("bad.jsonl", "{\"id\":\"a\",\"timestamp\":\"2026-12-01T10:00:00Z\"}\n{\"id\":\"b\",\"timestamp\":\n");
+        var result = await server.RunAsync("ingest", jsonl, "--table", "otel_logs_and_spans", "--project", "cli-bad-json");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"{jsonl}, line 2: is not valid JSON", result.StdErr);
+        Assert.Empty(await server.CountsAsync("cli-bad-json"));
+
+        // Text may not hold NUL (as in PostgreSQL): the server refuses the batch; the error names the file and its rows.
+        var nul = Write("nul.csv", "id,timestamp,level\na,2026-12-01T10:00:00Z,INFO\nb,2026-12-01T10:00:01Z,IN\0FO\n");
+        result = await server.RunAsync("ingest", nul, "--table", "otel_logs_and_spans", "--project", "cli-bad-nul");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"{nul}, rows 1–2 (project cli-bad-nul): ERROR: [22021]", result.StdErr);
+        Assert.Contains("0 rows landed before", result.StdErr);
+        Assert.Empty(await server.CountsAsync("cli-bad-nul"));
+    }
+
+    [Fact]
     public async Task Rows_go_to_their_project_id_and_files_without_one_to_the_project_option()
     {
         var routed = Write("routed.csv", "id,timestamp,project_id\na,2026-12-01T10:00:00Z,cli-route-a\nb,2026-12-01T10:00:01Z,cli-route-b\nc,2026-12-01T10:00:02Z,cli-route-a\n");
