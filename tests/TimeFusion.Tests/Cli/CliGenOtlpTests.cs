@@ -76,6 +76,7 @@ public sealed class CliGenOtlpTests : IAsyncLifetime
             "--projects", "otlp-a,otlp-b", "--to", _url.TrimEnd('/'), "--user", "gen-user", "--password", "gen-pw"]);
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("sent 5000 rows", result.StdOut);
+        Assert.Equal(0, _throttleFirst); // the first request was answered 429 and sent again
 
         var requests = _requests.ToList();
         Assert.All(requests, r =>
