@@ -12,6 +12,7 @@ namespace TimeFusion.Tests.Cli;
 /// <c>timefusion gen --to URL</c> against a stand-in OTLP/HTTP receiver (HttpListener) that decodes what arrives with
 /// the generated OTLP classes: protobuf bodies, Basic auth, one project per request, retries after 429 + Retry-After.
 /// </summary>
+[Collection(CliCollection.Name)] // one command-line process at a time: the suite shares two cores
 public sealed class CliGenOtlpTests : IAsyncLifetime
 {
     private readonly HttpListener _listener = new();

@@ -4,6 +4,7 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Tests.Cli;
 
 /// <summary><c>timefusion gen</c> to files (no server): deterministic, and shaped like real telemetry.</summary>
+[Collection(CliCollection.Name)] // one command-line process at a time: the suite shares two cores
 public sealed class CliGenTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

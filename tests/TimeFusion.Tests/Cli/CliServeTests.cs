@@ -4,6 +4,7 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Tests.Cli;
 
 /// <summary><c>timefusion serve</c> runs the real server program, passes settings through and ends with its exit code.</summary>
+[Collection(CliCollection.Name)] // one command-line process at a time: the suite shares two cores
 public sealed class CliServeTests
 {
     [Fact]
