@@ -14,5 +14,5 @@ public interface ICrashMode
 public static class CrashModes
 {
     public static IReadOnlyDictionary<string, ICrashMode> All { get; } =
-        new ICrashMode[] { new WalAppendMode(), new EngineIngestMode() }.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        new ICrashMode[] { new WalAppendMode(), new EngineIngestMode(), new EngineOptimizeMode() }.ToDictionary(m => m.Name, StringComparer.Ordinal);
 }

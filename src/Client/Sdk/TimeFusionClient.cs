@@ -22,7 +22,7 @@ public sealed class TimeFusionClient(IClusterClient cluster, Caller caller)
     /// <summary>Runs a SELECT and streams its result batches.</summary>
     public async IAsyncEnumerable<RecordBatch> QueryAsync(string sql, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var result = await Gateway.QueryAsync(sql, Caller).WaitAsync(cancellationToken);
+        var result = await Gateway.QueryAsync(sql, Caller, cancellationToken);
         foreach (var batch in result.Batches) yield return batch;
     }
 

@@ -11,6 +11,9 @@ public sealed class CatalogState
 
     /// <summary>Projects with rows, per lower-case table name.</summary>
     [Id(1)] public Dictionary<string, SortedSet<string>> Projects { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Retentions: by lower-case table name (table-wide) and by <c>"{table}/{project}"</c> (a project's override).</summary>
+    [Id(2)] public Dictionary<string, TimeSpan> Retention { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -56,4 +59,29 @@ public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersis
     /// <inheritdoc />
     public Task<IReadOnlyList<string>> ProjectsOfAsync(string table) =>
         Task.FromResult<IReadOnlyList<string>>(state.State.Projects.TryGetValue(table.ToLowerInvariant(), out var p) ? [.. p] : []);
+
+    /// <inheritdoc />
+    public async Task SetRetentionAsync(string table, string? project, TimeSpan? retention)
+    {
+        var name = table.ToLowerInvariant();
+        if (name != Builtin.Name && !state.State.Tables.ContainsKey(name)) throw new SchemaException($"table '{table}' does not exist");
+        if (retention is { } r && r <= TimeSpan.Zero) throw new SchemaException("retention must be positive");
+        var key = project is null ? name : name + "/" + project;
+        state.State.Retention ??= new(StringComparer.Ordinal);
+        if (retention is { } value) state.State.Retention[key] = value;
+        else if (!state.State.Retention.Remove(key)) return;
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<TimeSpan?> RetentionOfAsync(string table, string project)
+    {
+        var name = table.ToLowerInvariant();
+        var all = state.State.Retention;
+        TimeSpan? result = all is null ? null
+            : all.TryGetValue(name + "/" + project, out var own) ? own
+            : all.TryGetValue(name, out var tableWide) ? tableWide
+            : null;
+        return Task.FromResult(result);
+    }
 }

@@ -1,7 +1,9 @@
 using Apache.Arrow;
+using Microsoft.Extensions.Hosting;
 using Orleans.Concurrency;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
+using TimeFusion.Query.Statements;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
 
@@ -12,8 +14,15 @@ namespace TimeFusion.Grains;
 /// and routes: one (project, table) → that table grain runs the whole statement; several → each grain computes its
 /// part and the results are merged here.
 /// </summary>
-[StatelessWorker]
-public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb) : Grain, IQueryGatewayGrain
+/// <remarks>
+/// Reentrant: a statement awaits its table grains (and DuckDB) for as long as it runs, and a non-reentrant stateless
+/// worker (one activation per core) would let a few runaway statements queue every other session's call behind them.
+/// The grain keeps no state between turns, so interleaving is safe. Every call's cancellation token flows to the
+/// table grains, which interrupt DuckDB.
+/// </remarks>
+[StatelessWorker, Reentrant]
+public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
+    StatementCancellations cancellations) : Grain, IQueryGatewayGrain
 {
     private readonly QueryAnalyzer _analyzer = new(parser);
     private readonly SqlStatementClassifier _classifier = new(parser);
@@ -24,61 +33,68 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         : CallerScope.User(caller.DefaultProject, caller.Projects);
 
     /// <inheritdoc />
-    public Task<ArrowBatches> QueryAsync(string sql, Caller caller)
+    public Task<ArrowBatches> QueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
     {
         var statements = _classifier.Classify(sql);
         if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
             throw new SqlPlanningException(SqlState.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
-        return RunQueryAsync(statements[0].Sql, caller);
+        return RunQueryAsync(statements[0].Sql, caller, cancellationToken);
     }
 
     /// <inheritdoc />
-    public Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller)
+    public Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(statement);
         if (statement.Kind != StatementKind.Select)
             throw new SqlPlanningException(SqlState.FeatureNotSupported, "QueryStatementAsync takes one SELECT statement");
         // Classified by the front end: only checked to be one statement (the planner refuses anything but a SELECT).
         SqlStatementClassifier.RequireOneStatement(statement);
-        return RunQueryAsync(statement.Sql, caller);
+        return RunQueryAsync(statement.Sql, caller, cancellationToken);
     }
 
-    private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller)
+    private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken)
     {
+        if (SystemTablesView.References(sql))
+            sql = SystemTablesView.Rewrite(sql, await TableStatusesAsync(caller));
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
         var plan = _analyzer.Analyze(sql, catalog, ScopeOf(caller));
-        using var result = await runner.RunAsync(plan, RunOnGrainAsync, CancellationToken.None);
+        // The server stopping interrupts the statement too: grain deactivation would otherwise wait for it.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
+        using var result = await runner.RunAsync(plan, RunOnGrainAsync, stop.Token);
         return ArrowBatches.FromIpc(ArrowIpc.Write(result.Schema, result.Batches));
     }
 
     private async Task<QueryBatches> RunOnGrainAsync(TableId grain, string sql, TimeRange time, long? newestFirstLimit, CancellationToken cancellationToken)
     {
         var reply = await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(grain.Project, grain.Table))
-            .QueryAsync(new GrainQuery(sql, time.MinMicros, time.MaxMicros, newestFirstLimit)).WaitAsync(cancellationToken);
+            .QueryAsync(new GrainQuery(sql, time.MinMicros, time.MaxMicros, newestFirstLimit), cancellationToken);
         return new QueryBatches(reply.Schema, reply.Batches);
     }
 
     /// <inheritdoc />
-    public async Task<long> ExecuteAsync(string sql, Caller caller)
+    public async Task<long> ExecuteAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
     {
         long affected = 0;
         foreach (var statement in _classifier.Classify(sql))
-            affected += await ExecuteOneAsync(statement, caller);
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            affected += await ExecuteOneAsync(statement, caller, cancellationToken);
+        }
         return affected;
     }
 
     /// <inheritdoc />
-    public Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller)
+    public Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(statement);
         if (statement.Kind is not (StatementKind.Insert or StatementKind.Update or StatementKind.Delete))
             throw new SqlPlanningException(SqlState.FeatureNotSupported, "ExecuteStatementAsync takes one INSERT, UPDATE or DELETE statement");
         // Classified by the front end: only checked to be one statement (the analyzer refuses another kind).
         SqlStatementClassifier.RequireOneStatement(statement);
-        return ExecuteOneAsync(statement, caller);
+        return ExecuteOneAsync(statement, caller, cancellationToken);
     }
 
-    private async Task<long> ExecuteOneAsync(ClassifiedStatement statement, Caller caller)
+    private async Task<long> ExecuteOneAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken)
     {
         switch (statement.Kind)
         {
@@ -87,7 +103,14 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             case StatementKind.Update or StatementKind.Delete:
                 return await DmlAsync(statement, caller);
             case StatementKind.Insert:
-                return await InsertValuesAsync(statement, caller);
+                return await InsertValuesAsync(statement, caller, cancellationToken);
+            case StatementKind.Optimize:
+                return await OptimizeAsync(MaintenanceStatementParser.ParseOptimize(statement.Sql), caller);
+            case StatementKind.Vacuum:
+                return await VacuumAsync(MaintenanceStatementParser.ParseVacuum(statement.Sql), caller);
+            case StatementKind.AlterTable:
+                await AlterRetentionAsync(MaintenanceStatementParser.ParseAlterRetention(statement.Sql), caller);
+                return 0;
             case StatementKind.CreateTable:
                 if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "only an admin may create tables");
                 await GrainFactory.GetGrain<ICatalogGrain>(0).CreateTableAsync(Query.Statements.CreateTableParser.Parse(statement.Sql));
@@ -109,12 +132,12 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         return affected;
     }
 
-    private async Task<long> InsertValuesAsync(ClassifiedStatement statement, Caller caller)
+    private async Task<long> InsertValuesAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken)
     {
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: false);
         var scope = ScopeOf(caller);
         var plan = _dml.AnalyzeInsert(statement, catalog, scope);
-        return await InsertSplitAsync(plan.Table.Name, await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, CancellationToken.None));
+        return await InsertSplitAsync(plan.Table.Name, await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, cancellationToken));
     }
 
     /// <summary>Hands each project's rows (DuckDB results, disposed here) to that project's table grain.</summary>
@@ -153,6 +176,76 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 rows += (await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(p, t)).FlushAsync()).Rows;
         }
         return rows;
+    }
+
+    /// <summary>The status of every (project, table) grain the caller may read, for <c>timefusion.tables</c>.</summary>
+    private async Task<IReadOnlyList<TableGrainStatus>> TableStatusesAsync(Caller caller)
+    {
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        var keys = new List<string>();
+        foreach (var table in await catalog.ListTablesAsync())
+        foreach (var project in await catalog.ProjectsOfAsync(table.Name))
+        {
+            if (caller.IsAdmin || caller.Projects.Contains(project)) keys.Add(TableGrainKey.Format(project, table.Name));
+        }
+        return await Task.WhenAll(keys.Select(k => GrainFactory.GetGrain<ITableGrain>(k).GetStatusAsync()));
+    }
+
+    /// <summary>The grains of <paramref name="table"/> a maintenance statement reaches: the caller's writable projects, narrowed by <paramref name="named"/>.</summary>
+    private async Task<List<ITableGrain>> MaintenanceTargetsAsync(string table, IReadOnlyList<string>? named, Caller caller)
+    {
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        if ((await catalog.ListTablesAsync()).All(t => t.Name != table))
+            throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{table}\" does not exist");
+        var projects = await catalog.ProjectsOfAsync(table);
+        if (named is not null)
+        {
+            foreach (var p in named.Where(p => !caller.IsAdmin && !caller.Projects.Contains(p)))
+                throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{p}'");
+            projects = projects.Where(named.Contains).ToList();
+        }
+        return projects.Where(p => caller.IsAdmin || caller.Projects.Contains(p))
+            .Select(p => GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(p, table))).ToList();
+    }
+
+    /// <summary>OPTIMIZE on each reachable grain; returns the files merged away.</summary>
+    private async Task<long> OptimizeAsync(OptimizeStatement statement, Caller caller)
+    {
+        long files = 0;
+        foreach (var grain in await MaintenanceTargetsAsync(statement.Table, statement.Projects, caller))
+            files += (await grain.OptimizeAsync(new OptimizeRequest(statement.FromDate, statement.ToDate))).FilesRemoved;
+        return files;
+    }
+
+    /// <summary>VACUUM on each reachable grain; returns the data files deleted.</summary>
+    private async Task<long> VacuumAsync(VacuumStatement statement, Caller caller)
+    {
+        long files = 0;
+        foreach (var grain in await MaintenanceTargetsAsync(statement.Table, null, caller))
+            files += (await grain.VacuumAsync(new VacuumRequest(statement.Retain))).FilesDeleted;
+        return files;
+    }
+
+    /// <summary>
+    /// Stores a retention in the catalog (table-wide: admins only; a project's override: whoever may write it) and
+    /// hands the effective retention to the affected grains at once.
+    /// </summary>
+    private async Task AlterRetentionAsync(AlterRetentionStatement statement, Caller caller)
+    {
+        if (statement.Project is null && !caller.IsAdmin)
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege,
+                "only an admin may set a table's retention; set your project's with ALTER TABLE t SET (retention = '…', project = '…')");
+        if (statement.Project is { } own && !caller.IsAdmin && !caller.Projects.Contains(own))
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{own}'");
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        await catalog.SetRetentionAsync(statement.Table, statement.Project, statement.Retention);
+        // Only grains that hold rows are told (others read it from the catalog when they activate).
+        var projects = (await catalog.ProjectsOfAsync(statement.Table)).Where(p => statement.Project is null || p == statement.Project);
+        foreach (var project in projects)
+        {
+            var effective = await catalog.RetentionOfAsync(statement.Table, project);
+            await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, statement.Table)).SetRetentionAsync(effective);
+        }
     }
 
     /// <inheritdoc />

@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TimeFusion.Engine;
@@ -21,10 +22,13 @@ public sealed class TableGrain(
     EngineServices services,
     SnapshotQueryExecutor executor,
     IOptions<FlushTimerOptions> flushTimer,
+    IHostApplicationLifetime lifetime,
+    StatementCancellations cancellations,
     ILogger<TableGrain> logger) : Grain, ITableGrain
 {
     private TableEngine? _engine;
     private IGrainTimer? _flushTimer;
+    private IGrainTimer? _maintenanceTimer;
     private bool _registered;
 
     private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
@@ -39,6 +43,20 @@ public sealed class TableGrain(
         // Recovery runs to the end whatever the first caller does: Orleans cancels this token when the call that
         // activated the grain times out (30 s inside a silo), and a replay cut short would start over on every call.
         _engine = await TableEngine.OpenAsync(new TableId(project, table), schema, services, CancellationToken.None);
+        _engine.Retention = await GrainFactory.GetGrain<ICatalogGrain>(0).RetentionOfAsync(table, project);
+        var maintenance = services.Options.Maintenance;
+        if (maintenance.Enabled)
+        {
+            // Interleaving: OPTIMIZE rewrites files for a while and must not hold up flushes, DML or queries; the
+            // engine runs one maintenance task at a time and commits with optimistic concurrency.
+            _maintenanceTimer = this.RegisterGrainTimer(MaintainAsync, new GrainTimerCreationOptions
+            {
+                DueTime = maintenance.CheckInterval,
+                Period = maintenance.CheckInterval,
+                Interleave = true,
+                KeepAlive = false,
+            });
+        }
         _flushTimer = this.RegisterGrainTimer(FlushIfDueAsync, new GrainTimerCreationOptions
         {
             DueTime = flushTimer.Value.CheckInterval,
@@ -53,10 +71,25 @@ public sealed class TableGrain(
         if (_engine is { IsFlushDue: true } engine) await engine.FlushAsync(cancellationToken);
     }
 
+    private async Task MaintainAsync(CancellationToken cancellationToken)
+    {
+        if (_engine is not { } engine) return;
+        try
+        {
+            await engine.RunScheduledMaintenanceAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not TableFaultedException)
+        {
+            // Maintenance is retried on the next tick; a failed OPTIMIZE or VACUUM leaves the table as it was.
+            logger.LogWarning(e, "{Table}: scheduled maintenance failed", engine.Id);
+        }
+    }
+
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _flushTimer?.Dispose();
+        _maintenanceTimer?.Dispose();
         if (_engine is null) return;
         try
         {
@@ -99,15 +132,17 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
-    public async Task<ArrowBatches> QueryAsync(GrainQuery query)
+    public async Task<ArrowBatches> QueryAsync(GrainQuery query, CancellationToken cancellationToken = default)
     {
         var engine = Engine;
         var snapshot = engine.OpenSnapshot(); // taken within this turn
+        // The caller's cancellation (timeout, cancel request, lost client) or the server stopping interrupts DuckDB.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         try
         {
             // The query itself runs on the thread pool: ingest keeps flowing while it runs.
             var (batches, _) = await Task.Run(() => executor.ExecuteDetailedAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
-                query.Sql, new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), query.NewestFirstLimit, CancellationToken.None));
+                query.Sql, new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), query.NewestFirstLimit, stop.Token), stop.Token);
             using (batches)
                 return ArrowBatches.FromIpc(ArrowIpc.Write(batches.Schema, batches.Batches)); // owned bytes: the native result is freed here
         }
@@ -121,7 +156,49 @@ public sealed class TableGrain(
     public Task<TableGrainStatus> GetStatusAsync()
     {
         var e = Engine;
+        var delta = e.DeltaSnapshot;
+        var small = services.Options.Maintenance.SmallFileBytes;
         return Task.FromResult(new TableGrainStatus(e.AppliedThroughLsn, e.FlushedThroughLsn, e.BufferedRows, e.BufferedBytes,
-            e.DeltaSnapshot.Version, e.Recovery.ReplayedEntries, e.DmlFilesRead));
+            delta.Version, e.Recovery.ReplayedEntries, e.DmlFilesRead)
+        {
+            Project = e.Id.Project,
+            Table = e.Id.Table,
+            Files = delta.Files.Count,
+            Bytes = delta.Files.Sum(f => f.Size),
+            Rows = delta.TryCountRecords(),
+            SmallFiles = delta.Files.Count(f => f.Size < small),
+            WalBytes = e.WalBytes,
+            LastFlush = Latest(TxnTime(delta, e.Id.ToString()), e.LastFlush),
+            LastOptimize = Latest(TxnTime(delta, e.Id + "#optimize"), e.LastOptimize),
+            LastVacuum = e.LastVacuum,
+            Retention = e.Retention,
+            Silo = RuntimeIdentity,
+        });
+    }
+
+    private static DateTimeOffset? TxnTime(Delta.DeltaSnapshot delta, string appId) =>
+        delta.Transactions.TryGetValue(appId, out var t) && t.LastUpdated is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+
+    private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
+
+    /// <inheritdoc />
+    public async Task<OptimizeReply> OptimizeAsync(OptimizeRequest request)
+    {
+        var r = await Engine.OptimizeAsync(request.FromDate, request.ToDate);
+        return new OptimizeReply(r.FilesRemoved, r.FilesAdded, r.Rows, r.DeltaVersion);
+    }
+
+    /// <inheritdoc />
+    public async Task<VacuumReply> VacuumAsync(VacuumRequest request)
+    {
+        var r = await Engine.VacuumAsync(request.Retain);
+        return new VacuumReply(r.FilesDeleted, r.BytesDeleted, r.LogFilesDeleted);
+    }
+
+    /// <inheritdoc />
+    public Task SetRetentionAsync(TimeSpan? retention)
+    {
+        Engine.Retention = retention;
+        return Task.CompletedTask;
     }
 }

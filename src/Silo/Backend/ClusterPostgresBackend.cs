@@ -1,3 +1,4 @@
+using TimeFusion.Grains;
 using System.Runtime.CompilerServices;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
@@ -9,7 +10,8 @@ namespace TimeFusion.Silo.Backend;
 /// The PostgreSQL endpoint's backend: users from the server's <see cref="UserDirectory"/>, SQL through the query gateway
 /// grain, catalog queries (pg_catalog, information_schema) answered by the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
-public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory users, PgCatalogDatabase catalog) : IPostgresBackend
+public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory users, PgCatalogDatabase catalog,
+    StatementCancellations cancellations, StatementAdmission admission) : IPostgresBackend
 {
     // One protocol user per configured user, kept as long as it is: the connection caches the SCRAM secret it derives
     // from a plain password per protocol user instance, so a fresh instance per login would derive it every time.
@@ -21,7 +23,7 @@ public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory u
 
     /// <inheritdoc />
     public ValueTask<IPostgresSession> OpenSessionAsync(PostgresUser user, PostgresSessionInfo info, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog));
+        ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog, cancellations, admission));
 
     /// <summary>The PostgreSQL protocol's view of a server user.</summary>
     internal static PostgresUser ProtocolUserOf(TimeFusionUser user) => ProtocolUsers.GetValue(user, u => new PostgresUser

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using TimeFusion.Grains;
 using TimeFusion.Ingest;
+using TimeFusion.Query.Statements;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Sql;
@@ -15,7 +16,8 @@ namespace TimeFusion.Silo.Backend;
 /// their SQLSTATE. Transaction statements are accepted as no-ops (reads only; each write is atomic on its own).
 /// Statements over pg_catalog or information_schema (and nothing else) go to the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
-internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser user, IReadOnlyList<PostgresUser> users, PgCatalogDatabase catalog) : IPostgresSession
+internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser user, IReadOnlyList<PostgresUser> users, PgCatalogDatabase catalog,
+    StatementCancellations cancellations, StatementAdmission admission) : IPostgresSession
 {
     private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
 
@@ -32,7 +34,7 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
-        if (await CatalogTablesIfCatalogQuery(bound) is { } tables)
+        if (!SystemTablesView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
         {
             var (schema, batches) = await catalog.QueryAsync(bound, user.Name, tables, users, cancellationToken);
             foreach (var b in batches) b.Dispose();
@@ -40,7 +42,7 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         }
         // A SELECT built here: it goes to the gateway classified.
         var probe = new ClassifiedStatement(StatementKind.Select, $"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", "SELECT");
-        var result = await Call(() => Gateway.QueryStatementAsync(probe, _caller), cancellationToken);
+        var result = await Call(() => Gateway.QueryStatementAsync(probe, _caller, cancellationToken), cancellationToken);
         return new StatementDescription(types, result.Schema);
     }
 
@@ -55,31 +57,46 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
             case "BEGIN" or "START" or "COMMIT" or "END" or "ROLLBACK" or "ABORT":
                 return StatementResult.Command(keyword switch { "START" => "START TRANSACTION", "END" => "COMMIT", "ABORT" => "ROLLBACK", _ => keyword });
             case "INSERT":
-                return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), _caller), cancellationToken));
+                return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), _caller, cancellationToken), cancellationToken));
             case "UPDATE" or "DELETE":
                 var kind = keyword == "UPDATE" ? StatementKind.Update : StatementKind.Delete;
-                return StatementResult.Affected(keyword, await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(kind, sql, keyword), _caller), cancellationToken));
+                return StatementResult.Affected(keyword, await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(kind, sql, keyword), _caller, cancellationToken), cancellationToken));
             case "CREATE":
                 // CREATE TABLE or another CREATE: the gateway's classifier tells them apart (the only classification).
-                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command("CREATE TABLE");
             case "FLUSH":
                 // The gateway's classifier reads FLUSH's optional table (the only classification).
-                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command("FLUSH");
+            case "OPTIMIZE" or "VACUUM":
+                // Maintenance: the gateway reads the statement and runs it on each table grain of the caller's projects.
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command(keyword);
+            case "ALTER" when !NamesCatalogRelation(sql):
+                // ALTER TABLE … SET (retention = …); any other ALTER is refused by the gateway. An ALTER of a catalog
+                // relation goes where every catalog statement goes (which refuses it as read-only).
+                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                return StatementResult.Command("ALTER TABLE");
             default:
-                if (await CatalogTablesIfCatalogQuery(sql) is { } tables)
+                // timefusion.tables is the gateway's (its name would otherwise read as information_schema's "tables").
+                if (!SystemTablesView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
                 {
                     var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
                     return StatementResult.Rows(schema, Enumerate(batches));
                 }
                 // WITH … may be a query or DML and anything else is refused: there the gateway classifies (once).
                 var rows = IsQueryKeyword(keyword)
-                    ? await Call(() => Gateway.QueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller), cancellationToken)
-                    : await Call(() => Gateway.QueryAsync(sql, _caller), cancellationToken);
+                    ? await Call(() => Gateway.QueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller, cancellationToken), cancellationToken)
+                    : await Call(() => Gateway.QueryAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Rows(rows.Schema, Enumerate(rows.Batches));
         }
     }
+
+    /// <summary>Whether <paramref name="sql"/> names a pg_catalog relation or function.</summary>
+    private bool NamesCatalogRelation(string sql) =>
+        SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient).Where(t => t.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
+            .Any(t => catalog.Names.Contains(t.FoldedIdentifier(sql)!));
 
     /// <summary>
     /// The catalog's tables when <paramref name="sql"/> reads the PostgreSQL catalog (names a pg_catalog relation or
@@ -160,11 +177,26 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         return new RecordBatch(schema, columns, batches.Sum(b => b.Length));
     }
 
-    private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one statement through the grains: waits for one of the user's slots (<see cref="StatementAdmission"/>) and
+    /// registers it (<see cref="StatementCancellations"/>), so that the session's timeout, cancel request and disconnect,
+    /// server shutdown and memory pressure interrupt DuckDB wherever the statement runs.
+    /// </summary>
+    private async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
-            return await call().WaitAsync(cancellationToken);
+            using var slot = await admission.EnterAsync(user.Name, cancellationToken);
+            using var statement = cancellations.Begin(cancellationToken);
+            try
+            {
+                return await call().WaitAsync(statement.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or TimeFusionException && statement.Reason is { } reason
+                                      && !cancellationToken.IsCancellationRequested)
+            {
+                throw new PostgresErrorException(reason.SqlState, reason.Message);
+            }
         }
         catch (TimeFusionException e)
         {

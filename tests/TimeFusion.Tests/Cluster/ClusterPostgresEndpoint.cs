@@ -22,7 +22,8 @@ internal sealed class ClusterPostgresEndpoint : IAsyncDisposable
     {
         var endpoint = new ClusterPostgresEndpoint();
         endpoint._server = new PostgresServer(
-            new ClusterPostgresBackend(grains, new UserDirectory(Options.Create(new TimeFusionUsersOptions { Users = [.. users] })), endpoint._catalog),
+            new ClusterPostgresBackend(grains, new UserDirectory(Options.Create(new TimeFusionUsersOptions { Users = [.. users] })), endpoint._catalog,
+                new TimeFusion.Grains.StatementCancellations(), new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions()))),
             Options.Create(options), NullLogger<PostgresServer>.Instance);
         await endpoint._server.StartAsync(CancellationToken.None);
         return endpoint;

@@ -25,7 +25,8 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
                 new TimeFusionUser { Name = "bob", PasswordOrScramSecret = "b0b", Projects = ["pg-bob"] },
             ],
         }));
-        _server = new PostgresServer(new ClusterPostgresBackend(fixture.Client, users, _catalog),
+        _server = new PostgresServer(new ClusterPostgresBackend(fixture.Client, users, _catalog, new TimeFusion.Grains.StatementCancellations(),
+            new TimeFusion.Grains.StatementAdmission(Microsoft.Extensions.Options.Options.Create(new TimeFusion.Query.Execution.ExecutionOptions()))),
             Options.Create(new PostgresServerOptions { Port = 0 }), NullLogger<PostgresServer>.Instance);
         await _server.StartAsync(CancellationToken.None);
     }

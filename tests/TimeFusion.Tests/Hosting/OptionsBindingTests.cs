@@ -30,7 +30,9 @@ public sealed class OptionsBindingTests
             ["TimeFusion:Flush:CheckInterval"] = "00:00:00.250",
             ["TimeFusion:Wal:SyncMode"] = "Interval",
             ["TimeFusion:Ingest:MaxRowsPerBatch"] = "5000",
+            ["TimeFusion:Maintenance:MaxSmallFilesPerPartition"] = "40",
         });
+        Assert.Equal(40, sp.GetRequiredService<TimeFusion.Engine.EngineServices>().Options.Maintenance.MaxSmallFilesPerPartition);
         Assert.Equal(1000, sp.GetRequiredService<IOptions<BufferOptions>>().Value.SoftLimitBytes);
         Assert.Equal(2000, sp.GetRequiredService<IOptions<BufferOptions>>().Value.HardLimitBytes);
         Assert.Equal(TimeSpan.FromSeconds(5), sp.GetRequiredService<IOptions<FlushOptions>>().Value.MaxBufferAge);

@@ -61,6 +61,10 @@ public sealed class OptionsValidationTests
         Fails(new DeltaOptionsValidator(), new DeltaOptions { CheckpointInterval = -1 }, "TimeFusion:Delta:CheckpointInterval");
         Fails(new ExecutionOptionsValidator(), new ExecutionOptions { MaxConcurrentGrainCalls = 0 }, "TimeFusion:Execution:MaxConcurrentGrainCalls");
         Fails(new TimeFusionOptionsValidator(), new TimeFusionOptions { DataDirectory = " " }, "TimeFusion:DataDirectory");
+        Fails(new MaintenanceOptionsValidator(), new TimeFusion.Maintenance.MaintenanceOptions { MaxSmallFilesPerPartition = 0 }, "TimeFusion:Maintenance:MaxSmallFilesPerPartition");
+        Fails(new MaintenanceOptionsValidator(), new TimeFusion.Maintenance.MaintenanceOptions { TargetFileBytes = 1 }, "TimeFusion:Maintenance:TargetFileBytes");
+        Fails(new MaintenanceOptionsValidator(), new TimeFusion.Maintenance.MaintenanceOptions { VacuumRetention = TimeSpan.FromHours(-1) }, "TimeFusion:Maintenance:VacuumRetention");
+        Passes(new MaintenanceOptionsValidator(), new TimeFusion.Maintenance.MaintenanceOptions());
     }
 
     [Fact]

@@ -19,6 +19,15 @@ public interface ICatalogGrain : IGrainWithIntegerKey
 
     /// <summary>The projects known to have rows in <paramref name="table"/>.</summary>
     Task<IReadOnlyList<string>> ProjectsOfAsync(string table);
+
+    /// <summary>
+    /// Sets the retention of <paramref name="table"/>: table-wide when <paramref name="project"/> is null, else that
+    /// project's override; a null <paramref name="retention"/> clears it (table-wide: keep everything; project: use the table's).
+    /// </summary>
+    Task SetRetentionAsync(string table, string? project, TimeSpan? retention);
+
+    /// <summary>The effective retention of (<paramref name="project"/>, <paramref name="table"/>): the project's override, else the table's, else null.</summary>
+    Task<TimeSpan?> RetentionOfAsync(string table, string project);
 }
 
 /// <summary>A table's name and columns.</summary>

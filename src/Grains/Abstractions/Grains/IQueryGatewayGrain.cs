@@ -9,27 +9,31 @@ namespace TimeFusion.Grains;
 /// </summary>
 public interface IQueryGatewayGrain : IGrainWithIntegerKey
 {
-    /// <summary>Runs a SELECT; returns its rows. The text is split and classified here (exactly one SELECT).</summary>
-    Task<ArrowBatches> QueryAsync(string sql, Caller caller);
+    /// <summary>
+    /// Runs a SELECT; returns its rows. The text is split and classified here (exactly one SELECT).
+    /// <paramref name="cancellationToken"/> (a statement timeout, a cancel request, a lost client, shutdown) reaches
+    /// every table grain of the statement and interrupts DuckDB there.
+    /// </summary>
+    Task<ArrowBatches> QueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Runs statements that change data (INSERT … VALUES, UPDATE, DELETE, CREATE TABLE, FLUSH); returns rows affected.
     /// The text is split and classified here.
     /// </summary>
-    Task<long> ExecuteAsync(string sql, Caller caller);
+    Task<long> ExecuteAsync(string sql, Caller caller, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Runs one SELECT a front end has already split off and classified (<see cref="StatementKind.Select"/>): it is not
     /// split or classified again. The planner still refuses text that is not a single SELECT.
     /// </summary>
-    Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller);
+    Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Runs one statement a front end has already split off and classified (<see cref="StatementKind.Insert"/>,
     /// <see cref="StatementKind.Update"/>, <see cref="StatementKind.Delete"/>): it is not split or classified again;
     /// returns rows affected. The planner still refuses text that is not one statement of that kind.
     /// </summary>
-    Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller);
+    Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default);
 
     /// <summary>Inserts a batch into (project, table) after checking the caller may write that project.</summary>
     Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller);
@@ -74,6 +78,12 @@ public enum StatementKind
     Flush,
     /// <summary>COPY (e.g. <c>COPY t FROM STDIN</c>, handled by the wire protocol).</summary>
     Copy,
+    /// <summary>Our own <c>OPTIMIZE t [WHERE date …]</c>: merge small files now.</summary>
+    Optimize,
+    /// <summary><c>VACUUM t [RETAIN n HOURS]</c>: delete files no version within the window references.</summary>
+    Vacuum,
+    /// <summary><c>ALTER TABLE t SET (retention = '30 days' [, project = 'p'])</c>; other ALTERs are refused.</summary>
+    AlterTable,
     /// <summary>
     /// Session and transaction statements passed through to the front end: SET, RESET, SHOW, BEGIN, START,
     /// COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, RELEASE, DISCARD, DEALLOCATE, DESCRIBE, LISTEN, UNLISTEN, CLOSE.

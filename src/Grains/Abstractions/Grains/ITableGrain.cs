@@ -23,14 +23,58 @@ public interface ITableGrain : IGrainWithStringKey
     /// <summary>Persists every buffered row to Delta; returns once committed.</summary>
     Task<FlushReply> FlushAsync();
 
-    /// <summary>Runs this grain's part of a query over a consistent snapshot (buffer + Delta).</summary>
+    /// <summary>
+    /// Runs this grain's part of a query over a consistent snapshot (buffer + Delta). Cancelling
+    /// <paramref name="cancellationToken"/> (the caller's timeout, cancel or disconnect) interrupts DuckDB.
+    /// </summary>
     [AlwaysInterleave]
-    Task<ArrowBatches> QueryAsync(GrainQuery query);
+    Task<ArrowBatches> QueryAsync(GrainQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Counters for monitoring and tests.</summary>
     [AlwaysInterleave]
     Task<TableGrainStatus> GetStatusAsync();
+
+    /// <summary>
+    /// OPTIMIZE: merges the small files of the date partitions in the request's range. Interleaves with every other
+    /// call (ingest, flush, DML, queries go on while it rewrites); it commits with optimistic concurrency.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<OptimizeReply> OptimizeAsync(OptimizeRequest request);
+
+    /// <summary>VACUUM: applies the retention, deletes unreferenced files older than the window, cleans the log.</summary>
+    [AlwaysInterleave]
+    Task<VacuumReply> VacuumAsync(VacuumRequest request);
+
+    /// <summary>Sets this (project, table)'s effective retention (null keeps everything); it applies to queries at once.</summary>
+    [AlwaysInterleave]
+    Task SetRetentionAsync(TimeSpan? retention);
 }
+
+/// <summary>An OPTIMIZE of one table grain.</summary>
+/// <param name="FromDate">First date partition to optimize, or null.</param>
+/// <param name="ToDate">Last date partition to optimize, or null.</param>
+[GenerateSerializer, Immutable]
+public sealed record OptimizeRequest([property: Id(0)] DateOnly? FromDate, [property: Id(1)] DateOnly? ToDate);
+
+/// <summary>What an OPTIMIZE did.</summary>
+/// <param name="FilesRemoved">Small files merged away.</param>
+/// <param name="FilesAdded">Files written.</param>
+/// <param name="Rows">Rows rewritten.</param>
+/// <param name="DeltaVersion">The last committed version, or null when nothing was committed.</param>
+[GenerateSerializer, Immutable]
+public sealed record OptimizeReply([property: Id(0)] int FilesRemoved, [property: Id(1)] int FilesAdded, [property: Id(2)] long Rows, [property: Id(3)] long? DeltaVersion);
+
+/// <summary>A VACUUM of one table grain.</summary>
+/// <param name="Retain">The retention window (<c>RETAIN n HOURS</c>), or null for the configured one.</param>
+[GenerateSerializer, Immutable]
+public sealed record VacuumRequest([property: Id(0)] TimeSpan? Retain);
+
+/// <summary>What a VACUUM did.</summary>
+/// <param name="FilesDeleted">Data files deleted.</param>
+/// <param name="BytesDeleted">Their bytes.</param>
+/// <param name="LogFilesDeleted">Old log files deleted.</param>
+[GenerateSerializer, Immutable]
+public sealed record VacuumReply([property: Id(0)] int FilesDeleted, [property: Id(1)] long BytesDeleted, [property: Id(2)] int LogFilesDeleted);
 
 /// <summary>The grain's part of a planned query.</summary>
 /// <param name="Sql">SQL naming the table by its canonical name.</param>
@@ -75,4 +119,41 @@ public sealed record TableGrainStatus(
     [property: Id(3)] long BufferedBytes,
     [property: Id(4)] long DeltaVersion,
     [property: Id(5)] long RecoveredEntries,
-    [property: Id(6)] long DmlFilesRead = 0);
+    [property: Id(6)] long DmlFilesRead = 0)
+{
+    /// <summary>The project.</summary>
+    [Id(7)] public string Project { get; init; } = "";
+
+    /// <summary>The table.</summary>
+    [Id(8)] public string Table { get; init; } = "";
+
+    /// <summary>Active Delta data files.</summary>
+    [Id(9)] public long Files { get; init; }
+
+    /// <summary>Their bytes.</summary>
+    [Id(10)] public long Bytes { get; init; }
+
+    /// <summary>Rows in Delta (from file statistics), or null when a file has none.</summary>
+    [Id(11)] public long? Rows { get; init; }
+
+    /// <summary>Active files below the small-file size (OPTIMIZE's input).</summary>
+    [Id(12)] public long SmallFiles { get; init; }
+
+    /// <summary>WAL bytes written since the grain activated.</summary>
+    [Id(13)] public long WalBytes { get; init; }
+
+    /// <summary>Last flush (from the Delta log), or null.</summary>
+    [Id(14)] public DateTimeOffset? LastFlush { get; init; }
+
+    /// <summary>Last OPTIMIZE (from the Delta log), or null.</summary>
+    [Id(15)] public DateTimeOffset? LastOptimize { get; init; }
+
+    /// <summary>Last VACUUM since the grain activated, or null.</summary>
+    [Id(16)] public DateTimeOffset? LastVacuum { get; init; }
+
+    /// <summary>The effective retention, or null (keep everything).</summary>
+    [Id(17)] public TimeSpan? Retention { get; init; }
+
+    /// <summary>The silo hosting the grain.</summary>
+    [Id(18)] public string Silo { get; init; } = "";
+}

@@ -115,6 +115,9 @@ public static class SqlState
     /// <summary>53300 too_many_connections.</summary>
     public const string TooManyConnections = "53300";
 
+    /// <summary>53400 configuration_limit_exceeded: a server setting's limit (a user's concurrent statements).</summary>
+    public const string ConfigurationLimitExceeded = "53400";
+
     /// <summary>54000 program_limit_exceeded.</summary>
     public const string ProgramLimitExceeded = "54000";
 

@@ -16,7 +16,8 @@ public sealed partial class BufferTable
     /// Seals the generation taking appends first when it holds such rows, so that the delete is a DETACH.
     /// On failure the files written so far are deleted.
     /// </summary>
-    public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken)
+    /// Rows not meeting <c>rowFilter</c> (a SQL condition, for retention; null keeps all) are not written.
+    public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken, string? rowFilter = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -35,6 +36,8 @@ public sealed partial class BufferTable
             var source = string.Join(" UNION ALL ", sources.Select(g => g.MaxLsn > upToLsn
                 ? $"SELECT * FROM {g.QuotedTable} WHERE {QuotedLsn} <= {upToLsn}"
                 : $"SELECT * FROM {g.QuotedTable}"));
+            if (rowFilter is not null)
+                source = $"SELECT * FROM ({source}) WHERE {rowFilter}";
             return await Task.Run(() => Export(source, root, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -131,6 +131,9 @@ internal static unsafe partial class DuckDbApi
     public static partial int duckdb_pending_prepared(PreparedStatementHandle prepared, out PendingResultHandle pending);
 
     [LibraryImport(Library)]
+    public static partial int duckdb_pending_prepared_streaming(PreparedStatementHandle prepared, out PendingResultHandle pending);
+
+    [LibraryImport(Library)]
     public static partial IntPtr duckdb_pending_error(PendingResultHandle pending);
 
     [LibraryImport(Library)]

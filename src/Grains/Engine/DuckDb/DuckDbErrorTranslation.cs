@@ -15,9 +15,17 @@ public static class DuckDbErrorTranslation
     public static DuckDbSqlException ToException(string? duckDbMessage, string? context = null)
     {
         var message = duckDbMessage ?? "unknown DuckDB error";
-        var (_, text) = Split(message);
+        var (kind, text) = Split(message);
+        // DuckDB's out-of-memory text carries tuning advice meant for its own users (SET memory_limit, threads): the
+        // client gets what happened and which setting bounds it.
+        if (kind == "Out of Memory" || message.Contains("bad allocation", StringComparison.Ordinal))
+            return new DuckDbSqlException(SqlState.OutOfMemory, OutOfMemoryText, message);
         return new DuckDbSqlException(SqlStateOf(message), context is null ? text : $"{context}: {text}", message);
     }
+
+    /// <summary>What a client reads when a statement needed more memory than the server allows.</summary>
+    public const string OutOfMemoryText =
+        "out of memory: the statement needed more memory than the server allows (TimeFusion:Execution:ProcessMemoryLimitBytes, TimeFusion:Buffer:MemoryLimitBytes)";
 
     /// <summary>The SQLSTATE of a DuckDB message.</summary>
     public static string SqlStateOf(string duckDbMessage)

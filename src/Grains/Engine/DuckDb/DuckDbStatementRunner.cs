@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.C;
 using DuckDB.NET.Data;
+using TimeFusion.Wire;
 
 namespace TimeFusion.DuckDb;
 
@@ -9,7 +10,7 @@ namespace TimeFusion.DuckDb;
 /// turned into a pending query, and only then executed: DuckDB clears a connection's interrupt flag when a query
 /// starts, so an interrupt sent before the start would be lost; from the pending query on, the cancellation token's
 /// <c>duckdb_interrupt</c> reaches the running query (a cancellation before that point is seen by the token check).
-/// The result is materialized by DuckDB, converted chunk by chunk (<c>duckdb_data_chunk_to_arrow</c>, zero-copy
+/// The result streams from DuckDB (each chunk is computed as it is fetched), converted chunk by chunk (<c>duckdb_data_chunk_to_arrow</c>, zero-copy
 /// import) and joined into large batches (<see cref="BatchCoalescer"/>). Blocking; call it off the caller's thread.
 /// The connection must not be used by anything else meanwhile.
 /// </summary>
@@ -18,13 +19,18 @@ internal static unsafe class DuckDbStatementRunner
     /// <exception cref="DuckDbSqlException">DuckDB refused or aborted the statement.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The connection is closed.</exception>
-    public static ArrowBatches Run(DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken)
+    /// <remarks><paramref name="maxResultBytes"/>: the most result bytes the statement may hold (0: no limit); past it the
+    /// statement fails with 53200 and what it read is freed.</remarks>
+    public static ArrowBatches Run(DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken,
+        long maxResultBytes = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(sql);
         using var lease = ConnectionLease.Acquire(connection);
         cancellationToken.ThrowIfCancellationRequested();
         using var prepared = Prepare(lease.Handle, sql);
-        if (DuckDbApi.duckdb_pending_prepared(prepared, out var pending) != DuckDbApi.Success)
+        // Streaming: DuckDB produces each chunk as it is fetched instead of materializing the whole result first, so a
+        // statement holds what it has read (bounded by maxResultBytes), not its whole result, and the first chunk is early.
+        if (DuckDbApi.duckdb_pending_prepared_streaming(prepared, out var pending) != DuckDbApi.Success)
         {
             using (pending)
                 throw DuckDbErrorTranslation.ToException(pending.IsInvalid ? null : DuckDbApi.Text(DuckDbApi.duckdb_pending_error(pending), "unknown DuckDB error"));
@@ -32,18 +38,24 @@ internal static unsafe class DuckDbStatementRunner
         using (pending)
         {
             using var result = new DuckDbResultHandle();
-            int executed;
-            using (cancellationToken.Register(static c => DuckDbApi.duckdb_interrupt((IntPtr)c!), lease.Handle))
+            // The interrupt covers execution and every fetch: a streaming result runs the query as it is read.
+            using var interrupt = cancellationToken.Register(static c => DuckDbApi.duckdb_interrupt((IntPtr)c!), lease.Handle);
+            try
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                executed = DuckDbApi.duckdb_execute_pending(pending, result);
+                if (DuckDbApi.duckdb_execute_pending(pending, result) != DuckDbApi.Success)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    throw DuckDbErrorTranslation.ToException(DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "unknown DuckDB error"));
+                }
+                return ReadAll(result, targetBatchRows, maxResultBytes, cancellationToken);
             }
-            if (executed != DuckDbApi.Success)
+            catch (DuckDbSqlException e) when (e.SqlState == SqlState.OutOfMemory)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                throw DuckDbErrorTranslation.ToException(DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "unknown DuckDB error"));
+                // A statement that ran out of memory leaves freed blocks the allocator keeps: hand them back to the system.
+                ProcessMemoryLimit.ReleaseFreeMemory();
+                throw;
             }
-            return ReadAll(result, targetBatchRows, cancellationToken);
         }
     }
 
@@ -56,8 +68,9 @@ internal static unsafe class DuckDbStatementRunner
             throw DuckDbErrorTranslation.ToException(prepared.IsInvalid ? null : DuckDbApi.Text(DuckDbApi.duckdb_prepare_error(prepared), "unknown DuckDB error"));
     }
 
-    private static ArrowBatches ReadAll(DuckDbResultHandle result, int targetBatchRows, CancellationToken cancellationToken)
+    private static ArrowBatches ReadAll(DuckDbResultHandle result, int targetBatchRows, long maxResultBytes, CancellationToken cancellationToken)
     {
+        long bytes = 0;
         using var options = DuckDbApi.duckdb_result_get_arrow_options(result);
         var schema = ReadSchema(result, options);
         using var coalescer = new BatchCoalescer(schema, targetBatchRows);
@@ -70,12 +83,21 @@ internal static unsafe class DuckDbStatementRunner
                 break;
             if (DuckDbApi.duckdb_data_chunk_get_size(chunk) == 0)
                 continue;
-            coalescer.Add(ToBatch(options, chunk, schema));
+            var batch = ToBatch(options, chunk, schema);
+            bytes += Ingest.ArrowSize.Of(batch);
+            coalescer.Add(batch);
+            if (maxResultBytes > 0 && bytes > maxResultBytes)
+                throw new DuckDbSqlException(SqlState.OutOfMemory,
+                    $"out of memory: the statement's result holds more than {maxResultBytes} bytes (TimeFusion:Execution:MaxResultBytes)");
         }
-        // A materialized result has no error once executed; checked anyway so that a failure is never an empty result.
+        // A streaming result reports a failure (an interrupt, out of memory) as the end of its chunks: check it, so that a
+        // failure is never a short result.
         var error = DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "");
         if (!string.IsNullOrEmpty(error))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
             throw DuckDbErrorTranslation.ToException(error);
+        }
         return new ArrowBatches(schema, coalescer.Finish());
     }
 
@@ -114,7 +136,9 @@ internal static unsafe class DuckDbStatementRunner
         using var array = new OwnedArrowArray();
         var error = DuckDbApi.TakeError(DuckDbApi.duckdb_data_chunk_to_arrow(options, chunk, array.Pointer));
         if (error is not null)
-            throw new DuckDbSqlException(DuckDbErrorTranslation.InternalError, "DuckDB could not convert a result chunk to Arrow: " + error);
+            throw error.Contains("Out of Memory", StringComparison.Ordinal)
+                ? new DuckDbSqlException(SqlState.OutOfMemory, DuckDbErrorTranslation.OutOfMemoryText, error)
+                : new DuckDbSqlException(DuckDbErrorTranslation.InternalError, "DuckDB could not convert a result chunk to Arrow: " + error);
         // The import takes the array over (its release moves to the batch); disposing frees only the struct.
         return CArrowArrayImporter.ImportRecordBatch(array.Pointer, schema);
     }

@@ -30,13 +30,14 @@ internal sealed class Persister(
     public string AppId { get; } = id.ToString();
 
     /// <summary>Persists every buffered row with LSN ≤ <paramref name="upToLsn"/>; <paramref name="publish"/> runs right after the commit.</summary>
-    public async Task<FlushResult> PersistAsync(DeltaSnapshot current, long upToLsn, Action<DeltaSnapshot, long> publish, CancellationToken cancellationToken)
+    public async Task<FlushResult> PersistAsync(DeltaSnapshot current, long upToLsn, Action<DeltaSnapshot, long> publish, CancellationToken cancellationToken,
+        string? rowFilter = null)
     {
         var staging = Path.Combine(options.StagingDirectory, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(staging);
         try
         {
-            var files = await buffer.ExportParquetAsync(upToLsn, staging, cancellationToken);
+            var files = await buffer.ExportParquetAsync(upToLsn, staging, cancellationToken, rowFilter);
             var now = DateTimeOffset.UtcNow;
             var actions = new List<DeltaAction>(files.Count + 1);
             foreach (var file in files)

@@ -11,12 +11,22 @@ namespace TimeFusion.Engine;
 /// </summary>
 public sealed class TableSnapshot : IDisposable
 {
-    internal TableSnapshot(DeltaSnapshot delta, BufferSnapshot buffer, long flushedThroughLsn)
+    private readonly IDisposable? _pin;
+
+    internal TableSnapshot(DeltaSnapshot delta, BufferSnapshot buffer, long flushedThroughLsn, IDisposable? pin = null, long? retentionCutoffMicros = null)
     {
         Delta = delta;
         Buffer = buffer;
         FlushedThroughLsn = flushedThroughLsn;
+        _pin = pin;
+        RetentionCutoffMicros = retentionCutoffMicros;
     }
+
+    /// <summary>
+    /// The table's retention cut-off when the snapshot was taken (µs since the epoch): rows older than this are past
+    /// the table's TTL and must not be returned. Null when the table keeps everything.
+    /// </summary>
+    public long? RetentionCutoffMicros { get; }
 
     /// <summary>The Delta side: the files to read.</summary>
     public DeltaSnapshot Delta { get; }
@@ -28,5 +38,16 @@ public sealed class TableSnapshot : IDisposable
     public long FlushedThroughLsn { get; }
 
     /// <inheritdoc />
-    public void Dispose() => Buffer.Dispose();
+    /// <remarks>Also releases the snapshot's pin: VACUUM may delete its files once no reader holds them.</remarks>
+    public void Dispose()
+    {
+        try
+        {
+            Buffer.Dispose();
+        }
+        finally
+        {
+            _pin?.Dispose();
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using TimeFusion.Delta;
 using TimeFusion.Flush;
 using TimeFusion.Ingest;
+using TimeFusion.Maintenance;
 using TimeFusion.Wal;
 
 namespace TimeFusion.Engine;
@@ -19,4 +20,7 @@ public sealed class EngineOptions
 
     /// <summary>When to flush and where exports are staged.</summary>
     public FlushOptions Flush { get; set; } = new();
+
+    /// <summary>OPTIMIZE, VACUUM and log cleanup thresholds.</summary>
+    public MaintenanceOptions Maintenance { get; set; } = new();
 }

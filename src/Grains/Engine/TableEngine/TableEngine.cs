@@ -5,6 +5,7 @@ using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Flush;
 using TimeFusion.Ingest;
+using TimeFusion.Maintenance;
 using TimeFusion.Recovery;
 using TimeFusion.Storage;
 using TimeFusion.Tables;
@@ -216,12 +217,15 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         var startedTicks = Stopwatch.GetTimestamp();
         try
         {
-            return await _persister.PersistAsync(current, upTo, (committed, lsn) =>
+            // Rows past the table's retention are not written (they are dropped from the buffer with the rest).
+            var result = await _persister.PersistAsync(current, upTo, (committed, lsn) =>
             {
                 lock (_publishGate) (_deltaSnapshot, _flushedThroughLsn) = (committed, lsn);
                 // Rows buffered after the export started are younger than the flush start.
                 Interlocked.Exchange(ref _oldestUnflushedTicks, _sequencer.AppliedThrough > lsn ? startedTicks : 0);
-            }, cancellationToken);
+            }, cancellationToken, Maintenance.Retention.KeepFilterSql(RetentionCutoffMicros));
+            LastFlush = _services.Options.Maintenance.Clock.GetUtcNow();
+            return result;
         }
         catch (Exception e) when (FlushedThroughLsn >= upTo)
         {
@@ -243,16 +247,28 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         // that a DML, which publishes its Delta version under that lock as its buffer side commits, is seen on both
         // sides or on neither.
         DeltaSnapshot delta = null!;
+        IDisposable? pin = null;
         var flushed = 0L;
-        var buffer = _buffer.OpenSnapshotChoosing(() =>
+        BufferSnapshot buffer;
+        try
         {
-            lock (_publishGate)
+            buffer = _buffer.OpenSnapshotChoosing(() =>
             {
-                (delta, flushed) = (_deltaSnapshot, _flushedThroughLsn);
-                return flushed;
-            }
-        });
-        return new TableSnapshot(delta, buffer, flushed);
+                lock (_publishGate)
+                {
+                    (delta, flushed) = (_deltaSnapshot, _flushedThroughLsn);
+                    // Pinned as it is chosen: VACUUM reads the pins under the same gate.
+                    pin = _pins.Pin(delta);
+                    return flushed;
+                }
+            });
+        }
+        catch
+        {
+            pin?.Dispose();
+            throw;
+        }
+        return new TableSnapshot(delta, buffer, flushed, pin, RetentionCutoffMicros);
     }
 
     async Task<long> WalReplayer.ITarget.ApplyInsertAsync(long lsn, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)

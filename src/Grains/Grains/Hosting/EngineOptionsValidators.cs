@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using TimeFusion.Delta;
 using TimeFusion.Flush;
 using TimeFusion.Ingest;
+using TimeFusion.Maintenance;
 using TimeFusion.Query.Execution;
 using TimeFusion.Wal;
 
@@ -96,6 +97,27 @@ internal sealed class ExecutionOptionsValidator : IValidateOptions<ExecutionOpti
     {
         var problems = new OptionsProblems(TimeFusionSections.Execution);
         problems.From(options.Validate);
+        return problems.Result;
+    }
+}
+
+/// <summary>Checks <c>TimeFusion:Maintenance</c> at start.</summary>
+internal sealed class MaintenanceOptionsValidator : IValidateOptions<MaintenanceOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, MaintenanceOptions options)
+    {
+        var problems = new OptionsProblems(TimeFusionSections.Maintenance);
+        problems.Require(options.CheckInterval > TimeSpan.Zero, nameof(options.CheckInterval), options.CheckInterval, "must be positive");
+        problems.Require(options.SmallFileBytes > 0, nameof(options.SmallFileBytes), options.SmallFileBytes, "must be positive");
+        problems.Require(options.MaxSmallFilesPerPartition >= 1, nameof(options.MaxSmallFilesPerPartition), options.MaxSmallFilesPerPartition, "must be at least 1");
+        problems.Require(options.TargetFileBytes >= options.SmallFileBytes, nameof(options.TargetFileBytes), options.TargetFileBytes,
+            $"must be at least {problems.Key(nameof(options.SmallFileBytes))} ({options.SmallFileBytes})");
+        problems.Require(options.TargetFileRows > 0, nameof(options.TargetFileRows), options.TargetFileRows, "must be positive");
+        problems.Require(options.VacuumRetention >= TimeSpan.Zero, nameof(options.VacuumRetention), options.VacuumRetention, "must not be negative");
+        problems.Require(options.VacuumInterval > TimeSpan.Zero, nameof(options.VacuumInterval), options.VacuumInterval, "must be positive");
+        problems.Require(options.LogRetention >= TimeSpan.Zero, nameof(options.LogRetention), options.LogRetention, "must not be negative");
+        problems.Require(options.MaxOptimizeAttempts >= 1, nameof(options.MaxOptimizeAttempts), options.MaxOptimizeAttempts, "must be at least 1");
         return problems.Result;
     }
 }

@@ -21,6 +21,9 @@ public static class TimeFusionSections
     /// <summary>Delta log settings (<see cref="TimeFusion.Delta.DeltaOptions"/>).</summary>
     public const string Delta = Root + ":Delta";
 
+    /// <summary>OPTIMIZE, VACUUM and log cleanup (<see cref="TimeFusion.Maintenance.MaintenanceOptions"/>).</summary>
+    public const string Maintenance = Root + ":Maintenance";
+
     /// <summary>Batch limits on ingest (<see cref="TimeFusion.Ingest.IngestOptions"/>).</summary>
     public const string Ingest = Root + ":Ingest";
 

@@ -9,6 +9,7 @@ using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Engine;
 using TimeFusion.Flush;
+using TimeFusion.Maintenance;
 using TimeFusion.Ingest;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
@@ -53,7 +54,9 @@ public static class TimeFusionSiloBuilderExtensions
         services.AddTimeFusionOptions<WalOptions, WalOptionsValidator>(TimeFusionSections.Wal);
         services.AddTimeFusionOptions<DeltaOptions, DeltaOptionsValidator>(TimeFusionSections.Delta);
         services.AddTimeFusionOptions<IngestOptions, IngestOptionsValidator>(TimeFusionSections.Ingest);
+        services.AddTimeFusionOptions<MaintenanceOptions, MaintenanceOptionsValidator>(TimeFusionSections.Maintenance);
         services.AddTimeFusionOptions<ExecutionOptions, ExecutionOptionsValidator>(TimeFusionSections.Execution);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, ProcessMemoryLimitInitializer>());
 
         services.TryAddSingleton(sp =>
         {
@@ -72,9 +75,12 @@ public static class TimeFusionSiloBuilderExtensions
                 Wal = sp.GetRequiredService<IOptions<WalOptions>>().Value,
                 Delta = sp.GetRequiredService<IOptions<DeltaOptions>>().Value,
                 Flush = sp.GetRequiredService<IOptions<FlushOptions>>().Value,
+                Maintenance = sp.GetRequiredService<IOptions<MaintenanceOptions>>().Value,
             },
             sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(_ => new SqlParser());
+        services.TryAddSingleton<TimeFusion.Grains.StatementCancellations>();
+        services.TryAddSingleton<TimeFusion.Grains.StatementAdmission>();
         services.TryAddSingleton(sp => new SnapshotQueryExecutor(sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new MergeExecutor(sp.GetRequiredService<BufferDatabase>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new PlanRunner(sp.GetRequiredService<MergeExecutor>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));

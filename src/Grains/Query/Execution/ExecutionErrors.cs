@@ -16,11 +16,12 @@ internal static class ExecutionErrors
     public static QueryExecutionException From(DuckDbSqlException e) => new(e.SqlState, e.Message, e);
 
     /// <summary>Runs a statement through the DuckDB layer and wraps its result (or its error) for the query layer.</summary>
-    public static QueryBatches Run(DuckDB.NET.Data.DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken)
+    public static QueryBatches Run(DuckDB.NET.Data.DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken,
+        long maxResultBytes = 0)
     {
         try
         {
-            var result = DuckDbStatementRunner.Run(connection, sql, targetBatchRows, cancellationToken);
+            var result = DuckDbStatementRunner.Run(connection, sql, targetBatchRows, cancellationToken, maxResultBytes);
             return new QueryBatches(result.Schema, result.Batches);
         }
         catch (DuckDbSqlException e)

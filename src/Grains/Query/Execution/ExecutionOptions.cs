@@ -25,6 +25,29 @@ public sealed class ExecutionOptions
     /// <summary>How many grain calls a <see cref="PlanRunner"/> has in flight at once.</summary>
     public int MaxConcurrentGrainCalls { get; set; } = 64;
 
+    /// <summary>
+    /// Statements one user may have running at once on a silo (queries and writes through the PostgreSQL and Flight
+    /// endpoints), so that one tenant cannot occupy every core. 0: no limit.
+    /// </summary>
+    public int MaxConcurrentStatementsPerUser { get; set; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>How long a statement over <see cref="MaxConcurrentStatementsPerUser"/> waits for a slot before it fails with 53400.</summary>
+    public TimeSpan StatementQueueTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The most private memory the whole server process may hold (its data segment limit, <c>RLIMIT_DATA</c>): an
+    /// allocation past it fails where it is made — DuckDB's string vectors, which its own <c>memory_limit</c> does not
+    /// count, included — and the statement that made it fails with 53200 while the server keeps running. Must leave
+    /// room above <c>TimeFusion:Buffer:MemoryLimitBytes</c>. 0: no limit.
+    /// </summary>
+    public long ProcessMemoryLimitBytes { get; set; }
+
+    /// <summary>
+    /// The most bytes (Arrow) one statement's result may hold in a table grain or in the gateway's merge; past it the
+    /// statement fails with 53200 and what it read is freed. 0: no limit.
+    /// </summary>
+    public long MaxResultBytes { get; set; } = 1L << 30;
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
@@ -34,5 +57,10 @@ public sealed class ExecutionOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(NewestFirstGrowth, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(NewestFirstMaxAttempts);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentGrainCalls, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxConcurrentStatementsPerUser);
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxResultBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(StatementQueueTimeout, TimeSpan.Zero);
+        if (ProcessMemoryLimitBytes is > 0 and < 256L << 20)
+            throw new ArgumentOutOfRangeException(nameof(ProcessMemoryLimitBytes), ProcessMemoryLimitBytes, "must be 0 (no limit) or at least 256 MiB");
     }
 }

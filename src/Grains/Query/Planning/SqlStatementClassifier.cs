@@ -81,6 +81,12 @@ public sealed class SqlStatementClassifier
                 return new ClassifiedStatement(StatementKind.Flush, sql, keyword) { FlushTable = FlushTarget(sql, tokens) };
             case "COPY":
                 return new ClassifiedStatement(StatementKind.Copy, sql, keyword);
+            case "OPTIMIZE":
+                return new ClassifiedStatement(StatementKind.Optimize, sql, keyword);
+            case "VACUUM":
+                return new ClassifiedStatement(StatementKind.Vacuum, sql, keyword);
+            case "ALTER" when Statements.MaintenanceStatementParser.IsAlterTableOptions(sql, tokens):
+                return new ClassifiedStatement(StatementKind.AlterTable, sql, keyword);
         }
         // Utility statements come in PostgreSQL forms DuckDB may not parse: pass them through. Anything else must at
         // least parse (a misspelt keyword is a syntax error, not an unsupported statement).

@@ -18,7 +18,10 @@ namespace TimeFusion.Silo.Backend.Catalog;
 /// <c>pg_catalog</c> and <c>information_schema</c> relations that describe TimeFusion's tables (from the catalog
 /// grain), the configured users and the PostgreSQL types the endpoint speaks. Statements are translated by
 /// <see cref="PgCatalogRewriter"/> and run here; the silo's buffer database (whose own catalog shows internal
-/// buffer tables) is never consulted. Thread-safe: statements run one at a time (they are small).
+/// buffer tables) is never consulted. Thread-safe: statements run on a small pool of connections, each bounded by its
+/// session's timeout, cancel request and disconnect (the token interrupts DuckDB), so one runaway catalog query holds
+/// one connection for at most its statement timeout and never the others; refreshing the described tables and users
+/// is serialized on its own connection.
 /// </summary>
 public sealed class PgCatalogDatabase : IDisposable
 {
@@ -45,12 +48,19 @@ public sealed class PgCatalogDatabase : IDisposable
     ];
 
     private readonly DuckDBConnection _connection;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private readonly SemaphoreSlim _slots;
+    private readonly System.Collections.Concurrent.ConcurrentBag<DuckDBConnection> _idle = [];
+    private readonly List<DuckDBConnection> _all = [];
     private string? _fingerprint;
 
-    /// <summary>Creates the catalog relations, types and functions.</summary>
-    public PgCatalogDatabase()
+    /// <summary>How many catalog statements run at once by default: one runaway statement must leave others a connection.</summary>
+    public static int DefaultConnections => Math.Max(4, Environment.ProcessorCount);
+
+    /// <summary>Creates the catalog relations, types and functions, and <paramref name="connections"/> connections to query them.</summary>
+    public PgCatalogDatabase(int connections = 0)
     {
+        _slots = new SemaphoreSlim(connections > 0 ? connections : DefaultConnections);
         _connection = new DuckDBConnection("DataSource=:memory:");
         _connection.Open();
         try
@@ -89,16 +99,10 @@ public sealed class PgCatalogDatabase : IDisposable
         IReadOnlyList<TableDefinition> tables, IReadOnlyList<PostgresUser> users, CancellationToken cancellationToken)
     {
         var translated = PgCatalogRewriter.Rewrite(sql, userName);
-        await _gate.WaitAsync(cancellationToken);
+        await _refresh.WaitAsync(cancellationToken);
         try
         {
             Refresh(tables, users);
-            var statement = WithPostgresColumnNames(translated);
-            // The catalog is shared by every session of the silo: only a query may reach it, never DDL, ATTACH or SET.
-            if (!IsQuery(statement))
-                throw new PostgresErrorException(SqlState.InsufficientPrivilege, "permission denied: the PostgreSQL catalog is read-only (only SELECT may read it)");
-            using var result = ArrowQueryResult.Execute(_connection, statement);
-            return (result.Schema, result.ReadAll().ToList());
         }
         catch (BufferException e)
         {
@@ -106,15 +110,60 @@ public sealed class PgCatalogDatabase : IDisposable
         }
         finally
         {
-            _gate.Release();
+            _refresh.Release();
+        }
+        await _slots.WaitAsync(cancellationToken);
+        var connection = Lease();
+        try
+        {
+            // Off the caller's thread: the statement blocks until DuckDB answers or the token interrupts it.
+            return await Task.Run(() =>
+            {
+                var statement = WithPostgresColumnNames(connection, translated);
+                // The catalog is shared by every session of the silo: only a query may reach it, never DDL, ATTACH or SET.
+                if (!IsQuery(connection, statement))
+                    throw new PostgresErrorException(SqlState.InsufficientPrivilege, "permission denied: the PostgreSQL catalog is read-only (only SELECT may read it)");
+                var result = DuckDbQueries.Run(connection, statement, cancellationToken);
+                return (result.Schema, result.Batches.ToList());
+            }, cancellationToken);
+        }
+        catch (DuckDbSqlException e) when (e.SqlState is SqlState.QueryCanceled or SqlState.OutOfMemory)
+        {
+            throw new PostgresErrorException(e.SqlState, e.Message);
+        }
+        catch (DuckDbSqlException e)
+        {
+            throw Translate(e.DuckDbMessage);
+        }
+        finally
+        {
+            _idle.Add(connection);
+            _slots.Release();
         }
     }
 
-    private bool IsQuery(string sql)
+    /// <summary>An idle connection, or a new one to the catalog database (at most as many as there are slots).</summary>
+    private DuckDBConnection Lease()
+    {
+        if (_idle.TryTake(out var idle)) return idle;
+        lock (_all)
+        {
+            var connection = DuckDbQueries.Duplicate(_connection);
+            using (var cmd = connection.CreateCommand())
+            {
+                cmd.CommandText = $"SET TimeZone = 'UTC'; SET search_path = '{PgCatalogSchema.CatalogSchema}'";
+                cmd.ExecuteNonQuery();
+            }
+            _all.Add(connection);
+            return connection;
+        }
+    }
+
+    private static bool IsQuery(DuckDBConnection connection, string sql)
     {
         try
         {
-            return DuckDbStatements.IsSingleQuery(_connection, sql);
+            return DuckDbStatements.IsSingleQuery(connection, sql);
         }
         catch (DuckDbSqlException e)
         {
@@ -142,15 +191,15 @@ public sealed class PgCatalogDatabase : IDisposable
     }
 
     /// <summary>The statement with PostgreSQL's names for unaliased result columns (<c>current_setting</c>, <c>?column?</c>).</summary>
-    private string WithPostgresColumnNames(string sql)
+    private static string WithPostgresColumnNames(DuckDBConnection connection, string sql)
     {
-        using var serialize = _connection.CreateCommand();
+        using var serialize = connection.CreateCommand();
         serialize.CommandText = "SELECT json_serialize_sql(?::VARCHAR)";
         serialize.Parameters.Add(new DuckDBParameter(sql));
         if (serialize.ExecuteScalar() is not string json || JsonNode.Parse(json) is not JsonObject root
             || !PostgresColumnNames.ApplyToParseTree(root))
             return sql;
-        using var deserialize = _connection.CreateCommand();
+        using var deserialize = connection.CreateCommand();
         deserialize.CommandText = "SELECT json_deserialize_sql(?::JSON)";
         deserialize.Parameters.Add(new DuckDBParameter(root.ToJsonString()));
         return deserialize.ExecuteScalar() as string ?? sql;
@@ -197,7 +246,13 @@ public sealed class PgCatalogDatabase : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        lock (_all)
+        {
+            foreach (var c in _all) c.Dispose();
+            _all.Clear();
+        }
         _connection.Dispose();
-        _gate.Dispose();
+        _refresh.Dispose();
+        _slots.Dispose();
     }
 }

@@ -25,11 +25,16 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     private readonly UserDirectory _users;
     private readonly IOptions<FlightEndpointOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeFusion.Grains.StatementCancellations _cancellations;
+    private readonly TimeFusion.Grains.StatementAdmission _admission;
     private WebApplication? _app;
 
     /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
+    /// <remarks>In a silo the statement registry and per-user slots are the silo's (shared with the PostgreSQL endpoint);
+    /// without them the endpoint has its own (default limits).</remarks>
     public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null, TimeFusion.Grains.StatementCancellations? cancellations = null,
+        TimeFusion.Grains.StatementAdmission? admission = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(users);
@@ -38,6 +43,8 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         _users = users;
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _cancellations = cancellations ?? new TimeFusion.Grains.StatementCancellations();
+        _admission = admission ?? new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions()));
     }
 
     /// <summary>The bound address and port once started (useful with <see cref="FlightEndpointOptions.Port"/> 0).</summary>
@@ -66,6 +73,8 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         builder.Services.AddSingleton(_users);
         builder.Services.AddSingleton(_options);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(_cancellations);
+        builder.Services.AddSingleton(_admission);
         builder.Services.AddSingleton<FlightBearerTokens>();
         builder.Services.AddSingleton<FlightAuthenticator>();
         builder.Services.AddGrpc(grpc =>

@@ -36,6 +36,8 @@ public sealed class TimeFusionFlightServer(
     FlightAuthenticator authenticator,
     FlightBearerTokens tokens,
     IOptions<FlightEndpointOptions> options,
+    StatementCancellations cancellations,
+    StatementAdmission admission,
     ILogger<TimeFusionFlightServer> logger) : FlightServer
 {
     /// <summary>The action that runs a data-changing statement.</summary>
@@ -81,12 +83,13 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context)
     {
-        var caller = CallerOf(authenticator.Authenticate(context));
+        var user = authenticator.Authenticate(context);
+        var caller = CallerOf(user);
         var sql = ticket.Ticket.ToStringUtf8();
         if (string.IsNullOrWhiteSpace(sql))
             throw FlightErrors.From(SqlState.SyntaxError, "the ticket must hold a SQL query (UTF-8)");
         var ct = context.CancellationToken;
-        var result = await Call(() => Gateway.QueryAsync(sql, caller), ct);
+        var result = await Statement(user.Name, token => Gateway.QueryAsync(sql, caller, token), ct);
         await responseStream.SetupStream(result.Schema);
         var target = Math.Max(1, options.Value.TargetResponseMessageBytes);
         foreach (var batch in result.Batches)
@@ -137,11 +140,12 @@ public sealed class TimeFusionFlightServer(
     /// <inheritdoc />
     public override async Task DoAction(FlightAction request, IAsyncStreamWriter<FlightResult> responseStream, ServerCallContext context)
     {
-        var caller = CallerOf(authenticator.Authenticate(context));
+        var user = authenticator.Authenticate(context);
+        var caller = CallerOf(user);
         if (request.Type != ExecuteAction)
             throw new RpcException(new Status(StatusCode.Unimplemented, $"unknown action '{request.Type}'; try '{ExecuteAction}'"));
         var sql = request.Body.ToStringUtf8();
-        var rows = await Call(() => Gateway.ExecuteAsync(sql, caller), context.CancellationToken);
+        var rows = await Statement(user.Name, token => Gateway.ExecuteAsync(sql, caller, token), context.CancellationToken);
         await responseStream.WriteAsync(new FlightResult(rows.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
@@ -165,7 +169,7 @@ public sealed class TimeFusionFlightServer(
     private async Task<Schema> SchemaOfQuery(string sql, Caller caller, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(sql)) throw FlightErrors.From(SqlState.SyntaxError, "the command must hold a SQL query (UTF-8)");
-        var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({sql.TrimEnd().TrimEnd(';')}) AS __flight LIMIT 0", caller), ct);
+        var result = await Call(() => Gateway.QueryAsync($"SELECT * FROM ({sql.TrimEnd().TrimEnd(';')}) AS __flight LIMIT 0", caller, ct), ct);
         return result.Schema;
     }
 
@@ -199,6 +203,32 @@ public sealed class TimeFusionFlightServer(
         catch (Exception e) when (e is not (RpcException or OperationCanceledException))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "unreadable Arrow stream: " + e.Message));
+        }
+    }
+
+    /// <summary>
+    /// A statement of <paramref name="user"/>: waits for one of the user's slots (<see cref="StatementAdmission"/>) and
+    /// runs registered (<see cref="StatementCancellations"/>), so that the call's cancellation, server shutdown and
+    /// memory pressure reach DuckDB.
+    /// </summary>
+    private async Task<T> Statement<T>(string user, Func<CancellationToken, Task<T>> call, CancellationToken ct)
+    {
+        try
+        {
+            using var slot = await admission.EnterAsync(user, ct);
+            using var statement = cancellations.Begin(ct);
+            try
+            {
+                return await Call(() => call(statement.Token), statement.Token);
+            }
+            catch (RpcException) when (statement.Reason is { } reason && !ct.IsCancellationRequested)
+            {
+                throw FlightErrors.From(reason.SqlState, reason.Message);
+            }
+        }
+        catch (TimeFusionException e)
+        {
+            throw FlightErrors.From(e);
         }
     }
 

@@ -26,7 +26,8 @@ public sealed class ClusterSessionRoutingTests : IDisposable
     public ClusterSessionRoutingTests()
     {
         var user = new PostgresUser { Name = "u", Projects = ["p1"] };
-        _session = new ClusterPostgresSession(GatewayOnlyGrainFactory.Create(_gateway), user, [user], _catalog);
+        _session = new ClusterPostgresSession(GatewayOnlyGrainFactory.Create(_gateway), user, [user], _catalog, new StatementCancellations(),
+            new StatementAdmission(Microsoft.Extensions.Options.Options.Create(new TimeFusion.Query.Execution.ExecutionOptions())));
     }
 
     public void Dispose() => _catalog.Dispose();
@@ -88,25 +89,25 @@ public sealed class ClusterSessionRoutingTests : IDisposable
 
         private static ArrowBatches NoRows() => new(OneColumn, []);
 
-        public Task<ArrowBatches> QueryAsync(string sql, Caller caller)
+        public Task<ArrowBatches> QueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
         {
             Calls.Add(new Call(nameof(QueryAsync), null, sql));
             return Task.FromResult(NoRows());
         }
 
-        public Task<long> ExecuteAsync(string sql, Caller caller)
+        public Task<long> ExecuteAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
         {
             Calls.Add(new Call(nameof(ExecuteAsync), null, sql));
             return Task.FromResult(1L);
         }
 
-        public Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller)
+        public Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
         {
             Calls.Add(new Call(nameof(QueryStatementAsync), statement, null));
             return Task.FromResult(NoRows());
         }
 
-        public Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller)
+        public Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
         {
             Calls.Add(new Call(nameof(ExecuteStatementAsync), statement, null));
             return Task.FromResult(1L);

@@ -60,7 +60,7 @@ public sealed class MergeExecutor
                     cancellationToken.ThrowIfCancellationRequested();
                     Load(connection, name, batches, cancellationToken);
                 }
-                return ExecutionErrors.Run(connection, mergeSql, _options.TargetBatchRows, cancellationToken);
+                return ExecutionErrors.Run(connection, mergeSql, _options.TargetBatchRows, cancellationToken, _options.MaxResultBytes);
             }
             finally
             {

@@ -86,7 +86,13 @@ public sealed class SnapshotQueryExecutor
             {
                 var attempt = attempts[a];
                 var files = await LocalPathsAsync(snapshot.Delta, store, attempt.Files, paths, cancellationToken).ConfigureAwait(false);
-                var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, attempt.CutoffMicros);
+                // Rows past the table's retention are not returned, whether buffered or still in a Delta file.
+                var cutoff = (attempt.CutoffMicros, snapshot.RetentionCutoffMicros) switch
+                {
+                    ({ } limit, { } ttl) => Math.Max(limit, ttl),
+                    (var limit, var ttl) => limit ?? ttl,
+                };
+                var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, cutoff);
                 var bound = StatementBinder.Bind(sql, tableName, relation);
                 var result = await RunAsync(snapshot.Buffer, bound, cancellationToken).ConfigureAwait(false);
                 var last = a == attempts.Count - 1;
@@ -127,7 +133,7 @@ public sealed class SnapshotQueryExecutor
             {
                 throw ExecutionErrors.FromDuckDb(e.Message, "setting the session time zone");
             }
-            return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken);
+            return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken, _options.MaxResultBytes);
         }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
     }
 

@@ -268,6 +268,7 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
     private async ValueTask<T> RunAsync<T>(StatementCancellation cancellation, Func<CancellationToken, ValueTask<T>> work)
     {
         _active = cancellation;
+        using var watch = WatchForDisconnect(cancellation);
         try
         {
             return await work(cancellation.Token).ConfigureAwait(false);
@@ -277,6 +278,26 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
             _active = null;
         }
     }
+
+    /// <summary>
+    /// While a statement runs nothing reads the socket, so a client that goes away would leave its statement running to
+    /// the end: a timer looks at the socket a few times a second and cancels the statement once the peer has closed it
+    /// (readable with nothing to read). Pipelined messages the client sent meanwhile stay unread.
+    /// </summary>
+    private Timer WatchForDisconnect(StatementCancellation cancellation) => new(_ =>
+    {
+        try
+        {
+            if (_socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0)
+                cancellation.CancelByDisconnect();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            cancellation.CancelByDisconnect();
+        }
+    }, null, DisconnectPollInterval, DisconnectPollInterval);
+
+    private static readonly TimeSpan DisconnectPollInterval = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Sends rows until the result ends or <paramref name="maxRows"/> rows were sent (0 = all). Returns rows sent and whether it ended.</summary>
     private async ValueTask<(long Rows, bool Ended)> SendRowsAsync(RowStream rows, long maxRows, StatementCancellation cancellation)

@@ -55,5 +55,18 @@ internal sealed class StatementCancellation : IDisposable
         }
     }
 
+    /// <summary>The client closed its connection while the statement ran: stop the work nobody will read.</summary>
+    public void CancelByDisconnect()
+    {
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The statement finished meanwhile.
+        }
+    }
+
     public void Dispose() => _cts.Dispose();
 }
