@@ -137,7 +137,7 @@ public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
                 {
                     await using var connection = new NpgsqlConnection(silo.ConnectionString(5));
                     await connection.OpenAsync();
-                    await using var command = new NpgsqlCommand("SELECT id FROM otel_logs_and_spans", connection);
+                    await using var command = new NpgsqlCommand($"SELECT id FROM otel_logs_and_spans WHERE {ClusterWriters.AllProjects}", connection);
                     await using var rows = await command.ExecuteReaderAsync();
                     var seen = new HashSet<string>();
                     while (await rows.ReadAsync())
