@@ -32,6 +32,16 @@ public sealed class ClusterWriters
     private long _batchesSinceMark;
     private readonly ConcurrentDictionary<string, byte> _projectsSinceMark = new();
 
+    /// <summary>New writers; with <paramref name="previous"/>, continuing its ids and its acknowledged rows.</summary>
+    public ClusterWriters(ClusterWriters? previous = null)
+    {
+        if (previous is null) return;
+        foreach (var id in previous._acknowledged.Keys) _acknowledged.TryAdd(id, 0);
+        _generation = previous._generation + 1;
+    }
+
+    private readonly int _generation;
+
     public IReadOnlyCollection<string> Acknowledged => (IReadOnlyCollection<string>)_acknowledged.Keys;
 
     public IReadOnlyCollection<string> Unexpected => _unexpected;
@@ -76,7 +86,7 @@ public sealed class ClusterWriters
         {
             while (!_stop.IsCancellationRequested)
             {
-                var ids = Enumerable.Range(0, RowsPerBatch).Select(k => $"w{writer}-{sequence}-{k}").ToArray();
+                var ids = Enumerable.Range(0, RowsPerBatch).Select(k => $"g{_generation}w{writer}-{sequence}-{k}").ToArray();
                 var project = $"p{sequence % Projects:D2}";
                 sequence++;
                 try
