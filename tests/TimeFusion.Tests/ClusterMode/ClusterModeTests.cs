@@ -8,8 +8,12 @@ namespace TimeFusion.Tests.ClusterMode;
 /// loopback ports, each test on a cluster id of its own (so its own membership rows, catalog and storage prefix).
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ClusterModeTests(AzuriteFixture azurite, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    private void Phase(string what) => output.WriteLine($"{_clock.Elapsed.TotalSeconds,6:F1} s  {what}");
+
     private readonly string _clusterId = "c" + Guid.NewGuid().ToString("N")[..12];
     private readonly List<ClusterSiloProcess> _silos = [];
     private readonly List<TempDirectory> _directories = [];
@@ -29,11 +33,12 @@ public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
         return directory.Path;
     }
 
-    private async Task<ClusterSiloProcess[]> StartSilosAsync(int count)
+    private async Task<ClusterSiloProcess[]> StartSilosAsync(int count, IReadOnlyDictionary<string, string>? settings = null)
     {
         var silos = await Task.WhenAll(Enumerable.Range(1, count).Select(i =>
-            ClusterSiloProcess.StartAsync("silo" + i, azurite.ConnectionString, _clusterId, NewDataDirectory())));
+            ClusterSiloProcess.StartAsync("silo" + i, azurite.ConnectionString, _clusterId, NewDataDirectory(), settings)));
         _silos.AddRange(silos);
+        Phase($"{count} silos answering");
         return silos;
     }
 
@@ -45,7 +50,7 @@ public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
         return await command.ExecuteScalarAsync();
     }
 
-    private static async Task PollAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
+    private async Task PollAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!condition())
@@ -53,10 +58,11 @@ public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
             if (DateTime.UtcNow > deadline) throw new TimeoutException(describe());
             await Task.Delay(100);
         }
+        Phase("condition met");
     }
 
     /// <summary>Waits until the writers have had a batch acknowledged in every project since the last mark.</summary>
-    private static Task EveryProjectWritableAsync(ClusterWriters writers, TimeSpan timeout, Func<string> describe) =>
+    private Task EveryProjectWritableAsync(ClusterWriters writers, TimeSpan timeout, Func<string> describe) =>
         PollAsync(() => writers.ProjectsSinceMark >= ClusterWriters.Projects, timeout,
             () => $"only {writers.ProjectsSinceMark} of {ClusterWriters.Projects} projects took a write; retried {Describe(writers.Retried)}; unexpected {string.Join(" | ", writers.Unexpected.Take(5))}; {describe()}");
 
@@ -76,23 +82,40 @@ public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
         await PollAsync(() => s2.TableActivations() > 0 && writers.Acknowledged.Count > 200, TimeSpan.FromSeconds(60),
             () => $"silo 2 hosts {s2.TableActivations()} tables, {writers.Acknowledged.Count} rows acknowledged; {Describe(writers.Retried)}");
 
+        Phase("SIGKILL silo 2");
         await s2.KillAsync();
         writers.Mark();
         // Silo 2's tables reopen on the others (recovering their WAL from Azure) once it is declared dead.
         await EveryProjectWritableAsync(writers, TimeSpan.FromSeconds(60), s1.Tail);
         await writers.StopAsync();
 
+        Phase("writers stopped");
         writers.AssertExactlyOnce(await ClusterWriters.ReadAllIdsAsync(s3, TimeSpan.FromSeconds(60)));
+        Phase("read back through silo 3");
 
         // The same cluster, whole again, then restarted silo by silo under write load.
         await s2.RestartAsync();
+        Phase("silo 2 back");
         await RollingRestartUnderWriteLoadAsync([s1, s2, s3], writers);
     }
 
     [Fact]
     public async Task A_frozen_silo_declared_dead_is_fenced_and_nothing_is_lost_or_duplicated()
     {
-        var (s1, s2, s3) = await StartSilosAsync(3) switch { var s => (s[0], s[1], s[2]) };
+        // This cluster talks TLS between silos (a self-signed certificate, as in the README recipe).
+        var certificate = Path.Combine(NewDataDirectory(), "cluster.pfx");
+        using (var rsa = System.Security.Cryptography.RSA.Create(2048))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=timefusion-cluster", rsa,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllBytesAsync(certificate, self.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "secret"));
+        }
+        var (s1, s2, s3) = await StartSilosAsync(3, new Dictionary<string, string>
+        {
+            ["Cluster:TlsCertificatePath"] = certificate,
+            ["Cluster:TlsCertificatePassword"] = "secret",
+        }) switch { var s => (s[0], s[1], s[2]) };
         var writers = new ClusterWriters();
         writers.Start(3, () => [s1, s3]);
         await PollAsync(() => s2.TableActivations() > 0 && writers.Acknowledged.Count > 200, TimeSpan.FromSeconds(60),
@@ -138,7 +161,7 @@ public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
     /// every acknowledged row exactly once, every query answered correctly (all rows acknowledged before it) or
     /// refused with a retryable SQLSTATE.
     /// </summary>
-    private static async Task RollingRestartUnderWriteLoadAsync(ClusterSiloProcess[] silos, ClusterWriters previous)
+    private async Task RollingRestartUnderWriteLoadAsync(ClusterSiloProcess[] silos, ClusterWriters previous)
     {
         var writers = new ClusterWriters(previous);
         writers.Start(3, () => silos);
@@ -179,17 +202,21 @@ public sealed class ClusterModeTests(AzuriteFixture azurite) : IAsyncLifetime
                 {
                     // The silo went down under the query: the connection broke (08006 on the client's side).
                 }
-                await Task.Delay(200);
+                await Task.Delay(1000);
             }
         });
 
         foreach (var silo in silos)
         {
+            Phase("SIGTERM " + silo.Name);
             await silo.TerminateAsync(TimeSpan.FromSeconds(45));
+            Phase("stopped " + silo.Name);
             await silo.RestartAsync();
+            Phase("restarted " + silo.Name);
             writers.Mark();
             await PollAsync(() => writers.BatchesSinceMark > 20, TimeSpan.FromSeconds(60), silo.Tail);
         }
+        Phase("rolling restart done");
         await stopReading.CancelAsync();
         await reader;
         await writers.StopAsync();

@@ -109,6 +109,8 @@ public sealed class ClusterWriters
                     foreach (var id in ids) _acknowledged.TryAdd(id, 0);
                     Interlocked.Increment(ref _batchesSinceMark);
                     _projectsSinceMark.TryAdd(project, 0);
+                    // A steady load, not a flood: the silos share two cores with the test, Azurite and each other.
+                    await Task.Delay(10);
                 }
                 catch (PostgresException e) when (Retryable.Contains(e.SqlState))
                 {
