@@ -19,10 +19,12 @@ internal sealed class GatewayCatalogView : ICatalogView
     {
         var tables = new Dictionary<string, TableSchema>(StringComparer.OrdinalIgnoreCase);
         var projects = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
-        foreach (var t in await catalog.ListTablesAsync())
+        var list = await catalog.ListTablesAsync();
+        foreach (var t in list) tables[t.Name] = TableSchema.Create(t.Name, t.Columns);
+        if (withProjects)
         {
-            tables[t.Name] = TableSchema.Create(t.Name, t.Columns);
-            if (withProjects) projects[t.Name] = await catalog.ProjectsOfAsync(t.Name);
+            var perTable = await Task.WhenAll(list.Select(t => catalog.ProjectsOfAsync(t.Name)));
+            for (var i = 0; i < list.Count; i++) projects[list[i].Name] = perTable[i];
         }
         return new GatewayCatalogView(tables, projects);
     }

@@ -45,7 +45,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
 
     private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller)
     {
-        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
         var plan = _analyzer.Analyze(sql, catalog, ScopeOf(caller));
         using var result = await runner.RunAsync(plan, RunOnGrainAsync, CancellationToken.None);
         return ArrowBatches.FromIpc(ArrowIpc.Write(result.Schema, result.Batches));
@@ -99,7 +99,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
 
     private async Task<long> DmlAsync(ClassifiedStatement statement, Caller caller)
     {
-        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), caller.IsAdmin);
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
         var plan = _dml.AnalyzeUpdateOrDelete(statement, catalog, ScopeOf(caller));
         var request = new DmlRequest(plan.Kind == DmlKind.Update, plan.Predicate,
             plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList(), plan.Time.MinMicros, plan.Time.MaxMicros);

@@ -103,13 +103,14 @@ public sealed class TableGrain(
     /// <inheritdoc />
     public async Task<long> InsertAsync(RecordBatch batch)
     {
-        var lsn = await WriteAsync(e => e.InsertAsync(batch));
+        // Registered before the first row is acknowledged: a statement naming no project finds every project
+        // with rows through the catalog, so an acknowledged row must never belong to an unregistered project.
         if (!_registered)
         {
             await GrainFactory.GetGrain<ICatalogGrain>(0).RegisterProjectAsync(Engine.Id.Table, Engine.Id.Project);
             _registered = true;
         }
-        return lsn;
+        return await WriteAsync(e => e.InsertAsync(batch));
     }
 
     /// <inheritdoc />

@@ -50,11 +50,35 @@ public sealed class FanOutQueryTests(ThreeSiloCluster fixture) : IClassFixture<T
     }
 
     [Fact]
-    public async Task A_statement_that_reaches_no_project_is_refused_for_users_without_a_default_project()
+    public async Task A_statement_without_a_project_predicate_reaches_every_project_the_caller_may_read_and_no_other()
     {
-        var e = await Assert.ThrowsAsync<TimeFusionException>(() =>
-            Gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans", new Caller(null, ["fa"], false)));
-        Assert.Equal("42501", e.SqlState);
+        var sizes = new Dictionary<string, int> { ["ta"] = 30, ["tb"] = 20, ["tc"] = 10 };
+        foreach (var (project, rows) in sizes)
+            await Gateway.InsertAsync(project, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(rows, project), Caller.ForProject(project));
+
+        async Task<long> Count(string where, Caller caller)
+        {
+            var r = await Gateway.QueryAsync("SELECT count(*) FROM otel_logs_and_spans " + where, caller);
+            return ((Int64Array)r.Batches.Single(b => b.Length > 0).Column(0)).GetValue(0)!.Value;
+        }
+
+        // A user without a default project, granted ta and tb: every route that names no single project sees
+        // exactly ta's and tb's rows (row-level security), never tc's.
+        var user = new Caller(null, ["ta", "tb"], false);
+        Assert.Equal(50, await Count("", user));
+        Assert.Equal(50, await Count("WHERE project_id = 'tc' OR true", user));
+        Assert.Equal(20, await Count("WHERE NOT project_id = 'ta'", user));
+        Assert.Equal(50, await Count("WHERE project_id LIKE 't%'", user));
+        Assert.Equal(50, await Count("WHERE id IN (SELECT id FROM otel_logs_and_spans)", user));
+        // A user with a default project reads its other grants too; a user granted nothing with rows reads nothing.
+        Assert.Equal(50, await Count("", new Caller("ta", ["tb"], false)));
+        Assert.Equal(0, await Count("", new Caller(null, ["nobody-here"], false)));
+        // An admin with a default project reads every project (the default is for writes that name none).
+        var perProject = await Gateway.QueryAsync(
+            "SELECT project_id, count(*) FROM otel_logs_and_spans WHERE project_id LIKE 't_' GROUP BY 1 ORDER BY 1", Caller.Admin("ta"));
+        var counts = perProject.Batches.Where(b => b.Length > 0).SelectMany(b => Enumerable.Range(0, b.Length)
+            .Select(i => (((StringArray)b.Column(0)).GetString(i), ((Int64Array)b.Column(1)).GetValue(i)!.Value))).ToList();
+        Assert.Equal([("ta", 30L), ("tb", 20L), ("tc", 10L)], counts);
     }
 
     private static IEnumerable<(string Service, long N, long Longest, double Mean)> Rows(ArrowBatches result)

@@ -212,6 +212,43 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task An_admin_reads_every_project_and_a_user_only_its_own_as_with_row_level_security()
+    {
+        await using var root = Connect("root", "rootpw");
+        await using (var cmd = root.CreateCommand(
+            "CREATE TABLE rls_metrics (project_id TEXT NOT NULL, timestamp TIMESTAMPTZ NOT NULL, name TEXT, value DOUBLE PRECISION)"))
+            await cmd.ExecuteNonQueryAsync();
+        // Three rows into the admin's default project (no project_id), one into pg-bob's: the admin sees all four.
+        await using (var cmd = root.CreateCommand("INSERT INTO rls_metrics (timestamp, name, value) VALUES (now(), 'a', 1), (now(), 'b', 2), (now(), 'c', 3)"))
+            Assert.Equal(3, await cmd.ExecuteNonQueryAsync());
+        await using (var cmd = root.CreateCommand("INSERT INTO rls_metrics (project_id, timestamp, name, value) VALUES ('pg-bob', now(), 'd', 4)"))
+            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
+        await using (var cmd = root.CreateCommand("SELECT count(*) FROM rls_metrics"))
+            Assert.Equal(4L, await cmd.ExecuteScalarAsync());
+        var perProject = new List<(string, long)>();
+        await using (var cmd = root.CreateCommand("SELECT project_id, count(*) FROM rls_metrics GROUP BY project_id ORDER BY project_id"))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) perProject.Add((reader.GetString(0), reader.GetInt64(1)));
+        Assert.Equal([("pg-alice", 3L), ("pg-bob", 1L)], perProject);
+        // bob sees his one row, by any route; alice her three.
+        await using var bob = Connect("bob", "b0b");
+        foreach (var sql in new[] { "SELECT count(*) FROM rls_metrics", "SELECT count(*) FROM rls_metrics WHERE project_id = 'pg-alice' OR value > 0",
+                     "SELECT count(*) FROM (SELECT * FROM rls_metrics UNION ALL SELECT * FROM rls_metrics WHERE NOT project_id = 'pg-bob') u" })
+        {
+            await using var cmd = bob.CreateCommand(sql);
+            Assert.Equal(1L, await cmd.ExecuteScalarAsync());
+        }
+        await using var alice = Connect("alice", "s3cret");
+        await using (var cmd = alice.CreateCommand("SELECT sum(value) FROM rls_metrics"))
+            Assert.Equal(6.0, await cmd.ExecuteScalarAsync());
+        // DELETE without a project predicate is every row the caller may write, and no other.
+        await using (var cmd = bob.CreateCommand("DELETE FROM rls_metrics"))
+            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
+        await using (var cmd = root.CreateCommand("SELECT count(*) FROM rls_metrics"))
+            Assert.Equal(3L, await cmd.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_refused_with_28P01()
     {
         await using var ds = Connect("alice", "wrong");

@@ -218,20 +218,11 @@ public sealed class DmlAnalyzer
             projects = constraint.Order(StringComparer.Ordinal).ToList();
             source = ProjectSource.Predicate;
         }
-        else if (caller.DefaultProject is { } d)
-        {
-            projects = [d];
-            source = ProjectSource.Default;
-        }
-        else if (caller.IsAdmin)
-        {
-            projects = catalog.ProjectsOf(r.Schema.Name).Distinct().Order(StringComparer.Ordinal).ToList();
-            source = ProjectSource.AllProjects;
-        }
         else
         {
-            throw new SqlPlanningException(SqlState.InsufficientPrivilege,
-                $"the statement reaches no project for table \"{r.Schema.Name}\": add project_id = '…' to its WHERE clause, or connect with a default project");
+            // Row-level security: no project predicate reaches every project the caller may write that has the table.
+            projects = QueryAnalyzer.CallerProjects(catalog.ProjectsOf(r.Schema.Name), caller.IsAdmin ? null : caller.WritableProjects);
+            source = ProjectSource.AllProjects;
         }
         foreach (var p in projects)
         {

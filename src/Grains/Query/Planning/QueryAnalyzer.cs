@@ -225,16 +225,13 @@ public sealed class QueryAnalyzer
             }
             return (list, ProjectSource.Predicate);
         }
-        if (caller.DefaultProject is { } d)
-        {
-            if (!caller.CanRead(d)) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project \"{d}\"");
-            return ([d], ProjectSource.Default);
-        }
-        if (caller.IsAdmin)
-            return (catalog.ProjectsOf(r.Schema.Name).Distinct().Order(StringComparer.Ordinal).ToList(), ProjectSource.AllProjects);
-        throw new SqlPlanningException(SqlState.InsufficientPrivilege,
-            $"the statement reaches no project for table \"{r.Schema.Name}\": add project_id = '…' to its WHERE clause, or connect with a default project");
+        // Row-level security: no project predicate reaches every project the caller may read that has the table.
+        return (CallerProjects(catalog.ProjectsOf(r.Schema.Name), caller.IsAdmin ? null : caller.ReadableProjects), ProjectSource.AllProjects);
     }
+
+    /// <summary>The table's projects the caller may reach (<paramref name="allowed"/> null: all of them), in order.</summary>
+    internal static IReadOnlyList<string> CallerProjects(IReadOnlyList<string> tableProjects, IReadOnlySet<string>? allowed) =>
+        tableProjects.Where(p => allowed is null || allowed.Contains(p)).Distinct().Order(StringComparer.Ordinal).ToList();
 
     internal static TimeRange[] EvaluateTimeBounds(ParserSession session, IReadOnlyList<TableReference> refs, FunctionCatalog functions)
     {

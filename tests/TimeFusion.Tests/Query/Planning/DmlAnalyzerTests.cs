@@ -12,15 +12,16 @@ public sealed class DmlAnalyzerTests(PlanningFixture f)
     private DmlPlan Plan(string sql, CallerScope? caller = null) => f.Dml.AnalyzeUpdateOrDelete(sql, TestCatalog.Standard(), caller ?? User);
 
     [Fact]
-    public void DeleteWithoutWhereIsEveryRowOfTheDefaultProject()
+    public void DeleteWithoutWhereIsEveryRowTheCallerMayWrite()
     {
         var plan = Plan("DELETE FROM events");
         Assert.Equal(DmlKind.Delete, plan.Kind);
         Assert.Equal("events", plan.Table.Name);
         Assert.Null(plan.Predicate);
         Assert.Empty(plan.Assignments);
-        Assert.Equal(["p1"], plan.Projects);
-        Assert.Equal(ProjectSource.Default, plan.ProjectSource);
+        // Row-level security: the projects the caller may write, not only its default one.
+        Assert.Equal(["p1", "p2"], plan.Projects);
+        Assert.Equal(ProjectSource.AllProjects, plan.ProjectSource);
         Assert.True(plan.Time.IsUnbounded);
     }
 
@@ -88,8 +89,9 @@ public sealed class DmlAnalyzerTests(PlanningFixture f)
     {
         var e = Assert.Throws<SqlPlanningException>(() => Plan("DELETE FROM events WHERE project_id = 'p3'"));
         Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
-        e = Assert.Throws<SqlPlanningException>(() => Plan("DELETE FROM events", CallerScope.User(null, ["p1"])));
-        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
+        // Without a default project a user still reaches what it may write, and nothing else.
+        Assert.Equal(["p1"], Plan("DELETE FROM events", CallerScope.User(null, ["p1"])).Projects);
+        Assert.Empty(Plan("DELETE FROM events", CallerScope.User(null, ["p3"], writable: [])).Projects);
         var admin = Plan("DELETE FROM events WHERE level = 'x'", CallerScope.Admin());
         Assert.Equal(["p1", "p2", "p3"], admin.Projects);
         Assert.Equal(ProjectSource.AllProjects, admin.ProjectSource);

@@ -37,12 +37,15 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     [InlineData("SELECT * FROM events WHERE upper(project_id) = 'P2'")]
     [InlineData("SELECT * FROM events WHERE project_id IN ('p2', level)")]
     [InlineData("SELECT * FROM events")]
-    public void ConditionsThatDoNotConfineTheProjectFallBackToTheDefault(string sql)
+    public void ConditionsThatDoNotConfineTheProjectReachEveryReadableProject(string sql)
     {
+        // Row-level security: every project the caller may read (and the table has), never only the default one.
         var plan = Plan(sql);
-        Assert.Equal(["p1"], Projects(plan));
-        Assert.Equal(ProjectSource.Default, plan.Scans[0].ProjectSource);
-        Assert.Equal(PlanKind.SingleGrain, plan.Kind);
+        Assert.Equal(["p1", "p2", "p3"], Projects(plan));
+        Assert.Equal(ProjectSource.AllProjects, plan.Scans[0].ProjectSource);
+        Assert.Equal(["p1"], Projects(Plan(sql, CallerScope.User("p1", ["p1"]))));
+        // A readable project the table has no rows for is not reached.
+        Assert.Equal(["p2"], Projects(Plan(sql, CallerScope.User(null, ["p2", "p9"]))));
     }
 
     [Fact]
@@ -68,18 +71,17 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     }
 
     [Fact]
-    public void AStatementThatReachesNoProjectIsRefusedForUsers()
+    public void AUserWithoutDefaultReachesTheProjectsItMayRead()
     {
         var caller = CallerScope.User(null, ["p1", "p2"]);
-        var e = Assert.Throws<SqlPlanningException>(() => Plan("SELECT count(*) FROM events", caller));
-        Assert.Equal(SqlState.InsufficientPrivilege, e.SqlState);
-        Assert.Contains("project_id", e.Message);
+        Assert.Equal(["p1", "p2"], Projects(Plan("SELECT count(*) FROM events", caller)));
+        Assert.Empty(Projects(Plan("SELECT count(*) FROM events", CallerScope.User(null, ["p9"]))));
         // The same caller may name its projects.
         Assert.Equal(["p1", "p2"], Projects(Plan("SELECT count(*) FROM events WHERE project_id IN ('p1', 'p2')", caller)));
     }
 
     [Fact]
-    public void AnAdminWithoutDefaultReachesEveryProjectOfTheTable()
+    public void AnAdminReachesEveryProjectOfTheTable()
     {
         var catalog = new TestCatalog().Add(TestCatalog.EventsSchema, "b", "a", "c");
         var plan = f.Analyzer.Analyze("SELECT count(*) FROM events", catalog, CallerScope.Admin());
@@ -87,7 +89,8 @@ public sealed class ProjectScopeTests(PlanningFixture f)
         Assert.Equal(ProjectSource.AllProjects, plan.Scans[0].ProjectSource);
         // An admin may name any project, and an admin with a default project gets it.
         Assert.Equal(["zzz"], f.Analyzer.Analyze("SELECT 1 FROM events WHERE project_id = 'zzz'", catalog, CallerScope.Admin()).Scans[0].Projects);
-        Assert.Equal(["b"], f.Analyzer.Analyze("SELECT 1 FROM events", catalog, CallerScope.Admin("b")).Scans[0].Projects);
+        // A default project does not narrow an admin's reads: that is for writes without project_id.
+        Assert.Equal(["a", "b", "c"], f.Analyzer.Analyze("SELECT 1 FROM events", catalog, CallerScope.Admin("b")).Scans[0].Projects);
     }
 
     [Fact]
@@ -114,7 +117,7 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     {
         // LEFT JOIN: the ON condition narrows the right side only; WHERE on the right side still confines it (NULL = 'x' is not true).
         var plan = Plan("SELECT * FROM events a LEFT JOIN events b ON a.trace_id = b.trace_id AND a.project_id = 'p2' WHERE b.project_id = 'p3'");
-        Assert.Equal(["p1"], Projects(plan, 0));
+        Assert.Equal(["p1", "p2", "p3"], Projects(plan, 0));
         Assert.Equal(["p3"], Projects(plan, 1));
         // …but a general WHERE condition on the null-supplying side is not pushed into its scan (b.level IS NULL keeps unmatched rows).
         plan = Plan("SELECT * FROM events a LEFT JOIN events b ON a.trace_id = b.trace_id AND b.project_id = 'p2' WHERE b.level IS NULL AND a.project_id = 'p3'");
@@ -128,13 +131,14 @@ public sealed class ProjectScopeTests(PlanningFixture f)
     public void AScopeOnADerivedTableDoesNotReachTheTableInside()
     {
         var plan = Plan("SELECT * FROM (SELECT * FROM events) s WHERE s.project_id = 'p2'");
-        Assert.Equal(["p1"], Projects(plan));
+        Assert.Equal(["p1", "p2", "p3"], Projects(plan));
     }
 
     [Fact]
     public void SameProjectEverywhereRunsWholeOnOneGrain()
     {
-        var plan = Plan("SELECT * FROM events a JOIN events b USING (trace_id) WHERE a.trace_id IN (SELECT trace_id FROM events)");
+        var plan = Plan("SELECT * FROM events a JOIN events b USING (trace_id) WHERE a.trace_id IN (SELECT trace_id FROM events)",
+            CallerScope.User("p1", ["p1"]));
         Assert.Equal(PlanKind.SingleGrain, plan.Kind);
         Assert.Equal(3, plan.Scans.Count);
         Assert.Equal(plan.Sql, plan.GrainSql);
