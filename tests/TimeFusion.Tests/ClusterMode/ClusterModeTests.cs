@@ -7,7 +7,7 @@ namespace TimeFusion.Tests.ClusterMode;
 /// Cluster mode with real processes: Azurite (shared by the collection) and TimeFusion silo child processes on
 /// loopback ports, each test on a cluster id of its own (so its own membership rows, catalog and storage prefix).
 /// </summary>
-[Collection(AzuriteCollection.Name)]
+[Collection(ClusterModeCollection.Name)]
 public sealed class ClusterModeTests(AzuriteFixture azurite, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
