@@ -22,4 +22,25 @@ internal static class ConfigurationErrors
         }
         return errors;
     }
+
+    /// <summary>
+    /// A start failure an operator can fix by configuration — Azure Storage unreachable or refusing the credentials, a
+    /// port taken — as one line (no secrets, no stack), or null for anything else.
+    /// </summary>
+    public static string? OfStart(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException ?? (inner as AggregateException)?.InnerExceptions.FirstOrDefault())
+        {
+            switch (inner)
+            {
+                case Azure.RequestFailedException r:
+                    return $"Azure Storage refused a request at start (HTTP {r.Status}, {r.ErrorCode ?? "no error code"}): check TimeFusion:Cluster:ConnectionString / TimeFusion:Storage:ConnectionString";
+                case System.Net.Http.HttpRequestException h:
+                    return $"Azure Storage cannot be reached ({h.Message}): check TimeFusion:Cluster:ConnectionString / TimeFusion:Storage:ConnectionString";
+                case System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } s:
+                    return $"a port is already in use ({s.Message}): check TimeFusion:SiloPort, TimeFusion:GatewayPort, TimeFusion:Postgres:Port, TimeFusion:Flight:Port";
+            }
+        }
+        return null;
+    }
 }

@@ -8,14 +8,15 @@ using TimeFusion.Silo.Backend;
 using TimeFusion.Silo.Protocol.Flight;
 using TimeFusion.Silo.Protocol.Otlp;
 
-// The embedded default: one silo, localhost clustering, everything under ./data. Settings: README "Configuration".
+// The embedded default: one silo, localhost clustering, everything under ./data; with TimeFusion:Cluster:ConnectionString
+// a member of an Azure-backed cluster. Settings: README "Configuration".
 var builder = Host.CreateApplicationBuilder(args);
 // Orleans' own start-up chatter drowns what an operator needs; appsettings/env can lower these again.
 builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning);
 IHost host;
 try
 {
-    builder.UseOrleans(silo => silo.UseTimeFusionLocalhostClustering().UseTimeFusion());
+    builder.UseOrleans(silo => silo.UseTimeFusionClustering().UseTimeFusion());
     builder.Services.AddTimeFusionPostgres().AddTimeFusionFlight().AddTimeFusionOtlp();
     host = builder.Build();
     // What the host would check first thing in StartAsync, checked here so a bad setting is reported plainly.
@@ -27,5 +28,15 @@ catch (Exception e) when (ConfigurationErrors.Of(e) is { Count: > 0 } errors)
     foreach (var error in errors) await Console.Error.WriteLineAsync("  " + error);
     return 2;
 }
-await host.RunAsync();
+try
+{
+    await host.StartAsync();
+}
+catch (Exception e) when (ConfigurationErrors.OfStart(e) is { } problem)
+{
+    // Storage that cannot be reached or refuses the credentials: say so plainly, as for a bad setting.
+    await Console.Error.WriteLineAsync("TimeFusion cannot start: " + problem);
+    return 2;
+}
+await host.WaitForShutdownAsync();
 return 0;

@@ -18,6 +18,7 @@ namespace TimeFusion.Grains;
 /// Inserts and queries interleave (the engine is safe for that; inserts share WAL group commits); a query takes
 /// its snapshot and then runs off the grain's turn.
 /// </summary>
+[Orleans.Placement.RandomPlacement] // spreads tables over the cluster; Orleans' default would keep a caller's grains on its own silo
 public sealed class TableGrain(
     EngineServices services,
     SnapshotQueryExecutor executor,
@@ -43,6 +44,7 @@ public sealed class TableGrain(
         // Recovery runs to the end whatever the first caller does: Orleans cancels this token when the call that
         // activated the grain times out (30 s inside a silo), and a replay cut short would start over on every call.
         _engine = await TableEngine.OpenAsync(new TableId(project, table), schema, services, CancellationToken.None);
+        logger.LogInformation("Table grain {Table} activated on this silo (recovered {Entries} WAL entries)", _engine.Id, _engine.Recovery.ReplayedEntries);
         _engine.Retention = await GrainFactory.GetGrain<ICatalogGrain>(0).RetentionOfAsync(table, project);
         var maintenance = services.Options.Maintenance;
         if (maintenance.Enabled)
@@ -68,7 +70,16 @@ public sealed class TableGrain(
 
     private async Task FlushIfDueAsync(CancellationToken cancellationToken)
     {
-        if (_engine is { IsFlushDue: true } engine) await engine.FlushAsync(cancellationToken);
+        if (_engine is not { IsFlushDue: true } engine) return;
+        try
+        {
+            await engine.FlushAsync(cancellationToken);
+        }
+        catch (Exception e) when (engine.IsFaulted)
+        {
+            logger.LogWarning(e, "{Table}: flush failed and stopped the table; it reopens on the next call", engine.Id);
+            DeactivateOnIdle();
+        }
     }
 
     private async Task MaintainAsync(CancellationToken cancellationToken)
@@ -104,6 +115,24 @@ public sealed class TableGrain(
         _engine = null;
     }
 
+    /// <summary>
+    /// Runs a write; when it leaves the engine faulted (a WAL write failed, or a new owner fenced this one) the grain
+    /// deactivates, so the next call reopens the table from storage instead of failing forever.
+    /// </summary>
+    private async Task<T> WriteAsync<T>(Func<TableEngine, Task<T>> write)
+    {
+        var engine = Engine;
+        try
+        {
+            return await write(engine);
+        }
+        catch when (engine.IsFaulted)
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
     /// <inheritdoc />
     public async Task<long> InsertAsync(RecordBatch batch)
     {
@@ -114,20 +143,20 @@ public sealed class TableGrain(
             await GrainFactory.GetGrain<ICatalogGrain>(0).RegisterProjectAsync(Engine.Id.Table, Engine.Id.Project);
             _registered = true;
         }
-        return await Engine.InsertAsync(batch);
+        return await WriteAsync(e => e.InsertAsync(batch));
     }
 
     /// <inheritdoc />
     public Task<long> ExecuteDmlAsync(DmlRequest request)
     {
         var time = new TimeRange(request.MinTimestampMicros, request.MaxTimestampMicros);
-        return request.IsUpdate ? Engine.UpdateAsync(request.Predicate, request.Assignments, time) : Engine.DeleteAsync(request.Predicate, time);
+        return WriteAsync(e => request.IsUpdate ? e.UpdateAsync(request.Predicate, request.Assignments, time) : e.DeleteAsync(request.Predicate, time));
     }
 
     /// <inheritdoc />
     public async Task<FlushReply> FlushAsync()
     {
-        var result = await Engine.FlushAsync();
+        var result = await WriteAsync(e => e.FlushAsync());
         return new FlushReply(result.FlushedThroughLsn, result.DeltaVersion, result.Rows);
     }
 

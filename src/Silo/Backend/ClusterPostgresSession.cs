@@ -199,6 +199,11 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         {
             throw new PostgresErrorException(e.SqlState, e.Message);
         }
+        catch (Exception e) when (TimeFusion.Hosting.ExceptionTranslationFilter.Translate(e) is { } translated)
+        {
+            // Failures of the cluster itself (a silo gone mid-call) get their retryable SQLSTATE here too.
+            throw new PostgresErrorException(translated.SqlState, translated.Message);
+        }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

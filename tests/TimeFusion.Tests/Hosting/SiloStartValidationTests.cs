@@ -73,4 +73,29 @@ public sealed class SiloStartValidationTests
         Assert.Equal(2, exit);
         Assert.Contains("TimeFusion:Storage:Kind", output);
     }
+
+    [Fact]
+    public async Task A_bad_cluster_setting_stops_the_start_without_echoing_the_connection_string()
+    {
+        using var data = new TempDirectory();
+        var (exit, output) = await RunAsync(data.Path,
+            "--TimeFusion:Cluster:ConnectionString=AccountName=x;AccountKey=not-base64!!", "--TimeFusion:Cluster:ClusterId=bad id");
+        Assert.Equal(2, exit);
+        Assert.Contains("TimeFusion:Cluster:ConnectionString = '(hidden)'", output);
+        Assert.Contains("TimeFusion:Cluster:ClusterId = 'bad id'", output);
+        Assert.DoesNotContain("not-base64", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public async Task A_silo_port_in_use_stops_the_start_naming_the_key()
+    {
+        using var data = new TempDirectory();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var (exit, output) = await RunAsync(data.Path, $"--TimeFusion:SiloPort={port}");
+        Assert.Equal(2, exit);
+        Assert.Contains($"TimeFusion:SiloPort = '{port}': is already in use", output);
+    }
 }

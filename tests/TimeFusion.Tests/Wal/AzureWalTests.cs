@@ -28,7 +28,7 @@ public sealed class AzureWalTests(AzuriteFixture azurite)
     }
 
     private static async Task<List<BlobItem>> Segments(BlobContainerClient container) =>
-        await container.GetBlobsAsync(prefix: StoragePathNames.WalRoot(Id) + "/").Where(b => b.Name.EndsWith(".wal")).ToListAsync();
+        await container.GetBlobsAsync(BlobTraits.None, BlobStates.None, StoragePathNames.WalRoot(Id) + "/", default).Where(b => b.Name.EndsWith(".wal")).ToListAsync();
 
     [Fact]
     public async Task Entries_round_trip_and_a_reopened_log_keeps_appending_to_the_same_blob()
@@ -53,7 +53,7 @@ public sealed class AzureWalTests(AzuriteFixture azurite)
             Assert.Equal(update.Assignments, WalPayloads.DecodeDml(entries[1].Payload).Assignments);
             Assert.Equal(Id.Project, entries[2].Project);
         }
-        var blobs = await container.GetBlobsAsync(prefix: "silo-a/").ToListAsync();
+        var blobs = await container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "silo-a/", default).ToListAsync();
         Assert.Single(blobs, b => b.Name.EndsWith(".wal"));
         Assert.Single(blobs, b => b.Name.EndsWith("identity.json"));
     }

@@ -130,6 +130,18 @@ public static class SqlState
     /// <summary>57014 query_canceled (cancel request or statement timeout).</summary>
     public const string QueryCanceled = "57014";
 
+    /// <summary>
+    /// 40001 serialization_failure: the statement was not applied because the table moved to another silo (its previous
+    /// owner was fenced) or a concurrent owner committed first; retry it.
+    /// </summary>
+    public const string SerializationFailure = "40001";
+
+    /// <summary>
+    /// 40003 statement_completion_unknown: the silo running the statement became unreachable mid-way; a write may or may
+    /// not have been applied. Retrying is safe for reads; for writes it may duplicate rows.
+    /// </summary>
+    public const string StatementCompletionUnknown = "40003";
+
     /// <summary>57P01 admin_shutdown.</summary>
     public const string AdminShutdown = "57P01";
 

@@ -23,4 +23,11 @@ public sealed class EngineOptions
 
     /// <summary>OPTIMIZE, VACUUM and log cleanup thresholds.</summary>
     public MaintenanceOptions Maintenance { get; set; } = new();
+
+    /// <summary>
+    /// Cluster mode: on open, take the table over from any previous owner still running (a silo paused and declared
+    /// dead) — the WAL's newest segment is leased (<see cref="IWalDirectory.FenceAsync"/>) and an ownership commit
+    /// re-states the Delta <c>txn</c>, so the previous owner's next WAL append and next Delta commit both fail.
+    /// </summary>
+    public bool FenceOwnership { get; set; }
 }

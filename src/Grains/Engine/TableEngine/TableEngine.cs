@@ -56,6 +56,9 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     /// <summary>The (project, table).</summary>
     public TableId Id { get; }
 
+    /// <summary>Whether a failure (a WAL write refused, e.g. fenced by a new owner) stopped the engine: it must be reopened.</summary>
+    public bool IsFaulted => Volatile.Read(ref _fault) is not null || _wal.IsFaulted;
+
     /// <summary>The table schema.</summary>
     public TableSchema Schema { get; }
 
@@ -94,6 +97,7 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         var delta = new DeltaTable(services.Objects, StoragePathNames.DeltaTableRoot(id), services.Options.Delta);
         var snapshot = await delta.OpenOrCreateAsync(id, schema, cancellationToken);
         var flushed = snapshot.TxnVersion(id.ToString()) ?? 0;
+        if (services.Options.FenceOwnership) snapshot = await FenceDeltaAsync(id, delta, snapshot, flushed, cancellationToken);
         var wal = await WriteAheadLog.OpenAsync(id, services.Wal, services.Options.Wal, cancellationToken);
         BufferTable? buffer = null;
         try
@@ -129,6 +133,16 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     }
 
     private int _flushesDuringReplay;
+
+    /// <summary>
+    /// Commits this table's <c>txn</c> again at the version it already has: any commit a previous owner prepared on an
+    /// older snapshot now conflicts on the <c>txn</c> (the Delta conflict check refuses to rebase it), so it can
+    /// never land after ours. If the previous owner's flush landed first, this commit conflicts instead and the open
+    /// fails (retryably); the next open reads the newer snapshot.
+    /// </summary>
+    private static Task<DeltaSnapshot> FenceDeltaAsync(TableId id, DeltaTable delta, DeltaSnapshot snapshot, long flushed, CancellationToken cancellationToken) =>
+        delta.CommitAsync(snapshot, [new Delta.Actions.TransactionAction(id.ToString(), flushed, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())],
+            "OWNERSHIP", cancellationToken);
 
     /// <summary>
     /// Inserts a batch: validates it against the schema (rejecting it whole on any problem), reserves its memory

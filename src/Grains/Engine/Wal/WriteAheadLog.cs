@@ -83,6 +83,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         var names = new WalNames(id);
         var files = await directory.ListAsync(cancellationToken);
         await WalIdentity.EnsureAsync(directory, id, files.Any(f => WalSegmentName.TryParse(f.Name, out _)), cancellationToken);
+        files = await FenceNewestSegmentAsync(directory, files, cancellationToken);
         var recovery = await WalRecovery.RecoverAsync(directory, files, names, options, cancellationToken);
 
         var segments = new WalSegmentSet();
@@ -116,6 +117,37 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
         var writer = new GroupCommitWriter(directory, segments, names, options, current, recovery.LastLsn, created);
         return new WriteAheadLog(directory, names, options, segments, recovery, writer);
+    }
+
+    /// <summary>
+    /// Takes the newest segment from any previous writer before recovery reads it, then lists again: what the listing
+    /// shows afterwards can no longer grow under us. A previous writer that started a newer segment in between is
+    /// fenced on the next round.
+    /// </summary>
+    private static async Task<IReadOnlyList<WalFileInfo>> FenceNewestSegmentAsync(IWalDirectory directory, IReadOnlyList<WalFileInfo> files,
+        CancellationToken cancellationToken)
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var newest = NewestSegment(files);
+            if (newest is null) return files;
+            await directory.FenceAsync(newest, cancellationToken);
+            var again = await directory.ListAsync(cancellationToken);
+            if (NewestSegment(again) == newest) return again;
+            files = again;
+        }
+        throw new WalConflictException($"WAL '{directory.Describe}': another writer keeps starting segments while this one takes the log over");
+    }
+
+    private static string? NewestSegment(IReadOnlyList<WalFileInfo> files)
+    {
+        string? newest = null;
+        var newestLsn = long.MinValue;
+        foreach (var f in files)
+        {
+            if (WalSegmentName.TryParse(f.Name, out var lsn) && lsn > newestLsn) (newest, newestLsn) = (f.Name, lsn);
+        }
+        return newest;
     }
 
     /// <summary>

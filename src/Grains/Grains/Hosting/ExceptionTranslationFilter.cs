@@ -43,11 +43,18 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
         TimeFusion.Dml.DmlRejectedException d => new(SqlState.InvalidParameterValue, d.Message),
         SchemaException s => new(SqlState.InvalidTableDefinition, s.Message),
         MemoryPressureException m => new(SqlState.OutOfMemory, m.Message, isRetryable: true),
+        TableFaultedException { InnerException: WalConflictException } t => new(SqlState.SerializationFailure, t.Message, isRetryable: true),
         TableFaultedException t => new(SqlState.IoError, t.Message, isRetryable: true),
+        WalConflictException w => new(SqlState.SerializationFailure, w.Message, isRetryable: true),
+        WalFaultedException { InnerException: WalConflictException } w => new(SqlState.SerializationFailure, w.Message, isRetryable: true),
         WalException w => new(SqlState.IoError, w.Message, isRetryable: true),
+        DeltaConcurrentCommitException d => new(SqlState.SerializationFailure, d.Message, isRetryable: true),
         DeltaUnsupportedFeatureException d => new(SqlState.FeatureNotSupported, d.Message),
         DeltaException d => new(SqlState.InternalError, d.Message),
         IOException io => new(SqlState.IoError, io.Message, isRetryable: true),
+        // A silo died, stopped or was declared dead while the call ran: Orleans re-places the grain on the next call.
+        SiloUnavailableException or OrleansMessageRejectionException or TimeoutException =>
+            new(SqlState.StatementCompletionUnknown, "the silo holding a table became unavailable; the statement may or may not have been applied", isRetryable: true),
         _ => null,
     };
 }

@@ -32,4 +32,7 @@ public static class TimeFusionSections
 
     /// <summary>Where Delta tables and WAL segments live (<see cref="TimeFusionStorageOptions"/>).</summary>
     public const string Storage = Root + ":Storage";
+
+    /// <summary>Cluster mode: Azure clustering, catalog and storage (<see cref="TimeFusionClusterOptions"/>).</summary>
+    public const string Cluster = Root + ":Cluster";
 }

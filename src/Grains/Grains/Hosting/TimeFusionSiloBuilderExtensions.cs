@@ -76,6 +76,7 @@ public static class TimeFusionSiloBuilderExtensions
                 Delta = sp.GetRequiredService<IOptions<DeltaOptions>>().Value,
                 Flush = sp.GetRequiredService<IOptions<FlushOptions>>().Value,
                 Maintenance = sp.GetRequiredService<IOptions<MaintenanceOptions>>().Value,
+                FenceOwnership = sp.GetRequiredService<IOptions<TimeFusionClusterOptions>>().Value.Enabled,
             },
             sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(_ => new SqlParser());
@@ -119,10 +120,15 @@ public static class TimeFusionSiloBuilderExtensions
         return silo;
     }
 
-    /// <summary>The catalog's grain storage: a local file store under <c>&lt;DataDirectory&gt;/catalog</c> (single-node mode).</summary>
+    /// <summary>
+    /// The catalog's grain storage: a local file store under <c>&lt;DataDirectory&gt;/catalog</c> in single-node mode,
+    /// an Azure Table (<c>TimeFusion:Cluster:CatalogTable</c>) in cluster mode.
+    /// </summary>
     public static ISiloBuilder AddTimeFusionCatalog(this ISiloBuilder silo)
     {
         silo.Services.AddTimeFusionOptions<TimeFusionOptions, TimeFusionOptionsValidator>(TimeFusionSections.Root);
+        var cluster = TimeFusionClusterSiloBuilderExtensions.ClusterOptionsOf(silo.Configuration);
+        if (cluster.Enabled) return silo.AddTimeFusionAzureCatalog(cluster, CatalogStorageName);
         silo.Services.AddKeyedSingleton<IGrainStorage>(CatalogStorageName, (sp, _) => new LocalFileGrainStorage(
             Path.Combine(sp.GetRequiredService<IOptions<TimeFusionOptions>>().Value.FullDataDirectory, "catalog"),
             sp.GetRequiredService<Serializer>()));

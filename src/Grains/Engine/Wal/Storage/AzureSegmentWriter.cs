@@ -8,10 +8,11 @@ namespace TimeFusion.Wal;
 /// <summary>
 /// Appends to one segment blob in blocks of at most <see cref="AzureWalStorageOptions.MaxAppendBlockBytes"/>, each
 /// conditioned on the append position this writer expects. A 412 means the blob changed under us — unless our own
-/// earlier attempt (retried by the SDK after a lost response) already put exactly these bytes there.
+/// earlier attempt (retried by the SDK after a lost response) already put exactly these bytes there. In cluster mode
+/// appends also carry the segment's lease id (<see cref="AzureWalDirectory"/>): a writer whose lease was broken is fenced.
 /// </summary>
 internal sealed class AzureSegmentWriter(
-    AppendBlobClient blob, string name, string describe, long length, int blocks, AzureWalStorageOptions options) : IWalSegmentWriter
+    AppendBlobClient blob, string name, string describe, long length, int blocks, AzureWalStorageOptions options, string? leaseId = null) : IWalSegmentWriter
 {
     private byte[]? _block;
     private int _blocks = blocks;
@@ -53,8 +54,13 @@ internal sealed class AzureSegmentWriter(
             using var content = new MemoryStream(block, 0, count, writable: false);
             await blob.AppendBlockAsync(content, new AppendBlobAppendBlockOptions
             {
-                Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = Length },
+                Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = Length, LeaseId = leaseId },
             }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412 && e.ErrorCode is { } code && code.Contains("Lease", StringComparison.OrdinalIgnoreCase))
+        {
+            // Fenced: a new owner broke our lease. Whatever we were appending is refused, never interleaved.
+            throw new WalConflictException($"WAL segment '{describe}' is no longer this writer's: another writer took the table over and holds its lease ({code})", e);
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
@@ -75,10 +81,20 @@ internal sealed class AzureSegmentWriter(
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (_block is { } block) ArrayPool<byte>.Shared.Return(block);
         _block = null;
-        return ValueTask.CompletedTask;
+        if (leaseId is null) return;
+        try
+        {
+            // A clean close hands the segment back; a new owner would break the lease anyway.
+            await blob.GetBlobLeaseClient(leaseId).ReleaseAsync();
+        }
+        catch (RequestFailedException)
+        {
+            // Broken by a new owner, or released at rollover already.
+        }
+        leaseId = null;
     }
 }

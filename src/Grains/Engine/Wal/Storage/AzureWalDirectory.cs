@@ -7,8 +7,15 @@ using Azure.Storage.Blobs.Specialized;
 namespace TimeFusion.Wal;
 
 /// <summary>One log's folder as a blob name prefix.</summary>
+/// <remarks>
+/// Ownership: the writer holds an infinite blob lease on the segment it appends to (<see cref="FenceAsync"/> breaks a
+/// previous holder's lease and takes a new one; a new segment is leased on creation, after renewing the lease on the
+/// previous one proves this writer still owns the log). Appends carry the lease id, so a stale writer gets 412.
+/// </remarks>
 internal sealed class AzureWalDirectory(BlobContainerClient container, string prefix, AzureWalStorageOptions options) : IWalDirectory
 {
+    private (string Name, string LeaseId)? _lease;
+
     /// <summary>Metadata marking where the readable part of a segment ends (append blobs cannot be truncated).</summary>
     internal const string ValidLengthKey = "tfvalidlength";
 
@@ -67,6 +74,18 @@ internal sealed class AzureWalDirectory(BlobContainerClient container, string pr
 
     public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken cancellationToken)
     {
+        if (_lease is { } held && held.Name != name)
+        {
+            // Still ours? A writer fenced while paused must not start a fresh segment the new owner does not know of.
+            try
+            {
+                await Blob(held.Name).GetBlobLeaseClient(held.LeaseId).RenewAsync(cancellationToken: cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                throw Fenced(held.Name, e);
+            }
+        }
         var blob = AppendBlob(name);
         try
         {
@@ -79,39 +98,100 @@ internal sealed class AzureWalDirectory(BlobContainerClient container, string pr
         {
             throw new WalConflictException($"WAL segment '{Describe}{name}' already exists: another writer?", e);
         }
-        return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options);
+        var leaseId = await AcquireAsync(name, breakFirst: false, cancellationToken);
+        return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options, leaseId);
     }
 
     public async Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken cancellationToken)
     {
         var blob = AppendBlob(name);
+        var leaseId = _lease is { } held && held.Name == name ? held.LeaseId : null;
         var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
         var length = properties.ContentLength;
         var cut = ValidLength(properties.Metadata);
         if (length < validLength)
             throw new IOException($"WAL segment '{Describe}{name}' is {length} bytes, shorter than the {validLength} recovered from it");
         if (length == validLength && cut is null && !properties.IsSealed)
-            return new AzureSegmentWriter(blob, name, Describe + name, length, properties.BlobCommittedBlockCount, options);
+            return new AzureSegmentWriter(blob, name, Describe + name, length, properties.BlobCommittedBlockCount, options, leaseId);
         if (validLength == 0)
         {
             // Nothing good in it: replace it by an empty blob under the same name (the name keeps the next LSN).
             await blob.CreateAsync(new AppendBlobCreateOptions
             {
-                Conditions = new AppendBlobRequestConditions { IfMatch = properties.ETag },
+                Conditions = new AppendBlobRequestConditions { IfMatch = properties.ETag, LeaseId = leaseId },
             }, cancellationToken);
-            return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options);
+            return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options, leaseId);
         }
         // An append blob cannot be truncated: mark where its good part ends; the caller starts a new segment.
         var metadata = new Dictionary<string, string>(properties.Metadata)
         {
             [ValidLengthKey] = validLength.ToString(CultureInfo.InvariantCulture),
         };
-        await blob.SetMetadataAsync(metadata, new BlobRequestConditions { IfMatch = properties.ETag }, cancellationToken);
+        await blob.SetMetadataAsync(metadata, new BlobRequestConditions { IfMatch = properties.ETag, LeaseId = leaseId }, cancellationToken);
         return null;
     }
 
-    public async Task DeleteAsync(string name, CancellationToken cancellationToken) =>
-        await Blob(name).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+    public async Task FenceAsync(string name, CancellationToken cancellationToken) =>
+        await AcquireAsync(name, breakFirst: true, cancellationToken);
+
+    /// <summary>Takes an infinite lease on <paramref name="name"/> (breaking a previous holder's first) and releases the one held before.</summary>
+    private async Task<string> AcquireAsync(string name, bool breakFirst, CancellationToken cancellationToken)
+    {
+        var blob = Blob(name);
+        if (breakFirst)
+        {
+            try
+            {
+                await blob.GetBlobLeaseClient().BreakAsync(TimeSpan.Zero, cancellationToken: cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // No lease to break: nobody was writing.
+            }
+        }
+        var lease = blob.GetBlobLeaseClient(Guid.NewGuid().ToString());
+        try
+        {
+            await lease.AcquireAsync(BlobLeaseClient.InfiniteLeaseDuration, cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            throw new WalConflictException($"WAL segment '{Describe}{name}' was taken by another writer while this one took the log over", e);
+        }
+        if (_lease is { } previous && previous.Name != name) await ReleaseAsync(previous.Name, previous.LeaseId);
+        _lease = (name, lease.LeaseId);
+        return lease.LeaseId;
+    }
+
+    private async Task ReleaseAsync(string name, string leaseId)
+    {
+        try
+        {
+            await Blob(name).GetBlobLeaseClient(leaseId).ReleaseAsync();
+        }
+        catch (RequestFailedException)
+        {
+            // Already broken by a new owner, or gone: either way not ours any more.
+        }
+    }
+
+    internal WalConflictException Fenced(string name, Exception inner) =>
+        new($"WAL segment '{Describe}{name}' is no longer this writer's: another writer took the table over and holds its lease", inner);
+
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        var conditions = _lease is { } held && held.Name == name ? new BlobRequestConditions { LeaseId = held.LeaseId } : null;
+        try
+        {
+            await Blob(name).DeleteIfExistsAsync(conditions: conditions, cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 412 && conditions is null)
+        {
+            // A segment fully flushed but still leased by a writer that crashed: its lease protects nothing any more.
+            await Blob(name).GetBlobLeaseClient().BreakAsync(TimeSpan.Zero, cancellationToken: cancellationToken);
+            await Blob(name).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        }
+    }
 
     private BlobClient Blob(string name) => container.GetBlobClient(prefix + CheckName(name));
 

@@ -47,6 +47,13 @@ public interface IWalDirectory
 
     /// <summary>Deletes a file; deleting a missing file is not an error.</summary>
     Task DeleteAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes this opener the only writer of segment <paramref name="name"/> (cluster mode: a blob lease taken from
+    /// whoever held it), so that a previous owner still running — a silo paused and declared dead — fails its next
+    /// append instead of interleaving with ours. Storage with a single process per folder needs nothing.
+    /// </summary>
+    Task FenceAsync(string name, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>A file in a WAL folder.</summary>

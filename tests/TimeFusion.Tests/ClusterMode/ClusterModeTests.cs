@@ -1,0 +1,228 @@
+using Npgsql;
+using TimeFusion.Tests.Infrastructure;
+
+namespace TimeFusion.Tests.ClusterMode;
+
+/// <summary>
+/// Cluster mode with real processes: Azurite (shared by the collection) and TimeFusion silo child processes on
+/// loopback ports, each test on a cluster id of its own (so its own membership rows, catalog and storage prefix).
+/// </summary>
+[Collection(ClusterModeCollection.Name)]
+public sealed class ClusterModeTests(AzuriteFixture azurite, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    private void Phase(string what) => output.WriteLine($"{_clock.Elapsed.TotalSeconds,6:F1} s  {what}");
+
+    private readonly string _clusterId = "c" + Guid.NewGuid().ToString("N")[..12];
+    private readonly List<ClusterSiloProcess> _silos = [];
+    private readonly List<TempDirectory> _directories = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos) await silo.DisposeAsync();
+        foreach (var d in _directories) d.Dispose();
+    }
+
+    private string NewDataDirectory()
+    {
+        var directory = new TempDirectory();
+        _directories.Add(directory);
+        return directory.Path;
+    }
+
+    private async Task<ClusterSiloProcess[]> StartSilosAsync(int count, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var silos = await Task.WhenAll(Enumerable.Range(1, count).Select(i =>
+            ClusterSiloProcess.StartAsync("silo" + i, azurite.ConnectionString, _clusterId, NewDataDirectory(), settings)));
+        _silos.AddRange(silos);
+        Phase($"{count} silos answering");
+        return silos;
+    }
+
+    private static async Task<object?> ScalarAsync(ClusterSiloProcess silo, string sql)
+    {
+        await using var connection = new NpgsqlConnection(silo.ConnectionString());
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    private async Task PollAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException(describe());
+            await Task.Delay(100);
+        }
+        Phase("condition met");
+    }
+
+    /// <summary>Waits until the writers have had a batch acknowledged in every project since the last mark.</summary>
+    private Task EveryProjectWritableAsync(ClusterWriters writers, TimeSpan timeout, Func<string> describe) =>
+        PollAsync(() => writers.ProjectsSinceMark >= ClusterWriters.Projects, timeout,
+            () => $"only {writers.ProjectsSinceMark} of {ClusterWriters.Projects} projects took a write; retried {Describe(writers.Retried)}; unexpected {string.Join(" | ", writers.Unexpected.Take(5))}; {describe()}");
+
+    private static string Describe(IReadOnlyDictionary<string, int> counts) => string.Join(", ", counts.Select(kv => $"{kv.Key}×{kv.Value}"));
+
+    [Fact]
+    public async Task Killing_a_silo_that_hosts_tables_and_then_a_rolling_restart_lose_no_acknowledged_row()
+    {
+        var (s1, s2, s3) = await StartSilosAsync(3) switch { var s => (s[0], s[1], s[2]) };
+
+        // The catalog is shared: a table made through silo 1 is there at once through silo 2.
+        await ScalarAsync(s1, "CREATE TABLE cm_deploys (service VARCHAR NOT NULL, version VARCHAR)");
+        Assert.Equal(0L, await ScalarAsync(s2, "SELECT count(*) FROM cm_deploys"));
+
+        var writers = new ClusterWriters();
+        writers.Start(3, () => [s1]);
+        await PollAsync(() => s2.TableActivations() > 0 && writers.Acknowledged.Count > 200, TimeSpan.FromSeconds(60),
+            () => $"silo 2 hosts {s2.TableActivations()} tables, {writers.Acknowledged.Count} rows acknowledged; {Describe(writers.Retried)}");
+
+        Phase("SIGKILL silo 2");
+        await s2.KillAsync();
+        writers.Mark();
+        // Silo 2's tables reopen on the others (recovering their WAL from Azure) once it is declared dead.
+        await EveryProjectWritableAsync(writers, TimeSpan.FromSeconds(60), s1.Tail);
+        await writers.StopAsync();
+
+        Phase("writers stopped");
+        writers.AssertExactlyOnce(await ClusterWriters.ReadAllIdsAsync(s3, TimeSpan.FromSeconds(60)));
+        Phase("read back through silo 3");
+
+        // The same cluster, whole again, then restarted silo by silo under write load.
+        await s2.RestartAsync();
+        Phase("silo 2 back");
+        await RollingRestartUnderWriteLoadAsync([s1, s2, s3], writers);
+    }
+
+    [Fact]
+    public async Task A_frozen_silo_declared_dead_is_fenced_and_nothing_is_lost_or_duplicated()
+    {
+        // This cluster talks TLS between silos (a self-signed certificate, as in the README recipe).
+        var certificate = Path.Combine(NewDataDirectory(), "cluster.pfx");
+        using (var rsa = System.Security.Cryptography.RSA.Create(2048))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=timefusion-cluster", rsa,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllBytesAsync(certificate, self.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "secret"));
+        }
+        var (s1, s2, s3) = await StartSilosAsync(3, new Dictionary<string, string>
+        {
+            ["Cluster:TlsCertificatePath"] = certificate,
+            ["Cluster:TlsCertificatePassword"] = "secret",
+        }) switch { var s => (s[0], s[1], s[2]) };
+        var writers = new ClusterWriters();
+        writers.Start(3, () => [s1, s3]);
+        await PollAsync(() => s2.TableActivations() > 0 && writers.Acknowledged.Count > 200, TimeSpan.FromSeconds(60),
+            () => $"silo 2 hosts {s2.TableActivations()} tables, {writers.Acknowledged.Count} rows acknowledged; {Describe(writers.Retried)}");
+
+        await s2.FreezeAsync();
+        writers.Mark();
+        // Every project writable again means silo 2 was declared dead and its tables taken over (WAL leases broken,
+        // ownership committed in Delta) while it was still frozen.
+        await EveryProjectWritableAsync(writers, TimeSpan.FromSeconds(60), s1.Tail);
+        await s2.ThawAsync();
+        // The thawed silo learns it was declared dead and stops itself; whatever it was writing is refused meanwhile.
+        using (var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60))) await s2.WaitForExitAsync(exited.Token);
+        writers.Mark();
+        await PollAsync(() => writers.BatchesSinceMark > 50, TimeSpan.FromSeconds(30), s1.Tail);
+        await writers.StopAsync();
+        // Silo 2's tables were reopened from their WAL and Delta log by the other silos: both stayed valid.
+        writers.AssertExactlyOnce(await ClusterWriters.ReadAllIdsAsync(s1, TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task A_silo_restarted_on_an_empty_disk_recovers_every_row_and_the_catalog_from_Azure()
+    {
+        var silo = (await StartSilosAsync(1))[0];
+        await ScalarAsync(silo, "CREATE TABLE cm_releases (service VARCHAR NOT NULL, version VARCHAR)");
+        await ScalarAsync(silo, "INSERT INTO cm_releases (timestamp, service, version) VALUES (now(), 'api', '1.2.3')");
+        var writers = new ClusterWriters();
+        writers.Start(2, () => [silo]);
+        // Long enough for some tables to flush to Delta (MaxBufferAge 2 s) while newer rows are only in the WAL.
+        await PollAsync(() => writers.Acknowledged.Count > 400 && silo.Log().Contains("flushed", StringComparison.Ordinal), TimeSpan.FromSeconds(60),
+            () => $"{writers.Acknowledged.Count} rows; {Describe(writers.Retried)}; {silo.Tail()}");
+        await silo.KillAsync();
+        await writers.StopAsync();
+
+        silo.DataDirectory = NewDataDirectory();
+        await silo.RestartAsync();
+        writers.AssertExactlyOnce(await ClusterWriters.ReadAllIdsAsync(silo, TimeSpan.FromSeconds(60)));
+        Assert.Equal(1L, await ScalarAsync(silo, "SELECT count(*) FROM cm_releases WHERE version = '1.2.3'"));
+    }
+
+    /// <summary>
+    /// SIGTERM and restart each silo in turn while writers write through every silo and a reader queries through each:
+    /// every acknowledged row exactly once, every query answered correctly (all rows acknowledged before it) or
+    /// refused with a retryable SQLSTATE.
+    /// </summary>
+    private async Task RollingRestartUnderWriteLoadAsync(ClusterSiloProcess[] silos, ClusterWriters previous)
+    {
+        var writers = new ClusterWriters(previous);
+        writers.Start(3, () => silos);
+        await PollAsync(() => writers.BatchesSinceMark > 20, TimeSpan.FromSeconds(60), () => Describe(writers.Retried));
+
+        using var stopReading = new CancellationTokenSource();
+        var readerFailures = new List<string>();
+        var answered = 0;
+        var reader = Task.Run(async () =>
+        {
+            for (var i = 0; !stopReading.IsCancellationRequested; i++)
+            {
+                var silo = silos[i % silos.Length];
+                if (!silo.IsRunning) continue;
+                var before = writers.Acknowledged.ToHashSet();
+                try
+                {
+                    await using var connection = new NpgsqlConnection(silo.ConnectionString(5));
+                    await connection.OpenAsync();
+                    await using var command = new NpgsqlCommand($"SELECT id FROM otel_logs_and_spans WHERE {ClusterWriters.AllProjects}", connection);
+                    await using var rows = await command.ExecuteReaderAsync();
+                    var seen = new HashSet<string>();
+                    while (await rows.ReadAsync())
+                    {
+                        if (!seen.Add(rows.GetString(0))) readerFailures.Add("duplicate " + rows.GetString(0));
+                    }
+                    if (!before.IsSubsetOf(seen)) readerFailures.Add($"a query missed {before.Except(seen).Count()} acknowledged rows");
+                    answered++;
+                }
+                catch (PostgresException e) when (ClusterWriters.Retryable.Contains(e.SqlState))
+                {
+                }
+                catch (PostgresException e)
+                {
+                    readerFailures.Add($"{e.SqlState}: {e.MessageText}");
+                }
+                catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+                {
+                    // The silo went down under the query: the connection broke (08006 on the client's side).
+                }
+                await Task.Delay(1000);
+            }
+        });
+
+        foreach (var silo in silos)
+        {
+            Phase("SIGTERM " + silo.Name);
+            await silo.TerminateAsync(TimeSpan.FromSeconds(45));
+            Phase("stopped " + silo.Name);
+            await silo.RestartAsync();
+            Phase("restarted " + silo.Name);
+            writers.Mark();
+            await PollAsync(() => writers.BatchesSinceMark > 20, TimeSpan.FromSeconds(60), silo.Tail);
+        }
+        Phase("rolling restart done");
+        await stopReading.CancelAsync();
+        await reader;
+        await writers.StopAsync();
+
+        Assert.Empty(readerFailures);
+        Assert.True(answered > 0, "no query was answered during the restart");
+        writers.AssertExactlyOnce(await ClusterWriters.ReadAllIdsAsync(silos[1], TimeSpan.FromSeconds(60)));
+    }
+}
