@@ -70,6 +70,7 @@ public sealed class AbuseSilo : IAsyncDisposable
             ["GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
             ["Postgres:Port"] = ports[2].ToString(CultureInfo.InvariantCulture),
             ["Flight:Port"] = ports[3].ToString(CultureInfo.InvariantCulture),
+            ["Otlp:Enabled"] = "false", // its default ports would clash with other servers on the machine
             ["Buffer:MemoryLimitBytes"] = (512L << 20).ToString(CultureInfo.InvariantCulture),
             ["Buffer:SoftLimitBytes"] = (128L << 20).ToString(CultureInfo.InvariantCulture),
             ["Buffer:HardLimitBytes"] = (256L << 20).ToString(CultureInfo.InvariantCulture),

@@ -23,7 +23,7 @@ public sealed class CliServeTests
         using var data = new TempDirectory();
         var ports = FreePorts.Take(4);
         using var serve = CliProcess.Start(data.Path, ["serve", $"--TimeFusion:DataDirectory={data.Path}", $"--TimeFusion:SiloPort={ports[0]}",
-            $"--TimeFusion:GatewayPort={ports[1]}", $"--TimeFusion:Postgres:Port={ports[2]}", $"--TimeFusion:Flight:Port={ports[3]}"]);
+            $"--TimeFusion:GatewayPort={ports[1]}", $"--TimeFusion:Postgres:Port={ports[2]}", $"--TimeFusion:Flight:Port={ports[3]}", "--TimeFusion:Otlp:Enabled=false"]);
         var output = serve.StandardOutput.ReadToEndAsync();
         var errors = serve.StandardError.ReadToEndAsync();
         try

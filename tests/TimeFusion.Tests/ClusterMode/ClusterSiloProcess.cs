@@ -72,6 +72,7 @@ public sealed class ClusterSiloProcess : IAsyncDisposable
             ["GatewayPort"] = _ports[1].ToString(),
             ["Postgres:Port"] = _ports[2].ToString(),
             ["Flight:Port"] = _ports[3].ToString(),
+            ["Otlp:Enabled"] = "false", // its default ports would clash between the silos
             ["Cluster:ConnectionString"] = _connectionString,
             ["Cluster:ClusterId"] = _clusterId,
             // Death detection in seconds (Orleans' defaults take ~15 s).

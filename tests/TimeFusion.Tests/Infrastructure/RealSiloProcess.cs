@@ -28,6 +28,7 @@ public sealed class RealSiloProcess : IAsyncDisposable
             ["TimeFusion:GatewayPort"] = _ports[1].ToString(),
             ["TimeFusion:Postgres:Port"] = _ports[2].ToString(),
             ["TimeFusion:Flight:Port"] = _ports[3].ToString(),
+            ["TimeFusion:Otlp:Enabled"] = "false", // its default ports would clash with other servers on the machine
         };
     }
 
