@@ -110,5 +110,31 @@ public sealed class CliQueryTests(CliServer server)
         Assert.Contains($"server {server.Address}", status.StdOut);
         Assert.Contains("otel_logs_and_spans", status.StdOut);
         Assert.Contains("Silos", status.StdOut);
+        // The server reports per-table figures (timefusion.tables) and the silos hosting the grains.
+        Assert.Contains("buffered_rows", status.StdOut);
+        Assert.Contains("wal_bytes", status.StdOut);
+        Assert.Contains("table_grains", status.StdOut);
+        Assert.Contains("cli-query-flush", status.StdOut);
+        Assert.DoesNotContain("not reported", status.StdOut);
+    }
+
+    [Fact]
+    public async Task Gen_sends_otlp_to_the_real_receiver_and_every_row_lands()
+    {
+        var result = await CliProcess.RunAsync(["gen", "--rows", "3000", "--minutes", "5", "--seed", "11", "--end", "2026-12-01T12:00:00Z",
+            "--projects", "cli-otlp-a,cli-otlp-b", "--to", server.OtlpAddress, "--user", "timefusion", "--password", CliServer.AdminPassword]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("sent 3000 rows", result.StdOut);
+        var counts = await server.CountsAsync("cli-otlp-a", "cli-otlp-b");
+        Assert.Equal(3000, counts.Values.Sum());
+        Assert.Equal(2, counts.Count);
+        // Spans keep their trace: every span of a trace arrived with the same lower-case hex trace id.
+        var traces = await server.RunAsync("query",
+            "SELECT count(DISTINCT context___trace_id) AS traces, count(*) FILTER (WHERE length(context___trace_id) <> 32) AS bad " +
+            "FROM otel_logs_and_spans WHERE project_id IN ('cli-otlp-a', 'cli-otlp-b') AND kind <> 'LOG'", "--format", "csv");
+        Assert.True(traces.ExitCode == 0, traces.ToString());
+        var row = CliServer.CsvLines(traces.StdOut)[1];
+        Assert.True(long.Parse(row[0]) > 0, traces.StdOut);
+        Assert.Equal("0", row[1]);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TimeFusion.Silo.Protocol.Flight;
+using TimeFusion.Silo.Protocol.Otlp;
 using TimeFusion.Silo.Security;
 using TimeFusion.Tests.Cluster;
 
@@ -16,6 +17,10 @@ public sealed class CliServer : IAsyncLifetime
 
     private readonly OneSiloCluster _cluster = new();
     private FlightEndpointHost _flight = null!;
+    private OtlpEndpointHost _otlp = null!;
+
+    /// <summary>The OTLP/HTTP receiver's base address (for <c>gen --to</c>).</summary>
+    public string OtlpAddress => $"http://127.0.0.1:{_otlp.HttpEndPoint!.Port}";
 
     public string Address => $"grpc://127.0.0.1:{_flight.LocalEndPoint!.Port}";
 
@@ -37,6 +42,8 @@ public sealed class CliServer : IAsyncLifetime
         }));
         _flight = new FlightEndpointHost(_cluster.Client, users, Options.Create(new FlightEndpointOptions { Port = 0 }));
         await _flight.StartAsync(CancellationToken.None);
+        _otlp = new OtlpEndpointHost(_cluster.Client, users, Options.Create(new OtlpOptions { HttpPort = 0, GrpcPort = 0 }));
+        await _otlp.StartAsync(CancellationToken.None);
     }
 
     /// <summary>Runs <c>timefusion</c> connected to this server: <paramref name="args"/> then the connection options.</summary>
@@ -57,6 +64,7 @@ public sealed class CliServer : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        await _otlp.DisposeAsync();
         await _flight.DisposeAsync();
         await _cluster.DisposeAsync();
     }

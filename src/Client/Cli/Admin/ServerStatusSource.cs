@@ -20,7 +20,11 @@ public sealed class ServerStatusSource(FlightConnection connection)
     public async Task<IReadOnlyList<StatusSection>> ReadAsync(CancellationToken ct)
     {
         var silos = await TryViewAsync("Silos", "SELECT * FROM timefusion.silos", ct);
-        var tables = await TryViewAsync("Tables", "SELECT * FROM timefusion.tables", ct);
+        var tables = await TryViewAsync("Tables", "SELECT * FROM timefusion.tables ORDER BY table_name, project_id", ct);
+        // Without a silos view, the silos that host table grains (timefusion.tables names each grain's silo).
+        silos ??= tables is null ? null : await TryViewAsync("Silos",
+            "SELECT silo, count(*) AS table_grains, sum(buffered_rows) AS buffered_rows, sum(buffered_bytes) AS buffered_bytes, " +
+            "sum(wal_bytes) AS wal_bytes FROM timefusion.tables GROUP BY silo ORDER BY silo", ct);
         return
         [
             silos ?? new StatusSection("Silos", [], [], "not reported by this server (it has no timefusion.silos view)"),
