@@ -95,6 +95,9 @@ public sealed class WalQuarantineTests(ITestOutputHelper output) : IAsyncLifetim
             survivors[project] = count + 1;
             var folder = Path.GetDirectoryName(Segments(project)[0])!;
             Assert.NotEmpty(Directory.GetFiles(folder, "quarantine.*"));
+            // Reported where an operator looks: the table's row in timefusion.tables.
+            Assert.True(await ExecAsync($"SELECT quarantined_wal_regions FROM timefusion.tables WHERE project_id = '{project}' AND table_name = '{Table}'") > 0);
+            Assert.True(await ExecAsync($"SELECT quarantined_wal_bytes FROM timefusion.tables WHERE project_id = '{project}' AND table_name = '{Table}'") > 0);
         }
         var log = _silo.Output;
         foreach (var project in Projects)
