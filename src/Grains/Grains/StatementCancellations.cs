@@ -18,6 +18,9 @@ public sealed class StatementCancellations
     /// <summary>The request-context key carrying the statement id.</summary>
     public const string ContextKey = "tf.statement";
 
+    /// <summary>How long a cancelled statement stays findable (cancelled) after its door gave up on it.</summary>
+    internal static readonly TimeSpan CancelledLinger = TimeSpan.FromMinutes(2);
+
     private readonly ConcurrentDictionary<Guid, RunningStatement> _running = new();
 
     /// <summary>A registry of its own (tests, a door outside a silo).</summary>
@@ -102,11 +105,24 @@ public sealed class StatementCancellations
             }
         }
 
-        /// <summary>Unregisters the statement.</summary>
+        /// <summary>
+        /// Unregisters the statement. A cancelled one stays registered (cancelled) for a while: its grain call may still be
+        /// in flight, and a gateway that looked it up only after this would otherwise find nothing and run unbounded.
+        /// </summary>
         public void Dispose()
         {
-            _owner._running.TryRemove(_id, out _);
             if (RequestContext.Get(ContextKey) is Guid current && current == _id) RequestContext.Remove(ContextKey);
+            if (Token.IsCancellationRequested)
+            {
+                _ = Task.Delay(CancelledLinger).ContinueWith(_ => Forget(), TaskScheduler.Default);
+                return;
+            }
+            Forget();
+        }
+
+        private void Forget()
+        {
+            _owner._running.TryRemove(_id, out _);
             _source.Dispose();
         }
     }

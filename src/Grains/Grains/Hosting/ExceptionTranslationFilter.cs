@@ -55,6 +55,9 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
         // A silo died, stopped or was declared dead while the call ran: Orleans re-places the grain on the next call.
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException =>
             new(SqlState.StatementCompletionUnknown, "the silo holding a table became unavailable; the statement may or may not have been applied", isRetryable: true),
+        // Other cluster-level failures while silos come and go (activation forwarding, a table closing for hand-over).
+        OrleansException or ObjectDisposedException =>
+            new(SqlState.StatementCompletionUnknown, "the table was moving between silos; the statement may or may not have been applied", isRetryable: true),
         _ => null,
     };
 }
