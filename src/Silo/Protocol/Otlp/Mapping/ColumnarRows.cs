@@ -95,7 +95,7 @@ internal sealed class ColumnarRows
         private readonly ArrowBuffer.Builder<byte> _data = new();
         private readonly ArrowBuffer.Builder<int> _offsets = new ArrowBuffer.Builder<int>().Append(0);
         private readonly ArrowBuffer.BitmapBuilder _valid = new();
-        
+
         public void Set(int row, ReadOnlySpan<byte> utf8)
         {
             if (_valid.Length > row) return; // already set in this row (a repeated attribute key): the first wins
@@ -143,7 +143,7 @@ internal sealed class ColumnarRows
             {
                 _offsets.Append(_data.Length);
                 _valid.Append(false);
-                            }
+            }
         }
     }
 
@@ -151,7 +151,7 @@ internal sealed class ColumnarRows
     {
         private readonly ArrowBuffer.Builder<T> _values = new();
         private readonly ArrowBuffer.BitmapBuilder _valid = new();
-        
+
         public void Set(int row, T value)
         {
             if (_valid.Length > row) return;
@@ -179,7 +179,7 @@ internal sealed class ColumnarRows
             {
                 _values.Append(default(T));
                 _valid.Append(false);
-                            }
+            }
         }
     }
 
@@ -187,7 +187,7 @@ internal sealed class ColumnarRows
     {
         private readonly ArrowBuffer.BitmapBuilder _values = new();
         private readonly ArrowBuffer.BitmapBuilder _valid = new();
-        
+
         public void Set(int row, bool value)
         {
             if (_valid.Length > row) return;
@@ -215,7 +215,7 @@ internal sealed class ColumnarRows
             {
                 _values.Append(false);
                 _valid.Append(false);
-                            }
+            }
         }
     }
 }
