@@ -13,6 +13,7 @@ public static class Program
         ["otlp"] = ("spans/s and log records/s over OTLP/HTTP protobuf and OTLP/gRPC vs Arrow Flight DoPut into one silo", Otlp.OtlpBenchmark.RunAsync),
         ["query"] = ("queries over rows split between buffer and Delta vs DuckDB over the same Parquet", QueryBenchmark.RunAsync),
         ["suite"] = ("TimeFusion vs DuckDB and PostgreSQL on the same rows: limits, ingest, queries, recovery, memory → docs/BENCHMARKS.md + benchmarks.json", Suite.SuiteCommand.RunAsync),
+        ["writepath"] = ("CPU time per row of each write path (SDK, DoPut, COPY CSV, 30-row INSERTs) over a window, optionally traced with dotnet-trace", Ingest.WritePathProfile.RunAsync),
         ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),
     };
 
