@@ -174,26 +174,70 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         return lsn;
     }
 
-    private async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation)
+    /// <summary>
+    /// The single door into the buffer for logged rows: applies LSN <paramref name="lsn"/> once every earlier LSN is
+    /// applied. Writers waiting for their turn hand their batch to the writer whose turn it is, which appends them
+    /// together with its own in one buffer transaction (up to <see cref="BufferOptions.MaxCoalescedRows"/> rows): one
+    /// DuckDB commit for many concurrent small batches. Returns once the rows are visible; every caller's reservation
+    /// is taken over by the buffer (or released on failure, which faults the table: the rows are in the WAL).
+    /// </summary>
+    internal async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation)
     {
-        await _sequencer.WaitTurnAsync(lsn);
+        var pending = new PendingApply(rows, reservation);
+        if (!await _sequencer.WaitTurnAsync(lsn, pending))
+            return; // an earlier writer applied it with its own (a failure of that group faults this await)
+        var group = new List<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> { (rows, lsn, reservation) };
+        long groupRows = rows.Length;
+        var limit = _services.Buffer.Options.MaxCoalescedRows;
+        foreach (var (next, payload) in _sequencer.TakeSuccessors(lsn, p =>
+                 {
+                     var n = ((PendingApply)p).Rows.Length;
+                     if (groupRows + n > limit) return false;
+                     groupRows += n;
+                     return true;
+                 }))
+        {
+            var taken = (PendingApply)payload;
+            group.Add((taken.Rows, next, taken.Reservation));
+        }
+        var last = group[^1].Lsn;
+        Exception? error = null;
         try
         {
             ThrowIfFaulted();
-            await _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None);
+            if (BeforeBufferAppend is { } hook) await hook(lsn, last);
+            if (group.Count == 1) await _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None);
+            else await _buffer.AppendAsync(group, CancellationToken.None);
             Interlocked.CompareExchange(ref _oldestUnflushedTicks, Stopwatch.GetTimestamp(), 0);
         }
-        catch (Exception e) when (e is not TableFaultedException)
+        catch (TableFaultedException e)
         {
-            reservation.Release();
-            Fault(e, $"LSN {lsn} is in the WAL but could not be buffered");
-            throw _fault!;
+            foreach (var item in group) item.Reservation.Release();
+            error = e;
+        }
+        catch (Exception e)
+        {
+            foreach (var item in group) item.Reservation.Release();
+            Fault(e, lsn == last ? $"LSN {lsn} is in the WAL but could not be buffered" : $"LSNs {lsn}–{last} are in the WAL but could not be buffered");
+            error = _fault!;
         }
         finally
         {
-            _sequencer.Complete(lsn);
+            _sequencer.CompleteGroup(lsn, last, error);
         }
+        if (error is not null) throw error;
     }
+
+    private sealed record PendingApply(ValidatedBatch Rows, MemoryReservation Reservation);
+
+    /// <summary>Tests: runs before each buffer append with the group's first and last LSN (a throw fails the append).</summary>
+    internal Func<long, long, Task>? BeforeBufferAppend { get; set; }
+
+    /// <summary>The buffer table's append and checkpoint counters.</summary>
+    internal BufferTableStats BufferStats => _buffer.Stats;
+
+    /// <summary>Tests: writers logged and waiting for their turn to apply.</summary>
+    internal int WaitingToApply => _sequencer.WaitingCount;
 
     /// <summary>Whether a flush is due: buffer too old, too many rows or bytes, or the silo's memory over its soft limit.</summary>
     public bool IsFlushDue
