@@ -15,8 +15,8 @@ import json, sys, os, collections
 STAGES = [
     ("wire: PostgreSQL protocol (COPY / INSERT parsing, sessions)", ["TimeFusion.Protocol.Postgres", "Silo.Protocol.Postgres", "Postgres.Copy", "PgWire"]),
     ("wire: Flight DoPut / gRPC / Kestrel", ["Apache.Arrow.Flight", "Grpc.", "Kestrel", "Protocol.Flight"]),
-    ("INSERT … VALUES: planning + DuckDB cast", ["InsertValues", "DmlAnalyzer", "AnalyzeInsert", "Statements.Insert", "SqlTokenizer", "Query.Planning"]),
-    ("gateway: COPY/INSERT → Arrow batch building", ["Arrow.Ipc", "ArrowStreamWriter", "ArrowStreamReader", "ColumnarRows", "Builder.Append", "CopyBatch"]),
+    ("INSERT … VALUES: planning + DuckDB cast", ["InsertValues", "DmlAnalyzer", "AnalyzeInsert", "Statements.Insert", "SqlTokenizer", "Query.Planning", "MergeExecutor", "GatewayCatalogView"]),
+    ("Arrow IPC encode/decode + batch building (gateway → grain hop, COPY rows → Arrow)", ["Arrow.Ipc", "ArrowStreamWriter", "ArrowStreamReader", "ColumnarRows", "Builder.Append", "CopyBatch"]),
     ("Orleans hop (messaging, serialization)", ["Orleans."]),
     ("validation (BatchValidator)", ["BatchValidator", "JsonValidation", "Utf8JsonReader"]),
     ("WAL: encode (IPC, compression)", ["WalPayloads", "Wal.Format", "WalEntry", "Brotli", "PooledBufferWriter"]),
@@ -27,7 +27,7 @@ STAGES = [
     ("flush: Parquet export (COPY … TO)", ["BufferTable.Export", "ExportAsync", "ExportTo"]),
     ("flush: Delta commit + WAL truncate + buffer delete", ["DeltaTable", "Persister", "Delta.", "Truncate", "DeleteThrough"]),
     ("buffer: background merge + CHECKPOINT", ["Compaction", "Checkpoint", "CHECKPOINT", "Merge"]),
-    ("queries / snapshots", ["OpenSnapshot", "ArrowQueryReader", "Query.Execution"]),
+    ("DuckDB results → Arrow, snapshots (for INSERT: reading the cast rows)", ["OpenSnapshot", "ArrowQueryReader", "Query.Execution"]),
 ]
 WAIT_LEAVES = ["WaitOne", "Monitor.Wait", "LowLevelLifoSemaphore", "LowLevelMonitor", "Thread.Sleep", "SpinWait", "WaitForSocketEvents",
                "EventLoop", "WaitHandle.Wait", "ManualResetEventSlim.Wait", "SemaphoreSlim.Wait", "Thread.Join", "WaitSubsequentCompletion",

@@ -16,7 +16,7 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Bench.Ingest;
 
 /// <summary>
-/// <c>writepath [--paths sdk,doput,copycsv,insert30] [--seconds 15] [--rows 200000] [--trace /path/dotnet-trace] [--out DIR] [--set Key=Value,…]</c>:
+/// <c>writepath [--paths sdk,sdk30,doput,copycsv,insert30] [--seconds 15] [--rows 200000] [--trace /path/dotnet-trace] [--out DIR] [--set Key=Value,…]</c>:
 /// each write path in turn drives a fresh silo (durable ingest settings, flushing running) continuously; after a
 /// warm-up, the silo's CPU time (utime + stime) and the rows acknowledged are taken over a window of
 /// <c>--seconds</c> — with <c>--trace</c>, dotnet-trace samples the silo over the same window (thread-time profile,
@@ -70,10 +70,11 @@ public static class WritePathProfile
         var load = path switch
         {
             "sdk" => SdkAsync(silo, batches, acknowledged, stop.Token),
+            "sdk30" => SdkSmallAsync(silo, batches, acknowledged, stop.Token),
             "doput" => DoPutAsync(silo, batches, acknowledged, stop.Token),
             "copycsv" => CopyCsvAsync(silo, small, acknowledged, stop.Token),
             "insert30" => InsertAsync(silo, small, acknowledged, stop.Token),
-            _ => throw new ArgumentException($"unknown path '{path}' (sdk, doput, copycsv, insert30)"),
+            _ => throw new ArgumentException($"unknown path '{path}' (sdk, sdk30, doput, copycsv, insert30)"),
         };
         // Warm-up: JIT, grain activation, connection pools, the first flushes.
         await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(4)));
@@ -131,6 +132,23 @@ public static class WritePathProfile
             while (!stop.IsCancellationRequested)
             {
                 var batch = batches[(int)((uint)Interlocked.Increment(ref next) % batches.Count)];
+                await client.InsertAsync("p0", OtelLogsAndSpans.TableName, batch);
+                Interlocked.Add(ref acknowledged[0], batch.Length);
+            }
+        })));
+    }
+
+    /// <summary>30-row batches (full width) from 16 concurrent SDK writers: small batches without SQL planning.</summary>
+    private static Task SdkSmallAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
+    {
+        var client = silo.Client(Caller.Admin());
+        var slices = batches.SelectMany(b => Enumerable.Range(0, b.Length / 30).Select(i => b.Slice(i * 30, 30))).ToArray();
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var batch = slices[(int)((uint)Interlocked.Increment(ref next) % slices.Length)];
                 await client.InsertAsync("p0", OtelLogsAndSpans.TableName, batch);
                 Interlocked.Add(ref acknowledged[0], batch.Length);
             }

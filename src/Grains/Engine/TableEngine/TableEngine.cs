@@ -206,8 +206,11 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         {
             ThrowIfFaulted();
             if (BeforeBufferAppend is { } hook) await hook(lsn, last);
-            if (group.Count == 1) await _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None);
-            else await _buffer.AppendAsync(group, CancellationToken.None);
+            // Off the caller's scheduler (a table grain's, which runs one thing at a time): while DuckDB appends, the
+            // writers acknowledged by the same WAL commit get to queue behind this one and go together next time.
+            await Task.Run(() => group.Count == 1
+                ? _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None)
+                : _buffer.AppendAsync(group, CancellationToken.None));
             Interlocked.CompareExchange(ref _oldestUnflushedTicks, Stopwatch.GetTimestamp(), 0);
         }
         catch (TableFaultedException e)
