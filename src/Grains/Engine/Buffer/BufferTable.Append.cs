@@ -174,8 +174,10 @@ public sealed partial class BufferTable
         DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
         try
         {
+            // One appender flush for the group: its fixed cost per call is most of a small batch's append.
             foreach (var item in group)
-                appender.Append(item.Batch, item.Lsn);
+                appender.Append(item.Batch, item.Lsn, flush: false);
+            appender.Flush();
             DuckDbCommands.Execute(connection, "COMMIT");
         }
         catch (Exception e)
