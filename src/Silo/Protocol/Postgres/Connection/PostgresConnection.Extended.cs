@@ -57,9 +57,27 @@ internal sealed partial class PostgresConnection
     private const int MaxPreparedStatements = 10_000;
     private const int MaxPortals = 1_000;
 
+    // An implicit transaction of the extended protocol is open: INSERTs executed since the last Sync, outside a block.
+    private bool _implicitBlock;
+
     private async Task SyncAsync()
     {
+        var failed = _skipUntilSync;
         _skipUntilSync = false;
+        if (_implicitBlock)
+        {
+            // The messages up to Sync are one implicit transaction, as in PostgreSQL: their INSERTs land now, or none.
+            _implicitBlock = false;
+            using var cancellation = new StatementCancellation(_stopping);
+            try
+            {
+                await RunImplicitTransactionStatementAsync(failed ? "ROLLBACK" : "COMMIT", cancellation).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not ClientGoneException)
+            {
+                await ReportErrorAsync(e, cancellation, extended: false).ConfigureAwait(false);
+            }
+        }
         if (_txStatus == TxIdle)
         {
             await ClosePortalsAsync().ConfigureAwait(false);
@@ -101,6 +119,8 @@ internal sealed partial class PostgresConnection
         var classified = statements.Count == 0
             ? new ClassifiedStatement { Kind = StatementKind.Empty, Sql = "" }
             : StatementClassifier.Classify(statements[0]);
+        ThrowIfTransactionAborted(classified);
+        StatementVerbs.RequireKnown(classified);
         var parameterCount = Math.Max(count, MaxParameterNumber(classified.Sql));
         _statements[name] = new PreparedStatement(name, classified, hints, parameterCount);
         _out.WriteEmptyMessage((byte)'1');
@@ -161,6 +181,7 @@ internal sealed partial class PostgresConnection
         {
             throw new PostgresErrorException(SqlState.InvalidSqlStatementName, $"prepared statement \"{statementName}\" does not exist");
         }
+        ThrowIfTransactionAborted(statement.Statement);
         if (values.Count != statement.ParameterCount)
         {
             throw new PostgresErrorException(SqlState.ProtocolViolation,
@@ -388,12 +409,14 @@ internal sealed partial class PostgresConnection
         {
             return;
         }
+        await ImplicitBlockBeforeAsync(portal.Statement.Statement, portal.Cancellation).ConfigureAwait(false);
         var session = _session!;
+        var backend = BackendFor(portal.Statement.Statement);
         portal.Cancellation.StartTimer(_settings.StatementTimeout);
         try
         {
             var result = await RunAsync(portal.Cancellation,
-                ct => session.ExecuteAsync(portal.Statement.Statement.Backend, portal.Parameters, ct)).ConfigureAwait(false);
+                ct => session.ExecuteAsync(backend, portal.Parameters, ct)).ConfigureAwait(false);
             portal.Result = result;
             if (result.HasRows)
             {
@@ -416,6 +439,28 @@ internal sealed partial class PostgresConnection
         finally
         {
             portal.Cancellation.StopTimer();
+        }
+    }
+
+    /// <summary>
+    /// Outside a block, an INSERT opens the implicit transaction that ends at Sync; a statement a block would refuse (or a
+    /// transaction statement) first commits the INSERTs before it, so statements keep their order.
+    /// </summary>
+    private async Task ImplicitBlockBeforeAsync(ClassifiedStatement s, StatementCancellation cancellation)
+    {
+        if (_txStatus != TxIdle)
+        {
+            return;
+        }
+        if (!_implicitBlock && s.Verb == "INSERT")
+        {
+            await RunImplicitTransactionStatementAsync("BEGIN", cancellation).ConfigureAwait(false);
+            _implicitBlock = true;
+        }
+        else if (_implicitBlock && !TransactionVerbs.RunsInImplicitBlock(s))
+        {
+            _implicitBlock = false;
+            await RunImplicitTransactionStatementAsync("COMMIT", cancellation).ConfigureAwait(false);
         }
     }
 
@@ -445,6 +490,7 @@ internal sealed partial class PostgresConnection
             throw new PostgresErrorException(SqlState.InvalidCursorName, $"portal \"{name}\" does not exist");
         }
         var s = portal.Statement.Statement;
+        ThrowIfTransactionAborted(s);
         if (HandledHere(s))
         {
             _failedCancellation = portal.Cancellation;

@@ -29,20 +29,34 @@ internal sealed partial class PostgresConnection
         {
             _out.WriteEmptyMessage((byte)'I');
         }
-        foreach (var text in statements)
+        var classified = statements.Select(StatementClassifier.Classify).ToList();
+        // Several statements outside a block are one implicit transaction, as in PostgreSQL: their INSERTs land
+        // together at the end or not at all.
+        var implicitBlock = classified.Count > 1 && _txStatus == TxIdle && TransactionVerbs.CanRunImplicitly(classified);
+        var failed = false;
+        if (implicitBlock)
         {
-            var statement = StatementClassifier.Classify(text);
+            failed = !await ImplicitTransactionStatementAsync("BEGIN").ConfigureAwait(false);
+        }
+        foreach (var statement in failed ? [] : classified)
+        {
             using var cancellation = new StatementCancellation(_stopping);
             cancellation.StartTimer(_settings.StatementTimeout);
             try
             {
+                ThrowIfTransactionAborted(statement);
                 await ExecuteStatementAsync(statement, [], rowsBinary: null, cancellation).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not ClientGoneException)
             {
                 await ReportErrorAsync(e, cancellation, extended: false).ConfigureAwait(false);
+                failed = true;
                 break;
             }
+        }
+        if (implicitBlock)
+        {
+            await ImplicitTransactionStatementAsync(failed ? "ROLLBACK" : "COMMIT").ConfigureAwait(false);
         }
         // A simple query is its own unit of work: portals do not outlive it outside a transaction block.
         if (_txStatus == TxIdle)
@@ -51,6 +65,34 @@ internal sealed partial class PostgresConnection
         }
         WriteReadyForQuery();
         await FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// BEGIN, COMMIT or ROLLBACK of an implicit transaction, sent to the backend without a reply of its own; a failure is
+    /// reported as the query's error. Returns whether it succeeded.
+    /// </summary>
+    private async Task<bool> ImplicitTransactionStatementAsync(string verb)
+    {
+        using var cancellation = new StatementCancellation(_stopping);
+        try
+        {
+            await RunImplicitTransactionStatementAsync(verb, cancellation).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is not ClientGoneException)
+        {
+            await ReportErrorAsync(e, cancellation, extended: false).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    /// <summary>BEGIN, COMMIT or ROLLBACK of an implicit transaction, sent to the backend without a reply of its own.</summary>
+    private async Task RunImplicitTransactionStatementAsync(string verb, StatementCancellation cancellation)
+    {
+        cancellation.StartTimer(_settings.StatementTimeout);
+        var session = _session!;
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(new BackendStatement(verb, verb), [], ct)).ConfigureAwait(false);
+        await result.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -103,7 +145,8 @@ internal sealed partial class PostgresConnection
                 return;
         }
         var session = _session!;
-        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(statement.Backend, parameters, ct)).ConfigureAwait(false);
+        var backend = BackendFor(statement);
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(backend, parameters, ct)).ConfigureAwait(false);
         if (!result.HasRows)
         {
             await result.DisposeAsync().ConfigureAwait(false);

@@ -198,6 +198,13 @@ internal static class StatementClassifier
             r.Advance();
             name = "timezone";
         }
+        else if (r.IsWord("TRANSACTION") && r.IsWordAt(1, "ISOLATION") && r.IsWordAt(2, "LEVEL"))
+        {
+            r.Advance();
+            r.Advance();
+            r.Advance();
+            name = "transaction_isolation";
+        }
         else if (r.IsWord("TRANSACTION") || r.IsWord("SESSION"))
         {
             return Other(sql, "SHOW");
