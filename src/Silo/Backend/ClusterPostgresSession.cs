@@ -29,9 +29,12 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     public async ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
     {
         var sql = statement.Sql;
-        // Parameters the client did not type are text, as PostgreSQL infers for untyped literals.
+        // Parameters the client did not type take the type the statement casts them to ($1::int), else text, as
+        // PostgreSQL infers for untyped literals.
         var count = ParameterBinder.Count(sql);
-        var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
+        var casts = ParameterTypeInference.Infer(sql);
+        var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t && t.Oid != PgType.Unknown.Oid ? t
+            : casts.GetValueOrDefault(i + 1) ?? PgType.Text).ToList();
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
         if (!SystemTablesView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)

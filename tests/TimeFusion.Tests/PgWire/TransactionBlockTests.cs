@@ -7,7 +7,8 @@ namespace TimeFusion.Tests.PgWire;
 /// <summary>
 /// Transaction blocks over the cluster backend with Npgsql: a block's INSERTs (and COPY) land at COMMIT, all of them;
 /// ROLLBACK, an error (25P02 until ROLLBACK, COMMIT then rolls back), a dropped connection leave nothing; READ ONLY
-/// refuses writes (25006); several statements in one simple query are one implicit transaction.
+/// refuses writes (25006); several statements in one simple query are one implicit transaction. Also (sharing the
+/// silo) Describe's parameter types: a parameter the statement casts takes the cast's type.
 /// </summary>
 public sealed class TransactionBlockTests(OneSiloCluster fixture) : IClassFixture<OneSiloCluster>, IAsyncLifetime
 {
@@ -154,5 +155,17 @@ public sealed class TransactionBlockTests(OneSiloCluster fixture) : IClassFixtur
         Assert.Equal(0L, await CountAsync("implicit-"));
         Assert.Equal(2, await ExecAsync(connection, $"{Insert("implicit-2")}; {Insert("implicit-3", 1)}"));
         Assert.Equal(2L, await CountAsync("implicit-"));
+    }
+
+    [Fact]
+    public async Task Describe_gives_a_cast_parameter_its_type_and_others_text()
+    {
+        await using var connection = await OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT @a::int + 1 AS a, CAST(@b AS text[]) AS b, @c AS c, @d::double precision AS d", connection);
+        // Npgsql rewrites the named parameters to $1 … $4 and derives their types from ParameterDescription.
+        NpgsqlCommandBuilder.DeriveParameters(cmd);
+        Assert.Equal(
+            [NpgsqlTypes.NpgsqlDbType.Integer, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, NpgsqlTypes.NpgsqlDbType.Text, NpgsqlTypes.NpgsqlDbType.Double],
+            cmd.Parameters.Select(p => p.NpgsqlDbType).ToArray());
     }
 }

@@ -81,6 +81,7 @@ internal sealed partial class PostgresConnection
         if (_txStatus == TxIdle)
         {
             await ClosePortalsAsync().ConfigureAwait(false);
+            await CloseCursorsAsync(c => !c.Hold).ConfigureAwait(false);
         }
         WriteReadyForQuery();
         await FlushAsync().ConfigureAwait(false);
@@ -121,7 +122,8 @@ internal sealed partial class PostgresConnection
             : StatementClassifier.Classify(statements[0]);
         ThrowIfTransactionAborted(classified);
         StatementVerbs.RequireKnown(classified);
-        var parameterCount = Math.Max(count, MaxParameterNumber(classified.Sql));
+        // PREPARE's $n belong to the statement it prepares, not to PREPARE itself.
+        var parameterCount = classified.Kind == StatementKind.Prepare ? count : Math.Max(count, MaxParameterNumber(classified.Sql));
         _statements[name] = new PreparedStatement(name, classified, hints, parameterCount);
         _out.WriteEmptyMessage((byte)'1');
     }
@@ -242,6 +244,11 @@ internal sealed partial class PostgresConnection
                 throw new PostgresErrorException(e.SqlState, e.Message) { Detail = e.Detail, Where = $"parameter ${i + 1}" };
             }
         }
+        if (statement.Statement.Kind == StatementKind.ExecutePrepared)
+        {
+            // EXECUTE q(…) through the extended protocol: the portal runs q itself with EXECUTE's arguments.
+            (statement, parameters) = ResolveExecute(statement.Statement);
+        }
         if (_portals.Remove(portalName, out var previous))
         {
             await DisposeQuietlyAsync(previous).ConfigureAwait(false);
@@ -317,6 +324,10 @@ internal sealed partial class PostgresConnection
             {
                 WriteShowDescription(s.Name!, _ => false);
             }
+            else if (s.Kind == StatementKind.Fetch)
+            {
+                DescribeFetch(s, _ => false);
+            }
             else
             {
                 _out.WriteEmptyMessage((byte)'n');
@@ -381,6 +392,11 @@ internal sealed partial class PostgresConnection
         if (s.Kind == StatementKind.Show && (s.Name == "all" || SessionSettings.Handles(s.Name!)))
         {
             WriteShowDescription(s.Name!, portal.IsBinary);
+            return;
+        }
+        if (s.Kind == StatementKind.Fetch)
+        {
+            DescribeFetch(s, portal.IsBinary);
             return;
         }
         if (HandledHere(s))
@@ -498,6 +514,10 @@ internal sealed partial class PostgresConnection
             if (s.Kind == StatementKind.Show && (s.Name == "all" || SessionSettings.Handles(s.Name!)))
             {
                 WriteShow(s.Name!, portal.IsBinary, describe: false);
+            }
+            else if (s.Kind == StatementKind.Fetch)
+            {
+                await FetchAsync(s, portal.IsBinary, describe: false).ConfigureAwait(false);
             }
             else
             {

@@ -58,10 +58,12 @@ internal sealed partial class PostgresConnection
         {
             await ImplicitTransactionStatementAsync(failed ? "ROLLBACK" : "COMMIT").ConfigureAwait(false);
         }
-        // A simple query is its own unit of work: portals do not outlive it outside a transaction block.
+        // A simple query is its own unit of work: portals do not outlive it outside a transaction block, nor do cursors
+        // declared without HOLD.
         if (_txStatus == TxIdle)
         {
             await ClosePortalsAsync().ConfigureAwait(false);
+            await CloseCursorsAsync(c => !c.Hold).ConfigureAwait(false);
         }
         WriteReadyForQuery();
         await FlushAsync().ConfigureAwait(false);
@@ -143,6 +145,27 @@ internal sealed partial class PostgresConnection
             case StatementKind.CopyToStdout:
                 await CopyOutAsync(statement.Copy!, cancellation).ConfigureAwait(false);
                 return;
+            case StatementKind.Prepare:
+                PrepareSql(statement);
+                _out.WriteCommandComplete("PREPARE");
+                return;
+            case StatementKind.ExecutePrepared:
+            {
+                var (prepared, arguments) = ResolveExecute(statement);
+                await ExecuteStatementAsync(prepared.Statement, arguments, rowsBinary, cancellation).ConfigureAwait(false);
+                return;
+            }
+            case StatementKind.DeclareCursor:
+                await DeclareCursorAsync(statement, parameters).ConfigureAwait(false);
+                _out.WriteCommandComplete("DECLARE CURSOR");
+                return;
+            case StatementKind.Fetch:
+                await FetchAsync(statement, rowsBinary, describe: true).ConfigureAwait(false);
+                return;
+            case StatementKind.CloseCursor:
+                await CloseCursorAsync(statement.Name!).ConfigureAwait(false);
+                _out.WriteCommandComplete("CLOSE CURSOR");
+                return;
         }
         var session = _session!;
         var backend = BackendFor(statement);
@@ -213,6 +236,7 @@ internal sealed partial class PostgresConnection
     private async Task DiscardAllAsync()
     {
         await ClosePortalsAsync().ConfigureAwait(false);
+        await CloseCursorsAsync(_ => true).ConfigureAwait(false);
         _statements.Clear();
         foreach (var changed in _settings.ResetAll())
         {

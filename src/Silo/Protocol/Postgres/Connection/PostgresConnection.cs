@@ -448,6 +448,7 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await CloseCursorsAsync(_ => true).ConfigureAwait(false);
         foreach (var portal in _portals.Values)
         {
             await DisposeQuietlyAsync(portal).ConfigureAwait(false);
