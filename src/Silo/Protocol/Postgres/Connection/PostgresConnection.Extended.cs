@@ -468,7 +468,9 @@ internal sealed partial class PostgresConnection
         {
             return;
         }
-        if (!_implicitBlock && s.Verb == "INSERT")
+        // An INSERT followed at once by Sync is its own implicit transaction: it runs as it is (one grain call), with the
+        // same all-or-nothing outcome as holding it until Sync.
+        if (!_implicitBlock && s.Verb == "INSERT" && !_reader.NextIsReceivedSync())
         {
             await RunImplicitTransactionStatementAsync("BEGIN", cancellation).ConfigureAwait(false);
             _implicitBlock = true;
