@@ -6,7 +6,8 @@ namespace TimeFusion.Maintenance;
 /// <summary>What a VACUUM deleted.</summary>
 /// <param name="FilesDeleted">Data files deleted.</param>
 /// <param name="BytesDeleted">Their bytes.</param>
-/// <param name="OrphansDeleted">Of those, files the log never referenced (a crash between upload and commit left them).</param>
+/// <param name="OrphansDeleted">Of those, files the log never referenced (a crash between upload and commit left them), and
+/// temporary <c>.tmp-</c> files a crash left half-written.</param>
 /// <param name="LogFilesDeleted">Old <c>_delta_log</c> files deleted by the log cleanup that follows.</param>
 public sealed record VacuumResult(int FilesDeleted, long BytesDeleted, int OrphansDeleted, int LogFilesDeleted);
 
@@ -15,8 +16,9 @@ public sealed record VacuumResult(int FilesDeleted, long BytesDeleted, int Orpha
 /// (<see cref="PlanAsync"/>) and deletes them (<see cref="DeleteAsync"/>). Kept: every file of the current snapshot, of a
 /// snapshot pinned by a running reader and being written by a writer (<see cref="SnapshotPins"/>), and every file a
 /// <c>remove</c> took away less than the retention ago (older versions that are still time-travel targets read it).
-/// A file the log does not know (an orphan) goes once it is older than the retention. Files and folders whose name
-/// starts with <c>_</c> or <c>.</c> (the log) are never touched. The caller decides under its commit lock, so that no
+/// A file the log does not know (an orphan) goes once it is older than the retention, and so does a temporary
+/// <c>.tmp-</c> file a crash left between writing and renaming (in the log folder too: it is never read). Otherwise files and
+/// folders whose name starts with <c>_</c> or <c>.</c> (the log) are never touched. The caller decides under its commit lock, so that no
 /// commit lands between the listing and the decision.
 /// </summary>
 internal static class DeltaVacuum
@@ -48,6 +50,16 @@ internal static class DeltaVacuum
                 continue;
             }
             // Unknown to the log: an orphan once it is older than the window (younger ones may belong to a writer at work).
+            if (o.LastModified < cutoff)
+            {
+                delete.Add(o);
+                orphans++;
+            }
+        }
+        // Temporaries a crash left mid-write are never referenced by anything: gone once older than the window (a younger
+        // one may be a write in progress).
+        foreach (var o in await delta.Store.ListTemporaryAsync(prefix, cancellationToken))
+        {
             if (o.LastModified < cutoff)
             {
                 delete.Add(o);
