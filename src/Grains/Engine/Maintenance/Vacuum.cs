@@ -24,8 +24,10 @@ public sealed record VacuumResult(int FilesDeleted, long BytesDeleted, int Orpha
 internal static class DeltaVacuum
 {
     /// <summary>The files to delete (object paths from the store root, with sizes), and how many of them are orphans.</summary>
+    /// <remarks>A temporary file goes once older than <paramref name="cutoff"/> and an hour (<see cref="MinTemporaryAge"/>),
+    /// even under <c>RETAIN 0 HOURS</c>: a younger one may be an upload in progress, whose rename would then fail.</remarks>
     public static async Task<(List<ObjectInfo> Delete, int Orphans)> PlanAsync(DeltaTable delta, DeltaSnapshot current, HashSet<string> protectedPaths,
-        DateTimeOffset cutoff, CancellationToken cancellationToken)
+        DateTimeOffset cutoff, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var keep = new HashSet<string>(protectedPaths, StringComparer.Ordinal);
         foreach (var f in current.Files) keep.Add(f.DataPath);
@@ -58,9 +60,10 @@ internal static class DeltaVacuum
         }
         // Temporaries a crash left mid-write are never referenced by anything: gone once older than the window (a younger
         // one may be a write in progress).
+        var temporaryCutoff = cutoff < now - MinTemporaryAge ? cutoff : now - MinTemporaryAge;
         foreach (var o in await delta.Store.ListTemporaryAsync(prefix, cancellationToken))
         {
-            if (o.LastModified < cutoff)
+            if (o.LastModified < temporaryCutoff)
             {
                 delete.Add(o);
                 orphans++;
@@ -68,6 +71,9 @@ internal static class DeltaVacuum
         }
         return (delete, orphans);
     }
+
+    /// <summary>How old a temporary file must at least be before VACUUM takes it for abandoned, whatever the window.</summary>
+    public static readonly TimeSpan MinTemporaryAge = TimeSpan.FromHours(1);
 
     /// <summary>Deletes the planned files; returns how many and their bytes.</summary>
     public static async Task<(int Files, long Bytes)> DeleteAsync(IObjectStore store, IReadOnlyList<ObjectInfo> files, CancellationToken cancellationToken)

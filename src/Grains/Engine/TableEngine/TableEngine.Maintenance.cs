@@ -223,7 +223,7 @@ public sealed partial class TableEngine
                     current = _deltaSnapshot;
                     protectedPaths = _pins.ProtectedPaths();
                 }
-                (delete, orphans) = await DeltaVacuum.PlanAsync(_delta, current, protectedPaths, now - (retain ?? options.VacuumRetention), cancellationToken);
+                (delete, orphans) = await DeltaVacuum.PlanAsync(_delta, current, protectedPaths, now - (retain ?? options.VacuumRetention), now, cancellationToken);
             }
             finally
             {
