@@ -127,6 +127,19 @@ internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
         }
     }
 
+    /// <summary>
+    /// Whether the next message has already arrived and is a Sync, without consuming anything: a client that pipelined
+    /// Execute + Sync (every driver's autocommit statement) makes the statement a transaction of its own.
+    /// </summary>
+    public bool NextIsReceivedSync()
+    {
+        if (_hasPending || !reader.TryRead(out var result)) return false;
+        var buffer = result.Buffer;
+        var isSync = buffer.Length >= 5 && buffer.FirstSpan[0] == (byte)'S' && ReadInt32(buffer.Slice(1)) == 4;
+        reader.AdvanceTo(buffer.Start);
+        return isSync;
+    }
+
     /// <summary>Returns a half-read body to the pool (connection closing).</summary>
     public void ReleasePending()
     {
