@@ -100,7 +100,9 @@ public sealed class ClusterSiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        await WaitUntilAnsweringAsync(TimeSpan.FromSeconds(60));
+        // A silo starting while two others replay and the machine is shared can take most of a minute (40-60 s seen at
+        // load average 60 on two cores): the deadline leaves room for that.
+        await WaitUntilAnsweringAsync(TimeSpan.FromSeconds(150));
     }
 
     private void Append(string? line)
