@@ -54,6 +54,12 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
 
     private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken)
     {
+        if (SystemSilosView.References(sql))
+        {
+            // The cluster's addresses and every project's load: operators only.
+            if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "permission denied for view timefusion.silos (admins only)");
+            sql = SystemSilosView.Rewrite(sql, await ClusterSilos.ListAsync(GrainFactory), await TableStatusesAsync(caller));
+        }
         if (SystemTablesView.References(sql))
             sql = SystemTablesView.Rewrite(sql, await TableStatusesAsync(caller));
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);

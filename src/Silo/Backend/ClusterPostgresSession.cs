@@ -37,7 +37,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
             : casts.GetValueOrDefault(i + 1) ?? PgType.Text).ToList();
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
-        if (!SystemTablesView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
+        if (!SystemTablesView.References(bound) && !SystemSilosView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
         {
             var (schema, batches) = await catalog.QueryAsync(bound, user.Name, tables, users, cancellationToken);
             foreach (var b in batches) b.Dispose();
@@ -82,7 +82,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 return StatementResult.Command("ALTER TABLE");
             default:
                 // timefusion.tables is the gateway's (its name would otherwise read as information_schema's "tables").
-                if (!SystemTablesView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
+                if (!SystemTablesView.References(sql) && !SystemSilosView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
                 {
                     var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
                     return StatementResult.Rows(schema, Enumerate(batches));
