@@ -141,37 +141,62 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         // caller's default project.
         if (_caller.DefaultProject is null && target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0)
             throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project, or a project_id column");
-        // Read the whole stream first, then insert it as one batch: one WAL entry, one buffer transaction. A COPY that
-        // fails anywhere (bad row, CopyFail, cancel, a grain refusing the batch) writes nothing.
-        var all = new List<RecordBatch>();
+        // A COPY into the caller's own project that fits in one chunk is inserted as one batch (one WAL entry, atomic).
+        // Anything larger, or routed by project_id, streams: each chunk (at most TimeFusion:Ingest:MaxBatchBytes) is
+        // staged in a write transaction on every project's table grain (invisible, memory bounded), and only once the
+        // whole input was read and staged are they committed. A COPY that fails anywhere (bad row, CopyFail, cancel,
+        // disconnect, a grain refusing a chunk) aborts them all. There is no limit on the COPY as a whole.
+        var direct = target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0;
+        RecordBatch? first = null;
+        Guid? transaction = null;
+        var begun = new List<string>();
         try
         {
-            long bytes = 0;
             await foreach (var b in batches.WithCancellation(cancellationToken))
             {
-                all.Add(b);
-                bytes += ArrowSize.Of(b);
-                if (bytes > maxCopyBytes)
-                    throw new PostgresErrorException(SqlState.ProgramLimitExceeded,
-                        $"COPY holds more than {maxCopyBytes} bytes, the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); split the input into several COPY statements");
+                if (transaction is null && direct && first is null)
+                {
+                    first = Checked(b);
+                    continue;
+                }
+                using var chunk = Checked(b);
+                if (transaction is null)
+                {
+                    transaction = Guid.NewGuid();
+                    if (first is not null) await StageAsync(transaction.Value, target.Table, first, begun, cancellationToken);
+                }
+                await StageAsync(transaction.Value, target.Table, chunk, begun, cancellationToken);
             }
-            if (all.Count == 0) return 0;
-            using var one = all.Count == 1 ? null : Concatenate(target.Schema, all);
-            var batch = one ?? all[0];
-            return await Call(() => Gateway.InsertRoutedAsync(target.Table, batch, _caller), cancellationToken);
+            if (transaction is { } txn)
+                return await Call(() => Gateway.CommitRoutedAsync(txn, target.Table, begun), cancellationToken);
+            if (first is null) return 0;
+            return await Call(() => Gateway.InsertRoutedAsync(target.Table, first, _caller), cancellationToken);
+        }
+        catch when (transaction is { } txn)
+        {
+            // Not cancellable: the client is gone or gave up, and the staged rows must still go.
+            await Gateway.AbortRoutedAsync(txn, target.Table, begun);
+            throw;
         }
         finally
         {
-            foreach (var b in all) b.Dispose();
+            first?.Dispose();
         }
     }
 
-    private static RecordBatch Concatenate(Schema schema, List<RecordBatch> batches)
+    private RecordBatch Checked(RecordBatch chunk)
     {
-        var columns = new IArrowArray[schema.FieldsList.Count];
-        for (var c = 0; c < columns.Length; c++)
-            columns[c] = ArrowArrayConcatenator.Concatenate(batches.Select(b => b.Column(c)).ToList());
-        return new RecordBatch(schema, columns, batches.Sum(b => b.Length));
+        if (ArrowSize.Of(chunk) <= maxCopyBytes) return chunk;
+        chunk.Dispose();
+        throw new PostgresErrorException(SqlState.ProgramLimitExceeded,
+            $"a COPY chunk holds more than {maxCopyBytes} bytes, the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); lower the server's COPY chunk size or raise the limit");
+    }
+
+    private async Task StageAsync(Guid transaction, string table, RecordBatch chunk, List<string> begun, CancellationToken cancellationToken)
+    {
+        if (chunk.Length == 0) return;
+        var started = await Call(() => Gateway.StageRoutedAsync(transaction, table, chunk, _caller, begun.ToArray()), cancellationToken);
+        begun.AddRange(started);
     }
 
     /// <summary>
