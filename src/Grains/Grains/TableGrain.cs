@@ -248,6 +248,8 @@ public sealed class TableGrain(
             Silo = RuntimeIdentity,
             QuarantinedWalRegions = e.Recovery.QuarantinedRegions,
             QuarantinedWalBytes = e.Recovery.Wal.CorruptBytes,
+            OpenTransactions = e.OpenTransactions,
+            StagedBytes = e.StagedBytes,
         });
     }
 

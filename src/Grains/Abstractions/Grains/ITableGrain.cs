@@ -186,4 +186,10 @@ public sealed record TableGrainStatus(
 
     /// <summary>Their bytes.</summary>
     [Id(20)] public long QuarantinedWalBytes { get; init; }
+
+    /// <summary>Write transactions (streamed COPYs) open on the table.</summary>
+    [Id(21)] public int OpenTransactions { get; init; }
+
+    /// <summary>Bytes their staged rows hold in memory now (they spill to Parquet beyond a threshold).</summary>
+    [Id(22)] public long StagedBytes { get; init; }
 }

@@ -39,7 +39,7 @@ public sealed partial class TableEngine
         // Checked first: creating the staging table again would retire the open one's.
         if (_transactions.ContainsKey(transaction)) throw new InvalidOperationException($"transaction {transaction:N} is already open on {Id}");
         // The staging table gets a table id of its own: it shares the buffer database, never the table's rows.
-        var staging = await BufferTable.CreateAsync(_services.Buffer, new TableId(Id.Project, $"{Id.Table}\u0000txn\u0000{transaction:N}"), Schema, cancellationToken);
+        var staging = await BufferTable.CreateAsync(_services.Buffer, StagingId(transaction), Schema, cancellationToken);
         if (!_transactions.TryAdd(transaction, new StagedTransaction(transaction, staging)))
         {
             await staging.DisposeAsync();
@@ -193,6 +193,8 @@ public sealed partial class TableEngine
         return paths;
     }
 
+    private TableId StagingId(Guid transaction) => new(Id.Project, $"{Id.Table}\u0000txn\u0000{transaction:N}");
+
     private StagedTransaction Find(Guid transaction) =>
         _transactions.TryGetValue(transaction, out var txn) ? txn : throw new TransactionNotFoundException(transaction, Id.ToString());
 
@@ -214,7 +216,13 @@ public sealed partial class TableEngine
                 lock (txn.Spilled) txn.Spilled.Add(add);
                 await _delta.Store.UploadFileAsync(_delta.ObjectPath(file.RelativePath), file.LocalPath, cancellationToken);
             }
-            await txn.Staging.DeleteUpToAsync(txn.Sequence, CancellationToken.None);
+            // A fresh staging table rather than a DELETE: dropping the old one gives its memory back to the budget at once
+            // (deleted rows would count until the next reconciliation, and a fast COPY would wait for it).
+            var spent = txn.Staging;
+            txn.Staging = await BufferTable.CreateAsync(_services.Buffer, StagingId(txn.Id), Schema, CancellationToken.None);
+            await spent.DisposeAsync();
+            // The budget counts dropped rows until it is next reconciled with what DuckDB holds: reconcile now.
+            await _services.Buffer.ReconcileMemoryAsync();
         }
         finally
         {

@@ -18,8 +18,8 @@ internal sealed class StagedTransaction(Guid id, BufferTable staging)
     /// <summary>The caller-chosen transaction id.</summary>
     public Guid Id { get; } = id;
 
-    /// <summary>The private buffer table rows wait in until they are spilled to Parquet.</summary>
-    public BufferTable Staging { get; } = staging;
+    /// <summary>The private buffer table rows wait in until they are spilled to Parquet (a fresh one after each spill).</summary>
+    public BufferTable Staging { get; set; } = staging;
 
     /// <summary>Serializes the transaction's own steps (stage, spill, commit, abort).</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
