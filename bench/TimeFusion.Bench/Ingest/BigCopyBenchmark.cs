@@ -32,7 +32,7 @@ public static class BigCopyBenchmark
             await using (var pg = await PostgresPeer.StartAsync())
             {
                 pgVersion = pg.Version;
-                await pg.ExecuteAsync("CREATE TABLE otel (project_id text NOT NULL, id text NOT NULL, timestamp timestamptz NOT NULL, level text, body text)");
+                await pg.ExecuteAsync("CREATE TABLE otel (project_id text NOT NULL, id text NOT NULL, timestamp timestamptz NOT NULL, level text, body jsonb)");
                 await pg.ExecuteAsync("CREATE INDEX ON otel (project_id, timestamp)");
                 var clock = Stopwatch.StartNew();
                 await PsqlAsync($"host=127.0.0.1 port={pg.Port} user=bench dbname=postgres", null, $@"\copy otel ({Columns}) from '{file}' with (format csv)");
@@ -91,8 +91,8 @@ public static class BigCopyBenchmark
             line.Append('p').Append(rows % 3).Append(",id-").Append(rows).Append(',')
                 .Append(start.AddTicks(rows * 10_000).ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)).Append("+00,")
                 .Append((rows % 7) switch { 0 => "ERROR", 1 => "WARN", _ => "INFO" })
-                .Append(",\"request ").Append(rows).Append(" handled by service-").Append(rows % 17)
-                .Append(" in ").Append(rows % 997).Append(" ms; user agent Mozilla/5.0 (X11; Linux x86_64) path /api/v1/items\"\n");
+                .Append(",\"\"\"request ").Append(rows).Append(" handled by service-").Append(rows % 17)
+                .Append(" in ").Append(rows % 997).Append(" ms; user agent Mozilla/5.0 (X11; Linux x86_64) path /api/v1/items\"\"\"\n"); // body is JSON: a JSON string
             writer.Write(line);
             written += line.Length;
             rows++;
