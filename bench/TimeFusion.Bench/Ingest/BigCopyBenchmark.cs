@@ -42,6 +42,7 @@ public static class BigCopyBenchmark
             var settings = SiloSettings.Ingest();
             settings["Buffer:SoftLimitBytes"] = (128L << 20).ToString();
             settings["Buffer:HardLimitBytes"] = (256L << 20).ToString();
+            settings["Postgres:StatementTimeout"] = "00:00:00"; // a multi-GB COPY runs longer than the default minute
             settings["Users:0:Name"] = "admin";
             settings["Users:0:PasswordOrScramSecret"] = "bench";
             settings["Users:0:IsAdmin"] = "true";
