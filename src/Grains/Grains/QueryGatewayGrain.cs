@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
@@ -22,7 +23,7 @@ namespace TimeFusion.Grains;
 /// </remarks>
 [StatelessWorker, Reentrant]
 public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
-    StatementCancellations cancellations) : Grain, IQueryGatewayGrain
+    StatementCancellations cancellations, ILogger<QueryGatewayGrain> logger) : Grain, IQueryGatewayGrain
 {
     private readonly QueryAnalyzer _analyzer = new(parser);
     private readonly SqlStatementClassifier _classifier = new(parser);
@@ -297,6 +298,97 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             return batch.Length;
         }
         return await InsertSplitAsync(table, await Query.Statements.ProjectRowSplitter.SplitAsync(batch, projects, duckdb, CancellationToken.None));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, RecordBatch batch, Caller caller, IReadOnlyList<string> begun)
+    {
+        table = table.ToLowerInvariant();
+        var column = batch.Schema.GetFieldIndex(TableSchema.ProjectColumn);
+        IReadOnlyList<string> projects;
+        if (column < 0)
+        {
+            var project = caller.DefaultProject
+                ?? throw new SqlPlanningException(SqlState.InsufficientPrivilege, "the rows carry no project_id and the user has no default project");
+            if (!caller.IsAdmin && !caller.Projects.Contains(project))
+                throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{project}'");
+            projects = [project];
+        }
+        else
+        {
+            // Every project of the chunk is checked writable before anything of it is staged (42501 otherwise).
+            projects = Query.Statements.ProjectRowSplitter.ProjectsOf(batch, column, ScopeOf(caller));
+        }
+        var started = new List<string>();
+        if (projects.Count == 0) return started;
+        IReadOnlyList<(string Project, QueryBatches Rows)>? split = null;
+        try
+        {
+            if (projects.Count == 1)
+            {
+                await StageOnAsync(transaction, table, projects[0], batch, begun, started);
+                return started;
+            }
+            split = await Query.Statements.ProjectRowSplitter.SplitAsync(batch, projects, duckdb, CancellationToken.None);
+            foreach (var (project, rows) in split)
+            {
+                foreach (var part in rows.Batches.Where(b => b.Length > 0))
+                {
+                    // Managed copy: the grain call may outlive the native result.
+                    await StageOnAsync(transaction, table, project, ArrowBatches.FromIpc(ArrowIpc.Write(part.Schema, [part])).Batches[0], begun, started);
+                }
+            }
+            return started;
+        }
+        catch
+        {
+            await AbortRoutedAsync(transaction, table, started);
+            throw;
+        }
+        finally
+        {
+            if (split is not null)
+            {
+                foreach (var (_, rows) in split) rows.Dispose();
+            }
+        }
+    }
+
+    private async Task StageOnAsync(Guid transaction, string table, string project, RecordBatch rows, IReadOnlyList<string> begun, List<string> started)
+    {
+        var grain = GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table));
+        if (!begun.Contains(project) && !started.Contains(project))
+        {
+            await grain.BeginTransactionAsync(transaction);
+            started.Add(project);
+        }
+        await grain.StageAsync(transaction, rows);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CommitRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects)
+    {
+        long rows = 0;
+        foreach (var project in projects)
+            rows += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).CommitTransactionAsync(transaction);
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public async Task AbortRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects)
+    {
+        foreach (var project in projects)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).AbortTransactionAsync(transaction);
+            }
+            catch (Exception e)
+            {
+                // Staged rows are invisible whatever happens here; the grain aborts an idle transaction on its own.
+                logger.LogWarning(e, "aborting transaction {Transaction} on {Project}/{Table} failed", transaction.ToString("N"), project, table);
+            }
+        }
     }
 
     /// <inheritdoc />

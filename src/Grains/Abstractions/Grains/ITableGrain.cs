@@ -15,6 +15,30 @@ public interface ITableGrain : IGrainWithStringKey
     Task<long> InsertAsync(RecordBatch batch);
 
     /// <summary>
+    /// Opens write transaction <paramref name="transaction"/> (id chosen by the caller, e.g. one per COPY) on this
+    /// table. Its rows are staged with <see cref="StageAsync"/>, invisible and bounded in memory (spilled to unreferenced
+    /// Parquet files), until <see cref="CommitTransactionAsync"/> adds them all in one Delta commit. A transaction idle
+    /// longer than <c>TimeFusion:Ingest:TransactionIdleTimeout</c>, or open when the grain deactivates, is aborted.
+    /// </summary>
+    [AlwaysInterleave]
+    Task BeginTransactionAsync(Guid transaction);
+
+    /// <summary>
+    /// Validates and stages one chunk of an open transaction (rejecting the chunk whole); returns the rows staged so far.
+    /// Fails with a retryable 40001 when the transaction is not open here (aborted, timed out, lost with an activation).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<long> StageAsync(Guid transaction, RecordBatch batch);
+
+    /// <summary>Makes every staged row of the transaction visible at once (one Delta commit); returns the rows committed.</summary>
+    [AlwaysInterleave]
+    Task<long> CommitTransactionAsync(Guid transaction);
+
+    /// <summary>Drops the transaction's staged rows and files; an unknown transaction is ignored.</summary>
+    [AlwaysInterleave]
+    Task AbortTransactionAsync(Guid transaction);
+
+    /// <summary>
     /// Runs <c>DELETE</c> (no assignments) or <c>UPDATE</c> on this table's buffer and Delta files, atomically,
     /// logged first; returns rows affected. The predicate is confined to this grain's project.
     /// </summary>
@@ -162,4 +186,10 @@ public sealed record TableGrainStatus(
 
     /// <summary>Their bytes.</summary>
     [Id(20)] public long QuarantinedWalBytes { get; init; }
+
+    /// <summary>Write transactions (streamed COPYs) open on the table.</summary>
+    [Id(21)] public int OpenTransactions { get; init; }
+
+    /// <summary>Bytes their staged rows hold in memory now (they spill to Parquet beyond a threshold).</summary>
+    [Id(22)] public long StagedBytes { get; init; }
 }

@@ -223,6 +223,7 @@ public sealed partial class TableEngine
                     current = _deltaSnapshot;
                     protectedPaths = _pins.ProtectedPaths();
                 }
+                protectedPaths.UnionWith(StagedPaths()); // files of open transactions are not orphans
                 (delete, orphans) = await DeltaVacuum.PlanAsync(_delta, current, protectedPaths, now - (retain ?? options.VacuumRetention), now, cancellationToken);
             }
             finally

@@ -424,6 +424,7 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     /// <summary>Closes the WAL and drops the buffer table. Does not flush: call <see cref="FlushAsync"/> first to persist.</summary>
     public async ValueTask DisposeAsync()
     {
+        await AbortAllTransactionsAsync(); // an open transaction dies with its table: nothing of it is ever visible
         await _buffer.DisposeAsync();
         await _wal.DisposeAsync();
         _flushLock.Dispose();

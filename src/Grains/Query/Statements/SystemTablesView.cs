@@ -14,7 +14,7 @@ public static class SystemTablesView
         ("project_id", "VARCHAR"), ("table_name", "VARCHAR"), ("delta_version", "BIGINT"), ("files", "BIGINT"), ("bytes", "BIGINT"),
         ("rows", "BIGINT"), ("small_files", "BIGINT"), ("buffered_rows", "BIGINT"), ("buffered_bytes", "BIGINT"), ("wal_bytes", "BIGINT"),
         ("last_flush", "TIMESTAMPTZ"), ("last_optimize", "TIMESTAMPTZ"), ("last_vacuum", "TIMESTAMPTZ"), ("retention", "VARCHAR"), ("silo", "VARCHAR"),
-        ("quarantined_wal_regions", "BIGINT"), ("quarantined_wal_bytes", "BIGINT"),
+        ("quarantined_wal_regions", "BIGINT"), ("quarantined_wal_bytes", "BIGINT"), ("open_transactions", "BIGINT"), ("staged_bytes", "BIGINT"),
     ];
 
     private static readonly SystemView View = new("tables", Columns);
@@ -32,7 +32,7 @@ public static class SystemTablesView
     [
         s.Project, s.Table, s.DeltaVersion, s.Files, s.Bytes, s.Rows, s.SmallFiles, s.BufferedRows, s.BufferedBytes, s.WalBytes,
         s.LastFlush, s.LastOptimize, s.LastVacuum, s.Retention is { } t ? FormatRetention(t) : null, s.Silo,
-        s.QuarantinedWalRegions, s.QuarantinedWalBytes,
+        s.QuarantinedWalRegions, s.QuarantinedWalBytes, (long)s.OpenTransactions, s.StagedBytes,
     ];
 
     /// <summary>A retention as text: <c>30 days</c>, <c>12 hours</c>, <c>90 minutes</c>.</summary>
