@@ -32,6 +32,8 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         // Parameters the client did not type are text, as PostgreSQL infers for untyped literals.
         var count = ParameterBinder.Count(sql);
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
+        if (statement.Keyword == "EXPLAIN")
+            return new StatementDescription(types, new Schema([new Field(TimeFusion.Query.Execution.PlanExplainer.ColumnName, Apache.Arrow.Types.StringType.Default, false)], null));
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
         if (!SystemTablesView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
@@ -65,6 +67,10 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 // CREATE TABLE or another CREATE: the gateway's classifier tells them apart (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command("CREATE TABLE");
+            case "DROP" or "TRUNCATE":
+                // DROP TABLE / TRUNCATE: the gateway reads and runs them (DdlStatementParser).
+                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
+                return StatementResult.Command(keyword == "DROP" ? "DROP TABLE" : "TRUNCATE TABLE");
             case "FLUSH":
                 // The gateway's classifier reads FLUSH's optional table (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);

@@ -21,6 +21,13 @@ public interface ICatalogGrain : IGrainWithIntegerKey
     Task<IReadOnlyList<string>> ProjectsOfAsync(string table);
 
     /// <summary>
+    /// Forgets a user table: its definition, its projects and its retentions. Returns false when it did not exist.
+    /// The table grains' storage is deleted by the caller first (<see cref="ITableGrain.DropAsync"/>).
+    /// </summary>
+    /// <remarks>A built-in table cannot be dropped (the catalog refuses it).</remarks>
+    Task<bool> DropTableAsync(string table);
+
+    /// <summary>
     /// Sets the retention of <paramref name="table"/>: table-wide when <paramref name="project"/> is null, else that
     /// project's override; a null <paramref name="retention"/> clears it (table-wide: keep everything; project: use the table's).
     /// </summary>

@@ -54,6 +54,7 @@ public static class PostgresColumnNames
         "CAST" => NameOf(expression?["child"]) ?? TypeName(expression?["cast_type"]),
         "CASE" => "case",
         "OPERATOR" when SqlAst.Type(expression) == "ARRAY_CONSTRUCTOR" => "array",
+        "OPERATOR" when SqlAst.Type(expression) == "OPERATOR_COALESCE" => "coalesce",
         _ => null,
     };
 
