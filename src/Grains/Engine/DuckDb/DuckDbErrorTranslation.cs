@@ -105,6 +105,9 @@ public static class DuckDbErrorTranslation
         var text = message.Trim();
         var blank = text.IndexOf("\n\n", StringComparison.Ordinal);
         if (blank >= 0) text = text[..blank].TrimEnd();
+        // "Did you mean …?" names DuckDB's functions and types, not PostgreSQL's.
+        var guess = text.IndexOf("\nDid you mean", StringComparison.Ordinal);
+        if (guess > 0) text = text[..guess].TrimEnd();
         var advice = text.IndexOf("Possible solutions", StringComparison.Ordinal);
         if (advice > 0) text = text[..advice].TrimEnd();
         // "Max expression depth limit of 1000 exceeded. Use "SET max_expression_depth TO x" …": a setting clients
