@@ -58,7 +58,7 @@ SELECT tags FROM diff_ev ORDER BY timestamp;
 SELECT tags[1] FROM diff_ev ORDER BY timestamp;
 -- differs: array_length of an empty array is 0 in DuckDB, NULL in PostgreSQL
 SELECT array_length(tags, 1) FROM diff_ev ORDER BY timestamp;
-SELECT array_length(tags, 1) FROM diff_ev WHERE cardinality(tags) > 0 ORDER BY timestamp;
+SELECT array_length(tags, 1) FROM diff_ev WHERE array_length(tags, 1) > 0 ORDER BY timestamp;
 SELECT service FROM diff_ev WHERE 'x' = ANY(tags) ORDER BY timestamp;
 SELECT count(*) FROM diff_ev WHERE tags @> ARRAY['db'];
 -- Regular expressions
