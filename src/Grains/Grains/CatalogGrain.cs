@@ -79,6 +79,16 @@ public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersis
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<CatalogTable>> ListTablesWithProjectsAsync()
+    {
+        var tables = await ListTablesAsync();
+        var result = new CatalogTable[tables.Count];
+        for (var i = 0; i < tables.Count; i++)
+            result[i] = new CatalogTable(tables[i], state.State.Projects.TryGetValue(tables[i].Name, out var p) ? [.. p] : []);
+        return result;
+    }
+
+    /// <inheritdoc />
     public async Task SetRetentionAsync(string table, string? project, TimeSpan? retention)
     {
         var name = table.ToLowerInvariant();

@@ -19,12 +19,18 @@ internal sealed class GatewayCatalogView : ICatalogView
     {
         var tables = new Dictionary<string, TableSchema>(StringComparer.OrdinalIgnoreCase);
         var projects = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
-        var list = await catalog.ListTablesAsync();
-        foreach (var t in list) tables[t.Name] = TableSchema.Create(t.Name, t.Columns);
         if (withProjects)
         {
-            var perTable = await Task.WhenAll(list.Select(t => catalog.ProjectsOfAsync(t.Name)));
-            for (var i = 0; i < list.Count; i++) projects[list[i].Name] = perTable[i];
+            // One catalog call for tables and projects together (row-level tenancy needs the projects of every table).
+            foreach (var entry in await catalog.ListTablesWithProjectsAsync())
+            {
+                tables[entry.Table.Name] = TableSchema.Create(entry.Table.Name, entry.Table.Columns);
+                projects[entry.Table.Name] = entry.Projects;
+            }
+        }
+        else
+        {
+            foreach (var t in await catalog.ListTablesAsync()) tables[t.Name] = TableSchema.Create(t.Name, t.Columns);
         }
         return new GatewayCatalogView(tables, projects);
     }

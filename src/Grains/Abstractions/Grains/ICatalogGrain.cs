@@ -28,6 +28,12 @@ public interface ICatalogGrain : IGrainWithIntegerKey
     Task<bool> DropTableAsync(string table);
 
     /// <summary>
+    /// Every table with its columns and the projects known to have rows in it, in one call: what the gateway plans a
+    /// statement with (one catalog round trip per statement, not one per table).
+    /// </summary>
+    Task<IReadOnlyList<CatalogTable>> ListTablesWithProjectsAsync();
+
+    /// <summary>
     /// Sets the retention of <paramref name="table"/>: table-wide when <paramref name="project"/> is null, else that
     /// project's override; a null <paramref name="retention"/> clears it (table-wide: keep everything; project: use the table's).
     /// </summary>
@@ -40,3 +46,7 @@ public interface ICatalogGrain : IGrainWithIntegerKey
 /// <summary>A table's name and columns.</summary>
 [GenerateSerializer, Immutable]
 public sealed record TableDefinition([property: Id(0)] string Name, [property: Id(1)] IReadOnlyList<ColumnDefinition> Columns);
+
+/// <summary>A table's definition and the projects known to have rows in it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CatalogTable([property: Id(0)] TableDefinition Table, [property: Id(1)] IReadOnlyList<string> Projects);
