@@ -67,8 +67,9 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                 // CREATE TABLE or another CREATE: the gateway's classifier tells them apart (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command("CREATE TABLE");
-            case "DROP" or "TRUNCATE":
-                // DROP TABLE / TRUNCATE: the gateway reads and runs them (DdlStatementParser).
+            case "DROP" or "TRUNCATE" when !NamesCatalogRelation(sql):
+                // DROP TABLE / TRUNCATE: the gateway reads and runs them (DdlStatementParser). One naming a catalog
+                // relation goes where every catalog statement goes (which refuses it as read-only).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command(keyword == "DROP" ? "DROP TABLE" : "TRUNCATE TABLE");
             case "FLUSH":

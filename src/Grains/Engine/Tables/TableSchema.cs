@@ -57,8 +57,7 @@ public sealed class TableSchema
         }
 
         Require(list, name, TimestampColumn, ColumnType.TimestampUs, nullable: false, insertAt: 0);
-        // The partition column is derived from timestamp: appended, so it never shifts the declared columns.
-        Require(list, name, DateColumn, ColumnType.Date, nullable: false, insertAt: list.Count);
+        Require(list, name, DateColumn, ColumnType.Date, nullable: false, insertAt: 0);
         Require(list, name, ProjectColumn, ColumnType.Utf8, nullable: false, insertAt: list.Count);
         return new TableSchema(name, list);
     }
