@@ -231,6 +231,29 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         return await InsertSplitAsync(plan.Table.Name, await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, cancellationToken));
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<EvaluatedInsert>> EvaluateInsertAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        if (statement.Kind != StatementKind.Insert)
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "EvaluateInsertAsync takes one INSERT statement");
+        SqlStatementClassifier.RequireOneStatement(statement);
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: false);
+        var scope = ScopeOf(caller);
+        var plan = _dml.AnalyzeInsert(statement, catalog, scope);
+        var split = await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, cancellationToken);
+        try
+        {
+            // Managed copies: the rows outlive the native results.
+            return split.Select(s => new EvaluatedInsert(s.Project, plan.Table.Name.ToLowerInvariant(),
+                ArrowBatches.FromIpc(ArrowIpc.Write(s.Rows.Schema, s.Rows.Batches.Where(b => b.Length > 0))))).ToList();
+        }
+        finally
+        {
+            foreach (var (_, batches) in split) batches.Dispose();
+        }
+    }
+
     /// <summary>Hands each project's rows (DuckDB results, disposed here) to that project's table grain.</summary>
     private async Task<long> InsertSplitAsync(string table, IReadOnlyList<(string Project, QueryBatches Rows)> split)
     {

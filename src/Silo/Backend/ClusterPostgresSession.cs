@@ -13,10 +13,10 @@ namespace TimeFusion.Silo.Backend;
 
 /// <summary>
 /// One PostgreSQL session: statements go to the <see cref="IQueryGatewayGrain"/> as the session's user; errors keep
-/// their SQLSTATE. Transaction statements are accepted as no-ops (reads only; each write is atomic on its own).
+/// their SQLSTATE. Transaction blocks hold their INSERTs until COMMIT (ClusterPostgresSession.Transactions.cs).
 /// Statements over pg_catalog or information_schema (and nothing else) go to the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
-internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser user, IReadOnlyList<PostgresUser> users, PgCatalogDatabase catalog,
+internal sealed partial class ClusterPostgresSession(IGrainFactory grains, PostgresUser user, IReadOnlyList<PostgresUser> users, PgCatalogDatabase catalog,
     StatementCancellations cancellations, StatementAdmission admission, long maxCopyBytes = 192L << 20) : IPostgresSession
 {
     private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
@@ -29,9 +29,12 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
     public async ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
     {
         var sql = statement.Sql;
-        // Parameters the client did not type are text, as PostgreSQL infers for untyped literals.
+        // Parameters the client did not type take the type the statement casts them to ($1::int), else text, as
+        // PostgreSQL infers for untyped literals.
         var count = ParameterBinder.Count(sql);
-        var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t ? t : PgType.Text).ToList();
+        var casts = ParameterTypeInference.Infer(sql);
+        var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t && t.Oid != PgType.Unknown.Oid ? t
+            : casts.GetValueOrDefault(i + 1) ?? PgType.Text).ToList();
         if (statement.Keyword == "EXPLAIN")
             return new StatementDescription(types, new Schema([new Field(TimeFusion.Query.Execution.PlanExplainer.ColumnName, Apache.Arrow.Types.StringType.Default, false)], null));
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
@@ -54,10 +57,9 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         // Routed by the keyword the protocol read; INSERT, UPDATE, DELETE and queries reach the gateway classified, so
         // nothing between the wire and the table grain splits or classifies them again.
         var keyword = statement.Keyword;
+        if (await TransactionStatementAsync(keyword, sql, cancellationToken) is { } inTransaction) return inTransaction;
         switch (keyword)
         {
-            case "BEGIN" or "START" or "COMMIT" or "END" or "ROLLBACK" or "ABORT":
-                return StatementResult.Command(keyword switch { "START" => "START TRANSACTION", "END" => "COMMIT", "ABORT" => "ROLLBACK", _ => keyword });
             case "INSERT":
                 return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), _caller, cancellationToken), cancellationToken));
             case "UPDATE" or "DELETE":
@@ -148,6 +150,7 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         // caller's default project.
         if (_caller.DefaultProject is null && target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0)
             throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project, or a project_id column");
+        _block?.RequireWritable("COPY FROM");
         // Read the whole stream first, then insert it as one batch: one WAL entry, one buffer transaction. A COPY that
         // fails anywhere (bad row, CopyFail, cancel, a grain refusing the batch) writes nothing.
         var all = new List<RecordBatch>();
@@ -163,6 +166,14 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
                         $"COPY holds more than {maxCopyBytes} bytes, the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); split the input into several COPY statements");
             }
             if (all.Count == 0) return 0;
+            if (_block is { } block)
+            {
+                // Inside a transaction block the rows wait for COMMIT (the block owns them from here).
+                var held = all.Count == 1 ? all[0] : Concatenate(target.Schema, all);
+                if (all.Count == 1) all.Clear();
+                block.HoldCopy(target.Table, held);
+                return held.Length;
+            }
             using var one = all.Count == 1 ? null : Concatenate(target.Schema, all);
             var batch = one ?? all[0];
             return await Call(() => Gateway.InsertRoutedAsync(target.Table, batch, _caller), cancellationToken);
@@ -213,5 +224,11 @@ internal sealed class ClusterPostgresSession(IGrainFactory grains, PostgresUser 
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        // A dropped connection ends its block: what it held is dropped, nothing was stored.
+        _block?.Dispose();
+        _block = null;
+        return ValueTask.CompletedTask;
+    }
 }

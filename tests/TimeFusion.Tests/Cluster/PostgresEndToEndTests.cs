@@ -174,10 +174,11 @@ public sealed class PostgresEndToEndTests(OneSiloCluster fixture) : IClassFixtur
         // Type loading on (Npgsql's default): its pg_type query is answered by the catalog database.
         await using var ds = NpgsqlDataSource.Create($"Host=127.0.0.1;Port={_server.LocalEndPoint!.Port};Username=bob;Password=b0b;Database=timefusion");
         await using var conn = await ds.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync(); // BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED
         await using (var insert = new NpgsqlCommand(
             "INSERT INTO otel_logs_and_spans (id, timestamp, level, duration) VALUES ('typed-1', TIMESTAMPTZ '2026-11-24 09:00:00+00', 'INFO', 10), ('typed-2', TIMESTAMPTZ '2026-11-24 09:00:01+00', 'INFO', 30)", conn))
             Assert.Equal(2, await insert.ExecuteNonQueryAsync());
+        // Reads inside the block see the committed rows above.
+        await using var tx = await conn.BeginTransactionAsync(); // BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED
 
         var tables = new List<string>();
         await using (var cmd = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1", conn))

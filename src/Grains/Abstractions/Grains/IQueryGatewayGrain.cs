@@ -45,7 +45,21 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
     /// rows inserted.
     /// </summary>
     Task<long> InsertRoutedAsync(string table, RecordBatch batch, Caller caller);
+
+    /// <summary>
+    /// Evaluates one INSERT a front end has already split off and classified (<see cref="StatementKind.Insert"/>) without
+    /// storing anything: its rows per target project (each checked writable), for a front end that holds a transaction
+    /// block's inserts and sends them at COMMIT with <see cref="InsertAsync"/>.
+    /// </summary>
+    Task<IReadOnlyList<EvaluatedInsert>> EvaluateInsertAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default);
 }
+
+/// <summary>The rows one INSERT would add to one (project, table), evaluated but not stored.</summary>
+/// <param name="Project">The project the rows go to.</param>
+/// <param name="Table">The table (lower case).</param>
+/// <param name="Rows">The rows, in the INSERT's column list (columns it leaves out are filled in when stored).</param>
+[GenerateSerializer, Immutable]
+public sealed record EvaluatedInsert([property: Id(0)] string Project, [property: Id(1)] string Table, [property: Id(2)] ArrowBatches Rows);
 
 /// <summary>Who is asking: a user bound to projects, or an admin.</summary>
 /// <param name="DefaultProject">The project unscoped statements use.</param>

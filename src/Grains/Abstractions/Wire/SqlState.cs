@@ -49,6 +49,12 @@ public static class SqlState
     /// <summary>25001 active_sql_transaction: not allowed inside a transaction block.</summary>
     public const string ActiveSqlTransaction = "25001";
 
+    /// <summary>25006 read_only_sql_transaction: a write inside a READ ONLY transaction block.</summary>
+    public const string ReadOnlySqlTransaction = "25006";
+
+    /// <summary>25P01 no_active_sql_transaction: a statement that needs a transaction block ran outside one.</summary>
+    public const string NoActiveSqlTransaction = "25P01";
+
     /// <summary>25P02 in_failed_sql_transaction: the transaction was aborted by an earlier statement.</summary>
     public const string InFailedSqlTransaction = "25P02";
 

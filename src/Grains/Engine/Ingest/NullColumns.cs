@@ -4,8 +4,9 @@ using Apache.Arrow.Types;
 namespace TimeFusion.Ingest;
 
 /// <summary>All-null columns of a given type, for nullable columns a batch leaves out.</summary>
-internal static class NullColumns
+public static class NullColumns
 {
+    /// <summary>A column of <paramref name="rows"/> nulls of <paramref name="type"/>.</summary>
     public static IArrowArray Of(IArrowType type, int rows)
     {
         var validity = new ArrowBuffer.BitmapBuilder(rows).AppendRange(false, rows).Build();

@@ -115,6 +115,8 @@ public sealed class ClusterSessionRoutingTests : IDisposable
 
         public Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller) => throw new NotSupportedException();
         public Task<long> InsertRoutedAsync(string table, RecordBatch batch, Caller caller) => throw new NotSupportedException();
+        public Task<IReadOnlyList<EvaluatedInsert>> EvaluateInsertAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
     }
 
     /// <summary>An <see cref="IGrainFactory"/> that hands out the recording gateway and nothing else.</summary>

@@ -45,7 +45,7 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IAsyncLifetime
         await using var connection = await ds.OpenConnectionAsync();
 
         // Round trips.
-        await using (var cmd = new NpgsqlCommand("one", connection))
+        await using (var cmd = new NpgsqlCommand("SELECT one", connection))
         {
             for (var i = 0; i < 100; i++)
             {
@@ -64,7 +64,7 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IAsyncLifetime
         // Result rows out, binary (Npgsql's default) and text.
         foreach (var text in new[] { false, true })
         {
-            await using var cmd = new NpgsqlCommand("rows", connection) { AllResultTypesAreUnknown = text };
+            await using var cmd = new NpgsqlCommand("SELECT rows", connection) { AllResultTypesAreUnknown = text };
             var stopwatch = Stopwatch.StartNew();
             await using var reader = await cmd.ExecuteReaderAsync();
             long rows = 0;
@@ -149,10 +149,10 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IAsyncLifetime
             ValueTask.FromResult<IPostgresSession>(this);
 
         public ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(new StatementDescription([], statement.Sql == "rows" ? RowsSchema : OneSchema));
+            ValueTask.FromResult(new StatementDescription([], statement.Sql == "SELECT rows" ? RowsSchema : OneSchema));
 
         public ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(statement.Sql == "rows"
+            ValueTask.FromResult(statement.Sql == "SELECT rows"
                 ? StatementResult.Rows(RowsSchema, Rows(cancellationToken))
                 : StatementResult.Rows(OneSchema, One()));
 

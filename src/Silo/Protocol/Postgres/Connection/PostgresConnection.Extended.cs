@@ -57,12 +57,31 @@ internal sealed partial class PostgresConnection
     private const int MaxPreparedStatements = 10_000;
     private const int MaxPortals = 1_000;
 
+    // An implicit transaction of the extended protocol is open: INSERTs executed since the last Sync, outside a block.
+    private bool _implicitBlock;
+
     private async Task SyncAsync()
     {
+        var failed = _skipUntilSync;
         _skipUntilSync = false;
+        if (_implicitBlock)
+        {
+            // The messages up to Sync are one implicit transaction, as in PostgreSQL: their INSERTs land now, or none.
+            _implicitBlock = false;
+            using var cancellation = new StatementCancellation(_stopping);
+            try
+            {
+                await RunImplicitTransactionStatementAsync(failed ? "ROLLBACK" : "COMMIT", cancellation).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not ClientGoneException)
+            {
+                await ReportErrorAsync(e, cancellation, extended: false).ConfigureAwait(false);
+            }
+        }
         if (_txStatus == TxIdle)
         {
             await ClosePortalsAsync().ConfigureAwait(false);
+            await CloseCursorsAsync(c => !c.Hold).ConfigureAwait(false);
         }
         WriteReadyForQuery();
         await FlushAsync().ConfigureAwait(false);
@@ -101,7 +120,10 @@ internal sealed partial class PostgresConnection
         var classified = statements.Count == 0
             ? new ClassifiedStatement { Kind = StatementKind.Empty, Sql = "" }
             : StatementClassifier.Classify(statements[0]);
-        var parameterCount = Math.Max(count, MaxParameterNumber(classified.Sql));
+        ThrowIfTransactionAborted(classified);
+        StatementVerbs.RequireKnown(classified);
+        // PREPARE's $n belong to the statement it prepares, not to PREPARE itself.
+        var parameterCount = classified.Kind == StatementKind.Prepare ? count : Math.Max(count, MaxParameterNumber(classified.Sql));
         _statements[name] = new PreparedStatement(name, classified, hints, parameterCount);
         _out.WriteEmptyMessage((byte)'1');
     }
@@ -161,6 +183,7 @@ internal sealed partial class PostgresConnection
         {
             throw new PostgresErrorException(SqlState.InvalidSqlStatementName, $"prepared statement \"{statementName}\" does not exist");
         }
+        ThrowIfTransactionAborted(statement.Statement);
         if (values.Count != statement.ParameterCount)
         {
             throw new PostgresErrorException(SqlState.ProtocolViolation,
@@ -220,6 +243,11 @@ internal sealed partial class PostgresConnection
             {
                 throw new PostgresErrorException(e.SqlState, e.Message) { Detail = e.Detail, Where = $"parameter ${i + 1}" };
             }
+        }
+        if (statement.Statement.Kind == StatementKind.ExecutePrepared)
+        {
+            // EXECUTE q(…) through the extended protocol: the portal runs q itself with EXECUTE's arguments.
+            (statement, parameters) = ResolveExecute(statement.Statement);
         }
         if (_portals.Remove(portalName, out var previous))
         {
@@ -296,6 +324,10 @@ internal sealed partial class PostgresConnection
             {
                 WriteShowDescription(s.Name!, _ => false);
             }
+            else if (s.Kind == StatementKind.Fetch)
+            {
+                DescribeFetch(s, _ => false);
+            }
             else
             {
                 _out.WriteEmptyMessage((byte)'n');
@@ -362,6 +394,11 @@ internal sealed partial class PostgresConnection
             WriteShowDescription(s.Name!, portal.IsBinary);
             return;
         }
+        if (s.Kind == StatementKind.Fetch)
+        {
+            DescribeFetch(s, portal.IsBinary);
+            return;
+        }
         if (HandledHere(s))
         {
             _out.WriteEmptyMessage((byte)'n');
@@ -388,12 +425,14 @@ internal sealed partial class PostgresConnection
         {
             return;
         }
+        await ImplicitBlockBeforeAsync(portal.Statement.Statement, portal.Cancellation).ConfigureAwait(false);
         var session = _session!;
+        var backend = BackendFor(portal.Statement.Statement);
         portal.Cancellation.StartTimer(_settings.StatementTimeout);
         try
         {
             var result = await RunAsync(portal.Cancellation,
-                ct => session.ExecuteAsync(portal.Statement.Statement.Backend, portal.Parameters, ct)).ConfigureAwait(false);
+                ct => session.ExecuteAsync(backend, portal.Parameters, ct)).ConfigureAwait(false);
             portal.Result = result;
             if (result.HasRows)
             {
@@ -416,6 +455,28 @@ internal sealed partial class PostgresConnection
         finally
         {
             portal.Cancellation.StopTimer();
+        }
+    }
+
+    /// <summary>
+    /// Outside a block, an INSERT opens the implicit transaction that ends at Sync; a statement a block would refuse (or a
+    /// transaction statement) first commits the INSERTs before it, so statements keep their order.
+    /// </summary>
+    private async Task ImplicitBlockBeforeAsync(ClassifiedStatement s, StatementCancellation cancellation)
+    {
+        if (_txStatus != TxIdle)
+        {
+            return;
+        }
+        if (!_implicitBlock && s.Verb == "INSERT")
+        {
+            await RunImplicitTransactionStatementAsync("BEGIN", cancellation).ConfigureAwait(false);
+            _implicitBlock = true;
+        }
+        else if (_implicitBlock && !TransactionVerbs.RunsInImplicitBlock(s))
+        {
+            _implicitBlock = false;
+            await RunImplicitTransactionStatementAsync("COMMIT", cancellation).ConfigureAwait(false);
         }
     }
 
@@ -445,6 +506,7 @@ internal sealed partial class PostgresConnection
             throw new PostgresErrorException(SqlState.InvalidCursorName, $"portal \"{name}\" does not exist");
         }
         var s = portal.Statement.Statement;
+        ThrowIfTransactionAborted(s);
         if (HandledHere(s))
         {
             _failedCancellation = portal.Cancellation;
@@ -452,6 +514,10 @@ internal sealed partial class PostgresConnection
             if (s.Kind == StatementKind.Show && (s.Name == "all" || SessionSettings.Handles(s.Name!)))
             {
                 WriteShow(s.Name!, portal.IsBinary, describe: false);
+            }
+            else if (s.Kind == StatementKind.Fetch)
+            {
+                await FetchAsync(s, portal.IsBinary, describe: false).ConfigureAwait(false);
             }
             else
             {

@@ -29,28 +29,72 @@ internal sealed partial class PostgresConnection
         {
             _out.WriteEmptyMessage((byte)'I');
         }
-        foreach (var text in statements)
+        var classified = statements.Select(StatementClassifier.Classify).ToList();
+        // Several statements outside a block are one implicit transaction, as in PostgreSQL: their INSERTs land
+        // together at the end or not at all.
+        var implicitBlock = classified.Count > 1 && _txStatus == TxIdle && TransactionVerbs.CanRunImplicitly(classified);
+        var failed = false;
+        if (implicitBlock)
         {
-            var statement = StatementClassifier.Classify(text);
+            failed = !await ImplicitTransactionStatementAsync("BEGIN").ConfigureAwait(false);
+        }
+        foreach (var statement in failed ? [] : classified)
+        {
             using var cancellation = new StatementCancellation(_stopping);
             cancellation.StartTimer(_settings.StatementTimeout);
             try
             {
+                ThrowIfTransactionAborted(statement);
                 await ExecuteStatementAsync(statement, [], rowsBinary: null, cancellation).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not ClientGoneException)
             {
                 await ReportErrorAsync(e, cancellation, extended: false).ConfigureAwait(false);
+                failed = true;
                 break;
             }
         }
-        // A simple query is its own unit of work: portals do not outlive it outside a transaction block.
+        if (implicitBlock)
+        {
+            await ImplicitTransactionStatementAsync(failed ? "ROLLBACK" : "COMMIT").ConfigureAwait(false);
+        }
+        // A simple query is its own unit of work: portals do not outlive it outside a transaction block, nor do cursors
+        // declared without HOLD.
         if (_txStatus == TxIdle)
         {
             await ClosePortalsAsync().ConfigureAwait(false);
+            await CloseCursorsAsync(c => !c.Hold).ConfigureAwait(false);
         }
         WriteReadyForQuery();
         await FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// BEGIN, COMMIT or ROLLBACK of an implicit transaction, sent to the backend without a reply of its own; a failure is
+    /// reported as the query's error. Returns whether it succeeded.
+    /// </summary>
+    private async Task<bool> ImplicitTransactionStatementAsync(string verb)
+    {
+        using var cancellation = new StatementCancellation(_stopping);
+        try
+        {
+            await RunImplicitTransactionStatementAsync(verb, cancellation).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is not ClientGoneException)
+        {
+            await ReportErrorAsync(e, cancellation, extended: false).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    /// <summary>BEGIN, COMMIT or ROLLBACK of an implicit transaction, sent to the backend without a reply of its own.</summary>
+    private async Task RunImplicitTransactionStatementAsync(string verb, StatementCancellation cancellation)
+    {
+        cancellation.StartTimer(_settings.StatementTimeout);
+        var session = _session!;
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(new BackendStatement(verb, verb), [], ct)).ConfigureAwait(false);
+        await result.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -101,9 +145,31 @@ internal sealed partial class PostgresConnection
             case StatementKind.CopyToStdout:
                 await CopyOutAsync(statement.Copy!, cancellation).ConfigureAwait(false);
                 return;
+            case StatementKind.Prepare:
+                PrepareSql(statement);
+                _out.WriteCommandComplete("PREPARE");
+                return;
+            case StatementKind.ExecutePrepared:
+            {
+                var (prepared, arguments) = ResolveExecute(statement);
+                await ExecuteStatementAsync(prepared.Statement, arguments, rowsBinary, cancellation).ConfigureAwait(false);
+                return;
+            }
+            case StatementKind.DeclareCursor:
+                await DeclareCursorAsync(statement, parameters).ConfigureAwait(false);
+                _out.WriteCommandComplete("DECLARE CURSOR");
+                return;
+            case StatementKind.Fetch:
+                await FetchAsync(statement, rowsBinary, describe: true).ConfigureAwait(false);
+                return;
+            case StatementKind.CloseCursor:
+                await CloseCursorAsync(statement.Name!).ConfigureAwait(false);
+                _out.WriteCommandComplete("CLOSE CURSOR");
+                return;
         }
         var session = _session!;
-        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(statement.Backend, parameters, ct)).ConfigureAwait(false);
+        var backend = BackendFor(statement);
+        var result = await RunAsync(cancellation, ct => session.ExecuteAsync(backend, parameters, ct)).ConfigureAwait(false);
         if (!result.HasRows)
         {
             await result.DisposeAsync().ConfigureAwait(false);
@@ -170,6 +236,7 @@ internal sealed partial class PostgresConnection
     private async Task DiscardAllAsync()
     {
         await ClosePortalsAsync().ConfigureAwait(false);
+        await CloseCursorsAsync(_ => true).ConfigureAwait(false);
         _statements.Clear();
         foreach (var changed in _settings.ResetAll())
         {

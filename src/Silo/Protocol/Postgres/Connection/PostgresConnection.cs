@@ -7,6 +7,7 @@ using System.Net.Sockets;
 using Apache.Arrow;
 using Microsoft.Extensions.Logging;
 using TimeFusion.Silo.Protocol.Postgres.Session;
+using TimeFusion.Silo.Protocol.Postgres.Sql;
 using TimeFusion.Silo.Security;
 using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Silo.Protocol.Postgres.Wire;
@@ -265,6 +266,9 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
         if (extended)
         {
             _skipUntilSync = true;
+            // Sent at once, as PostgreSQL does: a client that sent Describe + Flush waits for the answer before Sync.
+            await FlushAsync().ConfigureAwait(false);
+            return;
         }
         await FlushIfFullAsync().ConfigureAwait(false);
     }
@@ -411,6 +415,19 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
 
     private static List<string> ColumnNames(Schema schema) => schema.FieldsList.Select(f => f.Name).ToList();
 
+    /// <summary>In a failed block only COMMIT/ROLLBACK run (25P02 otherwise), as in PostgreSQL.</summary>
+    private void ThrowIfTransactionAborted(ClassifiedStatement s)
+    {
+        if (_txStatus == TxFailed && s.Kind != StatementKind.Empty && !TransactionVerbs.EndsBlock(s.Verb))
+        {
+            throw new PostgresErrorException(SqlState.InFailedSqlTransaction, "current transaction is aborted, commands ignored until end of transaction block");
+        }
+    }
+
+    /// <summary>The statement for the backend: COMMIT of a failed block is a ROLLBACK (and completes as one), as in PostgreSQL.</summary>
+    private BackendStatement BackendFor(ClassifiedStatement s) =>
+        _txStatus == TxFailed && s.Verb is "COMMIT" or "END" ? new BackendStatement("ROLLBACK", "ROLLBACK") : s.Backend;
+
     private void UpdateTransactionStatus(string tag)
     {
         var verb = tag.Split(' ', 2)[0].ToUpperInvariant();
@@ -431,6 +448,7 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await CloseCursorsAsync(_ => true).ConfigureAwait(false);
         foreach (var portal in _portals.Values)
         {
             await DisposeQuietlyAsync(portal).ConfigureAwait(false);

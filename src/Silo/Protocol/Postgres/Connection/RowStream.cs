@@ -13,7 +13,20 @@ internal sealed class RowStream(StatementResult result, ColumnEncoder[] encoders
     private RecordBatch? _batch;
     private int _row;
 
-    public ColumnEncoder[] Encoders { get; } = encoders;
+    public ColumnEncoder[] Encoders { get; private set; } = encoders;
+
+    /// <summary>Sends the rows from here on with other encoders (a cursor's FETCH asking for other formats).</summary>
+    public void UseEncoders(ColumnEncoder[] encoders)
+    {
+        Encoders = encoders;
+        if (_batch is not null)
+        {
+            for (var i = 0; i < Encoders.Length; i++)
+            {
+                Encoders[i].Bind(_batch.Column(i));
+            }
+        }
+    }
 
     public bool Finished { get; private set; }
 

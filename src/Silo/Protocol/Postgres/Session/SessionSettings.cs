@@ -31,6 +31,7 @@ internal sealed class SessionSettings
     {
         "server_version", "server_version_num", "server_encoding", "integer_datetimes", "is_superuser",
         "session_authorization", "max_identifier_length", "in_hot_standby", "transaction_read_only",
+        "transaction_isolation",
     };
 
     // Reported to the client in ParameterStatus at start-up and whenever they change.
@@ -233,6 +234,9 @@ internal sealed class SessionSettings
             case "in_hot_standby":
             case "transaction_read_only":
                 return "off";
+            case "transaction_isolation":
+                // A block's reads see committed rows and its writes land at COMMIT: read committed.
+                return "read committed";
         }
         return _values.TryGetValue(name, out var value)
             ? value

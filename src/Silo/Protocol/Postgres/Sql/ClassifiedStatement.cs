@@ -21,4 +21,22 @@ internal sealed class ClassifiedStatement
 
     /// <summary>For COPY FROM STDIN / TO STDOUT.</summary>
     public CopyStatement? Copy { get; init; }
+
+    /// <summary>For PREPARE and DECLARE: the statement prepared, or the cursor's query.</summary>
+    public ClassifiedStatement? Body { get; init; }
+
+    /// <summary>For PREPARE: the parameter types as written (<c>int</c>, <c>text[]</c>, …).</summary>
+    public IReadOnlyList<string> TypeNames { get; init; } = [];
+
+    /// <summary>For EXECUTE: the arguments' texts (null for NULL), decoded by the prepared statement's parameter types.</summary>
+    public IReadOnlyList<string?> Arguments { get; init; } = [];
+
+    /// <summary>For EXECUTE: why the arguments cannot be read here (an expression rather than a constant), or null.</summary>
+    public string? Refusal { get; init; }
+
+    /// <summary>For DECLARE: WITH HOLD (the cursor outlives its transaction).</summary>
+    public bool Hold { get; init; }
+
+    /// <summary>For FETCH: how many rows (<see cref="long.MaxValue"/> for ALL).</summary>
+    public long FetchCount { get; init; }
 }

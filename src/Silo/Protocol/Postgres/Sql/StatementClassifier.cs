@@ -8,7 +8,7 @@ namespace TimeFusion.Silo.Protocol.Postgres.Sql;
 /// Recognises the statements the protocol layer answers itself (session settings, COPY to/from the client,
 /// DISCARD ALL, DEALLOCATE) and reads their arguments; everything else goes to the backend untouched.
 /// </summary>
-internal static class StatementClassifier
+internal static partial class StatementClassifier
 {
     public static ClassifiedStatement Classify(string sql)
     {
@@ -26,6 +26,11 @@ internal static class StatementClassifier
             case "COPY":
             case "DISCARD":
             case "DEALLOCATE":
+            case "PREPARE":
+            case "EXECUTE":
+            case "DECLARE":
+            case "FETCH":
+            case "CLOSE":
                 break;
             default:
                 return new ClassifiedStatement { Kind = StatementKind.Other, Sql = sql, Verb = verb };
@@ -44,6 +49,11 @@ internal static class StatementClassifier
                     ? new ClassifiedStatement { Kind = StatementKind.DiscardAll, Sql = sql, Verb = verb }
                     : Other(sql, verb),
                 "DEALLOCATE" => ParseDeallocate(sql, r),
+                "PREPARE" => ParsePrepare(sql, r),
+                "EXECUTE" => ParseExecute(sql, r),
+                "DECLARE" => ParseDeclare(sql, r),
+                "FETCH" => ParseFetch(sql, r),
+                "CLOSE" => ParseClose(sql, r),
                 _ => Other(sql, verb),
             };
         }
@@ -197,6 +207,13 @@ internal static class StatementClassifier
             r.Advance();
             r.Advance();
             name = "timezone";
+        }
+        else if (r.IsWord("TRANSACTION") && r.IsWordAt(1, "ISOLATION") && r.IsWordAt(2, "LEVEL"))
+        {
+            r.Advance();
+            r.Advance();
+            r.Advance();
+            name = "transaction_isolation";
         }
         else if (r.IsWord("TRANSACTION") || r.IsWord("SESSION"))
         {

@@ -13,4 +13,14 @@ internal enum StatementKind
     DiscardAll,
     Deallocate,
     Empty,
+    /// <summary>SQL-level <c>PREPARE name [(types)] AS statement</c>.</summary>
+    Prepare,
+    /// <summary>SQL-level <c>EXECUTE name [(arguments)]</c>.</summary>
+    ExecutePrepared,
+    /// <summary><c>DECLARE name CURSOR [WITH HOLD] FOR query</c>.</summary>
+    DeclareCursor,
+    /// <summary><c>FETCH [n | ALL | NEXT | FORWARD …] [FROM | IN] name</c>.</summary>
+    Fetch,
+    /// <summary><c>CLOSE name | ALL</c>.</summary>
+    CloseCursor,
 }

@@ -1,0 +1,122 @@
+using Apache.Arrow;
+using TimeFusion.Grains;
+using TimeFusion.Ingest;
+using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Silo.Backend;
+
+/// <summary>
+/// The writes of an open transaction block (<c>BEGIN</c> … <c>COMMIT</c>), held by the session until COMMIT: the rows of
+/// each INSERT per (project, table), and COPY batches (routed by their rows). At COMMIT each (project, table) goes to its
+/// table grain as one batch, so it lands atomically (one WAL entry); ROLLBACK, a failed block and a dropped connection
+/// just drop what is held. Nothing is held on disk: a server that dies before COMMIT leaves nothing behind.
+/// </summary>
+internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
+{
+    private readonly Dictionary<(string Project, string Table), Held> _inserts = [];
+    private readonly List<(string Table, RecordBatch Rows)> _copies = [];
+
+    private sealed class Held
+    {
+        public List<RecordBatch> Batches { get; } = [];
+        public long Bytes { get; set; }
+    }
+
+    /// <summary><c>BEGIN READ ONLY</c> / <c>SET TRANSACTION READ ONLY</c>: writes are refused with 25006.</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>Refuses a write in a read-only block, as PostgreSQL does.</summary>
+    public void RequireWritable(string verb)
+    {
+        if (ReadOnly)
+            throw new PostgresErrorException(SqlState.ReadOnlySqlTransaction, $"cannot execute {verb} in a read-only transaction");
+    }
+
+    /// <summary>Holds the rows of one INSERT; returns the rows held.</summary>
+    public long Hold(IReadOnlyList<EvaluatedInsert> rows)
+    {
+        long count = 0;
+        foreach (var insert in rows)
+        {
+            var key = (insert.Project, insert.Table);
+            if (!_inserts.TryGetValue(key, out var held)) _inserts[key] = held = new Held();
+            foreach (var batch in insert.Rows.Batches.Where(b => b.Length > 0))
+            {
+                held.Batches.Add(batch);
+                held.Bytes += ArrowSize.Of(batch);
+                count += batch.Length;
+            }
+            if (held.Bytes > maxBytesPerTable)
+                throw TooLarge(insert.Table);
+        }
+        return count;
+    }
+
+    /// <summary>Holds one COPY's rows (all its batches, this block now owns them).</summary>
+    public void HoldCopy(string table, RecordBatch rows)
+    {
+        _copies.Add((table, rows));
+        var bytes = _copies.Where(c => c.Table == table).Sum(c => ArrowSize.Of(c.Rows))
+                    + _inserts.Where(i => i.Key.Table == table).Sum(i => i.Value.Bytes);
+        if (bytes > maxBytesPerTable) throw TooLarge(table);
+    }
+
+    private PostgresErrorException TooLarge(string table) => new(SqlState.ProgramLimitExceeded,
+        $"the transaction block holds more than {maxBytesPerTable} bytes for table \"{table}\", the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); commit in smaller blocks");
+
+    /// <summary>
+    /// Sends what the block holds: each (project, table) as one batch (atomic in its table grain), in the order the block
+    /// first wrote them, then each COPY (each project's rows atomic). A failure part-way leaves the (project, table)s sent
+    /// before it committed and the rest not (documented in the protocol README).
+    /// </summary>
+    public async Task CommitAsync(Func<string, string, RecordBatch, Task> insert, Func<string, RecordBatch, Task> insertRouted)
+    {
+        foreach (var ((project, table), held) in _inserts)
+        {
+            using var combined = held.Batches.Count == 1 ? null : Combine(held.Batches);
+            await insert(project, table, combined ?? held.Batches[0]);
+        }
+        foreach (var (table, rows) in _copies)
+            await insertRouted(table, rows);
+    }
+
+    /// <summary>
+    /// One batch of every held batch: INSERTs with different column lists are widened to the union of their columns,
+    /// a column an INSERT left out being null (what the table grain fills it with anyway).
+    /// </summary>
+    private static RecordBatch Combine(IReadOnlyList<RecordBatch> batches)
+    {
+        var fields = new List<Field>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var b in batches)
+        foreach (var f in b.Schema.FieldsList)
+        {
+            if (names.Add(f.Name))
+            {
+                var everywhere = batches.All(o => o.Schema.GetFieldIndex(f.Name) >= 0);
+                fields.Add(everywhere ? f : new Field(f.Name, f.DataType, true, f.Metadata));
+            }
+        }
+        var schema = new Schema(fields, null);
+        var columns = new IArrowArray[fields.Count];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            var name = fields[c].Name;
+            var parts = batches.Select(b => b.Schema.GetFieldIndex(name) is var i and >= 0 ? b.Column(i) : NullColumns.Of(fields[c].DataType, b.Length)).ToList();
+            columns[c] = ArrowArrayConcatenator.Concatenate(parts);
+        }
+        return new RecordBatch(schema, columns, batches.Sum(b => b.Length));
+    }
+
+    /// <summary>Drops everything held (ROLLBACK, a failed block, a dropped connection).</summary>
+    public void Dispose()
+    {
+        foreach (var held in _inserts.Values)
+        foreach (var b in held.Batches)
+            b.Dispose();
+        foreach (var (_, rows) in _copies) rows.Dispose();
+        _inserts.Clear();
+        _copies.Clear();
+    }
+}
