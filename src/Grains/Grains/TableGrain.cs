@@ -273,6 +273,46 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
+    public async Task<int> DropAsync()
+    {
+        _flushTimer?.Dispose();
+        _maintenanceTimer?.Dispose();
+        var id = Engine.Id;
+        // Closed without a flush: the rows are being dropped, writing them to Delta first would only be undone.
+        await Engine.DisposeAsync();
+        _engine = null;
+        var deleted = await TableEngine.DeleteStorageAsync(id, services);
+        logger.LogInformation("Table grain {Table} dropped ({Objects} objects deleted)", id, deleted);
+        DeactivateOnIdle();
+        return deleted;
+    }
+
+    /// <inheritdoc />
+    public async Task<GrainExplain> ExplainAsync(GrainQuery query, bool analyze, CancellationToken cancellationToken = default)
+    {
+        var engine = Engine;
+        var buffered = engine.BufferedRows;
+        var time = new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros);
+        var snapshot = engine.OpenSnapshot();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
+        try
+        {
+            var (plan, files, kept) = await Task.Run(() => executor.ExplainAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
+                query.Sql, time, stop.Token), stop.Token);
+            if (!analyze) return new GrainExplain(files, kept, buffered, plan, null, null);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var (batches, _) = await Task.Run(() => executor.ExecuteDetailedAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
+                query.Sql, time, query.NewestFirstLimit, stop.Token), stop.Token);
+            using (batches)
+                return new GrainExplain(files, kept, buffered, plan, batches.RowCount, clock.Elapsed.TotalMilliseconds);
+        }
+        finally
+        {
+            snapshot.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
     public Task SetRetentionAsync(TimeSpan? retention)
     {
         Engine.Retention = retention;

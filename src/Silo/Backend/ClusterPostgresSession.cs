@@ -35,6 +35,8 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         var casts = ParameterTypeInference.Infer(sql);
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t && t.Oid != PgType.Unknown.Oid ? t
             : casts.GetValueOrDefault(i + 1) ?? PgType.Text).ToList();
+        if (statement.Keyword == "EXPLAIN")
+            return new StatementDescription(types, new Schema([new Field(TimeFusion.Query.Execution.PlanExplainer.ColumnName, Apache.Arrow.Types.StringType.Default, false)], null));
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
         if (!SystemTablesView.References(bound) && !SystemSilosView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
@@ -67,6 +69,11 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 // CREATE TABLE or another CREATE: the gateway's classifier tells them apart (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command("CREATE TABLE");
+            case "DROP" or "TRUNCATE" when !NamesCatalogRelation(sql):
+                // DROP TABLE / TRUNCATE: the gateway reads and runs them (DdlStatementParser). One naming a catalog
+                // relation goes where every catalog statement goes (which refuses it as read-only).
+                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
+                return StatementResult.Command(keyword == "DROP" ? "DROP TABLE" : "TRUNCATE TABLE");
             case "FLUSH":
                 // The gateway's classifier reads FLUSH's optional table (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);

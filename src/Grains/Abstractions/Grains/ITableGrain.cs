@@ -69,6 +69,19 @@ public interface ITableGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<VacuumReply> VacuumAsync(VacuumRequest request);
 
+    /// <summary>
+    /// DROP TABLE for this (project, table): closes the engine and deletes its WAL and Delta table, then deactivates.
+    /// A later activation (a table re-created under the same name) starts empty. Returns the objects deleted.
+    /// </summary>
+    Task<int> DropAsync();
+
+    /// <summary>
+    /// EXPLAIN of this grain's part of a query: DuckDB's plan over the snapshot, the Delta files kept and pruned and
+    /// the buffered rows; with <paramref name="analyze"/> the part also runs and its rows and time are reported.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<GrainExplain> ExplainAsync(GrainQuery query, bool analyze, CancellationToken cancellationToken = default);
+
     /// <summary>Sets this (project, table)'s effective retention (null keeps everything); it applies to queries at once.</summary>
     [AlwaysInterleave]
     Task SetRetentionAsync(TimeSpan? retention);
@@ -111,6 +124,22 @@ public sealed record GrainQuery(
     [property: Id(1)] long? MinTimestampMicros,
     [property: Id(2)] long? MaxTimestampMicros,
     [property: Id(3)] long? NewestFirstLimit);
+
+/// <summary>What one table grain reports for EXPLAIN.</summary>
+/// <param name="DeltaFiles">Data files in the Delta snapshot.</param>
+/// <param name="FilesKept">Files the time range kept (the rest were pruned).</param>
+/// <param name="BufferRows">Rows in the buffer snapshot (all scanned).</param>
+/// <param name="Plan">DuckDB's physical plan for the grain's part, one line per element.</param>
+/// <param name="ActualRows">Rows the part returned (EXPLAIN ANALYZE), or null.</param>
+/// <param name="ActualMilliseconds">Time the part took (EXPLAIN ANALYZE), or null.</param>
+[GenerateSerializer, Immutable]
+public sealed record GrainExplain(
+    [property: Id(0)] int DeltaFiles,
+    [property: Id(1)] int FilesKept,
+    [property: Id(2)] long BufferRows,
+    [property: Id(3)] IReadOnlyList<string> Plan,
+    [property: Id(4)] long? ActualRows,
+    [property: Id(5)] double? ActualMilliseconds);
 
 /// <summary>A planned DELETE or UPDATE for one table grain.</summary>
 /// <param name="IsUpdate">UPDATE when true, DELETE otherwise.</param>

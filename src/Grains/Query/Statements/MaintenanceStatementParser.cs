@@ -219,7 +219,7 @@ public static partial class MaintenanceStatementParser
     private static SqlPlanningException Unsupported(string message) => new(SqlState.FeatureNotSupported, message);
 
     /// <summary>A cursor over the statement's tokens.</summary>
-    private sealed class Reader
+    internal sealed class Reader
     {
         private readonly string _sql;
         private readonly List<SqlToken> _tokens;
@@ -235,6 +235,12 @@ public static partial class MaintenanceStatementParser
         }
 
         public bool AtEnd => _i >= _tokens.Count;
+
+        /// <summary>Where the next token starts in the statement (its length at the end).</summary>
+        public int Position => AtEnd ? _sql.Length : _tokens[_i].Start;
+
+        /// <summary>The next token's text, or null at the end.</summary>
+        public string? Peek => AtEnd ? null : _tokens[_i].Text(_sql);
 
         private SqlPlanningException Error(string expected) => new(SqlState.SyntaxError, AtEnd
             ? $"syntax error at end of input: {_statement} expected {expected}"
