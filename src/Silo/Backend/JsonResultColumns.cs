@@ -22,12 +22,13 @@ internal static class JsonResultColumns
     public static Schema Mark(Schema schema, string sql, IReadOnlyList<TableDefinition> tables)
     {
         var names = JsonNames(sql, tables);
-        if (names.Count == 0 && !schema.FieldsList.Any(f => IsJsonCastName(f.Name))) return schema;
+        var positions = JsonCastPositions(sql, schema.FieldsList.Count);
+        if (names.Count == 0 && positions.Count == 0 && !schema.FieldsList.Any(f => IsJsonCastName(f.Name))) return schema;
         var changed = false;
-        var fields = schema.FieldsList.Select(f =>
+        var fields = schema.FieldsList.Select((f, index) =>
         {
             if (f.DataType is not (StringType or LargeStringType or StringViewType) || PgArrowMetadata.IsJson(f)
-                || !(names.Contains(f.Name) || IsJsonCastName(f.Name)))
+                || !(names.Contains(f.Name) || positions.Contains(index) || IsJsonCastName(f.Name)))
                 return f;
             changed = true;
             var metadata = f.HasMetadata ? new Dictionary<string, string>(f.Metadata) : [];
@@ -60,6 +61,45 @@ internal static class JsonResultColumns
             else if (!(i >= 2 && tokens[i - 1].IsSymbolChar(sql, ':') && tokens[i - 2].IsSymbolChar(sql, ':'))) continue;
             if (j + 1 < tokens.Count && tokens[j].IsKeyword(sql, "AS") && tokens[j + 1].Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier)
                 result.Add(tokens[j + 1].FoldedIdentifier(sql)!);
+            else
+                result.Add(tokens[i].FoldedIdentifier(sql)!); // unaliased: PostgreSQL (and the gateway) name the column for the type
+
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Positions of the select-list items of a plain <c>SELECT a, b::jsonb, … FROM</c> that end in a JSON cast (an
+    /// unaliased one is named <c>?column?</c> by the gateway), when the list has exactly <paramref name="fieldCount"/> items.
+    /// </summary>
+    private static HashSet<int> JsonCastPositions(string sql, int fieldCount)
+    {
+        var result = new HashSet<int>();
+        var tokens = SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient);
+        if (tokens.Count == 0 || !tokens[0].IsKeyword(sql, "SELECT")) return result;
+        var items = new List<(int Start, int End)>();
+        var depth = 0;
+        var start = 1;
+        var i = 1;
+        for (; i < tokens.Count; i++)
+        {
+            var t = tokens[i];
+            if (t.Kind == SqlTokenKind.Open) depth++;
+            else if (t.Kind == SqlTokenKind.Close) depth--;
+            else if (depth == 0 && t.Kind == SqlTokenKind.Comma) { items.Add((start, i)); start = i + 1; }
+            else if (depth == 0 && (t.IsKeyword(sql, "FROM") || t.Kind == SqlTokenKind.Semicolon)) break;
+        }
+        items.Add((start, i));
+        if (items.Count != fieldCount) return result;
+        for (var n = 0; n < items.Count; n++)
+        {
+            var (a, b) = items[n];
+            if (b - a < 3) continue;
+            var last = tokens[b - 1];
+            var isJson = last.IsKeyword(sql, "JSONB") || last.IsKeyword(sql, "JSON");
+            if (isJson && tokens[b - 2].IsSymbolChar(sql, ':') && tokens[b - 3].IsSymbolChar(sql, ':')) result.Add(n);
+            else if (last.IsSymbolChar(sql, ')') && (tokens[b - 2].IsKeyword(sql, "JSONB") || tokens[b - 2].IsKeyword(sql, "JSON"))
+                     && tokens[b - 3].IsKeyword(sql, "AS") && tokens[a].IsKeyword(sql, "CAST")) result.Add(n);
         }
         return result;
     }
@@ -67,5 +107,7 @@ internal static class JsonResultColumns
     /// <summary>DuckDB's generated name of an unaliased JSON cast: <c>CAST('{}' AS JSON)</c> or <c>CAST(x AS jsonb)</c>.</summary>
     private static bool IsJsonCastName(string name) =>
         name.StartsWith("CAST(", StringComparison.OrdinalIgnoreCase)
-        && (name.EndsWith(" AS JSON)", StringComparison.OrdinalIgnoreCase) || name.EndsWith(" AS JSONB)", StringComparison.OrdinalIgnoreCase));
+        && (name.EndsWith(" AS JSON)", StringComparison.OrdinalIgnoreCase) || name.EndsWith(" AS JSONB)", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith(" AS \"jsonb\")", StringComparison.OrdinalIgnoreCase))
+        || name.EndsWith("::jsonb", StringComparison.OrdinalIgnoreCase) || name.EndsWith("::json", StringComparison.OrdinalIgnoreCase);
 }
