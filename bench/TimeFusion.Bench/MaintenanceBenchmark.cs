@@ -10,9 +10,11 @@ using TimeFusion.Wal;
 namespace TimeFusion.Bench;
 
 /// <summary>
-/// <c>maintenance [--flushes 1000] [--rows-per-flush 500] [--runs 3]</c>: one table fed by minute-sized flushes (one
-/// small file each), the dashboard queries before and after OPTIMIZE, against the same rows written as one flush;
-/// OPTIMIZE's rows/s; and the ingest rate of another table while OPTIMIZE runs against the same rate without it.
+/// <c>maintenance [--flushes 1000] [--rows-per-flush 500] [--runs 3] [--optimize-threads 1] [--optimize-nice 10]</c>: one
+/// table fed by minute-sized flushes (one small file each), the dashboard queries before and after OPTIMIZE, against the
+/// same rows written as one flush (the two timed alternately, median of <c>runs</c>); OPTIMIZE's rows/s; and the ingest
+/// rate of another table while OPTIMIZE runs against the same rate without it (measured before and after, averaged).
+/// <c>--optimize-threads</c> / <c>--optimize-nice</c> set <c>TimeFusion:Maintenance:OptimizeThreads</c> / <c>OptimizeNice</c>.
 /// </summary>
 public static class MaintenanceBenchmark
 {
@@ -28,6 +30,8 @@ public static class MaintenanceBenchmark
         var flushes = args.Int("flushes", 1000);
         var perFlush = args.Int("rows-per-flush", 500);
         var runs = args.Int("runs", 3);
+        var optimizeThreads = args.Int("optimize-threads", 1);
+        var optimizeNice = args.Int("optimize-nice", 10);
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-maint-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
         try
@@ -38,6 +42,9 @@ public static class MaintenanceBenchmark
             });
             var store = new LocalObjectStore(Path.Combine(root, "tables"));
             var options = new EngineOptions { Flush = { StagingDirectory = Path.Combine(root, "staging") } };
+            options.Maintenance.OptimizeThreads = optimizeThreads;
+            options.Maintenance.OptimizeNice = optimizeNice;
+            Console.WriteLine($"OPTIMIZE: {optimizeThreads} DuckDB thread(s), nice {optimizeNice}; {Environment.ProcessorCount} cores");
             var services = new EngineServices(buffer, store, new LocalWalStorage(Path.Combine(root, "wal")), options);
             var schema = OtelLogsAndSpans.Schema;
             await using var small = await TableEngine.OpenAsync(new TableId("p-small", schema.Name), schema, services);
@@ -72,19 +79,32 @@ public static class MaintenanceBenchmark
             var analyzer = new QueryAnalyzer(parser);
             var executor = new SnapshotQueryExecutor();
 
-            async Task<double[]> TimeQueriesAsync(TableEngine engine)
+            // The tables compared are timed alternately, run by run, so that a change in the machine's load hits both alike.
+            async Task<double[][]> TimeQueriesAsync(params TableEngine[] engines)
             {
-                var result = new double[queries.Length];
-                using var snapshot = engine.OpenSnapshot();
-                for (var q = 0; q < queries.Length; q++)
+                var result = engines.Select(_ => new double[queries.Length]).ToArray();
+                var snapshots = engines.Select(e => e.OpenSnapshot()).ToArray();
+                try
                 {
-                    var plan = analyzer.Analyze(queries[q].Sql, new OneTable(schema, engine.Id.Project), CallerScope.User(engine.Id.Project, [engine.Id.Project]));
-                    var scan = plan.Scans[0];
-                    result[q] = await MedianAsync(runs, async () =>
+                    for (var q = 0; q < queries.Length; q++)
                     {
-                        var (r, _) = await executor.ExecuteDetailedAsync(snapshot, schema, store, schema.Name, plan.Sql, scan.Time, plan.NewestFirstLimit, CancellationToken.None);
-                        r.Dispose();
-                    });
+                        var runners = engines.Select((engine, e) =>
+                        {
+                            var plan = analyzer.Analyze(queries[q].Sql, new OneTable(schema, engine.Id.Project), CallerScope.User(engine.Id.Project, [engine.Id.Project]));
+                            var snapshot = snapshots[e];
+                            return (Func<Task>)(async () =>
+                            {
+                                var (r, _) = await executor.ExecuteDetailedAsync(snapshot, schema, store, schema.Name, plan.Sql, plan.Scans[0].Time, plan.NewestFirstLimit, CancellationToken.None);
+                                r.Dispose();
+                            });
+                        }).ToArray();
+                        var medians = await MediansAsync(runs, runners);
+                        for (var e = 0; e < engines.Length; e++) result[e][q] = medians[e];
+                    }
+                }
+                finally
+                {
+                    foreach (var s in snapshots) s.Dispose();
                 }
                 return result;
             }
@@ -92,8 +112,7 @@ public static class MaintenanceBenchmark
             (int Files, long Bytes) Shape(TableEngine e) => (e.DeltaSnapshot.Files.Count, e.DeltaSnapshot.Files.Sum(f => f.Size));
             var beforeShape = Shape(small);
             var onceShape = Shape(once);
-            var before = await TimeQueriesAsync(small);
-            var reference = await TimeQueriesAsync(once);
+            var before = (await TimeQueriesAsync(small))[0];
 
             // Ingest without OPTIMIZE, then with OPTIMIZE running on the other table.
             var gen = new OtelRowGenerator(11, start, projectId: "p-ingest");
@@ -116,14 +135,17 @@ public static class MaintenanceBenchmark
                 return rate;
             }
 
+            var withoutBefore = await IngestRateAsync(() => false, TimeSpan.FromSeconds(20));
             var optimizeClock = Stopwatch.StartNew();
             var optimizeTask = small.OptimizeAsync();
             var during = await IngestRateAsync(() => !optimizeTask.IsCompleted, TimeSpan.Zero);
             var optimized = await optimizeTask;
             var optimizeSeconds = optimizeClock.Elapsed.TotalSeconds;
-            var without = await IngestRateAsync(() => false, TimeSpan.FromSeconds(optimizeSeconds));
+            var withoutAfter = await IngestRateAsync(() => false, TimeSpan.FromSeconds(Math.Max(20, optimizeSeconds)));
+            var without = (withoutBefore + withoutAfter) / 2;
             var afterShape = Shape(small);
-            var after = await TimeQueriesAsync(small);
+            var timed = await TimeQueriesAsync(small, once);
+            var (after, reference) = (timed[0], timed[1]);
 
             Console.WriteLine();
             Console.WriteLine($"| table ({rows:N0} rows) | files | MB | " + string.Join(" | ", queries.Select(q => q.Name + " ms")) + " |");
@@ -135,7 +157,7 @@ public static class MaintenanceBenchmark
                 + string.Join(" | ", after.Zip(reference, (x, y) => (x / y).ToString("F2") + "×")) + " |");
             Console.WriteLine();
             Console.WriteLine($"OPTIMIZE: {optimized.FilesRemoved:N0} files → {optimized.FilesAdded}, {optimized.Rows:N0} rows in {optimizeSeconds:F2} s = {optimized.Rows / optimizeSeconds:N0} rows/s");
-            Console.WriteLine($"ingest into another table: {without:N0} rows/s without OPTIMIZE, {during:N0} rows/s while it runs ({(1 - during / without) * 100:F1} % lower)");
+            Console.WriteLine($"ingest into another table: {without:N0} rows/s without OPTIMIZE ({withoutBefore:N0} before, {withoutAfter:N0} after), {during:N0} rows/s while it runs ({(1 - during / without) * 100:F1} % lower)");
             return 0;
         }
         finally
@@ -144,17 +166,20 @@ public static class MaintenanceBenchmark
         }
     }
 
-    private static async Task<double> MedianAsync(int runs, Func<Task> run)
+    /// <summary>The median time of each runner over <paramref name="runs"/> rounds, the runners taking turns in every round.</summary>
+    private static async Task<double[]> MediansAsync(int runs, Func<Task>[] runners)
     {
-        await run(); // warm
-        var times = new List<double>();
+        foreach (var run in runners) await run(); // warm
+        var times = runners.Select(_ => new List<double>()).ToArray();
         for (var i = 0; i < runs; i++)
         {
-            var sw = Stopwatch.StartNew();
-            await run();
-            times.Add(sw.Elapsed.TotalMilliseconds);
+            for (var r = 0; r < runners.Length; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                await runners[r]();
+                times[r].Add(sw.Elapsed.TotalMilliseconds);
+            }
         }
-        times.Sort();
-        return times[times.Count / 2];
+        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 }

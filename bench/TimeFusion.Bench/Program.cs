@@ -8,11 +8,14 @@ public static class Program
 {
     private static readonly Dictionary<string, (string Description, Func<string[], Task<int>> Run)> Benchmarks = new(StringComparer.OrdinalIgnoreCase)
     {
+        ["cluster"] = ("ingest rows/s and dashboard queries over Npgsql: 1 silo vs 3 silos in cluster mode on one Azurite (same cores: the cluster's overhead)", Cluster.ClusterBenchmark.RunAsync),
+        ["bigcopy"] = ("psql \\copy of a ≥ 1 GiB CSV (3 projects, admin): TimeFusion's streamed COPY vs PostgreSQL 15 in the same run, rows/s and the silo's peak RSS", Ingest.BigCopyBenchmark.RunAsync),
         ["buffer"] = ("DuckDB write buffer: append, latency under flush, snapshot queries, Parquet export, memory", BufferBenchmark.RunAsync),
         ["maintenance"] = ("OPTIMIZE after 1,000 minute-sized flushes: files, bytes, dashboard queries vs one flush; OPTIMIZE rows/s; ingest while it runs", MaintenanceBenchmark.RunAsync),
         ["otlp"] = ("spans/s and log records/s over OTLP/HTTP protobuf and OTLP/gRPC vs Arrow Flight DoPut into one silo", Otlp.OtlpBenchmark.RunAsync),
         ["query"] = ("queries over rows split between buffer and Delta vs DuckDB over the same Parquet", QueryBenchmark.RunAsync),
         ["suite"] = ("TimeFusion vs DuckDB and PostgreSQL on the same rows: limits, ingest, queries, recovery, memory → docs/BENCHMARKS.md + benchmarks.json", Suite.SuiteCommand.RunAsync),
+        ["writepath"] = ("CPU time per row of each write path (SDK, DoPut, COPY CSV, 30-row INSERTs) over a window, optionally traced with dotnet-trace", Ingest.WritePathProfile.RunAsync),
         ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),
     };
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TimeFusion.Hosting;
 using TimeFusion.Silo;
 using TimeFusion.Silo.Backend;
+using TimeFusion.Silo.Dashboard;
 using TimeFusion.Silo.Protocol.Flight;
 using TimeFusion.Silo.Protocol.Otlp;
 
@@ -16,7 +17,7 @@ builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft", Lo
 IHost host;
 try
 {
-    builder.UseOrleans(silo => silo.UseTimeFusionClustering().UseTimeFusion());
+    builder.UseOrleans(silo => silo.UseTimeFusionClustering().UseTimeFusion().UseTimeFusionDashboard());
     builder.Services.AddTimeFusionPostgres().AddTimeFusionFlight().AddTimeFusionOtlp();
     host = builder.Build();
     // What the host would check first thing in StartAsync, checked here so a bad setting is reported plainly.

@@ -58,6 +58,7 @@ public static class SuiteCommand
 
             await Part(results, options, "limits", () => MachineLimits.RunAsync(results, root, batches, options.Runs));
             await Part(results, options, "ingest", () => IngestSuite.RunAsync(results, options, ingestSet, batches, pg, root));
+            await Part(results, options, "smallinsert", () => SmallInsertSuite.RunAsync(results, options, batches, pg, root));
             await Part(results, options, "queries", async () =>
             {
                 sw.Restart();

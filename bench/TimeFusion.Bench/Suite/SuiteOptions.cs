@@ -4,7 +4,7 @@ namespace TimeFusion.Bench.Suite;
 
 /// <summary>
 /// <c>suite [--rows 10000000] [--ingest-rows 1000000] [--runs 3] [--out docs] [--no-postgres] [--clickhouse]
-/// [--recovery-wal-mb 1024] [--fanout-rows N] [--only limits,ingest,queries,recovery,memory]</c>.
+/// [--recovery-wal-mb 1024] [--fanout-rows N] [--small-insert-rows 60000] [--only limits,ingest,smallinsert,queries,recovery,memory]</c>.
 /// </summary>
 public sealed class SuiteOptions
 {
@@ -30,6 +30,9 @@ public sealed class SuiteOptions
 
     public int BatchRows { get; init; } = 8192;
 
+    /// <summary>Rows per run of the small-INSERT part (30-row statements; at most the ingest rows).</summary>
+    public long SmallInsertRows { get; init; } = 60_000;
+
     /// <summary>Seconds of the writer flood against a small hard limit.</summary>
     public int FloodSeconds { get; init; } = 15;
 
@@ -40,7 +43,7 @@ public sealed class SuiteOptions
 
     public bool Includes(string part) => Parts.Contains(part);
 
-    public static readonly string[] AllParts = ["limits", "ingest", "queries", "recovery", "memory"];
+    public static readonly string[] AllParts = ["limits", "ingest", "smallinsert", "queries", "recovery", "memory"];
 
     public static string RepoRoot => typeof(SuiteOptions).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .First(a => a.Key == "RepoRoot").Value!;
@@ -60,6 +63,7 @@ public sealed class SuiteOptions
             RecoveryWalBytes = args.Long("recovery-wal-mb", 1024) << 20,
             FanOutRows = args.Long("fanout-rows", Math.Max(30_000, Math.Min(rows / 20, 500_000))),
             BatchRows = args.Int("batch-rows", 8192),
+            SmallInsertRows = args.Long("small-insert-rows", 60_000),
             FloodSeconds = args.Int("flood-seconds", 15),
             PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),
             Parts = only is null

@@ -66,6 +66,19 @@ public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersis
         Task.FromResult<IReadOnlyList<string>>(state.State.Projects.TryGetValue(table.ToLowerInvariant(), out var p) ? [.. p] : []);
 
     /// <inheritdoc />
+    public async Task<bool> DropTableAsync(string table)
+    {
+        var name = table.ToLowerInvariant();
+        if (Builtins.Any(b => b.Name == name)) throw new SchemaException($"table '{name}' is built in and cannot be dropped");
+        if (!state.State.Tables.Remove(name)) return false;
+        state.State.Projects.Remove(name);
+        foreach (var key in state.State.Retention?.Keys.Where(k => k == name || k.StartsWith(name + "/", StringComparison.Ordinal)).ToList() ?? [])
+            state.State.Retention!.Remove(key);
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<CatalogTable>> ListTablesWithProjectsAsync()
     {
         var tables = await ListTablesAsync();

@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using TimeFusion.Query.Execution;
 using TimeFusion.Query.Planning;
@@ -22,7 +23,7 @@ namespace TimeFusion.Grains;
 /// </remarks>
 [StatelessWorker, Reentrant]
 public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
-    StatementCancellations cancellations) : Grain, IQueryGatewayGrain
+    StatementCancellations cancellations, ILogger<QueryGatewayGrain> logger) : Grain, IQueryGatewayGrain
 {
     private readonly QueryAnalyzer _analyzer = new(parser);
     private readonly SqlStatementClassifier _classifier = new(parser);
@@ -36,6 +37,8 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     public Task<ArrowBatches> QueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
     {
         var statements = _classifier.Classify(sql);
+        if (statements is [{ Keyword: "EXPLAIN" } explain])
+            return ExplainAsync(DdlStatementParser.ParseExplain(explain.Sql), caller, cancellationToken);
         if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
             throw new SqlPlanningException(SqlState.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
         return RunQueryAsync(statements[0].Sql, caller, cancellationToken);
@@ -54,6 +57,12 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
 
     private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken)
     {
+        if (SystemSilosView.References(sql))
+        {
+            // The cluster's addresses and every project's load: operators only.
+            if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "permission denied for view timefusion.silos (admins only)");
+            sql = SystemSilosView.Rewrite(sql, await ClusterSilos.ListAsync(GrainFactory), await TableStatusesAsync(caller));
+        }
         if (SystemTablesView.References(sql))
             sql = SystemTablesView.Rewrite(sql, await TableStatusesAsync(caller));
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
@@ -62,6 +71,32 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         using var result = await runner.RunAsync(plan, RunOnGrainAsync, stop.Token);
         return ArrowBatches.FromIpc(ArrowIpc.Write(result.Schema, result.Batches));
+    }
+
+    /// <summary>EXPLAIN [ANALYZE]: the plan of the statement as PostgreSQL prints one (a text column "QUERY PLAN").</summary>
+    private async Task<ArrowBatches> ExplainAsync(ExplainStatement explain, Caller caller, CancellationToken cancellationToken)
+    {
+        var sql = explain.Query;
+        if (_classifier.Classify(sql) is not [{ Kind: StatementKind.Select }])
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "EXPLAIN of a statement other than a query (SELECT) is not supported");
+        if (SystemTablesView.References(sql))
+            sql = SystemTablesView.Rewrite(sql, await TableStatusesAsync(caller));
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
+        var plan = _analyzer.Analyze(sql, catalog, ScopeOf(caller));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
+        var lines = await PlanExplainer.ExplainAsync(plan, explain.Analyze,
+            (grain, grainSql, time, limit, analyze, token) => GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(grain.Project, grain.Table))
+                .ExplainAsync(new GrainQuery(grainSql, time.MinMicros, time.MaxMicros, limit), analyze, token),
+            async token =>
+            {
+                using var result = await runner.RunAsync(plan, RunOnGrainAsync, token);
+                return result.RowCount;
+            }, stop.Token);
+        var builder = new StringArray.Builder();
+        foreach (var line in lines) builder.Append(line);
+        var schema = new Schema([new Field(PlanExplainer.ColumnName, Apache.Arrow.Types.StringType.Default, nullable: false)], null);
+        using var batch = new RecordBatch(schema, [builder.Build()], lines.Count);
+        return ArrowBatches.FromIpc(ArrowIpc.Write(schema, [batch]));
     }
 
     private async Task<QueryBatches> RunOnGrainAsync(TableId grain, string sql, TimeRange time, long? newestFirstLimit, CancellationToken cancellationToken)
@@ -112,12 +147,75 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 await AlterRetentionAsync(MaintenanceStatementParser.ParseAlterRetention(statement.Sql), caller);
                 return 0;
             case StatementKind.CreateTable:
-                if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "only an admin may create tables");
-                await GrainFactory.GetGrain<ICatalogGrain>(0).CreateTableAsync(Query.Statements.CreateTableParser.Parse(statement.Sql));
-                return 0;
+                return await CreateTableAsync(statement, caller);
+            case StatementKind.Other when statement.Keyword == "DROP":
+                return await DropTablesAsync(DdlStatementParser.ParseDrop(statement.Sql), caller);
+            case StatementKind.Other when statement.Keyword == "TRUNCATE":
+                return await TruncateAsync(DdlStatementParser.ParseTruncate(statement.Sql), caller);
+            case StatementKind.Other when statement.Keyword == "ALTER":
+                throw DdlStatementParser.RefuseAlter(statement.Sql);
+            case StatementKind.Other when statement.Keyword == "EXPLAIN":
+                throw new SqlPlanningException(SqlState.FeatureNotSupported, "EXPLAIN returns rows: run it as a query");
             default:
                 throw new SqlPlanningException(SqlState.FeatureNotSupported, $"{statement.Keyword} is not supported through ExecuteAsync yet");
         }
+    }
+
+    /// <summary>
+    /// CREATE TABLE (admins only). IF NOT EXISTS leaves an existing table as it is; without it, a table of the same
+    /// name and columns is accepted again (idempotent set-up scripts) and one with other columns is 42P07.
+    /// </summary>
+    private async Task<long> CreateTableAsync(ClassifiedStatement statement, Caller caller)
+    {
+        if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, "only an admin may create tables");
+        var definition = CreateTableParser.Parse(statement.Sql);
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        var existing = (await catalog.ListTablesAsync()).FirstOrDefault(t => t.Name == definition.Name);
+        if (existing is not null && DdlStatementParser.IsCreateIfNotExists(statement.Sql)) return 0;
+        if (existing is not null && !existing.Columns.SequenceEqual(TableSchema.Create(definition.Name, definition.Columns).Columns))
+            throw new SqlPlanningException(SqlState.DuplicateTable, $"relation \"{definition.Name}\" already exists");
+        await catalog.CreateTableAsync(definition);
+        return 0;
+    }
+
+    /// <summary>
+    /// DROP TABLE (admins only): every project's grain deletes its WAL and Delta table and deactivates, then the catalog
+    /// forgets the table, so a table re-created under the name starts empty. Built-in tables cannot be dropped.
+    /// </summary>
+    private async Task<long> DropTablesAsync(DropTableStatement statement, Caller caller)
+    {
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        var tables = await catalog.ListTablesAsync();
+        foreach (var name in statement.Tables)
+        {
+            if (name is OtelLogsAndSpans.TableName or OtelMetrics.TableName)
+                throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied: \"{name}\" is a built-in table");
+            if (tables.All(t => t.Name != name) && !statement.IfExists)
+                throw new SqlPlanningException(SqlState.UndefinedTable, $"table \"{name}\" does not exist");
+        }
+        if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"must be owner of table {statement.Tables[0]}");
+        foreach (var name in statement.Tables.Where(n => tables.Any(t => t.Name == n)))
+        {
+            foreach (var project in await catalog.ProjectsOfAsync(name))
+                await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, name)).DropAsync();
+            await catalog.DropTableAsync(name);
+        }
+        return 0;
+    }
+
+    /// <summary>TRUNCATE: deletes every row of the caller's writable projects (an admin's: every project) of each table.</summary>
+    private async Task<long> TruncateAsync(TruncateStatement statement, Caller caller)
+    {
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        var tables = await catalog.ListTablesAsync();
+        foreach (var name in statement.Tables.Where(n => tables.All(t => t.Name != n)))
+            throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{name}\" does not exist");
+        long rows = 0;
+        var all = new DmlRequest(false, null, [], null, null);
+        foreach (var name in statement.Tables)
+        foreach (var project in (await catalog.ProjectsOfAsync(name)).Where(p => caller.IsAdmin || caller.Projects.Contains(p)))
+            rows += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, name)).ExecuteDmlAsync(all);
+        return rows;
     }
 
     private async Task<long> DmlAsync(ClassifiedStatement statement, Caller caller)
@@ -291,6 +389,97 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             return batch.Length;
         }
         return await InsertSplitAsync(table, await Query.Statements.ProjectRowSplitter.SplitAsync(batch, projects, duckdb, CancellationToken.None));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, RecordBatch batch, Caller caller, IReadOnlyList<string> begun)
+    {
+        table = table.ToLowerInvariant();
+        var column = batch.Schema.GetFieldIndex(TableSchema.ProjectColumn);
+        IReadOnlyList<string> projects;
+        if (column < 0)
+        {
+            var project = caller.DefaultProject
+                ?? throw new SqlPlanningException(SqlState.InsufficientPrivilege, "the rows carry no project_id and the user has no default project");
+            if (!caller.IsAdmin && !caller.Projects.Contains(project))
+                throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{project}'");
+            projects = [project];
+        }
+        else
+        {
+            // Every project of the chunk is checked writable before anything of it is staged (42501 otherwise).
+            projects = Query.Statements.ProjectRowSplitter.ProjectsOf(batch, column, ScopeOf(caller));
+        }
+        var started = new List<string>();
+        if (projects.Count == 0) return started;
+        IReadOnlyList<(string Project, QueryBatches Rows)>? split = null;
+        try
+        {
+            if (projects.Count == 1)
+            {
+                await StageOnAsync(transaction, table, projects[0], batch, begun, started);
+                return started;
+            }
+            split = await Query.Statements.ProjectRowSplitter.SplitAsync(batch, projects, duckdb, CancellationToken.None);
+            foreach (var (project, rows) in split)
+            {
+                foreach (var part in rows.Batches.Where(b => b.Length > 0))
+                {
+                    // Managed copy: the grain call may outlive the native result.
+                    await StageOnAsync(transaction, table, project, ArrowBatches.FromIpc(ArrowIpc.Write(part.Schema, [part])).Batches[0], begun, started);
+                }
+            }
+            return started;
+        }
+        catch
+        {
+            await AbortRoutedAsync(transaction, table, started);
+            throw;
+        }
+        finally
+        {
+            if (split is not null)
+            {
+                foreach (var (_, rows) in split) rows.Dispose();
+            }
+        }
+    }
+
+    private async Task StageOnAsync(Guid transaction, string table, string project, RecordBatch rows, IReadOnlyList<string> begun, List<string> started)
+    {
+        var grain = GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table));
+        if (!begun.Contains(project) && !started.Contains(project))
+        {
+            await grain.BeginTransactionAsync(transaction);
+            started.Add(project);
+        }
+        await grain.StageAsync(transaction, rows);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CommitRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects)
+    {
+        long rows = 0;
+        foreach (var project in projects)
+            rows += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).CommitTransactionAsync(transaction);
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public async Task AbortRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects)
+    {
+        foreach (var project in projects)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).AbortTransactionAsync(transaction);
+            }
+            catch (Exception e)
+            {
+                // Staged rows are invisible whatever happens here; the grain aborts an idle transaction on its own.
+                logger.LogWarning(e, "aborting transaction {Transaction} on {Project}/{Table} failed", transaction.ToString("N"), project, table);
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -23,6 +23,7 @@ public sealed class TableGrain(
     EngineServices services,
     SnapshotQueryExecutor executor,
     IOptions<FlushTimerOptions> flushTimer,
+    IOptions<TransactionTimerOptions> transactionTimer,
     IHostApplicationLifetime lifetime,
     StatementCancellations cancellations,
     ILogger<TableGrain> logger) : Grain, ITableGrain
@@ -30,6 +31,7 @@ public sealed class TableGrain(
     private TableEngine? _engine;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _maintenanceTimer;
+    private IGrainTimer? _transactionTimer;
     private bool _registered;
 
     private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
@@ -59,6 +61,14 @@ public sealed class TableGrain(
                 KeepAlive = false,
             });
         }
+        var idle = transactionTimer.Value.TransactionIdleTimeout;
+        _transactionTimer = this.RegisterGrainTimer(AbortIdleTransactionsAsync, new GrainTimerCreationOptions
+        {
+            DueTime = idle / 4,
+            Period = idle / 4,
+            Interleave = true,
+            KeepAlive = false,
+        });
         _flushTimer = this.RegisterGrainTimer(FlushIfDueAsync, new GrainTimerCreationOptions
         {
             DueTime = flushTimer.Value.CheckInterval,
@@ -101,7 +111,10 @@ public sealed class TableGrain(
     {
         _flushTimer?.Dispose();
         _maintenanceTimer?.Dispose();
+        _transactionTimer?.Dispose();
         if (_engine is null) return;
+        // An open transaction cannot outlive the activation: it is aborted (its COPY fails retryably).
+        await _engine.AbortAllTransactionsAsync();
         try
         {
             await _engine.FlushAsync(cancellationToken);
@@ -138,13 +151,44 @@ public sealed class TableGrain(
     {
         // Registered before the first row is acknowledged: a statement naming no project finds every project
         // with rows through the catalog, so an acknowledged row must never belong to an unregistered project.
-        if (!_registered)
-        {
-            await GrainFactory.GetGrain<ICatalogGrain>(0).RegisterProjectAsync(Engine.Id.Table, Engine.Id.Project);
-            _registered = true;
-        }
+        await RegisterAsync();
         return await WriteAsync(e => e.InsertAsync(batch));
     }
+
+    private async Task RegisterAsync()
+    {
+        if (_registered) return;
+        await GrainFactory.GetGrain<ICatalogGrain>(0).RegisterProjectAsync(Engine.Id.Table, Engine.Id.Project);
+        _registered = true;
+    }
+
+    private async Task AbortIdleTransactionsAsync(CancellationToken cancellationToken)
+    {
+        if (_engine is not { OpenTransactions: > 0 } engine) return;
+        var aborted = await engine.AbortIdleTransactionsAsync(transactionTimer.Value.TransactionIdleTimeout);
+        if (aborted > 0) logger.LogWarning("{Table}: aborted {Count} transaction(s) idle for {Idle}", engine.Id, aborted, transactionTimer.Value.TransactionIdleTimeout);
+    }
+
+    /// <inheritdoc />
+    public async Task BeginTransactionAsync(Guid transaction)
+    {
+        // Registered before anything can be committed (as for inserts): a statement naming no project finds the project.
+        await RegisterAsync();
+        await WriteAsync(async e =>
+        {
+            await e.BeginTransactionAsync(transaction);
+            return 0;
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<long> StageAsync(Guid transaction, RecordBatch batch) => WriteAsync(e => e.StageAsync(transaction, batch));
+
+    /// <inheritdoc />
+    public Task<long> CommitTransactionAsync(Guid transaction) => WriteAsync(e => e.CommitTransactionAsync(transaction));
+
+    /// <inheritdoc />
+    public Task AbortTransactionAsync(Guid transaction) => _engine is { } engine ? engine.AbortTransactionAsync(transaction) : Task.CompletedTask;
 
     /// <inheritdoc />
     public Task<long> ExecuteDmlAsync(DmlRequest request)
@@ -204,6 +248,8 @@ public sealed class TableGrain(
             Silo = RuntimeIdentity,
             QuarantinedWalRegions = e.Recovery.QuarantinedRegions,
             QuarantinedWalBytes = e.Recovery.Wal.CorruptBytes,
+            OpenTransactions = e.OpenTransactions,
+            StagedBytes = e.StagedBytes,
         });
     }
 
@@ -224,6 +270,46 @@ public sealed class TableGrain(
     {
         var r = await Engine.VacuumAsync(request.Retain);
         return new VacuumReply(r.FilesDeleted, r.BytesDeleted, r.LogFilesDeleted);
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DropAsync()
+    {
+        _flushTimer?.Dispose();
+        _maintenanceTimer?.Dispose();
+        var id = Engine.Id;
+        // Closed without a flush: the rows are being dropped, writing them to Delta first would only be undone.
+        await Engine.DisposeAsync();
+        _engine = null;
+        var deleted = await TableEngine.DeleteStorageAsync(id, services);
+        logger.LogInformation("Table grain {Table} dropped ({Objects} objects deleted)", id, deleted);
+        DeactivateOnIdle();
+        return deleted;
+    }
+
+    /// <inheritdoc />
+    public async Task<GrainExplain> ExplainAsync(GrainQuery query, bool analyze, CancellationToken cancellationToken = default)
+    {
+        var engine = Engine;
+        var buffered = engine.BufferedRows;
+        var time = new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros);
+        var snapshot = engine.OpenSnapshot();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
+        try
+        {
+            var (plan, files, kept) = await Task.Run(() => executor.ExplainAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
+                query.Sql, time, stop.Token), stop.Token);
+            if (!analyze) return new GrainExplain(files, kept, buffered, plan, null, null);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var (batches, _) = await Task.Run(() => executor.ExecuteDetailedAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
+                query.Sql, time, query.NewestFirstLimit, stop.Token), stop.Token);
+            using (batches)
+                return new GrainExplain(files, kept, buffered, plan, batches.RowCount, clock.Elapsed.TotalMilliseconds);
+        }
+        finally
+        {
+            snapshot.Dispose();
+        }
     }
 
     /// <inheritdoc />

@@ -38,9 +38,11 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         var casts = ParameterTypeInference.Infer(sql);
         var types = Enumerable.Range(0, count).Select(i => i < parameterTypeHints.Count && parameterTypeHints[i] is { } t && t.Oid != PgType.Unknown.Oid ? t
             : casts.GetValueOrDefault(i + 1) ?? PgType.Text).ToList();
+        if (statement.Keyword == "EXPLAIN")
+            return new StatementDescription(types, new Schema([new Field(TimeFusion.Query.Execution.PlanExplainer.ColumnName, Apache.Arrow.Types.StringType.Default, false)], null));
         if (statement.Keyword is not ("SELECT" or "WITH" or "VALUES" or "TABLE" or "(")) return new StatementDescription(types, null);
         var bound = ParameterBinder.Bind(sql, new object?[count]);
-        if (!SystemTablesView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
+        if (!SystemTablesView.References(bound) && !SystemSilosView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
         {
             var (schema, batches) = await catalog.QueryAsync(bound, user.Name, tables, users, cancellationToken);
             foreach (var b in batches) b.Dispose();
@@ -70,6 +72,11 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 // CREATE TABLE or another CREATE: the gateway's classifier tells them apart (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
                 return StatementResult.Command("CREATE TABLE");
+            case "DROP" or "TRUNCATE" when !NamesCatalogRelation(sql):
+                // DROP TABLE / TRUNCATE: the gateway reads and runs them (DdlStatementParser). One naming a catalog
+                // relation goes where every catalog statement goes (which refuses it as read-only).
+                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
+                return StatementResult.Command(keyword == "DROP" ? "DROP TABLE" : "TRUNCATE TABLE");
             case "FLUSH":
                 // The gateway's classifier reads FLUSH's optional table (the only classification).
                 await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
@@ -85,7 +92,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 return StatementResult.Command("ALTER TABLE");
             default:
                 // timefusion.tables is the gateway's (its name would otherwise read as information_schema's "tables").
-                if (!SystemTablesView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
+                if (!SystemTablesView.References(sql) && !SystemSilosView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
                 {
                     var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
                     return StatementResult.Rows(schema, Enumerate(batches));
@@ -166,8 +173,56 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         if (_caller.DefaultProject is null && target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0)
             throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project, or a project_id column");
         _block?.RequireWritable("COPY FROM");
-        // Read the whole stream first, then insert it as one batch: one WAL entry, one buffer transaction. A COPY that
-        // fails anywhere (bad row, CopyFail, cancel, a grain refusing the batch) writes nothing.
+        if (_block is { } block) return await HoldCopyAsync(block, target, batches, cancellationToken);
+        // A COPY into the caller's own project that fits in one chunk is inserted as one batch (one WAL entry, atomic).
+        // Anything larger, or routed by project_id, streams: each chunk (at most TimeFusion:Ingest:MaxBatchBytes) is
+        // staged in a write transaction on every project's table grain (invisible, memory bounded), and only once the
+        // whole input was read and staged are they committed. A COPY that fails anywhere (bad row, CopyFail, cancel,
+        // disconnect, a grain refusing a chunk) aborts them all. There is no limit on the COPY as a whole.
+        var direct = target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0;
+        RecordBatch? first = null;
+        Guid? transaction = null;
+        var begun = new List<string>();
+        try
+        {
+            await foreach (var b in batches.WithCancellation(cancellationToken))
+            {
+                if (transaction is null && direct && first is null)
+                {
+                    first = Checked(b);
+                    continue;
+                }
+                using var chunk = Checked(b);
+                if (transaction is null)
+                {
+                    transaction = Guid.NewGuid();
+                    if (first is not null) await StageAsync(transaction.Value, target.Table, first, begun, cancellationToken);
+                }
+                await StageAsync(transaction.Value, target.Table, chunk, begun, cancellationToken);
+            }
+            if (transaction is { } txn)
+                return await Call(() => Gateway.CommitRoutedAsync(txn, target.Table, begun), cancellationToken);
+            if (first is null) return 0;
+            return await Call(() => Gateway.InsertRoutedAsync(target.Table, first, _caller), cancellationToken);
+        }
+        catch when (transaction is { } txn)
+        {
+            // Not cancellable: the client is gone or gave up, and the staged rows must still go.
+            await Gateway.AbortRoutedAsync(txn, target.Table, begun);
+            throw;
+        }
+        finally
+        {
+            first?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Inside a transaction block a COPY's rows wait for COMMIT (the block owns them from here), so they are read whole,
+    /// up to the block's per-table limit; outside a block a COPY streams with no limit.
+    /// </summary>
+    private async Task<long> HoldCopyAsync(TransactionBlock block, CopyTarget target, IAsyncEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
+    {
         var all = new List<RecordBatch>();
         try
         {
@@ -178,20 +233,13 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 bytes += ArrowSize.Of(b);
                 if (bytes > maxCopyBytes)
                     throw new PostgresErrorException(SqlState.ProgramLimitExceeded,
-                        $"COPY holds more than {maxCopyBytes} bytes, the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); split the input into several COPY statements");
+                        $"a COPY inside a transaction block holds more than {maxCopyBytes} bytes (TimeFusion:Ingest:MaxBatchBytes); run it outside the block, where COPY streams without a limit");
             }
             if (all.Count == 0) return 0;
-            if (_block is { } block)
-            {
-                // Inside a transaction block the rows wait for COMMIT (the block owns them from here).
-                var held = all.Count == 1 ? all[0] : Concatenate(target.Schema, all);
-                if (all.Count == 1) all.Clear();
-                block.HoldCopy(target.Table, held);
-                return held.Length;
-            }
-            using var one = all.Count == 1 ? null : Concatenate(target.Schema, all);
-            var batch = one ?? all[0];
-            return await Call(() => Gateway.InsertRoutedAsync(target.Table, batch, _caller), cancellationToken);
+            var held = all.Count == 1 ? all[0] : Concatenate(target.Schema, all);
+            if (all.Count == 1) all.Clear();
+            block.HoldCopy(target.Table, held);
+            return held.Length;
         }
         finally
         {
@@ -205,6 +253,21 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         for (var c = 0; c < columns.Length; c++)
             columns[c] = ArrowArrayConcatenator.Concatenate(batches.Select(b => b.Column(c)).ToList());
         return new RecordBatch(schema, columns, batches.Sum(b => b.Length));
+    }
+
+    private RecordBatch Checked(RecordBatch chunk)
+    {
+        if (ArrowSize.Of(chunk) <= maxCopyBytes) return chunk;
+        chunk.Dispose();
+        throw new PostgresErrorException(SqlState.ProgramLimitExceeded,
+            $"a COPY chunk holds more than {maxCopyBytes} bytes, the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); lower the server's COPY chunk size or raise the limit");
+    }
+
+    private async Task StageAsync(Guid transaction, string table, RecordBatch chunk, List<string> begun, CancellationToken cancellationToken)
+    {
+        if (chunk.Length == 0) return;
+        var started = await Call(() => Gateway.StageRoutedAsync(transaction, table, chunk, _caller, begun.ToArray()), cancellationToken);
+        begun.AddRange(started);
     }
 
     /// <summary>

@@ -79,3 +79,17 @@ public sealed class TinyBudgetCluster : ClusterFixture
         ["ReserveMaxWait"] = "00:00:00.300",
     };
 }
+
+/// <summary>One silo with a 32 MiB memory budget: a streamed COPY is many times what it may buffer.</summary>
+public sealed class SmallBudgetCluster : ClusterFixture
+{
+    public const long HardLimit = 32L << 20;
+
+    protected override int Silos => 1;
+
+    protected override Dictionary<string, string?> Buffer => new()
+    {
+        ["MemoryLimitBytes"] = (1L << 30).ToString(), ["SoftLimitBytes"] = (16L << 20).ToString(), ["HardLimitBytes"] = HardLimit.ToString(), ["Threads"] = "1",
+        ["ReserveMaxWait"] = "00:00:02",
+    };
+}

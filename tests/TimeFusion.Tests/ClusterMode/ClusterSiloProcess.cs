@@ -37,6 +37,9 @@ public sealed class ClusterSiloProcess : IAsyncDisposable
 
     public int PostgresPort => _ports[2];
 
+    /// <summary>The silo-to-silo port (its membership address is 127.0.0.1:this).</summary>
+    public int SiloPort => _ports[0];
+
     public bool IsRunning => _process is { HasExited: false };
 
     private static string SiloDll
@@ -83,6 +86,9 @@ public sealed class ClusterSiloProcess : IAsyncDisposable
             ["Buffer:SoftLimitBytes"] = (128L << 20).ToString(),
             ["Buffer:HardLimitBytes"] = (256L << 20).ToString(),
             ["Buffer:Threads"] = "1",
+            // Every writer and reader is one user: the per-user limit (2 on two cores) would queue them behind each
+            // other while a silo is down and a loaded machine slows every statement, failing them with 53400.
+            ["Execution:MaxConcurrentStatementsPerUser"] = "16",
         };
         foreach (var (k, v) in _extra) settings[k] = v;
         foreach (var (k, v) in settings) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
@@ -94,7 +100,9 @@ public sealed class ClusterSiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        await WaitUntilAnsweringAsync(TimeSpan.FromSeconds(60));
+        // A silo starting while two others replay and the machine is shared can take most of a minute (40-60 s seen at
+        // load average 60 on two cores): the deadline leaves room for that.
+        await WaitUntilAnsweringAsync(TimeSpan.FromSeconds(150));
     }
 
     private void Append(string? line)

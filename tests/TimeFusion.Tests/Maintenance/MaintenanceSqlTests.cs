@@ -118,6 +118,31 @@ public sealed class MaintenanceSqlTests(OneSiloCluster fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Timefusion_silos_lists_the_silo_with_the_table_grains_it_hosts_for_admins_only()
+    {
+        await using var alice = await OpenAsync("alice", "a");
+        await using var root = await OpenAsync("root", "r");
+        await LoadAsync(root, "s-root", 1, new DateTimeOffset(2026, 11, 21, 8, 0, 0, TimeSpan.Zero), "s");
+
+        var silos = await RowsAsync(root, "SELECT silo, address, status, start_time, table_grains, buffered_rows, wal_bytes FROM timefusion.silos");
+        var silo = Assert.Single(silos);
+        Assert.Equal("active", silo[2]);
+        Assert.NotNull(silo[3]);
+        // The silo's identity is the one timefusion.tables names, so its counts are the table grains it hosts.
+        var grains = await ScalarAsync(root, "SELECT count(*) FROM timefusion.tables");
+        Assert.True(grains > 0);
+        Assert.Equal(grains, silo[4]);
+        Assert.Equal(silo[0], (await RowsAsync(root, "SELECT min(silo) FROM timefusion.tables"))[0][0]);
+        Assert.Equal(await ScalarAsync(root, "SELECT sum(wal_bytes) FROM timefusion.tables"), silo[6]);
+        // Both views in one statement, joined on the silo.
+        Assert.Equal(silo[4], await ScalarAsync(root, "SELECT count(*) FROM timefusion.tables t JOIN timefusion.silos s ON s.silo = t.silo"));
+
+        // The cluster's addresses and every project's load are for operators.
+        await using var cmd = new NpgsqlCommand("SELECT count(*) FROM timefusion.silos", alice);
+        Assert.Equal("42501", (await Assert.ThrowsAsync<PostgresException>(() => cmd.ExecuteScalarAsync())).SqlState);
+    }
+
+    [Fact]
     public async Task Retention_hides_old_rows_at_once_drops_their_partitions_and_never_flushes_them()
     {
         await using var alice = await OpenAsync("alice", "a");

@@ -103,7 +103,8 @@ public sealed class VacuumTests : IAsyncLifetime
 
         var table = new DeltaTable(_kit.Objects, Root);
         var reloaded = await table.LoadSnapshotAsync();
-        Assert.Equal(latest.Version, reloaded!.Version);
+        Assert.Equal(latest.Version + 1, reloaded!.Version); // + the VACUUM END commit recording when it ran
+        Assert.Equal(_engine.DeltaSnapshot.Version, reloaded.Version);
         Assert.Equal(latest.Files.Select(f => f.Path).Order(), reloaded.Files.Select(f => f.Path).Order());
         Assert.NotNull(await table.LoadSnapshotAsync(21));
         await Assert.ThrowsAsync<DeltaVersionNotFoundException>(() => table.LoadSnapshotAsync(12));
@@ -112,5 +113,63 @@ public sealed class VacuumTests : IAsyncLifetime
         _engine = await _kit.OpenAsync(Id);
         using var s = _engine.OpenSnapshot();
         Assert.Equal(22L * 20, (await _kit.CountAsync(s)).Rows);
+    }
+
+    [Fact]
+    public async Task Temporary_files_a_crash_left_go_once_older_than_the_window()
+    {
+        await FlushesAsync(1);
+        string[] temps =
+        [
+            Root + "/date=2026-11-24/part-00000-x.zstd.parquet.tmp-" + Guid.NewGuid().ToString("N"),
+            DeltaLogPaths.CommitPath(Root, 99) + ".tmp-" + Guid.NewGuid().ToString("N"),
+        ];
+        foreach (var t in temps)
+        {
+            var full = _kit.Objects.FullPath(t);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            await File.WriteAllBytesAsync(full, new byte[] { 1, 2, 3, 4 });
+        }
+        var live = await DataFilesAsync();
+        Assert.Equal(0, (await _engine.VacuumAsync()).FilesDeleted); // young: may be a write in progress
+        Assert.Equal(0, (await _engine.VacuumAsync(TimeSpan.Zero)).FilesDeleted); // even with RETAIN 0 HOURS
+        Assert.All(temps, t => Assert.True(File.Exists(_kit.Objects.FullPath(t))));
+
+        _clock.Now += TimeSpan.FromDays(8);
+        var vacuum = await _engine.VacuumAsync();
+        Assert.Equal((2, 2, 8L), (vacuum.FilesDeleted, vacuum.OrphansDeleted, vacuum.BytesDeleted));
+        Assert.All(temps, t => Assert.False(File.Exists(_kit.Objects.FullPath(t))));
+        Assert.Equal(live, await DataFilesAsync());
+        using var s = _engine.OpenSnapshot();
+        Assert.Equal(20L, (await _kit.CountAsync(s)).Rows);
+    }
+
+    [Fact]
+    public async Task Last_vacuum_is_recorded_in_the_Delta_log_and_survives_a_restart()
+    {
+        await FlushesAsync(1);
+        Assert.Null(_engine.LastVacuum);
+        _clock.Now = DateTimeOffset.FromUnixTimeMilliseconds(_clock.Now.ToUnixTimeMilliseconds()) + TimeSpan.FromHours(1); // the log keeps ms
+        var at = _clock.GetUtcNow();
+        await _engine.VacuumAsync();
+        Assert.Equal(at, _engine.LastVacuum);
+        var version = _engine.DeltaSnapshot.Version;
+        var commit = await MaintenanceKit.CommitTextAsync(_kit.Objects, Id, version);
+        Assert.Contains("\"operation\":\"VACUUM END\"", commit, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"add\"", commit, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"remove\"", commit, StringComparison.Ordinal);
+
+        await _engine.DisposeAsync();
+        _clock.Now += TimeSpan.FromHours(1);
+        _engine = await _kit.OpenAsync(Id);
+        Assert.Equal(at, _engine.LastVacuum);
+        // The schedule continues from it: not due again before the interval (6 h) has passed since then.
+        await _engine.RunScheduledMaintenanceAsync();
+        Assert.Equal(version, _engine.DeltaSnapshot.Version);
+        _clock.Now += TimeSpan.FromHours(5);
+        await _engine.RunScheduledMaintenanceAsync();
+        Assert.Equal(_clock.GetUtcNow(), _engine.LastVacuum);
+        using var s = _engine.OpenSnapshot();
+        Assert.Equal(20L, (await _kit.CountAsync(s)).Rows);
     }
 }

@@ -140,6 +140,72 @@ public sealed class AzureWalTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_writer_frozen_after_renewing_its_lease_cannot_start_a_segment_behind_a_new_owner()
+    {
+        // Writer A rolls to segment 3: it renews its lease on segment 1 (still its own), then — as if frozen right there —
+        // writer B takes the log over (breaks the lease, lists segment 1 only, appends LSN 3 into it) before A's request
+        // creating segment 3 goes out. A must not write LSN 3 a second time into a segment B does not know of.
+        var container = await NewContainer();
+        var segment3 = WalSegmentName.Format(3);
+        WriteAheadLog? ownerB = null;
+        var takeOver = new BeforeRequestPolicy(r => r.Method == Azure.Core.RequestMethod.Put && r.Uri.Path.EndsWith("/" + segment3, StringComparison.Ordinal)
+            && !r.Uri.Query.Contains("comp=", StringComparison.Ordinal), async () =>
+        {
+            ownerB = await WriteAheadLog.OpenAsync(Id, new AzureAppendBlobWalStorage(container));
+            Assert.Equal(3, await ownerB.AppendAsync(WalOperation.Insert, "b"u8.ToArray()));
+        });
+        var options = new BlobClientOptions();
+        options.AddPolicy(takeOver, Azure.Core.HttpPipelinePosition.PerCall);
+        var containerA = new BlobServiceClient(azurite.ConnectionString, options).GetBlobContainerClient(container.Name);
+        await using var ownerA = await WriteAheadLog.OpenAsync(Id, new AzureAppendBlobWalStorage(containerA, options: new AzureWalStorageOptions { MaxBlocksPerSegment = 2 }));
+        Assert.Equal(1, await ownerA.AppendAsync(WalOperation.Insert, "1"u8.ToArray()));
+        Assert.Equal(2, await ownerA.AppendAsync(WalOperation.Insert, "2"u8.ToArray()));
+
+        var refused = await Assert.ThrowsAsync<WalFaultedException>(async () => await ownerA.AppendAsync(WalOperation.Insert, "a"u8.ToArray()));
+        Assert.IsType<WalConflictException>(refused.InnerException);
+        Assert.True(takeOver.Fired, "the take-over did not run");
+        await using (ownerB) Assert.NotNull(ownerB);
+        // A removed the segment it created but could not own, and the log reads as B wrote it.
+        Assert.DoesNotContain(await Segments(container), b => b.Name.EndsWith(segment3, StringComparison.Ordinal));
+        await using var reader = await WriteAheadLog.OpenAsync(Id, new AzureAppendBlobWalStorage(container));
+        Assert.Equal([(1L, (byte)'1'), (2L, (byte)'2'), (3L, (byte)'b')], (await ReadAll(reader)).Select(x => (x.Lsn, x.Payload.Span[0])));
+    }
+
+    [Fact]
+    public async Task An_empty_segment_left_between_others_is_ignored_on_recovery()
+    {
+        // What a writer killed between creating a segment and finding it no longer owns the log leaves behind.
+        var container = await NewContainer();
+        var storage = new AzureAppendBlobWalStorage(container, options: new AzureWalStorageOptions { MaxBlocksPerSegment = 3 });
+        await using (var log = await WriteAheadLog.OpenAsync(Id, storage))
+        {
+            for (var i = 1; i <= 4; i++) await log.AppendAsync(WalOperation.Insert, new[] { (byte)i });
+        }
+        Assert.Equal(2, (await Segments(container)).Count); // LSNs 1-3, then 4
+        await container.GetAppendBlobClient(StoragePathNames.WalRoot(Id) + "/" + WalSegmentName.Format(2)).CreateAsync();
+        await using var reopened = await WriteAheadLog.OpenAsync(Id, storage);
+        Assert.Equal([1L, 2, 3, 4], (await ReadAll(reopened)).Select(e => e.Lsn));
+        Assert.Equal(5, await reopened.AppendAsync(WalOperation.Insert, new byte[] { 5 }));
+    }
+
+    /// <summary>Runs <paramref name="before"/> once, before the first request matching <paramref name="match"/> is sent.</summary>
+    private sealed class BeforeRequestPolicy(Func<Azure.Core.Request, bool> match, Func<Task> before) : Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        private int _fired;
+
+        public bool Fired => _fired == 1;
+
+        public override async ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            if (match(message.Request) && Interlocked.Exchange(ref _fired, 1) == 0) await before();
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("asynchronous only");
+    }
+
+    [Fact]
     public async Task A_torn_tail_in_an_append_blob_is_fenced_off_by_metadata_and_a_new_segment()
     {
         var container = await NewContainer();

@@ -10,8 +10,9 @@ public sealed record StatusSection(string Title, IReadOnlyList<string> Columns, 
 
 /// <summary>
 /// Where <c>timefusion status</c> gets its figures — the one place to change when the server reports more. It reads the
-/// SQL views <c>timefusion.silos</c> and <c>timefusion.tables</c> (silos; per table buffered rows and bytes, WAL bytes,
-/// last flush) when the server has them; otherwise it lists the tables (ListFlights) with rows and newest timestamp per
+/// SQL views <c>timefusion.silos</c> (the cluster's silos from Orleans' membership, with the table grains each hosts;
+/// admins only) and <c>timefusion.tables</c> (per table buffered rows and bytes, WAL bytes, last flush) when the server
+/// has them; otherwise it lists the tables (ListFlights) with rows and newest timestamp per
 /// project from plain SQL, and says that buffer and WAL figures are not reported.
 /// </summary>
 public sealed class ServerStatusSource(FlightConnection connection)
@@ -19,15 +20,14 @@ public sealed class ServerStatusSource(FlightConnection connection)
     /// <summary>The sections to show.</summary>
     public async Task<IReadOnlyList<StatusSection>> ReadAsync(CancellationToken ct)
     {
-        var silos = await TryViewAsync("Silos", "SELECT * FROM timefusion.silos", ct);
+        // Dead silos stay in Orleans' membership until it cleans them up: the live ones first.
+        var silos = await TryViewAsync("Silos",
+            "SELECT address, name, status, start_time, table_grains, buffered_rows, buffered_bytes, wal_bytes FROM timefusion.silos " +
+            "ORDER BY status <> 'active', start_time DESC", ct);
         var tables = await TryViewAsync("Tables", "SELECT * FROM timefusion.tables ORDER BY table_name, project_id", ct);
-        // Without a silos view, the silos that host table grains (timefusion.tables names each grain's silo).
-        silos ??= tables is null ? null : await TryViewAsync("Silos",
-            "SELECT silo, count(*) AS table_grains, sum(buffered_rows) AS buffered_rows, sum(buffered_bytes) AS buffered_bytes, " +
-            "sum(wal_bytes) AS wal_bytes FROM timefusion.tables GROUP BY silo ORDER BY silo", ct);
         return
         [
-            silos ?? new StatusSection("Silos", [], [], "not reported by this server (it has no timefusion.silos view)"),
+            silos ?? new StatusSection("Silos", [], [], "not reported (timefusion.silos is for admins, or this server has no such view)"),
             tables ?? await TablesFromSqlAsync(ct),
         ];
     }

@@ -21,6 +21,13 @@ public interface ICatalogGrain : IGrainWithIntegerKey
     Task<IReadOnlyList<string>> ProjectsOfAsync(string table);
 
     /// <summary>
+    /// Forgets a user table: its definition, its projects and its retentions. Returns false when it did not exist.
+    /// The table grains' storage is deleted by the caller first (<see cref="ITableGrain.DropAsync"/>).
+    /// </summary>
+    /// <remarks>A built-in table cannot be dropped (the catalog refuses it).</remarks>
+    Task<bool> DropTableAsync(string table);
+
+    /// <summary>
     /// Every table with its columns and the projects known to have rows in it, in one call: what the gateway plans a
     /// statement with (one catalog round trip per statement, not one per table).
     /// </summary>

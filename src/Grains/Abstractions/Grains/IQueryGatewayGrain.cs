@@ -52,6 +52,25 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
     /// block's inserts and sends them at COMMIT with <see cref="InsertAsync"/>.
     /// </summary>
     Task<IReadOnlyList<EvaluatedInsert>> EvaluateInsertAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stages one chunk of write transaction <paramref name="transaction"/> (a streamed COPY), routed as
+    /// <see cref="InsertRoutedAsync"/> routes rows (grants checked the same way), on each project's table grain: begins
+    /// the transaction on grains not in <paramref name="begun"/> and returns those it began (the caller commits or aborts
+    /// them all later). On failure the grains it began are aborted and the caller aborts the others. Nothing staged is
+    /// visible before <see cref="CommitRoutedAsync"/>.
+    /// </summary>
+    Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, RecordBatch batch, Caller caller, IReadOnlyList<string> begun);
+
+    /// <summary>
+    /// Commits the transaction on each project's table grain, one after another, once every chunk was staged; returns the
+    /// rows committed. Each (project, table) commits atomically; a failure part-way leaves the projects committed so far
+    /// committed (the caller aborts the rest).
+    /// </summary>
+    Task<long> CommitRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects);
+
+    /// <summary>Aborts the transaction on each project's table grain (best effort: an idle transaction times out anyway).</summary>
+    Task AbortRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects);
 }
 
 /// <summary>The rows one INSERT would add to one (project, table), evaluated but not stored.</summary>

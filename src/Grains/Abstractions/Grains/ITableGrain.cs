@@ -15,6 +15,30 @@ public interface ITableGrain : IGrainWithStringKey
     Task<long> InsertAsync(RecordBatch batch);
 
     /// <summary>
+    /// Opens write transaction <paramref name="transaction"/> (id chosen by the caller, e.g. one per COPY) on this
+    /// table. Its rows are staged with <see cref="StageAsync"/>, invisible and bounded in memory (spilled to unreferenced
+    /// Parquet files), until <see cref="CommitTransactionAsync"/> adds them all in one Delta commit. A transaction idle
+    /// longer than <c>TimeFusion:Ingest:TransactionIdleTimeout</c>, or open when the grain deactivates, is aborted.
+    /// </summary>
+    [AlwaysInterleave]
+    Task BeginTransactionAsync(Guid transaction);
+
+    /// <summary>
+    /// Validates and stages one chunk of an open transaction (rejecting the chunk whole); returns the rows staged so far.
+    /// Fails with a retryable 40001 when the transaction is not open here (aborted, timed out, lost with an activation).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<long> StageAsync(Guid transaction, RecordBatch batch);
+
+    /// <summary>Makes every staged row of the transaction visible at once (one Delta commit); returns the rows committed.</summary>
+    [AlwaysInterleave]
+    Task<long> CommitTransactionAsync(Guid transaction);
+
+    /// <summary>Drops the transaction's staged rows and files; an unknown transaction is ignored.</summary>
+    [AlwaysInterleave]
+    Task AbortTransactionAsync(Guid transaction);
+
+    /// <summary>
     /// Runs <c>DELETE</c> (no assignments) or <c>UPDATE</c> on this table's buffer and Delta files, atomically,
     /// logged first; returns rows affected. The predicate is confined to this grain's project.
     /// </summary>
@@ -44,6 +68,19 @@ public interface ITableGrain : IGrainWithStringKey
     /// <summary>VACUUM: applies the retention, deletes unreferenced files older than the window, cleans the log.</summary>
     [AlwaysInterleave]
     Task<VacuumReply> VacuumAsync(VacuumRequest request);
+
+    /// <summary>
+    /// DROP TABLE for this (project, table): closes the engine and deletes its WAL and Delta table, then deactivates.
+    /// A later activation (a table re-created under the same name) starts empty. Returns the objects deleted.
+    /// </summary>
+    Task<int> DropAsync();
+
+    /// <summary>
+    /// EXPLAIN of this grain's part of a query: DuckDB's plan over the snapshot, the Delta files kept and pruned and
+    /// the buffered rows; with <paramref name="analyze"/> the part also runs and its rows and time are reported.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<GrainExplain> ExplainAsync(GrainQuery query, bool analyze, CancellationToken cancellationToken = default);
 
     /// <summary>Sets this (project, table)'s effective retention (null keeps everything); it applies to queries at once.</summary>
     [AlwaysInterleave]
@@ -87,6 +124,22 @@ public sealed record GrainQuery(
     [property: Id(1)] long? MinTimestampMicros,
     [property: Id(2)] long? MaxTimestampMicros,
     [property: Id(3)] long? NewestFirstLimit);
+
+/// <summary>What one table grain reports for EXPLAIN.</summary>
+/// <param name="DeltaFiles">Data files in the Delta snapshot.</param>
+/// <param name="FilesKept">Files the time range kept (the rest were pruned).</param>
+/// <param name="BufferRows">Rows in the buffer snapshot (all scanned).</param>
+/// <param name="Plan">DuckDB's physical plan for the grain's part, one line per element.</param>
+/// <param name="ActualRows">Rows the part returned (EXPLAIN ANALYZE), or null.</param>
+/// <param name="ActualMilliseconds">Time the part took (EXPLAIN ANALYZE), or null.</param>
+[GenerateSerializer, Immutable]
+public sealed record GrainExplain(
+    [property: Id(0)] int DeltaFiles,
+    [property: Id(1)] int FilesKept,
+    [property: Id(2)] long BufferRows,
+    [property: Id(3)] IReadOnlyList<string> Plan,
+    [property: Id(4)] long? ActualRows,
+    [property: Id(5)] double? ActualMilliseconds);
 
 /// <summary>A planned DELETE or UPDATE for one table grain.</summary>
 /// <param name="IsUpdate">UPDATE when true, DELETE otherwise.</param>
@@ -162,4 +215,10 @@ public sealed record TableGrainStatus(
 
     /// <summary>Their bytes.</summary>
     [Id(20)] public long QuarantinedWalBytes { get; init; }
+
+    /// <summary>Write transactions (streamed COPYs) open on the table.</summary>
+    [Id(21)] public int OpenTransactions { get; init; }
+
+    /// <summary>Bytes their staged rows hold in memory now (they spill to Parquet beyond a threshold).</summary>
+    [Id(22)] public long StagedBytes { get; init; }
 }

@@ -106,6 +106,9 @@ public static class SqlState
     /// <summary>42P01 undefined_table.</summary>
     public const string UndefinedTable = "42P01";
 
+    /// <summary>42P07 duplicate_table.</summary>
+    public const string DuplicateTable = "42P07";
+
     /// <summary>42P03 duplicate_cursor (portal).</summary>
     public const string DuplicateCursor = "42P03";
 

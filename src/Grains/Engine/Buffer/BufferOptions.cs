@@ -58,6 +58,14 @@ public sealed class BufferOptions
     public int GenerationRows { get; set; } = 122_880;
 
     /// <summary>
+    /// Rows of concurrent inserts into one table that one buffer transaction may take together: a writer whose turn
+    /// it is appends the batches of the writers queued behind it with its own, so they share DuckDB's commit (the
+    /// dominant cost of a small append). A batch larger than this still goes alone. 0 = each batch in its own
+    /// transaction. Default 65,536.
+    /// </summary>
+    public int MaxCoalescedRows { get; set; } = 65_536;
+
+    /// <summary>
     /// Merge and compress sealed generations in the background (default true). When false they stay uncompressed
     /// until <see cref="BufferTable.CheckpointAsync"/> or <see cref="BufferDatabase.CheckpointAsync"/> is called.
     /// </summary>
@@ -97,6 +105,8 @@ public sealed class BufferOptions
             throw new ArgumentOutOfRangeException(nameof(RowsPerChunk), RowsPerChunk, "must be between 1 and 1,048,576");
         if (GenerationRows < 1)
             throw new ArgumentOutOfRangeException(nameof(GenerationRows), GenerationRows, "must be positive");
+        if (MaxCoalescedRows < 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxCoalescedRows), MaxCoalescedRows, "must not be negative");
         if (MaxConcurrentCheckpoints < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxConcurrentCheckpoints), MaxConcurrentCheckpoints, "must be positive");
         if (CheckpointRetryDelay < TimeSpan.Zero)

@@ -65,7 +65,44 @@ public sealed partial class BufferTable
             throw new SchemaException($"table '{Schema.Name}': the batch was validated against {(batch.Table is null ? "no table" : $"table '{batch.Table.Name}' with other columns")}");
     }
 
-    private async Task AppendValidatedAsync(ValidatedBatch batch, long lsn, MemoryReservation reservation, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends several batches, each tagged with its own LSN (increasing), in ONE buffer transaction: all of them or
+    /// none. The table takes every reservation over, as <see cref="AppendAsync(ValidatedBatch, long, MemoryReservation, CancellationToken)"/>
+    /// does for one (all are released if the append fails). Concurrent writers of one table coalesce their batches
+    /// through this, so that they share DuckDB's commit.
+    /// </summary>
+    /// <exception cref="SchemaException">A batch was validated against another table's columns.</exception>
+    /// <exception cref="BufferException">DuckDB refused the rows; nothing was appended.</exception>
+    public async Task AppendAsync(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        try
+        {
+            if (group.Count == 0)
+                throw new ArgumentException("the group is empty", nameof(group));
+            for (var i = 0; i < group.Count; i++)
+            {
+                ArgumentNullException.ThrowIfNull(group[i].Batch);
+                ArgumentNullException.ThrowIfNull(group[i].Reservation);
+                ArgumentOutOfRangeException.ThrowIfNegative(group[i].Lsn);
+                if (i > 0 && group[i].Lsn <= group[i - 1].Lsn)
+                    throw new ArgumentOutOfRangeException(nameof(group), group[i].Lsn, "the group's LSNs must increase");
+                RequireFits(group[i].Batch);
+            }
+        }
+        catch
+        {
+            foreach (var item in group)
+                item.Reservation?.Release();
+            throw;
+        }
+        await AppendValidatedAsync(group, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task AppendValidatedAsync(ValidatedBatch batch, long lsn, MemoryReservation reservation, CancellationToken cancellationToken) =>
+        AppendValidatedAsync([(batch, lsn, reservation)], cancellationToken);
+
+    private async Task AppendValidatedAsync(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, CancellationToken cancellationToken)
     {
         try
         {
@@ -73,17 +110,21 @@ public sealed partial class BufferTable
         }
         catch
         {
-            reservation.Release();
+            ReleaseAll(group);
             throw;
         }
         try
         {
             ThrowIfDisposed();
-            if (lsn < _maxLsn)
-                throw new ArgumentOutOfRangeException(nameof(lsn), lsn, $"LSNs must not decrease: the buffer of {Id} already holds LSN {_maxLsn}");
-            if (lsn <= Interlocked.Read(ref _deletedUpTo))
-                throw new ArgumentOutOfRangeException(nameof(lsn), lsn, $"the buffer of {Id} was already flushed up to LSN {_deletedUpTo}");
-            if (batch.Length > 0)
+            var (first, last) = (group[0].Lsn, group[^1].Lsn);
+            if (first < _maxLsn)
+                throw new ArgumentOutOfRangeException("lsn", first, $"LSNs must not decrease: the buffer of {Id} already holds LSN {_maxLsn}");
+            if (first <= Interlocked.Read(ref _deletedUpTo))
+                throw new ArgumentOutOfRangeException("lsn", first, $"the buffer of {Id} was already flushed up to LSN {_deletedUpTo}");
+            long rows = 0;
+            foreach (var item in group)
+                rows += item.Batch.Length;
+            if (rows > 0)
             {
                 var active = _appenderTarget!;
                 if (ShouldSeal(active))
@@ -93,18 +134,25 @@ public sealed partial class BufferTable
                 }
                 // Widen before committing: a snapshot deciding from the bounds must never miss a committed row.
                 lock (_gate)
-                    active.Widen(lsn);
-                AppendInTransaction(batch, lsn);
+                {
+                    active.Widen(first);
+                    active.Widen(last);
+                }
+                AppendInTransaction(group, rows);
                 lock (_gate)
-                    active.Rows += batch.Length;
+                    active.Rows += rows;
+                Stats.RecordAppend(group.Count);
             }
-            reservation.MarkHeld();
-            _reservations.Add(lsn, reservation);
-            Interlocked.Exchange(ref _maxLsn, lsn);
+            foreach (var item in group)
+            {
+                item.Reservation.MarkHeld();
+                _reservations.Add(item.Lsn, item.Reservation);
+            }
+            Interlocked.Exchange(ref _maxLsn, last);
         }
         catch
         {
-            reservation.Release();
+            ReleaseAll(group);
             throw;
         }
         finally
@@ -113,14 +161,23 @@ public sealed partial class BufferTable
         }
     }
 
-    private void AppendInTransaction(ValidatedBatch batch, long lsn)
+    private static void ReleaseAll(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group)
+    {
+        foreach (var item in group)
+            item.Reservation.Release();
+    }
+
+    private void AppendInTransaction(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, long rows)
     {
         var connection = _appendConnection!;
         var appender = _appender!;
         DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
         try
         {
-            appender.Append(batch, lsn);
+            // One appender flush for the group: its fixed cost per call is most of a small batch's append.
+            foreach (var item in group)
+                appender.Append(item.Batch, item.Lsn, flush: false);
+            appender.Flush();
             DuckDbCommands.Execute(connection, "COMMIT");
         }
         catch (Exception e)
@@ -137,7 +194,7 @@ public sealed partial class BufferTable
             }
             if (e is BufferException)
                 throw;
-            throw new BufferException($"appending {batch.Length} rows to the buffer of {Id} failed: {e.Message}", e);
+            throw new BufferException($"appending {rows} rows to the buffer of {Id} failed: {e.Message}", e);
         }
     }
 }

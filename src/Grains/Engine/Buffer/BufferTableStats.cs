@@ -1,12 +1,26 @@
 namespace TimeFusion.Buffer;
 
-/// <summary>Counters of a buffer table's checkpoints (each one stalls the table's appends while it runs). Thread-safe.</summary>
+/// <summary>Counters of a buffer table's append transactions and checkpoints (each one stalls the table's appends while it runs). Thread-safe.</summary>
 public sealed class BufferTableStats
 {
     private long _checkpoints;
     private long _deferred;
     private long _totalTicks;
     private long _maxTicks;
+    private long _appendTransactions;
+    private long _appendedBatches;
+
+    /// <summary>Buffer transactions that appended rows (one per batch, or one per coalesced group of batches).</summary>
+    public long AppendTransactions => Interlocked.Read(ref _appendTransactions);
+
+    /// <summary>Batches appended by those transactions.</summary>
+    public long AppendedBatches => Interlocked.Read(ref _appendedBatches);
+
+    internal void RecordAppend(int batches)
+    {
+        Interlocked.Increment(ref _appendTransactions);
+        Interlocked.Add(ref _appendedBatches, batches);
+    }
 
     /// <summary>Checkpoints that ran.</summary>
     public long Checkpoints => Interlocked.Read(ref _checkpoints);

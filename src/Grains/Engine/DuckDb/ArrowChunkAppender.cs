@@ -13,7 +13,7 @@ namespace TimeFusion.DuckDb;
 /// (<c>duckdb_schema_from_arrow</c>, cached per distinct incoming schema), then each slice of the batch,
 /// with a constant <c>_lsn</c> column added, is exported through the Arrow C data interface, turned into a
 /// DataChunk (<c>duckdb_data_chunk_from_arrow</c>, which takes the exported array over) and handed to an
-/// appender. The appender commits as it goes, so callers wrap <see cref="Append"/> in a transaction on the
+/// appender. The appender commits as it goes, so callers wrap <see cref="Append(ValidatedBatch, long)"/> in a transaction on the
 /// same connection and call <see cref="Abandon"/> before rolling back a failed one.
 /// Not thread-safe: one instance per table, used under the table's append lock.
 /// </summary>
@@ -60,7 +60,13 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
     /// </summary>
     /// <exception cref="BufferException">DuckDB refused the data (e.g. a NOT NULL violation) or the conversion failed.</exception>
     /// <exception cref="ArgumentException">The batch's column count does not fit the table's.</exception>
-    public void Append(ValidatedBatch validated, long lsn)
+    public void Append(ValidatedBatch validated, long lsn) => Append(validated, lsn, flush: true);
+
+    /// <summary>
+    /// As <see cref="Append(ValidatedBatch, long)"/>; with <paramref name="flush"/> false the rows stay in the
+    /// appender until <see cref="Flush"/> (one flush for a group of small batches appended in one transaction).
+    /// </summary>
+    public void Append(ValidatedBatch validated, long lsn, bool flush)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(validated);
@@ -91,6 +97,17 @@ internal sealed unsafe class ArrowChunkAppender : IDisposable
                 arrays[columns] = _lsnValues.Create(lsn, rows);
             AppendChunk(appender, new RecordBatch(converted.SchemaWithLsn, arrays, rows), converted.Handle);
         }
+        if (flush)
+            Flush();
+    }
+
+    /// <summary>Hands the rows appended so far to the table (inside the caller's transaction).</summary>
+    /// <exception cref="BufferException">DuckDB refused the rows.</exception>
+    public void Flush()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_appender is not { } appender)
+            return;
         if (DuckDbApi.duckdb_appender_flush(appender) != DuckDbApi.Success)
             throw new BufferException("DuckDB rejected the batch: " + AppenderError(appender));
     }

@@ -20,8 +20,36 @@ public static class DuckDbErrorTranslation
         // client gets what happened and which setting bounds it.
         if (kind == "Out of Memory" || message.Contains("bad allocation", StringComparison.Ordinal))
             return new DuckDbSqlException(SqlState.OutOfMemory, OutOfMemoryText, message);
-        return new DuckDbSqlException(SqlStateOf(message), context is null ? text : $"{context}: {text}", message);
+        var state = SqlStateOf(message);
+        if (state == SqlState.UndefinedFunction) text = UndefinedFunctionText(text);
+        return new DuckDbSqlException(state, context is null ? text : $"{context}: {text}", message);
     }
+
+    /// <summary>
+    /// DuckDB's "Scalar Function with name f does not exist! Did you mean …" and "No function matches … 'f(A, B)' …"
+    /// in PostgreSQL's words: <c>function f(a, b) does not exist</c>, or <c>operator does not exist: A op B</c>.
+    /// </summary>
+    public static string UndefinedFunctionText(string text)
+    {
+        var named = System.Text.RegularExpressions.Regex.Match(text, @"Function with name (\S+?) does not exist");
+        if (named.Success)
+        {
+            var name = named.Groups[1].Value;
+            return IsOperatorName(name) ? $"operator does not exist: {name}" : $"function {name} does not exist";
+        }
+        var typed = System.Text.RegularExpressions.Regex.Match(text, @"No function matches the given name and argument types '(.+?)\((.*?)\)'");
+        if (typed.Success)
+        {
+            var name = typed.Groups[1].Value;
+            var args = typed.Groups[2].Value.Split(", ", StringSplitOptions.RemoveEmptyEntries).Select(a => a.Replace("STRING_LITERAL", "unknown").ToLowerInvariant()).ToList();
+            return IsOperatorName(name)
+                ? $"operator does not exist: {string.Join($" {name} ", args)}"
+                : $"function {name}({string.Join(", ", args)}) does not exist";
+        }
+        return text;
+    }
+
+    private static bool IsOperatorName(string name) => name.Length > 0 && !name.Any(char.IsLetterOrDigit);
 
     /// <summary>What a client reads when a statement needed more memory than the server allows.</summary>
     public const string OutOfMemoryText =
@@ -77,6 +105,9 @@ public static class DuckDbErrorTranslation
         var text = message.Trim();
         var blank = text.IndexOf("\n\n", StringComparison.Ordinal);
         if (blank >= 0) text = text[..blank].TrimEnd();
+        // "Did you mean …?" names DuckDB's functions and types, not PostgreSQL's.
+        var guess = text.IndexOf("\nDid you mean", StringComparison.Ordinal);
+        if (guess > 0) text = text[..guess].TrimEnd();
         var advice = text.IndexOf("Possible solutions", StringComparison.Ordinal);
         if (advice > 0) text = text[..advice].TrimEnd();
         // "Max expression depth limit of 1000 exceeded. Use "SET max_expression_depth TO x" …": a setting clients

@@ -42,6 +42,21 @@ public sealed class MaintenanceOptions
     /// <summary>How many times OPTIMIZE re-plans when a concurrent commit (DML, retention) removed one of its input files. Default 3.</summary>
     public int MaxOptimizeAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// DuckDB worker threads of OPTIMIZE's rewrite, which runs in a DuckDB instance of its own (not the buffer database, whose
+    /// threads ingest and queries use). Default 1: compaction is background work and must not take the cores from ingest.
+    /// </summary>
+    public int OptimizeThreads { get; set; } = 1;
+
+    /// <summary>Memory limit of OPTIMIZE's DuckDB instance (its sort spills to disk beyond it). Default 512 MiB.</summary>
+    public long OptimizeMemoryBytes { get; set; } = 512L << 20;
+
+    /// <summary>
+    /// The Linux niceness (0–19) of the thread that runs OPTIMIZE's rewrite, so that it yields the cores to ingest and
+    /// queries when they are busy. 0 keeps the normal priority. Default 10.
+    /// </summary>
+    public int OptimizeNice { get; set; } = 10;
+
     /// <summary>The clock for retention cut-offs and file ages.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 }

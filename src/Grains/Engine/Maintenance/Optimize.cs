@@ -1,6 +1,7 @@
 using System.Globalization;
 using DuckDB.NET.Data;
 using TimeFusion.Buffer;
+using TimeFusion.DuckDb;
 using TimeFusion.Delta;
 using TimeFusion.Delta.Actions;
 using TimeFusion.Flush;
@@ -20,11 +21,14 @@ internal sealed record OptimizeOutput(OptimizeBin Bin, ExportedFile File, IDispo
 /// OPTIMIZE (bin-packing compaction): picks the small files of each date partition (<see cref="Plan"/>), groups them
 /// into bins of at most <see cref="MaintenanceOptions.TargetFileBytes"/> / <see cref="MaintenanceOptions.TargetFileRows"/>
 /// in timestamp order, and rewrites each bin as one Parquet file sorted by timestamp (DuckDB <c>read_parquet</c> →
-/// <c>COPY … RETURN_STATS</c>, the same path a flush takes). The commit — <c>remove</c> + <c>add</c> with
+/// <c>COPY … RETURN_STATS</c>, the same path a flush takes). The rewrite is background work that must not slow ingest:
+/// it runs in a DuckDB instance of its own (not the silo's buffer database) with
+/// <see cref="MaintenanceOptions.OptimizeThreads"/> threads and <see cref="MaintenanceOptions.OptimizeMemoryBytes"/> of
+/// memory, on a thread of lowered OS priority (<see cref="MaintenanceOptions.OptimizeNice"/>). The commit — <c>remove</c> + <c>add</c> with
 /// <c>dataChange: false</c> — is the table engine's job: it checks under its flush lock that every input is still active.
 /// Rows are never changed, only moved; the inputs stay on storage until VACUUM.
 /// </summary>
-internal sealed class DeltaOptimizer(BufferDatabase database, BufferTable buffer, DeltaTable delta, string stagingRoot, SnapshotPins pins)
+internal sealed class DeltaOptimizer(MaintenanceOptions options, BufferTable buffer, DeltaTable delta, string stagingRoot, SnapshotPins pins)
 {
     private const string ParquetOptions = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS";
 
@@ -95,7 +99,8 @@ internal sealed class DeltaOptimizer(BufferDatabase database, BufferTable buffer
                 var writing = pins.Writing(relative);
                 try
                 {
-                    var file = await Task.Run(() => WriteOne(bin, locals, staging, relative, cancellationToken), cancellationToken);
+                    var file = await LowPriorityThread.RunAsync("TimeFusion OPTIMIZE", options.OptimizeNice,
+                        () => WriteOne(bin, locals, staging, relative, cancellationToken));
                     await delta.Store.UploadFileAsync(delta.ObjectPath(relative), file.LocalPath, cancellationToken);
                     File.Delete(file.LocalPath);
                     outputs.Add(new OptimizeOutput(bin, file, writing));
@@ -143,9 +148,7 @@ internal sealed class DeltaOptimizer(BufferDatabase database, BufferTable buffer
         var source = $"read_parquet([{files}], union_by_name = true, hive_partitioning = false)";
         var path = Path.Combine(staging, relative.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var pool = database.Connections;
-        var connection = pool.Rent();
-        var reusable = true;
+        using var connection = OpenDatabase(Path.Combine(staging, "duckdb-temp"));
         try
         {
             var expected = ExpectedRows(bin);
@@ -161,14 +164,36 @@ internal sealed class DeltaOptimizer(BufferDatabase database, BufferTable buffer
                 throw new InvalidOperationException($"OPTIMIZE of {bin.Inputs.Count} files of {bin.Date:yyyy-MM-dd} wrote {written.Rows} rows, expected {expected}");
             return written;
         }
-        catch (DuckDBException)
-        {
-            reusable = DuckDbCommands.TryRollback(connection);
-            throw;
-        }
         finally
         {
-            pool.Return(connection, reusable);
+            connection.Close();
+        }
+    }
+
+    /// <summary>A fresh in-memory DuckDB instance for one rewrite, with OPTIMIZE's own thread and memory limits.</summary>
+    private DuckDBConnection OpenDatabase(string tempDirectory)
+    {
+        Directory.CreateDirectory(tempDirectory);
+        var connection = new DuckDBConnection("DataSource=:memory:");
+        try
+        {
+            connection.Open();
+            foreach (var sql in new[]
+                     {
+                         $"SET threads = {options.OptimizeThreads.ToString(CultureInfo.InvariantCulture)}",
+                         $"SET memory_limit = '{options.OptimizeMemoryBytes.ToString(CultureInfo.InvariantCulture)}B'",
+                         $"SET temp_directory = {SqlNames.Literal(Path.GetFullPath(tempDirectory))}",
+                         "SET GLOBAL TimeZone = 'UTC'",
+                     })
+            {
+                DuckDbCommands.Execute(connection, sql);
+            }
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
         }
     }
 

@@ -125,6 +125,11 @@ public sealed class AzureBlobObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
+    /// <remarks>A blob upload is atomic (blocks nobody committed are discarded by the service), so nothing is ever left behind.</remarks>
+    public Task<IReadOnlyList<ObjectInfo>> ListTemporaryAsync(string prefix, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<ObjectInfo>>([]);
+
+    /// <inheritdoc />
     public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default) =>
         (await Blob(path).ExistsAsync(cancellationToken)).Value;
 

@@ -37,6 +37,13 @@ public interface IObjectStore
     /// <summary>Lists every object whose path starts with <paramref name="prefix"/>, recursively, in ordinal path order.</summary>
     Task<IReadOnlyList<ObjectInfo>> ListAsync(string prefix, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lists the temporary files under <paramref name="prefix"/> that an interrupted write left behind (a crash between
+    /// writing a <c>.tmp-</c> file and renaming it into place), which <see cref="ListAsync"/> never shows. Stores whose
+    /// writes are atomic by themselves (blob uploads) have none and return an empty list.
+    /// </summary>
+    Task<IReadOnlyList<ObjectInfo>> ListTemporaryAsync(string prefix, CancellationToken cancellationToken = default);
+
     /// <summary>Whether an object exists.</summary>
     Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default);
 

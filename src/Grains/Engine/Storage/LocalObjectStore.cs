@@ -115,7 +115,14 @@ public sealed class LocalObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<ObjectInfo>> ListAsync(string prefix, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ObjectInfo>> ListAsync(string prefix, CancellationToken cancellationToken = default) =>
+        Task.FromResult(List(prefix, temporary: false));
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ObjectInfo>> ListTemporaryAsync(string prefix, CancellationToken cancellationToken = default) =>
+        Task.FromResult(List(prefix, temporary: true));
+
+    private IReadOnlyList<ObjectInfo> List(string prefix, bool temporary)
     {
         // Walk only the folder the prefix names, not the whole store.
         var slash = prefix.LastIndexOf('/');
@@ -126,13 +133,13 @@ public sealed class LocalObjectStore : IObjectStore
             foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
             {
                 var rel = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
-                if (!rel.StartsWith(prefix, StringComparison.Ordinal) || IsTemp(rel)) continue;
+                if (!rel.StartsWith(prefix, StringComparison.Ordinal) || IsTemp(rel) != temporary) continue;
                 var info = new FileInfo(file);
                 result.Add(new ObjectInfo(rel, info.Length, info.LastWriteTimeUtc));
             }
         }
         result.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        return Task.FromResult<IReadOnlyList<ObjectInfo>>(result);
+        return result;
     }
 
     /// <inheritdoc />

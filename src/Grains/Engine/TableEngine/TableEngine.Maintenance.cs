@@ -48,8 +48,16 @@ public sealed partial class TableEngine
     /// <inheritdoc cref="LastFlush"/>
     public DateTimeOffset? LastOptimize { get; private set; }
 
-    /// <inheritdoc cref="LastFlush"/>
-    public DateTimeOffset? LastVacuum { get; private set; }
+    /// <summary>
+    /// When this table was last vacuumed: recorded in the Delta log (the VACUUM's <c>txn</c> of app id
+    /// <c>&lt;table&gt;#vacuum</c>), so it survives a restart.
+    /// </summary>
+    public DateTimeOffset? LastVacuum =>
+        _lastVacuum ?? (DeltaSnapshot.Transactions.TryGetValue(VacuumAppId, out var t) && t.LastUpdated is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+
+    private DateTimeOffset? _lastVacuum;
+
+    private string VacuumAppId => Id + "#vacuum";
 
     /// <summary>Bytes of this table's WAL written since it was opened (what a crash would replay is at most this).</summary>
     public long WalBytes => _wal.Statistics.BytesWritten;
@@ -77,7 +85,7 @@ public sealed partial class TableEngine
     private async Task<OptimizeResult> OptimizeLockedAsync(DateOnly? from, DateOnly? to, int minSmallFiles, CancellationToken cancellationToken)
     {
         var options = _services.Options.Maintenance;
-        var optimizer = new DeltaOptimizer(_services.Buffer, _buffer, _delta, _services.Options.Flush.StagingDirectory, _pins);
+        var optimizer = new DeltaOptimizer(options, _buffer, _delta, _services.Options.Flush.StagingDirectory, _pins);
         int removed = 0, added = 0, skipped = 0;
         long rows = 0;
         long? version = null;
@@ -215,7 +223,8 @@ public sealed partial class TableEngine
                     current = _deltaSnapshot;
                     protectedPaths = _pins.ProtectedPaths();
                 }
-                (delete, orphans) = await DeltaVacuum.PlanAsync(_delta, current, protectedPaths, now - (retain ?? options.VacuumRetention), cancellationToken);
+                protectedPaths.UnionWith(StagedPaths()); // files of open transactions are not orphans
+                (delete, orphans) = await DeltaVacuum.PlanAsync(_delta, current, protectedPaths, now - (retain ?? options.VacuumRetention), now, cancellationToken);
             }
             finally
             {
@@ -224,7 +233,8 @@ public sealed partial class TableEngine
             // Deleting outside the lock is safe: no later snapshot can reference these files (new files get new names).
             var (files, bytes) = await DeltaVacuum.DeleteAsync(_delta.Store, delete, cancellationToken);
             var logFiles = await DeltaLogCleanup.CleanAsync(_delta, DeltaSnapshot, now - options.LogRetention, cancellationToken);
-            LastVacuum = now;
+            await RecordVacuumAsync(now, files, bytes);
+            _lastVacuum = now;
             if (files > 0 || logFiles > 0)
                 _logger.LogInformation("{Table}: VACUUM deleted {Files} files ({Bytes} bytes, {Orphans} orphans) and {LogFiles} log files", Id, files, bytes, orphans, logFiles);
             return new VacuumResult(files, bytes, orphans, logFiles);
@@ -232,6 +242,42 @@ public sealed partial class TableEngine
         finally
         {
             _maintenanceLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Records the VACUUM in the Delta log as Delta Lake does (a commit of operation <c>VACUUM END</c>), with a <c>txn</c>
+    /// whose <c>lastUpdated</c> is when it ran: <see cref="LastVacuum"/> reads it back after a restart. The commit changes no
+    /// data (no add or remove).
+    /// </summary>
+    private async Task RecordVacuumAsync(DateTimeOffset now, int files, long bytes)
+    {
+        await _flushLock.WaitAsync(CancellationToken.None);
+        try
+        {
+            ThrowIfFaulted();
+            var current = DeltaSnapshot;
+            DeltaSnapshot committed;
+            try
+            {
+                committed = await _delta.CommitAsync(current, [new TransactionAction(VacuumAppId, current.Version + 1, now.ToUnixTimeMilliseconds())],
+                    "VACUUM END", CancellationToken.None, new Dictionary<string, string>
+                    {
+                        ["status"] = "COMPLETED",
+                        ["numDeletedFiles"] = files.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        ["numDeletedBytes"] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    });
+            }
+            catch (DeltaCheckpointException e)
+            {
+                _logger.LogWarning(e, "{Table}: checkpoint after Delta version {Version} failed", Id, e.Snapshot.Version);
+                committed = e.Snapshot;
+            }
+            Publish(committed);
+        }
+        finally
+        {
+            _flushLock.Release();
         }
     }
 

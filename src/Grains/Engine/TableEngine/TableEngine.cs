@@ -95,10 +95,25 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         var clock = Stopwatch.StartNew();
         var logger = services.Logger;
         var delta = new DeltaTable(services.Objects, StoragePathNames.DeltaTableRoot(id), services.Options.Delta);
-        var snapshot = await delta.OpenOrCreateAsync(id, schema, cancellationToken);
-        var flushed = snapshot.TxnVersion(id.ToString()) ?? 0;
-        if (services.Options.FenceOwnership) snapshot = await FenceDeltaAsync(id, delta, snapshot, flushed, cancellationToken);
-        var wal = await WriteAheadLog.OpenAsync(id, services.Wal, services.Options.Wal, cancellationToken);
+        // The Delta log and the WAL open side by side: on blob storage each is a chain of round trips (log listing and
+        // reads, the ownership commit; WAL listing, identity, lease break and acquire, segment reads), and neither
+        // needs the other. Ownership holds either way: both are fenced before anything is replayed, a previous owner's
+        // flush landing before our ownership commit makes that commit (and this open) fail, and it can only have
+        // truncated WAL entries at or below the LSN that flush records.
+        var deltaTask = OpenDeltaAsync(id, schema, delta, services.Options.FenceOwnership, cancellationToken);
+        var walTask = WriteAheadLog.OpenAsync(id, services.Wal, services.Options.Wal, cancellationToken);
+        try
+        {
+            await Task.WhenAll(deltaTask, walTask);
+        }
+        catch
+        {
+            if (walTask.IsCompletedSuccessfully) await walTask.Result.DisposeAsync();
+            throw;
+        }
+        var (snapshot, flushed, deltaElapsed) = deltaTask.Result;
+        var wal = walTask.Result;
+        var walElapsed = clock.Elapsed;
         BufferTable? buffer = null;
         try
         {
@@ -122,6 +137,8 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
             if (entries > 0)
                 logger.LogInformation("{Table}: recovered {Entries} WAL entries ({Rows} rows) above LSN {Flushed} in {Elapsed}",
                     id, entries, rows, flushed, clock.Elapsed);
+            logger.LogDebug("{Table}: opened in {Elapsed} ms (Delta log and ownership {Delta} ms, Delta and WAL together {Both} ms)",
+                id, (long)clock.Elapsed.TotalMilliseconds, (long)deltaElapsed.TotalMilliseconds, (long)walElapsed.TotalMilliseconds);
             return engine;
         }
         catch
@@ -133,6 +150,17 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     }
 
     private int _flushesDuringReplay;
+
+    /// <summary>Reads (or creates) the Delta table and, when fencing, commits this owner's ownership entry.</summary>
+    private static async Task<(DeltaSnapshot Snapshot, long Flushed, TimeSpan Elapsed)> OpenDeltaAsync(TableId id, TableSchema schema, DeltaTable delta,
+        bool fence, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var snapshot = await delta.OpenOrCreateAsync(id, schema, cancellationToken);
+        var flushed = snapshot.TxnVersion(id.ToString()) ?? 0;
+        if (fence) snapshot = await FenceDeltaAsync(id, delta, snapshot, flushed, cancellationToken);
+        return (snapshot, flushed, clock.Elapsed);
+    }
 
     /// <summary>
     /// Commits this table's <c>txn</c> again at the version it already has: any commit a previous owner prepared on an
@@ -174,26 +202,73 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         return lsn;
     }
 
-    private async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation)
+    /// <summary>
+    /// The single door into the buffer for logged rows: applies LSN <paramref name="lsn"/> once every earlier LSN is
+    /// applied. Writers waiting for their turn hand their batch to the writer whose turn it is, which appends them
+    /// together with its own in one buffer transaction (up to <see cref="BufferOptions.MaxCoalescedRows"/> rows): one
+    /// DuckDB commit for many concurrent small batches. Returns once the rows are visible; every caller's reservation
+    /// is taken over by the buffer (or released on failure, which faults the table: the rows are in the WAL).
+    /// </summary>
+    internal async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation)
     {
-        await _sequencer.WaitTurnAsync(lsn);
+        var pending = new PendingApply(rows, reservation);
+        if (!await _sequencer.WaitTurnAsync(lsn, pending))
+            return; // an earlier writer applied it with its own (a failure of that group faults this await)
+        var group = new List<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> { (rows, lsn, reservation) };
+        long groupRows = rows.Length;
+        var limit = _services.Buffer.Options.MaxCoalescedRows;
+        foreach (var (next, payload) in _sequencer.TakeSuccessors(lsn, p =>
+                 {
+                     var n = ((PendingApply)p).Rows.Length;
+                     if (groupRows + n > limit) return false;
+                     groupRows += n;
+                     return true;
+                 }))
+        {
+            var taken = (PendingApply)payload;
+            group.Add((taken.Rows, next, taken.Reservation));
+        }
+        var last = group[^1].Lsn;
+        Exception? error = null;
         try
         {
             ThrowIfFaulted();
-            await _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None);
+            if (BeforeBufferAppend is { } hook) await hook(lsn, last);
+            // Off the caller's scheduler (a table grain's, which runs one thing at a time): while DuckDB appends, the
+            // writers acknowledged by the same WAL commit get to queue behind this one and go together next time.
+            await Task.Run(() => group.Count == 1
+                ? _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None)
+                : _buffer.AppendAsync(group, CancellationToken.None));
             Interlocked.CompareExchange(ref _oldestUnflushedTicks, Stopwatch.GetTimestamp(), 0);
         }
-        catch (Exception e) when (e is not TableFaultedException)
+        catch (TableFaultedException e)
         {
-            reservation.Release();
-            Fault(e, $"LSN {lsn} is in the WAL but could not be buffered");
-            throw _fault!;
+            foreach (var item in group) item.Reservation.Release();
+            error = e;
+        }
+        catch (Exception e)
+        {
+            foreach (var item in group) item.Reservation.Release();
+            Fault(e, lsn == last ? $"LSN {lsn} is in the WAL but could not be buffered" : $"LSNs {lsn}–{last} are in the WAL but could not be buffered");
+            error = _fault!;
         }
         finally
         {
-            _sequencer.Complete(lsn);
+            _sequencer.CompleteGroup(lsn, last, error);
         }
+        if (error is not null) throw error;
     }
+
+    private sealed record PendingApply(ValidatedBatch Rows, MemoryReservation Reservation);
+
+    /// <summary>Tests: runs before each buffer append with the group's first and last LSN (a throw fails the append).</summary>
+    internal Func<long, long, Task>? BeforeBufferAppend { get; set; }
+
+    /// <summary>The buffer table's append and checkpoint counters.</summary>
+    internal BufferTableStats BufferStats => _buffer.Stats;
+
+    /// <summary>Tests: writers logged and waiting for their turn to apply.</summary>
+    internal int WaitingToApply => _sequencer.WaitingCount;
 
     /// <summary>Whether a flush is due: buffer too old, too many rows or bytes, or the silo's memory over its soft limit.</summary>
     public bool IsFlushDue
@@ -349,6 +424,7 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     /// <summary>Closes the WAL and drops the buffer table. Does not flush: call <see cref="FlushAsync"/> first to persist.</summary>
     public async ValueTask DisposeAsync()
     {
+        await AbortAllTransactionsAsync(); // an open transaction dies with its table: nothing of it is ever visible
         await _buffer.DisposeAsync();
         await _wal.DisposeAsync();
         _flushLock.Dispose();

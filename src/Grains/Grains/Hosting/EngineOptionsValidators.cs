@@ -122,6 +122,9 @@ internal sealed class MaintenanceOptionsValidator : IValidateOptions<Maintenance
         problems.Require(options.VacuumInterval > TimeSpan.Zero, nameof(options.VacuumInterval), options.VacuumInterval, "must be positive");
         problems.Require(options.LogRetention >= TimeSpan.Zero, nameof(options.LogRetention), options.LogRetention, "must not be negative");
         problems.Require(options.MaxOptimizeAttempts >= 1, nameof(options.MaxOptimizeAttempts), options.MaxOptimizeAttempts, "must be at least 1");
+        problems.Require(options.OptimizeThreads >= 1, nameof(options.OptimizeThreads), options.OptimizeThreads, "must be at least 1");
+        problems.Require(options.OptimizeMemoryBytes >= 64L << 20, nameof(options.OptimizeMemoryBytes), options.OptimizeMemoryBytes, "must be at least 64 MiB");
+        problems.Require(options.OptimizeNice is >= 0 and <= 19, nameof(options.OptimizeNice), options.OptimizeNice, "must be between 0 and 19");
         return problems.Result;
     }
 }

@@ -42,6 +42,7 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
         BatchRejectedException b => new(b.SqlState, b.Message),
         TimeFusion.Dml.DmlRejectedException d => new(SqlState.InvalidParameterValue, d.Message),
         SchemaException s => new(SqlState.InvalidTableDefinition, s.Message),
+        TimeFusion.Transactions.TransactionNotFoundException t => new(SqlState.SerializationFailure, t.Message, isRetryable: true),
         MemoryPressureException m => new(SqlState.OutOfMemory, m.Message, isRetryable: true),
         TableFaultedException { InnerException: WalConflictException } t => new(SqlState.SerializationFailure, t.Message, isRetryable: true),
         TableFaultedException t => new(SqlState.IoError, t.Message, isRetryable: true),

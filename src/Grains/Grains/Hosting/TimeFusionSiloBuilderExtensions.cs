@@ -54,6 +54,7 @@ public static class TimeFusionSiloBuilderExtensions
         services.AddTimeFusionOptions<WalOptions, WalOptionsValidator>(TimeFusionSections.Wal);
         services.AddTimeFusionOptions<DeltaOptions, DeltaOptionsValidator>(TimeFusionSections.Delta);
         services.AddTimeFusionOptions<IngestOptions, IngestOptionsValidator>(TimeFusionSections.Ingest);
+        services.AddTimeFusionOptions<TransactionTimerOptions, TransactionTimerOptionsValidator>(TimeFusionSections.Ingest);
         services.AddTimeFusionOptions<MaintenanceOptions, MaintenanceOptionsValidator>(TimeFusionSections.Maintenance);
         services.AddTimeFusionOptions<ExecutionOptions, ExecutionOptionsValidator>(TimeFusionSections.Execution);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, ProcessMemoryLimitInitializer>());

@@ -256,7 +256,8 @@ public sealed class DmlAnalyzer
         }
         else
         {
-            columns = schema.Columns.Select(c => c.Name).ToList();
+            // Positional rows fill the declared columns in order; the partition column is derived, never positional.
+            columns = schema.Columns.Where(c => c.Name != TableSchema.DateColumn).Select(c => c.Name).ToList();
         }
 
         var root = session.Serialize("VALUES " + parts.ValuesText);
@@ -364,7 +365,7 @@ public sealed class DmlAnalyzer
             }
             else
             {
-                columns = [.. schema.Columns];
+                columns = [.. schema.Columns.Where(c => c.Name != TableSchema.DateColumn)];
             }
             if (parts.ValuesText is not { } valuesText) return null;
             literals = LiteralValuesReader.TryRead(valuesText, columns, out width);

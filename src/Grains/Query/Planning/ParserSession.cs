@@ -63,7 +63,8 @@ internal sealed class ParserSession : IDisposable
     /// <exception cref="SqlPlanningException">42601 for syntax errors; 0A000 when the statement is not a SELECT.</exception>
     public JsonObject Serialize(string sql)
     {
-        var json = Run(_serialize, sql)
+        // PostgreSQL operators DuckDB's grammar lacks become markers that PostgresOperators.Apply translates.
+        var json = Run(_serialize, PostgresOperators.RewriteText(sql))
             ?? throw new SqlPlanningException(SqlState.InternalError, "json_serialize_sql returned NULL");
         JsonObject root;
         try
@@ -114,7 +115,7 @@ internal sealed class ParserSession : IDisposable
     /// <exception cref="SqlPlanningException">54001 when the statement nests deeper than DuckDB allows.</exception>
     public string? SyntaxError(string sql)
     {
-        if (DuckDbStatements.SyntaxError(_connection, sql) is not { } message) return null;
+        if (DuckDbStatements.SyntaxError(_connection, PostgresOperators.RewriteText(sql)) is not { } message) return null;
         var text = DuckDbErrors.Split(message).Text;
         if (text == TimeFusion.DuckDb.DuckDbErrorTranslation.TooComplexMessage) throw TooComplex();
         return text;

@@ -54,6 +54,9 @@ public static class PostgresColumnNames
         "CAST" => NameOf(expression?["child"]) ?? TypeName(expression?["cast_type"]),
         "CASE" => "case",
         "OPERATOR" when SqlAst.Type(expression) == "ARRAY_CONSTRUCTOR" => "array",
+        "OPERATOR" when SqlAst.Type(expression) == "OPERATOR_COALESCE" => "coalesce",
+        // A subscript is named after what it subscripts (tags[1] is "tags").
+        "OPERATOR" when SqlAst.Type(expression) == "ARRAY_EXTRACT" => NameOf(SqlAst.Array(expression, "children").FirstOrDefault()),
         _ => null,
     };
 
@@ -61,6 +64,7 @@ public static class PostgresColumnNames
     {
         "" => null,
         "count_star" => "count",
+        "trim" => "btrim", // PostgreSQL parses trim(x) as btrim(x)
         "quantile_cont" => "percentile_cont",
         "quantile_disc" => "percentile_disc",
         "list_value" or "array_value" => "array",

@@ -42,6 +42,8 @@ public sealed class QueryAnalyzer
         var node = SqlAst.StatementNode(root);
         var rewritten = SubstituteParameters(session, node, parameterLiterals);
         rewritten |= PostgresColumnNames.Apply(node);
+        // After naming: PostgreSQL names `a ~ b` "?column?", not after the function it becomes.
+        rewritten |= PostgresOperators.Apply(node);
 
         var refs = ReferenceCollector.Collect(node, catalog).Tables;
         SqlFunctions.RefuseDenied(node);

@@ -23,6 +23,9 @@ internal static class SqlFunctions
     public static readonly HashSet<string> AllowedTableFunctions = new(StringComparer.OrdinalIgnoreCase)
     {
         "range", "generate_series", "unnest",
+        // PostgreSQL's JSON set-returning functions (table macros in PostgresCompatibilityFunctions).
+        "jsonb_array_elements", "jsonb_array_elements_text", "jsonb_each", "jsonb_each_text",
+        "json_array_elements", "json_array_elements_text", "json_each", "json_each_text",
     };
 
     /// <summary>Scalar functions a statement may not call: they read engine settings or variables, or stall a worker.</summary>

@@ -85,6 +85,10 @@ public sealed class SqlStatementClassifier
                 return new ClassifiedStatement(StatementKind.Optimize, sql, keyword);
             case "VACUUM":
                 return new ClassifiedStatement(StatementKind.Vacuum, sql, keyword);
+            case "DROP" or "TRUNCATE" or "EXPLAIN":
+                // PostgreSQL forms DuckDB's parser may not take (EXPLAIN (ANALYZE, COSTS off), TRUNCATE … RESTART
+                // IDENTITY): the gateway's DdlStatementParser reads them, and plans EXPLAIN's statement as any query.
+                return new ClassifiedStatement(StatementKind.Other, sql, keyword);
             case "ALTER" when Statements.MaintenanceStatementParser.IsAlterTableOptions(sql, tokens):
                 return new ClassifiedStatement(StatementKind.AlterTable, sql, keyword);
         }

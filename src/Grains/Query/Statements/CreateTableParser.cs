@@ -20,7 +20,8 @@ public static class CreateTableParser
         connection.Open();
         using (var setup = connection.CreateCommand())
         {
-            setup.CommandText = "SET enable_external_access = false";
+            // PostgreSQL's type names DuckDB lacks (jsonb) must read here as they do in queries.
+            setup.CommandText = "SET enable_external_access = false; " + Execution.PostgresCompatibilityFunctions.CreateTypesSql;
             setup.ExecuteNonQuery();
         }
         try
@@ -31,7 +32,8 @@ public static class CreateTableParser
         }
         catch (DuckDBException e)
         {
-            throw new SqlPlanningException(SqlState.SyntaxError, "CREATE TABLE: " + e.Message);
+            // Mapped as every DuckDB error is (an unknown type is 42704, bad syntax 42601), without DuckDB's advice.
+            throw DuckDbErrors.ToPlanningException(e.Message, "CREATE TABLE");
         }
         using var columns = connection.CreateCommand();
         columns.CommandText = "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns ORDER BY ordinal_position";

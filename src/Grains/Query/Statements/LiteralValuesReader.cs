@@ -100,6 +100,18 @@ public static class LiteralValuesReader
     private static bool ReadValue(string sql, ref int position, ColumnType type, StringArray.Builder builder, ref byte[] scratch)
     {
         if (!Next(sql, ref position, out var token)) return false;
+        // A bound parameter arrives parenthesized — `($1)` becomes `('x')` — so `( literal )` is a literal too.
+        if (token.IsSymbolChar(sql, '('))
+            return ReadValue(sql, ref position, type, builder, ref scratch)
+                && Next(sql, ref position, out var close) && close.IsSymbolChar(sql, ')');
+        // Typed literals of a timestamptz column (what bound DateTime/DateTimeOffset/DateOnly parameters look like):
+        // casting their text to TIMESTAMPTZ gives what casting the typed value does, in the same session time zone.
+        if (type == ColumnType.TimestampUs && token.Kind == SqlTokenKind.Word
+            && (token.IsKeyword(sql, "TIMESTAMPTZ") || token.IsKeyword(sql, "TIMESTAMP") || token.IsKeyword(sql, "DATE")))
+        {
+            if (!Next(sql, ref position, out token) || token.Kind != SqlTokenKind.String || sql[token.Start] != '\'') return false;
+            return AppendString(sql, token, builder, ref scratch);
+        }
         var negative = false;
         if (token.Kind == SqlTokenKind.Operator && sql[token.Start] is '-' or '+')
         {
@@ -109,14 +121,10 @@ public static class LiteralValuesReader
         switch (token.Kind)
         {
             case SqlTokenKind.String:
-                if (sql[token.Start] == '\'' && sql.AsSpan(token.Start + 1, token.Length - 2).IndexOf('\'') < 0)
-                {
-                    Append(builder, sql.AsSpan(token.Start + 1, token.Length - 2), ref scratch);
-                    return true;
-                }
-                // Escapes, doubled quotes, dollar quoting; X'…', B'…' and U&'…' take the general path.
-                if (sql[token.Start] is 'x' or 'X' or 'b' or 'B' or 'u' or 'U') return false;
-                builder.Append(token.StringValue(sql));
+                if (!AppendString(sql, token, builder, ref scratch)) return false;
+                // `'1.5'::DOUBLE` (a bound double) into a double column: the text cast to DOUBLE is the same double.
+                if (type == ColumnType.Float64 && PeekCast(sql, position, out var after, out var target) && target.IsKeyword(sql, "DOUBLE"))
+                    position = after;
                 return true;
             case SqlTokenKind.Number:
                 return AppendNumber(sql.AsSpan(token.Start, token.Length), negative, type, builder, ref scratch);
@@ -129,6 +137,31 @@ public static class LiteralValuesReader
             default:
                 return false;
         }
+    }
+
+    private static bool AppendString(string sql, SqlToken token, StringArray.Builder builder, ref byte[] scratch)
+    {
+        if (sql[token.Start] == '\'' && sql.AsSpan(token.Start + 1, token.Length - 2).IndexOf('\'') < 0)
+        {
+            Append(builder, sql.AsSpan(token.Start + 1, token.Length - 2), ref scratch);
+            return true;
+        }
+        // Escapes, doubled quotes, dollar quoting; X'…', B'…' and U&'…' take the general path.
+        if (sql[token.Start] is 'x' or 'X' or 'b' or 'B' or 'u' or 'U') return false;
+        builder.Append(token.StringValue(sql));
+        return true;
+    }
+
+    /// <summary>Whether `::` and a type name follow at <paramref name="position"/>; <paramref name="after"/> is past them.</summary>
+    private static bool PeekCast(string sql, int position, out int after, out SqlToken target)
+    {
+        after = position;
+        target = default;
+        // The lexer gives operator characters one token each: `::` is two.
+        if (!Next(sql, ref after, out var first) || !first.IsOperator(sql, ':') || !Next(sql, ref after, out var second)
+            || !second.IsOperator(sql, ':') || second.Start != first.End)
+            return false;
+        return Next(sql, ref after, out target) && target.Kind == SqlTokenKind.Word;
     }
 
     /// <summary>A number as text, when casting that text gives what casting the number would.</summary>

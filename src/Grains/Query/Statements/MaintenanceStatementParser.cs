@@ -25,9 +25,12 @@ public sealed record VacuumStatement(string Table, TimeSpan? Retain);
 public sealed record AlterRetentionStatement(string Table, string? Project, TimeSpan? Retention);
 
 /// <summary>
-/// Reads TimeFusion's maintenance statements with the one SQL lexer. OPTIMIZE's WHERE takes conjunctions of
+/// Reads TimeFusion's maintenance statements with the one SQL lexer. OPTIMIZE's WHERE takes conditions joined by AND:
 /// <c>date</c> comparisons (<c>=</c>, <c>&lt;</c>, <c>&lt;=</c>, <c>&gt;</c>, <c>&gt;=</c>, <c>BETWEEN</c>) with date
-/// literals (<c>'2026-12-01'</c> or <c>DATE '2026-12-01'</c>) and <c>project_id = 'p'</c> / <c>project_id IN ('p', …)</c>.
+/// literals (<c>'2026-12-01'</c>, <c>DATE '2026-12-01'</c>, <c>'2026-12-01'::date</c>); the same comparisons on
+/// <c>timestamp</c> with timestamp literals (<c>'2026-12-01 10:00:00'</c>, <c>TIMESTAMP '…'</c>, <c>TIMESTAMPTZ '…+02'</c>;
+/// no zone = UTC), mapped to the date partitions the range touches; and <c>project_id = 'p'</c> /
+/// <c>project_id IN ('p', …)</c>. Anything else (another column, OR, NOT, parentheses, functions) is refused with 0A000.
 /// Retention values: <c>'n minutes|hours|days|weeks'</c>, or <c>'none'</c> to keep everything.
 /// </summary>
 public static partial class MaintenanceStatementParser
@@ -45,6 +48,8 @@ public static partial class MaintenanceStatementParser
             r.Expect("WHERE");
             do
             {
+                if (r.TryKeyword("NOT") || r.TrySymbol('('))
+                    throw Unsupported("OPTIMIZE's WHERE takes only conditions joined by AND on date, timestamp and project_id, not NOT or parentheses");
                 var column = r.Identifier();
                 if (column == "project_id")
                 {
@@ -83,11 +88,34 @@ public static partial class MaintenanceStatementParser
                         default: throw Unsupported($"OPTIMIZE's WHERE cannot use '{op}'");
                     }
                 }
+                else if (column == "timestamp")
+                {
+                    // A timestamp range selects the date partitions it touches (OPTIMIZE rewrites whole partitions).
+                    if (r.TryKeyword("BETWEEN"))
+                    {
+                        from = Max(from, DayOf(r.Timestamp()));
+                        r.Expect("AND");
+                        to = Min(to, DayOf(r.Timestamp()));
+                        continue;
+                    }
+                    var op = r.ComparisonOperator();
+                    var at = r.Timestamp();
+                    switch (op)
+                    {
+                        case "=": from = Max(from, DayOf(at)); to = Min(to, DayOf(at)); break;
+                        case ">=" or ">": from = Max(from, DayOf(at)); break;
+                        case "<=": to = Min(to, DayOf(at)); break;
+                        case "<": to = Min(to, DayOf(at.AddTicks(-1))); break;
+                        default: throw Unsupported($"OPTIMIZE's WHERE cannot use '{op}'");
+                    }
+                }
                 else
                 {
-                    throw Unsupported($"OPTIMIZE's WHERE may name only the date partition and project_id, not \"{column}\"");
+                    throw Unsupported($"OPTIMIZE's WHERE may name only date, timestamp and project_id, not \"{column}\"");
                 }
             } while (r.TryKeyword("AND"));
+            if (r.TryKeyword("OR"))
+                throw Unsupported("OPTIMIZE's WHERE takes only conditions joined by AND, not OR");
             r.ExpectEnd();
         }
         return new OptimizeStatement(table, from, to, projects);
@@ -183,13 +211,15 @@ public static partial class MaintenanceStatementParser
     [GeneratedRegex(@"^\s*(\d+)\s*(minute|hour|day|week)s?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex RetentionPattern();
 
+    private static DateOnly DayOf(DateTimeOffset at) => DateOnly.FromDateTime(at.UtcDateTime);
+
     private static DateOnly? Max(DateOnly? a, DateOnly b) => a is { } x && x > b ? x : b;
     private static DateOnly? Min(DateOnly? a, DateOnly b) => a is { } x && x < b ? x : b;
 
     private static SqlPlanningException Unsupported(string message) => new(SqlState.FeatureNotSupported, message);
 
     /// <summary>A cursor over the statement's tokens.</summary>
-    private sealed class Reader
+    internal sealed class Reader
     {
         private readonly string _sql;
         private readonly List<SqlToken> _tokens;
@@ -205,6 +235,12 @@ public static partial class MaintenanceStatementParser
         }
 
         public bool AtEnd => _i >= _tokens.Count;
+
+        /// <summary>Where the next token starts in the statement (its length at the end).</summary>
+        public int Position => AtEnd ? _sql.Length : _tokens[_i].Start;
+
+        /// <summary>The next token's text, or null at the end.</summary>
+        public string? Peek => AtEnd ? null : _tokens[_i].Text(_sql);
 
         private SqlPlanningException Error(string expected) => new(SqlState.SyntaxError, AtEnd
             ? $"syntax error at end of input: {_statement} expected {expected}"
@@ -289,6 +325,21 @@ public static partial class MaintenanceStatementParser
                 throw Error("a number of hours");
             _i++;
             return n;
+        }
+
+        /// <summary>A timestamp literal (<c>'…'</c>, <c>TIMESTAMP '…'</c>, <c>TIMESTAMPTZ '…'</c>, <c>'…'::timestamp[tz]</c>); no zone is UTC.</summary>
+        public DateTimeOffset Timestamp()
+        {
+            if (!TryKeyword("TIMESTAMPTZ") && TryKeyword("TIMESTAMP") && TryKeyword("WITH")) { Expect("TIME"); Expect("ZONE"); }
+            var text = String();
+            if (TrySymbol(':'))
+            {
+                ExpectSymbol(':');
+                if (!TryKeyword("TIMESTAMPTZ")) Expect("TIMESTAMP");
+            }
+            if (!DateTimeOffset.TryParse(text.Trim(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var at))
+                throw new SqlPlanningException(SqlState.InvalidDatetimeFormat, $"invalid timestamp '{text}': expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][+zone]");
+            return at;
         }
 
         public DateOnly Date()

@@ -49,16 +49,23 @@ internal sealed class OtlpReceiver(IGrainFactory grains, FlightAuthenticator aut
     /// <summary>Writes the mapped rows (nothing when every item was refused); returns them for the partial-success counts.</summary>
     public async Task<MappedRows> WriteAsync(MappedRows rows, OtlpAccess access, CancellationToken ct)
     {
-        if (rows.Batch is null) return rows;
+        if (rows.Batch is null)
+        {
+            rows.Buffers?.Dispose();
+            return rows;
+        }
         try
         {
             await grains.GetGrain<IQueryGatewayGrain>(0).InsertAsync(access.Project, rows.Table, rows.Batch, access.Caller).WaitAsync(ct);
+            rows.Buffers?.Dispose(); // the call completed: nothing reads the batch any more
             return rows;
         }
         catch (TimeFusionException e)
         {
+            rows.Buffers?.Dispose(); // an answer from the grain: the call is over
             throw OtlpFailureException.From(e);
         }
+        // Otherwise (cancelled, timed out) the call may still read the batch: its pooled arrays are left to the GC.
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             throw;

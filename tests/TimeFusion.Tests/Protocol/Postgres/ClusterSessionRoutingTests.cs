@@ -117,6 +117,9 @@ public sealed class ClusterSessionRoutingTests : IDisposable
         public Task<long> InsertRoutedAsync(string table, RecordBatch batch, Caller caller) => throw new NotSupportedException();
         public Task<IReadOnlyList<EvaluatedInsert>> EvaluateInsertAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException();
+        public Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, RecordBatch batch, Caller caller, IReadOnlyList<string> begun) => throw new NotSupportedException();
+        public Task<long> CommitRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects) => throw new NotSupportedException();
+        public Task AbortRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects) => throw new NotSupportedException();
     }
 
     /// <summary>An <see cref="IGrainFactory"/> that hands out the recording gateway and nothing else.</summary>

@@ -29,6 +29,13 @@ internal static class WalRecovery
             if (WalSegmentName.TryParse(f.Name, out var first)) segments.Add((f.Name, first, f.Length));
         }
         segments.Sort((a, b) => a.FirstLsn.CompareTo(b.FirstLsn));
+        // An empty segment before the newest holds no entry and claims no LSN range: a writer fenced (or killed) between
+        // creating a segment and finding it no longer owns the log leaves one behind (AzureWalDirectory.CreateSegmentAsync).
+        if (segments.Count > 1)
+        {
+            var newest = segments[^1].Name;
+            segments.RemoveAll(s => s.Length == 0 && s.Name != newest);
+        }
 
         var recovered = new List<RecoveredSegment>(segments.Count);
         var damage = new List<WalDamage>();

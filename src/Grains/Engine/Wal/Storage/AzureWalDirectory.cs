@@ -9,8 +9,9 @@ namespace TimeFusion.Wal;
 /// <summary>One log's folder as a blob name prefix.</summary>
 /// <remarks>
 /// Ownership: the writer holds an infinite blob lease on the segment it appends to (<see cref="FenceAsync"/> breaks a
-/// previous holder's lease and takes a new one; a new segment is leased on creation, after renewing the lease on the
-/// previous one proves this writer still owns the log). Appends carry the lease id, so a stale writer gets 412.
+/// previous holder's lease and takes a new one; a new segment is leased on creation, and used only once renewing the
+/// lease on the previous one, after the new one exists, proves this writer still owns the log). Appends carry the
+/// lease id, so a stale writer gets 412.
 /// </remarks>
 internal sealed class AzureWalDirectory(BlobContainerClient container, string prefix, AzureWalStorageOptions options) : IWalDirectory
 {
@@ -74,18 +75,9 @@ internal sealed class AzureWalDirectory(BlobContainerClient container, string pr
 
     public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken cancellationToken)
     {
-        if (_lease is { } held && held.Name != name)
-        {
-            // Still ours? A writer fenced while paused must not start a fresh segment the new owner does not know of.
-            try
-            {
-                await Blob(held.Name).GetBlobLeaseClient(held.LeaseId).RenewAsync(cancellationToken: cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412)
-            {
-                throw Fenced(held.Name, e);
-            }
-        }
+        var held = _lease is { } h && h.Name != name ? h : ((string Name, string LeaseId)?)null;
+        // Still ours? A writer fenced while paused should not even start a segment the new owner does not know of.
+        if (held is { } before) await RenewOrFencedAsync(before, cancellationToken);
         var blob = AppendBlob(name);
         try
         {
@@ -98,8 +90,60 @@ internal sealed class AzureWalDirectory(BlobContainerClient container, string pr
         {
             throw new WalConflictException($"WAL segment '{Describe}{name}' already exists: another writer?", e);
         }
-        var leaseId = await AcquireAsync(name, breakFirst: false, cancellationToken);
-        return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options, leaseId);
+        var lease = blob.GetBlobLeaseClient(Guid.NewGuid().ToString());
+        try
+        {
+            await lease.AcquireAsync(BlobLeaseClient.InfiniteLeaseDuration, cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            throw new WalConflictException($"WAL segment '{Describe}{name}' was taken by another writer as it was created", e);
+        }
+        if (held is { } previous)
+        {
+            // The renewal above may be old news: a writer frozen right after it could come back after a new owner broke
+            // the lease and listed the segments (without this one). Renewing again now, with the new segment in place,
+            // closes that window: either the new owner's break came first and this renewal fails (the new segment is
+            // removed unwritten), or it came after, and the new owner's listing after its break shows this segment, so it
+            // fences it too (FenceNewestSegmentAsync lists again until nothing newer appears) and every append here fails.
+            try
+            {
+                await RenewOrFencedAsync(previous, cancellationToken);
+            }
+            catch (WalConflictException)
+            {
+                await DeleteUnwrittenAsync(blob, lease.LeaseId);
+                throw;
+            }
+            await ReleaseAsync(previous.Name, previous.LeaseId);
+        }
+        _lease = (name, lease.LeaseId);
+        return new AzureSegmentWriter(blob, name, Describe + name, 0, 0, options, lease.LeaseId);
+    }
+
+    private async Task RenewOrFencedAsync((string Name, string LeaseId) held, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Blob(held.Name).GetBlobLeaseClient(held.LeaseId).RenewAsync(cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            throw Fenced(held.Name, e);
+        }
+    }
+
+    /// <summary>Removes a segment this writer created but may not write (best effort: an empty segment holds no entry).</summary>
+    private static async Task DeleteUnwrittenAsync(AppendBlobClient blob, string leaseId)
+    {
+        try
+        {
+            await blob.DeleteIfExistsAsync(conditions: new BlobRequestConditions { LeaseId = leaseId });
+        }
+        catch (RequestFailedException)
+        {
+            // The new owner fenced it meanwhile: it is the new owner's (empty) segment now.
+        }
     }
 
     public async Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken cancellationToken)

@@ -10,18 +10,20 @@ namespace TimeFusion.Silo.Protocol.Otlp.Mapping;
 /// the batch (ingest fills a missing nullable column, <c>date</c> and <c>project_id</c>). Most of the ~90 columns of
 /// <c>otel_logs_and_spans</c> are empty for most rows, so this keeps the per-row work to the values a row has.
 /// </summary>
-internal sealed class ColumnarRows
+internal sealed class ColumnarRows : IDisposable
 {
     private readonly TableSchema _schema;
     private readonly Schema _arrow;
     private readonly Column?[] _columns;
+    private readonly int _expectedRows;
 
-    /// <summary>Rows built for <paramref name="schema"/>.</summary>
-    public ColumnarRows(TableSchema schema)
+    /// <summary>Rows built for <paramref name="schema"/>; <paramref name="expectedRows"/> sizes the column buffers (they grow beyond it).</summary>
+    public ColumnarRows(TableSchema schema, int expectedRows = 64)
     {
         _schema = schema;
         _arrow = schema.ToArrowSchema();
         _columns = new Column?[schema.Columns.Count];
+        _expectedRows = Math.Max(1, expectedRows);
     }
 
     /// <summary>The rows completed so far; the row being written is <see cref="Count"/>.</summary>
@@ -59,9 +61,12 @@ internal sealed class ColumnarRows
     public void TimestampMicros(int column, long micros) => Primitive<long>(column).Set(Count, micros);
 
     /// <summary>Sets a boolean column of the current row.</summary>
-    public void Boolean(int column, bool value) => ((BooleanColumn)(_columns[column] ??= new BooleanColumn())).Set(Count, value);
+    public void Boolean(int column, bool value) => ((BooleanColumn)(_columns[column] ??= new BooleanColumn(_expectedRows))).Set(Count, value);
 
-    /// <summary>The batch of the completed rows (only the columns some row set).</summary>
+    /// <summary>
+    /// The batch of the completed rows (only the columns some row set). Its buffers are pooled arrays of these rows:
+    /// valid until <see cref="Dispose"/>, which must wait until nothing reads the batch any more.
+    /// </summary>
     public RecordBatch Build()
     {
         var fields = new List<Field>();
@@ -76,9 +81,19 @@ internal sealed class ColumnarRows
         return new RecordBatch(new Schema(fields, null), arrays, Count);
     }
 
-    private StringColumn Strings(int column) => (StringColumn)(_columns[column] ??= new StringColumn());
+    /// <summary>Returns the column buffers to the pool; the batch built from them must no longer be read.</summary>
+    public void Dispose()
+    {
+        for (var c = 0; c < _columns.Length; c++)
+        {
+            _columns[c]?.Return();
+            _columns[c] = null;
+        }
+    }
 
-    private PrimitiveColumn<T> Primitive<T>(int column) where T : struct => (PrimitiveColumn<T>)(_columns[column] ??= new PrimitiveColumn<T>());
+    private StringColumn Strings(int column) => (StringColumn)(_columns[column] ??= new StringColumn(_expectedRows));
+
+    private PrimitiveColumn<T> Primitive<T>(int column) where T : unmanaged => (PrimitiveColumn<T>)(_columns[column] ??= new PrimitiveColumn<T>(_expectedRows));
 
     /// <summary>The schema the rows are built for.</summary>
     public TableSchema Schema => _schema;
@@ -88,20 +103,30 @@ internal sealed class ColumnarRows
         public abstract void Truncate(int rows);
 
         public abstract IArrowArray Build(IArrowType type, int rows);
+
+        public abstract void Return();
     }
 
     private sealed class StringColumn : Column
     {
-        private readonly ArrowBuffer.Builder<byte> _data = new();
-        private readonly ArrowBuffer.Builder<int> _offsets = new ArrowBuffer.Builder<int>().Append(0);
-        private readonly ArrowBuffer.BitmapBuilder _valid = new();
+        private readonly PooledBuffer<byte> _data;
+        private readonly PooledBuffer<int> _offsets;
+        private readonly PooledBitmap _valid;
+
+        public StringColumn(int rows)
+        {
+            _data = new PooledBuffer<byte>(rows * 32);
+            _offsets = new PooledBuffer<int>(rows + 1);
+            _offsets.Append(0);
+            _valid = new PooledBitmap(rows);
+        }
 
         public void Set(int row, ReadOnlySpan<byte> utf8)
         {
             if (_valid.Length > row) return; // already set in this row (a repeated attribute key): the first wins
             PadTo(row);
             _data.Append(utf8);
-            _offsets.Append(_data.Length);
+            _offsets.Append(_data.Count);
             _valid.Append(true);
         }
 
@@ -109,24 +134,17 @@ internal sealed class ColumnarRows
         {
             if (_valid.Length > row) return;
             PadTo(row);
-            var max = System.Text.Encoding.UTF8.GetMaxByteCount(value.Length);
-            if (max <= 512)
-            {
-                Span<byte> buffer = stackalloc byte[max];
-                _data.Append(buffer[..System.Text.Encoding.UTF8.GetBytes(value, buffer)]);
-            }
-            else
-            {
-                _data.Append(System.Text.Encoding.UTF8.GetBytes(value));
-            }
-            _offsets.Append(_data.Length);
+            // Transcoded straight into the column's buffer: no intermediate array.
+            var written = System.Text.Encoding.UTF8.GetBytes(value, _data.GetSpan(System.Text.Encoding.UTF8.GetMaxByteCount(value.Length)));
+            _data.Advance(written);
+            _offsets.Append(_data.Count);
             _valid.Append(true);
         }
 
         public override void Truncate(int rows)
         {
             if (_valid.Length <= rows) return;
-            _valid.Resize(rows);
+            _valid.Truncate(rows);
             _offsets.Resize(rows + 1);
             _data.Resize(_offsets.Span[rows]);
         }
@@ -134,23 +152,30 @@ internal sealed class ColumnarRows
         public override IArrowArray Build(IArrowType type, int rows)
         {
             PadTo(rows);
-            return new StringArray(new ArrayData(type, rows, _valid.UnsetBitCount, 0, [_valid.Build(), _offsets.Build(), _data.Build()]));
+            return new StringArray(new ArrayData(type, rows, _valid.UnsetCount(), 0, [_valid.ToArrowBuffer(), _offsets.ToArrowBuffer(), _data.ToArrowBuffer()]));
+        }
+
+        public override void Return()
+        {
+            _data.Return();
+            _offsets.Return();
+            _valid.Return();
         }
 
         private void PadTo(int row)
         {
             while (_valid.Length < row)
             {
-                _offsets.Append(_data.Length);
+                _offsets.Append(_data.Count);
                 _valid.Append(false);
             }
         }
     }
 
-    private sealed class PrimitiveColumn<T> : Column where T : struct
+    private sealed class PrimitiveColumn<T>(int rows) : Column where T : unmanaged
     {
-        private readonly ArrowBuffer.Builder<T> _values = new();
-        private readonly ArrowBuffer.BitmapBuilder _valid = new();
+        private readonly PooledBuffer<T> _values = new(rows);
+        private readonly PooledBitmap _valid = new(rows);
 
         public void Set(int row, T value)
         {
@@ -164,13 +189,19 @@ internal sealed class ColumnarRows
         {
             if (_valid.Length <= rows) return;
             _values.Resize(rows);
-            _valid.Resize(rows);
+            _valid.Truncate(rows);
         }
 
         public override IArrowArray Build(IArrowType type, int rows)
         {
             PadTo(rows);
-            return ArrowArrayFactory.BuildArray(new ArrayData(type, rows, _valid.UnsetBitCount, 0, [_valid.Build(), _values.Build()]));
+            return ArrowArrayFactory.BuildArray(new ArrayData(type, rows, _valid.UnsetCount(), 0, [_valid.ToArrowBuffer(), _values.ToArrowBuffer()]));
+        }
+
+        public override void Return()
+        {
+            _values.Return();
+            _valid.Return();
         }
 
         private void PadTo(int row)
@@ -183,10 +214,10 @@ internal sealed class ColumnarRows
         }
     }
 
-    private sealed class BooleanColumn : Column
+    private sealed class BooleanColumn(int rows) : Column
     {
-        private readonly ArrowBuffer.BitmapBuilder _values = new();
-        private readonly ArrowBuffer.BitmapBuilder _valid = new();
+        private readonly PooledBitmap _values = new(rows);
+        private readonly PooledBitmap _valid = new(rows);
 
         public void Set(int row, bool value)
         {
@@ -199,14 +230,20 @@ internal sealed class ColumnarRows
         public override void Truncate(int rows)
         {
             if (_valid.Length <= rows) return;
-            _values.Resize(rows);
-            _valid.Resize(rows);
+            _values.Truncate(rows);
+            _valid.Truncate(rows);
         }
 
         public override IArrowArray Build(IArrowType type, int rows)
         {
             PadTo(rows);
-            return new BooleanArray(new ArrayData(type, rows, _valid.UnsetBitCount, 0, [_valid.Build(), _values.Build()]));
+            return new BooleanArray(new ArrayData(type, rows, _valid.UnsetCount(), 0, [_valid.ToArrowBuffer(), _values.ToArrowBuffer()]));
+        }
+
+        public override void Return()
+        {
+            _values.Return();
+            _valid.Return();
         }
 
         private void PadTo(int row)

@@ -18,7 +18,10 @@ internal static class LogMapper
     /// <summary>Maps every log record of the request; <paramref name="nowMicros"/> stands in for records with no time at all.</summary>
     public static MappedRows Map(ExportLogsServiceRequest request, long nowMicros)
     {
-        var target = new LogsAndSpansRows();
+        var records = 0;
+        foreach (var r in request.ResourceLogs)
+            foreach (var s in r.ScopeLogs) records += s.LogRecords.Count;
+        var target = new LogsAndSpansRows(records);
         var rows = target.Rows;
         var rejected = new Rejections();
         foreach (var resourceLogs in request.ResourceLogs)
@@ -38,7 +41,7 @@ internal static class LogMapper
                 }
             }
         }
-        return new MappedRows(OtelLogsAndSpans.TableName, rows.Count == 0 ? null : rows.Build(), rejected.Count, rejected.First);
+        return new MappedRows(OtelLogsAndSpans.TableName, rows.Count == 0 ? null : rows.Build(), rejected.Count, rejected.First, rows);
     }
 
     private static string? Write(LogsAndSpansRows t, LogRecord record, long nowMicros)

@@ -27,7 +27,8 @@ internal sealed class LogsAndSpansRows
     private Resource? _resource;
     private byte[] _resourceJson = "{}"u8.ToArray();
 
-    public LogsAndSpansRows() => Rows = new ColumnarRows(Table);
+    /// <summary>Rows for an export of about <paramref name="expectedRows"/> items.</summary>
+    public LogsAndSpansRows(int expectedRows) => Rows = new ColumnarRows(Table, expectedRows);
 
     public ColumnarRows Rows { get; }
 
@@ -62,13 +63,31 @@ internal sealed class LogsAndSpansRows
         Rows.Utf8(TraceFlags, HexId.Write(one, hex));
     }
 
-    /// <summary>Sets <c>id</c> to a new time-ordered UUID (log records carry no id of their own).</summary>
+    /// <summary>
+    /// Sets <c>id</c> to a new time-ordered UUID (log records carry no id of their own): one random version-7 UUID per
+    /// export, and the export's n-th id is it with n added to its 62 random low bits (RFC 9562's counter method), so that
+    /// ids stay unique and ordered without drawing 8,192 random numbers per export.
+    /// </summary>
     public void NewId()
     {
+        if (_idBase is null)
+        {
+            _idBase = new byte[16];
+            Guid.CreateVersion7().TryWriteBytes(_idBase, bigEndian: true, out _);
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        _idBase.CopyTo(bytes);
+        var low = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]);
+        const ulong random = (1UL << 62) - 1;
+        low = (low & ~random) | ((low + _idCount++) & random); // the variant bits (10) stay
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], low);
         Span<byte> text = stackalloc byte[36];
-        Guid.CreateVersion7().TryFormat(text, out var written);
+        new Guid(bytes, bigEndian: true).TryFormat(text, out var written);
         Rows.Utf8(Id, text[..written]);
     }
+
+    private byte[]? _idBase;
+    private ulong _idCount;
 
     private static int Ord(string name) => ColumnarRows.Ordinal(Table, name);
 }

@@ -7,7 +7,9 @@ namespace TimeFusion.Silo.Protocol.Otlp.Mapping;
 /// <param name="Batch">The accepted items as rows.</param>
 /// <param name="Rejected">Items refused (OTLP partial success).</param>
 /// <param name="Error">Why the first item was refused.</param>
-internal sealed record MappedRows(string Table, RecordBatch? Batch, long Rejected, string? Error);
+/// <param name="Buffers">The pooled memory under <paramref name="Batch"/>: disposed once the batch was written (never while
+/// a write may still read it).</param>
+internal sealed record MappedRows(string Table, RecordBatch? Batch, long Rejected, string? Error, IDisposable? Buffers = null);
 
 /// <summary>Counts refused items and keeps the first reason.</summary>
 internal struct Rejections

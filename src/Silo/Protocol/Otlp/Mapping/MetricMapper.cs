@@ -44,7 +44,7 @@ internal static class MetricMapper
             }
         }
         var rows = m.Rows;
-        return new MappedRows(OtelMetrics.TableName, rows.Count == 0 ? null : rows.Build(), m.Rejected.Count, m.Rejected.First);
+        return new MappedRows(OtelMetrics.TableName, rows.Count == 0 ? null : rows.Build(), m.Rejected.Count, m.Rejected.First, rows);
     }
 
     private static void MapMetric(State m, Metric metric)

@@ -19,7 +19,10 @@ internal static class SpanMapper
     /// <summary>Maps every span of the request.</summary>
     public static MappedRows Map(ExportTraceServiceRequest request)
     {
-        var target = new LogsAndSpansRows();
+        var spans = 0;
+        foreach (var r in request.ResourceSpans)
+            foreach (var s in r.ScopeSpans) spans += s.Spans.Count;
+        var target = new LogsAndSpansRows(spans);
         var rows = target.Rows;
         var rejected = new Rejections();
         foreach (var resourceSpans in request.ResourceSpans)
@@ -39,7 +42,7 @@ internal static class SpanMapper
                 }
             }
         }
-        return new MappedRows(OtelLogsAndSpans.TableName, rows.Count == 0 ? null : rows.Build(), rejected.Count, rejected.First);
+        return new MappedRows(OtelLogsAndSpans.TableName, rows.Count == 0 ? null : rows.Build(), rejected.Count, rejected.First, rows);
     }
 
     private static string? Write(LogsAndSpansRows t, Span span)

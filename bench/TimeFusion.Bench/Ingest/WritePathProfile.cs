@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Apache.Arrow.Flight.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Npgsql;
+using TimeFusion.Bench.Peers;
+using TimeFusion.Bench.Suite;
+using TimeFusion.Grains;
+using TimeFusion.Tables;
+using TimeFusion.Tests.Infrastructure;
+
+namespace TimeFusion.Bench.Ingest;
+
+/// <summary>
+/// <c>writepath [--paths sdk,sdk30,doput,copycsv,insert30] [--seconds 15] [--rows 200000] [--trace /path/dotnet-trace] [--out DIR] [--set Key=Value,…]</c>:
+/// each write path in turn drives a fresh silo (durable ingest settings, flushing running) continuously; after a
+/// warm-up, the silo's CPU time (utime + stime) and the rows acknowledged are taken over a window of
+/// <c>--seconds</c> — with <c>--trace</c>, dotnet-trace samples the silo over the same window (thread-time profile,
+/// speedscope output next to the nettrace) so that <c>bench/tools/write_path_stages.py</c> can split the CPU time per row
+/// into stages.
+/// </summary>
+public static class WritePathProfile
+{
+    public static async Task<int> RunAsync(string[] argv)
+    {
+        var args = new BenchArgs(argv);
+        var paths = (args.Get("paths") ?? "sdk,doput,copycsv,insert30").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var seconds = args.Int("seconds", 15);
+        var trace = args.Get("trace");
+        var outDir = Path.GetFullPath(args.Get("out") ?? Path.Combine(Path.GetTempPath(), "tf-writepath"));
+        Directory.CreateDirectory(outDir);
+        var root = Path.Combine(Path.GetTempPath(), "tf-bench-writepath-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(root);
+        var rows = args.Long("rows", 200_000);
+        // --set Buffer:MaxCoalescedRows=0,Flush:MaxBufferAge=00:00:10 : silo settings on top of the durable-ingest ones.
+        var extra = (args.Get("set") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+        var set = await Dataset.GenerateAsync(Path.Combine(root, "rows.arrow"), rows, 8192, seed: 1);
+        var batches = await set.LoadAsync();
+        var small = SmallRows.From(batches, rows);
+        Console.WriteLine($"writepath: {rows:N0} rows ({set.ArrowBytesPerRow:N0} B/row of full-width Arrow; {small.ArrowBytesPerRow:N0} B/row in the 15 small-statement columns), window {seconds} s, trace {(trace is null ? "off" : "on")}");
+        Console.WriteLine("| path | rows in window | rows/s | silo CPU s | CPU µs/row |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var path in paths)
+        {
+            var figure = await ProfileAsync(path, batches, small, seconds, trace, outDir, root, extra);
+            Console.WriteLine($"| {path} | {figure.Rows:N0} | {figure.Rows / figure.Seconds:N0} | {figure.CpuSeconds:F2} | {figure.CpuSeconds * 1e6 / Math.Max(1, figure.Rows):F1} |");
+            await File.WriteAllTextAsync(Path.Combine(outDir, path + ".json"),
+                string.Create(CultureInfo.InvariantCulture, $"{{\"path\":\"{path}\",\"rows\":{figure.Rows},\"seconds\":{figure.Seconds},\"cpuSeconds\":{figure.CpuSeconds}}}"));
+        }
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+        return 0;
+    }
+
+    private sealed record Window(long Rows, double Seconds, double CpuSeconds);
+
+    private static async Task<Window> ProfileAsync(string path, IReadOnlyList<RecordBatch> batches, SmallRows small, int seconds, string? trace, string outDir, string root, Dictionary<string, string> extra)
+    {
+        var settings = SiloSettings.Ingest();
+        foreach (var (k, v) in extra) settings[k] = v;
+        await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-{path}-{Guid.NewGuid():N}"), settings);
+        await silo.ConnectAsync(TimeSpan.FromSeconds(60));
+        await FreePorts.WaitUntilListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
+        await FreePorts.WaitUntilListeningAsync(silo.FlightPort, TimeSpan.FromSeconds(30), silo.LogTail);
+        using var stop = new CancellationTokenSource();
+        var acknowledged = new long[1];
+        var load = path switch
+        {
+            "sdk" => SdkAsync(silo, batches, acknowledged, stop.Token),
+            "sdk30" => SdkSmallAsync(silo, batches, acknowledged, stop.Token),
+            "doput" => DoPutAsync(silo, batches, acknowledged, stop.Token),
+            "copycsv" => CopyCsvAsync(silo, small, acknowledged, stop.Token),
+            "insert30" => InsertAsync(silo, small, acknowledged, stop.Token),
+            _ => throw new ArgumentException($"unknown path '{path}' (sdk, sdk30, doput, copycsv, insert30)"),
+        };
+        // Warm-up: JIT, grain activation, connection pools, the first flushes.
+        await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(4)));
+        if (load.IsFaulted) await load;
+        var rows0 = Interlocked.Read(ref acknowledged[0]);
+        var cpu0 = CpuSeconds(silo.Pid);
+        var clock = Stopwatch.StartNew();
+        if (trace is not null)
+        {
+            var info = new ProcessStartInfo(trace) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "collect", "-p", silo.Pid.ToString(CultureInfo.InvariantCulture), "--profile", "dotnet-sampled-thread-time",
+                         "--format", "Speedscope", "--duration", $"00:00:00:{seconds:00}", "-o", Path.Combine(outDir, path + ".nettrace") })
+                info.ArgumentList.Add(a);
+            using var tracer = Process.Start(info)!;
+            var output = tracer.StandardOutput.ReadToEndAsync();
+            var errors = tracer.StandardError.ReadToEndAsync();
+            await tracer.WaitForExitAsync();
+            if (tracer.ExitCode != 0) Console.Error.WriteLine($"dotnet-trace exited {tracer.ExitCode}: {await output} {await errors}");
+        }
+        else
+        {
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+        }
+        var window = new Window(Interlocked.Read(ref acknowledged[0]) - rows0, clock.Elapsed.TotalSeconds, CpuSeconds(silo.Pid) - cpu0);
+        await stop.CancelAsync();
+        try
+        {
+            await load;
+        }
+        catch (Exception e) when (e is OperationCanceledException || e.InnerException is OperationCanceledException || stop.IsCancellationRequested)
+        {
+            // The load stops mid-statement.
+        }
+        await silo.StopAsync();
+        return window;
+    }
+
+    /// <summary>utime + stime of a process, from /proc (Linux).</summary>
+    private static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // After the command: state is field 3; utime and stime are fields 14 and 15 (1-based over the whole line).
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    private const int Writers = 4;
+
+    private static Task SdkAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
+    {
+        var client = silo.Client(Caller.Admin());
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var batch = batches[(int)((uint)Interlocked.Increment(ref next) % batches.Count)];
+                await client.InsertAsync("p0", OtelLogsAndSpans.TableName, batch);
+                Interlocked.Add(ref acknowledged[0], batch.Length);
+            }
+        })));
+    }
+
+    /// <summary>30-row batches (full width) from 16 concurrent SDK writers: small batches without SQL planning.</summary>
+    private static Task SdkSmallAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
+    {
+        var client = silo.Client(Caller.Admin());
+        var slices = batches.SelectMany(b => Enumerable.Range(0, b.Length / 30).Select(i => b.Slice(i * 30, 30))).ToArray();
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var batch = slices[(int)((uint)Interlocked.Increment(ref next) % slices.Length)];
+                await client.InsertAsync("p0", OtelLogsAndSpans.TableName, batch);
+                Interlocked.Add(ref acknowledged[0], batch.Length);
+            }
+        })));
+    }
+
+    private static Task DoPutAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
+    {
+        var auth = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("timefusion:timefusion"));
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{silo.FlightPort}", new GrpcChannelOptions { MaxSendMessageSize = null });
+        var flight = new FlightClient(channel);
+        return Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            using var call = await flight.StartPut(FlightDescriptor.CreatePathDescriptor("p0", OtelLogsAndSpans.TableName), batches[0].Schema, new Metadata { { "authorization", auth } });
+            for (var i = w; !stop.IsCancellationRequested; i += Writers)
+            {
+                var batch = batches[i % batches.Count];
+                await call.RequestStream.WriteAsync(batch);
+                if (!await call.ResponseStream.MoveNext(CancellationToken.None)) throw new InvalidOperationException("DoPut ended without an acknowledgement");
+                Interlocked.Add(ref acknowledged[0], batch.Length);
+            }
+            await call.RequestStream.CompleteAsync();
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        }))).ContinueWith(t => { channel.Dispose(); return t; }, TaskScheduler.Default).Unwrap();
+    }
+
+    private static NpgsqlDataSource Source(SiloProcess silo)
+    {
+        var builder = new NpgsqlDataSourceBuilder($"Host=127.0.0.1;Port={silo.PostgresPort};Username=timefusion;Password=timefusion;Database=timefusion;Command Timeout=0;Maximum Pool Size=32");
+        builder.ConfigureTypeLoading(t => t.EnableTypeLoading(false));
+        return builder.Build();
+    }
+
+    /// <summary>COPY … FROM STDIN (FORMAT csv) of 8,192 rows per statement on 4 connections (what psql's \copy sends).</summary>
+    private static Task CopyCsvAsync(SiloProcess silo, SmallRows rows, long[] acknowledged, CancellationToken stop)
+    {
+        const int perStatement = 8192;
+        var chunks = new List<(string Csv, int Rows)>();
+        for (var first = 0; first < rows.Count; first += perStatement)
+        {
+            var sb = new StringBuilder();
+            var n = Math.Min(perStatement, rows.Count - first);
+            for (var r = first; r < first + n; r++) rows.AppendCsv(sb, r);
+            chunks.Add((sb.ToString(), n));
+        }
+        var source = Source(silo);
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
+        {
+            await using var conn = await source.OpenConnectionAsync();
+            while (!stop.IsCancellationRequested)
+            {
+                var (csv, n) = chunks[(int)((uint)Interlocked.Increment(ref next) % chunks.Count)];
+                await using (var writer = await conn.BeginTextImportAsync(SmallRows.CopyCsvSql(OtelLogsAndSpans.TableName)))
+                    await writer.WriteAsync(csv);
+                Interlocked.Add(ref acknowledged[0], n);
+            }
+        }))).ContinueWith(async t => { await source.DisposeAsync(); await t; }, TaskScheduler.Default).Unwrap();
+    }
+
+    private static async Task InsertAsync(SiloProcess silo, SmallRows rows, long[] acknowledged, CancellationToken stop)
+    {
+        await using var source = Source(silo);
+        while (!stop.IsCancellationRequested)
+            await SmallInsertSuite.RunStatementsAsync(source, OtelLogsAndSpans.TableName, rows, jsonb: false, stop, acknowledged);
+    }
+}
