@@ -109,7 +109,10 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     private async ValueTask<Schema> WithJsonTypesAsync(Schema schema, string sql)
     {
         if (!JsonResultColumns.MayHaveJson(schema)) return schema;
-        var tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync();
+        // Best effort: a catalog unreachable for a moment describes JSON columns as text rather than failing the query.
+        IReadOnlyList<TableDefinition> tables;
+        try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
+        catch (Exception e) when (e is not OperationCanceledException) { tables = []; }
         return JsonResultColumns.Mark(schema, sql, tables);
     }
 
@@ -120,7 +123,10 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     private async ValueTask<IReadOnlySet<int>?> ArrayParametersAsync(string sql, IReadOnlyList<object?> parameters)
     {
         if (!parameters.Any(p => p is string s && s.AsSpan().TrimStart() is [ '{' or '[', ..])) return null;
-        var tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync();
+        // Best effort: a catalog unreachable for a moment (a silo restarting) must not fail a statement that needs no array.
+        IReadOnlyList<TableDefinition> tables;
+        try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
+        catch (Exception e) when (e is not OperationCanceledException) { tables = []; }
         return ArrayParameterTargets.Find(sql, name => tables.FirstOrDefault(t => t.Name == name));
     }
 
