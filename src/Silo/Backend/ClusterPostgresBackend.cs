@@ -32,7 +32,7 @@ public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory u
         ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog,
             cancellations, admission,
             // The COPY door: the same limit the engine applies to the batch a COPY becomes.
-            (ingest?.Value ?? new IngestOptions()).MaxBatchBytes));
+            (ingest?.Value ?? new IngestOptions()).MaxBatchBytes) { Settings = info.Setting });
 
     /// <summary>The PostgreSQL protocol's view of a server user.</summary>
     internal static PostgresUser ProtocolUserOf(TimeFusionUser user) => ProtocolUsers.GetValue(user, u => new PostgresUser

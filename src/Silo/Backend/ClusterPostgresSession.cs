@@ -21,6 +21,9 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
 {
     private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
 
+    /// <summary>The connection's protocol-held settings (<see cref="PostgresSessionInfo.Setting"/>).</summary>
+    public Func<string, string?> Settings { get; init; } = _ => null;
+
     private IQueryGatewayGrain Gateway => grains.GetGrain<IQueryGatewayGrain>(0);
 
     /// <summary>First keywords of statements the gateway plans as queries without classifying them again.</summary>
@@ -28,7 +31,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
 
     public async ValueTask<StatementDescription> DescribeAsync(BackendStatement statement, IReadOnlyList<PgType?> parameterTypeHints, CancellationToken cancellationToken)
     {
-        var sql = statement.Sql;
+        var sql = SessionSettingCalls.Substitute(statement.Sql, Settings);
         // Parameters the client did not type take the type the statement casts them to ($1::int), else text, as
         // PostgreSQL infers for untyped literals.
         var count = ParameterBinder.Count(sql);
@@ -48,12 +51,12 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         // A SELECT built here: it goes to the gateway classified.
         var probe = new ClassifiedStatement(StatementKind.Select, $"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", "SELECT");
         var result = await Call(() => Gateway.QueryStatementAsync(probe, _caller, cancellationToken), cancellationToken);
-        return new StatementDescription(types, result.Schema);
+        return new StatementDescription(types, await WithJsonTypesAsync(result.Schema, bound));
     }
 
     public async ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
-        var sql = ParameterBinder.Bind(statement.Sql, parameters);
+        var sql = SessionSettingCalls.Substitute(ParameterBinder.Bind(statement.Sql, parameters, await ArrayParametersAsync(statement.Sql, parameters)), Settings);
         // Routed by the keyword the protocol read; INSERT, UPDATE, DELETE and queries reach the gateway classified, so
         // nothing between the wire and the table grain splits or classifies them again.
         var keyword = statement.Keyword;
@@ -98,8 +101,33 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 var rows = IsQueryKeyword(keyword)
                     ? await Call(() => Gateway.QueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller, cancellationToken), cancellationToken)
                     : await Call(() => Gateway.QueryAsync(sql, _caller, cancellationToken), cancellationToken);
-                return StatementResult.Rows(rows.Schema, Enumerate(rows.Batches));
+                return StatementResult.Rows(await WithJsonTypesAsync(rows.Schema, sql), Enumerate(rows.Batches));
         }
+    }
+
+    /// <summary>The result schema with its JSON columns marked, so they are described as jsonb (<see cref="JsonResultColumns"/>).</summary>
+    private async ValueTask<Schema> WithJsonTypesAsync(Schema schema, string sql)
+    {
+        if (!JsonResultColumns.MayHaveJson(schema)) return schema;
+        // Best effort: a catalog unreachable for a moment describes JSON columns as text rather than failing the query.
+        IReadOnlyList<TableDefinition> tables;
+        try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
+        catch (Exception e) when (e is not OperationCanceledException) { tables = []; }
+        return JsonResultColumns.Mark(schema, sql, tables);
+    }
+
+    /// <summary>
+    /// The parameters bound as arrays (<see cref="ArrayParameterTargets"/>), looked for only when a text value could be
+    /// PostgreSQL array text: the common statement pays nothing.
+    /// </summary>
+    private async ValueTask<IReadOnlySet<int>?> ArrayParametersAsync(string sql, IReadOnlyList<object?> parameters)
+    {
+        if (!parameters.Any(p => p is string s && s.AsSpan().TrimStart() is [ '{' or '[', ..])) return null;
+        // Best effort: a catalog unreachable for a moment (a silo restarting) must not fail a statement that needs no array.
+        IReadOnlyList<TableDefinition> tables;
+        try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
+        catch (Exception e) when (e is not OperationCanceledException) { tables = []; }
+        return ArrayParameterTargets.Find(sql, name => tables.FirstOrDefault(t => t.Name == name));
     }
 
     /// <summary>Whether <paramref name="sql"/> names a pg_catalog relation or function.</summary>

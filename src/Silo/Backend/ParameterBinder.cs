@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Protocol.Postgres.Types;
 using TimeFusion.Sql;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
@@ -16,7 +17,11 @@ namespace TimeFusion.Silo.Backend;
 /// </summary>
 internal static class ParameterBinder
 {
-    public static string Bind(string sql, IReadOnlyList<object?> parameters)
+    /// <summary>
+    /// <paramref name="sql"/> with each <c>$n</c> replaced by its value's literal. A text value of a parameter in
+    /// <paramref name="arrayParameters"/> (see <see cref="ArrayParameterTargets"/>) is PostgreSQL array text and binds as a list.
+    /// </summary>
+    public static string Bind(string sql, IReadOnlyList<object?> parameters, IReadOnlySet<int>? arrayParameters = null)
     {
         if (parameters.Count == 0) return sql;
         var result = new StringBuilder(sql.Length + parameters.Count * 16);
@@ -29,7 +34,9 @@ internal static class ParameterBinder
                 throw new PostgresErrorException(SqlState.ProtocolViolation, $"there is no parameter ${index} ({parameters.Count} bound)");
             // Parenthesized: a value can never join the tokens around it (1-$1 with -5 must stay 1-(-5), not the
             // comment 1--5), whatever its type renders as.
-            result.Append(sql, last, token.Start - last).Append('(').Append(Literal(parameters[index - 1])).Append(')');
+            result.Append(sql, last, token.Start - last).Append('(')
+                .Append(arrayParameters is not null && arrayParameters.Contains(index) && parameters[index - 1] is string text ? ArrayLiteral(text) : Literal(parameters[index - 1]))
+                .Append(')');
             last = token.End;
         }
         return result.Append(sql, last, sql.Length - last).ToString();
@@ -67,6 +74,10 @@ internal static class ParameterBinder
         IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Literal)) + "]",
         _ => throw new PostgresErrorException(SqlState.FeatureNotSupported, $"parameters of type {value.GetType().Name} are not supported"),
     };
+
+    /// <summary>PostgreSQL array text (<c>{"x","y z",NULL}</c>) as a DuckDB list of text; the statement casts it on.</summary>
+    private static string ArrayLiteral(string text) =>
+        "[" + string.Join(", ", PgArrayText.ParseStrings(text).Select(Literal)) + "]::VARCHAR[]";
 
     /// <summary>PostgreSQL refuses the NUL character in text values (and so in text parameters) with 22021.</summary>
     private static string NoNul(string s) => s.Contains('\0')

@@ -45,6 +45,7 @@ public sealed class PgCatalogDatabase : IDisposable
         ("lc_collate", "C.UTF-8", "Preset Options"),
         ("lc_ctype", "C.UTF-8", "Preset Options"),
         ("block_size", "8192", "Preset Options"),
+        ("max_index_keys", "32", "Preset Options"), // pgjdbc getImportedKeys/getExportedKeys read it
     ];
 
     private readonly DuckDBConnection _connection;

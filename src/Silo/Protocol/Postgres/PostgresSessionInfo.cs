@@ -11,4 +11,11 @@ public sealed record PostgresSessionInfo(
     string Database,
     IReadOnlyDictionary<string, string> StartupParameters,
     EndPoint? RemoteEndPoint,
-    int ProcessId);
+    int ProcessId)
+{
+    /// <summary>
+    /// The current value of a setting the protocol layer holds (<c>application_name</c>, <c>TimeZone</c>, … as SHOW
+    /// reports it), or null for one it does not: SET of these never reaches the backend, which reads them here.
+    /// </summary>
+    public Func<string, string?> Setting { get; init; } = _ => null;
+}

@@ -141,7 +141,7 @@ public sealed class CodecTests
     [InlineData(21u, "40000", SqlState.NumericValueOutOfRange)]
     [InlineData(16u, "maybe", SqlState.InvalidTextRepresentation)]
     [InlineData(1184u, "not a time", SqlState.InvalidDatetimeFormat)]
-    [InlineData(1009u, "{a,{b}}", SqlState.FeatureNotSupported)]
+    [InlineData(1009u, "{a,{b}}", SqlState.InvalidTextRepresentation)] // nested: malformed for a one-dimensional list
     [InlineData(1009u, "{a,b", SqlState.InvalidTextRepresentation)]
     public void Bad_text_parameters_get_sqlstates(uint oid, string text, string sqlState)
     {

@@ -112,7 +112,7 @@ internal sealed partial class PostgresConnection
             ApplyStartupSettings(parameters);
             _settings.CaptureDefaults();
             var database = parameters.TryGetValue("database", out var db) && db.Length > 0 ? db : userName;
-            var info = new PostgresSessionInfo(database, parameters, RemoteEndPoint, ProcessId);
+            var info = new PostgresSessionInfo(database, parameters, RemoteEndPoint, ProcessId) { Setting = CurrentSetting };
             _session = await _backend.OpenSessionAsync(user, info, timeout.Token).ConfigureAwait(false)
                 ?? throw new PostgresErrorException(SqlState.InternalError, "the backend opened no session");
             _out.WriteAuthentication(0);

@@ -44,6 +44,20 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
 
     private IPostgresSession? _session;
     private PostgresUser? _user;
+    /// <summary>A protocol-held setting's current value (null when this layer does not hold it), for the backend.</summary>
+    private string? CurrentSetting(string name)
+    {
+        if (!SessionSettings.Handles(name)) return null;
+        try
+        {
+            return _settings.Show(name);
+        }
+        catch (PostgresErrorException)
+        {
+            return null;
+        }
+    }
+
     private SessionSettings _settings;
     private byte _txStatus = TxIdle;
     private bool _skipUntilSync;

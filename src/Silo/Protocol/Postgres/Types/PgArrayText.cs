@@ -7,6 +7,15 @@ namespace TimeFusion.Silo.Protocol.Postgres.Types;
 /// </summary>
 internal static class PgArrayText
 {
+    /// <summary>The elements of array text <paramref name="text"/> as strings (null for NULL).</summary>
+    /// <exception cref="PostgresErrorException">22P02 malformed array literal or multi-dimensional array.</exception>
+    public static List<string?> ParseStrings(string text)
+    {
+        var values = new List<string?>();
+        Parse(System.Text.Encoding.UTF8.GetBytes(text), e => values.Add(e is null ? null : System.Text.Encoding.UTF8.GetString(e)));
+        return values;
+    }
+
     /// <summary>Calls <paramref name="onElement"/> with each element's unescaped UTF-8 text, or null for NULL.</summary>
     /// <exception cref="PostgresErrorException">22P02 malformed array literal, 0A000 multi-dimensional.</exception>
     public static void Parse(ReadOnlySpan<byte> text, Action<byte[]?> onElement)
@@ -171,6 +180,7 @@ internal static class PgArrayText
     private static PostgresErrorException Malformed(string detail) =>
         new(SqlState.InvalidTextRepresentation, "malformed array literal") { Detail = detail };
 
+    // 22P02 as a malformed literal: a nested array can never fill a one-dimensional TimeFusion list.
     private static PostgresErrorException MultiDimensional() =>
-        new(SqlState.FeatureNotSupported, "multi-dimensional arrays are not supported");
+        new(SqlState.InvalidTextRepresentation, "malformed array literal") { Detail = "multi-dimensional arrays are not supported" };
 }
