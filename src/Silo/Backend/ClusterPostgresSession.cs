@@ -122,12 +122,34 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     /// </summary>
     private async ValueTask<IReadOnlySet<int>?> ArrayParametersAsync(string sql, IReadOnlyList<object?> parameters)
     {
-        if (!parameters.Any(p => p is string s && s.AsSpan().TrimStart() is [ '{' or '[', ..])) return null;
+        if (!parameters.Any(p => p is string s && MayBeArrayText(s))) return null;
         // Best effort: a catalog unreachable for a moment (a silo restarting) must not fail a statement that needs no array.
         IReadOnlyList<TableDefinition> tables;
         try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
         catch (Exception e) when (e is not OperationCanceledException) { tables = []; }
         return ArrayParameterTargets.Find(sql, name => tables.FirstOrDefault(t => t.Name == name));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="value"/> may be PostgreSQL array text (<c>{…}</c>, or <c>[1:2]={…}</c> with bounds). A JSON
+    /// object (<c>{"key": …</c>) or array (<c>[…</c>) is not: JSON parameters — common on the ingest path — then cost no
+    /// catalog look-up.
+    /// </summary>
+    private static bool MayBeArrayText(string value)
+    {
+        var s = value.AsSpan().TrimStart();
+        if (s.IsEmpty) return false;
+        if (s[0] == '[') return s.Length > 1 && (char.IsAsciiDigit(s[1]) || s[1] == '-') && s.IndexOf(":") > 0 && s.IndexOf("={") > 0;
+        if (s[0] != '{') return false;
+        s = s[1..].TrimStart();
+        if (s.IsEmpty || s[0] != '"') return true;
+        // A quoted first element: a JSON object's key is followed by ':', an array element by ',' or '}'.
+        for (var i = 1; i < s.Length; i++)
+        {
+            if (s[i] == '\\') { i++; continue; }
+            if (s[i] == '"') return s[(i + 1)..].TrimStart() is not [':', ..];
+        }
+        return true;
     }
 
     /// <summary>Whether <paramref name="sql"/> names a pg_catalog relation or function.</summary>
