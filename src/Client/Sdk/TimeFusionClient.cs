@@ -19,11 +19,15 @@ public sealed class TimeFusionClient(IClusterClient cluster, Caller caller)
     /// <summary>Writes a batch into (project, table); returns once it is durable and queryable.</summary>
     public Task<long> InsertAsync(string project, string table, RecordBatch batch) => Gateway.InsertAsync(project, table, batch, Caller);
 
-    /// <summary>Runs a SELECT and streams its result batches.</summary>
+    /// <summary>
+    /// Runs a SELECT and streams its result batches: a query one table grain answers is read from that grain a batch at a
+    /// time as this is enumerated (neither side holds the whole result); stopping early ends the query on the server.
+    /// </summary>
     public async IAsyncEnumerable<RecordBatch> QueryAsync(string sql, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var result = await Gateway.QueryAsync(sql, Caller, cancellationToken);
-        foreach (var batch in result.Batches) yield return batch;
+        var start = await Gateway.StartQueryAsync(sql, Caller, cancellationToken);
+        await using var stream = await QueryResultStream.OpenAsync(cluster, start, cancellationToken);
+        await foreach (var batch in stream.ReadAllAsync().WithCancellation(cancellationToken)) yield return batch;
     }
 
     /// <summary>Runs a SELECT and returns the whole result with its schema.</summary>

@@ -55,7 +55,49 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         return RunQueryAsync(statement.Sql, caller, cancellationToken);
     }
 
-    private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public async Task<QueryStart> StartQueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
+    {
+        var statements = _classifier.Classify(sql);
+        if (statements is [{ Keyword: "EXPLAIN" } explain])
+            return new QueryStart(await ExplainAsync(DdlStatementParser.ParseExplain(explain.Sql), caller, cancellationToken), null, null);
+        if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "StartQueryAsync takes exactly one SELECT statement");
+        return await StartPlannedAsync(statements[0].Sql, caller, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<QueryStart> StartQueryStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        if (statement.Kind != StatementKind.Select)
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "StartQueryStatementAsync takes one SELECT statement");
+        SqlStatementClassifier.RequireOneStatement(statement);
+        return StartPlannedAsync(statement.Sql, caller, cancellationToken);
+    }
+
+    /// <summary>
+    /// A statement one table grain answers whole (and not newest-first, which may read again over more files) streams
+    /// from that grain to the door, past this stateless worker (whose activations Orleans' enumeration calls could not
+    /// find again); the rest runs here, its result gathered and bounded by MaxResultBytes.
+    /// </summary>
+    private async Task<QueryStart> StartPlannedAsync(string sql, Caller caller, CancellationToken cancellationToken)
+    {
+        var plan = await PlanAsync(sql, caller);
+        if (plan is { Kind: PlanKind.SingleGrain, NewestFirstLimit: null })
+        {
+            var scan = plan.Scans[0];
+            var time = PlanRunner.Hull(plan.Scans);
+            return new QueryStart(null, TableGrainKey.Format(scan.Projects[0], scan.Table.Name),
+                new GrainQuery(plan.GrainSql!, time.MinMicros, time.MaxMicros, null));
+        }
+        return new QueryStart(await RunPlanAsync(plan, cancellationToken), null, null);
+    }
+
+    private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken) =>
+        await RunPlanAsync(await PlanAsync(sql, caller), cancellationToken);
+
+    private async Task<QueryPlan> PlanAsync(string sql, Caller caller)
     {
         if (SystemSilosView.References(sql))
         {
@@ -66,7 +108,11 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         if (SystemTablesView.References(sql))
             sql = SystemTablesView.Rewrite(sql, await TableStatusesAsync(caller));
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
-        var plan = _analyzer.Analyze(sql, catalog, ScopeOf(caller));
+        return _analyzer.Analyze(sql, catalog, ScopeOf(caller));
+    }
+
+    private async Task<ArrowBatches> RunPlanAsync(QueryPlan plan, CancellationToken cancellationToken)
+    {
         // The server stopping interrupts the statement too: grain deactivation would otherwise wait for it.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         using var result = await runner.RunAsync(plan, RunOnGrainAsync, stop.Token);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -221,6 +222,42 @@ public sealed class TableGrain(
         }
         finally
         {
+            snapshot.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ArrowBatches> QueryStreamAsync(GrainQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (query.NewestFirstLimit is not null)
+            throw new ArgumentException("a newest-first read is not streamed: use QueryAsync", nameof(query));
+        var engine = Engine;
+        var snapshot = engine.OpenSnapshot(); // taken within this turn
+        // Abandoning the enumeration cancels cancellationToken (Orleans disposes the enumerator): DuckDB is interrupted
+        // and the result and the snapshot are freed below, as for a timeout, a cancel request or the server stopping.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
+        QueryStream? stream = null;
+        try
+        {
+            stream = await Task.Run(() => executor.OpenStreamAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name, query.Sql,
+                new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), stop.Token), stop.Token);
+            yield return ArrowBatches.FromIpc(ArrowIpc.Write(stream.Schema, []));
+            while (true)
+            {
+                // The next batch is computed only now that the caller asked for it; owned bytes, the native batch is freed.
+                var current = stream;
+                var next = await Task.Run(async () =>
+                {
+                    using var batch = await current.NextAsync();
+                    return batch is null ? null : ArrowBatches.FromIpc(ArrowIpc.Write(batch.Schema, [batch]));
+                }, stop.Token);
+                if (next is null) yield break;
+                yield return next;
+            }
+        }
+        finally
+        {
+            if (stream is not null) await stream.DisposeAsync();
             snapshot.Dispose();
         }
     }

@@ -98,10 +98,9 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                     return StatementResult.Rows(schema, Enumerate(batches));
                 }
                 // WITH … may be a query or DML and anything else is refused: there the gateway classifies (once).
-                var rows = IsQueryKeyword(keyword)
-                    ? await Call(() => Gateway.QueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller, cancellationToken), cancellationToken)
-                    : await Call(() => Gateway.QueryAsync(sql, _caller, cancellationToken), cancellationToken);
-                return StatementResult.Rows(await WithJsonTypesAsync(rows.Schema, sql), Enumerate(rows.Batches));
+                return await QueryRowsAsync(IsQueryKeyword(keyword)
+                    ? token => Gateway.StartQueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller, token)
+                    : token => Gateway.StartQueryAsync(sql, _caller, token), sql, cancellationToken);
         }
     }
 
@@ -296,6 +295,99 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         if (chunk.Length == 0) return;
         var started = await Call(() => Gateway.StageRoutedAsync(transaction, table, chunk, _caller, begun.ToArray()), cancellationToken);
         begun.AddRange(started);
+    }
+
+    /// <summary>
+    /// Runs a query whose rows stream to the client (<see cref="QueryResultStream"/>): the user's slot and the statement's
+    /// registration are held until the protocol layer disposes the result (all rows sent, the portal or cursor closed,
+    /// the client gone), so that a timeout, cancel request, disconnect or shutdown still interrupts the statement while
+    /// its rows are being sent, and an abandoned result frees the slot and the table grain's DuckDB result.
+    /// </summary>
+    private async Task<StatementResult> QueryRowsAsync(Func<CancellationToken, Task<QueryStart>> start, string sql, CancellationToken cancellationToken)
+    {
+        IDisposable? slot = null;
+        StatementCancellations.RunningStatement? statement = null;
+        QueryResultStream? stream = null;
+        try
+        {
+            try
+            {
+                slot = await admission.EnterAsync(user.Name, cancellationToken);
+                statement = cancellations.Begin(cancellationToken);
+                var begun = await start(statement.Token).WaitAsync(statement.Token);
+                stream = await QueryResultStream.OpenAsync(grains, begun, statement.Token).WaitAsync(statement.Token);
+                var schema = await WithJsonTypesAsync(stream.Schema, sql);
+                var owner = new StreamedStatement(stream, statement, slot);
+                return StatementResult.Rows(schema, TranslateErrors(stream.ReadAllAsync(), statement, cancellationToken), owner);
+            }
+            catch (Exception e) when (Translate(e, statement, cancellationToken) is { } translated)
+            {
+                throw translated;
+            }
+        }
+        catch
+        {
+            if (stream is not null) await stream.DisposeAsync();
+            statement?.Dispose();
+            slot?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The rows of <paramref name="batches"/>, with failures while they stream turned into PostgreSQL errors.</summary>
+    private static async IAsyncEnumerable<RecordBatch> TranslateErrors(IAsyncEnumerable<RecordBatch> batches, StatementCancellations.RunningStatement statement,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var e = batches.GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await e.MoveNextAsync()) yield break;
+            }
+            catch (Exception failure) when (Translate(failure, statement, cancellationToken) is { } translated)
+            {
+                throw translated;
+            }
+            yield return e.Current;
+        }
+    }
+
+    /// <summary>Ends a streamed statement: the grain's enumeration, then its registration and the user's slot.</summary>
+    private sealed class StreamedStatement(QueryResultStream stream, StatementCancellations.RunningStatement statement, IDisposable slot) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await stream.DisposeAsync();
+            }
+            catch
+            {
+                // The grain frees an enumeration nobody reads on its own; the slot must be freed whatever happened.
+            }
+            finally
+            {
+                statement.Dispose();
+                slot.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The PostgreSQL error for a failure of a statement's grain calls: the server's reason when it cancelled the
+    /// statement (shutdown, memory), the SQLSTATE of a TimeFusion error, the retryable code of a cluster failure; null for
+    /// anything else (the caller's own cancellation included).
+    /// </summary>
+    private static PostgresErrorException? Translate(Exception e, StatementCancellations.RunningStatement? statement, CancellationToken cancellationToken)
+    {
+        if (e is PostgresErrorException) return null;
+        if (e is OperationCanceledException or TimeFusionException && statement?.Reason is { } reason && !cancellationToken.IsCancellationRequested)
+            return new PostgresErrorException(reason.SqlState, reason.Message);
+        if (e is TimeFusionException t) return new PostgresErrorException(t.SqlState, t.Message);
+        return TimeFusion.Hosting.ExceptionTranslationFilter.Translate(e) is { } translated
+            ? new PostgresErrorException(translated.SqlState, translated.Message)
+            : null;
     }
 
     /// <summary>

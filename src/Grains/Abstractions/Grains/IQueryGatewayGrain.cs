@@ -17,6 +17,17 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
     Task<ArrowBatches> QueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Plans a query (one SELECT or EXPLAIN, as <see cref="QueryAsync"/> takes) and starts it: a statement that one table
+    /// grain answers whole and whose rows are not gathered anywhere is answered with where to stream them from
+    /// (<see cref="QueryStart.Grain"/>); any other is run here and answered with its rows. Read the answer with
+    /// <see cref="QueryResultStream.OpenAsync"/>.
+    /// </summary>
+    Task<QueryStart> StartQueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="StartQueryAsync"/> for a SELECT a front end has already classified (<see cref="QueryStatementAsync"/>).</summary>
+    Task<QueryStart> StartQueryStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Runs statements that change data (INSERT … VALUES, UPDATE, DELETE, CREATE TABLE, FLUSH); returns rows affected.
     /// The text is split and classified here.
     /// </summary>
@@ -139,3 +150,17 @@ public sealed record ClassifiedStatement([property: Id(0)] StatementKind Kind, [
     /// <summary>For <see cref="StatementKind.Flush"/>: the table named (<c>FLUSH t</c>), or null for <c>FLUSH</c> (every table).</summary>
     [Id(3)] public string? FlushTable { get; init; }
 }
+
+/// <summary>
+/// How a query started (<see cref="IQueryGatewayGrain.StartQueryAsync"/>): its rows, or the table grain and part that
+/// stream them (<see cref="ITableGrain.QueryStreamAsync"/>). Exactly one of <see cref="Rows"/> and
+/// <see cref="Grain"/> is set.
+/// </summary>
+/// <param name="Rows">The whole result, when the gateway ran the statement.</param>
+/// <param name="Grain">The table grain's key (<see cref="TableGrainKey"/>), when its stream is the result.</param>
+/// <param name="Query">The grain's part, with <see cref="Grain"/>.</param>
+[GenerateSerializer, Immutable]
+public sealed record QueryStart(
+    [property: Id(0)] ArrowBatches? Rows,
+    [property: Id(1)] string? Grain,
+    [property: Id(2)] GrainQuery? Query);

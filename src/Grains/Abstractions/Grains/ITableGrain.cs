@@ -54,6 +54,16 @@ public interface ITableGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<ArrowBatches> QueryAsync(GrainQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Runs this grain's part of a query over a consistent snapshot and streams its result: the first element carries
+    /// the schema and no rows, each later one a batch of rows (bounded by <c>TimeFusion:Execution:StreamBatchBytes</c>).
+    /// The grain computes a batch only when the caller asks for the next one (backpressure), so it holds one batch
+    /// however large the result. Cancelling, or abandoning the enumeration, interrupts DuckDB and frees the result and
+    /// the snapshot. <see cref="GrainQuery.NewestFirstLimit"/> must be null (newest-first reads use <see cref="QueryAsync"/>).
+    /// Read it with <see cref="QueryResultStream"/>.
+    /// </summary>
+    IAsyncEnumerable<ArrowBatches> QueryStreamAsync(GrainQuery query, CancellationToken cancellationToken = default);
+
     /// <summary>Counters for monitoring and tests.</summary>
     [AlwaysInterleave]
     Task<TableGrainStatus> GetStatusAsync();

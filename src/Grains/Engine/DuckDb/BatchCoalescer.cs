@@ -44,6 +44,19 @@ internal sealed class BatchCoalescer : IDisposable
             FlushPending();
     }
 
+    /// <summary>The batches joined so far (not those still pending), in order; the coalescer no longer owns them.</summary>
+    /// <param name="flush">Also join and hand out what is pending (a streamed result's byte bound was reached).</param>
+    public List<RecordBatch> TakeReady(bool flush = false)
+    {
+        if (flush)
+            FlushPending();
+        if (_output.Count == 0)
+            return [];
+        var ready = new List<RecordBatch>(_output);
+        _output.Clear();
+        return ready;
+    }
+
     /// <summary>Every batch, in order; the coalescer no longer owns them.</summary>
     public List<RecordBatch> Finish()
     {

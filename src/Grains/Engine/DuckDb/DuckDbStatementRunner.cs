@@ -101,7 +101,7 @@ internal static unsafe class DuckDbStatementRunner
         return new ArrowBatches(schema, coalescer.Finish());
     }
 
-    private static Schema ReadSchema(DuckDbResultHandle result, ArrowOptionsHandle options)
+    internal static Schema ReadSchema(DuckDbResultHandle result, ArrowOptionsHandle options)
     {
         var count = checked((int)DuckDbApi.duckdb_column_count(result));
         var types = new LogicalTypeHandle[count];
@@ -131,7 +131,7 @@ internal static unsafe class DuckDbStatementRunner
         }
     }
 
-    private static RecordBatch ToBatch(ArrowOptionsHandle options, DataChunkHandle chunk, Schema schema)
+    internal static RecordBatch ToBatch(ArrowOptionsHandle options, DataChunkHandle chunk, Schema schema)
     {
         using var array = new OwnedArrowArray();
         var error = DuckDbApi.TakeError(DuckDbApi.duckdb_data_chunk_to_arrow(options, chunk, array.Pointer));

@@ -43,10 +43,18 @@ public sealed class ExecutionOptions
     public long ProcessMemoryLimitBytes { get; set; }
 
     /// <summary>
-    /// The most bytes (Arrow) one statement's result may hold in a table grain or in the gateway's merge; past it the
-    /// statement fails with 53200 and what it read is freed. 0: no limit.
+    /// The most bytes (Arrow) of its result one statement may hold in memory at once: the whole result where it is
+    /// gathered (a merge at the gateway, a newest-first read, a result that is not streamed), one batch where the result
+    /// streams to the client. Past it the statement fails with 53200 and what it read is freed. A streamed result as a
+    /// whole is not capped by it. 0: no limit.
     /// </summary>
     public long MaxResultBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// A streamed result is sent in batches of up to <see cref="TargetBatchRows"/> rows or about this many bytes, whichever
+    /// comes first: what one streaming statement holds in a table grain at a time. 0: rows alone decide.
+    /// </summary>
+    public long StreamBatchBytes { get; set; } = 4L << 20;
 
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
@@ -59,6 +67,7 @@ public sealed class ExecutionOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentGrainCalls, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(MaxConcurrentStatementsPerUser);
         ArgumentOutOfRangeException.ThrowIfNegative(MaxResultBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(StreamBatchBytes);
         ArgumentOutOfRangeException.ThrowIfLessThan(StatementQueueTimeout, TimeSpan.Zero);
         if (ProcessMemoryLimitBytes is > 0 and < 256L << 20)
             throw new ArgumentOutOfRangeException(nameof(ProcessMemoryLimitBytes), ProcessMemoryLimitBytes, "must be 0 (no limit) or at least 256 MiB");

@@ -89,13 +89,33 @@ public sealed class TimeFusionFlightServer(
         if (string.IsNullOrWhiteSpace(sql))
             throw FlightErrors.From(SqlState.SyntaxError, "the ticket must hold a SQL query (UTF-8)");
         var ct = context.CancellationToken;
-        var result = await Statement(user.Name, token => Gateway.QueryAsync(sql, caller, token), ct);
-        await responseStream.SetupStream(result.Schema);
-        var target = Math.Max(1, options.Value.TargetResponseMessageBytes);
-        foreach (var batch in result.Batches)
+        // The rows stream from the table grain as the client reads them (gRPC flow control is the backpressure); the
+        // user's slot and the statement's registration are held until the last row is written or the client goes.
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            foreach (var part in Split(batch, target)) await responseStream.WriteAsync(part);
+            using var slot = await admission.EnterAsync(user.Name, ct);
+            using var statement = cancellations.Begin(ct);
+            try
+            {
+                var start = await Call(() => Gateway.StartQueryAsync(sql, caller, statement.Token), statement.Token);
+                await using var stream = await Call(() => QueryResultStream.OpenAsync(grains, start, statement.Token), statement.Token);
+                await responseStream.SetupStream(stream.Schema);
+                var target = Math.Max(1, options.Value.TargetResponseMessageBytes);
+                await using var rows = stream.ReadAllAsync().GetAsyncEnumerator(statement.Token);
+                while (await Call(async () => await rows.MoveNextAsync(), statement.Token))
+                {
+                    using var batch = rows.Current;
+                    foreach (var part in Split(batch, target)) await responseStream.WriteAsync(part);
+                }
+            }
+            catch (RpcException) when (statement.Reason is { } reason && !ct.IsCancellationRequested)
+            {
+                throw FlightErrors.From(reason.SqlState, reason.Message);
+            }
+        }
+        catch (TimeFusionException e)
+        {
+            throw FlightErrors.From(e);
         }
     }
 

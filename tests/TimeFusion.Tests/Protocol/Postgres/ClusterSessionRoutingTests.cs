@@ -14,7 +14,7 @@ namespace TimeFusion.Tests.Protocol.Postgres;
 /// <summary>
 /// From the wire to the gateway a statement is split and read once: the protocol splits the query string and reads
 /// the first keyword, the session routes by that keyword, and INSERT, UPDATE, DELETE and queries reach the gateway
-/// already classified (<see cref="IQueryGatewayGrain.ExecuteStatementAsync"/> / <see cref="IQueryGatewayGrain.QueryStatementAsync"/>),
+/// already classified (<see cref="IQueryGatewayGrain.ExecuteStatementAsync"/> / <see cref="IQueryGatewayGrain.StartQueryStatementAsync"/>),
 /// where they are not split or classified again. A recording gateway stands in for the cluster.
 /// </summary>
 public sealed class ClusterSessionRoutingTests : IDisposable
@@ -48,7 +48,7 @@ public sealed class ClusterSessionRoutingTests : IDisposable
         await using var result = await _session.ExecuteAsync(protocol.Backend, [], CancellationToken.None);
 
         var call = Assert.Single(_gateway.Calls);
-        Assert.Equal(kind == StatementKind.Select ? nameof(IQueryGatewayGrain.QueryStatementAsync) : nameof(IQueryGatewayGrain.ExecuteStatementAsync), call.Method);
+        Assert.Equal(kind == StatementKind.Select ? nameof(IQueryGatewayGrain.StartQueryStatementAsync) : nameof(IQueryGatewayGrain.ExecuteStatementAsync), call.Method);
         Assert.Equal(new ClassifiedStatement(kind, text, keyword), call.Statement);
     }
 
@@ -59,7 +59,7 @@ public sealed class ClusterSessionRoutingTests : IDisposable
     {
         await using var result = await _session.ExecuteAsync(StatementClassifier.Classify(text).Backend, [], CancellationToken.None);
         var call = Assert.Single(_gateway.Calls);
-        Assert.Equal(nameof(IQueryGatewayGrain.QueryAsync), call.Method);
+        Assert.Equal(nameof(IQueryGatewayGrain.StartQueryAsync), call.Method);
         Assert.Equal(text, call.Sql);
     }
 
@@ -105,6 +105,18 @@ public sealed class ClusterSessionRoutingTests : IDisposable
         {
             Calls.Add(new Call(nameof(QueryStatementAsync), statement, null));
             return Task.FromResult(NoRows());
+        }
+
+        public Task<QueryStart> StartQueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
+        {
+            Calls.Add(new Call(nameof(StartQueryAsync), null, sql));
+            return Task.FromResult(new QueryStart(NoRows(), null, null));
+        }
+
+        public Task<QueryStart> StartQueryStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
+        {
+            Calls.Add(new Call(nameof(StartQueryStatementAsync), statement, null));
+            return Task.FromResult(new QueryStart(NoRows(), null, null));
         }
 
         public Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)

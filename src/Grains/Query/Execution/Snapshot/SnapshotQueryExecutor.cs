@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Delta.Actions;
+using TimeFusion.DuckDb;
 using TimeFusion.Engine;
 using TimeFusion.Query.Planning;
 using TimeFusion.Storage;
@@ -112,6 +113,54 @@ public sealed class SnapshotQueryExecutor
     }
 
     /// <summary>
+    /// Starts <paramref name="sql"/> over the snapshot and returns its result as a stream (<see cref="QueryStream"/>): the
+    /// statement holds one batch at a time (at most <see cref="ExecutionOptions.StreamBatchBytes"/>, about), however large
+    /// its result. The snapshot's turn is held until the stream is disposed; dispose it before the snapshot. Newest-first
+    /// reads (which may run again over more files) use <see cref="ExecuteDetailedAsync"/> instead.
+    /// </summary>
+    /// <exception cref="QueryExecutionException">DuckDB refused the statement.</exception>
+    public async Task<QueryStream> OpenStreamAsync(TableSnapshot snapshot, TableSchema schema, IObjectStore store, string tableName, string sql,
+        TimeRange time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrEmpty(tableName);
+        ArgumentException.ThrowIfNullOrEmpty(sql);
+        var candidates = time.IsEmpty
+            ? []
+            : DeltaFilePruning.Select(snapshot.Delta, time.FromDate, time.ToDate, time.MinMicros, time.MaxMicros);
+        var files = await LocalPathsAsync(snapshot.Delta, store, DeltaFilePruning.NewestFirst(candidates),
+            new Dictionary<string, string>(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, snapshot.RetentionCutoffMicros);
+        var bound = StatementBinder.Bind(sql, tableName, relation);
+        var gate = Gates.GetValue(snapshot.Buffer, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = snapshot.Buffer.Connection;
+            var stream = await Task.Run(() =>
+            {
+                SetUtc(connection);
+                try
+                {
+                    return DuckDbResultStream.Open(connection, bound, _options.TargetBatchRows, _options.StreamBatchBytes, _options.MaxResultBytes, cancellationToken);
+                }
+                catch (DuckDbSqlException e)
+                {
+                    throw ExecutionErrors.From(e);
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            return new QueryStream(stream, () => gate.Release());
+        }
+        catch
+        {
+            gate.Release();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// EXPLAIN of a grain's part: DuckDB's physical plan of the statement bound to the same relation a run reads
     /// (buffer plus the Delta files <paramref name="time"/> keeps). Returns the plan's lines and the file counts.
     /// </summary>
@@ -153,24 +202,29 @@ public sealed class SnapshotQueryExecutor
         var targetRows = _options.TargetBatchRows;
         return await Task.Factory.StartNew(() =>
         {
-            // The silo database's global default is UTC; set it on this connection too, so that no session setting left
-            // on a pooled connection changes how timestamps are rendered or truncated.
-            try
-            {
-                DuckDbCommands.Execute(connection, "SET TimeZone = 'UTC'");
-            }
-            catch (DuckDB.NET.Data.DuckDBException e) when (e.Message.Contains("transaction is aborted", StringComparison.OrdinalIgnoreCase))
-            {
-                // DuckDB aborts a transaction that a statement failed in at run time or that was interrupted.
-                throw new QueryExecutionException(SqlState.InFailedSqlTransaction,
-                    "this snapshot can no longer be read: an earlier statement on it failed or was cancelled, which aborted its transaction; take a new snapshot");
-            }
-            catch (DuckDB.NET.Data.DuckDBException e)
-            {
-                throw ExecutionErrors.FromDuckDb(e.Message, "setting the session time zone");
-            }
+            SetUtc(connection);
             return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken, _options.MaxResultBytes);
         }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    private static void SetUtc(DuckDB.NET.Data.DuckDBConnection connection)
+    {
+        // The silo database's global default is UTC; set it on this connection too, so that no session setting left
+        // on a pooled connection changes how timestamps are rendered or truncated.
+        try
+        {
+            DuckDbCommands.Execute(connection, "SET TimeZone = 'UTC'");
+        }
+        catch (DuckDB.NET.Data.DuckDBException e) when (e.Message.Contains("transaction is aborted", StringComparison.OrdinalIgnoreCase))
+        {
+            // DuckDB aborts a transaction that a statement failed in at run time or that was interrupted.
+            throw new QueryExecutionException(SqlState.InFailedSqlTransaction,
+                "this snapshot can no longer be read: an earlier statement on it failed or was cancelled, which aborted its transaction; take a new snapshot");
+        }
+        catch (DuckDB.NET.Data.DuckDBException e)
+        {
+            throw ExecutionErrors.FromDuckDb(e.Message, "setting the session time zone");
+        }
     }
 
     private static async Task<List<(AddFile File, string LocalPath)>> LocalPathsAsync(DeltaSnapshot delta, IObjectStore store,
