@@ -27,15 +27,19 @@ public sealed class AbuseSilo : IAsyncDisposable
     private readonly TempDirectory _data;
     private readonly StringBuilder _log = new();
 
-    private AbuseSilo(Process process, TempDirectory data, int postgresPort)
+    private AbuseSilo(Process process, TempDirectory data, int postgresPort, int flightPort)
     {
         _process = process;
         _data = data;
         PostgresPort = postgresPort;
+        FlightPort = flightPort;
     }
 
     /// <summary>The PostgreSQL endpoint's port.</summary>
     public int PostgresPort { get; }
+
+    /// <summary>The Arrow Flight endpoint's port (plain HTTP/2).</summary>
+    public int FlightPort { get; }
 
     /// <summary>The server's process id.</summary>
     public int Pid => _process.Id;
@@ -84,7 +88,7 @@ public sealed class AbuseSilo : IAsyncDisposable
         foreach (var (k, v) in settings) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
         info.Environment["DOTNET_gcServer"] = "0";
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-        var silo = new AbuseSilo(process, data, ports[2]);
+        var silo = new AbuseSilo(process, data, ports[2], ports[3]);
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();

@@ -254,6 +254,39 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>How long a row write may stay blocked after its statement ended before the client counts as gone.</summary>
+    private static readonly TimeSpan StuckClientGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Flushes rows. A client that stops reading blocks the write (the socket's buffers are full), and with it the
+    /// statement, its slot and its stream: once the statement is cancelled (its timeout, a cancel request, the server
+    /// stopping) and the write still does not move, the connection is closed, as nothing more can be said on it.
+    /// </summary>
+    private async ValueTask FlushRowsAsync(CancellationToken statement)
+    {
+        var flush = FlushAsync().AsTask();
+        if (flush.IsCompleted || !statement.CanBeCanceled)
+        {
+            await flush.ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await flush.WaitAsync(statement).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (statement.IsCancellationRequested && !flush.IsCompleted)
+        {
+            try
+            {
+                await flush.WaitAsync(StuckClientGrace).ConfigureAwait(false);
+            }
+            catch (TimeoutException e)
+            {
+                throw new ClientGoneException("the client stopped reading the rows of a cancelled statement", e);
+            }
+        }
+    }
+
     private async ValueTask FlushIfFullAsync()
     {
         if (_out.Length >= _options.OutputFlushBytes)
@@ -396,7 +429,7 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
                 sent++;
                 if (_out.Length >= _options.OutputFlushBytes)
                 {
-                    await FlushAsync().ConfigureAwait(false);
+                    await FlushRowsAsync(cancellation.Token).ConfigureAwait(false);
                 }
             }
             // Exactly maxRows sent: the portal is suspended unless the result also ended right here.
