@@ -73,14 +73,18 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static string SiloDll => typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
 
-    /// <summary>Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Buffer:HardLimitBytes</c>).</summary>
-    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings)
+    /// <summary>
+    /// Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Buffer:HardLimitBytes</c>).
+    /// <paramref name="siloDll"/> runs another build (a before/after comparison); the bench's own by default.
+    /// </summary>
+    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings, string? siloDll = null)
     {
-        if (!File.Exists(SiloDll)) throw new FileNotFoundException($"the silo is not built at {SiloDll} (dotnet build src/Silo -c Release)");
+        siloDll ??= SiloDll;
+        if (!File.Exists(siloDll)) throw new FileNotFoundException($"the silo is not built at {siloDll} (dotnet build src/Silo -c Release)");
         Directory.CreateDirectory(dataDirectory);
         var ports = FreePorts.Take(6);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(SiloDll);
+        info.ArgumentList.Add(siloDll);
         var all = new Dictionary<string, string>
         {
             ["DataDirectory"] = dataDirectory,

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+using TimeFusion.Bench.Peers;
+
+namespace TimeFusion.Bench.Queries;
+
+/// <summary>
+/// <c>bigresult [GB] [before-silo.dll]</c>: one SELECT whose result is the given size (default 1 GB: rows of ~1 KB, one
+/// table grain's row joined with range(n)) read over Npgsql from a fresh silo: time to the first row, total time, the
+/// silo's peak resident memory (VmHWM) and what it still holds afterwards (VmRSS). With a second silo build (e.g. main's
+/// <c>src/Silo/bin/Release/net10.0/TimeFusion.Silo.dll</c>) both run one after the other in the same process: before
+/// and after side by side. <c>Execution:MaxResultBytes</c> is 0 so that a build that gathers results can answer at all.
+/// </summary>
+public static class BigResultBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var gb = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 1.0;
+        var rows = (long)(gb * 1e9 / 1007);
+        var builds = new List<(string Name, string? Dll)>();
+        if (args.Length > 1) builds.Add(("before (" + args[1] + ")", args[1]));
+        builds.Add(("after (this build)", null));
+        var lines = new List<string>();
+        foreach (var (name, dll) in builds)
+        {
+            var root = Path.Combine(Path.GetTempPath(), "tf-bigresult-" + Guid.NewGuid().ToString("N")[..8]);
+            try
+            {
+                var settings = new Dictionary<string, string>
+                {
+                    ["Execution:MaxResultBytes"] = "0",
+                    ["Postgres:StatementTimeout"] = "00:00:00",
+                    ["Users:0:Name"] = "admin", ["Users:0:PasswordOrScramSecret"] = "bench", ["Users:0:IsAdmin"] = "true", ["Users:0:Projects:0"] = "p0",
+                };
+                await using var silo = SiloProcess.Start(root, settings, dll);
+                await silo.ConnectAsync(TimeSpan.FromSeconds(60));
+                await TimeFusion.Tests.Infrastructure.FreePorts.WaitUntilListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
+                var cs = new NpgsqlConnectionStringBuilder
+                {
+                    Host = "127.0.0.1", Port = silo.PostgresPort, Username = "admin", Password = "bench", Database = "timefusion",
+                    Pooling = false, CommandTimeout = 0, SslMode = SslMode.Disable,
+                }.ConnectionString;
+                await using var connection = new NpgsqlConnection(cs);
+                await connection.OpenAsync();
+                await using (var insert = new NpgsqlCommand("INSERT INTO otel_logs_and_spans (id, timestamp, level) VALUES ('r0', now(), 'INFO')", connection))
+                    await insert.ExecuteNonQueryAsync();
+                var idle = silo.PeakRssBytes;
+                var sql = $"SELECT repeat('x', 1000) || r.range::varchar AS s FROM otel_logs_and_spans, range({rows}) r";
+                var clock = Stopwatch.StartNew();
+                TimeSpan first = default;
+                long read = 0, bytes = 0;
+                await using (var command = new NpgsqlCommand(sql, connection))
+                await using (var reader = await command.ExecuteReaderAsync())
+                {
+                    while (await reader.ReadAsync())
+                    {
+                        if (read == 0) first = clock.Elapsed;
+                        bytes += reader.GetString(0).Length;
+                        read++;
+                    }
+                }
+                var total = clock.Elapsed;
+                var peak = silo.PeakRssBytes;
+                var after = silo.RssBytes;
+                if (read != rows) throw new InvalidOperationException($"{read} rows read, {rows} expected");
+                var line = $"| {name} | {read:N0} | {bytes / 1e9:N2} | {first.TotalSeconds:N2} | {total.TotalSeconds:N1} | {peak >> 20:N0} (idle {idle >> 20:N0}) | {after >> 20:N0} |";
+                Console.WriteLine(line);
+                lines.Add(line);
+            }
+            finally
+            {
+                try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine("| build | rows | GB of rows | first row (s) | all rows (s) | silo peak RSS, MiB | silo RSS after, MiB |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var l in lines) Console.WriteLine(l);
+        return 0;
+    }
+}
