@@ -53,6 +53,21 @@ public sealed class CatalogGrain([PersistentState("catalog", "catalog")] IPersis
     }
 
     /// <inheritdoc />
+    public async Task<TableDefinition?> AddColumnAsync(string table, ColumnDefinition column)
+    {
+        var name = table.ToLowerInvariant();
+        if (Builtins.Any(b => b.Name == name)) throw new SchemaException($"table '{name}' is built in and cannot be altered");
+        if (!state.State.Tables.TryGetValue(name, out var existing)) throw new SchemaException($"table '{name}' does not exist");
+        if (!column.Nullable) throw new SchemaException($"column '{column.Name}': an added column must be nullable");
+        if (existing.Columns.Any(c => c.Name == column.Name)) return null;
+        // Appended last: the WAL, the buffer and Delta files written before it read it as NULL by name.
+        var altered = new TableDefinition(name, [.. existing.Columns, column]);
+        state.State.Tables[name] = altered;
+        await state.WriteStateAsync();
+        return altered;
+    }
+
+    /// <inheritdoc />
     public async Task RegisterProjectAsync(string table, string project)
     {
         var key = table.ToLowerInvariant();

@@ -199,7 +199,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             case StatementKind.Other when statement.Keyword == "TRUNCATE":
                 return await TruncateAsync(DdlStatementParser.ParseTruncate(statement.Sql), caller);
             case StatementKind.Other when statement.Keyword == "ALTER":
-                throw DdlStatementParser.RefuseAlter(statement.Sql);
+                return await AddColumnAsync(DdlStatementParser.ParseAlter(statement.Sql), caller);
             case StatementKind.Other when statement.Keyword == "EXPLAIN":
                 throw new SqlPlanningException(SqlState.FeatureNotSupported, "EXPLAIN returns rows: run it as a query");
             default:
@@ -246,6 +246,38 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, name)).DropAsync();
             await catalog.DropTableAsync(name);
         }
+        return 0;
+    }
+
+    /// <summary>
+    /// ALTER TABLE … ADD COLUMN (admins only): the catalog's definition gains the column (persisted), then every
+    /// project's grain of the table takes it on (reopening from its WAL, so no row is lost and rows written before read
+    /// NULL). A grain not active now opens with the new definition anyway.
+    /// </summary>
+    private async Task<long> AddColumnAsync(AddColumnStatement statement, Caller caller)
+    {
+        var name = statement.Table.ToLowerInvariant();
+        if (name is OtelLogsAndSpans.TableName or OtelMetrics.TableName)
+            throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied: \"{name}\" is a built-in table");
+        var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
+        var table = (await catalog.ListTablesAsync()).FirstOrDefault(t => t.Name == name);
+        if (table is null)
+        {
+            if (statement.IfTableExists) return 0;
+            throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{name}\" does not exist");
+        }
+        if (!caller.IsAdmin) throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"must be owner of table {name}");
+        var column = statement.Column;
+        if (table.Columns.Any(c => c.Name == column.Name))
+        {
+            if (statement.IfColumnNotExists) return 0;
+            throw new SqlPlanningException(SqlState.DuplicateColumn, $"column \"{column.Name}\" of relation \"{name}\" already exists");
+        }
+        if (column.Name.Contains(',', StringComparison.Ordinal))
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, $"column \"{column.Name}\": an added column's name may not contain ','");
+        await catalog.AddColumnAsync(name, column);
+        foreach (var project in await catalog.ProjectsOfAsync(name))
+            await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, name)).TakeSchemaAsync();
         return 0;
     }
 

@@ -34,6 +34,7 @@ public sealed class TableGrain(
     private IGrainTimer? _maintenanceTimer;
     private IGrainTimer? _transactionTimer;
     private bool _registered;
+    private bool _reopenWithoutFlush;
 
     private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
 
@@ -118,7 +119,8 @@ public sealed class TableGrain(
         await _engine.AbortAllTransactionsAsync();
         try
         {
-            await _engine.FlushAsync(cancellationToken);
+            // A schema change reopens the table from its WAL instead: the buffered rows come back under the new schema.
+            if (!_reopenWithoutFlush) await _engine.FlushAsync(cancellationToken);
         }
         catch (Exception e)
         {
@@ -322,6 +324,17 @@ public sealed class TableGrain(
         logger.LogInformation("Table grain {Table} dropped ({Objects} objects deleted)", id, deleted);
         DeactivateOnIdle();
         return deleted;
+    }
+
+    /// <inheritdoc />
+    public async Task TakeSchemaAsync()
+    {
+        var table = Engine.Id.Table;
+        var definition = (await GrainFactory.GetGrain<ICatalogGrain>(0).ListTablesAsync()).FirstOrDefault(t => t.Name == table);
+        if (definition is null || TableSchema.Create(definition.Name, definition.Columns).Columns.SequenceEqual(Engine.Schema.Columns)) return;
+        logger.LogInformation("{Table}: the table's columns changed; reopening with the new schema", Engine.Id);
+        _reopenWithoutFlush = true;
+        DeactivateOnIdle();
     }
 
     /// <inheritdoc />

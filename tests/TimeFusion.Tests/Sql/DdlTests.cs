@@ -96,8 +96,10 @@ public sealed class DdlTests(SqlSurfaceFixture fixture)
     [Theory]
     [InlineData("ALTER TABLE ddl_alter RENAME TO ddl_other", "RENAME")]
     [InlineData("ALTER TABLE ddl_alter RENAME COLUMN a TO b", "RENAME")]
-    [InlineData("ALTER TABLE ddl_alter ADD COLUMN c text", "ADD COLUMN")]
     [InlineData("ALTER TABLE ddl_alter DROP COLUMN a", "DROP COLUMN")]
+    [InlineData("ALTER TABLE ddl_alter ALTER COLUMN a TYPE bigint", "ALTER COLUMN")]
+    [InlineData("ALTER TABLE ddl_alter ADD COLUMN c text NOT NULL", "NOT NULL")]
+    [InlineData("ALTER TABLE ddl_alter ADD COLUMN c text DEFAULT 'x'", "DEFAULT")]
     public async Task Unsupported_alters_are_refused_naming_the_construct(string sql, string construct)
     {
         await fixture.ExecuteAsync("CREATE TABLE IF NOT EXISTS ddl_alter (project_id text, timestamp timestamptz, a text)");

@@ -14,6 +14,14 @@ public interface ICatalogGrain : IGrainWithIntegerKey
     /// <summary>Creates a user table; an existing table with the same columns is fine, different columns are an error.</summary>
     Task<TableDefinition> CreateTableAsync(TableDefinition table);
 
+    /// <summary>
+    /// <c>ALTER TABLE … ADD COLUMN</c>: appends a nullable column to a user table's definition (persisted; every silo's
+    /// table grains take it on when they next open). Returns the new definition, or null when the column already
+    /// exists (nothing changed).
+    /// </summary>
+    /// <remarks>Fails (a schema error) when the table is built in or does not exist, or the column is not nullable.</remarks>
+    Task<TableDefinition?> AddColumnAsync(string table, ColumnDefinition column);
+
     /// <summary>Records that <paramref name="project"/> has rows in <paramref name="table"/> (for admin-wide queries).</summary>
     Task RegisterProjectAsync(string table, string project);
 

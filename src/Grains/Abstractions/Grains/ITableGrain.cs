@@ -86,6 +86,14 @@ public interface ITableGrain : IGrainWithStringKey
     Task<int> DropAsync();
 
     /// <summary>
+    /// Takes on the catalog's current definition of the table (after <c>ALTER TABLE … ADD COLUMN</c>): when it differs
+    /// from the open engine's, the activation closes its engine without flushing and deactivates; the next call opens
+    /// the table with the new schema, replaying the WAL (rows logged before the column read it as NULL) and recording
+    /// the new schema in Delta. Not interleaved: writes in flight finish first, later calls reach the new activation.
+    /// </summary>
+    Task TakeSchemaAsync();
+
+    /// <summary>
     /// EXPLAIN of this grain's part of a query: DuckDB's plan over the snapshot, the Delta files kept and pruned and
     /// the buffered rows; with <paramref name="analyze"/> the part also runs and its rows and time are reported.
     /// </summary>

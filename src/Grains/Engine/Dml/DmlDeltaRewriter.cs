@@ -48,7 +48,8 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
                 cancellationToken.ThrowIfCancellationRequested();
                 var local = await delta.Store.GetLocalPathAsync(snapshot.ObjectPath(add), cancellationToken);
                 var day = PartitionDate(add);
-                var (hits, written) = await Task.Run(() => RewriteOne(local, day, statement, staging, cancellationToken), cancellationToken);
+                var added = DeltaSchemaEvolution.AddedColumns(snapshot);
+                var (hits, written) = await Task.Run(() => RewriteOne(local, day, added, statement, staging, cancellationToken), cancellationToken);
                 if (hits == 0)
                     continue;
                 matched += hits;
@@ -77,14 +78,14 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
     }
 
     /// <summary>Counts the matching rows of one file and, when there are any, writes its replacement (null when no row remains).</summary>
-    private (long Matched, ExportedFile? Written) RewriteOne(string localPath, DateOnly day, DmlStatement statement, string staging, CancellationToken cancellationToken)
+    private (long Matched, ExportedFile? Written) RewriteOne(string localPath, DateOnly day, IReadOnlySet<string> added, DmlStatement statement, string staging, CancellationToken cancellationToken)
     {
         var dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var dateLiteral = $"DATE '{dayText}'";
         var columns = string.Join(", ", schema.Columns.Select(c => c.Name == TableSchema.DateColumn
             ? $"{dateLiteral} AS {SqlNames.Quote(c.Name)}"
             : SqlNames.Quote(c.Name)));
-        var relation = $"(SELECT {columns} FROM read_parquet({SqlNames.Literal(localPath)}))";
+        var relation = $"(SELECT {columns} FROM {ParquetColumns.Source($"read_parquet({SqlNames.Literal(localPath)})", schema, added)})";
         var match = statement.MatchSql;
 
         var pool = database.Connections;

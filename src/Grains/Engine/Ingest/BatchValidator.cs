@@ -11,7 +11,8 @@ namespace TimeFusion.Ingest;
 /// Checks: well-formed Arrow buffers, no unknown or duplicate columns, every NOT NULL column present and null-free, types match
 /// (strings in any encoding, timestamps in any unit), JSON columns hold JSON (22P02), <c>timestamp</c> within bounds, <c>date</c> equal to
 /// the UTC date of <c>timestamp</c> and <c>project_id</c> equal to the target project where given.
-/// Missing nullable columns become null columns; a missing <c>date</c> or <c>project_id</c> is filled in.
+/// Missing nullable columns become null columns; a missing <c>date</c> or <c>project_id</c> is filled in; null flattened
+/// attribute columns are filled from the JSON <c>attributes</c> / <c>resource</c> (<see cref="FlattenedAttributes"/>).
 /// Columns already canonical are passed through without copying.
 /// This is the one place that turns an untrusted batch (a client's, or one decoded from WAL bytes on replay) into a
 /// <see cref="ValidatedBatch"/>; each batch is validated once, and the later stages trust the result.
@@ -56,6 +57,7 @@ public static class BatchValidator
         }
 
         var arrays = new IArrowArray[schema.Columns.Count];
+        var flattened = FlattenedAttributes.For(schema);
         for (var c = 0; c < schema.Columns.Count; c++)
         {
             var column = schema.Columns[c];
@@ -63,7 +65,7 @@ public static class BatchValidator
             {
                 arrays[c] = Conform(batch.Column(source), column, schema.Name);
                 if (column.Type is ColumnType.Utf8 or ColumnType.Json or ColumnType.Utf8List) NulCharacters.Check(arrays[c], column.Name);
-                if (column.Type is ColumnType.Json) JsonValues.Check(arrays[c], column.Name);
+                if (column.Type is ColumnType.Json && flattened?.IsSource(c) != true) JsonValues.Check(arrays[c], column.Name);
                 if (!column.Nullable && arrays[c].NullCount > 0)
                     throw new BatchRejectedException($"column '{column.Name}' is NOT NULL but row {FirstNull(arrays[c])} is null");
             }
@@ -80,6 +82,9 @@ public static class BatchValidator
                 arrays[c] = NullColumns.Of(ColumnTypeMapping.ToArrow(column.Type), rows);
             }
         }
+
+        // attributes / resource: checked as JSON and, in the same pass, their flattened columns filled where null.
+        flattened?.CheckAndFill(arrays, rows, schema, options.FlattenAttributes);
 
         var ts = (TimestampArray)arrays[schema.IndexOf(TableSchema.TimestampColumn)];
         CheckTimestampBounds(ts, options);

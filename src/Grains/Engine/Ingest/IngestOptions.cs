@@ -21,4 +21,10 @@ public sealed class IngestOptions
     /// <c>TimeFusion:Wal:MaxEntryBytes</c>, so the WAL never refuses a batch this accepted. Default 192 MiB.
     /// </summary>
     public long MaxBatchBytes { get; set; } = 192L << 20;
+
+    /// <summary>
+    /// Whether null flattened attribute columns (<c>attributes___*</c>, <c>resource___*</c>) are filled from the row's JSON
+    /// <c>attributes</c> / <c>resource</c> on ingest (every path; a supplied value wins). Default true.
+    /// </summary>
+    public bool FlattenAttributes { get; set; } = true;
 }

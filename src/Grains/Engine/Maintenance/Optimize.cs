@@ -100,7 +100,7 @@ internal sealed class DeltaOptimizer(MaintenanceOptions options, BufferTable buf
                 try
                 {
                     var file = await LowPriorityThread.RunAsync("TimeFusion OPTIMIZE", options.OptimizeNice,
-                        () => WriteOne(bin, locals, staging, relative, cancellationToken));
+                        () => WriteOne(bin, locals, DeltaSchemaEvolution.AddedColumns(snapshot), staging, relative, cancellationToken));
                     await delta.Store.UploadFileAsync(delta.ObjectPath(relative), file.LocalPath, cancellationToken);
                     File.Delete(file.LocalPath);
                     outputs.Add(new OptimizeOutput(bin, file, writing));
@@ -140,12 +140,12 @@ internal sealed class DeltaOptimizer(MaintenanceOptions options, BufferTable buf
         }
     }
 
-    private ExportedFile WriteOne(OptimizeBin bin, List<string> locals, string staging, string relative, CancellationToken cancellationToken)
+    private ExportedFile WriteOne(OptimizeBin bin, List<string> locals, IReadOnlySet<string> added, string staging, string relative, CancellationToken cancellationToken)
     {
         var schema = buffer.Schema;
         var columns = string.Join(", ", schema.Columns.Where(c => c.Name != TableSchema.DateColumn).Select(c => SqlNames.Quote(c.Name)));
         var files = string.Join(", ", locals.Select(SqlNames.Literal));
-        var source = $"read_parquet([{files}], union_by_name = true, hive_partitioning = false)";
+        var source = ParquetColumns.Source($"read_parquet([{files}], union_by_name = true, hive_partitioning = false)", schema, added);
         var path = Path.Combine(staging, relative.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var connection = OpenDatabase(Path.Combine(staging, "duckdb-temp"));

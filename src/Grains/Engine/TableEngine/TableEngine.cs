@@ -159,6 +159,18 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         var snapshot = await delta.OpenOrCreateAsync(id, schema, cancellationToken);
         var flushed = snapshot.TxnVersion(id.ToString()) ?? 0;
         if (fence) snapshot = await FenceDeltaAsync(id, delta, snapshot, flushed, cancellationToken);
+        if (DeltaSchemaEvolution.Evolve(snapshot, schema) is { } metadata)
+        {
+            // ALTER TABLE … ADD COLUMN: the table's new schema is committed before any file holding the column is.
+            try
+            {
+                snapshot = await delta.CommitAsync(snapshot, [metadata], "ADD COLUMNS", cancellationToken);
+            }
+            catch (DeltaCheckpointException e)
+            {
+                snapshot = e.Snapshot; // committed; only the checkpoint after it failed, and the next commit retries it
+            }
+        }
         return (snapshot, flushed, clock.Elapsed);
     }
 

@@ -91,6 +91,10 @@ public sealed class SqlStatementClassifier
                 return new ClassifiedStatement(StatementKind.Other, sql, keyword);
             case "ALTER" when Statements.MaintenanceStatementParser.IsAlterTableOptions(sql, tokens):
                 return new ClassifiedStatement(StatementKind.AlterTable, sql, keyword);
+            case "ALTER":
+                // ADD COLUMN … NOT NULL is a parser error in DuckDB but a refusal naming the construct (0A000) here:
+                // the gateway's DdlStatementParser reads every ALTER.
+                return new ClassifiedStatement(StatementKind.Other, sql, keyword);
         }
         // Utility statements come in PostgreSQL forms DuckDB may not parse: pass them through. Anything else must at
         // least parse (a misspelt keyword is a syntax error, not an unsupported statement).

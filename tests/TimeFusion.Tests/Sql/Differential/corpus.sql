@@ -214,8 +214,20 @@ CREATE TABLE diff_m (project_id text NOT NULL, timestamp timestamptz NOT NULL, n
 SELECT count(*) FROM diff_m;
 DROP TABLE diff_m;
 CREATE TABLE diff_r (project_id text NOT NULL, timestamp timestamptz NOT NULL, a text);
--- differs: ADD COLUMN is not supported yet in TimeFusion (no Delta schema evolution): 0A000
+INSERT INTO diff_r VALUES ('default', '2024-01-01 00:00:00+00', 'before');
 ALTER TABLE diff_r ADD COLUMN extra text;
+ALTER TABLE diff_r ADD COLUMN IF NOT EXISTS extra text;
+ALTER TABLE diff_r ADD COLUMN extra text;
+ALTER TABLE diff_r ADD COLUMN n bigint NULL;
+INSERT INTO diff_r (project_id, timestamp, a, extra, n) VALUES ('default', '2024-01-02 00:00:00+00', 'after', 'x', 2);
+SELECT a, extra, n FROM diff_r ORDER BY timestamp;
+SELECT count(*) FROM diff_r WHERE extra IS NULL;
+-- differs: an added column must be nullable in TimeFusion (rows already stored have no value): 0A000
+ALTER TABLE diff_r ADD COLUMN m bigint NOT NULL;
+-- differs: TimeFusion cannot change a column's type: 0A000
+ALTER TABLE diff_r ALTER COLUMN a TYPE varchar(10);
+-- differs: TimeFusion cannot drop a column: 0A000
+ALTER TABLE diff_r DROP COLUMN extra;
 -- differs: TimeFusion cannot rename a table (its WAL and Delta files are keyed by the name): 0A000
 ALTER TABLE diff_r RENAME TO diff_r2;
 DROP TABLE IF EXISTS diff_r, diff_r2;

@@ -93,7 +93,7 @@ public sealed class SnapshotQueryExecutor
                     ({ } limit, { } ttl) => Math.Max(limit, ttl),
                     (var limit, var ttl) => limit ?? ttl,
                 };
-                var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, cutoff);
+                var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, cutoff, DeltaSchemaEvolution.AddedColumns(snapshot.Delta));
                 var bound = StatementBinder.Bind(sql, tableName, relation);
                 var result = await RunAsync(snapshot.Buffer, bound, cancellationToken).ConfigureAwait(false);
                 var last = a == attempts.Count - 1;
@@ -173,7 +173,7 @@ public sealed class SnapshotQueryExecutor
             ? []
             : DeltaFilePruning.Select(snapshot.Delta, time.FromDate, time.ToDate, time.MinMicros, time.MaxMicros);
         var files = await LocalPathsAsync(snapshot.Delta, store, candidates, new Dictionary<string, string>(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
-        var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, snapshot.RetentionCutoffMicros);
+        var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, snapshot.RetentionCutoffMicros, DeltaSchemaEvolution.AddedColumns(snapshot.Delta));
         var bound = StatementBinder.Bind(sql, tableName, relation);
         var gate = Gates.GetValue(snapshot.Buffer, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -19,8 +19,11 @@ internal static class SnapshotRelation
     /// <param name="bufferRelation">The buffer snapshot's relation (a parenthesized subquery).</param>
     /// <param name="files">The Delta files to read with their local paths, newest first preferred (DuckDB reads them in this order).</param>
     /// <param name="cutoffMicros">Keep only rows at or after this instant (µs since the epoch); null for all rows.</param>
-    public static string Build(TableSchema schema, string bufferRelation, IReadOnlyList<(AddFile File, string LocalPath)> files, long? cutoffMicros)
+    /// <param name="addedColumns">Columns added after the table was created (<see cref="Delta.DeltaSchemaEvolution.AddedColumns"/>): older files lack them.</param>
+    public static string Build(TableSchema schema, string bufferRelation, IReadOnlyList<(AddFile File, string LocalPath)> files, long? cutoffMicros,
+        IReadOnlySet<string>? addedColumns = null)
     {
+        var added = addedColumns ?? NoColumns;
         var where = cutoffMicros is { } c ? $" WHERE {SqlNames.Quote(TableSchema.TimestampColumn)} >= {TimestampLiteral(c)}" : "";
         var columns = string.Join(", ", schema.Columns.Select(col => SqlNames.Quote(col.Name)));
         var sql = new StringBuilder();
@@ -52,21 +55,25 @@ internal static class SnapshotRelation
                 else
                     sql.Append(SqlNames.Quote(col.Name));
             }
-            sql.Append(" FROM read_parquet([");
+            var read = new StringBuilder("read_parquet([");
             for (var i = 0; i < paths.Count; i++)
             {
                 // read_parquet expands glob patterns in each entry: a path that looks like one could read other files.
                 if (paths[i].AsSpan().IndexOfAny("*?[") >= 0)
                     throw new QueryExecutionException(Wire.SqlState.FeatureNotSupported,
                         $"the local path of a data file contains a glob character ('*', '?' or '['), which DuckDB would expand: {paths[i]}");
-                if (i > 0) sql.Append(", ");
-                sql.Append(SqlNames.Literal(paths[i]));
+                if (i > 0) read.Append(", ");
+                read.Append(SqlNames.Literal(paths[i]));
             }
             // Hive partitioning off: the date comes from the log, and a path that happens to look partitioned adds nothing.
-            sql.Append("], hive_partitioning = false)").Append(where);
+            // After ADD COLUMN the files of a date may differ in columns: read by name, a missing column is NULL.
+            read.Append(added.Count > 0 ? "], union_by_name = true, hive_partitioning = false)" : "], hive_partitioning = false)");
+            sql.Append(" FROM ").Append(ParquetColumns.Source(read.ToString(), schema, added)).Append(where);
         }
         return sql.ToString();
     }
+
+    private static readonly IReadOnlySet<string> NoColumns = new HashSet<string>();
 
     /// <summary>The relation of an empty table of the schema (for a scan that reaches no grain).</summary>
     public static string Empty(TableSchema schema) =>
