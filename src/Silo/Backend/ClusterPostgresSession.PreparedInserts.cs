@@ -46,10 +46,11 @@ internal sealed partial class ClusterPostgresSession
         {
             await Call(() => grains.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.ToLowerInvariant())).InsertAsync(batch), cancellationToken);
         }
-        catch (PostgresErrorException e) when (e.SqlState is SqlState.UndefinedTable or SqlState.UndefinedColumn or SqlState.DatatypeMismatch or SqlState.InvalidParameterValue)
+        catch (PostgresErrorException e) when (e.SqlState is SqlState.UndefinedTable or SqlState.UndefinedColumn or SqlState.DatatypeMismatch
+                                                  or SqlState.InvalidParameterValue or SqlState.InvalidTableDefinition)
         {
-            // The table grain refused the batch before storing anything: the table may have been dropped or re-created
-            // with other columns since the plan was made. The plan is dropped and the general path runs the statement
+            // The table grain refused the batch before storing anything (42P16: a grain of a dropped table refuses to
+            // activate): the table may have been dropped or re-created with other columns since the plan was made. The plan is dropped and the general path runs the statement
             // (with the catalog as it is now), which also words a genuine error as it always has.
             _insertPlans.Remove(sql);
             return null;

@@ -225,6 +225,8 @@ public sealed class PreparedInsertTests(OneSiloCluster fixture) : IClassFixture<
         Assert.Equal(1, await command.ExecuteNonQueryAsync());
 
         await ExecAsync(connection, "DROP TABLE prep_recreated");
+        command.Parameters[1].Value = "dropped";
+        Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync())).SqlState);
         await ExecAsync(connection, "CREATE TABLE prep_recreated (timestamp TIMESTAMPTZ NOT NULL, id TEXT NOT NULL, n TEXT)");
         command.Parameters[1].Value = "after";
         command.Parameters[2].Value = 43L;
