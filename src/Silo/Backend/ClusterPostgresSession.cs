@@ -56,6 +56,9 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
 
     public async ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
+        // DDL of this session may change what a plan targets: its plans are made again (other sessions' plans notice a
+        // changed table when its grain refuses their batch; see ClusterPostgresSession.PreparedInserts.cs).
+        if (statement.Keyword is "CREATE" or "DROP" or "ALTER" or "TRUNCATE") _insertPlans.Clear();
         // A parameterized INSERT outside a block runs from its plan when it can (ClusterPostgresSession.PreparedInserts.cs).
         if (InsertPlans && statement.Keyword == "INSERT" && parameters.Count > 0 && _block is null
             && await TryPlannedInsertAsync(statement.Sql, parameters, cancellationToken) is { } planned)
