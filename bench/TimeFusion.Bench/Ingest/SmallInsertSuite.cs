@@ -28,12 +28,16 @@ public static class SmallInsertSuite
                               "PostgreSQL: fsync=on, synchronous_commit=on, the table indexed on (project_id, timestamp).");
         var ours = new List<(IngestRun Run, double WalBytesPerRow)>();
         var alone = new List<IngestRun>();
+        var unplanned = new List<IngestRun>();
         for (var run = 0; run < options.Runs; run++)
         {
             ours.Add(await RunTimeFusionAsync(rows, root));
             // The same with every batch in its own buffer transaction (before coalescing), side by side.
             alone.Add((await RunTimeFusionAsync(rows, root, new() { ["Buffer:MaxCoalescedRows"] = "0" })).Run);
+            // The same with every execution substituted, parsed and cast again (before per-statement INSERT plans).
+            unplanned.Add((await RunTimeFusionAsync(rows, root, new() { ["Postgres:InsertPlans"] = "false" })).Run);
         }
+        Report(results, "TimeFusion, 30-row INSERTs, no INSERT plans (Postgres:InsertPlans=false)", unplanned, rows.Count);
         Report(results, "TimeFusion, 30-row INSERTs, no coalescing (MaxCoalescedRows=0)", alone, rows.Count);
         Report(results, "TimeFusion, 30-row INSERTs", ours.Select(o => o.Run).ToList(), rows.Count);
         results.Add(Section, "TimeFusion, 30-row INSERTs", "WAL B/row", ours.Select(o => o.WalBytesPerRow).ToList(), rows.Count,

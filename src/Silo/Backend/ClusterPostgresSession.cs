@@ -56,6 +56,13 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
 
     public async ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
+        // DDL of this session may change what a plan targets: its plans are made again (other sessions' plans notice a
+        // changed table when its grain refuses their batch; see ClusterPostgresSession.PreparedInserts.cs).
+        if (statement.Keyword is "CREATE" or "DROP" or "ALTER" or "TRUNCATE") _insertPlans.Clear();
+        // A parameterized INSERT outside a block runs from its plan when it can (ClusterPostgresSession.PreparedInserts.cs).
+        if (InsertPlans && statement.Keyword == "INSERT" && parameters.Count > 0 && _block is null
+            && await TryPlannedInsertAsync(statement.Sql, parameters, cancellationToken) is { } planned)
+            return planned;
         var sql = SessionSettingCalls.Substitute(ParameterBinder.Bind(statement.Sql, parameters, await ArrayParametersAsync(statement.Sql, parameters)), Settings);
         // Routed by the keyword the protocol read; INSERT, UPDATE, DELETE and queries reach the gateway classified, so
         // nothing between the wire and the table grain splits or classifies them again.

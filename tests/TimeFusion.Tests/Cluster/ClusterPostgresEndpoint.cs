@@ -23,7 +23,8 @@ internal sealed class ClusterPostgresEndpoint : IAsyncDisposable
         var endpoint = new ClusterPostgresEndpoint();
         endpoint._server = new PostgresServer(
             new ClusterPostgresBackend(grains, new UserDirectory(Options.Create(new TimeFusionUsersOptions { Users = [.. users] })), endpoint._catalog,
-                new TimeFusion.Grains.StatementCancellations(), new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions()))),
+                new TimeFusion.Grains.StatementCancellations(), new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions())),
+                server: Options.Create(options)),
             Options.Create(options), NullLogger<PostgresServer>.Instance);
         await endpoint._server.StartAsync(CancellationToken.None);
         return endpoint;

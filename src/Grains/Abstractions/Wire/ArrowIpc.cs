@@ -31,7 +31,10 @@ public static class ArrowIpc
     {
         ArgumentNullException.ThrowIfNull(ipc);
         ArrowIpcPreflight.CheckStream(ipc);
-        using var reader = new ArrowStreamReader(new MemoryStream(ipc, writable: false));
+        // Read over the managed bytes, not a stream: the batches' buffers are slices of `ipc` (kept alive by them), where a
+        // stream reader copies every buffer into native memory that, undisposed, a finalizer frees with
+        // GC.RemoveMemoryPressure — for small batches a large share of the silo's CPU (docs/BENCHMARKS.md, small INSERTs).
+        using var reader = new ArrowStreamReader(new ReadOnlyMemory<byte>(ipc));
         var batches = new List<RecordBatch>();
         while (reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);
         return (reader.Schema, batches);

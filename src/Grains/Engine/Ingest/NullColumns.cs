@@ -4,13 +4,21 @@ using Apache.Arrow.Types;
 namespace TimeFusion.Ingest;
 
 /// <summary>All-null columns of a given type, for nullable columns a batch leaves out.</summary>
+/// <remarks>
+/// Every buffer of an all-null column is zeros (validity: all null; offsets: all 0; values: unused), and Arrow buffers
+/// are never written, so the columns share one managed block of zeros. A small batch into a wide table (a 30-row INSERT
+/// into the ~90-column otel table) used to allocate a few hundred native buffers for its missing columns, each freed by
+/// a finalizer with <c>GC.RemoveMemoryPressure</c> — about a third of the silo's CPU on that path (docs/BENCHMARKS.md).
+/// </remarks>
 public static class NullColumns
 {
+    // 256 KiB covers every buffer of a 32 K-row column; larger ones get their own (managed) zeros.
+    private static readonly ReadOnlyMemory<byte> SharedZeros = new byte[256 * 1024];
+
     /// <summary>A column of <paramref name="rows"/> nulls of <paramref name="type"/>.</summary>
     public static IArrowArray Of(IArrowType type, int rows)
     {
-        var validity = new ArrowBuffer.BitmapBuilder(rows).AppendRange(false, rows).Build();
-        ArrowBuffer Zeros(int bytes) => new ArrowBuffer.Builder<byte>(Math.Max(bytes, 1)).AppendRange(new byte[bytes]).Build();
+        var validity = Zeros((rows + 7) / 8);
         return type switch
         {
             StringType or BinaryType => ArrowArrayFactory.BuildArray(new ArrayData(type, rows, rows, 0, [validity, Zeros((rows + 1) * 4), ArrowBuffer.Empty])),
@@ -20,5 +28,11 @@ public static class NullColumns
             FixedWidthType f => ArrowArrayFactory.BuildArray(new ArrayData(type, rows, rows, 0, [validity, Zeros(rows * f.BitWidth / 8)])),
             _ => throw new NotSupportedException($"no null column for {type.Name}"),
         };
+    }
+
+    private static ArrowBuffer Zeros(int bytes)
+    {
+        bytes = Math.Max(bytes, 1);
+        return new ArrowBuffer(bytes <= SharedZeros.Length ? SharedZeros[..bytes] : new byte[bytes]);
     }
 }

@@ -57,6 +57,13 @@ public sealed class PostgresServerOptions
     /// <summary>Output buffered per connection before it is written to the socket. Default 32 KiB.</summary>
     public int OutputFlushBytes { get; set; } = 32 * 1024;
 
+    /// <summary>
+    /// Whether parameterized <c>INSERT … VALUES ($1, …)</c> statements outside a transaction block run from a plan made once
+    /// per statement (the Arrow batch built from the bound values) rather than substituting, parsing and casting the
+    /// statement on every execution. Default true; false is for comparing the two in benchmarks.
+    /// </summary>
+    public bool InsertPlans { get; set; } = true;
+
     /// <summary>Rows per Arrow batch handed to the backend during COPY FROM STDIN. Default 16,384.</summary>
     public int CopyBatchRows { get; set; } = 16 * 1024;
 

@@ -1,0 +1,83 @@
+using Apache.Arrow;
+using TimeFusion.Grains;
+using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Wire;
+
+namespace TimeFusion.Silo.Backend;
+
+/// <summary>
+/// Parameterized INSERTs outside a transaction block run from a per-statement plan (<see cref="PreparedInsertPlan"/>):
+/// made at the statement's first execution (one catalog call), then each execution builds its Arrow batch from the
+/// bound values and hands it to the table grain — the shape of production ingest (30-row prepared INSERTs) no longer
+/// pays a parse, a catalog call and a DuckDB cast per execution.
+/// </summary>
+internal sealed partial class ClusterPostgresSession
+{
+    /// <summary>Statement texts whose plans a session keeps (a client preparing more starts the cache over).</summary>
+    private const int MaxInsertPlans = 64;
+
+    /// <summary>Whether parameterized INSERTs run from plans (<c>TimeFusion:Postgres:InsertPlans</c>).</summary>
+    public bool InsertPlans { get; init; } = true;
+
+    // Null values remember "takes the general path", so a statement is looked at once. Calls never overlap in a session.
+    private readonly Dictionary<string, PreparedInsertPlan?> _insertPlans = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The result of running <paramref name="sql"/> from its plan, or null when the general path must run it (no plan
+    /// for this shape, a value the plan does not convert, rows of several projects, a project the caller may not write,
+    /// or a table whose definition changed since the plan was made — nothing was stored then).
+    /// </summary>
+    private async ValueTask<StatementResult?> TryPlannedInsertAsync(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
+    {
+        if (!_insertPlans.TryGetValue(sql, out var plan))
+        {
+            IReadOnlyList<TableDefinition> tables;
+            // Best effort: a catalog unreachable for a moment leaves the statement to the general path, which says why.
+            try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
+            catch (Exception e) when (e is not OperationCanceledException) { return null; }
+            plan = PreparedInsertPlan.TryCreate(sql, name => tables.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase)));
+            if (_insertPlans.Count >= MaxInsertPlans) _insertPlans.Clear();
+            _insertPlans[sql] = plan;
+        }
+        if (plan is null) return null;
+        using var batch = plan.TryBuild(parameters);
+        if (batch is null || ProjectOf(plan, batch) is not { } project) return null;
+        try
+        {
+            await Call(() => grains.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.ToLowerInvariant())).InsertAsync(batch), cancellationToken);
+        }
+        catch (PostgresErrorException e) when (e.SqlState is SqlState.UndefinedTable or SqlState.UndefinedColumn or SqlState.DatatypeMismatch
+                                                  or SqlState.InvalidParameterValue or SqlState.InvalidTableDefinition)
+        {
+            // The table grain refused the batch before storing anything (42P16: a grain of a dropped table refuses to
+            // activate): the table may have been dropped or re-created with other columns since the plan was made. The plan is dropped and the general path runs the statement
+            // (with the catalog as it is now), which also words a genuine error as it always has.
+            _insertPlans.Remove(sql);
+            return null;
+        }
+        return StatementResult.Affected("INSERT", batch.Length);
+    }
+
+    /// <summary>
+    /// The one project every row goes to when the caller may write it; null leaves the statement to the general path
+    /// (rows of several projects, a NULL project, a project the caller may not write: it words those errors).
+    /// </summary>
+    private string? ProjectOf(PreparedInsertPlan plan, RecordBatch batch)
+    {
+        string? project;
+        if (plan.ProjectColumn < 0)
+        {
+            project = _caller.DefaultProject;
+        }
+        else
+        {
+            var values = (StringArray)batch.Column(plan.ProjectColumn);
+            project = values.GetString(0);
+            for (var i = 1; i < values.Length && project is not null; i++)
+            {
+                if (values.GetString(i) != project) project = null;
+            }
+        }
+        return project is { Length: > 0 } && (_caller.IsAdmin || _caller.Projects.Contains(project)) ? project : null;
+    }
+}
