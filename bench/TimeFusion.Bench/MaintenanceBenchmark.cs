@@ -10,11 +10,11 @@ using TimeFusion.Wal;
 namespace TimeFusion.Bench;
 
 /// <summary>
-/// <c>maintenance [--flushes 1000] [--rows-per-flush 500] [--runs 3] [--optimize-threads 1] [--optimize-nice 10]</c>: one
+/// <c>maintenance [--flushes 1000] [--rows-per-flush 500] [--runs 3] [--optimize-threads 1] [--optimize-nice 10] [--optimize-idle 1]</c>: one
 /// table fed by minute-sized flushes (one small file each), the dashboard queries before and after OPTIMIZE, against the
 /// same rows written as one flush (the two timed alternately, median of <c>runs</c>); OPTIMIZE's rows/s; and the ingest
 /// rate of another table while OPTIMIZE runs against the same rate without it (measured before and after, averaged).
-/// <c>--optimize-threads</c> / <c>--optimize-nice</c> set <c>TimeFusion:Maintenance:OptimizeThreads</c> / <c>OptimizeNice</c>.
+/// <c>--optimize-threads</c> / <c>--optimize-nice</c> / <c>--optimize-idle</c> (0/1) set <c>TimeFusion:Maintenance:OptimizeThreads</c> / <c>OptimizeNice</c> / <c>OptimizeIdlePriority</c>.
 /// </summary>
 public static class MaintenanceBenchmark
 {
@@ -32,6 +32,7 @@ public static class MaintenanceBenchmark
         var runs = args.Int("runs", 3);
         var optimizeThreads = args.Int("optimize-threads", 1);
         var optimizeNice = args.Int("optimize-nice", 10);
+        var optimizeIdle = args.Int("optimize-idle", 1) != 0;
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-maint-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
         try
@@ -44,7 +45,8 @@ public static class MaintenanceBenchmark
             var options = new EngineOptions { Flush = { StagingDirectory = Path.Combine(root, "staging") } };
             options.Maintenance.OptimizeThreads = optimizeThreads;
             options.Maintenance.OptimizeNice = optimizeNice;
-            Console.WriteLine($"OPTIMIZE: {optimizeThreads} DuckDB thread(s), nice {optimizeNice}; {Environment.ProcessorCount} cores");
+            options.Maintenance.OptimizeIdlePriority = optimizeIdle;
+            Console.WriteLine($"OPTIMIZE: {optimizeThreads} DuckDB thread(s), nice {optimizeNice}, idle CPU/I-O class {(optimizeIdle ? "on" : "off")}; {Environment.ProcessorCount} cores");
             var services = new EngineServices(buffer, store, new LocalWalStorage(Path.Combine(root, "wal")), options);
             var schema = OtelLogsAndSpans.Schema;
             await using var small = await TableEngine.OpenAsync(new TableId("p-small", schema.Name), schema, services);

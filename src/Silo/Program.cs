@@ -8,6 +8,7 @@ using TimeFusion.Silo.Backend;
 using TimeFusion.Silo.Dashboard;
 using TimeFusion.Silo.Protocol.Flight;
 using TimeFusion.Silo.Protocol.Otlp;
+using TimeFusion.Silo.Security;
 
 // The embedded default: one silo, localhost clustering, everything under ./data; with TimeFusion:Cluster:ConnectionString
 // a member of an Azure-backed cluster. Settings: README "Configuration".
@@ -18,7 +19,7 @@ IHost host;
 try
 {
     builder.UseOrleans(silo => silo.UseTimeFusionClustering().UseTimeFusion().UseTimeFusionDashboard());
-    builder.Services.AddTimeFusionPostgres().AddTimeFusionFlight().AddTimeFusionOtlp();
+    builder.Services.AddTimeFusionPostgres().AddTimeFusionFlight().AddTimeFusionOtlp().AddTimeFusionSdkSessions();
     host = builder.Build();
     // What the host would check first thing in StartAsync, checked here so a bad setting is reported plainly.
     host.Services.GetRequiredService<IStartupValidator>().Validate();

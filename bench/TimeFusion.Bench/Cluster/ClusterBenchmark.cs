@@ -63,6 +63,8 @@ public static class ClusterBenchmark
         {
             ["Cluster:ConnectionString"] = azurite.ConnectionString,
             ["Cluster:ClusterId"] = clusterId,
+            // SDK session tokens must verify on every silo: one signing key for the cluster (a test key).
+            ["Sdk:SessionSecret"] = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("timefusion-test-cluster"u8)),
             ["Execution:MaxConcurrentStatementsPerUser"] = "64",
         };
         var silos = Enumerable.Range(1, count).Select(i => SiloProcess.Start(Path.Combine(root, "silo" + i), settings)).ToList();

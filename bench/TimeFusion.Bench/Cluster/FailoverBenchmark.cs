@@ -59,6 +59,8 @@ public static class FailoverBenchmark
         {
             ["Cluster:ConnectionString"] = azurite.ConnectionString,
             ["Cluster:ClusterId"] = clusterId,
+            // SDK session tokens must verify on every silo: one signing key for the cluster (a bench key).
+            ["Sdk:SessionSecret"] = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("timefusion-bench-cluster"u8)),
             ["Execution:MaxConcurrentStatementsPerUser"] = "64",
         };
         var silos = Enumerable.Range(1, 3).Select(n => SiloProcess.Start(Path.Combine(root, "silo" + n), settings)).ToList();

@@ -17,7 +17,7 @@ public static class TimeFusionSdkIngest
     {
         await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-sdk-{pairs}-{Guid.NewGuid():N}"), SiloSettings.Ingest());
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
-        var client = silo.Client(Caller.Admin());
+        var client = await silo.ClientAsync(Caller.Admin());
         // Activate every pair's grain first (WAL, buffer table) with one row, so the run measures sustained ingest.
         await Task.WhenAll(Enumerable.Range(0, pairs).Select(p => client.InsertAsync($"p{p}", OtelLogsAndSpans.TableName, batches[0].Slice(0, 1))));
         var (elapsed, latencies) = await ConcurrentWriters.RunAsync(batches.Count, Writers(pairs),

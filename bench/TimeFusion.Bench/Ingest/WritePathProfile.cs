@@ -123,11 +123,11 @@ public static class WritePathProfile
 
     private const int Writers = 4;
 
-    private static Task SdkAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
+    private static async Task SdkAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
     {
-        var client = silo.Client(Caller.Admin());
+        var client = await silo.ClientAsync(Caller.Admin());
         var next = -1;
-        return Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -139,12 +139,12 @@ public static class WritePathProfile
     }
 
     /// <summary>30-row batches (full width) from 16 concurrent SDK writers: small batches without SQL planning.</summary>
-    private static Task SdkSmallAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
+    private static async Task SdkSmallAsync(SiloProcess silo, IReadOnlyList<RecordBatch> batches, long[] acknowledged, CancellationToken stop)
     {
-        var client = silo.Client(Caller.Admin());
+        var client = await silo.ClientAsync(Caller.Admin());
         var slices = batches.SelectMany(b => Enumerable.Range(0, b.Length / 30).Select(i => b.Slice(i * 30, 30))).ToArray();
         var next = -1;
-        return Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {

@@ -33,10 +33,10 @@ public static class WriterFlood
             ["Flush:MaxBufferAge"] = "01:00:00",
             ["Flush:CheckInterval"] = "00:00:00.200",
         };
-        await using var silo = SiloProcess.Start(Path.Combine(root, "silo-flood"), settings);
-        await silo.ConnectAsync(TimeSpan.FromSeconds(60));
-        var admin = silo.Client(Caller.Admin());
         var projects = Enumerable.Range(0, Tables).Select(i => $"m{i}").ToArray();
+        await using var silo = SiloProcess.Start(Path.Combine(root, "silo-flood"), settings, projects);
+        await silo.ConnectAsync(TimeSpan.FromSeconds(60));
+        var admin = await silo.ClientAsync(Caller.Admin());
         var grains = projects.Select(p => silo.Cluster.GetGrain<ITableGrain>(TableGrainKey.Format(p, OtelLogsAndSpans.TableName))).ToArray();
         var acked = new long[Tables];
         long rejected = 0, failed = 0, calls = 0;
@@ -84,7 +84,7 @@ public static class WriterFlood
         var counted = new long[Tables];
         for (var t = 0; t < Tables; t++)
         {
-            var result = await silo.Client(Caller.ForProject(projects[t])).QueryAllAsync("SELECT count(*) FROM otel_logs_and_spans");
+            var result = await (await silo.ClientAsync(Caller.ForProject(projects[t]))).QueryAllAsync("SELECT count(*) FROM otel_logs_and_spans");
             counted[t] = ((Int64Array)result.Batches.First(b => b.Length > 0).Column(0)).GetValue(0) ?? 0;
         }
         var lost = acked.Sum() - counted.Sum();

@@ -20,6 +20,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _log = new();
     private IHost? _client;
+    private (string User, string Password)? _admin;
 
     public string DataDirectory { get; }
     public int SiloPort { get; }
@@ -75,11 +76,20 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static string SiloDll => typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
 
+    /// <summary>The password of every user the bench configures (the admin <see cref="DefaultAdmin"/> and one user per project).</summary>
+    public const string Password = "timefusion";
+
+    /// <summary>The admin user configured when the settings name no users (the server's embedded default).</summary>
+    public const string DefaultAdmin = "timefusion";
+
     /// <summary>
     /// Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Buffer:HardLimitBytes</c>).
-    /// <paramref name="siloDll"/> runs another build (a before/after comparison); the bench's own by default.
+    /// Unless the settings configure users, the silo gets the admin <see cref="DefaultAdmin"/> and, for each of
+    /// <paramref name="projectUsers"/>, a user of that name bound to that project (password <see cref="Password"/>), so
+    /// SDK clients (<see cref="ClientAsync"/>) log in as they would in production. <paramref name="siloDll"/> runs another
+    /// build (a before/after comparison); the bench's own by default.
     /// </summary>
-    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings, string? siloDll = null)
+    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings, IEnumerable<string>? projectUsers = null, string? siloDll = null)
     {
         siloDll ??= SiloDll;
         if (!File.Exists(siloDll)) throw new FileNotFoundException($"the silo is not built at {siloDll} (dotnet build src/Silo -c Release)");
@@ -100,13 +110,33 @@ public sealed class SiloProcess : IAsyncDisposable
             // Only the otlp benchmark sends OTLP (it turns the receiver on); the others start silos as before it existed.
             ["Otlp:Enabled"] = "false",
         };
+        if (!settings.Keys.Any(k => k.StartsWith("Users:", StringComparison.Ordinal)))
+        {
+            all["Users:0:Name"] = DefaultAdmin;
+            all["Users:0:PasswordOrScramSecret"] = Password;
+            all["Users:0:IsAdmin"] = "true";
+            all["Users:0:Projects:0"] = "default";
+            var n = 1;
+            foreach (var project in projectUsers ?? [])
+            {
+                all[$"Users:{n}:Name"] = project;
+                all[$"Users:{n}:PasswordOrScramSecret"] = Password;
+                all[$"Users:{n}:Projects:0"] = project;
+                n++;
+            }
+        }
         foreach (var (k, v) in settings) all[k] = v;
+        // The first admin among the users: the bench's SDK clients and status reads log in as it.
+        var adminIndex = Enumerable.Range(0, 64).Cast<int?>().FirstOrDefault(i => all.GetValueOrDefault($"Users:{i}:IsAdmin") == "true");
         foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
         info.Environment["DOTNET_gcServer"] = "0";
         var clock = Stopwatch.StartNew();
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
         lock (Running) Running.Add(process);
-        var silo = new SiloProcess(process, dataDirectory, ports, clock);
+        var silo = new SiloProcess(process, dataDirectory, ports, clock)
+        {
+            _admin = adminIndex is { } a ? (all[$"Users:{a}:Name"], all[$"Users:{a}:PasswordOrScramSecret"]) : null,
+        };
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();
@@ -147,13 +177,26 @@ public sealed class SiloProcess : IAsyncDisposable
         builder.Logging.ClearProviders();
         // Long calls (a WAL replay on activation, a big FLUSH) must not time out on the client side.
         builder.UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort: GatewayPort)
-            .Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10)));
+            .Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10))
+            // The bench reads grain status straight from table grains: those calls carry the admin's session.
+            .AddOutgoingGrainCallFilter(context =>
+            {
+                if (_adminSession is { } session && RequestContext.Get(ClientSession.RequestContextKey) is null)
+                    RequestContext.Set(ClientSession.RequestContextKey, session.Token);
+                return context.Invoke();
+            }));
         var host = builder.Build();
         await host.StartAsync();
         _client = host;
+        if (_admin is { } admin) _adminSession = await Cluster.GetGrain<IClientSessionGrain>(0).LoginAsync(admin.User, admin.Password);
     }
 
-    public TimeFusionClient Client(Caller caller) => new(Cluster, caller);
+    private ClientSession? _adminSession;
+
+    /// <summary>An SDK client logged in as the admin (for an admin caller) or as the project's user (see <see cref="Start"/>).</summary>
+    public Task<TimeFusionClient> ClientAsync(Caller caller) => caller.IsAdmin
+        ? TimeFusionClient.ConnectAsync(Cluster, _admin?.User ?? throw new InvalidOperationException("the silo has no admin user"), _admin.Value.Password)
+        : TimeFusionClient.ConnectAsync(Cluster, caller.DefaultProject!, Password);
 
     /// <summary>
     /// Runs <paramref name="sql"/> until it is answered: the first call after a restart activates the table grain,
@@ -177,11 +220,12 @@ public sealed class SiloProcess : IAsyncDisposable
                 // Still recovering: ask again.
             }
         }
+        var client = await ClientAsync(caller);
         while (true)
         {
             try
             {
-                return await Client(caller).QueryAllAsync(sql);
+                return await client.QueryAllAsync(sql);
             }
             catch (Exception e) when (e is TimeoutException or OperationCanceledException && DateTime.UtcNow < deadline)
             {

@@ -33,7 +33,7 @@ public static class BigResultBenchmark
                     ["Postgres:StatementTimeout"] = "00:00:00",
                     ["Users:0:Name"] = "admin", ["Users:0:PasswordOrScramSecret"] = "bench", ["Users:0:IsAdmin"] = "true", ["Users:0:Projects:0"] = "p0",
                 };
-                await using var silo = SiloProcess.Start(root, settings, dll);
+                await using var silo = SiloProcess.Start(root, settings, siloDll: dll);
                 await silo.ConnectAsync(TimeSpan.FromSeconds(60));
                 await TimeFusion.Tests.Infrastructure.FreePorts.WaitUntilListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
                 var cs = new NpgsqlConnectionStringBuilder

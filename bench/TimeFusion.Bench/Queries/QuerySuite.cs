@@ -30,11 +30,11 @@ public static class QuerySuite
         var fanHalf = (int)(fanOut.Batches / 2);
         long bufferedRows;
         List<string> deltaFiles;
-        var silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush());
+        var silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush(), [Project, .. FanOutProjects, FanOutAll]);
         try
         {
             await silo.ConnectAsync(TimeSpan.FromSeconds(60));
-            var admin = silo.Client(Caller.Admin());
+            var admin = await silo.ClientAsync(Caller.Admin());
             var baselineRss = silo.RssBytes;
             // Load: the first halves, FLUSH, the second halves (which stay buffered: nothing flushes unless asked).
             var clock = Stopwatch.StartNew();
@@ -66,10 +66,10 @@ public static class QuerySuite
             var walBytes = silo.WalBytes;
             await silo.KillAsync();
             await silo.DisposeAsync();
-            silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush());
+            silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush(), [Project, .. FanOutProjects, FanOutAll]);
             await silo.ConnectAsync(TimeSpan.FromSeconds(120));
             var connected = silo.SinceStart.Elapsed;
-            var user = silo.Client(Caller.ForProject(Project));
+            var user = await silo.ClientAsync(Caller.ForProject(Project));
             var probe = await silo.QueryUntilAnsweredAsync(Caller.ForProject(Project), "SELECT count(*) FROM otel_logs_and_spans", TimeSpan.FromMinutes(10));
             var answered = silo.SinceStart.Elapsed;
             _ = probe;
@@ -91,7 +91,7 @@ public static class QuerySuite
                 ours[q.Name] = await Timing.MeasureAsync(options.Runs, async () => (await user.QueryAllAsync(q.TimeFusion)).RowCount);
 
             // Fan-out: the same aggregate over 3 projects (3 grains) vs the same rows in one project (one engine).
-            var fanAdmin = silo.Client(Caller.Admin());
+            var fanAdmin = await silo.ClientAsync(Caller.Admin());
             const string aggregate = "SELECT resource___service___name AS service, count(*) AS n, avg(duration) AS mean, max(duration) AS longest FROM otel_logs_and_spans WHERE ";
             var fan = await Timing.MeasureAsync(options.Runs, async () => (await fanAdmin.QueryAllAsync(aggregate + "project_id IN ('f0', 'f1', 'f2') GROUP BY 1")).RowCount);
             var one = await Timing.MeasureAsync(options.Runs, async () => (await fanAdmin.QueryAllAsync(aggregate + $"project_id = '{FanOutAll}' GROUP BY 1")).RowCount);

@@ -24,10 +24,10 @@ public static class RecoverySuite
         var projects = Enumerable.Range(0, Tables).Select(i => $"r{i}").ToArray();
         var expected = new long[Tables];
         long walBytes;
-        await using (var silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush()))
+        await using (var silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush(), projects))
         {
             await silo.ConnectAsync(TimeSpan.FromSeconds(60));
-            var admin = silo.Client(Caller.Admin());
+            var admin = await silo.ClientAsync(Caller.Admin());
             var index = 0;
             while (silo.WalBytes < options.RecoveryWalBytes)
             {
@@ -46,7 +46,7 @@ public static class RecoverySuite
         long recovered = 0;
         for (var run = 0; run < options.Runs; run++)
         {
-            await using var silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush());
+            await using var silo = SiloProcess.Start(dataDir, SiloSettings.NoAutoFlush(), projects);
             await silo.ConnectAsync(TimeSpan.FromSeconds(120));
             var connected = silo.SinceStart.Elapsed;
             var counts = new long[Tables];

@@ -182,7 +182,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             case StatementKind.Flush:
                 return await FlushAsync(statement.FlushTable, caller);
             case StatementKind.Update or StatementKind.Delete:
-                return await DmlAsync(statement, caller);
+                return await DmlAsync(statement, caller, cancellationToken);
             case StatementKind.Insert:
                 return await InsertValuesAsync(statement, caller, cancellationToken);
             case StatementKind.Optimize:
@@ -197,7 +197,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             case StatementKind.Other when statement.Keyword == "DROP":
                 return await DropTablesAsync(DdlStatementParser.ParseDrop(statement.Sql), caller);
             case StatementKind.Other when statement.Keyword == "TRUNCATE":
-                return await TruncateAsync(DdlStatementParser.ParseTruncate(statement.Sql), caller);
+                return await TruncateAsync(DdlStatementParser.ParseTruncate(statement.Sql), caller, cancellationToken);
             case StatementKind.Other when statement.Keyword == "ALTER":
                 return await AddColumnAsync(DdlStatementParser.ParseAlter(statement.Sql), caller);
             case StatementKind.Other when statement.Keyword == "EXPLAIN":
@@ -282,7 +282,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     }
 
     /// <summary>TRUNCATE: deletes every row of the caller's writable projects (an admin's: every project) of each table.</summary>
-    private async Task<long> TruncateAsync(TruncateStatement statement, Caller caller)
+    private async Task<long> TruncateAsync(TruncateStatement statement, Caller caller, CancellationToken cancellationToken)
     {
         var catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
         var tables = await catalog.ListTablesAsync();
@@ -290,21 +290,31 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             throw new SqlPlanningException(SqlState.UndefinedTable, $"relation \"{name}\" does not exist");
         long rows = 0;
         var all = new DmlRequest(false, null, [], null, null);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         foreach (var name in statement.Tables)
         foreach (var project in (await catalog.ProjectsOfAsync(name)).Where(p => caller.IsAdmin || caller.Projects.Contains(p)))
-            rows += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, name)).ExecuteDmlAsync(all);
+        {
+            stop.Token.ThrowIfCancellationRequested();
+            rows += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, name)).ExecuteDmlAsync(all, stop.Token);
+        }
         return rows;
     }
 
-    private async Task<long> DmlAsync(ClassifiedStatement statement, Caller caller)
+    private async Task<long> DmlAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken)
     {
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
         var plan = _dml.AnalyzeUpdateOrDelete(statement, catalog, ScopeOf(caller));
         var request = new DmlRequest(plan.Kind == DmlKind.Update, plan.Predicate,
             plan.Assignments.Select(a => new KeyValuePair<string, string>(a.Column, a.Sql)).ToList(), plan.Time.MinMicros, plan.Time.MaxMicros);
         long affected = 0;
+        // Each (project, table) applies whole or not at all; a statement cancelled part-way over several projects keeps
+        // the projects already done, as a multi-project COPY does.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         foreach (var project in plan.Projects)
-            affected += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.Name)).ExecuteDmlAsync(request);
+        {
+            stop.Token.ThrowIfCancellationRequested();
+            affected += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.Name)).ExecuteDmlAsync(request, stop.Token);
+        }
         return affected;
     }
 

@@ -194,10 +194,15 @@ public sealed class TableGrain(
     public Task AbortTransactionAsync(Guid transaction) => _engine is { } engine ? engine.AbortTransactionAsync(transaction) : Task.CompletedTask;
 
     /// <inheritdoc />
-    public Task<long> ExecuteDmlAsync(DmlRequest request)
+    public async Task<long> ExecuteDmlAsync(DmlRequest request, CancellationToken cancellationToken = default)
     {
         var time = new TimeRange(request.MinTimestampMicros, request.MaxTimestampMicros);
-        return WriteAsync(e => request.IsUpdate ? e.UpdateAsync(request.Predicate, request.Assignments, time) : e.DeleteAsync(request.Predicate, time));
+        // As for queries: the caller's token, the statement's registry entry (a stateless gateway's cancel may not reach
+        // this grain) and the server stopping all interrupt the statement (before it is logged; see TableEngine.Dml).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
+        return await WriteAsync(e => request.IsUpdate
+            ? e.UpdateAsync(request.Predicate, request.Assignments, time, stop.Token)
+            : e.DeleteAsync(request.Predicate, time, stop.Token));
     }
 
     /// <inheritdoc />

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using TimeFusion.Grains;
 
 namespace TimeFusion.Silo.Security;
 
@@ -21,6 +22,20 @@ public static class SecurityServiceCollectionExtensions
         services.AddOptions<LoginThrottleOptions>().BindConfiguration(LoginThrottleOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LoginThrottleOptions>, LoginThrottleOptionsValidator>();
         services.TryAddSingleton<LoginThrottle>();
+        return services;
+    }
+
+    /// <summary>
+    /// Lets Orleans SDK clients log in (<see cref="IClientSessionGrain"/>) as the server's users: <see cref="SdkAuthenticator"/>
+    /// with the session settings of <c>TimeFusion:Sdk</c> (validated at start). Without it the silo refuses every SDK call.
+    /// </summary>
+    public static IServiceCollection AddTimeFusionSdkSessions(this IServiceCollection services)
+    {
+        services.AddTimeFusionUsers();
+        if (services.Any(d => d.ServiceType == typeof(IClientAuthenticator))) return services;
+        services.AddOptions<SdkSessionOptions>().BindConfiguration(SdkSessionOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SdkSessionOptions>, SdkSessionOptionsValidator>();
+        services.AddSingleton<IClientAuthenticator, SdkAuthenticator>();
         return services;
     }
 }

@@ -40,13 +40,13 @@ public sealed class CatalogPersistenceTests : IDisposable
         var admin = Caller.Admin("cp");
         await using (var first = await StartAsync())
         {
-            var gateway = first.Client.GetGrain<IQueryGatewayGrain>(0);
+            var gateway = ClusterFixture.InsideSilo(first).GetGrain<IQueryGatewayGrain>(0);
             await gateway.ExecuteAsync("CREATE TABLE deploys (service VARCHAR NOT NULL, version VARCHAR)", admin);
             await gateway.ExecuteAsync("INSERT INTO deploys (service, version, timestamp) VALUES ('api', '1.2.3', TIMESTAMPTZ '2026-11-24 10:00:00+00')", admin);
             await first.StopAllSilosAsync(); // graceful: grains flush on deactivation
         }
         await using var second = await StartAsync();
-        var result = await second.Client.GetGrain<IQueryGatewayGrain>(0).QueryAsync("SELECT version FROM deploys WHERE service = 'api'", admin);
+        var result = await ClusterFixture.InsideSilo(second).GetGrain<IQueryGatewayGrain>(0).QueryAsync("SELECT version FROM deploys WHERE service = 'api'", admin);
         Assert.Equal("1.2.3", ((StringArray)result.Batches.Single(b => b.Length > 0).Column(0)).GetString(0));
     }
 }

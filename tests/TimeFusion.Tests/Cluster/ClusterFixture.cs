@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using TimeFusion.Hosting;
 using TimeFusion.Tests.Infrastructure;
@@ -24,7 +25,23 @@ public abstract class ClusterFixture : IAsyncLifetime
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
-    public IClusterClient Client => Cluster.Client;
+    /// <summary>
+    /// The client hosted inside the first silo (the primary, which tests never kill): trusted like the PostgreSQL and
+    /// Flight doors, so grain tests pass the <see cref="TimeFusion.Grains.Caller"/> they mean. An Orleans client outside
+    /// the silos (<c>Cluster.Client</c>) must log in (ClientSdkTests).
+    /// </summary>
+    public IClusterClient Client => InsideSilo(Cluster);
+
+    /// <summary>The client hosted inside the cluster's first silo.</summary>
+    public static IClusterClient InsideSilo(InProcessTestCluster cluster) => cluster.Silos[0].ServiceProvider.GetRequiredService<IClusterClient>();
+
+    /// <summary>Settings added to every silo's configuration (keys in full, e.g. <c>TimeFusion:Users:0:Name</c>).</summary>
+    protected virtual Dictionary<string, string?> Settings => [];
+
+    /// <summary>More services for every silo.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
 
     public string DataDirectory => _data.Path;
 
@@ -38,11 +55,13 @@ public abstract class ClusterFixture : IAsyncLifetime
             ["TimeFusion:Flush:CheckInterval"] = "00:00:00.200",
         };
         foreach (var (key, value) in Buffer) settings["TimeFusion:Buffer:" + key] = value;
+        foreach (var (key, value) in Settings) settings[key] = value;
         builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage("catalog");
             silo.AddTimeFusionEngine().AddTimeFusionStorage();
+            ConfigureServices(silo.Services);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -78,6 +78,8 @@ public sealed class ClusterSiloProcess : IAsyncDisposable
             ["Otlp:Enabled"] = "false", // its default ports would clash between the silos
             ["Cluster:ConnectionString"] = _connectionString,
             ["Cluster:ClusterId"] = _clusterId,
+            // SDK session tokens must verify on every silo: one signing key for the cluster (a test key).
+            ["Sdk:SessionSecret"] = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("timefusion-test-cluster"u8)),
             // Death detection in seconds (Orleans' defaults take ~15 s).
             ["Cluster:ProbeTimeout"] = "00:00:01",
             ["Cluster:MissedProbesLimit"] = "2",

@@ -57,7 +57,7 @@ public sealed class AzureStorageSiloTests(AzuriteFixture azurite) : IDisposable
         var admin = Caller.Admin("az");
         await using (var cluster = await StartAsync())
         {
-            var gateway = cluster.Client.GetGrain<IQueryGatewayGrain>(0);
+            var gateway = TimeFusion.Tests.Cluster.ClusterFixture.InsideSilo(cluster).GetGrain<IQueryGatewayGrain>(0);
             await gateway.ExecuteAsync("CREATE TABLE deploys (service VARCHAR NOT NULL, version VARCHAR)", admin);
             await gateway.ExecuteAsync("INSERT INTO deploys (service, version, timestamp) VALUES ('api', '1.2.3', TIMESTAMPTZ '2026-11-24 10:00:00+00')", admin);
             await gateway.ExecuteAsync("FLUSH deploys", admin);

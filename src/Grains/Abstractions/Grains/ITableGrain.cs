@@ -41,8 +41,11 @@ public interface ITableGrain : IGrainWithStringKey
     /// <summary>
     /// Runs <c>DELETE</c> (no assignments) or <c>UPDATE</c> on this table's buffer and Delta files, atomically,
     /// logged first; returns rows affected. The predicate is confined to this grain's project.
+    /// <paramref name="cancellationToken"/> (the statement's timeout, a cancel request, a lost client) interrupts DuckDB
+    /// while the statement is checked and the Delta files rewritten, before anything is logged; once logged the statement
+    /// applies whole. Either way nothing is half applied.
     /// </summary>
-    Task<long> ExecuteDmlAsync(DmlRequest request);
+    Task<long> ExecuteDmlAsync(DmlRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Persists every buffered row to Delta; returns once committed.</summary>
     Task<FlushReply> FlushAsync();

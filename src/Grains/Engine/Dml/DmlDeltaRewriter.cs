@@ -95,15 +95,12 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
         {
             long hits, total, nullViolations;
             var violation = statement.NotNullViolationSql(schema) ?? "false";
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = $"SELECT count(*) FILTER (WHERE {match}), count(*), count(*) FILTER (WHERE {violation}) FROM {relation}";
-                using var reader = command.ExecuteReader();
-                reader.Read();
-                hits = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
-                total = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
-                nullViolations = Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture);
-            }
+            // The statement's timeout or cancel interrupts DuckDB (duckdb_interrupt; nothing is logged or committed yet).
+            var counts = TimeFusion.DuckDb.DuckDbQueries.Run(connection,
+                $"SELECT count(*) FILTER (WHERE {match}), count(*), count(*) FILTER (WHERE {violation}) FROM {relation}", cancellationToken);
+            hits = TimeFusion.DuckDb.DuckDbQueries.Int64At(counts, 0);
+            total = TimeFusion.DuckDb.DuckDbQueries.Int64At(counts, 1);
+            nullViolations = TimeFusion.DuckDb.DuckDbQueries.Int64At(counts, 2);
             if (nullViolations > 0)
                 throw new DmlRejectedException($"the UPDATE would set a NOT NULL column to NULL in {nullViolations} rows");
             if (hits == 0)
@@ -132,6 +129,16 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
             if (statement.Operation == WalOperation.Update ? written.Rows != total : written.Rows != total - hits)
                 throw new DmlRejectedException($"rewriting {localPath} wrote {written.Rows} rows, expected {(statement.Operation == WalOperation.Update ? total : total - hits)}");
             return (hits, written);
+        }
+        catch (OperationCanceledException)
+        {
+            reusable = DuckDbCommands.TryRollback(connection);
+            throw;
+        }
+        catch (TimeFusion.DuckDb.DuckDbSqlException e)
+        {
+            reusable = DuckDbCommands.TryRollback(connection);
+            throw new DmlRejectedException($"the {statement.Operation.ToString().ToUpperInvariant()} failed on the rows of a Delta file: {e.Message}", e);
         }
         catch (DuckDBException e)
         {

@@ -18,6 +18,14 @@ public static class DuckDbQueries
     public static ArrowBatches Run(DuckDBConnection connection, string sql, CancellationToken cancellationToken) =>
         DuckDbStatementRunner.Run(connection, sql, targetBatchRows: 0, cancellationToken);
 
+    /// <summary>The first row's value of <paramref name="column"/> in a result of BIGINT counts (0 when the result is empty or null).</summary>
+    public static long Int64At(ArrowBatches result, int column)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var batch = result.Batches.FirstOrDefault(b => b.Length > 0);
+        return batch?.Column(column) is Apache.Arrow.Int64Array counts ? counts.GetValue(0) ?? 0 : 0;
+    }
+
     /// <summary>A new connection to the same database as <paramref name="connection"/> (for a pool).</summary>
     public static DuckDBConnection Duplicate(DuckDBConnection connection)
     {

@@ -57,6 +57,14 @@ public sealed class MaintenanceOptions
     /// </summary>
     public int OptimizeNice { get; set; } = 10;
 
+    /// <summary>
+    /// Whether the thread that runs OPTIMIZE's rewrite is put in Linux's idle scheduling class (<c>SCHED_IDLE</c>) and
+    /// idle I/O class (<c>IOPRIO_CLASS_IDLE</c>): it then gets a core and the disk only when nothing else wants them, so
+    /// ingest and queries keep theirs (niceness still leaves it a share of a busy core). Default true; where the kernel
+    /// refuses, <see cref="OptimizeNice"/> alone applies.
+    /// </summary>
+    public bool OptimizeIdlePriority { get; set; } = true;
+
     /// <summary>The clock for retention cut-offs and file ages.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 }

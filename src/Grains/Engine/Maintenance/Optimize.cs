@@ -24,7 +24,7 @@ internal sealed record OptimizeOutput(OptimizeBin Bin, ExportedFile File, IDispo
 /// <c>COPY … RETURN_STATS</c>, the same path a flush takes). The rewrite is background work that must not slow ingest:
 /// it runs in a DuckDB instance of its own (not the silo's buffer database) with
 /// <see cref="MaintenanceOptions.OptimizeThreads"/> threads and <see cref="MaintenanceOptions.OptimizeMemoryBytes"/> of
-/// memory, on a thread of lowered OS priority (<see cref="MaintenanceOptions.OptimizeNice"/>). The commit — <c>remove</c> + <c>add</c> with
+/// memory, on a thread of lowered OS priority (<see cref="MaintenanceOptions.OptimizeIdlePriority"/>, <see cref="MaintenanceOptions.OptimizeNice"/>). The commit — <c>remove</c> + <c>add</c> with
 /// <c>dataChange: false</c> — is the table engine's job: it checks under its flush lock that every input is still active.
 /// Rows are never changed, only moved; the inputs stay on storage until VACUUM.
 /// </summary>
@@ -99,7 +99,7 @@ internal sealed class DeltaOptimizer(MaintenanceOptions options, BufferTable buf
                 var writing = pins.Writing(relative);
                 try
                 {
-                    var file = await LowPriorityThread.RunAsync("TimeFusion OPTIMIZE", options.OptimizeNice,
+                    var file = await LowPriorityThread.RunAsync("TimeFusion OPTIMIZE", options.OptimizeNice, options.OptimizeIdlePriority,
                         () => WriteOne(bin, locals, DeltaSchemaEvolution.AddedColumns(snapshot), staging, relative, cancellationToken));
                     await delta.Store.UploadFileAsync(delta.ObjectPath(relative), file.LocalPath, cancellationToken);
                     File.Delete(file.LocalPath);

@@ -165,16 +165,18 @@ public sealed partial class TableEngine
             try
             {
                 BufferTable.CheckSingleSelect(snapshot.Connection, sql);
-                using var command = snapshot.Connection.CreateCommand();
-                command.CommandText = sql;
-                using var reader = command.ExecuteReader();
-                reader.Read();
-                if (violation is not null && Convert.ToInt64(reader.GetValue(reader.FieldCount - 1), CultureInfo.InvariantCulture) > 0)
+                // The statement's timeout or cancel interrupts DuckDB (duckdb_interrupt; nothing is logged yet).
+                var result = TimeFusion.DuckDb.DuckDbQueries.Run(snapshot.Connection, sql, cancellationToken);
+                if (violation is not null && TimeFusion.DuckDb.DuckDbQueries.Int64At(result, result.Schema.FieldsList.Count - 1) > 0)
                     throw new DmlRejectedException($"{Id}: the UPDATE would set a NOT NULL column to NULL");
             }
             catch (ArgumentException e)
             {
                 throw new DmlRejectedException($"{Id}: {e.Message}", e);
+            }
+            catch (TimeFusion.DuckDb.DuckDbSqlException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DmlRejectedException($"{Id}: {statement.Operation.ToString().ToUpperInvariant()} refused: {e.Message}", e);
             }
             catch (DuckDBException e)
             {

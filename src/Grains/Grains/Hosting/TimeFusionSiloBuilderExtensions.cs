@@ -87,6 +87,7 @@ public static class TimeFusionSiloBuilderExtensions
         services.TryAddSingleton(sp => new MergeExecutor(sp.GetRequiredService<BufferDatabase>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new PlanRunner(sp.GetRequiredService<MergeExecutor>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, ExceptionTranslationFilter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, ExternalClientFilter>());
         return silo;
     }
 

@@ -1,11 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -14,30 +11,28 @@ using TimeFusion.Silo.Security;
 namespace TimeFusion.Silo.Protocol.Flight;
 
 /// <summary>
-/// Serves <see cref="TimeFusionFlightServer"/> over gRPC (HTTP/2 without TLS) on <see cref="FlightEndpointOptions.Host"/>
-/// and <see cref="FlightEndpointOptions.Port"/>. It runs its own small Kestrel application, separate from the silo's
-/// host, so the silo keeps its generic host and nothing else listens on HTTP; tests start it the same way against
+/// Serves <see cref="TimeFusionFlightServer"/> over gRPC (HTTP/2, optionally over TLS) on <see cref="FlightEndpointOptions.Host"/>
+/// and <see cref="FlightEndpointOptions.Port"/>, as a <see cref="DoorWebHost"/>; tests start it the same way against
 /// any <see cref="IGrainFactory"/>.
 /// </summary>
-public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
+public sealed class FlightEndpointHost : DoorWebHost
 {
     private readonly IGrainFactory _grains;
     private readonly UserDirectory _users;
     private readonly IOptions<FlightEndpointOptions> _options;
-    private readonly ILoggerFactory _loggerFactory;
     private readonly FlightBearerTokens _tokens;
     private readonly TimeFusion.Grains.StatementCancellations _cancellations;
     private readonly TimeFusion.Grains.StatementAdmission _admission;
     private readonly LoginThrottle _throttle;
-    private WebApplication? _app;
 
-    /// <summary>Creates the endpoint (started by the host, or by <see cref="StartAsync"/>).</summary>
+    /// <summary>Creates the endpoint (started by the host, or by <see cref="DoorWebHost.StartAsync"/>).</summary>
     /// <remarks>In a silo the statement registry and per-user slots are the silo's (shared with the PostgreSQL endpoint),
     /// and so are the bearer <paramref name="tokens"/> (the OTLP door accepts them too); without them the endpoint has its
     /// own (default limits).</remarks>
     public FlightEndpointHost(IGrainFactory grains, UserDirectory users, IOptions<FlightEndpointOptions> options,
         ILoggerFactory? loggerFactory = null, TimeFusion.Grains.StatementCancellations? cancellations = null,
         TimeFusion.Grains.StatementAdmission? admission = null, FlightBearerTokens? tokens = null, LoginThrottle? throttle = null)
+        : base(loggerFactory ?? NullLoggerFactory.Instance)
     {
         _throttle = throttle ?? LoginThrottle.CreateDefault();
         ArgumentNullException.ThrowIfNull(grains);
@@ -46,7 +41,6 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
         _grains = grains;
         _users = users;
         _options = options;
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _tokens = tokens ?? new FlightBearerTokens(options);
         _cancellations = cancellations ?? new TimeFusion.Grains.StatementCancellations();
         _admission = admission ?? new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions()));
@@ -56,74 +50,53 @@ public sealed class FlightEndpointHost : IHostedService, IAsyncDisposable
     public IPEndPoint? LocalEndPoint { get; private set; }
 
     /// <inheritdoc />
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override bool Enabled => _options.Value.Enabled;
+
+    /// <inheritdoc />
+    protected override void ConfigureKestrel(KestrelServerOptions kestrel)
     {
         var options = _options.Value;
-        if (!options.Enabled || _app is not null) return;
-        var address = IPAddress.Parse(options.Host);
-
-        // An empty builder: no appsettings, environment or command line of its own (the silo's configuration already
-        // produced the options), no console lifetime, and logs go to the silo's logger factory.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        kestrel.Listen(IPAddress.Parse(options.Host), options.Port, listen =>
         {
-            k.Listen(address, options.Port, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http2;
-                // Optional TLS (HTTP/2 over TLS via ALPN): the same kind of certificate setting as the PostgreSQL endpoint.
-                if (ServerCertificates.Load(options.Tls, FlightEndpointOptions.Section + ":Tls") is { } certificate) listen.UseHttps(certificate);
-            });
-            k.Limits.MaxRequestBodySize = null; // DoPut is one long streaming request
+            listen.Protocols = HttpProtocols.Http2;
+            // Optional TLS (HTTP/2 over TLS via ALPN): the same kind of certificate setting as the PostgreSQL endpoint.
+            if (ServerCertificates.Load(options.Tls, FlightEndpointOptions.Section + ":Tls") is { } certificate) listen.UseHttps(certificate);
         });
-        builder.Services.AddSingleton(_loggerFactory);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.Services.AddSingleton<IHostLifetime, QuietHostLifetime>();
-        builder.Services.AddRoutingCore();
-        builder.Services.AddSingleton(_grains);
-        builder.Services.AddSingleton(_users);
-        builder.Services.AddSingleton(_options);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(_cancellations);
-        builder.Services.AddSingleton(_admission);
-        builder.Services.AddSingleton(_tokens);
-        builder.Services.AddSingleton(_throttle);
-        builder.Services.AddSingleton<FlightAuthenticator>();
-        builder.Services.AddGrpc(grpc =>
+        kestrel.Limits.MaxRequestBodySize = null; // DoPut is one long streaming request
+    }
+
+    /// <inheritdoc />
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        services.AddRoutingCore();
+        services.AddSingleton(_grains);
+        services.AddSingleton(_users);
+        services.AddSingleton(_options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_cancellations);
+        services.AddSingleton(_admission);
+        services.AddSingleton(_tokens);
+        services.AddSingleton(_throttle);
+        services.AddSingleton<FlightAuthenticator>();
+        services.AddGrpc(grpc =>
         {
-            grpc.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
+            grpc.MaxReceiveMessageSize = _options.Value.MaxReceiveMessageBytes;
             grpc.Interceptors.Add<FlightIpcPreflightInterceptor>(); // hostile Arrow IPC is refused before Arrow parses it
             grpc.MaxSendMessageSize = null;
         }).AddFlightServer<TimeFusionFlightServer>();
+    }
 
-        var app = builder.Build();
+    /// <inheritdoc />
+    protected override void Map(WebApplication app)
+    {
         app.UseRouting();
         app.MapFlightEndpoint();
-        await app.StartAsync(cancellationToken);
-        _app = app;
-
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        var port = bound is null ? options.Port : new Uri(bound).Port;
-        LocalEndPoint = new IPEndPoint(address, port);
-        _loggerFactory.CreateLogger<FlightEndpointHost>().LogInformation("Arrow Flight endpoint listening on {EndPoint}", LocalEndPoint);
     }
 
     /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override void Started(WebApplication app)
     {
-        var app = Interlocked.Exchange(ref _app, null);
-        if (app is null) return;
-        await app.StopAsync(cancellationToken);
-        await app.DisposeAsync();
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
-
-    // The silo's host owns Ctrl+C and SIGTERM; this inner application only starts and stops with it.
-    private sealed class QuietHostLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        LocalEndPoint = BoundEndPoint(app, IPAddress.Parse(_options.Value.Host), _options.Value.Port);
+        LoggerFactory.CreateLogger<FlightEndpointHost>().LogInformation("Arrow Flight endpoint listening on {EndPoint}", LocalEndPoint);
     }
 }

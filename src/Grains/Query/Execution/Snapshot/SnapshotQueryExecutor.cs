@@ -132,7 +132,7 @@ public sealed class SnapshotQueryExecutor
             : DeltaFilePruning.Select(snapshot.Delta, time.FromDate, time.ToDate, time.MinMicros, time.MaxMicros);
         var files = await LocalPathsAsync(snapshot.Delta, store, DeltaFilePruning.NewestFirst(candidates),
             new Dictionary<string, string>(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
-        var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, snapshot.RetentionCutoffMicros);
+        var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, snapshot.RetentionCutoffMicros, DeltaSchemaEvolution.AddedColumns(snapshot.Delta));
         var bound = StatementBinder.Bind(sql, tableName, relation);
         var gate = Gates.GetValue(snapshot.Buffer, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -21,7 +21,7 @@ internal static class SnapshotRelation
     /// <param name="cutoffMicros">Keep only rows at or after this instant (µs since the epoch); null for all rows.</param>
     /// <param name="addedColumns">Columns added after the table was created (<see cref="Delta.DeltaSchemaEvolution.AddedColumns"/>): older files lack them.</param>
     public static string Build(TableSchema schema, string bufferRelation, IReadOnlyList<(AddFile File, string LocalPath)> files, long? cutoffMicros,
-        IReadOnlySet<string>? addedColumns = null)
+        IReadOnlySet<string>? addedColumns)
     {
         var added = addedColumns ?? NoColumns;
         var where = cutoffMicros is { } c ? $" WHERE {SqlNames.Quote(TableSchema.TimestampColumn)} >= {TimestampLiteral(c)}" : "";
