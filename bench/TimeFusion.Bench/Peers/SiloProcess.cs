@@ -71,7 +71,10 @@ public sealed class SiloProcess : IAsyncDisposable
         SinceStart = sinceStart;
     }
 
-    public static string SiloDll => typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
+    /// <summary>The silo built with the bench, or <c>TIMEFUSION_BENCH_SILO_DLL</c> (another build, for before/after runs side by side).</summary>
+    public static string SiloDll => Environment.GetEnvironmentVariable("TIMEFUSION_BENCH_SILO_DLL") is { Length: > 0 } other
+        ? other
+        : typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
 
     /// <summary>Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Buffer:HardLimitBytes</c>).</summary>
     public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings)
