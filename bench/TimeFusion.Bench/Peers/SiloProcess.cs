@@ -71,19 +71,23 @@ public sealed class SiloProcess : IAsyncDisposable
         SinceStart = sinceStart;
     }
 
-    /// <summary>The silo built with the bench, or <c>TIMEFUSION_BENCH_SILO_DLL</c> (another build, for before/after runs side by side).</summary>
-    public static string SiloDll => Environment.GetEnvironmentVariable("TIMEFUSION_BENCH_SILO_DLL") is { Length: > 0 } other
-        ? other
-        : typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
+    public static string SiloDll => DefaultSiloDll ?? typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
+
+    /// <summary>Set once at start-up (<c>suite --silo-dll</c>): another build of the silo for every part, e.g. a copy of this build kept while the tree is rebuilt.</summary>
+    public static string? DefaultSiloDll { get; set; }
 
     /// <summary>Starts the silo; <paramref name="settings"/> are keys under <c>TimeFusion:</c> (e.g. <c>Buffer:HardLimitBytes</c>).</summary>
-    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings)
+    /// <param name="dataDirectory">The silo's data folder.</param>
+    /// <param name="settings">Keys under <c>TimeFusion:</c>.</param>
+    /// <param name="siloDll">Another build of the silo (before/after runs side by side); null = the one built with the bench.</param>
+    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings, string? siloDll = null)
     {
-        if (!File.Exists(SiloDll)) throw new FileNotFoundException($"the silo is not built at {SiloDll} (dotnet build src/Silo -c Release)");
+        siloDll ??= SiloDll;
+        if (!File.Exists(siloDll)) throw new FileNotFoundException($"the silo is not built at {siloDll} (dotnet build src/Silo -c Release)");
         Directory.CreateDirectory(dataDirectory);
         var ports = FreePorts.Take(6);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(SiloDll);
+        info.ArgumentList.Add(siloDll);
         var all = new Dictionary<string, string>
         {
             ["DataDirectory"] = dataDirectory,

@@ -19,6 +19,7 @@ public static class SuiteCommand
     public static async Task<int> RunAsync(string[] argv)
     {
         var options = SuiteOptions.Parse(new BenchArgs(argv));
+        if (new BenchArgs(argv).Get("silo-dll") is { } siloDll) SiloProcess.DefaultSiloDll = Path.GetFullPath(siloDll);
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-suite-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         Directory.CreateDirectory(options.OutDirectory);

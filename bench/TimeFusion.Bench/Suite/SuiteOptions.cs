@@ -36,6 +36,9 @@ public sealed class SuiteOptions
     /// <summary>Seconds of the writer flood against a small hard limit.</summary>
     public int FloodSeconds { get; init; } = 15;
 
+    /// <summary>Another build's TimeFusion.Silo.dll: the recovery part then alternates it with this build on the same WAL (before/after).</summary>
+    public string? RecoveryCompareDll { get; init; }
+
     /// <summary>Seconds of each phase of the acknowledgement-latency part (max rate, then half of it).</summary>
     public int AckSeconds { get; init; } = 30;
 
@@ -69,6 +72,7 @@ public sealed class SuiteOptions
             SmallInsertRows = args.Long("small-insert-rows", 60_000),
             FloodSeconds = args.Int("flood-seconds", 15),
             AckSeconds = args.Int("ack-seconds", 30),
+            RecoveryCompareDll = args.Get("recovery-compare"),
             PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),
             Parts = only is null
                 ? new HashSet<string>(AllParts)
