@@ -74,7 +74,10 @@ public sealed class SiloProcess : IAsyncDisposable
         SinceStart = sinceStart;
     }
 
-    public static string SiloDll => typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
+    public static string SiloDll => DefaultSiloDll ?? typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "SiloDll").Value!;
+
+    /// <summary>Set once at start-up (<c>suite --silo-dll</c>): another build of the silo for every part, e.g. a copy of this build kept while the tree is rebuilt.</summary>
+    public static string? DefaultSiloDll { get; set; }
 
     /// <summary>The password of every user the bench configures (the admin <see cref="DefaultAdmin"/> and one user per project).</summary>
     public const string Password = "timefusion";

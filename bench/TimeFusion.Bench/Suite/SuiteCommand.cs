@@ -19,6 +19,7 @@ public static class SuiteCommand
     public static async Task<int> RunAsync(string[] argv)
     {
         var options = SuiteOptions.Parse(new BenchArgs(argv));
+        if (new BenchArgs(argv).Get("silo-dll") is { } siloDll) SiloProcess.DefaultSiloDll = Path.GetFullPath(siloDll);
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-suite-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         Directory.CreateDirectory(options.OutDirectory);
@@ -76,6 +77,7 @@ public static class SuiteCommand
                 pg = null;
             }
             await Part(results, options, "recovery", () => RecoverySuite.RunAsync(results, options, batches, root));
+            await Part(results, options, "acklatency", () => AckLatencySuite.RunAsync(results, options, batches, root));
             await Part(results, options, "memory", () => WriterFlood.RunAsync(results, options, batches, root));
             if (!options.ClickHouse) results.Note(ClickHouseRun.Section, "ClickHouse was not asked for (add --clickhouse: installs Debian's clickhouse-server when missing).");
             results.Elapsed = clock.Elapsed;

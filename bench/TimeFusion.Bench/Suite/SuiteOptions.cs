@@ -36,6 +36,12 @@ public sealed class SuiteOptions
     /// <summary>Seconds of the writer flood against a small hard limit.</summary>
     public int FloodSeconds { get; init; } = 15;
 
+    /// <summary>Another build's TimeFusion.Silo.dll: the recovery part then alternates it with this build on the same WAL (before/after).</summary>
+    public string? RecoveryCompareDll { get; init; }
+
+    /// <summary>Seconds of each phase of the acknowledgement-latency part (max rate, then half of it).</summary>
+    public int AckSeconds { get; init; } = 30;
+
     public required IReadOnlySet<string> Parts { get; init; }
 
     /// <summary>Pair counts for the TimeFusion ingest runs (null: 1, 16 and 256).</summary>
@@ -43,7 +49,7 @@ public sealed class SuiteOptions
 
     public bool Includes(string part) => Parts.Contains(part);
 
-    public static readonly string[] AllParts = ["limits", "ingest", "smallinsert", "queries", "recovery", "memory"];
+    public static readonly string[] AllParts = ["limits", "ingest", "smallinsert", "queries", "recovery", "acklatency", "memory"];
 
     public static string RepoRoot => typeof(SuiteOptions).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .First(a => a.Key == "RepoRoot").Value!;
@@ -65,6 +71,8 @@ public sealed class SuiteOptions
             BatchRows = args.Int("batch-rows", 8192),
             SmallInsertRows = args.Long("small-insert-rows", 60_000),
             FloodSeconds = args.Int("flood-seconds", 15),
+            AckSeconds = args.Int("ack-seconds", 30),
+            RecoveryCompareDll = args.Get("recovery-compare"),
             PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),
             Parts = only is null
                 ? new HashSet<string>(AllParts)

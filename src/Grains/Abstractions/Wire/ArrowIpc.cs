@@ -24,7 +24,8 @@ public static class ArrowIpc
     /// Reads an IPC stream back into its schema and batches. The bytes are untrusted (they crossed the network):
     /// <see cref="ArrowIpcPreflight"/> checks their structure before Apache.Arrow's reader parses them, so a hostile
     /// schema is an exception rather than a stack overflow. The batches' buffers are not checked here; whoever hands
-    /// them to code that trusts buffers validates them first.
+    /// them to code that trusts buffers validates them first. The batches refer to <paramref name="ipc"/>: the caller must
+    /// not change or reuse the array while they live.
     /// </summary>
     /// <exception cref="ArrowValidationException">The stream is malformed or hostile.</exception>
     public static (Schema Schema, List<RecordBatch> Batches) Read(byte[] ipc)

@@ -122,7 +122,10 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
                     $"{id}: the WAL ends at LSN {wal.LastLsn} but Delta already holds entries through LSN {flushed}; the WAL storage was lost or replaced");
             buffer = await BufferTable.CreateAsync(services.Buffer, id, schema, cancellationToken);
             var engine = new TableEngine(id, schema, services, wal, buffer, delta, snapshot, flushed, logger);
-            var (entries, rows, bytes, last, quarantined) = await WalReplayer.ReplayAsync(id, wal, flushed, engine, logger, cancellationToken);
+            (long Entries, long Rows, long Bytes, long LastLsn, long Quarantined) replayed;
+            using (buffer.PauseCompression())
+                replayed = await WalReplayer.ReplayAsync(id, wal, flushed, engine, logger, cancellationToken);
+            var (entries, rows, bytes, last, quarantined) = replayed;
             engine._sequencer = new LsnSequencer(Math.Max(last, wal.LastLsn));
             engine.Recovery = new RecoveryReport(snapshot.Version, flushed, entries, rows, bytes, engine._flushesDuringReplay,
                 wal.RecoveryStats, clock.Elapsed) { QuarantinedEntries = quarantined };
@@ -378,25 +381,6 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
             throw;
         }
         return new TableSnapshot(delta, buffer, flushed, pin, RetentionCutoffMicros);
-    }
-
-    async Task<long> WalReplayer.ITarget.ApplyInsertAsync(long lsn, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
-    {
-        // Bytes read back are untrusted: the same validator as ingest checks them (once) and re-normalizes the batch
-        // onto the current schema (new nullable columns become nulls).
-        var rows = ValidateReplayed(lsn, WalPayloads.ReadInsert(payload));
-        var budget = _services.Buffer.Budget;
-        var bytes = _buffer.EstimateBytes(rows.Batch);
-        if (!budget.TryReserve(bytes, out var reservation))
-        {
-            // The WAL holds more than memory allows: persist what was replayed so far, then go on.
-            await FlushLockedAsync(cancellationToken);
-            _flushesDuringReplay++;
-            reservation = await budget.ReserveAsync(bytes, _services.Buffer.Options.ReserveMaxWait, cancellationToken);
-        }
-        SkipToReplayed(lsn);
-        await ApplyInOrderAsync(lsn, rows, reservation);
-        return rows.Length;
     }
 
     private ValidatedBatch ValidateReplayed(long lsn, RecordBatch decoded)

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Apache.Arrow;
+using TimeFusion.Bench.Peers;
+using TimeFusion.Bench.Suite;
+using TimeFusion.Grains;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Bench.Ingest;
+
+/// <summary>
+/// Acknowledgement latency at half the maximum throughput (issue 11 target: p99 ≤ 50 ms). One silo with durable
+/// settings and flushes running (<see cref="SiloSettings.Ingest"/>), SDK writers into four tables, 8 K-row otel batches:
+/// first the maximum sustained rate (closed loop, the ingest part's writer count, <c>--ack-seconds</c>), then an open-loop
+/// run at half that rate for as long, each batch sent on its schedule whether or not earlier ones were acknowledged;
+/// latency = acknowledgement − scheduled send (so a stall counts for every batch it delays, not just the one it hit).
+/// </summary>
+public static class AckLatencySuite
+{
+    public const string Section = "Ack latency";
+    private const int Pairs = 4;
+
+    public static async Task RunAsync(SuiteResults results, SuiteOptions options, IReadOnlyList<RecordBatch> batches, string root)
+    {
+        var seconds = TimeSpan.FromSeconds(options.AckSeconds);
+        await using var silo = SiloProcess.Start(Path.Combine(root, "silo-ack"), SiloSettings.Ingest());
+        await silo.ConnectAsync(TimeSpan.FromSeconds(60));
+        var client = await silo.ClientAsync(Caller.Admin());
+        await Task.WhenAll(Enumerable.Range(0, Pairs).Select(p => client.InsertAsync($"a{p}", OtelLogsAndSpans.TableName, batches[0].Slice(0, 1))));
+        Task Insert(int i) => client.InsertAsync($"a{i % Pairs}", OtelLogsAndSpans.TableName, batches[i % batches.Count]);
+
+        // 1. Maximum sustained rate: writers in a closed loop for the whole window.
+        var writers = TimeFusionSdkIngest.Writers(Pairs);
+        var clock = Stopwatch.StartNew();
+        var next = -1;
+        long maxRows = 0;
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < seconds)
+            {
+                var i = Interlocked.Increment(ref next);
+                await Insert(i);
+                Interlocked.Add(ref maxRows, batches[i % batches.Count].Length);
+            }
+        })));
+        var maxRate = maxRows / clock.Elapsed.TotalSeconds;
+
+        // 2. Open loop at half of it.
+        var rowsPerBatch = batches.Average(b => (double)b.Length);
+        var interval = TimeSpan.FromSeconds(rowsPerBatch / (maxRate / 2));
+        var latencies = new ConcurrentBag<double>();
+        var pending = new List<Task>();
+        long sentRows = 0;
+        clock.Restart();
+        for (var k = 0; clock.Elapsed < seconds; k++)
+        {
+            var due = interval * k;
+            var wait = due - clock.Elapsed;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            var index = next + 1 + k;
+            sentRows += batches[index % batches.Count].Length;
+            pending.Add(Task.Run(async () =>
+            {
+                await Insert(index);
+                latencies.Add((clock.Elapsed - due).TotalMilliseconds);
+            }));
+        }
+        await Task.WhenAll(pending);
+        var achieved = sentRows / clock.Elapsed.TotalSeconds;
+        await silo.StopAsync();
+
+        var samples = latencies.ToList();
+        var subject = $"SDK, {Pairs} tables, {rowsPerBatch:N0}-row otel batches at half the max ({maxRate / 2:N0} of {maxRate:N0} rows/s), flushes running";
+        results.Note(Section, $"Max sustained rate: {writers} writers in a closed loop for {seconds.TotalSeconds:N0} s ({maxRows:N0} rows). " +
+                              $"Then {samples.Count:N0} batches sent open-loop every {interval.TotalMilliseconds:N1} ms for {seconds.TotalSeconds:N0} s " +
+                              $"(achieved {achieved:N0} rows/s); latency = acknowledgement − scheduled send.");
+        results.Add(Section, subject, "max sustained rows/s", [maxRate], maxRows);
+        results.Add(Section, subject, "ack p50 ms", [Stats.Percentile(samples, 0.50)], (long)sentRows);
+        results.Add(Section, subject, "ack p95 ms", [Stats.Percentile(samples, 0.95)], (long)sentRows);
+        var p99 = Stats.Percentile(samples, 0.99);
+        results.Add(Section, subject, "ack p99 ms", [p99], (long)sentRows, "≤ 50 ms", p99 <= 50);
+        results.Add(Section, subject, "ack max ms", [samples.Max()], (long)sentRows);
+    }
+}
