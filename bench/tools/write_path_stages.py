@@ -14,9 +14,13 @@ import json, sys, os, collections
 # buffer append) are listed as their own stage.
 STAGES = [
     ("wire: PostgreSQL protocol (COPY / INSERT parsing, sessions)", ["TimeFusion.Protocol.Postgres", "Silo.Protocol.Postgres", "Postgres.Copy", "PgWire"]),
+    ("OTLP: protobuf decode (generated messages / CodedInputStream)", ["Google.Protobuf", "TimeFusion.Otlp."]),
     ("wire: Flight DoPut / gRPC / Kestrel", ["Apache.Arrow.Flight", "Grpc.", "Kestrel", "Protocol.Flight"]),
     ("INSERT … VALUES: planning + DuckDB cast", ["InsertValues", "DmlAnalyzer", "AnalyzeInsert", "Statements.Insert", "SqlTokenizer", "Query.Planning", "MergeExecutor", "GatewayCatalogView"]),
+    ("OTLP: Arrow column building (ColumnarRows, pooled buffers)", ["Otlp.Mapping.ColumnarRows", "Otlp.Mapping.Pooled"]),
     ("Arrow IPC encode/decode + batch building (gateway → grain hop, COPY rows → Arrow)", ["Arrow.Ipc", "ArrowStreamWriter", "ArrowStreamReader", "ColumnarRows", "Builder.Append", "CopyBatch"]),
+    ("OTLP: mapping (ids, attribute/resource JSON, flattened columns, events/links)", ["Protocol.Otlp.Mapping"]),
+    ("OTLP: receiver (auth, handler)", ["Protocol.Otlp"]),
     ("Orleans hop (messaging, serialization)", ["Orleans."]),
     ("validation (BatchValidator)", ["BatchValidator", "JsonValidation", "Utf8JsonReader"]),
     ("WAL: encode (IPC, compression)", ["WalPayloads", "Wal.Format", "WalEntry", "Brotli", "PooledBufferWriter"]),

@@ -16,12 +16,14 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Bench.Ingest;
 
 /// <summary>
-/// <c>writepath [--paths sdk,sdk30,doput,copycsv,insert30] [--seconds 15] [--rows 200000] [--trace /path/dotnet-trace] [--out DIR] [--set Key=Value,…]</c>:
+/// <c>writepath [--paths sdk,sdk30,doput,copycsv,insert30,otlpgrpc,otlphttp,otlpgrpclogs,doputotel] [--seconds 15] [--rows 200000] [--trace /path/dotnet-trace] [--out DIR] [--set Key=Value,…]</c>:
 /// each write path in turn drives a fresh silo (durable ingest settings, flushing running) continuously; after a
 /// warm-up, the silo's CPU time (utime + stime) and the rows acknowledged are taken over a window of
 /// <c>--seconds</c> — with <c>--trace</c>, dotnet-trace samples the silo over the same window (thread-time profile,
 /// speedscope output next to the nettrace) so that <c>bench/tools/write_path_stages.py</c> can split the CPU time per row
-/// into stages.
+/// into stages. The OTLP paths send pre-encoded 8,192-item exports of <see cref="Otlp.OtlpRequestGenerator"/> (spans, or
+/// log records for <c>otlpgrpclogs</c>); <c>doputotel</c> is their Arrow counterpart (the <c>otlp</c> benchmark's DoPut of
+/// <see cref="OtelRowGenerator"/> batches of 8,192 rows).
 /// </summary>
 public static class WritePathProfile
 {
@@ -60,11 +62,13 @@ public static class WritePathProfile
     private static async Task<Window> ProfileAsync(string path, IReadOnlyList<RecordBatch> batches, SmallRows small, int seconds, string? trace, string outDir, string root, Dictionary<string, string> extra)
     {
         var settings = SiloSettings.Ingest();
+        if (path.StartsWith("otlp", StringComparison.Ordinal)) settings["Otlp:Enabled"] = "true";
         foreach (var (k, v) in extra) settings[k] = v;
         await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-{path}-{Guid.NewGuid():N}"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         await FreePorts.WaitUntilListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
         await FreePorts.WaitUntilListeningAsync(silo.FlightPort, TimeSpan.FromSeconds(30), silo.LogTail);
+        if (path.StartsWith("otlp", StringComparison.Ordinal)) await FreePorts.WaitUntilListeningAsync(silo.OtlpGrpcPort, TimeSpan.FromSeconds(30), silo.LogTail);
         using var stop = new CancellationTokenSource();
         var acknowledged = new long[1];
         var load = path switch
@@ -74,7 +78,11 @@ public static class WritePathProfile
             "doput" => DoPutAsync(silo, batches, acknowledged, stop.Token),
             "copycsv" => CopyCsvAsync(silo, small, acknowledged, stop.Token),
             "insert30" => InsertAsync(silo, small, acknowledged, stop.Token),
-            _ => throw new ArgumentException($"unknown path '{path}' (sdk, sdk30, doput, copycsv, insert30)"),
+            "otlpgrpc" => OtlpAsync(silo, grpc: true, logs: false, acknowledged, stop.Token),
+            "otlpgrpclogs" => OtlpAsync(silo, grpc: true, logs: true, acknowledged, stop.Token),
+            "otlphttp" => OtlpAsync(silo, grpc: false, logs: false, acknowledged, stop.Token),
+            "doputotel" => DoPutAsync(silo, OtelBatches(), acknowledged, stop.Token),
+            _ => throw new ArgumentException($"unknown path '{path}' (sdk, sdk30, doput, copycsv, insert30, otlpgrpc, otlpgrpclogs, otlphttp, doputotel)"),
         };
         // Warm-up: JIT, grain activation, connection pools, the first flushes.
         await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(4)));
@@ -175,6 +183,49 @@ public static class WritePathProfile
             {
             }
         }))).ContinueWith(t => { channel.Dispose(); return t; }, TaskScheduler.Default).Unwrap();
+    }
+
+    private const int OtlpItems = 8192;
+
+    private static RecordBatch[] OtelBatches()
+    {
+        var generator = new OtelRowGenerator(OtlpItems, DateTimeOffset.UtcNow.AddDays(-1), projectId: "p0");
+        return Enumerable.Range(0, 16).Select(_ => generator.NextBatch(OtlpItems)).ToArray();
+    }
+
+    /// <summary>Pre-encoded 8,192-item OTLP exports (spans or log records) over OTLP/gRPC or OTLP/HTTP protobuf, from 4 writers.</summary>
+    private static Task OtlpAsync(SiloProcess silo, bool grpc, bool logs, long[] acknowledged, CancellationToken stop)
+    {
+        var generator = new Otlp.OtlpRequestGenerator(OtlpItems);
+        var bodies = Enumerable.Range(0, 16).Select(_ => logs ? generator.Logs(OtlpItems) : generator.Traces(OtlpItems)).ToArray();
+        var auth = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("timefusion:timefusion"));
+        var service = logs ? "opentelemetry.proto.collector.logs.v1.LogsService" : "opentelemetry.proto.collector.trace.v1.TraceService";
+        var method = new Method<byte[], byte[]>(MethodType.Unary, service, "Export", Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{silo.OtlpGrpcPort}", new GrpcChannelOptions { MaxSendMessageSize = null });
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Writers }) { Timeout = TimeSpan.FromMinutes(5) };
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var body = bodies[(int)((uint)Interlocked.Increment(ref next) % bodies.Length)];
+                if (grpc)
+                {
+                    await channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(new Metadata { { "authorization", auth }, { "x-timefusion-project", "p0" } }), body);
+                }
+                else
+                {
+                    var content = new ByteArrayContent(body);
+                    content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-protobuf");
+                    using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{silo.OtlpHttpPort}/v1/{(logs ? "logs" : "traces")}") { Content = content };
+                    request.Headers.TryAddWithoutValidation("Authorization", auth);
+                    request.Headers.Add("X-TimeFusion-Project", "p0");
+                    using var response = await http.SendAsync(request);
+                    response.EnsureSuccessStatusCode();
+                }
+                Interlocked.Add(ref acknowledged[0], OtlpItems);
+            }
+        }))).ContinueWith(t => { channel.Dispose(); http.Dispose(); return t; }, TaskScheduler.Default).Unwrap();
     }
 
     private static NpgsqlDataSource Source(SiloProcess silo)

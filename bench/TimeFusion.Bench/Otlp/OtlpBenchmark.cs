@@ -47,31 +47,40 @@ public static class OtlpBenchmark
         var results = new List<(string Signal, int Batch, string Path, double RowsPerSecond)>();
         var run = 0;
 
-        foreach (var size in sizes)
+        try
         {
-            var count = Math.Max(writers, rows / size);
-            var generator = new OtlpRequestGenerator(size);
-            var traces = Enumerable.Range(0, count).Select(_ => generator.Traces(size)).ToArray();
-            var logs = Enumerable.Range(0, count).Select(_ => generator.Logs(size)).ToArray();
-            foreach (var (signal, bodies, path, method) in new[] { ("spans", traces, "/v1/traces", TraceExport), ("log records", logs, "/v1/logs", LogsExport) })
+            foreach (var size in sizes)
             {
-                var project = $"otlp{run++}";
-                var arrow = new OtelRowGenerator(size, DateTimeOffset.UtcNow.AddDays(-1), projectId: project + "a");
-                var batches = Enumerable.Range(0, count).Select(_ => arrow.NextBatch(size)).ToArray();
-                var total = (long)count * size;
-                // Warm each door (connections, grains, JIT) before timing it.
-                await PostAsync(http, silo.OtlpHttpPort, path, bodies[0], auth, project + "h");
-                await GrpcAsync(otlpChannel, method, bodies[0], auth, project + "g");
-                await PutAsync(flight, project + "a", [batches[0]], auth);
+                var count = Math.Max(writers, rows / size);
+                var generator = new OtlpRequestGenerator(size);
+                var traces = Enumerable.Range(0, count).Select(_ => generator.Traces(size)).ToArray();
+                var logs = Enumerable.Range(0, count).Select(_ => generator.Logs(size)).ToArray();
+                foreach (var (signal, bodies, path, method) in new[] { ("spans", traces, "/v1/traces", TraceExport), ("log records", logs, "/v1/logs", LogsExport) })
+                {
+                    var project = $"otlp{run++}";
+                    var arrow = new OtelRowGenerator(size, DateTimeOffset.UtcNow.AddDays(-1), projectId: project + "a");
+                    var batches = Enumerable.Range(0, count).Select(_ => arrow.NextBatch(size)).ToArray();
+                    var total = (long)count * size;
+                    // Warm each door (connections, grains, JIT) before timing it.
+                    await PostAsync(http, silo.OtlpHttpPort, path, bodies[0], auth, project + "h");
+                    await GrpcAsync(otlpChannel, method, bodies[0], auth, project + "g");
+                    await PutAsync(flight, project + "a", [batches[0]], auth);
 
-                var httpRate = total / await TimeAsync(count, writers, i => PostAsync(http, silo.OtlpHttpPort, path, bodies[i], auth, project + "h"));
-                var grpcRate = total / await TimeAsync(count, writers, i => GrpcAsync(otlpChannel, method, bodies[i], auth, project + "g"));
-                var arrowRate = total / await TimeStreamsAsync(count, writers, part => PutAsync(flight, project + "a", part.Select(i => batches[i]).ToArray(), auth));
-                results.Add((signal, size, "OTLP/HTTP protobuf", httpRate));
-                results.Add((signal, size, "OTLP/gRPC", grpcRate));
-                results.Add((signal, size, "Arrow Flight DoPut", arrowRate));
-                Console.Error.WriteLine($"  {signal,-11} batch {size,5}: HTTP {httpRate,9:N0}/s  gRPC {grpcRate,9:N0}/s  Arrow {arrowRate,9:N0}/s");
+                    var httpRate = total / await TimeAsync(count, writers, i => PostAsync(http, silo.OtlpHttpPort, path, bodies[i], auth, project + "h"));
+                    var grpcRate = total / await TimeAsync(count, writers, i => GrpcAsync(otlpChannel, method, bodies[i], auth, project + "g"));
+                    var arrowRate = total / await TimeStreamsAsync(count, writers, part => PutAsync(flight, project + "a", part.Select(i => batches[i]).ToArray(), auth));
+                    results.Add((signal, size, "OTLP/HTTP protobuf", httpRate));
+                    results.Add((signal, size, "OTLP/gRPC", grpcRate));
+                    results.Add((signal, size, "Arrow Flight DoPut", arrowRate));
+                    Console.Error.WriteLine($"  {signal,-11} batch {size,5}: HTTP {httpRate,9:N0}/s  gRPC {grpcRate,9:N0}/s  Arrow {arrowRate,9:N0}/s");
+                }
             }
+        }
+        catch (Exception e) when (e is RpcException or HttpRequestException or InvalidOperationException)
+        {
+            // A silo that died mid-run shows up here as "connection refused": its log says why.
+            Console.Error.WriteLine($"otlp: failed; the silo's log: {silo.LogTail()}");
+            throw;
         }
         await silo.StopAsync();
         try { Directory.Delete(root, recursive: true); } catch (IOException) { }

@@ -10,14 +10,31 @@ public static class ArrowIpc
     /// <summary>Writes a schema and its batches as one IPC stream.</summary>
     public static byte[] Write(Schema schema, IEnumerable<RecordBatch> batches)
     {
-        using var stream = new MemoryStream();
+        var list = batches as IReadOnlyCollection<RecordBatch> ?? batches.ToList();
+        // Sized for the batches' buffers up front: a MemoryStream growing from empty copies a multi-MB batch several
+        // times over (and allocates each intermediate array on the large-object heap).
+        var bytes = 64 * 1024L;
+        foreach (var b in list)
+            foreach (var column in b.Arrays) bytes += BufferBytes(column.Data);
+        using var stream = new MemoryStream((int)Math.Min(bytes, System.Array.MaxLength));
         using (var writer = new ArrowStreamWriter(stream, schema, leaveOpen: true))
         {
             writer.WriteStart();
-            foreach (var b in batches) writer.WriteRecordBatch(b);
+            foreach (var b in list) writer.WriteRecordBatch(b);
             writer.WriteEnd();
         }
         return stream.ToArray();
+    }
+
+    // The bytes of an array's buffers (children and dictionary included), with room for IPC's 8-byte alignment and metadata.
+    private static long BufferBytes(ArrayData data)
+    {
+        var bytes = 256L;
+        foreach (var buffer in data.Buffers) bytes += buffer.Length + 8;
+        if (data.Children is { } children)
+            foreach (var child in children) bytes += BufferBytes(child);
+        if (data.Dictionary is { } dictionary) bytes += BufferBytes(dictionary);
+        return bytes;
     }
 
     /// <summary>

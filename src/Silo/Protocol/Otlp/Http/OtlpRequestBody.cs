@@ -21,6 +21,9 @@ internal sealed class OtlpRequestBody : IDisposable
     /// <summary>The body's bytes.</summary>
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
 
+    /// <summary>The array holding the body (from index 0; longer than <see cref="Length"/>).</summary>
+    public byte[] Array => _buffer;
+
     /// <summary>The body's length.</summary>
     public int Length { get; }
 

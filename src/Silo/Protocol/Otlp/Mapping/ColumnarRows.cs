@@ -10,7 +10,7 @@ namespace TimeFusion.Silo.Protocol.Otlp.Mapping;
 /// the batch (ingest fills a missing nullable column, <c>date</c> and <c>project_id</c>). Most of the ~90 columns of
 /// <c>otel_logs_and_spans</c> are empty for most rows, so this keeps the per-row work to the values a row has.
 /// </summary>
-internal sealed class ColumnarRows : IDisposable
+internal sealed class ColumnarRows : IDisposable, IFlatTarget
 {
     private readonly TableSchema _schema;
     private readonly Schema _arrow;
@@ -64,7 +64,7 @@ internal sealed class ColumnarRows : IDisposable
     public void Boolean(int column, bool value) => ((BooleanColumn)(_columns[column] ??= new BooleanColumn(_expectedRows))).Set(Count, value);
 
     /// <summary>
-    /// The batch of the completed rows (only the columns some row set). Its buffers are pooled arrays of these rows:
+    /// The batch of the completed rows (only the columns some completed row set). Its buffers are pooled arrays of these rows:
     /// valid until <see cref="Dispose"/>, which must wait until nothing reads the batch any more.
     /// </summary>
     public RecordBatch Build()
@@ -75,8 +75,10 @@ internal sealed class ColumnarRows : IDisposable
         {
             if (_columns[c] is not { } column) continue;
             var field = _arrow.FieldsList[c];
+            var array = column.Build(field.DataType, Count);
+            if (array.NullCount == Count) continue; // only rows abandoned later set it: as if none had
             fields.Add(field);
-            arrays.Add(column.Build(field.DataType, Count));
+            arrays.Add(array);
         }
         return new RecordBatch(new Schema(fields, null), arrays, Count);
     }

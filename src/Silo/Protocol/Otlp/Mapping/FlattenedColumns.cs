@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text;
 using Google.Protobuf.Collections;
 using TimeFusion.Otlp.Common.V1;
+using TimeFusion.Silo.Protocol.Otlp.Mapping.Wire;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Silo.Protocol.Otlp.Mapping;
@@ -16,6 +18,9 @@ internal sealed class FlattenedColumns
 {
     private readonly Dictionary<string, (int Ordinal, ColumnType Type)> _byKey = new(StringComparer.Ordinal);
 
+    // The same keys as UTF-8, by length, for keys read straight from the wire (a few candidates per length).
+    private readonly (byte[] Key, int Ordinal, ColumnType Type)[][] _byLength;
+
     /// <summary>The columns of <paramref name="schema"/> whose names start with <paramref name="prefix"/> (e.g. <c>attributes___</c>).</summary>
     public FlattenedColumns(TableSchema schema, string prefix)
     {
@@ -26,6 +31,9 @@ internal sealed class FlattenedColumns
             var key = column.Name[prefix.Length..].Replace("___", ".", StringComparison.Ordinal).Replace("__", ".", StringComparison.Ordinal);
             _byKey.TryAdd(key, (i, column.Type));
         }
+        var utf8 = _byKey.Select(kv => (Key: Encoding.UTF8.GetBytes(kv.Key), kv.Value.Ordinal, kv.Value.Type)).ToArray();
+        _byLength = new (byte[], int, ColumnType)[utf8.Length == 0 ? 1 : utf8.Max(k => k.Key.Length) + 1][];
+        for (var length = 0; length < _byLength.Length; length++) _byLength[length] = utf8.Where(k => k.Key.Length == length).ToArray();
     }
 
     /// <summary>The number of flattened columns.</summary>
@@ -40,6 +48,52 @@ internal sealed class FlattenedColumns
             Set(rows, column.Ordinal, column.Type, value);
         }
     }
+
+    /// <summary>
+    /// Fills the flattened column of <paramref name="key"/> (UTF-8, straight from the wire) from a scalar value, by the
+    /// same rules as <see cref="Fill(ColumnarRows, RepeatedField{KeyValue})"/>.
+    /// </summary>
+    public void Fill<T>(T target, ReadOnlySpan<byte> key, Scalar value) where T : IFlatTarget
+    {
+        if (key.Length >= _byLength.Length) return;
+        foreach (var (candidate, ordinal, type) in _byLength[key.Length])
+        {
+            if (!key.SequenceEqual(candidate)) continue;
+            Set(target, ordinal, type, value);
+            return;
+        }
+    }
+
+    private static void Set<T>(T target, int ordinal, ColumnType type, Scalar value) where T : IFlatTarget
+    {
+        Span<byte> text = stackalloc byte[32];
+        int written;
+        switch (type)
+        {
+            case ColumnType.Utf8:
+                switch (value.Kind)
+                {
+                    case ScalarKind.String: target.Utf8(ordinal, value.Utf8); break;
+                    case ScalarKind.Int when value.Int.TryFormat(text, out written, default, CultureInfo.InvariantCulture): target.Utf8(ordinal, text[..written]); break;
+                    case ScalarKind.Bool: target.Utf8(ordinal, value.Bool ? "true"u8 : "false"u8); break;
+                    case ScalarKind.Double when value.Double.TryFormat(text, out written, "R", CultureInfo.InvariantCulture): target.Utf8(ordinal, text[..written]); break;
+                }
+                break;
+            case ColumnType.Int32:
+                if (AsInt64(value) is { } i32 && i32 is >= int.MinValue and <= int.MaxValue) target.Int32(ordinal, (int)i32);
+                break;
+            case ColumnType.Int64:
+                if (AsInt64(value) is { } i64) target.Int64(ordinal, i64);
+                break;
+        }
+    }
+
+    private static long? AsInt64(Scalar value) => value.Kind switch
+    {
+        ScalarKind.Int => value.Int,
+        ScalarKind.String when long.TryParse(value.Utf8, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) => v,
+        _ => null,
+    };
 
     private static void Set(ColumnarRows rows, int ordinal, ColumnType type, AnyValue value)
     {

@@ -15,6 +15,9 @@ internal static class LogMapper
     private static readonly byte[][] Levels =
         ["UNSPECIFIED"u8.ToArray(), "TRACE"u8.ToArray(), "DEBUG"u8.ToArray(), "INFO"u8.ToArray(), "WARN"u8.ToArray(), "ERROR"u8.ToArray(), "FATAL"u8.ToArray()];
 
+    /// <summary>The level of a record without severity text: its severity number's range (1–4 TRACE … 21–24 FATAL).</summary>
+    internal static ReadOnlySpan<byte> LevelOf(int number) => Levels[number is >= 1 and <= 24 ? (number - 1) / 4 + 1 : 0];
+
     /// <summary>Maps every log record of the request; <paramref name="nowMicros"/> stands in for records with no time at all.</summary>
     public static MappedRows Map(ExportLogsServiceRequest request, long nowMicros)
     {
@@ -60,7 +63,7 @@ internal static class LogMapper
 
         var number = (int)record.SeverityNumber;
         if (record.SeverityText.Length > 0) rows.String(Level, record.SeverityText);
-        else rows.Utf8(Level, Levels[number is >= 1 and <= 24 ? (number - 1) / 4 + 1 : 0]);
+        else rows.Utf8(Level, LevelOf(number));
         if (record.SeverityText.Length > 0) rows.String(SeverityText, record.SeverityText);
         rows.Int32(SeverityNumberColumn, number);
         var w = t.Json.Begin();

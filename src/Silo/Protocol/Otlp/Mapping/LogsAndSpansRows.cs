@@ -13,7 +13,7 @@ internal sealed class LogsAndSpansRows
 {
     private static readonly TableSchema Table = OtelLogsAndSpans.Schema;
     internal static readonly FlattenedColumns Attributes = new(Table, "attributes___");
-    private static readonly FlattenedColumns ResourceColumns = new(Table, "resource___");
+    internal static readonly FlattenedColumns ResourceFlattenedColumns = new(Table, "resource___");
 
     public static readonly int Timestamp = Ord("timestamp"), ObservedTimestamp = Ord("observed_timestamp"), Id = Ord("id"),
         ParentId = Ord("parent_id"), Name = Ord("name"), Kind = Ord("kind"), StatusCode = Ord("status_code"),
@@ -45,14 +45,17 @@ internal sealed class LogsAndSpansRows
     public void WriteResource()
     {
         Rows.Utf8(ResourceJson, _resourceJson);
-        if (_resource is not null) ResourceColumns.Fill(Rows, _resource.Attributes);
+        if (_resource is not null) ResourceFlattenedColumns.Fill(Rows, _resource.Attributes);
     }
 
     /// <summary>Sets an id column to the lower-case hex of <paramref name="id"/>.</summary>
-    public void Hex(int column, ByteString id)
+    public void Hex(int column, ByteString id) => Hex(column, id.Span);
+
+    /// <summary>Sets an id column to the lower-case hex of <paramref name="id"/> (at most 32 bytes).</summary>
+    public void Hex(int column, ReadOnlySpan<byte> id)
     {
         Span<byte> hex = stackalloc byte[64];
-        Rows.Utf8(column, HexId.Write(id.Span, hex));
+        Rows.Utf8(column, HexId.Write(id, hex));
     }
 
     /// <summary>Sets <c>context___trace_flags</c> to the W3C trace flags (the low byte of OTLP's flags) as two hex digits.</summary>

@@ -17,6 +17,12 @@ internal sealed class OtlpJson
 
     public OtlpJson() => _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
 
+    /// <summary>The writer (between <see cref="Begin"/> and <see cref="End"/>).</summary>
+    public Utf8JsonWriter Writer => _writer;
+
+    /// <summary>What the last <see cref="End"/> returned; valid until the next <see cref="Begin"/>.</summary>
+    public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+
     /// <summary>The attributes as a JSON object; valid until the next call.</summary>
     public ReadOnlySpan<byte> Object(RepeatedField<KeyValue> attributes)
     {

@@ -82,10 +82,11 @@ internal sealed class PooledBuffer<T> where T : unmanaged
     }
 }
 
-/// <summary>An Arrow validity (or boolean values) bitmap on a <see cref="PooledBuffer{T}"/>.</summary>
+/// <summary>An Arrow validity (or boolean values) bitmap on an <see cref="ArrayPool{T}.Shared"/> array (one per column of a
+/// row: kept to plain array indexing).</summary>
 internal sealed class PooledBitmap(int capacity)
 {
-    private readonly PooledBuffer<byte> _bytes = new((capacity + 7) / 8);
+    private byte[] _array = ArrayPool<byte>.Shared.Rent(Math.Max(64, (capacity + 7) / 8));
 
     /// <summary>The bits appended.</summary>
     public int Length { get; private set; }
@@ -94,10 +95,9 @@ internal sealed class PooledBitmap(int capacity)
     public void Append(bool value)
     {
         var index = Length >> 3;
-        if (index == _bytes.Count) _bytes.Append(0);
-        var mask = (byte)(1 << (Length & 7));
-        ref var b = ref _bytes.Span[index];
-        b = value ? (byte)(b | mask) : (byte)(b & ~mask);
+        if (index == _array.Length) Grow();
+        if ((Length & 7) == 0) _array[index] = 0; // a pooled array comes with old contents
+        if (value) _array[index] |= (byte)(1 << (Length & 7));
         Length++;
     }
 
@@ -105,8 +105,7 @@ internal sealed class PooledBitmap(int capacity)
     public void Truncate(int bits)
     {
         if (bits >= Length) return;
-        _bytes.Resize((bits + 7) / 8);
-        if ((bits & 7) != 0) _bytes.Span[bits >> 3] &= (byte)((1 << (bits & 7)) - 1);
+        if ((bits & 7) != 0) _array[bits >> 3] &= (byte)((1 << (bits & 7)) - 1);
         Length = bits;
     }
 
@@ -114,13 +113,25 @@ internal sealed class PooledBitmap(int capacity)
     public int UnsetCount()
     {
         var set = 0;
-        foreach (var b in _bytes.Span) set += BitOperations.PopCount(b);
+        foreach (var b in _array.AsSpan(0, (Length + 7) / 8)) set += BitOperations.PopCount(b);
         return Length - set;
     }
 
     /// <inheritdoc cref="PooledBuffer{T}.ToArrowBuffer"/>
-    public ArrowBuffer ToArrowBuffer() => _bytes.ToArrowBuffer();
+    public ArrowBuffer ToArrowBuffer() => new(_array.AsMemory(0, (Length + 7) / 8));
 
     /// <inheritdoc cref="PooledBuffer{T}.Return"/>
-    public void Return() => _bytes.Return();
+    public void Return()
+    {
+        var array = Interlocked.Exchange(ref _array, []);
+        if (array.Length > 0) ArrayPool<byte>.Shared.Return(array);
+    }
+
+    private void Grow()
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent(_array.Length * 2);
+        _array.CopyTo(bigger, 0);
+        ArrayPool<byte>.Shared.Return(_array);
+        _array = bigger;
+    }
 }
