@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TimeFusion.Ingest;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Silo.Backend;
@@ -13,7 +14,8 @@ namespace TimeFusion.Silo.Backend;
 /// grain, catalog queries (pg_catalog, information_schema) answered by the silo's <see cref="PgCatalogDatabase"/>.
 /// </summary>
 public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory users, PgCatalogDatabase catalog,
-    StatementCancellations cancellations, StatementAdmission admission, IOptions<IngestOptions>? ingest = null) : IPostgresBackend
+    StatementCancellations cancellations, StatementAdmission admission, IOptions<IngestOptions>? ingest = null,
+    PostgresSessions? sessions = null) : IPostgresBackend
 {
     // One protocol user per configured user, kept as long as it is: the connection caches the SCRAM secret it derives
     // from a plain password per protocol user instance, so a fresh instance per login would derive it every time.
@@ -32,7 +34,7 @@ public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory u
         ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog,
             cancellations, admission,
             // The COPY door: the same limit the engine applies to the batch a COPY becomes.
-            (ingest?.Value ?? new IngestOptions()).MaxBatchBytes) { Settings = info.Setting });
+            (ingest?.Value ?? new IngestOptions()).MaxBatchBytes) { Settings = info.Setting, Sessions = sessions, ProcessId = info.ProcessId });
 
     /// <summary>The PostgreSQL protocol's view of a server user.</summary>
     internal static PostgresUser ProtocolUserOf(TimeFusionUser user) => ProtocolUsers.GetValue(user, u => new PostgresUser
