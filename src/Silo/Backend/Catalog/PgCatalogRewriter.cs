@@ -89,7 +89,7 @@ internal static class PgCatalogRewriter
                 if (close < tokens.Count)
                 {
                     var inner = Rewrite(sql[tokens[i + 2].Start..tokens[close].Start], userName);
-                    output.Add(new Piece(SqlTokenKind.Word, $"{t.Text(sql)} (SELECT unnest({inner}))", space));
+                    output.Add(new Piece(SqlTokenKind.Word, $"{word} (select unnest({inner}))", space));
                     i = close;
                     previousEnd = tokens[i].End;
                     continue;
