@@ -9,6 +9,7 @@ public static class Program
     private static readonly Dictionary<string, (string Description, Func<string[], Task<int>> Run)> Benchmarks = new(StringComparer.OrdinalIgnoreCase)
     {
         ["cluster"] = ("ingest rows/s and dashboard queries over Npgsql: 1 silo vs 3 silos in cluster mode on one Azurite (same cores: the cluster's overhead)", Cluster.ClusterBenchmark.RunAsync),
+        ["failover"] = ("SIGKILL of a silo hosting table grains among 3 in cluster mode: seconds until it is seen dead and until its projects are writable again, default vs tuned membership settings", Cluster.FailoverBenchmark.RunAsync),
         ["bigcopy"] = ("psql \\copy of a ≥ 1 GiB CSV (3 projects, admin): TimeFusion's streamed COPY vs PostgreSQL 15 in the same run, rows/s and the silo's peak RSS", Ingest.BigCopyBenchmark.RunAsync),
         ["buffer"] = ("DuckDB write buffer: append, latency under flush, snapshot queries, Parquet export, memory", BufferBenchmark.RunAsync),
         ["maintenance"] = ("OPTIMIZE after 1,000 minute-sized flushes: files, bytes, dashboard queries vs one flush; OPTIMIZE rows/s; ingest while it runs", MaintenanceBenchmark.RunAsync),

@@ -22,6 +22,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private IHost? _client;
 
     public string DataDirectory { get; }
+    public int SiloPort { get; }
     public int GatewayPort { get; }
     public int PostgresPort { get; }
     public int FlightPort { get; }
@@ -61,6 +62,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private SiloProcess(Process process, string dataDirectory, int[] ports, Stopwatch sinceStart)
     {
         var (gatewayPort, postgresPort) = (ports[1], ports[2]);
+        SiloPort = ports[0];
         FlightPort = ports[3];
         OtlpHttpPort = ports[4];
         OtlpGrpcPort = ports[5];
