@@ -14,8 +14,9 @@ if ! command -v psql >/dev/null 2>&1; then
   fi
 fi
 
-# Azurite, pinned by package-lock.json; the test fixture starts it on free loopback ports.
-if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Azurite (the test fixture starts it on free loopback ports) and node-postgres (the node driver tests), pinned by
+# package-lock.json.
+if [ ! -x node_modules/.bin/azurite ] || [ ! -d node_modules/pg-copy-streams ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 

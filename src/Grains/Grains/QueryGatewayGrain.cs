@@ -123,8 +123,11 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     private async Task<ArrowBatches> ExplainAsync(ExplainStatement explain, Caller caller, CancellationToken cancellationToken)
     {
         var sql = explain.Query;
-        if (_classifier.Classify(sql) is not [{ Kind: StatementKind.Select }])
-            throw new SqlPlanningException(SqlState.FeatureNotSupported, "EXPLAIN of a statement other than a query (SELECT) is not supported");
+        var explained = _classifier.Classify(sql);
+        if (explained is [{ Kind: StatementKind.Insert or StatementKind.Update or StatementKind.Delete } write])
+            return Lines(await ExplainWriteAsync(write, explain.Analyze, caller, cancellationToken));
+        if (explained is not [{ Kind: StatementKind.Select }])
+            throw new SqlPlanningException(SqlState.FeatureNotSupported, "EXPLAIN of a statement other than a query (SELECT, INSERT, UPDATE, DELETE) is not supported");
         if (SystemTablesView.References(sql))
             sql = SystemTablesView.Rewrite(sql, await TableStatusesAsync(caller));
         var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: true);
@@ -138,11 +141,42 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
                 using var result = await runner.RunAsync(plan, RunOnGrainAsync, token);
                 return result.RowCount;
             }, stop.Token);
+        return Lines(lines);
+    }
+
+    /// <summary>EXPLAIN's result: one text column "QUERY PLAN", a row per line.</summary>
+    private static ArrowBatches Lines(IReadOnlyList<string> lines)
+    {
         var builder = new StringArray.Builder();
         foreach (var line in lines) builder.Append(line);
         var schema = new Schema([new Field(PlanExplainer.ColumnName, Apache.Arrow.Types.StringType.Default, nullable: false)], null);
         using var batch = new RecordBatch(schema, [builder.Build()], lines.Count);
         return ArrowBatches.FromIpc(ArrowIpc.Write(schema, [batch]));
+    }
+
+    /// <summary>
+    /// EXPLAIN of INSERT/UPDATE/DELETE: the grains the write would reach, without writing. EXPLAIN ANALYZE of a write is
+    /// refused (0A000) rather than run: PostgreSQL would execute it, and a write here cannot be rolled back afterwards.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> ExplainWriteAsync(ClassifiedStatement write, bool analyze, Caller caller, CancellationToken cancellationToken)
+    {
+        if (analyze)
+            throw new SqlPlanningException(SqlState.FeatureNotSupported,
+                $"EXPLAIN ANALYZE of {write.Keyword} is not supported: it would execute the write; use EXPLAIN without ANALYZE");
+        var catalog = await GatewayCatalogView.LoadAsync(GrainFactory.GetGrain<ICatalogGrain>(0), withProjects: write.Kind != StatementKind.Insert);
+        var scope = ScopeOf(caller);
+        if (write.Kind != StatementKind.Insert)
+            return WritePlanExplainer.UpdateOrDelete(_dml.AnalyzeUpdateOrDelete(write, catalog, scope));
+        var plan = _dml.AnalyzeInsert(write, catalog, scope);
+        var split = await Query.Statements.InsertValuesSplitter.SplitAsync(plan, duckdb, scope, cancellationToken);
+        try
+        {
+            return WritePlanExplainer.Insert(plan.Table.Name, split.Select(s => (s.Project, s.Rows.RowCount)).ToList());
+        }
+        finally
+        {
+            foreach (var (_, batches) in split) batches.Dispose();
+        }
     }
 
     private async Task<QueryBatches> RunOnGrainAsync(TableId grain, string sql, TimeRange time, long? newestFirstLimit, CancellationToken cancellationToken)

@@ -22,10 +22,23 @@ internal static class ArrayParameterTargets
             if (type.IsArray) result.Add(n);
         }
         var tokens = SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient);
+        QuantifiedTargets(sql, tokens, result);
         if (tokens.Count < 3) return result;
         if (tokens[0].IsKeyword(sql, "INSERT") && tokens[1].IsKeyword(sql, "INTO")) InsertTargets(sql, tokens, findTable, result);
         else if (tokens[0].IsKeyword(sql, "UPDATE")) UpdateTargets(sql, tokens, findTable, result);
         return result;
+    }
+
+    /// <summary><c>= ANY($n)</c>, <c>ALL($n)</c>, <c>SOME($n)</c>: the parameter is the array compared with (pgjdbc, node-postgres).</summary>
+    private static void QuantifiedTargets(string sql, List<SqlToken> tokens, HashSet<int> result)
+    {
+        for (var i = 0; i + 3 < tokens.Count; i++)
+        {
+            if ((tokens[i].IsKeyword(sql, "ANY") || tokens[i].IsKeyword(sql, "ALL") || tokens[i].IsKeyword(sql, "SOME"))
+                && tokens[i + 1].IsSymbolChar(sql, '(') && tokens[i + 2].IsPositionalParameter(sql) && tokens[i + 3].IsSymbolChar(sql, ')')
+                && int.TryParse(sql.AsSpan(tokens[i + 2].Start + 1, tokens[i + 2].Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                result.Add(n);
+        }
     }
 
     private static void InsertTargets(string sql, List<SqlToken> tokens, Func<string, TableDefinition?> findTable, HashSet<int> result)

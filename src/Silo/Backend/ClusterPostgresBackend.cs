@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TimeFusion.Ingest;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Silo.Security;
 
 namespace TimeFusion.Silo.Backend;
@@ -14,7 +15,7 @@ namespace TimeFusion.Silo.Backend;
 /// </summary>
 public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory users, PgCatalogDatabase catalog,
     StatementCancellations cancellations, StatementAdmission admission, IOptions<IngestOptions>? ingest = null,
-    IOptions<PostgresServerOptions>? server = null) : IPostgresBackend
+    IOptions<PostgresServerOptions>? server = null, PostgresSessions? sessions = null) : IPostgresBackend
 {
     // One protocol user per configured user, kept as long as it is: the connection caches the SCRAM secret it derives
     // from a plain password per protocol user instance, so a fresh instance per login would derive it every time.
@@ -33,7 +34,8 @@ public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory u
         ValueTask.FromResult<IPostgresSession>(new ClusterPostgresSession(grains, user, users.Users.Select(ProtocolUserOf).ToList(), catalog,
             cancellations, admission,
             // The COPY door: the same limit the engine applies to the batch a COPY becomes.
-            (ingest?.Value ?? new IngestOptions()).MaxBatchBytes) { Settings = info.Setting, InsertPlans = server?.Value.InsertPlans ?? true });
+            (ingest?.Value ?? new IngestOptions()).MaxBatchBytes)
+        { Settings = info.Setting, InsertPlans = server?.Value.InsertPlans ?? true, Sessions = sessions, ProcessId = info.ProcessId });
 
     /// <summary>The PostgreSQL protocol's view of a server user.</summary>
     internal static PostgresUser ProtocolUserOf(TimeFusionUser user) => ProtocolUsers.GetValue(user, u => new PostgresUser

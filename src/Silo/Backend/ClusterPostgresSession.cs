@@ -5,6 +5,7 @@ using TimeFusion.Ingest;
 using TimeFusion.Query.Statements;
 using TimeFusion.Silo.Backend.Catalog;
 using TimeFusion.Silo.Protocol.Postgres;
+using TimeFusion.Silo.Protocol.Postgres.Session;
 using TimeFusion.Sql;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
@@ -20,6 +21,12 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     StatementCancellations cancellations, StatementAdmission admission, long maxCopyBytes = 192L << 20) : IPostgresSession
 {
     private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
+
+    /// <summary>This silo's connections (pg_stat_activity, pg_cancel_backend); none when the host keeps no registry.</summary>
+    public PostgresSessions? Sessions { get; init; }
+
+    /// <summary>This connection's process id (BackendKeyData), what pg_backend_pid() answers.</summary>
+    public int ProcessId { get; init; }
 
     /// <summary>The connection's protocol-held settings (<see cref="PostgresSessionInfo.Setting"/>).</summary>
     public Func<string, string?> Settings { get; init; } = _ => null;
@@ -44,8 +51,8 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         var bound = ParameterBinder.Bind(sql, new object?[count]);
         if (!SystemTablesView.References(bound) && !SystemSilosView.References(bound) && await CatalogTablesIfCatalogQuery(bound) is { } tables)
         {
-            var (schema, batches) = await catalog.QueryAsync(bound, user.Name, tables, users, cancellationToken);
-            foreach (var b in batches) b.Dispose();
+            var (schema, batches) = await catalog.QueryAsync(WithSessionActivity(bound), user.Name, tables, users, cancellationToken);
+            (schema, _) = CancelBackendCalls.Apply(schema, batches, cancel: null);
             return new StatementDescription(types, schema);
         }
         // A SELECT built here: it goes to the gateway classified.
@@ -101,7 +108,8 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 // timefusion.tables is the gateway's (its name would otherwise read as information_schema's "tables").
                 if (!SystemTablesView.References(sql) && !SystemSilosView.References(sql) && await CatalogTablesIfCatalogQuery(sql) is { } tables)
                 {
-                    var (schema, batches) = await catalog.QueryAsync(sql, user.Name, tables, users, cancellationToken);
+                    var (schema, batches) = await catalog.QueryAsync(WithSessionActivity(sql), user.Name, tables, users, cancellationToken);
+                    (schema, batches) = CancelBackendCalls.Apply(schema, batches, CancelBackend);
                     return StatementResult.Rows(schema, Enumerate(batches));
                 }
                 // WITH … may be a query or DML and anything else is refused: there the gateway classifies (once).
@@ -109,6 +117,29 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                     ? token => Gateway.StartQueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller, token)
                     : token => Gateway.StartQueryAsync(sql, _caller, token), sql, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// The catalog statement with this silo's connections the caller may see as pg_stat_activity (its own; every one
+    /// for an admin) and pg_backend_pid() as this connection's.
+    /// </summary>
+    private string WithSessionActivity(string sql) => PgStatActivity.Attach(sql, ProcessId,
+        () => Sessions?.Snapshot().Where(a => user.IsAdmin || a.UserName == user.Name) ?? []);
+
+    /// <summary>
+    /// pg_cancel_backend(pid): cancels the statement running on that connection of this silo through the CancelRequest
+    /// path. As in PostgreSQL: false for a pid that is no connection (here: of this silo); 42501 for another user's
+    /// connection unless the caller is an admin.
+    /// </summary>
+    private bool CancelBackend(int processId)
+    {
+        if (Sessions?.Find(processId) is not { } target) return false;
+        if (!user.IsAdmin && target.UserName != user.Name)
+            throw new PostgresErrorException(SqlState.InsufficientPrivilege, "permission denied to cancel query")
+            {
+                Detail = "Only an admin or the user whose query is being canceled may cancel it.",
+            };
+        return Sessions.Cancel(processId);
     }
 
     /// <summary>The result schema with its JSON columns marked, so they are described as jsonb (<see cref="JsonResultColumns"/>).</summary>

@@ -51,6 +51,9 @@ public static class DuckDbErrorTranslation
 
     private static bool IsOperatorName(string name) => name.Length > 0 && !name.Any(char.IsLetterOrDigit);
 
+    /// <summary>The message of PostgreSQL's 22012, raised by SQL that divides by zero.</summary>
+    public const string DivisionByZeroText = "division by zero";
+
     /// <summary>What a client reads when a statement needed more memory than the server allows.</summary>
     public const string OutOfMemoryText =
         "out of memory: the statement needed more memory than the server allows (TimeFusion:Execution:ProcessMemoryLimitBytes, TimeFusion:Buffer:MemoryLimitBytes)";
@@ -77,6 +80,8 @@ public static class DuckDbErrorTranslation
             "Conversion" => SqlState.InvalidTextRepresentation,
             "Out of Range" => SqlState.NumericValueOutOfRange,
             "Divide by Zero" => SqlState.DivisionByZero,
+            // Raised by the planner's PostgreSQL division (PostgresCompatibilityFunctions: __pg_div, __pg_mod).
+            "Invalid Input" when text == DivisionByZeroText => SqlState.DivisionByZero,
             "Invalid Input" => SqlState.InvalidParameterValue,
             "Mismatch Type" => SqlState.DatatypeMismatch,
             "Not implemented" => SqlState.FeatureNotSupported,

@@ -67,7 +67,7 @@ public static class BatchValidator
                 if (column.Type is ColumnType.Utf8 or ColumnType.Json or ColumnType.Utf8List) NulCharacters.Check(arrays[c], column.Name);
                 if (column.Type is ColumnType.Json && flattened?.IsSource(c) != true) JsonValues.Check(arrays[c], column.Name);
                 if (!column.Nullable && arrays[c].NullCount > 0)
-                    throw new BatchRejectedException($"column '{column.Name}' is NOT NULL but row {FirstNull(arrays[c])} is null");
+                    throw new BatchRejectedException($"column '{column.Name}' is NOT NULL but row {FirstNull(arrays[c])} is null", SqlState.NotNullViolation);
             }
             else if (column.Name is TableSchema.DateColumn or TableSchema.ProjectColumn)
             {
@@ -75,7 +75,7 @@ public static class BatchValidator
             }
             else if (!column.Nullable)
             {
-                throw new BatchRejectedException($"column '{column.Name}' is NOT NULL and missing from the batch");
+                throw new BatchRejectedException($"column '{column.Name}' is NOT NULL and missing from the batch", SqlState.NotNullViolation);
             }
             else
             {

@@ -10,7 +10,7 @@ namespace TimeFusion.Query.Planning;
 /// parser. <see cref="RewriteText"/> (before parsing) renames the binary operators DuckDB's grammar rejects or reads
 /// otherwise (<c>#&gt;</c>, <c>#&gt;&gt;</c>, <c>?</c>; <c>~</c>, which DuckDB takes as a full match) to marker operators
 /// it parses as plain operator calls; <see cref="Apply"/> (on the parse tree) turns each marker, <c>~*</c>, <c>!~</c>,
-/// <c>!~*</c>, <c>@&gt;</c> on JSON, <c>substring(s from 'regex')</c> and <c>jsonb_extract_path[_text]</c> into DuckDB functions with PostgreSQL's meaning.
+/// <c>!~*</c>, <c>@&gt;</c> on JSON, <c>/</c>, <c>%</c> and <c>mod</c> (22012 on a zero divisor), <c>substring(s from 'regex')</c> and <c>jsonb_extract_path[_text]</c> into DuckDB functions with PostgreSQL's meaning.
 /// Functions with a fixed shape (<c>jsonb_typeof</c>, <c>date_bin</c>, …) are macros instead
 /// (<see cref="Execution.PostgresCompatibilityFunctions"/>).
 /// </summary>
@@ -88,7 +88,9 @@ public static class PostgresOperators
     public static bool Apply(JsonNode? tree)
     {
         var changed = false;
-        foreach (var o in SqlAst.Objects(tree).Where(o => SqlAst.Class(o) == "FUNCTION").ToList())
+        // Innermost first: a replacement copies its arguments, so an outer call rewritten first would carry away the
+        // inner ones unrewritten ((a / b) / c).
+        foreach (var o in SqlAst.Objects(tree).Where(o => SqlAst.Class(o) == "FUNCTION").Reverse().ToList())
         {
             var name = SqlAst.Str(o, "function_name");
             var args = SqlAst.Array(o, "children").Select(c => c!.DeepClone()).ToList();
@@ -109,6 +111,9 @@ public static class PostgresOperators
                         ["class"] = "CONSTANT", ["type"] = "VALUE_CONSTANT", ["alias"] = "", ["query_location"] = JsonValue.Create(ulong.MaxValue),
                         ["value"] = new JsonObject { ["type"] = new JsonObject { ["id"] = "INTEGER", ["type_info"] = null }, ["is_null"] = false, ["value"] = HasGroup(pattern) ? 1 : 0 },
                     }]),
+                // PostgreSQL raises 22012 where DuckDB answers NULL or Infinity (integer, numeric and float8 alike).
+                "/" when args.Count == 2 => Function("__pg_div", location, args),
+                "%" or "mod" when args.Count == 2 => Function("__pg_mod", location, args),
                 "jsonb_extract_path" or "json_extract_path" when args.Count >= 2 => ExtractPath(location, args, "json_extract"),
                 "jsonb_extract_path_text" or "json_extract_path_text" when args.Count >= 2 => ExtractPath(location, args, "json_extract_string"),
                 _ => null,

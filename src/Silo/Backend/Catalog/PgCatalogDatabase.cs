@@ -68,13 +68,16 @@ public sealed class PgCatalogDatabase : IDisposable
         {
             Execute("SET threads = 1; SET enable_external_access = false; SET TimeZone = 'UTC'");
             Execute(PgCatalogSchema.CreateSql);
+            Execute(PgStatActivity.CreateSql);
             // A plain CASE rather than a lookup: table functions (generate_series) refuse subqueries in their arguments.
             var settings = string.Concat(ServerSettings.Select(x => $" WHEN {SqlNames.Literal(x.Name.ToLowerInvariant())} THEN {SqlNames.Literal(x.Setting)}"));
             DuckDbMacros.Install(_connection, string.Join(";\n",
                 PgCatalogSchema.MacrosSql.TrimEnd().TrimEnd(';'),
                 $"CREATE MACRO tfpg.version() AS '{PostgresCompatibilityFunctions.Version}'",
                 $"CREATE MACRO tfpg.current_setting(n) AS CASE lower(n){settings} END, (n, missing_ok) AS CASE lower(n){settings} END",
-                $"CREATE MACRO tfpg.pg_backend_pid() AS {Environment.ProcessId}"));
+                // The session puts its connection's process id in place of pg_backend_pid() (PgStatActivity.Attach).
+                $"CREATE MACRO tfpg.pg_backend_pid() AS {Environment.ProcessId}",
+                CancelBackendCalls.CreateSql));
             Execute(PgCatalogSchema.ViewsSql);
             Execute(PgCatalogRows.StaticTypesSql());
             Execute(string.Concat(ServerSettings.Select(x => PgCatalogRows.SettingSql(x.Name, x.Setting, x.Category))));

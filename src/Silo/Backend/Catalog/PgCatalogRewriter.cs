@@ -82,6 +82,19 @@ internal static class PgCatalogRewriter
                 previousEnd = j < tokens.Count ? tokens[j].End : sql.Length;
                 continue;
             }
+            if (t.Kind == SqlTokenKind.Word && word is "any" or "all" or "some" && IsPunct(sql, tokens, i + 1, '(') && !StartsQuery(sql, tokens, i + 2))
+            {
+                // x = ANY(array): DuckDB reads ANY over a list as an UNNEST it refuses in WHERE; over a subquery it works.
+                var close = Close(sql, tokens, i + 1);
+                if (close < tokens.Count)
+                {
+                    var inner = Rewrite(sql[tokens[i + 2].Start..tokens[close].Start], userName);
+                    output.Add(new Piece(SqlTokenKind.Word, $"{word} (select unnest({inner}))", space));
+                    i = close;
+                    previousEnd = tokens[i].End;
+                    continue;
+                }
+            }
             if (t.Kind == SqlTokenKind.Word && word == "collate")
             {
                 // COLLATE [schema.]name: our comparisons are by code point, like PostgreSQL's "C" collation.
@@ -125,7 +138,9 @@ internal static class PgCatalogRewriter
                     continue;
                 }
             }
-            var text = t.Text(sql);
+            // Unquoted names fold to lower case, as in PostgreSQL: `AS TABLE_CAT` names the result column table_cat
+            // (DuckDB would keep the case as written; it binds names case-insensitively either way).
+            var text = t.Kind == SqlTokenKind.Word ? t.Text(sql).ToLowerInvariant() : t.Text(sql);
             output.Add(new Piece(t.Kind, columnAliases.Contains(i) ? $"{text}({text})" : text, space));
         }
         var rewritten = new StringBuilder(sql.Length + 32);
@@ -149,6 +164,10 @@ internal static class PgCatalogRewriter
         }
         return result;
     }
+
+    /// <summary>Whether a subquery starts at token <paramref name="i"/> (SELECT, VALUES, WITH, or a parenthesis).</summary>
+    private static bool StartsQuery(string sql, List<SqlToken> tokens, int i) =>
+        i < tokens.Count && (IsPunct(sql, tokens, i, '(') || tokens[i].Kind == SqlTokenKind.Word && tokens[i].FoldedIdentifier(sql) is "select" or "values" or "with");
 
     /// <summary>Whether token <paramref name="i"/> is a call of one of <paramref name="names"/>.</summary>
     private static bool IsCall(string sql, List<SqlToken> tokens, int i, params string[] names) =>

@@ -100,12 +100,14 @@ internal static class PgCatalogRows
         long elem, long array, long receive, string sqlName, long relid)
     {
         var collation = name is "text" or "varchar" or "bpchar" or "name" or "_text" or "_varchar" or "_bpchar" ? 100 : 0;
+        // Input/output functions as PostgreSQL names them: pgjdbc tells arrays by typinput = 'array_in'::regproc.
+        var io = typtype == "c" ? "record" : elem != 0 && name.StartsWith('_') ? "array" : name;
         sql.Append("INSERT INTO tfpg.pg_type VALUES (").Append(oid).Append(", ").Append(SqlNames.Literal(name)).Append(", ")
             .Append(typtype == "c" ? PgCatalogSchema.PublicNamespace : PgCatalogSchema.PgCatalogNamespace).Append(", 10, ")
             .Append(length.ToString(CultureInfo.InvariantCulture)).Append(", ").Append(Bool(length is 1 or 2 or 4 or 8)).Append(", '")
             .Append(typtype).Append("', '").Append(category).Append("', false, true, ',', ").Append(relid).Append(", NULL, ")
-            .Append(elem).Append(", ").Append(array).Append(", ").Append(SqlNames.Literal(name + "_in")).Append(", ")
-            .Append(SqlNames.Literal(name + "_out")).Append(", ").Append(receive).Append(", 0, 0, 0, 0, 'i', 'x', false, 0, -1, ")
+            .Append(elem).Append(", ").Append(array).Append(", ").Append(SqlNames.Literal(io + "_in")).Append(", ")
+            .Append(SqlNames.Literal(io + "_out")).Append(", ").Append(receive).Append(", 0, 0, 0, 0, 'i', 'x', false, 0, -1, ")
             .Append(elem != 0 ? 1 : 0).Append(", ").Append(collation).Append(", NULL, NULL, NULL, ").Append(SqlNames.Literal(sqlName)).Append(");\n");
     }
 

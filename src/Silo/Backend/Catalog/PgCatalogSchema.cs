@@ -190,8 +190,9 @@ internal static class PgCatalogSchema
         CREATE MACRO tfpg.tf_regtype_out(id) AS COALESCE(tfpg.format_type(id, NULL), CAST(id AS VARCHAR));
         CREATE MACRO tfpg.tf_regnamespace_in(n) AS (SELECT __s.oid FROM tfpg.pg_namespace __s WHERE __s.nspname = n);
         CREATE MACRO tfpg.tf_regnamespace_out(id) AS COALESCE((SELECT __s.nspname FROM tfpg.pg_namespace __s WHERE __s.oid = id), CAST(id AS VARCHAR));
-        CREATE MACRO tfpg.tf_regproc_in(n) AS (SELECT __p.oid FROM tfpg.pg_proc __p WHERE __p.proname = n LIMIT 1);
-        CREATE MACRO tfpg.tf_regproc_out(id) AS COALESCE((SELECT __p.proname FROM tfpg.pg_proc __p WHERE __p.oid = id), CAST(id AS VARCHAR));
+        CREATE MACRO tfpg.tf_regproc_in(n) AS regexp_replace(CAST(n AS VARCHAR), '^pg_catalog\.', '');
+        CREATE MACRO tfpg.tf_regproc_out(id) AS COALESCE((SELECT __p.proname FROM tfpg.pg_proc __p WHERE CAST(__p.oid AS VARCHAR) = CAST(id AS VARCHAR)), CAST(id AS VARCHAR));
+        CREATE MACRO tfinfo._pg_expandarray(a) AS unnest(list_transform(range(1, len(a) + 1), __i -> {'x': a[__i], 'n': CAST(__i AS INTEGER)}));
         CREATE MACRO tfpg.tf_regrole_in(n) AS (SELECT __r.oid FROM tfpg.pg_roles __r WHERE __r.rolname = n);
         CREATE MACRO tfpg.tf_regrole_out(id) AS COALESCE((SELECT __r.rolname FROM tfpg.pg_roles __r WHERE __r.oid = id), CAST(id AS VARCHAR));
         CREATE MACRO tfpg.pg_get_expr(expr, relation) AS CAST(NULL AS VARCHAR), (expr, relation, pretty) AS CAST(NULL AS VARCHAR);

@@ -23,6 +23,7 @@ public static class FlightErrors
         _ when sqlState.StartsWith("53", StringComparison.Ordinal) => StatusCode.ResourceExhausted, // 53200 memory, 53300 connections
         _ when sqlState.StartsWith("42", StringComparison.Ordinal) => StatusCode.InvalidArgument,   // syntax, unknown column, types
         _ when sqlState.StartsWith("22", StringComparison.Ordinal) => StatusCode.InvalidArgument,   // bad data (22023 rejected batch)
+        _ when sqlState.StartsWith("23", StringComparison.Ordinal) => StatusCode.InvalidArgument,   // 23502 a null in a NOT NULL column
         _ when isRetryable => StatusCode.Unavailable,            // e.g. 58030 a table reopening
         _ => StatusCode.Internal,
     };

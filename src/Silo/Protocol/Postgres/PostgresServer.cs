@@ -10,6 +10,8 @@ using TimeFusion.Silo.Protocol.Postgres.Connection;
 using TimeFusion.Silo.Security;
 using TimeFusion.Wire;
 
+using TimeFusion.Silo.Protocol.Postgres.Session;
+
 namespace TimeFusion.Silo.Protocol.Postgres;
 
 /// <summary>
@@ -40,8 +42,9 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
 
     /// <summary>Creates the server (started by the host, or by <see cref="StartAsync"/>).</summary>
     public PostgresServer(IPostgresBackend backend, IOptions<PostgresServerOptions> options, ILogger<PostgresServer>? logger = null,
-        LoginThrottle? throttle = null)
+        LoginThrottle? throttle = null, PostgresSessions? sessions = null)
     {
+        Sessions = sessions ?? new PostgresSessions();
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
         _backend = backend;
@@ -49,6 +52,9 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
         _options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
+
+    /// <summary>This listener's authenticated connections (pg_stat_activity, pg_cancel_backend).</summary>
+    public PostgresSessions Sessions { get; }
 
     /// <summary>The bound address and port once started (useful with <see cref="PostgresServerOptions.Port"/> 0).</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }
@@ -196,7 +202,7 @@ public sealed class PostgresServer : IHostedService, IAsyncDisposable
         while (processId == 0 || _connections.ContainsKey(processId));
         var secretKey = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
         var connection = new PostgresConnection(socket, processId, secretKey, _options, _backend, _logger, TryCancel, _stopping.Token,
-            throttle: _throttle, admit: Admit, certificate: _certificate);
+            throttle: _throttle, admit: Admit, certificate: _certificate, sessions: Sessions);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var task = Task.Run(async () =>
         {

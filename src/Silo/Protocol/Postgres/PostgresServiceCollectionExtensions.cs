@@ -15,6 +15,7 @@ public static class PostgresServiceCollectionExtensions
     {
         services.AddTimeFusionOptions<PostgresServerOptions, PostgresServerOptionsValidator>(PostgresServerOptions.Section);
         if (services.Any(d => d.ServiceType == typeof(PostgresServer))) return services;
+        services.TryAddSingleton<Session.PostgresSessions>();
         services.AddSingleton<PostgresServer>();
         services.AddHostedService(sp => sp.GetRequiredService<PostgresServer>());
         return services;

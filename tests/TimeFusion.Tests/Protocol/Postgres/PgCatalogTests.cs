@@ -60,9 +60,12 @@ public sealed class PgCatalogTests : IDisposable
         var sql = "SELECT c.oid::pg_catalog.regclass, 'metrics'::regclass, n.nspname FROM pg_catalog.pg_class c "
             + "WHERE c.relname OPERATOR(pg_catalog.~) '^(metrics)$' COLLATE pg_catalog.default AND c.relname <> 'it''s -- pg_catalog.x'";
         var rewritten = PgCatalogRewriter.Rewrite(sql, "reader");
-        Assert.Equal("SELECT tfpg.tf_regclass_out(c.oid), tfpg.tf_regclass_in('metrics'), n.nspname FROM pg_class c "
-            + "WHERE c.relname ~ '(?s).*(?:^(metrics)$).*' AND c.relname <> 'it''s -- pg_catalog.x'", rewritten);
-        Assert.Equal("SELECT 'reader', [0] = x FROM tfinfo.tables", PgCatalogRewriter.Rewrite("SELECT current_user, '{0}' = x FROM information_schema.tables", "reader"));
+        // Unquoted names (keywords too) fold to lower case as in PostgreSQL; strings and quoted names keep theirs.
+        Assert.Equal("select tfpg.tf_regclass_out(c.oid), tfpg.tf_regclass_in('metrics'), n.nspname from pg_class c "
+            + "where c.relname ~ '(?s).*(?:^(metrics)$).*' and c.relname <> 'it''s -- pg_catalog.x'", rewritten);
+        Assert.Equal("select 'reader', [0] = x from tfinfo.tables", PgCatalogRewriter.Rewrite("SELECT current_user, '{0}' = x FROM information_schema.tables", "reader"));
+        Assert.Equal("select relname as table_name, relkind as \"Kind\" from pg_class where oid = any (select unnest(['1', '2']))",
+            PgCatalogRewriter.Rewrite("SELECT relname AS TABLE_NAME, relkind AS \"Kind\" FROM pg_class WHERE oid = ANY(['1', '2'])", "reader"));
     }
 
     [Fact]

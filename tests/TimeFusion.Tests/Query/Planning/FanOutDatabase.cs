@@ -33,6 +33,12 @@ public sealed class FanOutDatabase : IDisposable
         {
             Execute($"CREATE TABLE g_all.main.{table} AS " + string.Join(" UNION ALL ", Projects.Select(p => $"SELECT * FROM g_{p}.main.{table}")));
         }
+        // The planner's PostgreSQL functions (division raising 22012, …), as the silo defines them where plans run.
+        foreach (var db in Projects.Select(p => "g_" + p).Append("gw"))
+        {
+            Execute("USE " + db);
+            Execute(TimeFusion.Query.Execution.PostgresCompatibilityFunctions.CreateMacrosSql + TimeFusion.Query.Execution.PostgresCompatibilityFunctions.CreateTypesSql);
+        }
         Execute("USE gw");
     }
 

@@ -249,7 +249,25 @@ INSERT INTO no_such_table VALUES (1);
 INSERT INTO diff_ev (no_such_column) VALUES (1);
 CREATE TABLE diff_ev (project_id text NOT NULL, timestamp timestamptz NOT NULL, other text);
 SELECT '{"a":1}'::jsonb #> 'nope';
--- differs: division by zero: TimeFusion (DuckDB) answers NULL for integers where PostgreSQL raises 22012
 SELECT 1 / 0;
+SELECT 1 % 0;
+SELECT mod(7, 0);
+SELECT 1.5 / 0;
+SELECT 1.5 % 0;
+SELECT 1::float8 / 0;
+SELECT 0::float8 / 0::float8;
+SELECT 10 / (5 - 5);
+SELECT (10 / 0) / 2;
+SELECT count(*) / 0 FROM diff_ev;
+SELECT duration_ms / 0 FROM diff_ev WHERE duration_ms IS NOT NULL;
+SELECT status % 0 FROM diff_ev WHERE status IS NOT NULL;
+SELECT count(*) FROM diff_ev WHERE status / 0 > 1;
 -- differs: time_bucket is TimeFusion's (and TimescaleDB's), not PostgreSQL's
 SELECT time_bucket(interval '1 hour', timestamptz '2024-01-01 10:30:00+00');
+-- The session TimeZone: timestamptz results are printed in it
+SET TimeZone = 'Europe/Berlin';
+SELECT timestamp FROM diff_ev ORDER BY timestamp LIMIT 2;
+SELECT timestamptz '2024-07-01 12:00:00+00';
+-- differs: timestamptz::text is formatted by DuckDB on the grains, in UTC, not in the session TimeZone
+SELECT timestamp::text FROM diff_ev ORDER BY timestamp LIMIT 1;
+SET TimeZone = 'UTC';

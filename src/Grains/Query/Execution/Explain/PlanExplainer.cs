@@ -88,7 +88,7 @@ public static class PlanExplainer
         : new TimeRange(scans.Any(s => s.Time.MinMicros is null) ? null : scans.Min(s => s.Time.MinMicros),
             scans.Any(s => s.Time.MaxMicros is null) ? null : scans.Max(s => s.Time.MaxMicros));
 
-    private static string Describe(TimeRange time) => time.IsEmpty ? "empty (no file is read)"
+    internal static string Describe(TimeRange time) => time.IsEmpty ? "empty (no file is read)"
         : time.IsUnbounded ? "unbounded (every file is read)"
         : $"{Timestamp(time.MinMicros)} .. {Timestamp(time.MaxMicros)}";
 
@@ -98,5 +98,5 @@ public static class PlanExplainer
 
     private static string Ms(double ms) => ms.ToString("0.000", CultureInfo.InvariantCulture);
 
-    private static string OneLine(string sql) => string.Join(' ', sql.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim()));
+    internal static string OneLine(string sql) => string.Join(' ', sql.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim()));
 }

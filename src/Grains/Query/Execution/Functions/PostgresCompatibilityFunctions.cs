@@ -14,6 +14,8 @@ public static class PostgresCompatibilityFunctions
     /// <summary>What <c>SELECT version()</c> answers.</summary>
     public const string Version = "PostgreSQL 15.0 (TimeFusion 0.1, DuckDB engine) on x86_64-pc-linux-gnu, 64-bit";
 
+    private const string DivisionByZero = TimeFusion.DuckDb.DuckDbErrorTranslation.DivisionByZeroText;
+
     /// <summary>The macro definitions.</summary>
     public const string CreateMacrosSql = $"""
         CREATE OR REPLACE MACRO version() AS '{Version}';
@@ -22,6 +24,8 @@ public static class PostgresCompatibilityFunctions
         CREATE OR REPLACE MACRO jsonb_typeof(j) AS CASE json_type(CAST(j AS JSON)) WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' WHEN 'DOUBLE' THEN 'number' END;
         CREATE OR REPLACE MACRO __pg_substring_regex(s, p, g) AS CASE WHEN regexp_matches(s, p) THEN regexp_extract(s, p, g) END;
         CREATE OR REPLACE MACRO json_typeof(j) AS jsonb_typeof(j);
+        CREATE OR REPLACE MACRO __pg_div(a, b) AS CASE WHEN b = 0 THEN error('{DivisionByZero}') ELSE a / b END;
+        CREATE OR REPLACE MACRO __pg_mod(a, b) AS CASE WHEN b = 0 THEN error('{DivisionByZero}') ELSE a % b END;
         CREATE OR REPLACE MACRO date_bin(stride, source, origin) AS to_timestamp((epoch_us(origin) + CAST(floor((epoch_us(source) - epoch_us(origin)) / epoch_us(TIMESTAMP '1970-01-01' + stride)) AS BIGINT) * epoch_us(TIMESTAMP '1970-01-01' + stride)) / 1000000.0);
         CREATE OR REPLACE MACRO make_interval(years := 0, months := 0, weeks := 0, days := 0, hours := 0, mins := 0, secs := 0) AS to_years(CAST(years AS INTEGER)) + to_months(CAST(months AS INTEGER)) + to_days(CAST(weeks * 7 + days AS INTEGER)) + to_hours(CAST(hours AS BIGINT)) + to_minutes(CAST(mins AS BIGINT)) + to_microseconds(CAST(round(secs * 1000000) AS BIGINT));
         CREATE OR REPLACE MACRO jsonb_array_elements(j) AS TABLE SELECT unnest(CAST(CAST(j AS JSON) AS JSON[])) AS value;

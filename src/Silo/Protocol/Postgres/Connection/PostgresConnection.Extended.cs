@@ -425,6 +425,7 @@ internal sealed partial class PostgresConnection
         {
             return;
         }
+        BeginActivity(portal.Statement.Statement.Sql);
         await ImplicitBlockBeforeAsync(portal.Statement.Statement, portal.Cancellation).ConfigureAwait(false);
         var session = _session!;
         var backend = BackendFor(portal.Statement.Statement);

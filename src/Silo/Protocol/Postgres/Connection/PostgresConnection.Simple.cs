@@ -24,6 +24,8 @@ internal sealed partial class PostgresConnection
             await FlushAsync().ConfigureAwait(false);
             return;
         }
+        // pg_stat_activity shows the whole query string, as PostgreSQL does for a multi-statement query.
+        BeginActivity(sql);
         var statements = SqlTokenizer.SplitStatements(sql, SqlTokenizerMode.Lenient);
         if (statements.Count == 0)
         {

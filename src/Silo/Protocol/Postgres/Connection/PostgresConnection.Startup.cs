@@ -115,6 +115,7 @@ internal sealed partial class PostgresConnection
             var info = new PostgresSessionInfo(database, parameters, RemoteEndPoint, ProcessId) { Setting = CurrentSetting };
             _session = await _backend.OpenSessionAsync(user, info, timeout.Token).ConfigureAwait(false)
                 ?? throw new PostgresErrorException(SqlState.InternalError, "the backend opened no session");
+            StartActivity(database);
             _out.WriteAuthentication(0);
             foreach (var (name, value) in _settings.ReportedParameters())
             {

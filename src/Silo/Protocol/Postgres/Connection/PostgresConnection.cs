@@ -67,13 +67,15 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
     private readonly LoginThrottle _throttle;
     private readonly Func<PostgresConnection, PostgresUser, PostgresErrorException?> _admit;
     private readonly CancellationTokenSource _startupAbort = new();
+    private readonly PostgresSessions? _sessions;
 
     public PostgresConnection(Socket socket, int processId, int secretKey, PostgresServerOptions options, IPostgresBackend backend,
         ILogger logger, Func<int, int, bool> cancelOther, CancellationToken stopping, PostgresErrorException? refusal = null,
         LoginThrottle? throttle = null, Func<PostgresConnection, PostgresUser, PostgresErrorException?>? admit = null,
-        X509Certificate2? certificate = null)
+        X509Certificate2? certificate = null, PostgresSessions? sessions = null)
     {
         _certificate = certificate;
+        _sessions = sessions;
         _refusal = refusal;
         _throttle = throttle ?? LoginThrottle.CreateDefault();
         _admit = admit ?? ((_, _) => null);
@@ -295,7 +297,11 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
         }
     }
 
-    private void WriteReadyForQuery() => _out.WriteReadyForQuery(_txStatus);
+    private void WriteReadyForQuery()
+    {
+        EndActivity();
+        _out.WriteReadyForQuery(_txStatus);
+    }
 
     /// <summary>
     /// Turns a failure into an ErrorResponse. Client loss and server shutdown are rethrown (they end the
@@ -495,6 +501,7 @@ internal sealed partial class PostgresConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _sessions?.Remove(this);
         await CloseCursorsAsync(_ => true).ConfigureAwait(false);
         foreach (var portal in _portals.Values)
         {
