@@ -69,7 +69,7 @@ public sealed class ClientSdkTests(SdkCluster fixture) : IClassFixture<SdkCluste
         await client.InsertAsync("sdk-stream", OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(1, "s"));
 
         // A result that never ends: only a stream can hand out its first batch; leaving the loop ends the query.
-        await foreach (var batch in client.QueryAsync("SELECT r.range AS n FROM otel_logs_and_spans, range(1000000000000) r WHERE project_id = 'sdk-stream'"))
+        await foreach (var batch in client.QueryAsync("SELECT r.range AS n FROM otel_logs_and_spans t, range(1000000000000) r WHERE t.project_id = 'sdk-stream'"))
         {
             Assert.True(batch.Length > 0);
             Assert.Equal(0L, ((Int64Array)batch.Column(0)).GetValue(0));
@@ -78,7 +78,7 @@ public sealed class ClientSdkTests(SdkCluster fixture) : IClassFixture<SdkCluste
 
         long rows = 0, sum = 0;
         var batches = 0;
-        await foreach (var batch in client.QueryAsync("SELECT r.range AS n FROM otel_logs_and_spans, range(300000) r WHERE project_id = 'sdk-stream'"))
+        await foreach (var batch in client.QueryAsync("SELECT r.range AS n FROM otel_logs_and_spans t, range(300000) r WHERE t.project_id = 'sdk-stream'"))
         {
             var n = (Int64Array)batch.Column(0);
             for (var i = 0; i < n.Length; i++) sum += n.GetValue(i)!.Value;
