@@ -60,10 +60,12 @@ public sealed class MaintenanceOptions
     /// <summary>
     /// Whether the thread that runs OPTIMIZE's rewrite is put in Linux's idle scheduling class (<c>SCHED_IDLE</c>) and
     /// idle I/O class (<c>IOPRIO_CLASS_IDLE</c>): it then gets a core and the disk only when nothing else wants them, so
-    /// ingest and queries keep theirs (niceness still leaves it a share of a busy core). Default true; where the kernel
-    /// refuses, <see cref="OptimizeNice"/> alone applies.
+    /// ingest and queries keep theirs (niceness still leaves it a share of a busy core). Default false: measured on a
+    /// quiet 2-core machine, niceness alone already kept ingest's drop near 0 %, while the idle class halved OPTIMIZE's
+    /// rate and starved it completely (no progress in 7 minutes) once ingest kept both cores busy (docs/BENCHMARKS.md).
+    /// Where the kernel refuses, <see cref="OptimizeNice"/> alone applies.
     /// </summary>
-    public bool OptimizeIdlePriority { get; set; } = true;
+    public bool OptimizeIdlePriority { get; set; }
 
     /// <summary>The clock for retention cut-offs and file ages.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
