@@ -1,3 +1,4 @@
+using TimeFusion.Otlp.Common.V1;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Silo.Protocol.Otlp.Mapping.Wire;
@@ -138,9 +139,12 @@ internal sealed class WireExport
                     var scopeEnd = r.Enter(ref depth);
                     while (r.More(scopeEnd))
                     {
-                        if (r.ReadTag() != 18) // spans / log_records (the scope and schema URL are not stored)
+                        var scopeTag = r.ReadTag();
+                        if (scopeTag != 18) // spans / log_records (the scope and schema URL are not stored, but checked)
                         {
-                            r.Skip();
+                            if (scopeTag == 10) Check(r, InstrumentationScope.Parser);
+                            else if (scopeTag == 26) r.Utf8();
+                            else r.Skip();
                             continue;
                         }
                         var itemEnd = r.Enter(ref depth);
@@ -149,10 +153,30 @@ internal sealed class WireExport
                     }
                     r.Leave(scopeEnd, ref depth);
                     break;
+                case 26: // schema_url: not stored, but a string the generated messages would refuse if not UTF-8
+                    r.Utf8();
+                    break;
                 default:
                     r.Skip();
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Checks a message field the mapping does not store (a scope, an entity reference) as the generated messages would
+    /// parse it: their parser refuses a whole request over invalid UTF-8 in any of its strings, so this decoder must not
+    /// accept what they refuse. Once per scope or resource, not per item.
+    /// </summary>
+    private static void Check<T>(OtlpWireReader r, Google.Protobuf.MessageParser<T> parser) where T : Google.Protobuf.IMessage<T>
+    {
+        try
+        {
+            parser.ParseFrom(r.Bytes());
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            throw new WireFallbackException("an unstored field the generated messages refuse");
         }
     }
 
@@ -162,9 +186,11 @@ internal sealed class WireExport
         w.WriteStartObject();
         while (r.More(end))
         {
-            if (r.ReadTag() != 10) // attributes (the dropped count and entity refs are not stored)
+            var resourceTag = r.ReadTag();
+            if (resourceTag != 10) // attributes (the dropped count and entity refs are not stored, entity refs checked)
             {
-                r.Skip();
+                if (resourceTag == 26) Check(r, EntityRef.Parser);
+                else r.Skip();
                 continue;
             }
             var kvEnd = r.Enter(ref depth);
