@@ -134,7 +134,7 @@ public static class ClusterBenchmark
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(SiloProcess silo)
+    internal static async Task<NpgsqlConnection> OpenAsync(SiloProcess silo)
     {
         var connection = new NpgsqlConnection(ConnectionString(silo));
         await connection.OpenAsync();
@@ -144,7 +144,7 @@ public static class ClusterBenchmark
     private static string ConnectionString(SiloProcess silo) =>
         $"Host=127.0.0.1;Port={silo.PostgresPort};Username=timefusion;Password=timefusion;Database=timefusion;Pooling=false;Timeout=30;Command Timeout=300";
 
-    private static async Task WaitForSqlAsync(SiloProcess silo, TimeSpan timeout)
+    internal static async Task WaitForSqlAsync(SiloProcess silo, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -163,12 +163,12 @@ public static class ClusterBenchmark
         }
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

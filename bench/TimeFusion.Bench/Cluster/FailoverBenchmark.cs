@@ -219,39 +219,12 @@ public static class FailoverBenchmark
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(SiloProcess silo)
-    {
-        var connection = new NpgsqlConnection(
-            $"Host=127.0.0.1;Port={silo.PostgresPort};Username=timefusion;Password=timefusion;Database=timefusion;Pooling=false;Timeout=30;Command Timeout=120");
-        await connection.OpenAsync();
-        return connection;
-    }
+    // Connections, readiness, options and load as the cluster bench has them.
+    private static Task<NpgsqlConnection> OpenAsync(SiloProcess silo) => ClusterBenchmark.OpenAsync(silo);
 
-    private static async Task WaitForSqlAsync(SiloProcess silo, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
-            {
-                await using var connection = await OpenAsync(silo);
-                await using var command = new NpgsqlCommand("SELECT 1", connection);
-                await command.ExecuteScalarAsync();
-                return;
-            }
-            catch (Exception e) when ((e is NpgsqlException or IOException or TimeoutException) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250); // polling readiness
-            }
-        }
-    }
+    private static Task WaitForSqlAsync(SiloProcess silo, TimeSpan timeout) => ClusterBenchmark.WaitForSqlAsync(silo, timeout);
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
+    private static int Option(string[] args, string name, int fallback) => ClusterBenchmark.Option(args, name, fallback);
 
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+    private static string LoadAverage() => ClusterBenchmark.LoadAverage();
 }
