@@ -3,6 +3,7 @@ using Apache.Arrow.Types;
 using TimeFusion.Grains;
 using TimeFusion.Sql;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Backend;
 
@@ -196,7 +197,7 @@ internal sealed class PreparedInsertPlan
                 default: return null;
             }
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 
     private Int64Array? Int64s(int column, IReadOnlyList<object?> parameters)
@@ -209,7 +210,7 @@ internal sealed class PreparedInsertPlan
             else if (Integer(value) is { } n) builder.Append(n);
             else return null;
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 
     private Int32Array? Int32s(int column, IReadOnlyList<object?> parameters)
@@ -223,7 +224,7 @@ internal sealed class PreparedInsertPlan
             else if (Integer(value) is { } n && n is >= int.MinValue and <= int.MaxValue) builder.Append((int)n);
             else return null;
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 
     private static long? Integer(object value) => value switch
@@ -255,7 +256,7 @@ internal sealed class PreparedInsertPlan
                 default: return null;
             }
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 
     private BooleanArray? Booleans(int column, IReadOnlyList<object?> parameters)
@@ -270,7 +271,7 @@ internal sealed class PreparedInsertPlan
                 default: return null;
             }
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 
     private TimestampArray? Timestamps(int column, IReadOnlyList<object?> parameters)
@@ -294,7 +295,7 @@ internal sealed class PreparedInsertPlan
             values.Append(micros);
             validity.Append(valid);
         }
-        return new TimestampArray(type, values.Build(), nulls == 0 ? ArrowBuffer.Empty : validity.Build(), _rows, nulls, 0);
+        return new TimestampArray(type, ManagedArrowMemory.Build(values), nulls == 0 ? ArrowBuffer.Empty : ManagedArrowMemory.Build(validity), _rows, nulls, 0);
     }
 
     private Date32Array? Dates(int column, IReadOnlyList<object?> parameters)
@@ -309,7 +310,7 @@ internal sealed class PreparedInsertPlan
                 default: return null;
             }
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 
     private BinaryArray? Binaries(int column, IReadOnlyList<object?> parameters)
@@ -324,7 +325,7 @@ internal sealed class PreparedInsertPlan
                 default: return null;
             }
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 
     private ListArray? StringLists(int column, IReadOnlyList<object?> parameters)
@@ -352,6 +353,6 @@ internal sealed class PreparedInsertPlan
                     return null;
             }
         }
-        return builder.Build();
+        return ManagedArrowMemory.Build(builder);
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Client.Cli.Ingest;
 
@@ -26,7 +27,7 @@ public sealed class StringSink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }
@@ -59,7 +60,7 @@ public sealed class BooleanSink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }
@@ -87,7 +88,7 @@ public sealed class Int32Sink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }
@@ -117,7 +118,7 @@ public sealed class Int64Sink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }
@@ -145,7 +146,7 @@ public sealed class DoubleSink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }
@@ -179,7 +180,7 @@ public sealed class TimestampSink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }
@@ -200,7 +201,7 @@ public sealed class DateSink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }
@@ -230,7 +231,7 @@ public sealed class BinarySink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }

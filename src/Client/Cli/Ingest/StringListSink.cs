@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Client.Cli.Ingest;
 
@@ -102,7 +103,7 @@ public sealed class StringListSink(Field field) : ColumnSink(field)
     /// <inheritdoc />
     public override IArrowArray Build()
     {
-        var array = _builder.Build();
+        var array = ManagedArrowMemory.Build(_builder);
         _builder.Clear();
         return array;
     }

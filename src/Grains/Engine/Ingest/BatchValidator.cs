@@ -216,7 +216,7 @@ public static class BatchValidator
         var values = ts.Values;
         var days = new ArrowBuffer.Builder<int>(values.Length);
         for (var i = 0; i < values.Length; i++) days.Append(DayOf(values[i]));
-        return new Date32Array(days.Build(), ArrowBuffer.Empty, values.Length, 0, 0);
+        return new Date32Array(ManagedArrowMemory.Build(days), ArrowBuffer.Empty, values.Length, 0, 0);
     }
 
     /// <summary>The UTC day number of a microsecond timestamp (floor division, also before 1970).</summary>
@@ -256,7 +256,7 @@ public static class BatchValidator
             data.Append(bytes);
             offsets.Append((i + 1) * bytes.Length);
         }
-        return new StringArray(rows, offsets.Build(), data.Build(), ArrowBuffer.Empty, 0, 0);
+        return new StringArray(rows, ManagedArrowMemory.Build(offsets), ManagedArrowMemory.Build(data), ArrowBuffer.Empty, 0, 0);
     }
 
     private static int FirstNull(IArrowArray a)

@@ -214,7 +214,7 @@ internal sealed class FlattenedAttributes
                     else if (found[i] is string s) builder.Append(s);
                     else builder.AppendNull();
                 }
-                return builder.Build();
+                return ManagedArrowMemory.Build(builder);
             }
             case ColumnType.Int32:
             {
@@ -226,7 +226,7 @@ internal sealed class FlattenedAttributes
                     else if (found[i] is int f) builder.Append(f);
                     else builder.AppendNull();
                 }
-                return builder.Build();
+                return ManagedArrowMemory.Build(builder);
             }
             default:
             {
@@ -238,7 +238,7 @@ internal sealed class FlattenedAttributes
                     else if (found[i] is long f) builder.Append(f);
                     else builder.AppendNull();
                 }
-                return builder.Build();
+                return ManagedArrowMemory.Build(builder);
             }
         }
     }

@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Ingest;
 
@@ -95,6 +96,6 @@ internal static class StringColumnConversion
             }
             offsets.Append(position);
         }
-        return new StringArray(length, offsets.Build(), data.Build(), nulls == 0 ? ArrowBuffer.Empty : validity.Build(), nulls, 0);
+        return new StringArray(length, ManagedArrowMemory.Build(offsets), ManagedArrowMemory.Build(data), nulls == 0 ? ArrowBuffer.Empty : ManagedArrowMemory.Build(validity), nulls, 0);
     }
 }

@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Ingest;
 
@@ -27,13 +28,13 @@ internal static class TimestampConversion
             });
         }
         var validity = array.NullCount == 0 ? ArrowBuffer.Empty : CopyValidity(array);
-        return new TimestampArray(Canonical, result.Build(), validity, array.Length, array.NullCount, 0);
+        return new TimestampArray(Canonical, ManagedArrowMemory.Build(result), validity, array.Length, array.NullCount, 0);
     }
 
     private static ArrowBuffer CopyValidity(IArrowArray array)
     {
         var bits = new ArrowBuffer.BitmapBuilder(array.Length);
         for (var i = 0; i < array.Length; i++) bits.Append(!array.IsNull(i));
-        return bits.Build();
+        return ManagedArrowMemory.Build(bits);
     }
 }

@@ -5,6 +5,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Sql;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Query.Statements;
 
@@ -67,7 +68,7 @@ public static class LiteralValuesReader
             for (var i = 0; i < width; i++)
             {
                 fields.Add(new Field(columns[i].Name, StringType.Default, nullable: true));
-                arrays[i] = builders[i].Build();
+                arrays[i] = ManagedArrowMemory.Build(builders[i]);
             }
             return new RecordBatch(new Schema(fields, null), arrays, rows);
         }

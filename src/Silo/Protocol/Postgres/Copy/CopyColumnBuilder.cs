@@ -76,7 +76,7 @@ internal abstract class CopyColumnBuilder
     /// <summary>Builds the storage <see cref="ArrayData"/> (used directly for list children).</summary>
     public ArrayData BuildData()
     {
-        var validity = _nullCount == 0 ? ArrowBuffer.Empty : _validity.Build();
+        var validity = _nullCount == 0 ? ArrowBuffer.Empty : ManagedArrowMemory.Build(_validity);
         var (buffers, children) = BuildBuffers();
         var all = new ArrowBuffer[buffers.Length + 1];
         all[0] = validity;

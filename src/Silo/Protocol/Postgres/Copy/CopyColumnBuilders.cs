@@ -84,7 +84,7 @@ internal abstract class FixedWidthColumnBuilder<T>(Field field, IArrowType stora
 
     protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
     {
-        var values = _values.Build();
+        var values = ManagedArrowMemory.Build(_values);
         _values = new ArrowBuffer.Builder<T>();
         return ([values], []);
     }
@@ -104,7 +104,7 @@ internal sealed class BoolColumnBuilder(Field field) : CopyColumnBuilder(field, 
 
     protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
     {
-        var values = _values.Build();
+        var values = ManagedArrowMemory.Build(_values);
         _values = new ArrowBuffer.BitmapBuilder();
         return ([values], []);
     }
@@ -346,7 +346,7 @@ internal sealed class UuidColumnBuilder(Field field) : CopyColumnBuilder(field, 
 
     protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
     {
-        var values = _values.Build();
+        var values = ManagedArrowMemory.Build(_values);
         _values = new ArrowBuffer.Builder<byte>();
         return ([values], []);
     }
@@ -377,8 +377,8 @@ internal abstract class VariableColumnBuilder(Field field, IArrowType type) : Co
 
     protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
     {
-        var offsets = _offsets.Build();
-        var bytes = _bytes.Build();
+        var offsets = ManagedArrowMemory.Build(_offsets);
+        var bytes = ManagedArrowMemory.Build(_bytes);
         _offsets = new ArrowBuffer.Builder<int>().Append(0);
         _bytes = new ArrowBuffer.Builder<byte>();
         _size = 0;
@@ -522,7 +522,7 @@ internal sealed class ListColumnBuilder(Field field, ListType type, CopyColumnBu
 
     protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
     {
-        var offsets = _offsets.Build();
+        var offsets = ManagedArrowMemory.Build(_offsets);
         _offsets = new ArrowBuffer.Builder<int>().Append(0);
         return ([offsets], [element.BuildData()]);
     }
