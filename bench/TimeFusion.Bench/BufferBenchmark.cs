@@ -17,7 +17,7 @@ namespace TimeFusion.Bench;
 /// Parquet export through COPY … RETURN_STATS versus Arrow + ParquetSharp, and memory per buffered row.
 /// Options: --rows (append rows, default 1,000,000), --batch (8192), --seconds (latency run, 20),
 /// --query-rows (2,000,000), --export-rows (1,000,000), --rate (rows/s offered in the latency run, 100,000), --seed (42),
-/// --skip a,b (sections: append, variants, latency, query, export).
+/// --skip a,b (sections: append, variants, latency, query, export), --tail-rows n (the buffer's tail; 0 = a DuckDB transaction per batch).
 /// </summary>
 public static class BufferBenchmark
 {
@@ -32,6 +32,7 @@ public static class BufferBenchmark
         var queryRows = args.Int("query-rows", 2_000_000);
         var exportRows = args.Int("export-rows", 1_000_000);
         var seed = args.Int("seed", 42);
+        _tailRows = args.Get("tail-rows") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : null;
         var skip = (args.Get("skip") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var work = Path.Combine(Path.GetTempPath(), "tf-bench-buffer-" + Environment.ProcessId);
         Directory.CreateDirectory(work);
@@ -79,6 +80,9 @@ public static class BufferBenchmark
         GC.Collect();
     }
 
+    /// <summary><c>--tail-rows n</c>: the buffer's tail size for every database here (default: BufferOptions' default; 0 = each batch its own DuckDB transaction).</summary>
+    private static int? _tailRows;
+
     private static BufferDatabase OpenDatabase(Action<BufferOptions>? configure = null)
     {
         var options = new BufferOptions
@@ -89,6 +93,7 @@ public static class BufferBenchmark
             Threads = Environment.ProcessorCount,
             ReconcileInterval = TimeSpan.Zero,
         };
+        if (_tailRows is { } tail) options.TailRows = tail;
         configure?.Invoke(options);
         return BufferDatabase.Open(options);
     }
@@ -111,8 +116,9 @@ public static class BufferBenchmark
         long lsn = 0;
         foreach (var batch in batches)
             await Append(table, batch, ++lsn);
+        await table.DrainTailAsync(); // whatever waits in the tail is appended inside the clock
         var elapsed = clock.Elapsed.TotalSeconds;
-        Report("append, 8K-row batches, 1 writer", rows / elapsed, "rows/s", $"{arrowBytes / elapsed / 1e6:N0} MB/s of Arrow");
+        Report($"append, {batches[0].Length:N0}-row batches, 1 writer", rows / elapsed, "rows/s", $"{arrowBytes / elapsed / 1e6:N0} MB/s of Arrow");
 
         // Memory held per buffered row, before and after CHECKPOINT.
         var before = db.TableMemoryBytes();

@@ -11,7 +11,8 @@ public static class ArrowIpc
     public static byte[] Write(Schema schema, IEnumerable<RecordBatch> batches)
     {
         var list = batches as IReadOnlyCollection<RecordBatch> ?? batches.ToList();
-        if (list.Count == 1 && list.First() is var only && ReferenceEquals(only.Schema, schema) && only.Arrays.Sum(a => BufferBytes(a.Data)) <= SmallBatchBytes)
+        if (list.Count == 1 && list.First() is var only && ReferenceEquals(only.Schema, schema)
+            && !schema.FieldsList.Any(f => HasDictionary(f.DataType)) && only.Arrays.Sum(a => BufferBytes(a.Data)) <= SmallBatchBytes)
             return WriteSmall(only);
         // Sized for the batches' buffers up front: a MemoryStream growing from empty copies a multi-MB batch several
         // times over (and allocates each intermediate array on the large-object heap).
@@ -46,6 +47,14 @@ public static class ArrowIpc
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Schema, byte[]> SchemaMessages = new();
+
+    // Dictionary batches travel as messages of their own, which the single-message path does not write.
+    private static bool HasDictionary(Apache.Arrow.Types.IArrowType type) => type switch
+    {
+        Apache.Arrow.Types.DictionaryType => true,
+        Apache.Arrow.Types.NestedType nested => nested.Fields.Any(f => HasDictionary(f.DataType)),
+        _ => false,
+    };
 
     // The bytes of an array's buffers (children and dictionary included), with room for IPC's 8-byte alignment and metadata.
     private static long BufferBytes(ArrayData data)
