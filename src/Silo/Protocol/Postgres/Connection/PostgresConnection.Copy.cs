@@ -111,6 +111,7 @@ internal sealed partial class PostgresConnection
             {
                 pending.Dispose();
             }
+            parser.Dispose();
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
         finally
