@@ -58,7 +58,7 @@ internal sealed class CopyCsvParser : CopyInParser
         while (!Ended && consumed < data.Length)
         {
             var rest = data[consumed..];
-            var end = FindRecordEnd(rest, out var physicalLines);
+            var end = FindRecordEnd(rest, final, out var physicalLines);
             int recordLength;
             int advance;
             if (end < 0)
@@ -106,9 +106,9 @@ internal sealed class CopyCsvParser : CopyInParser
 
     /// <summary>
     /// Index of the newline ending the first record, -1 when the data ends before it (outside quotes),
-    /// -2 when it ends inside a quoted field.
+    /// -2 when it ends inside a quoted field (or, before the end of input, on a quote that may be the first of a pair).
     /// </summary>
-    private int FindRecordEnd(ReadOnlySpan<byte> data, out int embeddedNewlines)
+    private int FindRecordEnd(ReadOnlySpan<byte> data, bool final, out int embeddedNewlines)
     {
         embeddedNewlines = 0;
         if (_escape == _quote)
@@ -165,7 +165,7 @@ internal sealed class CopyCsvParser : CopyInParser
                         pos += 2;
                         continue;
                     }
-                    if (_escape == _quote && pos + 1 >= data.Length)
+                    if (_escape == _quote && pos + 1 >= data.Length && !final)
                     {
                         return -2; // could be a doubled quote split across payloads
                     }
