@@ -13,7 +13,8 @@ namespace TimeFusion.Tests.Protocol.Postgres.Copy;
 /// Property tests (CsCheck): the COPY text and CSV parsers give exactly what a plain byte-at-a-time reference parse
 /// of the same input gives — the rows, or the same error (SQLSTATE, message, line and column) — for random inputs
 /// with quotes, escapes, NULL markers, embedded newlines, CRLF, multi-byte and invalid UTF-8, wrong field counts,
-/// headers and end markers, whole, split into two CopyData messages at every position, and one byte per message.
+/// headers and end markers, whole, split into two CopyData messages at every position, and one byte per message;
+/// and timestamps read by the fixed-position fast path exactly as the general parser reads them.
 /// </summary>
 public sealed class CopyParserPropertyTests
 {
@@ -119,6 +120,31 @@ public sealed class CopyParserPropertyTests
     public void Arbitrary_bytes_parse_as_the_reference_does() =>
         Gen.Select(Gen.OneOf(CsvOptions, TextOptions), Gen.OneOfConst("a", ",", "\"", "'", "\\", "\n", "\r", "\t", "|", "é", "N", "x", "\\N", "\"\"").Array[0, 40])
             .Sample((o, atoms) => CheckEverySplit(o, WithDelimiter(Encoding.UTF8.GetBytes(string.Concat(atoms)), o)), iter: 400);
+
+    private static readonly TimeZoneInfo Plus3 = TimeZoneInfo.CreateCustomTimeZone("plus3", TimeSpan.FromHours(3), "plus3", "plus3");
+
+    private static Gen<string> Number(int min, int max) =>
+        Gen.Select(Gen.Int[min, max], Gen.Int[1, 4]).Select((v, width) => v.ToString(new string('0', width), System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void Timestamps_read_at_fixed_positions_equal_the_general_parse() =>
+        Gen.Select(Number(0, 10000), Number(0, 13), Number(0, 32), Gen.OneOfConst(" ", "T", "t", "x", "  "), Number(0, 25), Number(0, 61), Number(0, 61))
+            .Select(Gen.OneOfConst("", ".", ".5", ".123456", ".1234565", ".12345678", ".0"),
+                Gen.OneOfConst("", "Z", "z", "+00", "-00", "+05:30", "-11:45", "+0530", "+16", "+15:60", " +00", " UTC", " BC", "+5", "+05:3", "x", " "),
+                Gen.Bool, Gen.Bool,
+                (date, fraction, offset, withZone, utc) =>
+                {
+                    var (y, mo, d, sep, h, mi, se) = date;
+                    return ($"{y}-{mo}-{d}{sep}{h}:{mi}:{se}{fraction}{offset}", withZone, utc);
+                })
+            .Sample(t =>
+            {
+                var text = Encoding.ASCII.GetBytes(t.Item1);
+                var zone = t.utc ? TimeZoneInfo.Utc : Plus3;
+                var fastOk = TimeFusion.Silo.Protocol.Postgres.Types.PgDateTimeParser.TryParseTimestamp(text, t.withZone, zone, out var fast);
+                var generalOk = TimeFusion.Silo.Protocol.Postgres.Types.PgDateTimeParser.TryParseTimestampGeneral(text, t.withZone, zone, out var general);
+                Assert.True(fastOk == generalOk && (!fastOk || fast == general), $"{t.Item1} withZone={t.withZone} utc={t.utc}: {fastOk}/{fast} vs {generalOk}/{general}");
+            }, iter: 3000);
 
     private static void CheckEverySplit(Options o, byte[] input)
     {
