@@ -42,6 +42,12 @@ internal sealed partial class PostgresConnection
                 FrontendMessage? next;
                 try
                 {
+                    // CopyData bodies go straight from the socket's buffers to the parser; anything else is read whole.
+                    if (await _reader.FeedCopyDataAsync(parser, cancellation.Token).ConfigureAwait(false))
+                    {
+                        await PushBatchesAsync(parser, channel.Writer, backendTask, cancellation.Token).ConfigureAwait(false);
+                        continue;
+                    }
                     next = await _reader.ReadAsync(cancellation.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)

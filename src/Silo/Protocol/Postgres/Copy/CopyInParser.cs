@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using TimeFusion.Silo.Protocol.Postgres.Wire;
 using TimeFusion.Wire;
 
 namespace TimeFusion.Silo.Protocol.Postgres.Copy;
@@ -8,7 +9,7 @@ namespace TimeFusion.Silo.Protocol.Postgres.Copy;
 /// target schema. Complete rows are parsed as they arrive; an incomplete one waits for the next payload.
 /// A bad row fails the whole COPY with the line and column in the error's context.
 /// </summary>
-internal abstract class CopyInParser : IDisposable
+internal abstract class CopyInParser : ICopyDataSink, IDisposable
 {
     private const int MinCarryPiece = 4096;
 
