@@ -11,7 +11,8 @@ namespace TimeFusion.Silo.Protocol.Postgres.Copy;
 /// </summary>
 internal abstract class CopyInParser : ICopyDataSink, IDisposable
 {
-    private const int MinCarryPiece = 4096;
+    // The first piece taken to finish a split row: a few rows long (a longer row doubles it until it fits).
+    private const int MinCarryPiece = 1024;
 
     private readonly Schema _schema;
     private readonly int _batchRows;
