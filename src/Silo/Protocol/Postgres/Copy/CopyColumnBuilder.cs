@@ -28,6 +28,14 @@ internal abstract class CopyColumnBuilder
 
     public int Length { get; private set; }
 
+    /// <summary>Value bytes held so far (variable-width columns; 0 for the others).</summary>
+    public virtual int ByteCount => 0;
+
+    /// <summary>Sizes the empty builder for <paramref name="rows"/> values of <paramref name="bytes"/> value bytes in all.</summary>
+    public virtual void Reserve(int rows, int bytes)
+    {
+    }
+
     /// <summary>Whether the column is the NOT NULL kind that rejects NULLs.</summary>
     public bool RejectsNull => !Field.IsNullable;
 

@@ -80,6 +80,8 @@ internal abstract class FixedWidthColumnBuilder<T>(Field field, IArrowType stora
 
     protected void Add(T value) => _values.Append(value);
 
+    public override void Reserve(int rows, int bytes) => _values = new ArrowBuffer.Builder<T>(Math.Max(8, rows));
+
     protected override void AppendNullValue() => _values.Append(default(T));
 
     protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
@@ -361,7 +363,13 @@ internal abstract class VariableColumnBuilder(Field field, IArrowType type) : Co
     private int _size;
 
     /// <summary>Bytes held so far (for batch sizing).</summary>
-    public int ByteCount => _size;
+    public override int ByteCount => _size;
+
+    public override void Reserve(int rows, int bytes)
+    {
+        _offsets = new ArrowBuffer.Builder<int>(Math.Max(8, rows + 1)).Append(0);
+        _bytes = new ArrowBuffer.Builder<byte>(Math.Max(64, bytes));
+    }
 
     protected void AddBytes(ReadOnlySpan<byte> bytes)
     {

@@ -25,6 +25,8 @@ internal abstract class CopyInParser : ICopyDataSink, IDisposable
     private byte[] _carry = [];
     private int _carryLength;
     private int _rowsInBatch;
+    private CopySizeHint? _sizeHint;
+    private string? _sizeKey;
     private long _bytesInBatch;
 
     protected CopyInParser(string table, Schema schema, TimeZoneInfo zone, int batchRows, long batchBytes, int maxRowBytes)
@@ -35,6 +37,23 @@ internal abstract class CopyInParser : ICopyDataSink, IDisposable
         _batchBytes = Math.Max(1, batchBytes);
         _maxRowBytes = maxRowBytes;
         Columns = schema.FieldsList.Select(f => CopyColumnBuilders.Create(f, zone)).ToArray();
+    }
+
+    /// <summary>
+    /// Starts the builders at the size of the last batch the connection's previous COPY into the same columns cut,
+    /// and records this COPY's batches for the next one.
+    /// </summary>
+    public void UseSizeHint(CopySizeHint hint)
+    {
+        _sizeHint = hint;
+        _sizeKey = Table + "(" + string.Join(",", Columns.Select(c => c.Field.Name)) + ")";
+        if (hint.TryGet(_sizeKey, Columns.Length, out var rows, out var bytes))
+        {
+            for (var i = 0; i < Columns.Length; i++)
+            {
+                Columns[i].Reserve(Math.Min(rows, _batchRows), bytes[i]);
+            }
+        }
     }
 
     protected string Table { get; }
@@ -218,6 +237,10 @@ internal abstract class CopyInParser : ICopyDataSink, IDisposable
         if (_rowsInBatch == 0)
         {
             return;
+        }
+        if (_sizeHint is not null)
+        {
+            _sizeHint.Record(_sizeKey!, _rowsInBatch, Columns.Select(c => c.ByteCount).ToArray());
         }
         var arrays = new IArrowArray[Columns.Length];
         for (var i = 0; i < Columns.Length; i++)
