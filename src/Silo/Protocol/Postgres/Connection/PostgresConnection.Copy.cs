@@ -10,6 +10,10 @@ namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
 internal sealed partial class PostgresConnection
 {
+    // The last COPY's batch size per column, so that a client loading in many statements does not grow every column
+    // from empty each time.
+    private readonly CopySizeHint _copySizeHint = new();
+
     /// <summary>
     /// COPY … FROM STDIN: CopyInResponse, then CopyData parsed into Arrow batches handed to the backend
     /// through a small bounded channel (a slow backend slows the client down, memory stays bounded), then
@@ -20,6 +24,7 @@ internal sealed partial class PostgresConnection
         var session = _session!;
         var target = await RunAsync(cancellation, ct => session.DescribeCopyTargetAsync(copy.Table!, copy.Columns, ct)).ConfigureAwait(false);
         var parser = CreateParser(copy, target);
+        parser.UseSizeHint(_copySizeHint);
         var columns = target.Schema.FieldsList.Count;
         _out.WriteCopyResponse((byte)'G', copy.Format == CopyFormat.Binary, columns);
         await FlushAsync().ConfigureAwait(false);
@@ -42,6 +47,12 @@ internal sealed partial class PostgresConnection
                 FrontendMessage? next;
                 try
                 {
+                    // CopyData bodies go straight from the socket's buffers to the parser; anything else is read whole.
+                    if (await _reader.FeedCopyDataAsync(parser, cancellation.Token).ConfigureAwait(false))
+                    {
+                        await PushBatchesAsync(parser, channel.Writer, backendTask, cancellation.Token).ConfigureAwait(false);
+                        continue;
+                    }
                     next = await _reader.ReadAsync(cancellation.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
@@ -111,6 +122,7 @@ internal sealed partial class PostgresConnection
             {
                 pending.Dispose();
             }
+            parser.Dispose();
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
         finally

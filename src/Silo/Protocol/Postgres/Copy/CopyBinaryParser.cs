@@ -12,6 +12,9 @@ internal sealed class CopyBinaryParser(string table, Schema schema, TimeZoneInfo
 {
     private bool _headerDone;
 
+    // Binary values carry their own lengths; text columns check their UTF-8 one value at a time.
+    protected override bool ValidatesUtf8Upfront => false;
+
     protected override int ParseAvailable(ReadOnlySpan<byte> data, bool final)
     {
         var consumed = 0;

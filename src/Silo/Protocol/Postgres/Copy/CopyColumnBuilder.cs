@@ -11,7 +11,8 @@ namespace TimeFusion.Silo.Protocol.Postgres.Copy;
 /// </summary>
 internal abstract class CopyColumnBuilder
 {
-    private ArrowBuffer.BitmapBuilder _validity = new();
+    // Made at the first NULL: a column without NULLs (most of them) never writes a validity bit.
+    private ArrowBuffer.BitmapBuilder? _validity;
     private int _nullCount;
 
     protected CopyColumnBuilder(Field field, IArrowType storageType)
@@ -27,6 +28,14 @@ internal abstract class CopyColumnBuilder
 
     public int Length { get; private set; }
 
+    /// <summary>Value bytes held so far (variable-width columns; 0 for the others).</summary>
+    public virtual int ByteCount => 0;
+
+    /// <summary>Sizes the empty builder for <paramref name="rows"/> values of <paramref name="bytes"/> value bytes in all.</summary>
+    public virtual void Reserve(int rows, int bytes)
+    {
+    }
+
     /// <summary>Whether the column is the NOT NULL kind that rejects NULLs.</summary>
     public bool RejectsNull => !Field.IsNullable;
 
@@ -37,28 +46,39 @@ internal abstract class CopyColumnBuilder
             throw new PostgresErrorException(SqlState.NotNullViolation, $"null value in column \"{Field.Name}\" violates not-null constraint");
         }
         AppendNullValue();
+        if (_validity is null)
+        {
+            _validity = new ArrowBuffer.BitmapBuilder(Math.Max(8, Length + 1));
+            _validity.AppendRange(true, Length);
+        }
         _validity.Append(false);
         _nullCount++;
         Length++;
     }
 
-    public void AppendText(ReadOnlySpan<byte> text)
+    public void AppendText(ReadOnlySpan<byte> text) => AppendText(text, validUtf8: false);
+
+    /// <summary>Appends a text-format value; <paramref name="validUtf8"/> says the caller already validated its encoding.</summary>
+    public void AppendText(ReadOnlySpan<byte> text, bool validUtf8)
     {
-        AppendTextValue(text);
-        _validity.Append(true);
+        AppendTextValue(text, validUtf8);
+        _validity?.Append(true);
         Length++;
     }
 
     public void AppendBinary(ReadOnlySpan<byte> value)
     {
         AppendBinaryValue(value);
-        _validity.Append(true);
+        _validity?.Append(true);
         Length++;
     }
 
     protected abstract void AppendNullValue();
 
     protected abstract void AppendTextValue(ReadOnlySpan<byte> text);
+
+    /// <summary>Text columns skip their UTF-8 check when the caller validated the input already; others ignore the flag.</summary>
+    protected virtual void AppendTextValue(ReadOnlySpan<byte> text, bool validUtf8) => AppendTextValue(text);
 
     protected abstract void AppendBinaryValue(ReadOnlySpan<byte> value);
 
@@ -76,13 +96,13 @@ internal abstract class CopyColumnBuilder
     /// <summary>Builds the storage <see cref="ArrayData"/> (used directly for list children).</summary>
     public ArrayData BuildData()
     {
-        var validity = _nullCount == 0 ? ArrowBuffer.Empty : ManagedArrowMemory.Build(_validity);
+        var validity = _validity is null ? ArrowBuffer.Empty : ManagedArrowMemory.Build(_validity);
         var (buffers, children) = BuildBuffers();
         var all = new ArrowBuffer[buffers.Length + 1];
         all[0] = validity;
         buffers.CopyTo(all, 1);
         var data = new ArrayData(StorageType, Length, _nullCount, 0, all, children);
-        _validity = new ArrowBuffer.BitmapBuilder();
+        _validity = null;
         _nullCount = 0;
         Length = 0;
         return data;

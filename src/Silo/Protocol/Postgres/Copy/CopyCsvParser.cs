@@ -58,7 +58,7 @@ internal sealed class CopyCsvParser : CopyInParser
         while (!Ended && consumed < data.Length)
         {
             var rest = data[consumed..];
-            var end = FindRecordEnd(rest, out var physicalLines);
+            var end = FindRecordEnd(rest, final, out var physicalLines);
             int recordLength;
             int advance;
             if (end < 0)
@@ -106,11 +106,21 @@ internal sealed class CopyCsvParser : CopyInParser
 
     /// <summary>
     /// Index of the newline ending the first record, -1 when the data ends before it (outside quotes),
-    /// -2 when it ends inside a quoted field.
+    /// -2 when it ends inside a quoted field (or, before the end of input, on a quote that may be the first of a pair).
     /// </summary>
-    private int FindRecordEnd(ReadOnlySpan<byte> data, out int embeddedNewlines)
+    private int FindRecordEnd(ReadOnlySpan<byte> data, bool final, out int embeddedNewlines)
     {
         embeddedNewlines = 0;
+        if (_escape == _quote)
+        {
+            // Every quote flips in/out of a quoted part (a doubled quote flips twice), so the first newline ends the
+            // record when the line before it holds an even number of quotes: two vectorized passes decide most lines.
+            var newline = data.IndexOf((byte)'\n');
+            if (newline >= 0 && (data[..newline].Count(_quote) & 1) == 0)
+            {
+                return newline;
+            }
+        }
         var inQuote = false;
         var pos = 0;
         while (pos < data.Length)
@@ -155,7 +165,7 @@ internal sealed class CopyCsvParser : CopyInParser
                         pos += 2;
                         continue;
                     }
-                    if (_escape == _quote && pos + 1 >= data.Length)
+                    if (_escape == _quote && pos + 1 >= data.Length && !final)
                     {
                         return -2; // could be a doubled quote split across payloads
                     }
@@ -185,62 +195,14 @@ internal sealed class CopyCsvParser : CopyInParser
             {
                 throw BadFormat($"missing data for column \"{Columns[column].Field.Name}\"");
             }
-            var quoted = false;
-            var fieldStart = pos;
-            _scratch.ResetWrittenCount();
-            // A field is a sequence of unquoted and quoted parts up to an unquoted delimiter.
-            var segmentStart = pos;
-            while (pos < record.Length && record[pos] != _delimiter)
+            ReadOnlySpan<byte> value;
+            bool quoted;
+            if (!TryFastField(record, ref pos, out value, out quoted))
             {
-                if (record[pos] == _quote)
-                {
-                    _scratch.Write(record[segmentStart..pos]);
-                    quoted = true;
-                    pos++;
-                    while (true)
-                    {
-                        if (pos >= record.Length)
-                        {
-                            throw BadFormat("unterminated CSV quoted field");
-                        }
-                        var b = record[pos];
-                        if (b == _escape && pos + 1 < record.Length && (record[pos + 1] == _quote || record[pos + 1] == _escape)
-                            && (_escape != _quote || record[pos + 1] == _quote))
-                        {
-                            _scratch.Write(record.Slice(pos + 1, 1));
-                            pos += 2;
-                            continue;
-                        }
-                        if (b == _quote)
-                        {
-                            pos++;
-                            break;
-                        }
-                        _scratch.Write(record.Slice(pos, 1));
-                        pos++;
-                    }
-                    segmentStart = pos;
-                    continue;
-                }
-                pos++;
+                value = SlowField(record, ref pos, out quoted);
             }
-            var raw = record[fieldStart..pos];
             pos++; // past the delimiter (or the end)
-            if (!quoted)
-            {
-                if (!_forceNotNull[column] && raw.SequenceEqual(_null))
-                {
-                    AppendNull(column);
-                }
-                else
-                {
-                    AppendText(column, raw);
-                }
-                continue;
-            }
-            _scratch.Write(record[segmentStart..(pos - 1 <= record.Length ? pos - 1 : record.Length)]);
-            var value = _scratch.WrittenSpan;
-            if (_forceNull[column] && value.SequenceEqual(_null))
+            if (quoted ? _forceNull[column] && value.SequenceEqual(_null) : !_forceNotNull[column] && value.SequenceEqual(_null))
             {
                 AppendNull(column);
             }
@@ -253,5 +215,105 @@ internal sealed class CopyCsvParser : CopyInParser
         {
             throw BadFormat("extra data after last expected column");
         }
+    }
+
+    /// <summary>
+    /// The common shapes, sliced straight from the record: an unquoted field without quotes, or one quoted part with
+    /// no quote or escape inside, followed by the delimiter or the end. Anything else is left to <see cref="SlowField"/>.
+    /// </summary>
+    private bool TryFastField(ReadOnlySpan<byte> record, scoped ref int pos, out ReadOnlySpan<byte> value, out bool quoted)
+    {
+        var start = pos;
+        if (start < record.Length && record[start] == _quote)
+        {
+            quoted = true;
+            var inside = record[(start + 1)..];
+            var close = _escape == _quote ? inside.IndexOf(_quote) : inside.IndexOfAny(_quote, _escape);
+            if (close >= 0 && inside[close] == _quote)
+            {
+                var after = start + 1 + close + 1;
+                // A doubled quote (when the quote is its own escape) is an escaped quote, not the end.
+                if (after == record.Length || record[after] == _delimiter)
+                {
+                    value = inside[..close];
+                    pos = after;
+                    return true;
+                }
+            }
+            value = default;
+            return false;
+        }
+        quoted = false;
+        var stop = record[start..].IndexOfAny(_delimiter, _quote);
+        if (stop < 0)
+        {
+            value = record[start..];
+            pos = record.Length;
+            return true;
+        }
+        if (record[start + stop] == _delimiter)
+        {
+            value = record.Slice(start, stop);
+            pos = start + stop;
+            return true;
+        }
+        value = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Any field: a sequence of unquoted and quoted parts up to an unquoted delimiter, unescaped into scratch space
+    /// (an escape character escapes only a following quote or escape character). Leaves <paramref name="pos"/> on the
+    /// delimiter or the end.
+    /// </summary>
+    private ReadOnlySpan<byte> SlowField(ReadOnlySpan<byte> record, scoped ref int pos, out bool quoted)
+    {
+        quoted = false;
+        var fieldStart = pos;
+        _scratch.ResetWrittenCount();
+        while (pos < record.Length)
+        {
+            var next = record[pos..].IndexOfAny(_delimiter, _quote);
+            if (next < 0)
+            {
+                _scratch.Write(record[pos..]);
+                pos = record.Length;
+                break;
+            }
+            _scratch.Write(record.Slice(pos, next));
+            pos += next;
+            if (record[pos] == _delimiter)
+            {
+                break;
+            }
+            quoted = true;
+            pos++;
+            while (true)
+            {
+                var special = _escape == _quote ? record[pos..].IndexOf(_quote) : record[pos..].IndexOfAny(_quote, _escape);
+                if (special < 0)
+                {
+                    throw BadFormat("unterminated CSV quoted field");
+                }
+                _scratch.Write(record.Slice(pos, special));
+                pos += special;
+                var b = record[pos];
+                if (b == _escape && pos + 1 < record.Length && (record[pos + 1] == _quote || record[pos + 1] == _escape))
+                {
+                    _scratch.Write(record.Slice(pos + 1, 1));
+                    pos += 2;
+                    continue;
+                }
+                if (b == _quote)
+                {
+                    pos++;
+                    break;
+                }
+                // A lone escape character is data.
+                _scratch.Write(record.Slice(pos, 1));
+                pos++;
+            }
+        }
+        return quoted ? _scratch.WrittenSpan : record[fieldStart..pos];
     }
 }

@@ -117,7 +117,8 @@ internal sealed class CopyTextParser : CopyInParser
             }
             _scratch.ResetWrittenCount();
             Unescape(raw, _scratch);
-            AppendText(column, _scratch.WrittenSpan);
+            // An escape (\xNN, octal) can make any byte: the unescaped value is checked on its own.
+            AppendText(column, _scratch.WrittenSpan, validUtf8: false);
         }
         if (pos <= line.Length)
         {

@@ -107,10 +107,20 @@ internal static class PgDateTime
         {
             return false;
         }
-        var leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-        int[] lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        return day <= lengths[month - 1];
+        if (day <= 28)
+        {
+            return true;
+        }
+        if (month == 2)
+        {
+            var leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            return day <= (leap ? 29 : 28);
+        }
+        // A static table, not an array literal: this runs for every timestamp COPY parses.
+        return day <= DaysInMonth[month - 1];
     }
+
+    private static ReadOnlySpan<byte> DaysInMonth => [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
     /// <summary>Writes <c>YYYY-MM-DD</c> (without the BC suffix; returns whether it is BC).</summary>
     private static bool WriteDatePart(Span<byte> dest, ref int pos, long days)

@@ -12,6 +12,111 @@ internal static class PgDateTimeParser
     /// </summary>
     public static bool TryParseTimestamp(ReadOnlySpan<byte> text, bool withTimeZone, TimeZoneInfo sessionZone, out long unixMicros)
     {
+        if (TryParseIsoFixed(text, out var local, out var offset, out var hasOffset))
+        {
+            if (!withTimeZone || (!hasOffset && sessionZone == TimeZoneInfo.Utc))
+            {
+                unixMicros = local;
+                return true;
+            }
+            if (hasOffset)
+            {
+                unixMicros = local - offset * PgDateTime.MicrosPerSecond;
+                return true;
+            }
+        }
+        return TryParseTimestampGeneral(text, withTimeZone, sessionZone, out unixMicros);
+    }
+
+    /// <summary>
+    /// The shape nearly every client sends, <c>YYYY-MM-DD HH:MM:SS[.ffffff][Z|±HH[:MM]]</c>, read at fixed positions
+    /// (COPY parses one per timestamp field). Anything else returns false for <see cref="TryParseTimestampGeneral"/>,
+    /// which gives the same result for every input this accepts.
+    /// </summary>
+    internal static bool TryParseIsoFixed(ReadOnlySpan<byte> t, out long localMicros, out int offsetSeconds, out bool hasOffset)
+    {
+        localMicros = 0;
+        offsetSeconds = 0;
+        hasOffset = false;
+        if (t.Length < 19 || t[4] != '-' || t[7] != '-' || (t[10] != ' ' && t[10] != 'T' && t[10] != 't') || t[13] != ':' || t[16] != ':')
+        {
+            return false;
+        }
+        if (!Digits(t, 0, 4, out var year) || !Digits(t, 5, 2, out var month) || !Digits(t, 8, 2, out var day)
+            || !Digits(t, 11, 2, out var hours) || !Digits(t, 14, 2, out var minutes) || !Digits(t, 17, 2, out var seconds))
+        {
+            return false;
+        }
+        if (hours > 24 || minutes > 59 || seconds > 60 || !PgDateTime.IsValidDate(year, month, day))
+        {
+            return false;
+        }
+        var pos = 19;
+        long fraction = 0;
+        if (pos < t.Length && t[pos] == '.')
+        {
+            pos++;
+            var digits = 0;
+            while (pos < t.Length && digits < 7 && char.IsAsciiDigit((char)t[pos]))
+            {
+                fraction = fraction * 10 + (t[pos] - '0');
+                digits++;
+                pos++;
+            }
+            if (digits is 0 or 7)
+            {
+                return false; // no digits, or more than microseconds (rounding): the general parser decides
+            }
+            for (var i = digits; i < 6; i++)
+            {
+                fraction *= 10;
+            }
+        }
+        if (pos < t.Length)
+        {
+            if (t[pos] is (byte)'Z' or (byte)'z' && pos + 1 == t.Length)
+            {
+                hasOffset = true;
+            }
+            else if (t[pos] is (byte)'+' or (byte)'-' && (t.Length - pos == 3 || (t.Length - pos == 6 && t[pos + 3] == ':'))
+                     && Digits(t, pos + 1, 2, out var oh) && oh <= 15)
+            {
+                var om = 0;
+                if (t.Length - pos == 6 && (!Digits(t, pos + 4, 2, out om) || om > 59))
+                {
+                    return false;
+                }
+                hasOffset = true;
+                offsetSeconds = (t[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+            }
+            else
+            {
+                return false;
+            }
+        }
+        localMicros = PgDateTime.DaysFromCivil(year, month, day) * PgDateTime.MicrosPerDay
+            + hours * PgDateTime.MicrosPerHour + minutes * PgDateTime.MicrosPerMinute + seconds * PgDateTime.MicrosPerSecond + fraction;
+        return true;
+    }
+
+    private static bool Digits(ReadOnlySpan<byte> t, int start, int count, out int value)
+    {
+        value = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            var d = (uint)(t[i] - '0');
+            if (d > 9)
+            {
+                return false;
+            }
+            value = value * 10 + (int)d;
+        }
+        return true;
+    }
+
+    /// <summary>Every form <see cref="TryParseTimestamp"/> accepts (spaces, infinities, BC, other offset forms, rounding).</summary>
+    internal static bool TryParseTimestampGeneral(ReadOnlySpan<byte> text, bool withTimeZone, TimeZoneInfo sessionZone, out long unixMicros)
+    {
         unixMicros = 0;
         text = text.Trim((byte)' ');
         if (TrySpecial(text, out var special))

@@ -21,6 +21,9 @@ internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
     private int _pendingFilled;
     private bool _hasPending;
 
+    // Bytes of the current CopyData body not yet handed to the sink (FeedCopyDataAsync).
+    private long _copyBodyLeft;
+
     /// <summary>
     /// Reads the startup-phase packet (no type byte: length then body). Returns null at end of stream.
     /// </summary>
@@ -65,6 +68,22 @@ internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
         {
             var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
+            if (_copyBodyLeft > 0)
+            {
+                // The rest of a CopyData body whose COPY failed while it streamed: dropped, as the whole message would be.
+                var skip = Math.Min(buffer.Length, _copyBodyLeft);
+                buffer = buffer.Slice(skip);
+                _copyBodyLeft -= skip;
+                if (_copyBodyLeft > 0)
+                {
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    if (result.IsCompleted)
+                    {
+                        return null;
+                    }
+                    continue;
+                }
+            }
             if (!_hasPending && buffer.Length >= 5)
             {
                 var type = buffer.FirstSpan[0];
@@ -123,6 +142,78 @@ internal sealed class PgMessageReader(PipeReader reader, int maxMessageBytes)
             {
                 ReleasePending();
                 return null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the bodies of consecutive CopyData messages to <paramref name="sink"/> straight from the pipe's buffers
+    /// (no copy into a message buffer, a body arriving over several reads is passed on piece by piece, so memory stays
+    /// at the pipe's size whatever the message size). Returns true after a read's worth was fed (the caller may then
+    /// do async work, e.g. hand on parsed rows, and call again), false when the next message is of another type, or
+    /// the stream ended: read that with <see cref="ReadAsync"/>, which also reports the end of the stream.
+    /// </summary>
+    public async ValueTask<bool> FeedCopyDataAsync(ICopyDataSink sink, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var fed = false;
+            try
+            {
+                while (true)
+                {
+                    if (_copyBodyLeft > 0)
+                    {
+                        var take = (int)Math.Min(buffer.Length, _copyBodyLeft);
+                        if (take == 0)
+                        {
+                            break;
+                        }
+                        foreach (var segment in buffer.Slice(0, take))
+                        {
+                            sink.Feed(segment.Span);
+                        }
+                        buffer = buffer.Slice(take);
+                        _copyBodyLeft -= take;
+                        fed = true;
+                        continue;
+                    }
+                    if (buffer.Length < 5 || buffer.FirstSpan[0] != (byte)'d')
+                    {
+                        if (buffer.Length > 0 && buffer.FirstSpan[0] != (byte)'d')
+                        {
+                            reader.AdvanceTo(buffer.Start);
+                            return fed;
+                        }
+                        break;
+                    }
+                    var length = ReadInt32(buffer.Slice(1));
+                    if (length < 4 || length - 4 > MaxMessageBytes)
+                    {
+                        // Let ReadAsync refuse it with its usual error.
+                        reader.AdvanceTo(buffer.Start);
+                        return fed;
+                    }
+                    _copyBodyLeft = length - 4;
+                    buffer = buffer.Slice(5);
+                }
+            }
+            catch
+            {
+                reader.AdvanceTo(buffer.Start);
+                throw;
+            }
+            if (result.IsCompleted)
+            {
+                reader.AdvanceTo(buffer.Start);
+                return false;
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (fed)
+            {
+                return true;
             }
         }
     }
