@@ -168,6 +168,30 @@ internal sealed class ParserSession : IDisposable
     }
 
     /// <summary>Runs a statement whose text we generated.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> with the connection in the time zone <paramref name="zone"/>, then back in UTC. A
+    /// zone DuckDB does not know leaves it in UTC, as the executors do (TimeZoneSettings).
+    /// </summary>
+    public T InTimeZone<T>(string zone, Func<T> work)
+    {
+        try
+        {
+            Execute("SET TimeZone = " + SqlNames.Literal(zone));
+        }
+        catch (DuckDBException)
+        {
+            return work();
+        }
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            Execute("SET TimeZone = 'UTC'");
+        }
+    }
+
     public void Execute(string sql)
     {
         using var cmd = _connection.CreateCommand();

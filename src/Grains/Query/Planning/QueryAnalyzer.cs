@@ -33,7 +33,9 @@ public sealed class QueryAnalyzer
         ArgumentNullException.ThrowIfNull(sql);
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(caller);
-        return _parser.Use(session => Plan(session, sql, catalog, caller, parameterLiterals));
+        var plan = _parser.Use(session => Plan(session, sql, catalog, caller, parameterLiterals));
+        return caller.TimeZone is null ? plan : new QueryPlan(plan.Kind, plan.Sql, plan.Scans, plan.GrainSql, plan.MergeSql, plan.OutputColumns, plan.Now,
+            plan.NewestFirstLimit, plan.FallbackReason) { TimeZone = caller.TimeZone };
     }
 
     private QueryPlan Plan(ParserSession session, string sql, ICatalogView catalog, CallerScope caller, IReadOnlyList<string>? parameterLiterals)
@@ -75,7 +77,7 @@ public sealed class QueryAnalyzer
 
         var functions = session.Functions;
         var projects = refs.Select(r => ResolveProjects(r, catalog, caller)).ToList();
-        var times = EvaluateTimeBounds(session, refs, functions);
+        var times = EvaluateTimeBounds(session, refs, functions, caller.TimeZone);
         var limitPush = LimitPushdown(node, refs, functions);
         TableScan Scan(TableReference r, string? predicate, string? scanSql) => new(r.Index, r.Schema, r.Qualifier,
             projects[r.Index].Projects, projects[r.Index].Source, times[r.Index], predicate, ScanColumns(node, r), scanSql,
@@ -235,13 +237,23 @@ public sealed class QueryAnalyzer
     internal static IReadOnlyList<string> CallerProjects(IReadOnlyList<string> tableProjects, IReadOnlySet<string>? allowed) =>
         tableProjects.Where(p => allowed is null || allowed.Contains(p)).Distinct().Order(StringComparer.Ordinal).ToList();
 
-    internal static TimeRange[] EvaluateTimeBounds(ParserSession session, IReadOnlyList<TableReference> refs, FunctionCatalog functions)
+    /// <summary>
+    /// The time range each reference's conjuncts allow, their constants evaluated in <paramref name="timeZone"/> (null:
+    /// UTC), the zone the statement runs in, so a literal without an offset bounds what the grains will compare.
+    /// </summary>
+    internal static TimeRange[] EvaluateTimeBounds(ParserSession session, IReadOnlyList<TableReference> refs, FunctionCatalog functions, string? timeZone = null)
     {
         var ranges = new TimeRange[refs.Count];
         var requests = refs.SelectMany(r => r.FilterConjuncts.Concat(r.ConstraintOnlyConjuncts)
             .SelectMany(c => ConjunctAnalysis.TimeBounds(c, r, functions))).ToList();
         if (requests.Count == 0) return ranges;
 
+        if (timeZone is not null) return session.InTimeZone(timeZone, () => Ranges(session, requests, ranges));
+        return Ranges(session, requests, ranges);
+    }
+
+    private static TimeRange[] Ranges(ParserSession session, List<BoundRequest> requests, TimeRange[] ranges)
+    {
         // All constants in one SELECT (e0 AS __e0, …), each cast to TIMESTAMPTZ and to DATE, as epoch microseconds.
         var values = EvaluateBounds(session, requests, Enumerable.Range(0, requests.Count).ToList());
         if (values is null)
@@ -280,7 +292,7 @@ public sealed class QueryAnalyzer
         var casts = which.SelectMany(i => new[]
         {
             $"epoch_us(TRY_CAST(__e{i} AS TIMESTAMPTZ))",
-            $"epoch_us(CAST(TRY_CAST(__e{i} AS DATE) AS TIMESTAMPTZ))",
+            $"epoch_us(CAST(TRY_CAST(__e{i} AS DATE) AS TIMESTAMP))",
         });
         return session.EvaluateRow($"SELECT {string.Join(", ", casts)} FROM ({inner}) AS __c", which.Count * 2);
     }

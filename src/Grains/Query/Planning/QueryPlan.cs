@@ -66,4 +66,10 @@ public sealed class QueryPlan
 
     /// <summary>Why a statement over several grains ships rows instead of partial aggregates (null when it does not).</summary>
     public string? FallbackReason { get; }
+
+    /// <summary>
+    /// The session time zone every SQL text of this plan runs in, on the grains and in the merge (null: UTC); the time
+    /// bounds were evaluated in it too.
+    /// </summary>
+    public string? TimeZone { get; internal init; }
 }
