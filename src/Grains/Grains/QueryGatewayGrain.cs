@@ -89,7 +89,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             var scan = plan.Scans[0];
             var time = PlanRunner.Hull(plan.Scans);
             return new QueryStart(null, TableGrainKey.Format(scan.Projects[0], scan.Table.Name),
-                new GrainQuery(plan.GrainSql!, time.MinMicros, time.MaxMicros, null) { TimeZone = plan.TimeZone });
+                new GrainQuery(plan.GrainSql!, time.MinMicros, time.MaxMicros, null) { TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns });
         }
         return new QueryStart(await RunPlanAsync(plan, cancellationToken), null, null);
     }
@@ -116,7 +116,8 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         // The server stopping interrupts the statement too: grain deactivation would otherwise wait for it.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         using var result = await runner.RunAsync(plan, (g, s, t, l, c) => RunOnGrainAsync(g, s, t, l, plan.TimeZone, c), stop.Token);
-        return ArrowBatches.FromIpc(ArrowIpc.Write(result.Schema, result.Batches));
+        // JSON results are typed by the plan: DuckDB exports JSON as plain utf8.
+        return ArrowBatches.FromIpc(ArrowIpc.Write(ArrowJsonFields.Mark(result.Schema, plan.JsonColumns), result.Batches));
     }
 
     /// <summary>EXPLAIN [ANALYZE]: the plan of the statement as PostgreSQL prints one (a text column "QUERY PLAN").</summary>

@@ -248,7 +248,9 @@ public sealed class TableGrain(
         {
             stream = await Task.Run(() => executor.OpenStreamAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name, query.Sql,
                 new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), stop.Token, query.TimeZone), stop.Token);
-            yield return ArrowBatches.FromIpc(ArrowIpc.Write(stream.Schema, []));
+            // JSON columns marked as the plan typed them (DuckDB exports JSON as plain utf8), on every message.
+            var schema = ArrowJsonFields.Mark(stream.Schema, query.JsonColumns);
+            yield return ArrowBatches.FromIpc(ArrowIpc.Write(schema, []));
             while (true)
             {
                 // The next batch is computed only now that the caller asked for it; owned bytes, the native batch is freed.
@@ -256,7 +258,7 @@ public sealed class TableGrain(
                 var next = await Task.Run(async () =>
                 {
                     using var batch = await current.NextAsync();
-                    return batch is null ? null : ArrowBatches.FromIpc(ArrowIpc.Write(batch.Schema, [batch]));
+                    return batch is null ? null : ArrowBatches.FromIpc(ArrowIpc.Write(ReferenceEquals(schema, current.Schema) ? batch.Schema : schema, [batch]));
                 }, stop.Token);
                 if (next is null) yield break;
                 yield return next;

@@ -63,7 +63,8 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         // A SELECT built here: it goes to the gateway classified.
         var probe = new ClassifiedStatement(StatementKind.Select, $"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", "SELECT");
         var result = await Call(() => Gateway.QueryStatementAsync(probe, SessionCaller, cancellationToken), cancellationToken);
-        return new StatementDescription(types, await WithJsonTypesAsync(result.Schema, bound));
+        // JSON columns come marked arrow.json (jsonb) by the plan, as DuckDB's binder typed them.
+        return new StatementDescription(types, result.Schema);
     }
 
     public async ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
@@ -120,7 +121,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 // WITH … may be a query or DML and anything else is refused: there the gateway classifies (once).
                 return await QueryRowsAsync(IsQueryKeyword(keyword)
                     ? token => Gateway.StartQueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), SessionCaller, token)
-                    : token => Gateway.StartQueryAsync(sql, SessionCaller, token), sql, cancellationToken);
+                    : token => Gateway.StartQueryAsync(sql, SessionCaller, token), cancellationToken);
         }
     }
 
@@ -145,17 +146,6 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 Detail = "Only an admin or the user whose query is being canceled may cancel it.",
             };
         return Sessions.Cancel(processId);
-    }
-
-    /// <summary>The result schema with its JSON columns marked, so they are described as jsonb (<see cref="JsonResultColumns"/>).</summary>
-    private async ValueTask<Schema> WithJsonTypesAsync(Schema schema, string sql)
-    {
-        if (!JsonResultColumns.MayHaveJson(schema)) return schema;
-        // Best effort: a catalog unreachable for a moment describes JSON columns as text rather than failing the query.
-        IReadOnlyList<TableDefinition> tables;
-        try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
-        catch (Exception e) when (e is not OperationCanceledException) { tables = []; }
-        return JsonResultColumns.Mark(schema, sql, tables);
     }
 
     /// <summary>
@@ -346,7 +336,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     /// the client gone), so that a timeout, cancel request, disconnect or shutdown still interrupts the statement while
     /// its rows are being sent, and an abandoned result frees the slot and the table grain's DuckDB result.
     /// </summary>
-    private async Task<StatementResult> QueryRowsAsync(Func<CancellationToken, Task<QueryStart>> start, string sql, CancellationToken cancellationToken)
+    private async Task<StatementResult> QueryRowsAsync(Func<CancellationToken, Task<QueryStart>> start, CancellationToken cancellationToken)
     {
         IDisposable? slot = null;
         StatementCancellations.RunningStatement? statement = null;
@@ -359,7 +349,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 statement = cancellations.Begin(cancellationToken);
                 var begun = await start(statement.Token).WaitAsync(statement.Token);
                 stream = await QueryResultStream.OpenAsync(grains, begun, statement.Token).WaitAsync(statement.Token);
-                var schema = await WithJsonTypesAsync(stream.Schema, sql);
+                var schema = stream.Schema;
                 var owner = new StreamedStatement(stream, statement, slot);
                 return StatementResult.Rows(schema, TranslateErrors(stream.ReadAllAsync(), statement, cancellationToken), owner);
             }

@@ -149,6 +149,13 @@ public sealed record GrainQuery(
     /// <summary>The session time zone the statement runs in (<see cref="Caller.TimeZone"/>); null is UTC.</summary>
     [Id(4)]
     public string? TimeZone { get; init; }
+
+    /// <summary>
+    /// Positions of the result columns that hold JSON (DuckDB's binder types them JSON); the grain marks them
+    /// <c>arrow.json</c> in what it streams (<see cref="Wire.ArrowJsonFields"/>). Empty when none.
+    /// </summary>
+    [Id(5)]
+    public IReadOnlyList<int> JsonColumns { get; init; } = [];
 }
 
 /// <summary>What one table grain reports for EXPLAIN.</summary>

@@ -33,9 +33,7 @@ public sealed class QueryAnalyzer
         ArgumentNullException.ThrowIfNull(sql);
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(caller);
-        var plan = _parser.Use(session => Plan(session, sql, catalog, caller, parameterLiterals));
-        return caller.TimeZone is null ? plan : new QueryPlan(plan.Kind, plan.Sql, plan.Scans, plan.GrainSql, plan.MergeSql, plan.OutputColumns, plan.Now,
-            plan.NewestFirstLimit, plan.FallbackReason) { TimeZone = caller.TimeZone };
+        return _parser.Use(session => Plan(session, sql, catalog, caller, parameterLiterals));
     }
 
     private QueryPlan Plan(ParserSession session, string sql, ICatalogView catalog, CallerScope caller, IReadOnlyList<string>? parameterLiterals)
@@ -65,7 +63,7 @@ public sealed class QueryAnalyzer
         // Bind as written (with canonical names): validates columns, functions, types; names the result columns.
         // A statement that needed no rewriting is kept as the caller wrote it (same parse tree, no round trip).
         var canonicalSql = rewritten ? session.Deserialize(root) : sql;
-        var outputNames = session.Prepare(canonicalSql);
+        var (outputNames, jsonColumns) = session.PrepareColumns(canonicalSql);
 
         var now = TruncateToMicroseconds(_time.GetUtcNow());
         var columns = new HashSet<string>(refs.SelectMany(r => r.Schema.Columns.Select(c => c.Name)), StringComparer.OrdinalIgnoreCase);
@@ -73,7 +71,7 @@ public sealed class QueryAnalyzer
         var plannedSql = ClockRewriter.Rewrite(node, now, columns.Contains) > 0 ? session.Deserialize(root) : canonicalSql;
 
         if (refs.Count == 0)
-            return new QueryPlan(PlanKind.GatewayOnly, plannedSql, [], null, plannedSql, outputNames, now, null, null);
+            return new QueryPlan(PlanKind.GatewayOnly, plannedSql, [], null, plannedSql, outputNames, now, null, null) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
 
         var functions = session.Functions;
         var projects = refs.Select(r => ResolveProjects(r, catalog, caller)).ToList();
@@ -89,7 +87,7 @@ public sealed class QueryAnalyzer
         {
             var newestFirst = limitPush is { NewestFirst: true } ? limitPush.Rows : (long?)null;
             return new QueryPlan(PlanKind.SingleGrain, plannedSql, refs.Select(r => Scan(r, null, null)).ToList(),
-                plannedSql, null, outputNames, now, newestFirst, null);
+                plannedSql, null, outputNames, now, newestFirst, null) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
         }
 
         string? fallback;
@@ -105,7 +103,7 @@ public sealed class QueryAnalyzer
                     // The merge has no WITH clause of its own (the split refuses one), so this binds it over the partials' shape.
                     session.Prepare($"WITH {QueryPlan.PartialsRelation} AS ({grainSql}) {mergeSql}", "merge of partial aggregates");
                     return new QueryPlan(PlanKind.PartialAggregate, plannedSql, [Scan(refs[0], null, null)], grainSql, mergeSql,
-                        outputNames, now, null, null);
+                        outputNames, now, null, null) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
                 }
                 catch (SqlPlanningException e)
                 {
@@ -152,7 +150,7 @@ public sealed class QueryAnalyzer
             throw new SqlPlanningException(SqlState.InternalError, "cannot distribute the statement: " + e.Message);
         }
         var newest = scans.Count == 1 ? scans[0].NewestFirstLimit : null;
-        return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback);
+        return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
     }
 
     private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % 10, TimeSpan.Zero);

@@ -72,4 +72,11 @@ public sealed class QueryPlan
     /// bounds were evaluated in it too.
     /// </summary>
     public string? TimeZone { get; internal init; }
+
+    /// <summary>
+    /// Positions of the result columns DuckDB's binder types JSON (a JSON column, <c>-&gt;</c>, <c>::jsonb</c>), which
+    /// PostgreSQL types jsonb: the executors' results export JSON as plain utf8, so these are marked
+    /// <c>arrow.json</c> on the result (<see cref="Wire.ArrowJsonFields"/>).
+    /// </summary>
+    public IReadOnlyList<int> JsonColumns { get; internal init; } = [];
 }
