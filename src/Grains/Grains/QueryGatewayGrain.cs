@@ -29,9 +29,9 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     private readonly SqlStatementClassifier _classifier = new(parser);
     private readonly DmlAnalyzer _dml = new(parser);
 
-    private static CallerScope ScopeOf(Caller caller) => caller.IsAdmin
+    private static CallerScope ScopeOf(Caller caller) => (caller.IsAdmin
         ? CallerScope.Admin(caller.DefaultProject)
-        : CallerScope.User(caller.DefaultProject, caller.Projects);
+        : CallerScope.User(caller.DefaultProject, caller.Projects)).InTimeZone(caller.TimeZone);
 
     /// <inheritdoc />
     public Task<ArrowBatches> QueryAsync(string sql, Caller caller, CancellationToken cancellationToken = default)
@@ -89,7 +89,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             var scan = plan.Scans[0];
             var time = PlanRunner.Hull(plan.Scans);
             return new QueryStart(null, TableGrainKey.Format(scan.Projects[0], scan.Table.Name),
-                new GrainQuery(plan.GrainSql!, time.MinMicros, time.MaxMicros, null));
+                new GrainQuery(plan.GrainSql!, time.MinMicros, time.MaxMicros, null) { TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns });
         }
         return new QueryStart(await RunPlanAsync(plan, cancellationToken), null, null);
     }
@@ -115,8 +115,9 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     {
         // The server stopping interrupts the statement too: grain deactivation would otherwise wait for it.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
-        using var result = await runner.RunAsync(plan, RunOnGrainAsync, stop.Token);
-        return ArrowBatches.FromIpc(ArrowIpc.Write(result.Schema, result.Batches));
+        using var result = await runner.RunAsync(plan, (g, s, t, l, c) => RunOnGrainAsync(g, s, t, l, plan.TimeZone, c), stop.Token);
+        // JSON results are typed by the plan: DuckDB exports JSON as plain utf8.
+        return ArrowBatches.FromIpc(ArrowIpc.Write(ArrowJsonFields.Mark(result.Schema, plan.JsonColumns), result.Batches));
     }
 
     /// <summary>EXPLAIN [ANALYZE]: the plan of the statement as PostgreSQL prints one (a text column "QUERY PLAN").</summary>
@@ -135,10 +136,10 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         var lines = await PlanExplainer.ExplainAsync(plan, explain.Analyze,
             (grain, grainSql, time, limit, analyze, token) => GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(grain.Project, grain.Table))
-                .ExplainAsync(new GrainQuery(grainSql, time.MinMicros, time.MaxMicros, limit), analyze, token),
+                .ExplainAsync(new GrainQuery(grainSql, time.MinMicros, time.MaxMicros, limit) { TimeZone = plan.TimeZone }, analyze, token),
             async token =>
             {
-                using var result = await runner.RunAsync(plan, RunOnGrainAsync, token);
+                using var result = await runner.RunAsync(plan, (g, s, t, l, c) => RunOnGrainAsync(g, s, t, l, plan.TimeZone, c), token);
                 return result.RowCount;
             }, stop.Token);
         return Lines(lines);
@@ -179,10 +180,11 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         }
     }
 
-    private async Task<QueryBatches> RunOnGrainAsync(TableId grain, string sql, TimeRange time, long? newestFirstLimit, CancellationToken cancellationToken)
+    private async Task<QueryBatches> RunOnGrainAsync(TableId grain, string sql, TimeRange time, long? newestFirstLimit, string? timeZone,
+        CancellationToken cancellationToken)
     {
         var reply = await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(grain.Project, grain.Table))
-            .QueryAsync(new GrainQuery(sql, time.MinMicros, time.MaxMicros, newestFirstLimit), cancellationToken);
+            .QueryAsync(new GrainQuery(sql, time.MinMicros, time.MaxMicros, newestFirstLimit) { TimeZone = timeZone }, cancellationToken);
         return new QueryBatches(reply.Schema, reply.Batches);
     }
 

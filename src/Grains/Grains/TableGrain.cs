@@ -223,7 +223,7 @@ public sealed class TableGrain(
         {
             // The query itself runs on the thread pool: ingest keeps flowing while it runs.
             var (batches, _) = await Task.Run(() => executor.ExecuteDetailedAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
-                query.Sql, new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), query.NewestFirstLimit, stop.Token), stop.Token);
+                query.Sql, new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), query.NewestFirstLimit, stop.Token, query.TimeZone), stop.Token);
             using (batches)
                 return ArrowBatches.FromIpc(ArrowIpc.Write(batches.Schema, batches.Batches)); // owned bytes: the native result is freed here
         }
@@ -247,8 +247,10 @@ public sealed class TableGrain(
         try
         {
             stream = await Task.Run(() => executor.OpenStreamAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name, query.Sql,
-                new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), stop.Token), stop.Token);
-            yield return ArrowBatches.FromIpc(ArrowIpc.Write(stream.Schema, []));
+                new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), stop.Token, query.TimeZone), stop.Token);
+            // JSON columns marked as the plan typed them (DuckDB exports JSON as plain utf8), on every message.
+            var schema = ArrowJsonFields.Mark(stream.Schema, query.JsonColumns);
+            yield return ArrowBatches.FromIpc(ArrowIpc.Write(schema, []));
             while (true)
             {
                 // The next batch is computed only now that the caller asked for it; owned bytes, the native batch is freed.
@@ -256,7 +258,7 @@ public sealed class TableGrain(
                 var next = await Task.Run(async () =>
                 {
                     using var batch = await current.NextAsync();
-                    return batch is null ? null : ArrowBatches.FromIpc(ArrowIpc.Write(batch.Schema, [batch]));
+                    return batch is null ? null : ArrowBatches.FromIpc(ArrowIpc.Write(ReferenceEquals(schema, current.Schema) ? batch.Schema : schema, [batch]));
                 }, stop.Token);
                 if (next is null) yield break;
                 yield return next;
@@ -353,11 +355,11 @@ public sealed class TableGrain(
         try
         {
             var (plan, files, kept) = await Task.Run(() => executor.ExplainAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
-                query.Sql, time, stop.Token), stop.Token);
+                query.Sql, time, stop.Token, query.TimeZone), stop.Token);
             if (!analyze) return new GrainExplain(files, kept, buffered, plan, null, null);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var (batches, _) = await Task.Run(() => executor.ExecuteDetailedAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name,
-                query.Sql, time, query.NewestFirstLimit, stop.Token), stop.Token);
+                query.Sql, time, query.NewestFirstLimit, stop.Token, query.TimeZone), stop.Token);
             using (batches)
                 return new GrainExplain(files, kept, buffered, plan, batches.RowCount, clock.Elapsed.TotalMilliseconds);
         }

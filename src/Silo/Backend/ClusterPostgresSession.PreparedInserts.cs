@@ -67,7 +67,7 @@ internal sealed partial class ClusterPostgresSession
         string? project;
         if (plan.ProjectColumn < 0)
         {
-            project = _caller.DefaultProject;
+            project = SessionCaller.DefaultProject;
         }
         else
         {
@@ -78,6 +78,6 @@ internal sealed partial class ClusterPostgresSession
                 if (values.GetString(i) != project) project = null;
             }
         }
-        return project is { Length: > 0 } && (_caller.IsAdmin || _caller.Projects.Contains(project)) ? project : null;
+        return project is { Length: > 0 } && (SessionCaller.IsAdmin || SessionCaller.Projects.Contains(project)) ? project : null;
     }
 }

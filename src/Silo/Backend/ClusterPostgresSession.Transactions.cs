@@ -37,8 +37,8 @@ internal sealed partial class ClusterPostgresSession
                     {
                         await Call(async () =>
                         {
-                            await block.CommitAsync((project, table, rows) => Gateway.InsertAsync(project, table, rows, _caller),
-                                (table, rows) => Gateway.InsertRoutedAsync(table, rows, _caller));
+                            await block.CommitAsync((project, table, rows) => Gateway.InsertAsync(project, table, rows, SessionCaller),
+                                (table, rows) => Gateway.InsertRoutedAsync(table, rows, SessionCaller));
                             return 0L;
                         }, cancellationToken);
                     }
@@ -66,7 +66,7 @@ internal sealed partial class ClusterPostgresSession
             case "INSERT":
             {
                 open.RequireWritable("INSERT");
-                var rows = await Call(() => Gateway.EvaluateInsertAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), _caller, cancellationToken), cancellationToken);
+                var rows = await Call(() => Gateway.EvaluateInsertAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), SessionCaller, cancellationToken), cancellationToken);
                 return StatementResult.Affected("INSERT", open.Hold(rows));
             }
             case "UPDATE" or "DELETE" or "MERGE":

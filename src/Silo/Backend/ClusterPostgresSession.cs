@@ -20,7 +20,12 @@ namespace TimeFusion.Silo.Backend;
 internal sealed partial class ClusterPostgresSession(IGrainFactory grains, PostgresUser user, IReadOnlyList<PostgresUser> users, PgCatalogDatabase catalog,
     StatementCancellations cancellations, StatementAdmission admission, long maxCopyBytes = 192L << 20) : IPostgresSession
 {
-    private readonly Caller _caller = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
+    private readonly Caller _user = new(user.Projects.FirstOrDefault(), user.Projects, user.IsAdmin);
+
+    /// <summary>The session's user, with the session's current <c>TimeZone</c> that queries run in (null for UTC).</summary>
+    private Caller SessionCaller => Settings("TimeZone") is { } zone && !zone.Equals("UTC", StringComparison.OrdinalIgnoreCase)
+        ? _user with { TimeZone = zone }
+        : _user;
 
     /// <summary>This silo's connections (pg_stat_activity, pg_cancel_backend); none when the host keeps no registry.</summary>
     public PostgresSessions? Sessions { get; init; }
@@ -57,8 +62,9 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         }
         // A SELECT built here: it goes to the gateway classified.
         var probe = new ClassifiedStatement(StatementKind.Select, $"SELECT * FROM ({bound.TrimEnd().TrimEnd(';')}) AS __describe LIMIT 0", "SELECT");
-        var result = await Call(() => Gateway.QueryStatementAsync(probe, _caller, cancellationToken), cancellationToken);
-        return new StatementDescription(types, await WithJsonTypesAsync(result.Schema, bound));
+        var result = await Call(() => Gateway.QueryStatementAsync(probe, SessionCaller, cancellationToken), cancellationToken);
+        // JSON columns come marked arrow.json (jsonb) by the plan, as DuckDB's binder typed them.
+        return new StatementDescription(types, result.Schema);
     }
 
     public async ValueTask<StatementResult> ExecuteAsync(BackendStatement statement, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
@@ -78,31 +84,31 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
         switch (keyword)
         {
             case "INSERT":
-                return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), _caller, cancellationToken), cancellationToken));
+                return StatementResult.Affected("INSERT", await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), SessionCaller, cancellationToken), cancellationToken));
             case "UPDATE" or "DELETE":
                 var kind = keyword == "UPDATE" ? StatementKind.Update : StatementKind.Delete;
-                return StatementResult.Affected(keyword, await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(kind, sql, keyword), _caller, cancellationToken), cancellationToken));
+                return StatementResult.Affected(keyword, await Call(() => Gateway.ExecuteStatementAsync(new ClassifiedStatement(kind, sql, keyword), SessionCaller, cancellationToken), cancellationToken));
             case "CREATE":
                 // CREATE TABLE or another CREATE: the gateway's classifier tells them apart (the only classification).
-                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
+                await Call(() => Gateway.ExecuteAsync(sql, SessionCaller, cancellationToken), cancellationToken);
                 return StatementResult.Command("CREATE TABLE");
             case "DROP" or "TRUNCATE" when !NamesCatalogRelation(sql):
                 // DROP TABLE / TRUNCATE: the gateway reads and runs them (DdlStatementParser). One naming a catalog
                 // relation goes where every catalog statement goes (which refuses it as read-only).
-                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
+                await Call(() => Gateway.ExecuteAsync(sql, SessionCaller, cancellationToken), cancellationToken);
                 return StatementResult.Command(keyword == "DROP" ? "DROP TABLE" : "TRUNCATE TABLE");
             case "FLUSH":
                 // The gateway's classifier reads FLUSH's optional table (the only classification).
-                await Call(() => Gateway.ExecuteAsync(sql, _caller, cancellationToken), cancellationToken);
+                await Call(() => Gateway.ExecuteAsync(sql, SessionCaller, cancellationToken), cancellationToken);
                 return StatementResult.Command("FLUSH");
             case "OPTIMIZE" or "VACUUM":
                 // Maintenance: the gateway reads the statement and runs it on each table grain of the caller's projects.
-                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                await Call(() => Gateway.ExecuteAsync(sql, SessionCaller), cancellationToken);
                 return StatementResult.Command(keyword);
             case "ALTER" when !NamesCatalogRelation(sql):
                 // ALTER TABLE … SET (retention = …); any other ALTER is refused by the gateway. An ALTER of a catalog
                 // relation goes where every catalog statement goes (which refuses it as read-only).
-                await Call(() => Gateway.ExecuteAsync(sql, _caller), cancellationToken);
+                await Call(() => Gateway.ExecuteAsync(sql, SessionCaller), cancellationToken);
                 return StatementResult.Command("ALTER TABLE");
             default:
                 // timefusion.tables is the gateway's (its name would otherwise read as information_schema's "tables").
@@ -114,8 +120,8 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 }
                 // WITH … may be a query or DML and anything else is refused: there the gateway classifies (once).
                 return await QueryRowsAsync(IsQueryKeyword(keyword)
-                    ? token => Gateway.StartQueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), _caller, token)
-                    : token => Gateway.StartQueryAsync(sql, _caller, token), sql, cancellationToken);
+                    ? token => Gateway.StartQueryStatementAsync(new ClassifiedStatement(StatementKind.Select, sql, keyword), SessionCaller, token)
+                    : token => Gateway.StartQueryAsync(sql, SessionCaller, token), cancellationToken);
         }
     }
 
@@ -140,17 +146,6 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 Detail = "Only an admin or the user whose query is being canceled may cancel it.",
             };
         return Sessions.Cancel(processId);
-    }
-
-    /// <summary>The result schema with its JSON columns marked, so they are described as jsonb (<see cref="JsonResultColumns"/>).</summary>
-    private async ValueTask<Schema> WithJsonTypesAsync(Schema schema, string sql)
-    {
-        if (!JsonResultColumns.MayHaveJson(schema)) return schema;
-        // Best effort: a catalog unreachable for a moment describes JSON columns as text rather than failing the query.
-        IReadOnlyList<TableDefinition> tables;
-        try { tables = await grains.GetGrain<ICatalogGrain>(0).ListTablesAsync(); }
-        catch (Exception e) when (e is not OperationCanceledException) { tables = []; }
-        return JsonResultColumns.Mark(schema, sql, tables);
     }
 
     /// <summary>
@@ -235,7 +230,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     {
         // Rows carrying project_id go to their projects (each checked writable before anything lands); others to the
         // caller's default project.
-        if (_caller.DefaultProject is null && target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0)
+        if (SessionCaller.DefaultProject is null && target.Schema.GetFieldIndex(TableSchema.ProjectColumn) < 0)
             throw new PostgresErrorException(SqlState.InsufficientPrivilege, "COPY needs a user with a default project, or a project_id column");
         _block?.RequireWritable("COPY FROM");
         if (_block is { } block) return await HoldCopyAsync(block, target, batches, cancellationToken);
@@ -268,7 +263,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
             if (transaction is { } txn)
                 return await Call(() => Gateway.CommitRoutedAsync(txn, target.Table, begun), cancellationToken);
             if (first is null) return 0;
-            return await Call(() => Gateway.InsertRoutedAsync(target.Table, first, _caller), cancellationToken);
+            return await Call(() => Gateway.InsertRoutedAsync(target.Table, first, SessionCaller), cancellationToken);
         }
         catch when (transaction is { } txn)
         {
@@ -331,7 +326,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     private async Task StageAsync(Guid transaction, string table, RecordBatch chunk, List<string> begun, CancellationToken cancellationToken)
     {
         if (chunk.Length == 0) return;
-        var started = await Call(() => Gateway.StageRoutedAsync(transaction, table, chunk, _caller, begun.ToArray()), cancellationToken);
+        var started = await Call(() => Gateway.StageRoutedAsync(transaction, table, chunk, SessionCaller, begun.ToArray()), cancellationToken);
         begun.AddRange(started);
     }
 
@@ -341,7 +336,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     /// the client gone), so that a timeout, cancel request, disconnect or shutdown still interrupts the statement while
     /// its rows are being sent, and an abandoned result frees the slot and the table grain's DuckDB result.
     /// </summary>
-    private async Task<StatementResult> QueryRowsAsync(Func<CancellationToken, Task<QueryStart>> start, string sql, CancellationToken cancellationToken)
+    private async Task<StatementResult> QueryRowsAsync(Func<CancellationToken, Task<QueryStart>> start, CancellationToken cancellationToken)
     {
         IDisposable? slot = null;
         StatementCancellations.RunningStatement? statement = null;
@@ -354,7 +349,7 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
                 statement = cancellations.Begin(cancellationToken);
                 var begun = await start(statement.Token).WaitAsync(statement.Token);
                 stream = await QueryResultStream.OpenAsync(grains, begun, statement.Token).WaitAsync(statement.Token);
-                var schema = await WithJsonTypesAsync(stream.Schema, sql);
+                var schema = stream.Schema;
                 var owner = new StreamedStatement(stream, statement, slot);
                 return StatementResult.Rows(schema, TranslateErrors(stream.ReadAllAsync(), statement, cancellationToken), owner);
             }

@@ -18,9 +18,6 @@ public sealed class NodePostgresDriverTests(SqlSurfaceFixture fixture)
     /// <summary>Cases whose output differs from PostgreSQL 15's on purpose, with the reason.</summary>
     private static readonly Dictionary<string, string> ExpectedDifferences = new(StringComparer.Ordinal)
     {
-        // jsonb -> key: the value is described as text (25), not jsonb, so node-postgres hands it over unparsed. Result
-        // columns are marked jsonb by name or by a ::jsonb cast (Backend/JsonResultColumns), not by operator.
-        ["reading_jsonb"] = "attributes->'http' is described as text, not jsonb",
     };
 
     private static readonly string[] Cases =

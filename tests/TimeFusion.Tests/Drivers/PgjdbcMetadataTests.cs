@@ -212,12 +212,24 @@ public sealed class PgjdbcMetadataTests(SqlSurfaceFixture fixture) : IAsyncLifet
     {
         var (ours, theirs) = await BothAsync(Columns);
         Assert.Equal(theirs.Names, ours.Names);
-        // nspname, relname, attname, atttypid, attnotnull in attnum order. TimeFusion's date partition column (its
-        // documented system column) is attnum 1, so the declared columns' numbers are one higher than PostgreSQL's.
-        static List<string> Key(List<string> rows) => rows.Select(r => r.Split('|')).Where(f => f[2] != "date")
-            .Select(f => string.Join("|", f[0], f[1], f[2], f[3], f[4])).ToList();
-        Assert.Equal(6, Key(theirs.Rows).Count);
-        Assert.Equal(Key(theirs.Rows), Key(ours.Rows));
+        // In attnum order. TimeFusion's date partition column (its documented
+        // system column) comes after the declared ones, so theirs are numbered as PostgreSQL numbers them.
+        // nspname, relname, attname, atttypid, attnotnull and attnum.
+        static List<string> Key(IEnumerable<string> rows) => rows.Select(r => r.Split('|'))
+            .Select(f => string.Join("|", f[0], f[1], f[2], f[3], f[4], f[8])).ToList();
+        Assert.Equal(6, theirs.Rows.Count);
+        Assert.Equal(Key(theirs.Rows), Key(ours.Rows.Where(r => r.Split('|')[2] != "date")));
+        Assert.Equal("date", ours.Rows[^1].Split('|')[2]);
+    }
+
+    [Fact]
+    public async Task Pg_attribute_numbers_the_declared_columns_as_PostgreSQL_does()
+    {
+        var (ours, theirs) = await BothAsync("SELECT a.attname, a.attnum FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+            + $"WHERE c.relname = '{Table}' AND a.attnum > 0 ORDER BY a.attnum");
+        Assert.Equal(["project_id|1", "timestamp|2", "name|3", "n|4", "attributes|5", "tags|6"], theirs.Rows);
+        // TimeFusion's date partition column follows them.
+        Assert.Equal([.. theirs.Rows, "date|7"], ours.Rows);
     }
 
     [Fact]

@@ -89,6 +89,32 @@ public sealed class DriverPathTests(OneSiloCluster fixture) : IClassFixture<OneS
     }
 
     [Fact]
+    public async Task Json_results_are_typed_by_the_statement_not_by_their_names()
+    {
+        await using var connection = await OpenAsync();
+        await using (var insert = new NpgsqlCommand($"INSERT INTO {Table} (id, timestamp, level, attributes) VALUES ('drv-json-2', TIMESTAMPTZ '2026-12-06 11:00:00+00', 'INFO', '{{\"k\":{{\"n\":2}}}}')", connection))
+            await insert.ExecuteNonQueryAsync();
+        // As PostgreSQL types them: an alias of a jsonb column and -> are jsonb; ->> is text; a text column aliased to a
+        // JSON column's name stays text; a subquery carries the type through.
+        const string sql = $"SELECT attributes AS a, attributes->'k' AS y, attributes->>'k' AS t, id AS attributes, s.j FROM {Table}, "
+            + "(SELECT '[1]'::jsonb AS j) s WHERE id = 'drv-json-2'";
+        string[] expected = ["jsonb", "jsonb", "text", "text", "jsonb"];
+        // Described before execution (Parse/Describe), and as executed.
+        await using (var prepared = new NpgsqlCommand(sql, connection))
+        {
+            await prepared.PrepareAsync();
+            await using var described = await prepared.ExecuteReaderAsync(System.Data.CommandBehavior.SchemaOnly);
+            Assert.Equal(expected, Enumerable.Range(0, described.FieldCount).Select(described.GetDataTypeName));
+        }
+        await using var select = new NpgsqlCommand(sql, connection);
+        await using var reader = await select.ExecuteReaderAsync();
+        Assert.Equal(expected, Enumerable.Range(0, reader.FieldCount).Select(reader.GetDataTypeName));
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("{\"n\":2}", reader.GetString(1));
+        Assert.Equal("drv-json-2", reader.GetString(3));
+    }
+
+    [Fact]
     public async Task Current_setting_reads_the_connections_application_name_and_time_zone()
     {
         await using var connection = await OpenAsync("drv-app");

@@ -103,6 +103,14 @@ public sealed record Caller([property: Id(0)] string? DefaultProject, [property:
 
     /// <summary>A user of one project.</summary>
     public static Caller ForProject(string project) => new(project, [project], false);
+
+    /// <summary>
+    /// The session's <c>TimeZone</c> (an IANA name such as <c>Europe/Paris</c>); null is UTC. Queries run in it, as
+    /// PostgreSQL's do: a timestamptz cast to text (or concatenated to a string) is shown in it, and a time literal
+    /// without an offset is read in it.
+    /// </summary>
+    [Id(3)]
+    public string? TimeZone { get; init; }
 }
 
 /// <summary>What kind of statement a piece of SQL is.</summary>

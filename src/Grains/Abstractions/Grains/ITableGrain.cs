@@ -144,7 +144,19 @@ public sealed record GrainQuery(
     [property: Id(0)] string Sql,
     [property: Id(1)] long? MinTimestampMicros,
     [property: Id(2)] long? MaxTimestampMicros,
-    [property: Id(3)] long? NewestFirstLimit);
+    [property: Id(3)] long? NewestFirstLimit)
+{
+    /// <summary>The session time zone the statement runs in (<see cref="Caller.TimeZone"/>); null is UTC.</summary>
+    [Id(4)]
+    public string? TimeZone { get; init; }
+
+    /// <summary>
+    /// Positions of the result columns that hold JSON (DuckDB's binder types them JSON); the grain marks them
+    /// <c>arrow.json</c> in what it streams (<see cref="Wire.ArrowJsonFields"/>). Empty when none.
+    /// </summary>
+    [Id(5)]
+    public IReadOnlyList<int> JsonColumns { get; init; } = [];
+}
 
 /// <summary>What one table grain reports for EXPLAIN.</summary>
 /// <param name="DeltaFiles">Data files in the Delta snapshot.</param>

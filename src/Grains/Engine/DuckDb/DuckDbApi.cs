@@ -121,6 +121,13 @@ internal static unsafe partial class DuckDbApi
     [LibraryImport(Library)]
     public static partial IntPtr duckdb_prepared_statement_column_name(PreparedStatementHandle prepared, ulong column);
 
+    [LibraryImport(Library)]
+    public static partial LogicalTypeHandle duckdb_prepared_statement_column_logical_type(PreparedStatementHandle prepared, ulong column);
+
+    // The alias (e.g. "JSON") of a logical type, or NULL; free it with duckdb_free.
+    [LibraryImport(Library)]
+    public static partial IntPtr duckdb_logical_type_get_alias(LogicalTypeHandle type);
+
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int duckdb_bind_varchar(PreparedStatementHandle prepared, ulong index, string value);
 

@@ -39,6 +39,29 @@ public static class DuckDbStatements
     }
 
     /// <summary>
+    /// The result columns of <paramref name="sql"/> as <see cref="ColumnNames"/>, each with whether DuckDB types it
+    /// <c>JSON</c> (its JSON logical type: a JSON column, <c>-&gt;</c>, <c>::JSON</c>). Nothing runs.
+    /// </summary>
+    /// <exception cref="DuckDbSqlException">DuckDB's parser or binder error.</exception>
+    /// <exception cref="ObjectDisposedException">The connection is closed.</exception>
+    public static IReadOnlyList<(string Name, bool IsJson)> Columns(DuckDBConnection connection, string sql)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sql);
+        using var lease = ConnectionLease.Acquire(connection);
+        using var prepared = DuckDbStatementRunner.Prepare(lease.Handle, sql);
+        var count = checked((int)DuckDbApi.duckdb_prepared_statement_column_count(prepared));
+        var columns = new (string, bool)[count];
+        for (var i = 0; i < count; i++)
+        {
+            var name = DuckDbApi.TakeText(DuckDbApi.duckdb_prepared_statement_column_name(prepared, (ulong)i)) ?? "";
+            using var type = DuckDbApi.duckdb_prepared_statement_column_logical_type(prepared, (ulong)i);
+            var alias = type.IsInvalid ? null : DuckDbApi.TakeText(DuckDbApi.duckdb_logical_type_get_alias(type));
+            columns[i] = (name, string.Equals(alias, "JSON", StringComparison.OrdinalIgnoreCase));
+        }
+        return columns;
+    }
+
+    /// <summary>
     /// Whether <paramref name="sql"/> is exactly one statement that DuckDB binds as a query (SELECT, VALUES, a CTE
     /// over them): nothing that could change the database (DDL, ATTACH, SET, PRAGMA, DML, CALL). Nothing runs.
     /// </summary>

@@ -49,6 +49,18 @@ public sealed class CallerScope
     /// <summary>An admin, optionally with a default project.</summary>
     public static CallerScope Admin(string? defaultProject = null) => new(defaultProject, null, null, isAdmin: true);
 
+    /// <summary>The session's time zone (an IANA name) queries run in; null is UTC (<see cref="InTimeZone"/>).</summary>
+    public string? TimeZone { get; private init; }
+
+    /// <summary>
+    /// This scope with queries run in <paramref name="zone"/> (null or UTC: UTC), as PostgreSQL runs them in the session
+    /// <c>TimeZone</c>. Writes (UPDATE, DELETE predicates) still run in UTC.
+    /// </summary>
+    public CallerScope InTimeZone(string? zone) => new(DefaultProject, ReadableProjects, WritableProjects, IsAdmin)
+    {
+        TimeZone = zone is null || zone.Equals("UTC", StringComparison.OrdinalIgnoreCase) ? null : zone,
+    };
+
     /// <summary>Whether this caller may read <paramref name="project"/>.</summary>
     public bool CanRead(string project) => IsAdmin || ReadableProjects is null || ReadableProjects.Contains(project);
 

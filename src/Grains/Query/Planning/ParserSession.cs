@@ -138,11 +138,31 @@ internal sealed class ParserSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// As <see cref="Prepare"/>, with the positions of the columns DuckDB types JSON (the stubs' JSON columns are JSON,
+    /// as PostgreSQL's are jsonb).
+    /// </summary>
+    /// <exception cref="SqlPlanningException">The DuckDB binder's error, mapped to a SQLSTATE.</exception>
+    public (IReadOnlyList<string> Names, IReadOnlyList<int> JsonColumns) PrepareColumns(string sql)
+    {
+        try
+        {
+            var columns = DuckDbStatements.Columns(_connection, sql);
+            return (columns.Select(c => c.Name).ToList(), Enumerable.Range(0, columns.Count).Where(i => columns[i].IsJson).ToList());
+        }
+        catch (DuckDbSqlException e)
+        {
+            throw DuckDbErrors.ToPlanningException(e, null);
+        }
+    }
+
     /// <summary>Makes sure an empty TEMP table with <paramref name="schema"/>'s name and columns exists on this connection.</summary>
     public void EnsureStub(TableSchema schema)
     {
         if (_stubs.TryGetValue(schema.Name, out var existing) && ReferenceEquals(existing.Schema, schema)) return;
-        var columns = schema.ToDuckDbColumns();
+        // JSON columns are JSON here (VARCHAR in the buffer): the binder then types JSON results for the protocol.
+        var columns = string.Join(", ", schema.Columns.Select(c =>
+            $"{SqlNames.Quote(c.Name)} {(c.Type == ColumnType.Json ? "JSON" : ColumnTypeMapping.ToDuckDb(c.Type))}{(c.Nullable ? "" : " NOT NULL")}"));
         if (existing.Columns != columns)
             Execute($"CREATE OR REPLACE TEMP TABLE {SqlNames.Quote(schema.Name)} ({columns})");
         _stubs[schema.Name] = (schema, columns);
@@ -168,6 +188,30 @@ internal sealed class ParserSession : IDisposable
     }
 
     /// <summary>Runs a statement whose text we generated.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> with the connection in the time zone <paramref name="zone"/>, then back in UTC. A
+    /// zone DuckDB does not know leaves it in UTC, as the executors do (TimeZoneSettings).
+    /// </summary>
+    public T InTimeZone<T>(string zone, Func<T> work)
+    {
+        try
+        {
+            Execute("SET TimeZone = " + SqlNames.Literal(zone));
+        }
+        catch (DuckDBException)
+        {
+            return work();
+        }
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            Execute("SET TimeZone = 'UTC'");
+        }
+    }
+
     public void Execute(string sql)
     {
         using var cmd = _connection.CreateCommand();

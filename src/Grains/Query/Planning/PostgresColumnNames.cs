@@ -51,7 +51,11 @@ public static class PostgresColumnNames
         "COLUMN_REF" => SqlAst.ColumnNames(expression) is { Length: > 0 } names ? names[^1] : null,
         "FUNCTION" when !SqlAst.Bool(expression, "is_operator") => FunctionName(SqlAst.Str(expression, "function_name")),
         "WINDOW" => FunctionName(SqlAst.Str(expression, "function_name")),
-        "CAST" => NameOf(expression?["child"]) ?? TypeName(expression?["cast_type"]),
+        // PostgreSQL's FigureColname: a cast's name is weak, so the name of what it casts wins unless that is a cast (or
+        // CASE) itself: `x::text` is x, `timestamptz '…'::text` is text.
+        "CAST" => SqlAst.Class(expression?["child"]) is not ("CAST" or "CASE") && NameOf(expression?["child"]) is { } named
+            ? named
+            : TypeName(expression?["cast_type"]) ?? NameOf(expression?["child"]),
         "CASE" => "case",
         "OPERATOR" when SqlAst.Type(expression) == "ARRAY_CONSTRUCTOR" => "array",
         "OPERATOR" when SqlAst.Type(expression) == "OPERATOR_COALESCE" => "coalesce",

@@ -63,7 +63,7 @@ public sealed class QueryAnalyzer
         // Bind as written (with canonical names): validates columns, functions, types; names the result columns.
         // A statement that needed no rewriting is kept as the caller wrote it (same parse tree, no round trip).
         var canonicalSql = rewritten ? session.Deserialize(root) : sql;
-        var outputNames = session.Prepare(canonicalSql);
+        var (outputNames, jsonColumns) = session.PrepareColumns(canonicalSql);
 
         var now = TruncateToMicroseconds(_time.GetUtcNow());
         var columns = new HashSet<string>(refs.SelectMany(r => r.Schema.Columns.Select(c => c.Name)), StringComparer.OrdinalIgnoreCase);
@@ -71,11 +71,11 @@ public sealed class QueryAnalyzer
         var plannedSql = ClockRewriter.Rewrite(node, now, columns.Contains) > 0 ? session.Deserialize(root) : canonicalSql;
 
         if (refs.Count == 0)
-            return new QueryPlan(PlanKind.GatewayOnly, plannedSql, [], null, plannedSql, outputNames, now, null, null);
+            return new QueryPlan(PlanKind.GatewayOnly, plannedSql, [], null, plannedSql, outputNames, now, null, null) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
 
         var functions = session.Functions;
         var projects = refs.Select(r => ResolveProjects(r, catalog, caller)).ToList();
-        var times = EvaluateTimeBounds(session, refs, functions);
+        var times = EvaluateTimeBounds(session, refs, functions, caller.TimeZone);
         var limitPush = LimitPushdown(node, refs, functions);
         TableScan Scan(TableReference r, string? predicate, string? scanSql) => new(r.Index, r.Schema, r.Qualifier,
             projects[r.Index].Projects, projects[r.Index].Source, times[r.Index], predicate, ScanColumns(node, r), scanSql,
@@ -87,7 +87,7 @@ public sealed class QueryAnalyzer
         {
             var newestFirst = limitPush is { NewestFirst: true } ? limitPush.Rows : (long?)null;
             return new QueryPlan(PlanKind.SingleGrain, plannedSql, refs.Select(r => Scan(r, null, null)).ToList(),
-                plannedSql, null, outputNames, now, newestFirst, null);
+                plannedSql, null, outputNames, now, newestFirst, null) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
         }
 
         string? fallback;
@@ -103,7 +103,7 @@ public sealed class QueryAnalyzer
                     // The merge has no WITH clause of its own (the split refuses one), so this binds it over the partials' shape.
                     session.Prepare($"WITH {QueryPlan.PartialsRelation} AS ({grainSql}) {mergeSql}", "merge of partial aggregates");
                     return new QueryPlan(PlanKind.PartialAggregate, plannedSql, [Scan(refs[0], null, null)], grainSql, mergeSql,
-                        outputNames, now, null, null);
+                        outputNames, now, null, null) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
                 }
                 catch (SqlPlanningException e)
                 {
@@ -150,7 +150,7 @@ public sealed class QueryAnalyzer
             throw new SqlPlanningException(SqlState.InternalError, "cannot distribute the statement: " + e.Message);
         }
         var newest = scans.Count == 1 ? scans[0].NewestFirstLimit : null;
-        return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback);
+        return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
     }
 
     private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % 10, TimeSpan.Zero);
@@ -235,13 +235,23 @@ public sealed class QueryAnalyzer
     internal static IReadOnlyList<string> CallerProjects(IReadOnlyList<string> tableProjects, IReadOnlySet<string>? allowed) =>
         tableProjects.Where(p => allowed is null || allowed.Contains(p)).Distinct().Order(StringComparer.Ordinal).ToList();
 
-    internal static TimeRange[] EvaluateTimeBounds(ParserSession session, IReadOnlyList<TableReference> refs, FunctionCatalog functions)
+    /// <summary>
+    /// The time range each reference's conjuncts allow, their constants evaluated in <paramref name="timeZone"/> (null:
+    /// UTC), the zone the statement runs in, so a literal without an offset bounds what the grains will compare.
+    /// </summary>
+    internal static TimeRange[] EvaluateTimeBounds(ParserSession session, IReadOnlyList<TableReference> refs, FunctionCatalog functions, string? timeZone = null)
     {
         var ranges = new TimeRange[refs.Count];
         var requests = refs.SelectMany(r => r.FilterConjuncts.Concat(r.ConstraintOnlyConjuncts)
             .SelectMany(c => ConjunctAnalysis.TimeBounds(c, r, functions))).ToList();
         if (requests.Count == 0) return ranges;
 
+        if (timeZone is not null) return session.InTimeZone(timeZone, () => Ranges(session, requests, ranges));
+        return Ranges(session, requests, ranges);
+    }
+
+    private static TimeRange[] Ranges(ParserSession session, List<BoundRequest> requests, TimeRange[] ranges)
+    {
         // All constants in one SELECT (e0 AS __e0, …), each cast to TIMESTAMPTZ and to DATE, as epoch microseconds.
         var values = EvaluateBounds(session, requests, Enumerable.Range(0, requests.Count).ToList());
         if (values is null)
@@ -280,7 +290,7 @@ public sealed class QueryAnalyzer
         var casts = which.SelectMany(i => new[]
         {
             $"epoch_us(TRY_CAST(__e{i} AS TIMESTAMPTZ))",
-            $"epoch_us(CAST(TRY_CAST(__e{i} AS DATE) AS TIMESTAMPTZ))",
+            $"epoch_us(CAST(TRY_CAST(__e{i} AS DATE) AS TIMESTAMP))",
         });
         return session.EvaluateRow($"SELECT {string.Join(", ", casts)} FROM ({inner}) AS __c", which.Count * 2);
     }

@@ -66,4 +66,17 @@ public sealed class QueryPlan
 
     /// <summary>Why a statement over several grains ships rows instead of partial aggregates (null when it does not).</summary>
     public string? FallbackReason { get; }
+
+    /// <summary>
+    /// The session time zone every SQL text of this plan runs in, on the grains and in the merge (null: UTC); the time
+    /// bounds were evaluated in it too.
+    /// </summary>
+    public string? TimeZone { get; internal init; }
+
+    /// <summary>
+    /// Positions of the result columns DuckDB's binder types JSON (a JSON column, <c>-&gt;</c>, <c>::jsonb</c>), which
+    /// PostgreSQL types jsonb: the executors' results export JSON as plain utf8, so these are marked
+    /// <c>arrow.json</c> on the result (<see cref="Wire.ArrowJsonFields"/>).
+    /// </summary>
+    public IReadOnlyList<int> JsonColumns { get; internal init; } = [];
 }

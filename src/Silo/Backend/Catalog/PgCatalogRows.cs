@@ -68,7 +68,12 @@ internal static class PgCatalogRows
             var table = tables[i];
             var relOid = FirstTableOid + 2L * i;
             var rowTypeOid = relOid + 1;
-            var schema = TableSchema.Create(table.Name, table.Columns).ToArrowSchema();
+            // The date partition column TimeFusion put first (CREATE TABLE did not declare it) is numbered last, as
+            // SELECT * shows it: the declared columns then have PostgreSQL's attnums for the same CREATE TABLE.
+            var full = TableSchema.Create(table.Name, table.Columns).ToArrowSchema();
+            var schema = full.FieldsList.Count > 1 && full.FieldsList[0].Name == TableSchema.DateColumn
+                ? new Apache.Arrow.Schema([.. full.FieldsList.Skip(1), full.FieldsList[0]], null)
+                : full;
             sql.Append("INSERT INTO tfpg.pg_class VALUES (").Append(relOid).Append(", ").Append(SqlNames.Literal(table.Name))
                 .Append(", ").Append(PgCatalogSchema.PublicNamespace).Append(", ").Append(rowTypeOid).Append(", 0, ").Append(owner)
                 .Append(", ").Append(PgCatalogSchema.HeapAccessMethod).Append(", ").Append(relOid)

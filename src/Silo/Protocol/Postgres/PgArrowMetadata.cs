@@ -10,10 +10,10 @@ namespace TimeFusion.Silo.Protocol.Postgres;
 public static class PgArrowMetadata
 {
     /// <summary>The Arrow field metadata key naming an extension type.</summary>
-    public const string ExtensionNameKey = "ARROW:extension:name";
+    public const string ExtensionNameKey = TimeFusion.Wire.ArrowJsonFields.ExtensionNameKey;
 
     /// <summary>The canonical Arrow JSON extension (storage utf8).</summary>
-    public const string JsonExtensionName = "arrow.json";
+    public const string JsonExtensionName = TimeFusion.Wire.ArrowJsonFields.JsonExtensionName;
 
     /// <summary>The canonical Arrow UUID extension (storage fixed_size_binary(16)).</summary>
     public const string UuidExtensionName = "arrow.uuid";

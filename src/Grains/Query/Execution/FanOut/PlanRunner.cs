@@ -34,7 +34,7 @@ public sealed class PlanRunner
         switch (plan.Kind)
         {
             case PlanKind.GatewayOnly:
-                return await _merge.ExecuteAsync(plan.MergeSql!, new Dictionary<string, QueryBatches>(), cancellationToken).ConfigureAwait(false);
+                return await _merge.ExecuteAsync(plan.MergeSql!, new Dictionary<string, QueryBatches>(), cancellationToken, plan.TimeZone).ConfigureAwait(false);
             case PlanKind.SingleGrain:
             {
                 var scan = plan.Scans[0];
@@ -45,13 +45,13 @@ public sealed class PlanRunner
             {
                 var scan = plan.Scans[0];
                 var calls = scan.Grains.Select(g => new Call(QueryPlan.PartialsRelation, g, plan.GrainSql!, scan.Time, null)).ToList();
-                return await FanOutAndMergeAsync(plan.MergeSql!, calls, [(QueryPlan.PartialsRelation, scan.Table, plan.GrainSql!)], runOnGrain, cancellationToken).ConfigureAwait(false);
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, [(QueryPlan.PartialsRelation, scan.Table, plan.GrainSql!)], runOnGrain, plan.TimeZone, cancellationToken).ConfigureAwait(false);
             }
             case PlanKind.RowShipping:
             {
                 var calls = plan.Scans.SelectMany(s => s.Grains.Select(g => new Call(s.RelationName, g, s.ScanSql!, s.Time, s.NewestFirstLimit))).ToList();
                 var relations = plan.Scans.Select(s => (s.RelationName, s.Table, s.ScanSql!)).ToList();
-                return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, cancellationToken).ConfigureAwait(false);
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, plan.TimeZone, cancellationToken).ConfigureAwait(false);
             }
             default:
                 throw new QueryExecutionException(SqlState.FeatureNotSupported, $"plan kind {plan.Kind} cannot run");
@@ -61,7 +61,7 @@ public sealed class PlanRunner
     private readonly record struct Call(string Relation, TableId Grain, string Sql, TimeRange Time, long? NewestFirstLimit);
 
     private async Task<QueryBatches> FanOutAndMergeAsync(string mergeSql, List<Call> calls,
-        List<(string Relation, TableSchema Table, string GrainSql)> relations, GrainQueryRunner runOnGrain, CancellationToken cancellationToken)
+        List<(string Relation, TableSchema Table, string GrainSql)> relations, GrainQueryRunner runOnGrain, string? timeZone, CancellationToken cancellationToken)
     {
         var results = new QueryBatches?[calls.Count];
         var shapes = new List<QueryBatches>();
@@ -112,12 +112,12 @@ public sealed class PlanRunner
                 {
                     // No grain: the relation still needs the grain SQL's shape.
                     schemaSource = await _merge.ExecuteAsync(StatementBinder.Bind(grainSql, table.Name, SnapshotRelation.Empty(table)),
-                        new Dictionary<string, QueryBatches>(), cancellationToken).ConfigureAwait(false);
+                        new Dictionary<string, QueryBatches>(), cancellationToken, timeZone).ConfigureAwait(false);
                     shapes.Add(schemaSource);
                 }
                 merged[relation] = new QueryBatches(schemaSource.Schema, parts.SelectMany(p => p.Batches).ToList());
             }
-            return await _merge.ExecuteAsync(mergeSql, merged, cancellationToken).ConfigureAwait(false);
+            return await _merge.ExecuteAsync(mergeSql, merged, cancellationToken, timeZone).ConfigureAwait(false);
         }
         finally
         {

@@ -35,23 +35,35 @@ public sealed class MergeExecutor
 
     /// <summary>Runs <paramref name="mergeSql"/> over <paramref name="relations"/> (not disposed here) and returns its result.</summary>
     /// <exception cref="QueryExecutionException">DuckDB refused or aborted a step.</exception>
-    public Task<QueryBatches> ExecuteAsync(string mergeSql, IReadOnlyDictionary<string, QueryBatches> relations, CancellationToken cancellationToken)
+    /// <param name="mergeSql">The statement.</param>
+    /// <param name="relations">The relations it reads, by name.</param>
+    /// <param name="cancellationToken">Interrupts DuckDB.</param>
+    /// <param name="timeZone">The session time zone it runs in (<see cref="Planning.QueryPlan.TimeZone"/>); null: UTC.</param>
+    public Task<QueryBatches> ExecuteAsync(string mergeSql, IReadOnlyDictionary<string, QueryBatches> relations, CancellationToken cancellationToken,
+        string? timeZone = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(mergeSql);
         ArgumentNullException.ThrowIfNull(relations);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.Factory.StartNew(() => Execute(mergeSql, relations, cancellationToken), cancellationToken,
+        return Task.Factory.StartNew(() => Execute(mergeSql, relations, timeZone, cancellationToken), cancellationToken,
             TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
     }
 
-    private QueryBatches Execute(string mergeSql, IReadOnlyDictionary<string, QueryBatches> relations, CancellationToken cancellationToken)
+    private QueryBatches Execute(string mergeSql, IReadOnlyDictionary<string, QueryBatches> relations, string? timeZone, CancellationToken cancellationToken)
     {
         var pool = _database.Connections;
         var connection = pool.Rent();
         var reusable = false;
         try
         {
-            Run(connection, "SET TimeZone = 'UTC'", "setting the session time zone");
+            try
+            {
+                SessionTimeZone.Set(connection, timeZone);
+            }
+            catch (DuckDBException e)
+            {
+                throw ExecutionErrors.FromDuckDb(e.Message, "setting the session time zone");
+            }
             Run(connection, "BEGIN TRANSACTION", "starting the merge transaction");
             try
             {

@@ -61,7 +61,7 @@ public sealed class SnapshotQueryExecutor
     /// As <see cref="ExecuteAsync"/>, with the table schema given (the grain's engine knows it) and what the run read.
     /// </summary>
     public async Task<(QueryBatches Batches, SnapshotQueryStats Stats)> ExecuteDetailedAsync(TableSnapshot snapshot, TableSchema schema,
-        IObjectStore store, string tableName, string sql, TimeRange time, long? newestFirstLimit, CancellationToken cancellationToken)
+        IObjectStore store, string tableName, string sql, TimeRange time, long? newestFirstLimit, CancellationToken cancellationToken, string? timeZone = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(schema);
@@ -95,7 +95,7 @@ public sealed class SnapshotQueryExecutor
                 };
                 var relation = SnapshotRelation.Build(schema, snapshot.Buffer.Relation, files, cutoff, DeltaSchemaEvolution.AddedColumns(snapshot.Delta));
                 var bound = StatementBinder.Bind(sql, tableName, relation);
-                var result = await RunAsync(snapshot.Buffer, bound, cancellationToken).ConfigureAwait(false);
+                var result = await RunAsync(snapshot.Buffer, bound, timeZone, cancellationToken).ConfigureAwait(false);
                 var last = a == attempts.Count - 1;
                 if (last || result.RowCount == expectedRows)
                 {
@@ -120,7 +120,7 @@ public sealed class SnapshotQueryExecutor
     /// </summary>
     /// <exception cref="QueryExecutionException">DuckDB refused the statement.</exception>
     public async Task<QueryStream> OpenStreamAsync(TableSnapshot snapshot, TableSchema schema, IObjectStore store, string tableName, string sql,
-        TimeRange time, CancellationToken cancellationToken)
+        TimeRange time, CancellationToken cancellationToken, string? timeZone = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(schema);
@@ -141,7 +141,7 @@ public sealed class SnapshotQueryExecutor
             var connection = snapshot.Buffer.Connection;
             var stream = await Task.Run(() =>
             {
-                SetUtc(connection);
+                SetTimeZone(connection, timeZone);
                 try
                 {
                     return DuckDbResultStream.Open(connection, bound, _options.TargetBatchRows, _options.StreamBatchBytes, _options.MaxResultBytes, cancellationToken);
@@ -165,7 +165,7 @@ public sealed class SnapshotQueryExecutor
     /// (buffer plus the Delta files <paramref name="time"/> keeps). Returns the plan's lines and the file counts.
     /// </summary>
     public async Task<(IReadOnlyList<string> Plan, int SnapshotFiles, int FilesKept)> ExplainAsync(TableSnapshot snapshot, TableSchema schema,
-        IObjectStore store, string tableName, string sql, TimeRange time, CancellationToken cancellationToken)
+        IObjectStore store, string tableName, string sql, TimeRange time, CancellationToken cancellationToken, string? timeZone = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(schema);
@@ -179,7 +179,7 @@ public sealed class SnapshotQueryExecutor
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var result = await RunAsync(snapshot.Buffer, "EXPLAIN " + bound, cancellationToken).ConfigureAwait(false);
+            using var result = await RunAsync(snapshot.Buffer, "EXPLAIN " + bound, timeZone, cancellationToken).ConfigureAwait(false);
             var lines = new List<string>();
             foreach (var batch in result.Batches)
             {
@@ -196,24 +196,24 @@ public sealed class SnapshotQueryExecutor
         }
     }
 
-    private async Task<QueryBatches> RunAsync(BufferSnapshot buffer, string sql, CancellationToken cancellationToken)
+    private async Task<QueryBatches> RunAsync(BufferSnapshot buffer, string sql, string? timeZone, CancellationToken cancellationToken)
     {
         var connection = buffer.Connection;
         var targetRows = _options.TargetBatchRows;
         return await Task.Factory.StartNew(() =>
         {
-            SetUtc(connection);
+            SetTimeZone(connection, timeZone);
             return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken, _options.MaxResultBytes);
         }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
     }
 
-    private static void SetUtc(DuckDB.NET.Data.DuckDBConnection connection)
+    private static void SetTimeZone(DuckDB.NET.Data.DuckDBConnection connection, string? timeZone)
     {
-        // The silo database's global default is UTC; set it on this connection too, so that no session setting left
-        // on a pooled connection changes how timestamps are rendered or truncated.
+        // The statement's session zone (UTC by default) on this connection, so that no zone left on a pooled connection
+        // changes how timestamps are rendered or truncated.
         try
         {
-            DuckDbCommands.Execute(connection, "SET TimeZone = 'UTC'");
+            SessionTimeZone.Set(connection, timeZone);
         }
         catch (DuckDB.NET.Data.DuckDBException e) when (e.Message.Contains("transaction is aborted", StringComparison.OrdinalIgnoreCase))
         {
