@@ -65,7 +65,8 @@ public class BufferAppendTests
     [Fact]
     public async Task A_failing_batch_leaves_nothing_behind()
     {
-        await using var db = BufferTestDatabase.Open(o => o.RowsPerChunk = 2048);
+        // Without a tail, so that DuckDB sees the batch during the call (with one, see Rows_DuckDB_refuses_in_the_tail_fault_the_table).
+        await using var db = BufferTestDatabase.Open(o => { o.RowsPerChunk = 2048; o.TailRows = 0; });
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, CancellationToken.None);
         await table.AppendAsync(BufferTestDatabase.SmallBatch(100, "ok"), 1, CancellationToken.None);
         var before = db.Budget.UsedBytes;
@@ -106,6 +107,60 @@ public class BufferAppendTests
         // The table still takes good batches afterwards.
         await table.AppendAsync(BufferTestDatabase.SmallBatch(10, "after"), 4, CancellationToken.None);
         Assert.Equal(110, await BufferTestDatabase.CountAsync(table));
+    }
+
+    [Fact]
+    public async Task Small_batches_wait_in_the_tail_and_every_reader_sees_them()
+    {
+        await using var db = BufferTestDatabase.Open(o => o.TailRows = 1_000);
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, CancellationToken.None);
+        for (var lsn = 1; lsn <= 30; lsn++)
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(30, $"t{lsn}"), lsn, CancellationToken.None);
+        // 900 rows: below the tail's size, so no DuckDB transaction yet; counted all the same.
+        Assert.Equal(900, table.TailRows);
+        Assert.Equal(900, table.RowCount);
+        Assert.Equal(0, table.Stats.AppendTransactions);
+        // A snapshot moves the tail first (one transaction for all 30 batches).
+        Assert.Equal(900, await BufferTestDatabase.CountAsync(table));
+        Assert.Equal(0, table.TailRows);
+        Assert.Equal(1, table.Stats.AppendTransactions);
+        Assert.Equal(30, table.Stats.AppendedBatches);
+        // Reaching the tail's size moves it at once.
+        for (var lsn = 31; lsn <= 64; lsn++)
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(30, $"t{lsn}"), lsn, CancellationToken.None);
+        Assert.Equal(2, table.Stats.AppendTransactions);
+        Assert.Equal(0, table.TailRows);
+        // DML and deletes apply to rows still in the tail.
+        await table.AppendAsync(BufferTestDatabase.SmallBatch(30, "tail"), 65, CancellationToken.None);
+        Assert.Equal(30, table.TailRows);
+        Assert.Equal(30, await table.ApplyDeleteAsync("id LIKE 'tail%'", CancellationToken.None));
+        await table.AppendAsync(BufferTestDatabase.SmallBatch(30, "kept"), 66, CancellationToken.None);
+        Assert.Equal(30 * 64, await table.DeleteUpToAsync(65, CancellationToken.None));
+        Assert.Equal(30, await BufferTestDatabase.CountAsync(table));
+        Assert.Equal(30, table.RowCount);
+    }
+
+    [Fact]
+    public async Task Rows_DuckDB_refuses_in_the_tail_fault_the_table()
+    {
+        await using var db = BufferTestDatabase.Open(o => { o.ValidateUtf8 = false; o.TailRows = 100_000; });
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, CancellationToken.None);
+        await table.AppendAsync(BufferTestDatabase.SmallBatch(10, "ok"), 1, CancellationToken.None);
+        var good = BufferTestDatabase.SmallBatch(10);
+        var arrays = good.Arrays.ToArray();
+        var bytes = new byte[10];
+        System.Array.Fill(bytes, (byte)'a');
+        bytes[5] = 0xC3; // invalid UTF-8 the (disabled) managed check would have refused
+        arrays[good.Schema.GetFieldIndex("level")] = new StringArray(new ArrayData(StringType.Default, 10, 0, 0,
+            [ArrowBuffer.Empty, new ArrowBuffer.Builder<int>().AppendRange(Enumerable.Range(0, 11)).Build(), new ArrowBuffer(bytes)]));
+        using var bad = new RecordBatch(good.Schema, arrays, 10);
+        await table.AppendAsync(bad, 2, CancellationToken.None); // accepted into the tail: DuckDB has not seen it
+        // The move into DuckDB fails whole (the good batch with it) and the table stays refused: logged rows are
+        // missing from the buffer, which only reopening (replaying the WAL) may repair.
+        Assert.Throws<BufferException>(() => table.OpenSnapshot(0));
+        Assert.NotNull(table.TailFault);
+        await Assert.ThrowsAsync<BufferException>(() => table.DrainTailAsync());
+        await Assert.ThrowsAsync<BufferException>(() => table.ApplyDeleteAsync("true", CancellationToken.None));
     }
 
     [Fact]
@@ -200,7 +255,7 @@ public class BufferAppendTests
     [Fact]
     public async Task Invalid_utf8_is_refused_whole_even_without_the_managed_check()
     {
-        await using var db = BufferTestDatabase.Open(o => o.ValidateUtf8 = false);
+        await using var db = BufferTestDatabase.Open(o => { o.ValidateUtf8 = false; o.TailRows = 0; });
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, CancellationToken.None);
         var good = BufferTestDatabase.SmallBatch(3_000);
         var arrays = good.Arrays.ToArray();

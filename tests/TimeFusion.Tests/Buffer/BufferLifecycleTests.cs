@@ -35,7 +35,7 @@ public class BufferLifecycleTests
     [Fact]
     public async Task Full_generations_are_compressed_in_the_background_and_flushed_ones_detached_after_their_readers_close()
     {
-        await using var db = BufferTestDatabase.Open(o => o.GenerationRows = 20_000);
+        await using var db = BufferTestDatabase.Open(o => { o.GenerationRows = 20_000; o.TailRows = 0; }); // generations as appends arrive, no tail
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
         await table.AppendAsync(BufferTestDatabase.SmallBatch(10_000, "a", first: 0), 1, default);
         await table.AppendAsync(BufferTestDatabase.SmallBatch(10_000, "b", first: 10_000), 2, default);
@@ -69,6 +69,7 @@ public class BufferLifecycleTests
         await using var db = BufferTestDatabase.Open(o =>
         {
             o.GenerationRows = 1_000;
+            o.TailRows = 0; // generations as appends arrive
             o.CompressInBackground = false; // keep the generations apart
         });
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
@@ -95,7 +96,7 @@ public class BufferLifecycleTests
     [Fact]
     public async Task Sealed_generations_merge_into_the_base_but_never_across_a_pending_flush()
     {
-        await using var db = BufferTestDatabase.Open(o => o.GenerationRows = 2_000);
+        await using var db = BufferTestDatabase.Open(o => { o.GenerationRows = 2_000; o.TailRows = 0; }); // generations as appends arrive, no tail
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
         BufferSnapshot? early = null;
         for (var lsn = 1; lsn <= 10; lsn++)

@@ -13,9 +13,12 @@ public abstract class EngineTestBase : IAsyncLifetime
     /// <summary>The kit: buffer database, local stores, options.</summary>
     protected EngineTestKit Kit { get; private set; } = null!;
 
+    /// <summary>The kit's buffer options; null for the kit's defaults.</summary>
+    protected virtual TimeFusion.Buffer.BufferOptions? KitBuffer => null;
+
     public virtual Task InitializeAsync()
     {
-        Kit = new EngineTestKit(_dir.Path);
+        Kit = new EngineTestKit(_dir.Path, KitBuffer);
         return Task.CompletedTask;
     }
 

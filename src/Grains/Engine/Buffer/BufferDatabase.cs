@@ -164,7 +164,8 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
             await Task.Run(() =>
             {
                 var token = Budget.BeginReconcile();
-                Budget.CompleteReconcile(token, TableMemoryBytes());
+                // Rows in the tables' tails are held as Arrow, not in DuckDB: they count at their estimate.
+                Budget.CompleteReconcile(token, TableMemoryBytes() + Tables.Values.Sum(t => t.TailBytes));
             }).ConfigureAwait(false);
         }
         finally

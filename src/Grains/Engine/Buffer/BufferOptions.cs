@@ -66,6 +66,14 @@ public sealed class BufferOptions
     public int MaxCoalescedRows { get; set; } = 65_536;
 
     /// <summary>
+    /// Rows of logged batches a table holds as Arrow before moving them into DuckDB in one transaction (see
+    /// <see cref="BufferTable.DrainTailAsync"/>); a snapshot, a DML or a flush moves them first, whatever their number.
+    /// DuckDB's append transaction costs milliseconds on a wide table however few its rows, so small batches wait
+    /// here to share one. 0 = every batch goes to DuckDB at once. Default 16,384.
+    /// </summary>
+    public int TailRows { get; set; } = 16_384;
+
+    /// <summary>
     /// Merge and compress sealed generations in the background (default true). When false they stay uncompressed
     /// until <see cref="BufferTable.CheckpointAsync"/> or <see cref="BufferDatabase.CheckpointAsync"/> is called.
     /// </summary>
@@ -105,6 +113,8 @@ public sealed class BufferOptions
             throw new ArgumentOutOfRangeException(nameof(RowsPerChunk), RowsPerChunk, "must be between 1 and 1,048,576");
         if (GenerationRows < 1)
             throw new ArgumentOutOfRangeException(nameof(GenerationRows), GenerationRows, "must be positive");
+        if (TailRows < 0)
+            throw new ArgumentOutOfRangeException(nameof(TailRows), TailRows, "must not be negative");
         if (MaxCoalescedRows < 0)
             throw new ArgumentOutOfRangeException(nameof(MaxCoalescedRows), MaxCoalescedRows, "must not be negative");
         if (MaxConcurrentCheckpoints < 1)

@@ -104,6 +104,7 @@ public sealed partial class BufferTable
 
     private async Task AppendValidatedAsync(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, CancellationToken cancellationToken)
     {
+        var drain = false;
         try
         {
             await _appendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -124,24 +125,16 @@ public sealed partial class BufferTable
             long rows = 0;
             foreach (var item in group)
                 rows += item.Batch.Length;
-            if (rows > 0)
+            if (IsLarge(rows) && Interlocked.Read(ref _tailRows) == 0)
             {
-                var active = _appenderTarget!;
-                if (ShouldSeal(active))
-                {
-                    Rotate();
-                    active = _appenderTarget!;
-                }
-                // Widen before committing: a snapshot deciding from the bounds must never miss a committed row.
-                lock (_gate)
-                {
-                    active.Widen(first);
-                    active.Widen(last);
-                }
-                AppendInTransaction(group, rows);
-                lock (_gate)
-                    active.Rows += rows;
-                Stats.RecordAppend(group.Count);
+                // Enough rows for a transaction of their own and nothing waiting: straight to DuckDB, where a refusal
+                // fails this call alone and leaves nothing behind (the reservations go back below).
+                AppendToDuckDb(group.Select(g => (g.Batch, g.Lsn)).ToList(), rows);
+            }
+            else if (rows > 0 && AddToTail(group, rows))
+            {
+                // Logged rows wait in the tail until enough of them share one DuckDB commit (see BufferTable.Tail).
+                drain = true;
             }
             foreach (var item in group)
             {
@@ -153,12 +146,42 @@ public sealed partial class BufferTable
         catch
         {
             ReleaseAll(group);
+            _appendLock.Release();
             throw;
+        }
+        try
+        {
+            // The group is in the tail and its reservations are held: from here a failure faults the table, it never
+            // hands the reservations back (the rows are logged and must reach the buffer on reopening).
+            if (drain)
+                DrainTailLocked();
         }
         finally
         {
             _appendLock.Release();
         }
+    }
+
+    /// <summary>Under the append lock: appends logged batches to the generation taking appends, in one transaction.</summary>
+    private void AppendToDuckDb(IReadOnlyList<(ValidatedBatch Batch, long Lsn)> items, long rows)
+    {
+        var (first, last) = (items[0].Lsn, items[^1].Lsn);
+        var active = _appenderTarget!;
+        if (ShouldSeal(active))
+        {
+            Rotate();
+            active = _appenderTarget!;
+        }
+        // Widen before committing: a snapshot deciding from the bounds must never miss a committed row.
+        lock (_gate)
+        {
+            active.Widen(first);
+            active.Widen(last);
+        }
+        AppendInTransaction(items, rows);
+        lock (_gate)
+            active.Rows += rows;
+        Stats.RecordAppend(items.Count);
     }
 
     private static void ReleaseAll(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group)
@@ -167,7 +190,7 @@ public sealed partial class BufferTable
             item.Reservation.Release();
     }
 
-    private void AppendInTransaction(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, long rows)
+    private void AppendInTransaction(IReadOnlyList<(ValidatedBatch Batch, long Lsn)> group, long rows)
     {
         var connection = _appendConnection!;
         var appender = _appender!;

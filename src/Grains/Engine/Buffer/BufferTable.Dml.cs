@@ -70,6 +70,7 @@ public sealed partial class BufferTable
         try
         {
             ThrowIfDisposed();
+            await DrainTailAsync().ConfigureAwait(false); // the statement applies to every row logged before it
             List<BufferGeneration> targets;
             lock (_gate)
                 targets = _generations.ToList();

@@ -24,6 +24,7 @@ public sealed partial class BufferTable
         try
         {
             ThrowIfDisposed();
+            await DrainTailAsync().ConfigureAwait(false); // rows up to the LSN may still wait in the tail
             var root = Path.GetFullPath(directory);
             lock (_gate)
                 _pendingFlushLsn = Math.Max(_pendingFlushLsn, upToLsn);
@@ -143,6 +144,7 @@ public sealed partial class BufferTable
         try
         {
             ThrowIfDisposed();
+            await DrainTailAsync().ConfigureAwait(false); // a row up to the LSN left in the tail would come back later
             // Seal the generation taking appends if it holds such rows: it must not be detached under the appender,
             // and only a sealed generation gets compressed, which is what gives partly deleted rows' memory back.
             await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= lsn, cancellationToken).ConfigureAwait(false);

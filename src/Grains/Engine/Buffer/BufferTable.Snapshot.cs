@@ -19,6 +19,7 @@ public sealed partial class BufferTable
     internal BufferSnapshot OpenSnapshotChoosing(Func<long> aboveLsnUnderLock)
     {
         ThrowIfDisposed();
+        DrainTailForRead(); // every row acknowledged before the snapshot was asked for is in DuckDB
         var aboveLsn = -1L;
         var pool = _db.Connections;
         var connection = pool.Rent();

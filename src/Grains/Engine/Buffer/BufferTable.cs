@@ -71,13 +71,13 @@ public sealed partial class BufferTable : IAsyncDisposable
     /// <summary>Prefix of the attached DuckDB databases holding the rows: <c>tfbuf_</c> + a hash of the project and table names.</summary>
     public string DatabasePrefix { get; }
 
-    /// <summary>Rows in the buffer now (appended minus deleted).</summary>
+    /// <summary>Rows in the buffer now (appended minus deleted), the tail's included.</summary>
     public long RowCount
     {
         get
         {
             lock (_gate)
-                return _generations.Sum(g => g.Rows);
+                return _generations.Sum(g => g.Rows) + Interlocked.Read(ref _tailRows);
         }
     }
 

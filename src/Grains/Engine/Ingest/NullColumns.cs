@@ -30,6 +30,12 @@ public static class NullColumns
         };
     }
 
+    /// <summary>Whether <paramref name="memory"/> is part of the shared block of zeros (immutable: never needs copying).</summary>
+    internal static bool IsSharedZeros(ReadOnlyMemory<byte> memory) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment)
+        && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(SharedZeros, out var shared)
+        && ReferenceEquals(segment.Array, shared.Array);
+
     private static ArrowBuffer Zeros(int bytes)
     {
         bytes = Math.Max(bytes, 1);

@@ -27,6 +27,31 @@ public sealed class ValidatedBatch
     /// <summary>Rows in the batch.</summary>
     public int Length => Batch.Length;
 
+    /// <summary>
+    /// The same rows in managed memory of their own, for a stage that keeps the batch after its caller may have
+    /// disposed or reused the original's buffers (the buffer's tail). The bytes are identical, so the copy stays
+    /// validated. The all-null columns' shared block of zeros is immutable and not copied.
+    /// </summary>
+    public ValidatedBatch Copy()
+    {
+        var arrays = new IArrowArray[Batch.ColumnCount];
+        for (var i = 0; i < arrays.Length; i++)
+            arrays[i] = ArrowArrayFactory.BuildArray(Copy(Batch.Column(i).Data));
+        return new ValidatedBatch(new RecordBatch(Batch.Schema, arrays, Batch.Length), Table);
+    }
+
+    private static ArrayData Copy(ArrayData data)
+    {
+        var buffers = new ArrowBuffer[data.Buffers.Length];
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            var memory = data.Buffers[i].Memory;
+            buffers[i] = memory.IsEmpty || NullColumns.IsSharedZeros(memory) ? new ArrowBuffer(memory) : new ArrowBuffer(memory.ToArray());
+        }
+        return new ArrayData(data.DataType, data.Length, data.NullCount, data.Offset, buffers,
+            data.Children?.Select(Copy), data.Dictionary is null ? null : Copy(data.Dictionary));
+    }
+
     /// <summary>Whether the batch was checked against a table with exactly <paramref name="schema"/>'s columns.</summary>
     public bool Fits(TableSchema schema)
     {

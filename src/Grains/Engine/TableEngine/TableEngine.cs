@@ -57,7 +57,7 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     public TableId Id { get; }
 
     /// <summary>Whether a failure (a WAL write refused, e.g. fenced by a new owner) stopped the engine: it must be reopened.</summary>
-    public bool IsFaulted => Volatile.Read(ref _fault) is not null || _wal.IsFaulted;
+    public bool IsFaulted => Volatile.Read(ref _fault) is not null || _wal.IsFaulted || _buffer.TailFault is not null;
 
     /// <summary>The table schema.</summary>
     public TableSchema Schema { get; }
@@ -415,6 +415,12 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     private void ThrowIfFaulted()
     {
         if (Volatile.Read(ref _fault) is { } fault) throw fault;
+        if (_buffer.TailFault is { } tail)
+        {
+            // Logged rows could not be moved from the tail into DuckDB: like a failed append, the table needs reopening.
+            Fault(tail, "logged rows could not be buffered");
+            throw _fault!;
+        }
     }
 
     /// <summary>Closes the WAL and drops the buffer table. Does not flush: call <see cref="FlushAsync"/> first to persist.</summary>
