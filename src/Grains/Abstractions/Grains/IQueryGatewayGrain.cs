@@ -172,10 +172,10 @@ public sealed record QueryStart(
 
 /// <summary>
 /// How several table grains' streams of one statement combine at the door: concatenated, or (<see cref="Sorted"/>)
-/// merged by their last column — a sort key whose bytes compare as the statement orders, each grain's rows already
+/// merged by their last column — a sort key (BIGINT, or BLOB compared bytewise) that orders as the statement does, each grain's rows already
 /// ordered by it — which is then dropped; <see cref="Offset"/> rows are skipped and at most <see cref="Limit"/> kept.
 /// </summary>
-/// <param name="Sorted">Whether the streams are merged by their last column (a bytewise sort key).</param>
+/// <param name="Sorted">Whether the streams are merged by their last column (a sort key).</param>
 /// <param name="Limit">At most this many rows (null: all).</param>
 /// <param name="Offset">Rows skipped first.</param>
 [GenerateSerializer, Immutable]

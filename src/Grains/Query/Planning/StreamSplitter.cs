@@ -7,7 +7,7 @@ namespace TimeFusion.Query.Planning;
 /// table row (no aggregate, window, DISTINCT, GROUP BY, HAVING, QUALIFY, sample; the table joined only by inner or
 /// cross joins to things that read no table), the statement over the union of the grains is the concatenation of
 /// the statement run on each grain. Each grain then runs the statement whole; with ORDER BY it also returns a sort
-/// key (<c>create_sort_key</c>, compared bytewise) and is ordered by it, so that the door merges the grains' sorted
+/// key (<c>create_sort_key</c>: a BIGINT, or a BLOB compared bytewise) and is ordered by it, so that the door merges the grains' sorted
 /// streams; LIMIT n OFFSET m becomes LIMIT n + m on the grains and is applied again at the door.
 /// </summary>
 internal static class StreamSplitter
@@ -127,7 +127,7 @@ internal static class StreamSplitter
 /// <see cref="Offset"/> rows and stops after <see cref="Limit"/>.
 /// </summary>
 /// <param name="GrainSql">What each grain runs (over its snapshot, the table by its canonical name).</param>
-/// <param name="Sorted">Whether the last column is a bytewise sort key each grain's rows are ordered by.</param>
+/// <param name="Sorted">Whether the last column is a sort key (BIGINT or BLOB) each grain's rows are ordered by.</param>
 /// <param name="Limit">The statement's LIMIT, or null.</param>
 /// <param name="Offset">The statement's OFFSET (0 when none).</param>
 public sealed record StreamedPlan(string GrainSql, bool Sorted, long? Limit, long Offset);

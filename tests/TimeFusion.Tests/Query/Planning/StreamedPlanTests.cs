@@ -25,6 +25,7 @@ public sealed class StreamedPlanTests(PlanningFixture f, FanOutDatabase db) : IC
         { "SELECT e.latency, r.range AS n FROM events e, range(3) r WHERE e.status = 500 ORDER BY e.latency DESC, n", 2 },
         { "SELECT e.service, r.range FROM events e JOIN range(2) r ON r.range < 1 WHERE e.status = 404", 0 },
         { "SELECT status, trace_id FROM events LIMIT 50", 0 },
+        { "SELECT timestamp::date FROM events ORDER BY timestamp LIMIT 3", 1 },
     };
 
     [Theory]

@@ -6,7 +6,7 @@ namespace TimeFusion.Grains.Streaming;
 /// <summary>
 /// The result of a statement several table grains stream (<see cref="QueryStart.Grains"/>), combined at the door
 /// without holding it: concatenated (a grain is started while the one before is read, so at most two run), or —
-/// sorted — a k-way merge of every grain's ordered stream by its last column (a bytewise sort key, dropped here).
+/// sorted — a k-way merge of every grain's ordered stream by its last column (a sort key, dropped here).
 /// What it holds is about one batch per grain plus the batch being built. OFFSET and LIMIT are applied here; reaching
 /// the limit ends every grain's statement at once.
 /// </summary>
@@ -56,9 +56,10 @@ internal sealed class MultiGrainResult : IAsyncDisposable
             if (merge.Sorted)
             {
                 await Task.WhenAll(opening!);
+                // create_sort_key answers a BIGINT when the key fits in 8 bytes (compared as signed), else a BLOB (bytewise).
                 var key = first.Schema.FieldsList.Count - 1;
-                if (key < 0 || first.Schema.FieldsList[key].DataType is not Apache.Arrow.Types.BinaryType)
-                    throw new InvalidOperationException("a merged stream's last column must be a binary sort key");
+                if (key < 0 || first.Schema.FieldsList[key].DataType is not (Apache.Arrow.Types.BinaryType or Apache.Arrow.Types.Int64Type))
+                    throw new InvalidOperationException("a merged stream's last column must be a sort key (BLOB or BIGINT)");
             }
             return new MultiGrainResult(grains, keys, query, merge, opening, first.Schema, cancellationToken);
         }
@@ -107,22 +108,29 @@ internal sealed class MultiGrainResult : IAsyncDisposable
         }
     }
 
-    /// <summary>One grain's position in the merge: its current batch, row and sort keys.</summary>
+    /// <summary>One grain's position in the merge: its current batch, row and sort keys (BIGINT or bytes).</summary>
     private sealed class Cursor(GrainBatchReader reader, int key)
     {
+        private BinaryArray? _bytes;
+        private Int64Array? _longs;
+
         public GrainBatchReader Reader { get; } = reader;
         public RecordBatch Batch { get; private set; } = null!;
-        public BinaryArray Keys { get; private set; } = null!;
         public int Row { get; set; }
 
-        public ReadOnlySpan<byte> Key(int row) => Keys.GetBytes(row);
+        /// <summary>Orders this cursor's row <paramref name="row"/> against <paramref name="other"/>'s row <paramref name="otherRow"/>.</summary>
+        public int Compare(int row, Cursor other, int otherRow) => _longs is { } longs
+            ? longs.Values[row].CompareTo(other._longs!.Values[otherRow])
+            : _bytes!.GetBytes(row).SequenceCompareTo(other._bytes!.GetBytes(otherRow));
 
         /// <summary>Moves to the grain's next batch; false at its end.</summary>
         public async ValueTask<bool> AdvanceAsync()
         {
             if (await Reader.NextAsync() is not { } batch) return false;
             Batch = batch;
-            Keys = (BinaryArray)batch.Column(key);
+            _longs = batch.Column(key) as Int64Array;
+            _bytes = batch.Column(key) as BinaryArray;
+            if (_longs is null && _bytes is null) throw new InvalidOperationException("a merged stream's sort key is neither BIGINT nor BLOB");
             Row = 0;
             return true;
         }
@@ -132,7 +140,7 @@ internal sealed class MultiGrainResult : IAsyncDisposable
     {
         public static readonly CursorOrder Instance = new();
 
-        public int Compare(Cursor? x, Cursor? y) => x!.Key(x.Row).SequenceCompareTo(y!.Key(y.Row));
+        public int Compare(Cursor? x, Cursor? y) => x!.Compare(x.Row, y!, y!.Row);
     }
 
     private async IAsyncEnumerable<RecordBatch> MergedAsync()
@@ -151,9 +159,8 @@ internal sealed class MultiGrainResult : IAsyncDisposable
             var end = cursor.Batch.Length;
             if (heap.TryPeek(out var next, out _))
             {
-                var bound = next.Key(next.Row);
                 end = cursor.Row + 1;
-                while (end < cursor.Batch.Length && cursor.Key(end).SequenceCompareTo(bound) <= 0) end++;
+                while (end < cursor.Batch.Length && cursor.Compare(end, next, next.Row) <= 0) end++;
             }
             if (cursor.Row == 0 && end == cursor.Batch.Length && pendingRows == 0)
             {
