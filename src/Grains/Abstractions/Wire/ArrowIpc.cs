@@ -11,6 +11,8 @@ public static class ArrowIpc
     public static byte[] Write(Schema schema, IEnumerable<RecordBatch> batches)
     {
         var list = batches as IReadOnlyCollection<RecordBatch> ?? batches.ToList();
+        if (list.Count == 1 && list.First() is var only && ReferenceEquals(only.Schema, schema) && only.Arrays.Sum(a => BufferBytes(a.Data)) <= SmallBatchBytes)
+            return WriteSmall(only);
         // Sized for the batches' buffers up front: a MemoryStream growing from empty copies a multi-MB batch several
         // times over (and allocates each intermediate array on the large-object heap).
         var bytes = 64 * 1024L;
@@ -25,6 +27,25 @@ public static class ArrowIpc
         }
         return stream.ToArray();
     }
+
+    private const long SmallBatchBytes = 256 * 1024;
+
+    /// <summary>
+    /// One small batch: its schema's message bytes come from <see cref="SchemaMessages"/> (built once per schema
+    /// object), then the batch message and the end marker. Building the ~90-field otel schema's flatbuffer on every
+    /// write was most of the cost of sending a small batch through Orleans (docs/BENCHMARKS.md).
+    /// </summary>
+    private static byte[] WriteSmall(RecordBatch batch)
+    {
+        var schema = SchemaMessages.GetValue(batch.Schema, s => ArrowSerializationHelpers.SerializeSchema(s));
+        var rest = ArrowSerializationHelpers.SerializeRecordBatch(batch); // the batch message and the end-of-stream marker
+        var bytes = new byte[schema.Length + rest.Length];
+        schema.CopyTo(bytes, 0);
+        rest.CopyTo(bytes, schema.Length);
+        return bytes;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Schema, byte[]> SchemaMessages = new();
 
     // The bytes of an array's buffers (children and dictionary included), with room for IPC's 8-byte alignment and metadata.
     private static long BufferBytes(ArrayData data)
@@ -48,7 +69,10 @@ public static class ArrowIpc
     public static (Schema Schema, List<RecordBatch> Batches) Read(byte[] ipc)
     {
         ArgumentNullException.ThrowIfNull(ipc);
-        ArrowIpcPreflight.CheckStream(ipc);
+        var messages = new List<ArrowIpcPreflight.Message>();
+        ArrowIpcPreflight.CheckStream(ipc, messages);
+        if (ReadWithKnownSchema(ipc, messages) is { } known)
+            return known;
         // Read over the managed bytes, not a stream: the batches' buffers are slices of `ipc` (kept alive by them), where a
         // stream reader copies every buffer into native memory that, undisposed, a finalizer frees with
         // GC.RemoveMemoryPressure — for small batches a large share of the silo's CPU (docs/BENCHMARKS.md, small INSERTs).
@@ -56,5 +80,65 @@ public static class ArrowIpc
         var batches = new List<RecordBatch>();
         while (reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);
         return (reader.Schema, batches);
+    }
+
+    /// <summary>
+    /// A stream of a schema and record batches only (no dictionaries): the schema is taken from <see cref="Schemas"/>
+    /// when its bytes were seen before, and each batch is read against it. Parsing the schema message was most of the
+    /// cost of decoding a small batch of a wide table (the ~90-field otel schema: <c>Schema..ctor</c> and
+    /// <c>GetSchema</c> ~11 % of the silo's CPU for 30-row batches through Orleans, docs/BENCHMARKS.md). Null otherwise.
+    /// </summary>
+    private static (Schema Schema, List<RecordBatch> Batches)? ReadWithKnownSchema(byte[] ipc, List<ArrowIpcPreflight.Message> messages)
+    {
+        if (messages.Count == 0 || !messages[0].IsSchema)
+            return null;
+        for (var i = 1; i < messages.Count; i++)
+            if (!messages[i].IsRecordBatch)
+                return null;
+        var schema = Schemas.Get(ipc.AsMemory(messages[0].Offset, messages[0].Length));
+        var batches = new List<RecordBatch>(messages.Count - 1);
+        for (var i = 1; i < messages.Count; i++)
+            batches.Add(ArrowSerializationHelpers.DeserializeRecordBatch(schema, ipc.AsMemory(messages[i].Offset, messages[i].Length)));
+        return (schema, batches);
+    }
+
+    /// <summary>Parsed schemas by their IPC message bytes (immutable objects, shared by every batch read against them).</summary>
+    private static readonly SchemaCache Schemas = new();
+
+    private sealed class SchemaCache
+    {
+        // Bounded: the bytes come from clients too; a flood of distinct schemas only empties the cache.
+        private const int MaxEntries = 256;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<byte[], Schema> _byBytes = new(new BytesComparer());
+
+        public Schema Get(ReadOnlyMemory<byte> message)
+        {
+            // Looked up by the span: a hit copies nothing.
+            if (_byBytes.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(message.Span, out var schema))
+                return schema;
+            schema = ArrowSerializationHelpers.DeserializeSchema(message);
+            if (_byBytes.Count >= MaxEntries)
+                _byBytes.Clear();
+            _byBytes.TryAdd(message.ToArray(), schema);
+            return schema;
+        }
+    }
+
+    private sealed class BytesComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] bytes) => GetHashCode((ReadOnlySpan<byte>)bytes);
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(alternate);
+            return hash.ToHashCode();
+        }
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
 }

@@ -24,12 +24,19 @@ public static class ArrowIpcPreflight
     private const byte HeaderSchema = 1, HeaderDictionaryBatch = 2, HeaderRecordBatch = 3;
 
     /// <summary>Throws <see cref="ArrowValidationException"/> unless <paramref name="stream"/> is a well-framed IPC stream.</summary>
-    public static void CheckStream(ReadOnlySpan<byte> stream)
+    public static void CheckStream(ReadOnlySpan<byte> stream) => CheckStream(stream, null);
+
+    /// <summary>One message of a checked stream: where it starts (its length prefix), its whole length (prefix, metadata and body) and its type.</summary>
+    internal readonly record struct Message(int Offset, int Length, bool IsSchema, bool IsRecordBatch);
+
+    /// <summary>As <see cref="CheckStream(ReadOnlySpan{byte})"/>, listing the messages it checked in <paramref name="messages"/> when given.</summary>
+    internal static void CheckStream(ReadOnlySpan<byte> stream, List<Message>? messages)
     {
         var position = 0;
         var sawSchema = false;
         while (position < stream.Length)
         {
+            var start = position;
             if (stream.Length - position < 4) throw Fail($"{stream.Length - position} stray bytes at {position}");
             var length = BinaryPrimitives.ReadInt32LittleEndian(stream[position..]);
             position += 4;
@@ -45,8 +52,9 @@ public static class ArrowIpcPreflight
                 break;
             }
             if (length < 0 || length > stream.Length - position) throw Fail($"message metadata of {length} bytes at {position} does not fit the stream");
-            var body = CheckMessage(stream.Slice(position, length), stream.Length - position - length, ref sawSchema);
+            var (header, body) = CheckMessageHeader(stream.Slice(position, length), stream.Length - position - length, ref sawSchema);
             position += length + (int)body;
+            messages?.Add(new Message(start, position - start, header == HeaderSchema, header == HeaderRecordBatch));
         }
         if (!sawSchema) throw Fail("no schema message");
     }
@@ -57,12 +65,15 @@ public static class ArrowIpcPreflight
     /// from message to message (start with false). Returns the body length the message declares.
     /// </summary>
     /// <exception cref="ArrowValidationException">The message is malformed or not acceptable here.</exception>
-    public static long CheckMessage(ReadOnlySpan<byte> metadata, long availableBodyBytes, ref bool sawSchema)
+    public static long CheckMessage(ReadOnlySpan<byte> metadata, long availableBodyBytes, ref bool sawSchema) =>
+        CheckMessageHeader(metadata, availableBodyBytes, ref sawSchema).BodyLength;
+
+    private static (byte Header, long BodyLength) CheckMessageHeader(ReadOnlySpan<byte> metadata, long availableBodyBytes, ref bool sawSchema)
     {
         var (header, body) = CheckHeader(metadata, sawSchema);
         if (body < 0 || body > availableBodyBytes) throw Fail($"message body of {body} bytes does not fit the stream ({availableBodyBytes} bytes left)");
         if (header == HeaderSchema) sawSchema = true;
-        return body;
+        return (header, body);
     }
 
     private static (byte Header, long BodyLength) CheckHeader(ReadOnlySpan<byte> buffer, bool sawSchema)
