@@ -11,13 +11,20 @@ namespace TimeFusion.Bench.Queries;
 /// silo's peak resident memory (VmHWM) and what it still holds afterwards (VmRSS). With a second silo build (e.g. main's
 /// <c>src/Silo/bin/Release/net10.0/TimeFusion.Silo.dll</c>) both run one after the other in the same process: before
 /// and after side by side. <c>Execution:MaxResultBytes</c> is 0 so that a build that gathers results can answer at all.
+/// <c>--projects N</c> spreads the rows over N projects (N table grains; an admin's statement without a project
+/// predicate), <c>--ordered</c> adds <c>ORDER BY r.range, o.project_id</c> (the grains' sorted streams merged).
 /// </summary>
 public static class BigResultBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        var ordered = args.Contains("--ordered");
+        var at = Array.IndexOf(args, "--projects");
+        var projects = at >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 1;
+        args = args.Where((a, i) => a != "--ordered" && !(at >= 0 && (i == at || i == at + 1))).ToArray();
         var gb = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 1.0;
-        var rows = (long)(gb * 1e9 / 1007);
+        var perProject = (long)(gb * 1e9 / 1007) / projects;
+        var rows = perProject * projects;
         var builds = new List<(string Name, string? Dll)>();
         if (args.Length > 1) builds.Add(("before (" + args[1] + ")", args[1]));
         builds.Add(("after (this build)", null));
@@ -43,10 +50,12 @@ public static class BigResultBenchmark
                 }.ConnectionString;
                 await using var connection = new NpgsqlConnection(cs);
                 await connection.OpenAsync();
-                await using (var insert = new NpgsqlCommand("INSERT INTO otel_logs_and_spans (id, timestamp, level) VALUES ('r0', now(), 'INFO')", connection))
+                var values = string.Join(", ", Enumerable.Range(0, projects).Select(p => $"('p{p}', 'r{p}', now(), 'INFO')"));
+                await using (var insert = new NpgsqlCommand($"INSERT INTO otel_logs_and_spans (project_id, id, timestamp, level) VALUES {values}", connection))
                     await insert.ExecuteNonQueryAsync();
                 var idle = silo.PeakRssBytes;
-                var sql = $"SELECT repeat('x', 1000) || r.range::varchar AS s FROM otel_logs_and_spans, range({rows}) r";
+                var sql = $"SELECT repeat('x', 1000) || r.range::varchar AS s FROM otel_logs_and_spans o, range({perProject}) r"
+                    + (ordered ? " ORDER BY r.range, o.project_id" : "");
                 var clock = Stopwatch.StartNew();
                 TimeSpan first = default;
                 long read = 0, bytes = 0;
@@ -74,6 +83,7 @@ public static class BigResultBenchmark
                 var line = failure is null
                     ? $"| {name} | {read:N0} | {bytes / 1e9:N2} | {first.TotalSeconds:N2} | {total.TotalSeconds:N1} | {peak >> 20:N0} (idle {idle >> 20:N0}) | {after >> 20:N0} |"
                     : $"| {name} | {rows:N0} asked | failed: {failure} | – | {total.TotalSeconds:N1} | {peak >> 20:N0} (idle {idle >> 20:N0}) | {after >> 20:N0} |";
+                line = line.Replace($"| {name} |", $"| {name}, {projects} project(s){(ordered ? ", ordered" : "")} |");
                 Console.WriteLine(line);
                 lines.Add(line);
             }

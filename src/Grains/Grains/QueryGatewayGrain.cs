@@ -79,7 +79,9 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     /// <summary>
     /// A statement one table grain answers whole (and not newest-first, which may read again over more files) streams
     /// from that grain to the door, past this stateless worker (whose activations Orleans' enumeration calls could not
-    /// find again); the rest runs here, its result gathered and bounded by MaxResultBytes.
+    /// find again); so does a row-wise statement over one table's several grains (each grain runs it whole, sorted by a
+    /// sort key when it orders; the door concatenates or merges). The rest runs here, its result gathered and bounded by
+    /// MaxResultBytes.
     /// </summary>
     private async Task<QueryStart> StartPlannedAsync(string sql, Caller caller, CancellationToken cancellationToken)
     {
@@ -90,6 +92,12 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             var time = PlanRunner.Hull(plan.Scans);
             return new QueryStart(null, TableGrainKey.Format(scan.Projects[0], scan.Table.Name),
                 new GrainQuery(plan.GrainSql!, time.MinMicros, time.MaxMicros, null) { TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns });
+        }
+        if (plan is { Kind: PlanKind.RowShipping, NewestFirstLimit: null, Stream: { } stream, Scans: [{ Projects.Count: > 1 } only] })
+        {
+            // Several grains stream the statement each; the door concatenates or merges them (QueryResultStream).
+            return new QueryStart(null, null, new GrainQuery(stream.GrainSql, only.Time.MinMicros, only.Time.MaxMicros, null) { TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns },
+                only.Projects.Select(p => TableGrainKey.Format(p, only.Table.Name)).ToList(), new StreamMerge(stream.Sorted, stream.Limit, stream.Offset));
         }
         return new QueryStart(await RunPlanAsync(plan, cancellationToken), null, null);
     }

@@ -160,15 +160,34 @@ public sealed record ClassifiedStatement([property: Id(0)] StatementKind Kind, [
 }
 
 /// <summary>
-/// How a query started (<see cref="IQueryGatewayGrain.StartQueryAsync"/>): its rows, or the table grain and part that
-/// stream them (<see cref="ITableGrain.QueryStreamAsync"/>). Exactly one of <see cref="Rows"/> and
-/// <see cref="Grain"/> is set.
+/// How a query started (<see cref="IQueryGatewayGrain.StartQueryAsync"/>): its rows, the table grain and part that
+/// stream them (<see cref="ITableGrain.QueryStreamAsync"/>), or several table grains that each stream the part
+/// <see cref="Query"/> and how their streams combine (<see cref="Merge"/>). Exactly one of <see cref="Rows"/>,
+/// <see cref="Grain"/> and <see cref="Grains"/> is set.
 /// </summary>
 /// <param name="Rows">The whole result, when the gateway ran the statement.</param>
 /// <param name="Grain">The table grain's key (<see cref="TableGrainKey"/>), when its stream is the result.</param>
-/// <param name="Query">The grain's part, with <see cref="Grain"/>.</param>
+/// <param name="Query">The grain's part, with <see cref="Grain"/> or <see cref="Grains"/>.</param>
+/// <param name="Grains">The table grains' keys, when their streams combined are the result.</param>
+/// <param name="Merge">How the streams of <see cref="Grains"/> combine.</param>
 [GenerateSerializer, Immutable]
 public sealed record QueryStart(
     [property: Id(0)] ArrowBatches? Rows,
     [property: Id(1)] string? Grain,
-    [property: Id(2)] GrainQuery? Query);
+    [property: Id(2)] GrainQuery? Query,
+    [property: Id(3)] IReadOnlyList<string>? Grains = null,
+    [property: Id(4)] StreamMerge? Merge = null);
+
+/// <summary>
+/// How several table grains' streams of one statement combine at the door: concatenated, or (<see cref="Sorted"/>)
+/// merged by their last column — a sort key (BIGINT, or BLOB compared bytewise) that orders as the statement does, each grain's rows already
+/// ordered by it — which is then dropped; <see cref="Offset"/> rows are skipped and at most <see cref="Limit"/> kept.
+/// </summary>
+/// <param name="Sorted">Whether the streams are merged by their last column (a sort key).</param>
+/// <param name="Limit">At most this many rows (null: all).</param>
+/// <param name="Offset">Rows skipped first.</param>
+[GenerateSerializer, Immutable]
+public sealed record StreamMerge(
+    [property: Id(0)] bool Sorted,
+    [property: Id(1)] long? Limit,
+    [property: Id(2)] long Offset);

@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Orleans.Runtime;
+using TimeFusion.Grains.Streaming;
 using TimeFusion.Wire;
 
 namespace TimeFusion.Grains;
@@ -7,20 +8,23 @@ namespace TimeFusion.Grains;
 /// <summary>
 /// A started query's rows (<see cref="QueryStart"/>) as a schema and a stream of batches, for a door (PostgreSQL,
 /// Flight, the SDK): rows a table grain streams are pulled one batch per request, so neither the door nor the grain
-/// holds more than a batch or two; rows the gateway gathered are handed out batch by batch. Dispose it to end the
-/// statement early: the table grain's DuckDB result and snapshot are freed.
+/// holds more than a batch or two; rows several grains stream are concatenated or merged here (<see cref="StreamMerge"/>),
+/// a batch or two per grain at a time; rows the gateway gathered are handed out batch by batch. Dispose it to end the
+/// statement early: the table grains' DuckDB results and snapshots are freed.
 /// </summary>
 public sealed class QueryResultStream : IAsyncDisposable
 {
     private readonly IAsyncEnumerator<ArrowBatches>? _remote;
     private readonly IReadOnlyList<RecordBatch>? _local;
+    private readonly MultiGrainResult? _multi;
     private int _disposed;
 
-    private QueryResultStream(Schema schema, IAsyncEnumerator<ArrowBatches>? remote, IReadOnlyList<RecordBatch>? local)
+    private QueryResultStream(Schema schema, IAsyncEnumerator<ArrowBatches>? remote, IReadOnlyList<RecordBatch>? local, MultiGrainResult? multi = null)
     {
         Schema = schema;
         _remote = remote;
         _local = local;
+        _multi = multi;
     }
 
     /// <summary>The result's schema (its field metadata as the grain produced it).</summary>
@@ -37,6 +41,11 @@ public sealed class QueryResultStream : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(start);
         if (start.Rows is { } rows)
             return new QueryResultStream(rows.Schema, null, rows.Batches);
+        if (start is { Grains: { } keys, Query: { } part, Merge: { } merge })
+        {
+            var multi = await MultiGrainResult.OpenAsync(grains, keys, part, merge, cancellationToken);
+            return new QueryResultStream(multi.Schema, null, null, multi);
+        }
         if (start.Grain is null || start.Query is null)
             throw new ArgumentException("the query start names neither rows nor a table grain", nameof(start));
         // One element per request: each element is a whole batch, so a larger Orleans batch would only hold more of them.
@@ -63,6 +72,11 @@ public sealed class QueryResultStream : IAsyncDisposable
             foreach (var b in _local) yield return b;
             yield break;
         }
+        if (_multi is not null)
+        {
+            await foreach (var b in _multi.ReadAllAsync()) yield return b;
+            yield break;
+        }
         while (await _remote!.MoveNextAsync())
         {
             foreach (var b in _remote.Current.Batches)
@@ -77,5 +91,6 @@ public sealed class QueryResultStream : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (_remote is not null) await _remote.DisposeAsync();
+        if (_multi is not null) await _multi.DisposeAsync();
     }
 }

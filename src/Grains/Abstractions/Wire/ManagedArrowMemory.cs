@@ -33,6 +33,17 @@ public sealed class ManagedArrowMemory : MemoryAllocator
         return (TArray)ArrowArrayFactory.BuildArray(data);
     }
 
+    /// <summary>The arrays' values one after the other (slices honoured), in one array over managed memory.</summary>
+    public static IArrowArray Concatenate(IReadOnlyList<IArrowArray> arrays)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        var built = ArrowArrayConcatenator.Concatenate(arrays, Instance)
+            ?? throw new ArgumentException("nothing to concatenate", nameof(arrays));
+        var data = Unowned(built.Data);
+        built.Dispose();
+        return ArrowArrayFactory.BuildArray(data);
+    }
+
     /// <summary>The builder's buffer, taking its managed memory over without a copy (the builder is not used again).</summary>
     public static ArrowBuffer Build<T>(ArrowBuffer.Builder<T> builder) where T : struct
     {

@@ -36,6 +36,7 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
             return new DmlDeltaRewrite([], [], 0, null, 0);
         var staging = Path.Combine(stagingRoot, "dml-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(staging);
+        Task? rewriting = null;
         try
         {
             var removes = new List<DeltaAction>();
@@ -49,7 +50,9 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
                 var local = await delta.Store.GetLocalPathAsync(snapshot.ObjectPath(add), cancellationToken);
                 var day = PartitionDate(add);
                 var added = DeltaSchemaEvolution.AddedColumns(snapshot);
-                var (hits, written) = await Task.Run(() => RewriteOne(local, day, added, statement, staging, cancellationToken), cancellationToken);
+                var rewrite = Task.Run(() => RewriteOne(local, day, added, statement, staging, cancellationToken), cancellationToken);
+                rewriting = rewrite;
+                var (hits, written) = await DmlCancellation.StopWaitingAsync(rewrite, cancellationToken);
                 if (hits == 0)
                     continue;
                 matched += hits;
@@ -64,9 +67,18 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
         }
         catch
         {
-            Directory.Delete(staging, recursive: true);
+            // A rewrite the statement stopped waiting for may still write there: the directory goes when it ends.
+            if (rewriting is { IsCompleted: false } running)
+                _ = running.ContinueWith(_ => DeleteStaging(staging), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            else
+                DeleteStaging(staging);
             throw;
         }
+    }
+
+    private static void DeleteStaging(string staging)
+    {
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
     }
 
     private static DateOnly PartitionDate(AddFile add)

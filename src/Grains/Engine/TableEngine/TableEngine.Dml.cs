@@ -152,16 +152,18 @@ public sealed partial class TableEngine
     /// </summary>
     private async Task CheckOnBufferAsync(DmlStatement statement, CancellationToken cancellationToken)
     {
-        using var snapshot = _buffer.OpenSnapshot(FlushedThroughLsn);
         var values = statement.Assignments.Count == 0
             ? ""
             : ", max(hash(" + string.Join(", ", statement.Assignments.Select(a =>
                 $"CAST(({a.Value}) AS {ColumnTypeMapping.ToDuckDb(Schema.Find(a.Key)!.Type)})")) + "))";
         var violation = statement.NotNullViolationSql(Schema);
         var nulls = violation is null ? "" : $", count(*) FILTER (WHERE {violation})";
-        var sql = $"SELECT count(*){values}{nulls} FROM {snapshot.Relation} WHERE {statement.MatchSql}";
-        await Task.Run(() =>
+        var flushed = FlushedThroughLsn;
+        var check = Task.Run(() =>
         {
+            // Opened and closed by the check itself: a cancelled statement stops waiting for it (below) before it ends.
+            using var snapshot = _buffer.OpenSnapshot(flushed);
+            var sql = $"SELECT count(*){values}{nulls} FROM {snapshot.Relation} WHERE {statement.MatchSql}";
             try
             {
                 BufferTable.CheckSingleSelect(snapshot.Connection, sql);
@@ -183,6 +185,7 @@ public sealed partial class TableEngine
                 throw new DmlRejectedException($"{Id}: {statement.Operation.ToString().ToUpperInvariant()} refused: {e.Message}", e);
             }
         }, cancellationToken);
+        await DmlCancellation.StopWaitingAsync(check, cancellationToken);
     }
 
     /// <summary>Commits the Delta side; returns the new version (not yet published), or null when no file changed.</summary>

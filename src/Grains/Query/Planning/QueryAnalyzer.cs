@@ -90,6 +90,11 @@ public sealed class QueryAnalyzer
                 plannedSql, null, outputNames, now, newestFirst, null) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
         }
 
+        // Before the row-shipping rewrite below changes the tree.
+        var stream = refs.Count == 1 && projects[0].Projects.Count > 1 && limitPush is not { NewestFirst: true }
+            ? StreamSplitter.TrySplit(session, root, refs[0], functions)
+            : null;
+
         string? fallback;
         if (refs.Count == 1 && refs[0].SoleFromItem && ReferenceEquals(refs[0].SelectNode, node))
         {
@@ -150,7 +155,7 @@ public sealed class QueryAnalyzer
             throw new SqlPlanningException(SqlState.InternalError, "cannot distribute the statement: " + e.Message);
         }
         var newest = scans.Count == 1 ? scans[0].NewestFirstLimit : null;
-        return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
+        return new QueryPlan(PlanKind.RowShipping, plannedSql, scans, null, shippingMerge, outputNames, now, newest, fallback, stream) { TimeZone = caller.TimeZone, JsonColumns = jsonColumns };
     }
 
     private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % 10, TimeSpan.Zero);

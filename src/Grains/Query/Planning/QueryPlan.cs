@@ -13,8 +13,9 @@ public sealed class QueryPlan
     public const string PartialsRelation = "__partials";
 
     internal QueryPlan(PlanKind kind, string sql, IReadOnlyList<TableScan> scans, string? grainSql, string? mergeSql,
-        IReadOnlyList<string> outputColumns, DateTimeOffset now, long? newestFirstLimit, string? fallbackReason)
+        IReadOnlyList<string> outputColumns, DateTimeOffset now, long? newestFirstLimit, string? fallbackReason, StreamedPlan? stream = null)
     {
+        Stream = stream;
         Kind = kind;
         Sql = sql;
         Scans = scans;
@@ -63,6 +64,12 @@ public sealed class QueryPlan
     /// rows (limit + offset): grains may read files newest first and stop early.
     /// </summary>
     public long? NewestFirstLimit { get; }
+
+    /// <summary>
+    /// Set on <see cref="PlanKind.RowShipping"/> plans over one table's several grains whose rows can stream from the
+    /// grains to the door (concatenated or merged by a sort key) instead of being gathered here; null otherwise.
+    /// </summary>
+    public StreamedPlan? Stream { get; }
 
     /// <summary>Why a statement over several grains ships rows instead of partial aggregates (null when it does not).</summary>
     public string? FallbackReason { get; }
