@@ -1,3 +1,4 @@
+using TimeFusion.Tests.Protocol.Postgres;
 using System.Diagnostics;
 using Npgsql;
 using Xunit.Abstractions;
@@ -235,16 +236,5 @@ public sealed class MultiGrainStreamingTests(MultiGrainSiloFixture fixture, ITes
         return rows;
     }
 
-    private Process Psql(string command)
-    {
-        var info = new ProcessStartInfo("psql")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { "-X", "-q", "-h", "127.0.0.1", "-p", Silo.PostgresPort.ToString(), "-U", "timefusion", "-d", "timefusion", "-c", command })
-            info.ArgumentList.Add(a);
-        info.Environment["PGPASSWORD"] = "timefusion";
-        info.Environment["PGCONNECT_TIMEOUT"] = "30";
-        return Process.Start(info) ?? throw new InvalidOperationException("psql did not start");
-    }
+    private Process Psql(string command) => PsqlRunner.Start(Silo.PostgresPort, "timefusion", "timefusion", "timefusion", "-q", "-c", command);
 }

@@ -1,3 +1,4 @@
+using TimeFusion.Tests.Protocol.Postgres;
 using System.Diagnostics;
 using System.Text;
 using Apache.Arrow.Flight;
@@ -234,16 +235,5 @@ public sealed class StreamingResultTests(StreamingSiloFixture fixture, ITestOutp
         output.WriteLine($"alice's next statements answered in {clock.ElapsedMilliseconds} ms");
     }
 
-    private Process Psql(string command)
-    {
-        var info = new ProcessStartInfo("psql")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { "-X", "-q", "-h", "127.0.0.1", "-p", Silo.PostgresPort.ToString(), "-U", "alice", "-d", "timefusion", "-c", command })
-            info.ArgumentList.Add(a);
-        info.Environment["PGPASSWORD"] = "pw";
-        info.Environment["PGCONNECT_TIMEOUT"] = "30";
-        return Process.Start(info) ?? throw new InvalidOperationException("psql did not start");
-    }
+    private Process Psql(string command) => PsqlRunner.Start(Silo.PostgresPort, "timefusion", "alice", "pw", "-q", "-c", command);
 }

@@ -18,7 +18,7 @@ namespace TimeFusion.Buffer;
 public sealed partial class BufferTable
 {
     private readonly object _tailGate = new();
-    private readonly List<(ValidatedBatch Batch, long Lsn)> _tail = new();
+    private readonly List<(ValidatedBatch Batch, long Lsn, long Bytes)> _tail = new();
     private long _tailRows;
     private long _tailBytes;
     private BufferException? _tailFault;
@@ -45,8 +45,9 @@ public sealed partial class BufferTable
             long bytes = 0;
             foreach (var item in group)
             {
-                _tail.Add((due ? item.Batch : item.Batch.Copy(), item.Lsn));
-                bytes += EstimateBytes(item.Batch.Batch);
+                var estimate = EstimateBytes(item.Batch.Batch);
+                _tail.Add((due ? item.Batch : item.Batch.Copy(), item.Lsn, estimate));
+                bytes += estimate;
             }
             Interlocked.Add(ref _tailRows, rows);
             Interlocked.Add(ref _tailBytes, bytes);
@@ -99,7 +100,7 @@ public sealed partial class BufferTable
     private void DrainTailLocked()
     {
         ThrowIfTailFaulted();
-        (ValidatedBatch Batch, long Lsn)[] items;
+        (ValidatedBatch Batch, long Lsn, long Bytes)[] items;
         lock (_tailGate)
             items = _tail.ToArray();
         if (items.Length == 0)
@@ -108,11 +109,11 @@ public sealed partial class BufferTable
         foreach (var item in items)
         {
             rows += item.Batch.Length;
-            bytes += EstimateBytes(item.Batch.Batch);
+            bytes += item.Bytes;
         }
         try
         {
-            AppendToDuckDb(items, rows);
+            AppendToDuckDb(items.Select(i => (i.Batch, i.Lsn)).ToList(), rows);
         }
         catch (Exception e)
         {

@@ -18,6 +18,26 @@ internal static class PsqlRunner
     /// <summary>Runs psql against a server on loopback <paramref name="port"/> as <paramref name="user"/>.</summary>
     public static async Task<Result> RunAsync(int port, string database, string user, string password, params string[] arguments)
     {
+        using var process = Start(port, database, user, password, arguments);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"psql {string.Join(' ', arguments)} did not finish within 60 s");
+        }
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts psql (stdin, stdout and stderr redirected) for a test that reads its output as it comes or kills it midway.</summary>
+    public static Process Start(int port, string database, string user, string password, params string[] arguments)
+    {
         var path = File.Exists(PsqlPath) ? PsqlPath : "psql";
         var info = new ProcessStartInfo(path)
         {
@@ -40,20 +60,6 @@ internal static class PsqlRunner
         {
             info.ArgumentList.Add(a);
         }
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("psql did not start");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"psql {string.Join(' ', arguments)} did not finish within 60 s");
-        }
-        return new Result(process.ExitCode, await stdout, await stderr);
+        return Process.Start(info) ?? throw new InvalidOperationException("psql did not start");
     }
 }
