@@ -39,6 +39,8 @@ public static class WritePathProfile
         Directory.CreateDirectory(root);
         var rows = args.Long("rows", 200_000);
         // --set Buffer:MaxCoalescedRows=0,Flush:MaxBufferAge=00:00:10 : silo settings on top of the durable-ingest ones.
+        // An older build's silo for a before/after on the same machine (e.g. a worktree of the previous commit).
+        if (args.Get("silo-dll") is { } siloDll) SiloProcess.DefaultSiloDll = Path.GetFullPath(siloDll);
         var extra = (args.Get("set") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
         var set = await Dataset.GenerateAsync(Path.Combine(root, "rows.arrow"), rows, 8192, seed: 1);
         var batches = await set.LoadAsync();
