@@ -199,6 +199,30 @@ DELETE FROM diff_ev WHERE project_id = 'default' AND timestamp < '2024-01-01 10:
 SELECT count(*), min(timestamp) FROM diff_ev WHERE project_id = 'default';
 INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 00:00:00+00', 'api', 'info', 201);
 SELECT service, status FROM diff_ev WHERE timestamp >= '2024-01-04' ORDER BY timestamp;
+-- Transaction blocks: UPDATE and DELETE apply at COMMIT, in statement order with the block's INSERTs
+BEGIN;
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 01:00:00+00', 'tx', 'info', 1);
+UPDATE diff_ev SET status = 301 WHERE project_id = 'default' AND status = 201;
+DELETE FROM diff_ev WHERE project_id = 'default' AND service = 'worker';
+COMMIT;
+SELECT service, level, status FROM diff_ev WHERE timestamp >= '2024-01-03' ORDER BY timestamp;
+BEGIN;
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 02:00:00+00', 'tx', 'info', 2);
+-- differs: an UPDATE or DELETE inside a block counts the committed rows it matches, not the block's own INSERTs (held until COMMIT)
+UPDATE diff_ev SET level = 'held' WHERE service = 'tx';
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 03:00:00+00', 'tx', 'info', 3);
+END;
+SELECT service, level, status FROM diff_ev WHERE service = 'tx' ORDER BY timestamp;
+START TRANSACTION;
+UPDATE diff_ev SET level = 'gone' WHERE project_id = 'default';
+DELETE FROM diff_ev WHERE project_id = 'other';
+ROLLBACK;
+SELECT level, count(*) FROM diff_ev GROUP BY level ORDER BY level;
+BEGIN;
+UPDATE diff_ev SET no_such_column = 1;
+DELETE FROM diff_ev;
+ROLLBACK;
+SELECT count(*) FROM diff_ev;
 -- DDL
 CREATE TABLE diff_m (project_id text NOT NULL, timestamp timestamptz NOT NULL, name text, value float8);
 INSERT INTO diff_m VALUES ('default', '2024-01-01 00:00:00+00', 'x', 1), ('default', '2024-01-01 00:01:00+00', 'y', 2);
