@@ -152,52 +152,50 @@ public sealed partial class BufferTable
         try
         {
             ThrowIfDisposed();
-            long tailRemoved;
-            // Under the append lock, so that no move of the tail into DuckDB is half done: rows it moved are in the
-            // generations and deleted there below; the rest leave the tail here.
-            await _appendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Seal the generation taking appends if it holds such rows: it must not be detached under the appender,
+            // and only a sealed generation gets compressed, which is what gives partly deleted rows' memory back.
+            await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= lsn, cancellationToken).ConfigureAwait(false);
+            // Under the append lock no move of the tail into DuckDB is half done: the rows it moved are in the
+            // generations chosen below, and the rest leave the tail in the same commit as the generations' rows.
+            await _appendLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
-                tailRemoved = DropTailUpTo(lsn);
+                List<BufferGeneration> whole, partial;
+                lock (_gate)
+                {
+                    whole = _generations.Where(g => !g.IsEmpty && g.Sealed && g.MaxLsn <= lsn).ToList();
+                    // An unsealed generation with such rows got them from a move of the tail after the seal above.
+                    partial = _generations.Where(g => !g.IsEmpty && g.MinLsn <= lsn && (g.MaxLsn > lsn || !g.Sealed)).ToList();
+                }
+                removed = await Task.Run(() => ApplyToGenerations(partial, g => $"DELETE FROM {g.QuotedTable} WHERE {QuotedLsn} <= {lsn}", null, (g, n) =>
+                {
+                    g.Rows -= n;
+                    g.MinLsn = lsn + 1;
+                    g.Compressed = false;
+                }, onCommitted: () =>
+                {
+                    // Still under the generation lock, together with the partial deletes' commits.
+                    var total = DropTailUpTo(lsn);
+                    foreach (var g in whole)
+                    {
+                        total += g.Rows;
+                        _generations.Remove(g);
+                        g.Dropped = true;
+                    }
+                    long seen;
+                    while (lsn > (seen = Interlocked.Read(ref _deletedUpTo)) && Interlocked.CompareExchange(ref _deletedUpTo, lsn, seen) != seen)
+                    {
+                    }
+                    if (lsn >= _pendingFlushLsn)
+                        _pendingFlushLsn = -1;
+                    return total;
+                }), CancellationToken.None).ConfigureAwait(false);
+                DropGenerations(whole);
             }
             finally
             {
                 _appendLock.Release();
             }
-            // Seal the generation taking appends if it holds such rows: it must not be detached under the appender,
-            // and only a sealed generation gets compressed, which is what gives partly deleted rows' memory back.
-            await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= lsn, cancellationToken).ConfigureAwait(false);
-            List<BufferGeneration> whole, partial;
-            lock (_gate)
-            {
-                whole = _generations.Where(g => !g.IsEmpty && g.Sealed && g.MaxLsn <= lsn).ToList();
-                partial = _generations.Where(g => !g.IsEmpty && g.MinLsn <= lsn && g.MaxLsn > lsn).ToList();
-            }
-            removed = await Task.Run(() => ApplyToGenerations(partial, g => $"DELETE FROM {g.QuotedTable} WHERE {QuotedLsn} <= {lsn}", null, (g, n) =>
-            {
-                g.Rows -= n;
-                g.MinLsn = lsn + 1;
-                g.Compressed = false;
-            }, onCommitted: () =>
-            {
-                // Still under the generation lock, together with the partial deletes' commits.
-                var total = 0L;
-                foreach (var g in whole)
-                {
-                    total += g.Rows;
-                    _generations.Remove(g);
-                    g.Dropped = true;
-                }
-                long seen;
-                while (lsn > (seen = Interlocked.Read(ref _deletedUpTo)) && Interlocked.CompareExchange(ref _deletedUpTo, lsn, seen) != seen)
-                {
-                }
-                if (lsn >= _pendingFlushLsn)
-                    _pendingFlushLsn = -1;
-                return total;
-            }), CancellationToken.None).ConfigureAwait(false);
-            DropGenerations(whole);
-            removed += tailRemoved;
         }
         finally
         {
