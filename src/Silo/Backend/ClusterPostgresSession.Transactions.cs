@@ -1,4 +1,5 @@
 using TimeFusion.Grains;
+using TimeFusion.Query.Statements;
 using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Sql;
 using TimeFusion.Wire;
@@ -9,8 +10,9 @@ namespace TimeFusion.Silo.Backend;
 /// Transaction blocks at the session (no engine transaction is needed): <c>BEGIN</c> opens a <see cref="TransactionBlock"/>
 /// that holds the block's INSERTs (and COPYs) until <c>COMMIT</c> sends them, one atomic batch per (project, table);
 /// <c>ROLLBACK</c> and a dropped connection drop them. Reads inside a block see the committed state, not the block's own
-/// held inserts. UPDATE and DELETE are refused inside a block (0A000): they could not be ordered among held inserts.
-/// DDL and maintenance statements are refused there too (25001), since they could not be undone.
+/// held writes. UPDATE and DELETE are checked when issued and held in statement order among the inserts: COMMIT runs
+/// each after the writes held before it. DDL and maintenance statements are refused in a block (25001), since they
+/// could not be undone.
 /// </summary>
 internal sealed partial class ClusterPostgresSession
 {
@@ -38,7 +40,8 @@ internal sealed partial class ClusterPostgresSession
                         await Call(async () =>
                         {
                             await block.CommitAsync((project, table, rows) => Gateway.InsertAsync(project, table, rows, SessionCaller),
-                                (table, rows) => Gateway.InsertRoutedAsync(table, rows, SessionCaller));
+                                (table, rows) => Gateway.InsertRoutedAsync(table, rows, SessionCaller),
+                                dml => Gateway.ExecuteStatementAsync(dml.Statement, dml.Caller, cancellationToken));
                             return 0L;
                         }, cancellationToken);
                     }
@@ -69,13 +72,18 @@ internal sealed partial class ClusterPostgresSession
                 var rows = await Call(() => Gateway.EvaluateInsertAsync(new ClassifiedStatement(StatementKind.Insert, sql, keyword), SessionCaller, cancellationToken), cancellationToken);
                 return StatementResult.Affected("INSERT", open.Hold(rows));
             }
-            case "UPDATE" or "DELETE" or "MERGE":
+            case "UPDATE" or "DELETE":
+            {
                 open.RequireWritable(keyword);
-                throw new PostgresErrorException(SqlState.FeatureNotSupported,
-                    $"{keyword} inside a transaction block is not supported: TimeFusion holds a block's INSERTs until COMMIT and cannot order {keyword} among them")
-                {
-                    Hint = $"run {keyword} outside a transaction block",
-                };
+                var statement = new ClassifiedStatement(keyword == "UPDATE" ? StatementKind.Update : StatementKind.Delete, sql, keyword);
+                var caller = SessionCaller;
+                var matched = await Call(() => CheckHeldDmlAsync(statement, caller, cancellationToken), cancellationToken);
+                open.HoldDml(statement, caller);
+                return StatementResult.Affected(keyword, matched);
+            }
+            case "MERGE":
+                open.RequireWritable(keyword);
+                throw new PostgresErrorException(SqlState.FeatureNotSupported, "MERGE is not supported");
             case "CREATE" or "ALTER" or "DROP" or "TRUNCATE" or "FLUSH" or "OPTIMIZE" or "VACUUM" or "GRANT" or "REVOKE" or "COMMENT":
                 open.RequireWritable(keyword);
                 throw new PostgresErrorException(SqlState.ActiveSqlTransaction, $"{keyword} cannot run inside a transaction block")
@@ -85,6 +93,34 @@ internal sealed partial class ClusterPostgresSession
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// Checks an UPDATE or DELETE of a block when it is issued, so that an error fails the block there (as in PostgreSQL),
+    /// not at COMMIT: the gateway plans it as EXPLAIN does (table, columns, SET targets, the caller's projects) and counts
+    /// the committed rows its WHERE matches now, which is the count the statement answers (the block's own held INSERTs
+    /// are not counted: they are not written yet).
+    /// </summary>
+    private async Task<long> CheckHeldDmlAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken)
+    {
+        await Gateway.QueryAsync("EXPLAIN " + statement.Sql, caller, cancellationToken);
+        var count = DmlCountQuery.Of(statement.Sql, statement.Kind == StatementKind.Update);
+        var result = await Gateway.QueryStatementAsync(new ClassifiedStatement(StatementKind.Select, count, "SELECT"), caller, cancellationToken);
+        long matched = 0;
+        foreach (var batch in result.Batches)
+        {
+            for (var i = 0; i < batch.Length; i++)
+            {
+                matched += batch.Column(0) switch
+                {
+                    Apache.Arrow.Int64Array a => a.GetValue(i) ?? 0,
+                    Apache.Arrow.Int32Array a => a.GetValue(i) ?? 0,
+                    Apache.Arrow.UInt64Array a => (long)(a.GetValue(i) ?? 0),
+                    _ => 0,
+                };
+            }
+        }
+        return matched;
     }
 
     private static PostgresErrorException SavepointUnsupported() => new(SqlState.FeatureNotSupported,

@@ -7,21 +7,38 @@ using TimeFusion.Wire;
 namespace TimeFusion.Silo.Backend;
 
 /// <summary>
-/// The writes of an open transaction block (<c>BEGIN</c> … <c>COMMIT</c>), held by the session until COMMIT: the rows of
-/// each INSERT per (project, table), and COPY batches (routed by their rows). At COMMIT each (project, table) goes to its
-/// table grain as one batch, so it lands atomically (one WAL entry); ROLLBACK, a failed block and a dropped connection
-/// just drop what is held. Nothing is held on disk: a server that dies before COMMIT leaves nothing behind.
+/// The writes of an open transaction block (<c>BEGIN</c> … <c>COMMIT</c>), held by the session until COMMIT, in statement
+/// order: runs of INSERTs per (project, table) and COPY batches (routed by their rows), cut by the block's UPDATE and
+/// DELETE statements. At COMMIT each run sends each (project, table) to its table grain as one batch, so it lands
+/// atomically (one WAL entry), then the DML statement that ended the run executes; so a statement sees exactly the
+/// block's writes before it. ROLLBACK, a failed block and a dropped connection just drop what is held. Nothing is held
+/// on disk: a server that dies before COMMIT leaves nothing behind.
 /// </summary>
 internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
 {
-    private readonly Dictionary<(string Project, string Table), Held> _inserts = [];
-    private readonly List<(string Table, RecordBatch Rows)> _copies = [];
+    private readonly List<Run> _runs = [new()];
+
+    private Run Current => _runs[^1];
 
     private sealed class Held
     {
         public List<RecordBatch> Batches { get; } = [];
         public long Bytes { get; set; }
     }
+
+    /// <summary>Writes held between two DML statements of the block, and the DML statement that ends them (if any).</summary>
+    private sealed class Run
+    {
+        public Dictionary<(string Project, string Table), Held> Inserts { get; } = [];
+        public List<(string Table, RecordBatch Rows)> Copies { get; } = [];
+        public HeldDml? Dml { get; set; }
+    }
+
+    /// <summary>An UPDATE or DELETE of the block, with the session's caller (and TimeZone) when it was issued.</summary>
+    public sealed record HeldDml(ClassifiedStatement Statement, Caller Caller);
+
+    /// <summary>Whether the block holds any UPDATE or DELETE (its COMMIT is then several steps; see the protocol README).</summary>
+    public bool HoldsDml => _runs.Count > 1;
 
     /// <summary><c>BEGIN READ ONLY</c> / <c>SET TRANSACTION READ ONLY</c>: writes are refused with 25006.</summary>
     public bool ReadOnly { get; set; }
@@ -40,14 +57,14 @@ internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
         foreach (var insert in rows)
         {
             var key = (insert.Project, insert.Table);
-            if (!_inserts.TryGetValue(key, out var held)) _inserts[key] = held = new Held();
+            if (!Current.Inserts.TryGetValue(key, out var held)) Current.Inserts[key] = held = new Held();
             foreach (var batch in insert.Rows.Batches.Where(b => b.Length > 0))
             {
                 held.Batches.Add(batch);
                 held.Bytes += ArrowSize.Of(batch);
                 count += batch.Length;
             }
-            if (held.Bytes > maxBytesPerTable)
+            if (BytesFor(insert.Table) > maxBytesPerTable)
                 throw TooLarge(insert.Table);
         }
         return count;
@@ -56,29 +73,42 @@ internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
     /// <summary>Holds one COPY's rows (all its batches, this block now owns them).</summary>
     public void HoldCopy(string table, RecordBatch rows)
     {
-        _copies.Add((table, rows));
-        var bytes = _copies.Where(c => c.Table == table).Sum(c => ArrowSize.Of(c.Rows))
-                    + _inserts.Where(i => i.Key.Table == table).Sum(i => i.Value.Bytes);
-        if (bytes > maxBytesPerTable) throw TooLarge(table);
+        Current.Copies.Add((table, rows));
+        if (BytesFor(table) > maxBytesPerTable) throw TooLarge(table);
     }
+
+    /// <summary>Holds an UPDATE or DELETE: it runs at COMMIT after the writes held before it, before those held after it.</summary>
+    public void HoldDml(ClassifiedStatement statement, Caller caller)
+    {
+        Current.Dml = new HeldDml(statement, caller);
+        _runs.Add(new Run());
+    }
+
+    private long BytesFor(string table) => _runs.Sum(r =>
+        r.Copies.Where(c => c.Table == table).Sum(c => ArrowSize.Of(c.Rows)) + r.Inserts.Where(i => i.Key.Table == table).Sum(i => i.Value.Bytes));
 
     private PostgresErrorException TooLarge(string table) => new(SqlState.ProgramLimitExceeded,
         $"the transaction block holds more than {maxBytesPerTable} bytes for table \"{table}\", the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); commit in smaller blocks");
 
     /// <summary>
-    /// Sends what the block holds: each (project, table) as one batch (atomic in its table grain), in the order the block
-    /// first wrote them, then each COPY (each project's rows atomic). A failure part-way leaves the (project, table)s sent
-    /// before it committed and the rest not (documented in the protocol README).
+    /// Sends what the block holds, run by run: each (project, table) of a run as one batch (atomic in its table grain), in
+    /// the order the block first wrote them, then each COPY of the run (each project's rows atomic), then the run's DML
+    /// statement. A failure part-way leaves the steps sent before it committed and the rest not (documented in the
+    /// protocol README).
     /// </summary>
-    public async Task CommitAsync(Func<string, string, RecordBatch, Task> insert, Func<string, RecordBatch, Task> insertRouted)
+    public async Task CommitAsync(Func<string, string, RecordBatch, Task> insert, Func<string, RecordBatch, Task> insertRouted, Func<HeldDml, Task> dml)
     {
-        foreach (var ((project, table), held) in _inserts)
+        foreach (var run in _runs)
         {
-            using var combined = held.Batches.Count == 1 ? null : Combine(held.Batches);
-            await insert(project, table, combined ?? held.Batches[0]);
+            foreach (var ((project, table), held) in run.Inserts)
+            {
+                using var combined = held.Batches.Count == 1 ? null : Combine(held.Batches);
+                await insert(project, table, combined ?? held.Batches[0]);
+            }
+            foreach (var (table, rows) in run.Copies)
+                await insertRouted(table, rows);
+            if (run.Dml is { } statement) await dml(statement);
         }
-        foreach (var (table, rows) in _copies)
-            await insertRouted(table, rows);
     }
 
     /// <summary>
@@ -112,11 +142,14 @@ internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
     /// <summary>Drops everything held (ROLLBACK, a failed block, a dropped connection).</summary>
     public void Dispose()
     {
-        foreach (var held in _inserts.Values)
-        foreach (var b in held.Batches)
-            b.Dispose();
-        foreach (var (_, rows) in _copies) rows.Dispose();
-        _inserts.Clear();
-        _copies.Clear();
+        foreach (var run in _runs)
+        {
+            foreach (var held in run.Inserts.Values)
+            foreach (var b in held.Batches)
+                b.Dispose();
+            foreach (var (_, rows) in run.Copies) rows.Dispose();
+        }
+        _runs.Clear();
+        _runs.Add(new Run());
     }
 }

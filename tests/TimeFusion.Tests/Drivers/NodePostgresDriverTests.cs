@@ -25,6 +25,7 @@ public sealed class NodePostgresDriverTests(SqlSurfaceFixture fixture)
         "parameters_of_every_type", "insert_with_parameters_and_read_back", "reading_jsonb", "transaction_commit",
         "transaction_rollback", "error_aborts_the_block_25P02", "read_only_block_refuses_writes_25006",
         "cursor_with_a_fetch_size", "declare_fetch_close", "copy_from_stdin", "metadata_queries", "errors_with_parameters",
+        "update_and_delete_in_a_block",
     ];
 
     [Fact]

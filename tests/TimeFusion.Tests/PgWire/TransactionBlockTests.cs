@@ -5,7 +5,8 @@ using TimeFusion.Tests.Cluster;
 namespace TimeFusion.Tests.PgWire;
 
 /// <summary>
-/// Transaction blocks over the cluster backend with Npgsql: a block's INSERTs (and COPY) land at COMMIT, all of them;
+/// Transaction blocks over the cluster backend with Npgsql: a block's INSERTs (and COPY) land at COMMIT, all of them,
+/// and its UPDATEs and DELETEs apply at COMMIT in statement order among them;
 /// ROLLBACK, an error (25P02 until ROLLBACK, COMMIT then rolls back), a dropped connection leave nothing; READ ONLY
 /// refuses writes (25006); several statements in one simple query are one implicit transaction. Also (sharing the
 /// silo) Describe's parameter types: a parameter the statement casts takes the cast's type.
@@ -129,19 +130,81 @@ public sealed class TransactionBlockTests(OneSiloCluster fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task Update_delete_savepoint_and_ddl_inside_a_block_are_refused_clearly()
+    public async Task Savepoint_and_ddl_inside_a_block_are_refused_clearly()
     {
         await using var connection = await OpenAsync();
-        await ExecAsync(connection, "BEGIN");
-        var update = await Assert.ThrowsAsync<PostgresException>(() => ExecAsync(connection, $"UPDATE {Table} SET level = 'X' WHERE id = 'none'"));
-        Assert.Equal("0A000", update.SqlState);
-        Assert.Contains("transaction block", update.MessageText);
-        await ExecAsync(connection, "ROLLBACK");
         await ExecAsync(connection, "BEGIN");
         Assert.Equal("0A000", (await Assert.ThrowsAsync<PostgresException>(() => ExecAsync(connection, "SAVEPOINT s1"))).SqlState);
         await ExecAsync(connection, "ROLLBACK");
         await ExecAsync(connection, "BEGIN");
         Assert.Equal("25001", (await Assert.ThrowsAsync<PostgresException>(() => ExecAsync(connection, "FLUSH"))).SqlState);
+        await ExecAsync(connection, "ROLLBACK");
+    }
+
+    private async Task<List<string>> RowsAsync(string idPrefix)
+    {
+        await using var connection = await OpenAsync();
+        await using var cmd = new NpgsqlCommand($"SELECT id, level FROM {Table} WHERE id LIKE '{idPrefix}%' ORDER BY id", connection);
+        var rows = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) rows.Add($"{reader.GetString(0)}={reader.GetString(1)}");
+        return rows;
+    }
+
+    [Fact]
+    public async Task Update_and_delete_in_a_block_apply_at_commit_in_statement_order_with_its_inserts()
+    {
+        await using var connection = await OpenAsync();
+        await ExecAsync(connection, Insert("dmlc-old-1"));
+        await ExecAsync(connection, Insert("dmlc-old-2", 1));
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            await ExecAsync(connection, Insert("dmlc-a", 2));
+            // The count is the committed rows the statement matches now (the block's own INSERTs are held, not counted).
+            Assert.Equal(2, await ExecAsync(connection, $"UPDATE {Table} SET level = 'WARN' WHERE id LIKE 'dmlc-%'"));
+            await ExecAsync(connection, Insert("dmlc-b", 3));
+            Assert.Equal(1, await ExecAsync(connection, $"DELETE FROM {Table} WHERE id = 'dmlc-old-2'"));
+            // Nothing of the block shows before COMMIT, to another session.
+            Assert.Equal(["dmlc-old-1=INFO", "dmlc-old-2=INFO"], await RowsAsync("dmlc-"));
+            await tx.CommitAsync();
+        }
+        // The UPDATE changed the rows written before it (committed and the block's dmlc-a), not dmlc-b inserted after it.
+        Assert.Equal(["dmlc-a=WARN", "dmlc-b=INFO", "dmlc-old-1=WARN"], await RowsAsync("dmlc-"));
+    }
+
+    [Fact]
+    public async Task Update_and_delete_in_a_rolled_back_or_dropped_block_leave_nothing()
+    {
+        await using (var connection = await OpenAsync())
+        {
+            await ExecAsync(connection, Insert("dmlr-1"));
+            await using var tx = await connection.BeginTransactionAsync();
+            await ExecAsync(connection, $"UPDATE {Table} SET level = 'ERROR' WHERE id = 'dmlr-1'");
+            await ExecAsync(connection, Insert("dmlr-2", 1));
+            await ExecAsync(connection, $"DELETE FROM {Table} WHERE id LIKE 'dmlr-%'");
+            await tx.RollbackAsync();
+        }
+        Assert.Equal(["dmlr-1=INFO"], await RowsAsync("dmlr-"));
+
+        var dropped = await OpenAsync();
+        await ExecAsync(dropped, "BEGIN");
+        await ExecAsync(dropped, $"DELETE FROM {Table} WHERE id = 'dmlr-1'");
+        await dropped.DisposeAsync(); // no pooling: the socket closes inside the block
+        Assert.Equal(["dmlr-1=INFO"], await RowsAsync("dmlr-"));
+    }
+
+    [Fact]
+    public async Task A_bad_update_in_a_block_fails_it_at_once_and_a_read_only_block_refuses_dml()
+    {
+        await using var connection = await OpenAsync();
+        await ExecAsync(connection, "BEGIN");
+        await ExecAsync(connection, Insert("dmle-1"));
+        Assert.Equal("42703", (await Assert.ThrowsAsync<PostgresException>(() => ExecAsync(connection, $"UPDATE {Table} SET no_such_column = 1"))).SqlState);
+        Assert.Equal("25P02", (await Assert.ThrowsAsync<PostgresException>(() => ExecAsync(connection, $"DELETE FROM {Table} WHERE id = 'x'"))).SqlState);
+        await ExecAsync(connection, "COMMIT");
+        Assert.Equal(0L, await CountAsync("dmle-"));
+        await ExecAsync(connection, "BEGIN READ ONLY");
+        Assert.Equal("25006", (await Assert.ThrowsAsync<PostgresException>(() => ExecAsync(connection, $"DELETE FROM {Table} WHERE id = 'x'"))).SqlState);
         await ExecAsync(connection, "ROLLBACK");
     }
 

@@ -4,8 +4,8 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Tests.PgWire;
 
 /// <summary>
-/// A real silo process killed (SIGKILL) while a transaction block holds INSERTs: after the restart the committed block is
-/// all there and the open one left nothing.
+/// A real silo process killed (SIGKILL) while a transaction block holds INSERTs, an UPDATE and a DELETE: after the restart
+/// the committed block (inserts, a delete and an update applied in order) is all there and the open one left nothing.
 /// </summary>
 public sealed class TransactionCrashTests : IAsyncLifetime
 {
@@ -47,20 +47,25 @@ public sealed class TransactionCrashTests : IAsyncLifetime
             await ExecAsync(committed, "BEGIN");
             await ExecAsync(committed, Insert("crash-committed-1"));
             await ExecAsync(committed, Insert("crash-committed-2"));
+            await ExecAsync(committed, Insert("crash-committed-3"));
+            await ExecAsync(committed, "DELETE FROM otel_logs_and_spans WHERE id = 'crash-committed-3'");
+            await ExecAsync(committed, "UPDATE otel_logs_and_spans SET level = 'WARN' WHERE id = 'crash-committed-2'");
             await ExecAsync(committed, "COMMIT");
         }
         var open = await _silo.OpenAsync(User, Password, b => b.SslMode = SslMode.Disable);
         await ExecAsync(open, "BEGIN");
         await ExecAsync(open, Insert("crash-open-1"));
+        await ExecAsync(open, "UPDATE otel_logs_and_spans SET level = 'ERROR' WHERE id LIKE 'crash-%'");
+        await ExecAsync(open, "DELETE FROM otel_logs_and_spans WHERE id = 'crash-committed-1'");
         await _silo.KillAsync();
         await open.DisposeAsync();
 
         await _silo.StartAsync();
         await using var check = await _silo.OpenAsync(User, Password, b => b.SslMode = SslMode.Disable);
-        await using var cmd = new NpgsqlCommand("SELECT id FROM otel_logs_and_spans WHERE id LIKE 'crash-%' ORDER BY id", check);
+        await using var cmd = new NpgsqlCommand("SELECT id, level FROM otel_logs_and_spans WHERE id LIKE 'crash-%' ORDER BY id", check);
         var ids = new List<string>();
         await using (var reader = await cmd.ExecuteReaderAsync())
-            while (await reader.ReadAsync()) ids.Add(reader.GetString(0));
-        Assert.Equal(["crash-committed-1", "crash-committed-2"], ids);
+            while (await reader.ReadAsync()) ids.Add(reader.GetString(0) + "=" + reader.GetString(1));
+        Assert.Equal(["crash-committed-1=INFO", "crash-committed-2=WARN"], ids);
     }
 }

@@ -54,7 +54,8 @@ public sealed class CallerScope
 
     /// <summary>
     /// This scope with queries run in <paramref name="zone"/> (null or UTC: UTC), as PostgreSQL runs them in the session
-    /// <c>TimeZone</c>. Writes (UPDATE, DELETE predicates) still run in UTC.
+    /// <c>TimeZone</c>. Writes run on the grains in UTC: the planner reads their literals that meet a timestamptz in the
+    /// zone and writes them back as instants (<see cref="TimestampLiterals"/>); INSERT … VALUES is evaluated in it.
     /// </summary>
     public CallerScope InTimeZone(string? zone) => new(DefaultProject, ReadableProjects, WritableProjects, IsAdmin)
     {

@@ -147,6 +147,12 @@ public sealed class DmlAnalyzer
         foreach (var e in items.Append(select["where_clause"]))
             RefuseInDml(e, session.Functions);
         SqlFunctions.RefuseDenied(select);
+        // Literals meeting a timestamptz become instants read in the session's TimeZone: the grains evaluate the
+        // predicate (and replay it from the WAL) in UTC, and the time bounds below agree with them.
+        bool IsTimestamp(JsonNode n) => SqlAst.IsColumnRef(n) && SqlAst.ColumnNames(n) is { Length: > 0 } names
+            && schema.Columns.Any(c => c.Type == ColumnType.TimestampUs && string.Equals(c.Name, names[^1], StringComparison.OrdinalIgnoreCase));
+        TimestampLiterals.Rewrite(select["where_clause"], IsTimestamp, session, caller.TimeZone,
+            targets.Select((t, i) => schema.Find(t)?.Type == ColumnType.TimestampUs ? items[i] : null));
 
         session.EnsureStub(schema);
         session.Prepare(session.Deserialize(root));
@@ -333,6 +339,8 @@ public sealed class DmlAnalyzer
 
         var now = TruncateToMicroseconds(_time.GetUtcNow());
         ClockRewriter.Rewrite(node, now, _ => false);
+        // Each value is CAST to its column's type above: text cast to timestamptz is read as PostgreSQL reads it.
+        TimestampLiterals.Rewrite(node, _ => false, session, caller.TimeZone);
 
         var valuesSql = $"SELECT * FROM ({session.Deserialize(root)}) AS __values({string.Join(", ", columns.Select(SqlNames.Quote))})";
         session.Prepare(valuesSql, "VALUES");

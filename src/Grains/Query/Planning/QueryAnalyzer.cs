@@ -59,6 +59,12 @@ public sealed class QueryAnalyzer
             }
             session.EnsureStub(r.Schema);
         }
+        // Literals meeting a timestamptz column (by its name in a table read) or cast to timestamptz are read as
+        // PostgreSQL reads them, in the session's TimeZone, and written back as instants (the grains and the bounds agree).
+        var timestampColumns = new HashSet<string>(refs.SelectMany(r => r.Schema.Columns).Where(c => c.Type == ColumnType.TimestampUs).Select(c => c.Name),
+            StringComparer.OrdinalIgnoreCase);
+        rewritten |= TimestampLiterals.Rewrite(node, n => SqlAst.IsColumnRef(n) && SqlAst.ColumnNames(n) is { Length: > 0 } names && timestampColumns.Contains(names[^1]),
+            session, caller.TimeZone) > 0;
 
         // Bind as written (with canonical names): validates columns, functions, types; names the result columns.
         // A statement that needed no rewriting is kept as the caller wrote it (same parse tree, no round trip).

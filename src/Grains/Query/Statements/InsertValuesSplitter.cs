@@ -15,17 +15,19 @@ public static class InsertValuesSplitter
     public static async Task<IReadOnlyList<(string Project, QueryBatches Rows)>> SplitAsync(
         InsertPlan plan, MergeExecutor duckdb, CallerScope caller, CancellationToken cancellationToken)
     {
+        // Run in the session's TimeZone, as PostgreSQL evaluates VALUES: text without an offset cast to timestamptz is
+        // read in it ('2024-01-01 10:00:00' in Europe/Paris is 09:00Z), and now()::text or ::date follow it too.
         // Rows of plain literals arrive as text columns that ValuesSql casts (one vectorized query, not a tree per row).
         var empty = new Dictionary<string, QueryBatches>();
         if (plan.Literals is { } literals)
             empty[LiteralValuesReader.RelationName] = new QueryBatches(literals.Schema, [literals]);
         if (plan.DefaultProject is { } project)
-            return [(project, await duckdb.ExecuteAsync(plan.ValuesSql, empty, cancellationToken))];
+            return [(project, await duckdb.ExecuteAsync(plan.ValuesSql, empty, cancellationToken, caller.TimeZone))];
         if (plan.Literals is not null && plan.Projects is [var only])
-            return [(only, await duckdb.ExecuteAsync(plan.ValuesSql, empty, cancellationToken))];
+            return [(only, await duckdb.ExecuteAsync(plan.ValuesSql, empty, cancellationToken, caller.TimeZone))];
 
         var projectColumn = SqlNames.Quote(TableSchema.ProjectColumn);
-        using var distinct = await duckdb.ExecuteAsync($"SELECT DISTINCT {projectColumn} FROM ({plan.ValuesSql})", empty, cancellationToken);
+        using var distinct = await duckdb.ExecuteAsync($"SELECT DISTINCT {projectColumn} FROM ({plan.ValuesSql})", empty, cancellationToken, caller.TimeZone);
         var projects = new List<string>();
         foreach (var batch in distinct.Batches)
         {
@@ -39,7 +41,7 @@ public static class InsertValuesSplitter
         }
         var result = new List<(string, QueryBatches)>(projects.Count);
         foreach (var p in projects)
-            result.Add((p, await duckdb.ExecuteAsync($"SELECT * FROM ({plan.ValuesSql}) WHERE {projectColumn} = {SqlNames.Literal(p)}", empty, cancellationToken)));
+            result.Add((p, await duckdb.ExecuteAsync($"SELECT * FROM ({plan.ValuesSql}) WHERE {projectColumn} = {SqlNames.Literal(p)}", empty, cancellationToken, caller.TimeZone)));
         return result;
     }
 }

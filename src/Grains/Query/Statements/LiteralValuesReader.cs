@@ -111,8 +111,10 @@ public static class LiteralValuesReader
             && (token.IsKeyword(sql, "TIMESTAMPTZ") || token.IsKeyword(sql, "TIMESTAMP") || token.IsKeyword(sql, "DATE")))
         {
             if (!Next(sql, ref position, out token) || token.Kind != SqlTokenKind.String || sql[token.Start] != '\'') return false;
-            return AppendString(sql, token, builder, ref scratch);
+            return AppendTimestamp(sql, token, builder);
         }
+        if (type == ColumnType.TimestampUs && token.Kind == SqlTokenKind.String)
+            return AppendTimestamp(sql, token, builder);
         var negative = false;
         if (token.Kind == SqlTokenKind.Operator && sql[token.Start] is '-' or '+')
         {
@@ -138,6 +140,18 @@ public static class LiteralValuesReader
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// A timestamptz's text in the ISO form DuckDB's cast reads as PostgreSQL does (<c>10:00+00</c> gets its seconds);
+    /// text without an offset is read in the session's TimeZone by the cast (InsertValuesSplitter).
+    /// </summary>
+    private static bool AppendTimestamp(string sql, SqlToken token, StringArray.Builder builder)
+    {
+        if (sql[token.Start] is 'x' or 'X' or 'b' or 'B' or 'u' or 'U') return false;
+        var text = token.StringValue(sql)!;
+        builder.Append(Planning.TimestampLiterals.Normalize(text, out _) ?? text);
+        return true;
     }
 
     private static bool AppendString(string sql, SqlToken token, StringArray.Builder builder, ref byte[] scratch)

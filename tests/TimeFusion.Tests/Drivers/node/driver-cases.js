@@ -149,6 +149,24 @@ const cases = {
       after: rowsOf(await c.query('SELECT $1::int + 1 AS v', [1])),
     };
   },
+
+  // Last: it changes rows other cases count.
+  async update_and_delete_in_a_block(c) {
+    await c.query(`INSERT INTO ${table} (project_id, timestamp, name, n) VALUES ('default', '2024-01-04 00:00:00+00', 'blk-old', 1), ('default', '2024-01-04 00:00:01+00', 'blk-gone', 2)`);
+    await c.query('BEGIN');
+    await c.query(`INSERT INTO ${table} (project_id, timestamp, name, n) VALUES ($1, $2, $3, $4)`, ['default', '2024-01-04 00:00:02+00', 'blk-new', 3]);
+    // $1::int: TimeFusion does not infer an untyped parameter's type from arithmetic (n + $1), as PostgreSQL does.
+    const updated = await c.query(`UPDATE ${table} SET n = n + $1::int WHERE name = $2`, [10, 'blk-old']);
+    const deleted = await c.query(`DELETE FROM ${table} WHERE name = $1`, ['blk-gone']);
+    // Also reaches the block's own INSERT before it (its count is not compared: TimeFusion counts committed rows only).
+    await c.query(`UPDATE ${table} SET n = n * 100 WHERE name LIKE 'blk-%'`);
+    await c.query('COMMIT');
+    await c.query('BEGIN');
+    await c.query(`DELETE FROM ${table} WHERE name LIKE $1`, ['blk-%']);
+    await c.query('ROLLBACK');
+    const r = await c.query(`SELECT name, n FROM ${table} WHERE name LIKE 'blk-%' ORDER BY name`);
+    return { updated: updated.rowCount, deleted: deleted.rowCount, rows: rowsOf(r) };
+  },
 };
 
 async function main() {

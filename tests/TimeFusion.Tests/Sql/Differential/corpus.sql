@@ -199,6 +199,30 @@ DELETE FROM diff_ev WHERE project_id = 'default' AND timestamp < '2024-01-01 10:
 SELECT count(*), min(timestamp) FROM diff_ev WHERE project_id = 'default';
 INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 00:00:00+00', 'api', 'info', 201);
 SELECT service, status FROM diff_ev WHERE timestamp >= '2024-01-04' ORDER BY timestamp;
+-- Transaction blocks: UPDATE and DELETE apply at COMMIT, in statement order with the block's INSERTs
+BEGIN;
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 01:00:00+00', 'tx', 'info', 1);
+UPDATE diff_ev SET status = 301 WHERE project_id = 'default' AND status = 201;
+DELETE FROM diff_ev WHERE project_id = 'default' AND service = 'worker';
+COMMIT;
+SELECT service, level, status FROM diff_ev WHERE timestamp >= '2024-01-03' ORDER BY timestamp;
+BEGIN;
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 02:00:00+00', 'tx', 'info', 2);
+-- differs: an UPDATE or DELETE inside a block counts the committed rows it matches, not the block's own INSERTs (held until COMMIT)
+UPDATE diff_ev SET level = 'held' WHERE service = 'tx';
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-04 03:00:00+00', 'tx', 'info', 3);
+END;
+SELECT service, level, status FROM diff_ev WHERE service = 'tx' ORDER BY timestamp;
+START TRANSACTION;
+UPDATE diff_ev SET level = 'gone' WHERE project_id = 'default';
+DELETE FROM diff_ev WHERE project_id = 'other';
+ROLLBACK;
+SELECT level, count(*) FROM diff_ev GROUP BY level ORDER BY level;
+BEGIN;
+UPDATE diff_ev SET no_such_column = 1;
+DELETE FROM diff_ev;
+ROLLBACK;
+SELECT count(*) FROM diff_ev;
 -- DDL
 CREATE TABLE diff_m (project_id text NOT NULL, timestamp timestamptz NOT NULL, name text, value float8);
 INSERT INTO diff_m VALUES ('default', '2024-01-01 00:00:00+00', 'x', 1), ('default', '2024-01-01 00:01:00+00', 'y', 2);
@@ -279,6 +303,23 @@ SELECT timestamptz '2024-01-02 03:04:05.123456+00'::text, timestamptz '2024-07-0
 SELECT CASE WHEN true THEN 1 END::text, '5'::text::int, status::text FROM diff_ev WHERE status = 404;
 SET TIME ZONE 'Asia/Kolkata';
 SELECT timestamp::text FROM diff_ev WHERE project_id = 'other' ORDER BY timestamp;
+-- Text without an offset meets timestamptz in the session TimeZone (INSERT, predicates of SELECT, UPDATE, DELETE); ISO forms without seconds
+INSERT INTO diff_ev (project_id, timestamp, service, level) VALUES ('default', '2024-01-05 10:00:00', 'tzins', 'a'), ('default', '2024-01-05 11:00', 'tzins', 'b');
+INSERT INTO diff_ev (project_id, timestamp, service, level) VALUES ('default', '2024-01-05 12:00+00', 'tzins', 'c'), ('default', '2024-01-05T13:00Z', 'tzins', 'd'), ('default', '2024-01-05 14:00+05:30', 'tzins', 'e'), ('default', '2024-01-05 15:00-08', 'tzins', 'f');
+INSERT INTO diff_ev (project_id, timestamp, service, level) VALUES ('default', '2024-01-05 16:00:00', 'tzins', upper('g'));
+SELECT level, timestamp FROM diff_ev WHERE service = 'tzins' ORDER BY timestamp;
+SELECT level FROM diff_ev WHERE timestamp = '2024-01-05 10:00' ORDER BY level;
+SELECT count(*) FROM diff_ev WHERE timestamp BETWEEN '2024-01-05 10:00' AND '2024-01-05T13:00Z';
+SELECT level FROM diff_ev WHERE timestamp IN ('2024-01-05 11:00', '2024-01-05 12:00+00') ORDER BY level;
+UPDATE diff_ev SET level = 'upd' WHERE service = 'tzins' AND timestamp <= '2024-01-05 11:00';
+DELETE FROM diff_ev WHERE service = 'tzins' AND timestamp > '2024-01-05 16:00';
+DELETE FROM diff_ev WHERE service = 'tzins' AND timestamp < '2024-01-05 13:00+00' AND level = 'upd';
+SELECT level, timestamp FROM diff_ev WHERE service = 'tzins' ORDER BY timestamp;
+SELECT '2024-01-01 10:00+00'::timestamptz;
+SELECT timestamptz '2024-01-01 10:00-08';
+SELECT CAST('2024-01-01T10:00+05:30' AS timestamptz);
+SELECT '2024-01-01 10:00'::timestamptz;
+DELETE FROM diff_ev WHERE service = 'tzins';
 SET TimeZone = 'America/New_York';
 SELECT 'x' || timestamp, timestamp FROM diff_ev WHERE service = 'db' ORDER BY timestamp;
 SET TimeZone = 'UTC';
