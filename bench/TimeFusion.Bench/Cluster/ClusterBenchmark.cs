@@ -6,14 +6,16 @@ using TimeFusion.Bench.Peers;
 namespace TimeFusion.Bench.Cluster;
 
 /// <summary>
-/// <c>cluster [--seconds 15] [--writers 6] [--projects 24] [--batch 200] [--runs 3] [--repeat 9] [--env NAME=VALUE]…
-/// [--set Area:Key=VALUE]…</c>: the same ingest and dashboard queries over psql's protocol (Npgsql) against one silo
+/// <c>cluster [--seconds 15] [--writers 6] [--projects 24] [--batch 200] [--runs 3] [--repeat 9] [--warm-seconds 5]
+/// [--warm-queries 5] [--env NAME=VALUE]… [--set Area:Key=VALUE]…</c>: the same ingest and dashboard queries over psql's protocol (Npgsql) against one silo
 /// and against three silos in cluster mode on one Azurite, on this machine's cores, so the ratio shows what the cluster
 /// costs (target ≤ 1.2×). Writers spread their connections over the silos and their rows over the projects (one table
 /// grain each, placed by Orleans); the queries fan out over every project.
 /// </summary>
 /// <remarks>
-/// Fairness: each run starts fresh silos under a cluster id of its own; runs alternate which configuration goes first,
+/// Fairness: both configurations are measured warm, since three silo processes JIT-compile the same code three
+/// times: an untimed ingest of <c>--warm-seconds</c> through every silo, and each query <c>--warm-queries</c> times through
+/// every silo, come before timing. Each run starts fresh silos under a cluster id of its own; runs alternate which configuration goes first,
 /// so load from elsewhere on a shared machine falls on both. No timed flush falls inside a run (MaxBufferAge 10 min):
 /// both configurations query the same state, every row in the buffers. Queries start only once the silos are idle
 /// (their summed CPU over a 1 s window below 5 % of a core per silo, twice in a row), so no background work left by
@@ -42,6 +44,8 @@ public static class ClusterBenchmark
         var batch = Option(args, "--batch", 200);
         var runs = Option(args, "--runs", 3);
         var repeat = Option(args, "--repeat", 9);
+        var warmSeconds = Option(args, "--warm-seconds", 5);
+        var warmQueries = Option(args, "--warm-queries", 5);
         var environment = Pairs(args, "--env");
         var extra = Pairs(args, "--set");
         Console.WriteLine($"cluster bench: {seconds} s of ingest, {writers} writers, {projects} projects, {batch} rows per INSERT, {runs} runs, " +
@@ -57,7 +61,7 @@ public static class ClusterBenchmark
             var pair = new Dictionary<int, Measurement>();
             foreach (var silos in order)
             {
-                var m = await RunOnceAsync(azurite, silos, seconds, writers, projects, batch, repeat, environment, extra);
+                var m = await RunOnceAsync(azurite, silos, seconds, writers, projects, batch, repeat, warmSeconds, warmQueries, environment, extra);
                 pair[silos] = m;
                 Console.WriteLine($"run {run + 1}, {silos} silo(s): {m.RowsPerSecond:N0} rows/s, silo CPU {m.SiloCpuUsPerRow:N0} µs/row, Azurite CPU {m.AzuriteCpuUsPerRow:N0} µs/row; " +
                                   $"idle after {m.QuiesceSeconds:F1} s; queries median ms {Join(m.QueryMs)}, silo CPU ms/query {Join(m.QuerySiloCpuMs)}; load average {LoadAverage()}");
@@ -104,7 +108,7 @@ public static class ClusterBenchmark
     private static string Join(double[] values) => string.Join(" / ", values.Select(m => m.ToString("N0", CultureInfo.InvariantCulture)));
 
     private static async Task<Measurement> RunOnceAsync(AzuriteProcess azurite, int count, int seconds, int writers, int projects, int batch, int repeat,
-        IReadOnlyDictionary<string, string> environment, IReadOnlyDictionary<string, string> extra)
+        int warmSeconds, int warmQueries, IReadOnlyDictionary<string, string> environment, IReadOnlyDictionary<string, string> extra)
     {
         var clusterId = "b" + Guid.NewGuid().ToString("N")[..12];
         var root = Path.Combine(Path.GetTempPath(), "tf-cluster-bench-" + clusterId);
@@ -130,21 +134,14 @@ public static class ClusterBenchmark
             {
                 for (var p = 0; p < projects; p++) await InsertAsync(warm, $"c{p:D2}", "warm", p, 1);
             }
+            // Every silo runs the ingest path before timing (each process JIT-compiles it once; three silos do it thrice).
+            await IngestAsync(silos, TimeSpan.FromSeconds(warmSeconds), writers, projects, batch, "warm");
             await WaitForIdleAsync(pids, TimeSpan.FromMinutes(2));
 
-            long rows = 0;
+            Console.WriteLine($"  {count} silo(s) ingesting, pids {string.Join(' ', pids)}");
             var (siloCpu, azuriteCpu) = (ProcessCpu.Seconds(pids), ProcessCpu.Seconds(azurite.Pid));
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
             var clock = Stopwatch.StartNew();
-            await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
-            {
-                await using var connection = await OpenAsync(silos[w % silos.Count]);
-                for (var n = 0; !stop.IsCancellationRequested; n++)
-                {
-                    await InsertAsync(connection, $"c{(w + n * writers) % projects:D2}", $"w{w}", n, batch);
-                    Interlocked.Add(ref rows, batch);
-                }
-            })));
+            var rows = await IngestAsync(silos, TimeSpan.FromSeconds(seconds), writers, projects, batch, "w");
             var rate = rows / clock.Elapsed.TotalSeconds;
             var siloUsPerRow = (ProcessCpu.Seconds(pids) - siloCpu) * 1e6 / rows;
             var azuriteUsPerRow = (ProcessCpu.Seconds(azurite.Pid) - azuriteCpu) * 1e6 / rows;
@@ -152,6 +149,7 @@ public static class ClusterBenchmark
             var quiesce = Stopwatch.StartNew();
             await WaitForIdleAsync(pids, TimeSpan.FromMinutes(2));
             var quiesceSeconds = quiesce.Elapsed.TotalSeconds;
+            Console.WriteLine($"  {count} silo(s) querying, pids {string.Join(' ', pids)}");
 
             var medians = new double[Queries.Length];
             var cpu = new double[Queries.Length];
@@ -164,7 +162,8 @@ public static class ClusterBenchmark
                 {
                     // One connection per silo, opened before timing: every silo is a front door, used in turn.
                     foreach (var silo in silos) connections.Add(await OpenAsync(silo));
-                    await ReadAllAsync(connections[0], sql); // warms caches
+                    // Warm-up through every door: each silo's gateway plans and merges, and JIT-compiles that code, itself.
+                    for (var i = 0; i < warmQueries * connections.Count; i++) await ReadAllAsync(connections[i % connections.Count], sql);
                     var before = ProcessCpu.Seconds(pids);
                     for (var i = 0; i < repeat; i++)
                     {
@@ -195,6 +194,23 @@ public static class ClusterBenchmark
                 // A temp folder left behind is harmless.
             }
         }
+    }
+
+    /// <summary><paramref name="writers"/> connections spread over the silos insert into every project for <paramref name="duration"/>; returns the rows.</summary>
+    private static async Task<long> IngestAsync(IReadOnlyList<SiloProcess> silos, TimeSpan duration, int writers, int projects, int batch, string tag)
+    {
+        long rows = 0;
+        using var stop = new CancellationTokenSource(duration);
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            await using var connection = await OpenAsync(silos[w % silos.Count]);
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                await InsertAsync(connection, $"c{(w + n * writers) % projects:D2}", $"{tag}{w}", n, batch);
+                Interlocked.Add(ref rows, batch);
+            }
+        })));
+        return rows;
     }
 
     private static async Task ReadAllAsync(NpgsqlConnection connection, string sql)
