@@ -15,6 +15,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     public int TablePort { get; }
 
+    /// <summary>The emulator's process (node), for its CPU time.</summary>
+    public int Pid => _process.Id;
+
     /// <summary>The emulator's well-known dev account on our ports.</summary>
     public string ConnectionString =>
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +

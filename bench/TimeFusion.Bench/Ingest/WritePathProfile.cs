@@ -122,14 +122,7 @@ public static class WritePathProfile
         return window;
     }
 
-    /// <summary>utime + stime of a process, from /proc (Linux).</summary>
-    private static double CpuSeconds(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // After the command: state is field 3; utime and stime are fields 14 and 15 (1-based over the whole line).
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
-    }
+    private static double CpuSeconds(int pid) => ProcessCpu.Seconds(pid);
 
     private const int Writers = 4;
 

@@ -90,9 +90,11 @@ public sealed class SiloProcess : IAsyncDisposable
     /// Unless the settings configure users, the silo gets the admin <see cref="DefaultAdmin"/> and, for each of
     /// <paramref name="projectUsers"/>, a user of that name bound to that project (password <see cref="Password"/>), so
     /// SDK clients (<see cref="ClientAsync"/>) log in as they would in production. <paramref name="siloDll"/> runs another
-    /// build (a before/after comparison); the bench's own by default.
+    /// build (a before/after comparison); the bench's own by default. <paramref name="environment"/> adds variables to the
+    /// child's environment only (runtime knobs such as <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c>).
     /// </summary>
-    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings, IEnumerable<string>? projectUsers = null, string? siloDll = null)
+    public static SiloProcess Start(string dataDirectory, IReadOnlyDictionary<string, string> settings, IEnumerable<string>? projectUsers = null, string? siloDll = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         siloDll ??= SiloDll;
         if (!File.Exists(siloDll)) throw new FileNotFoundException($"the silo is not built at {siloDll} (dotnet build src/Silo -c Release)");
@@ -133,6 +135,7 @@ public sealed class SiloProcess : IAsyncDisposable
         var adminIndex = Enumerable.Range(0, 64).Cast<int?>().FirstOrDefault(i => all.GetValueOrDefault($"Users:{i}:IsAdmin") == "true");
         foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
         info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
         var clock = Stopwatch.StartNew();
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
         lock (Running) Running.Add(process);
