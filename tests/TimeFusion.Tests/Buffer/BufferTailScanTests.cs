@@ -160,6 +160,36 @@ public class BufferTailScanTests
         Assert.Equal(300, await BufferTestDatabase.CountAsync(table));
     }
 
+    [Fact]
+    public async Task Small_batches_are_gathered_into_chunks_that_still_answer_by_LSN()
+    {
+        await using var db = BufferTestDatabase.Open();
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
+        for (var lsn = 1; lsn <= 200; lsn++)
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(30, $"s{lsn}", first: lsn * 1_000L), lsn, default);
+        // 6,000 rows of 30-row batches: two chunks of 69 batches (2,070 rows, the first count past 2,048) and the 62
+        // batches since, still waiting to make a third — 64 chunks for the scan, not 200.
+        Assert.Equal(2 + 62, table.TailChunks);
+        Assert.Equal(6_000, table.TailRows);
+        // Above an LSN inside a chunk: a slice of it.
+        foreach (var above in new[] { 0, 1, 37, 68, 69, 70, 150, 199, 200 })
+        {
+            using var snapshot = table.OpenSnapshot(above);
+            Assert.Equal($"{(200 - above) * 30}/{(above + 1) * 1_000L}",
+                (string)snapshot.QueryScalar($"SELECT count(*) || '/' || coalesce(min(n), {(above + 1) * 1_000L}) FROM {snapshot.Relation}")!);
+        }
+        // A flush up to an LSN inside a chunk keeps the rest of it.
+        Assert.Equal(101 * 30, await table.DeleteUpToAsync(101, default));
+        Assert.Equal(99 * 30, table.TailRows);
+        Assert.Equal(99 * 30, await BufferTestDatabase.CountAsync(table));
+        // Moving into DuckDB keeps each row's LSN: a later delete by LSN removes exactly the rows up to it.
+        await table.DrainTailAsync();
+        Assert.Equal(0, table.TailRows);
+        Assert.Equal(50 * 30, await table.DeleteUpToAsync(151, default));
+        using (var rest = table.OpenSnapshot(-1))
+            Assert.Equal("1470/152000", (string)rest.QueryScalar($"SELECT count(*) || '/' || min(n) FROM {rest.Relation}")!);
+    }
+
     private static string Answer(BufferTable table, string query)
     {
         using var snapshot = table.OpenSnapshot(-1);

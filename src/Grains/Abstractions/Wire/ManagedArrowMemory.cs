@@ -16,11 +16,11 @@ namespace TimeFusion.Wire;
 /// </summary>
 public sealed class ManagedArrowMemory : MemoryAllocator
 {
-    private static readonly ManagedArrowMemory Instance = new();
+    private static readonly ManagedArrowMemory Instance = new(pinned: false);
+    private static readonly ManagedArrowMemory PinnedInstance = new(pinned: true);
+    private readonly bool _pinned;
 
-    private ManagedArrowMemory() : base(alignment: 8)
-    {
-    }
+    private ManagedArrowMemory(bool pinned) : base(alignment: 8) => _pinned = pinned;
 
     /// <summary>The builder's array, over managed memory without finalizable handles.</summary>
     public static TArray Build<TArray>(IArrowArrayBuilder<TArray> builder) where TArray : IArrowArray
@@ -34,10 +34,16 @@ public sealed class ManagedArrowMemory : MemoryAllocator
     }
 
     /// <summary>The arrays' values one after the other (slices honoured), in one array over managed memory.</summary>
-    public static IArrowArray Concatenate(IReadOnlyList<IArrowArray> arrays)
+    public static IArrowArray Concatenate(IReadOnlyList<IArrowArray> arrays) => Concatenate(arrays, pinned: false);
+
+    /// <summary>
+    /// As <see cref="Concatenate(IReadOnlyList{IArrowArray})"/>; with <paramref name="pinned"/> the memory is on the pinned
+    /// object heap, for native code that reads it in place after the call (DuckDB's scan of the buffer's tail).
+    /// </summary>
+    public static IArrowArray Concatenate(IReadOnlyList<IArrowArray> arrays, bool pinned)
     {
         ArgumentNullException.ThrowIfNull(arrays);
-        var built = ArrowArrayConcatenator.Concatenate(arrays, Instance)
+        var built = ArrowArrayConcatenator.Concatenate(arrays, pinned ? PinnedInstance : Instance)
             ?? throw new ArgumentException("nothing to concatenate", nameof(arrays));
         var data = Unowned(built.Data);
         built.Dispose();
@@ -68,7 +74,7 @@ public sealed class ManagedArrowMemory : MemoryAllocator
     protected override IMemoryOwner<byte> AllocateInternal(int length, out int bytesAllocated)
     {
         bytesAllocated = length;
-        return new Owner(length == 0 ? [] : new byte[length]);
+        return new Owner(length == 0 ? [] : _pinned ? GC.AllocateArray<byte>(length, pinned: true) : new byte[length]);
     }
 
     private sealed class Owner(byte[] array) : IMemoryOwner<byte>

@@ -25,10 +25,19 @@ namespace TimeFusion.Buffer;
 /// </summary>
 public sealed partial class BufferTable
 {
+    /// <summary>
+    /// Rows of small batches gathered into one chunk of the tail: DuckDB's vector size. Every batch costs the scan a
+    /// slice of its own (an export and a conversion of each column), which for 30-row INSERTs made a flush's export
+    /// cost twice what appending them to DuckDB had (docs/BENCHMARKS.md, session 8).
+    /// </summary>
+    private const int ChunkRows = 2_048;
+
     private readonly object _tailGate = new();
-    private readonly List<(ValidatedBatch Batch, long Lsn, long Bytes)> _tail = new();
+    private readonly List<TailChunk> _tail = new(); // LSN order; changed only under the append lock
     private long _tailRows;
     private long _tailBytes;
+    private int _smallChunks; // trailing chunks of small batches not yet gathered
+    private long _smallRows;
     private BufferException? _tailFault;
     private ArrowScanColumns? _scanColumns;
 
@@ -37,6 +46,16 @@ public sealed partial class BufferTable
 
     /// <summary>The memory estimate of the rows in the tail (they are counted at it when the budget is reconciled with DuckDB's measured memory).</summary>
     public long TailBytes => Interlocked.Read(ref _tailBytes);
+
+    /// <summary>Chunks the tail holds (tests: small batches are gathered).</summary>
+    internal int TailChunks
+    {
+        get
+        {
+            lock (_tailGate)
+                return _tail.Count;
+        }
+    }
 
     /// <summary>Set when moving the tail into DuckDB failed: rows the WAL holds are not in the buffer; the table must be reopened.</summary>
     public BufferException? TailFault => Volatile.Read(ref _tailFault);
@@ -48,44 +67,110 @@ public sealed partial class BufferTable
     /// Adds a logged group to the tail (under the append lock, LSNs already checked); true when the tail is due to
     /// move into DuckDB, which the caller then does before returning. The group is copied to memory that never moves:
     /// the caller owns its batches and may reuse their buffers once the append returns (a replay's read buffers), and
-    /// DuckDB's scan reads the copies in place.
+    /// DuckDB's scan reads the copies in place. Small batches are gathered into chunks of <see cref="ChunkRows"/> rows.
     /// </summary>
     private bool AddToTail(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, long rows)
     {
-        var copies = new (ValidatedBatch Batch, long Lsn, long Bytes)[group.Count];
+        var chunks = new TailChunk[group.Count];
         long bytes = 0;
         for (var i = 0; i < group.Count; i++)
         {
             var (batch, lsn, _) = group[i];
             var estimate = EstimateBytes(batch.Batch);
-            copies[i] = (batch.CopyPinned(), lsn, estimate);
+            chunks[i] = new TailChunk(batch.CopyPinned().Batch, [new TailPart(lsn, 0, batch.Length, estimate)]);
             bytes += estimate;
         }
         lock (_tailGate)
         {
-            _tail.AddRange(copies);
+            foreach (var chunk in chunks)
+            {
+                _tail.Add(chunk);
+                if (chunk.Batch.Length >= ChunkRows)
+                {
+                    (_smallChunks, _smallRows) = (0, 0);
+                    continue;
+                }
+                _smallChunks++;
+                _smallRows += chunk.Batch.Length;
+            }
             Interlocked.Add(ref _tailRows, rows);
             Interlocked.Add(ref _tailBytes, bytes);
-            return _tailRows >= _db.Options.TailRows;
+        }
+        if (_smallRows >= ChunkRows && _smallChunks > 1)
+            GatherSmallChunks();
+        return Interlocked.Read(ref _tailRows) >= _db.Options.TailRows;
+    }
+
+    /// <summary>Under the append lock: replaces the trailing small chunks by one (a copy of their rows, in order).</summary>
+    private void GatherSmallChunks()
+    {
+        List<TailChunk> small;
+        lock (_tailGate)
+            small = _tail.GetRange(_tail.Count - _smallChunks, _smallChunks);
+        TailChunk gathered;
+        try
+        {
+            var first = small[0].Batch;
+            var arrays = new IArrowArray[first.ColumnCount];
+            for (var c = 0; c < arrays.Length; c++)
+                arrays[c] = Wire.ManagedArrowMemory.Concatenate(small.Select(k => k.Batch.Column(c)).ToList(), pinned: true);
+            var parts = new List<TailPart>();
+            var offset = 0;
+            foreach (var k in small)
+            {
+                foreach (var part in k.Parts)
+                    parts.Add(part with { Offset = offset + part.Offset });
+                offset += k.Batch.Length;
+            }
+            gathered = new TailChunk(new RecordBatch(first.Schema, arrays, offset), parts);
+        }
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            // A column kind the concatenation does not handle: the batches stay as they are (scanned one by one).
+            (_smallChunks, _smallRows) = (0, 0);
+            return;
+        }
+        lock (_tailGate)
+        {
+            _tail.RemoveRange(_tail.Count - small.Count, small.Count);
+            _tail.Add(gathered);
+            (_smallChunks, _smallRows) = (0, 0);
         }
     }
 
     /// <summary>
-    /// The tail's batches with LSN above <paramref name="aboveLsn"/> and at most <paramref name="upToLsn"/>, and the
-    /// lowest LSN in the tail when they were taken (long.MaxValue when it was empty): a reader must take the
-    /// generations' rows below that LSN only.
+    /// The tail's rows with LSN above <paramref name="aboveLsn"/> and at most <paramref name="upToLsn"/> (whole chunks,
+    /// or zero-copy slices of them), and the lowest LSN in the tail when they were taken (long.MaxValue when it was
+    /// empty): a reader must take the generations' rows below that LSN only.
     /// </summary>
     private (List<RecordBatch> Batches, long TailStart) TakeTail(long aboveLsn, long upToLsn)
     {
         lock (_tailGate)
         {
             var batches = new List<RecordBatch>();
-            foreach (var (batch, lsn, _) in _tail)
+            foreach (var chunk in _tail)
             {
-                if (lsn > aboveLsn && lsn <= upToLsn)
-                    batches.Add(batch.Batch);
+                if (chunk.Parts[^1].Lsn <= aboveLsn || chunk.Parts[0].Lsn > upToLsn)
+                    continue;
+                if (chunk.Parts[0].Lsn > aboveLsn && chunk.Parts[^1].Lsn <= upToLsn)
+                {
+                    batches.Add(chunk.Batch);
+                    continue;
+                }
+                // Parts are contiguous rows in LSN order: the ones in range are one slice.
+                int from = -1, to = 0;
+                foreach (var part in chunk.Parts)
+                {
+                    if (part.Lsn <= aboveLsn || part.Lsn > upToLsn)
+                        continue;
+                    if (from < 0)
+                        from = part.Offset;
+                    to = part.Offset + part.Rows;
+                }
+                if (from >= 0 && to > from)
+                    batches.Add(chunk.Batch.Slice(from, to - from));
             }
-            return (batches, _tail.Count == 0 ? long.MaxValue : _tail[0].Lsn);
+            return (batches, _tail.Count == 0 ? long.MaxValue : _tail[0].Parts[0].Lsn);
         }
     }
 
@@ -116,20 +201,26 @@ public sealed partial class BufferTable
     private void DrainTailLocked()
     {
         ThrowIfTailFaulted();
-        (ValidatedBatch Batch, long Lsn, long Bytes)[] items;
+        TailChunk[] chunks;
         lock (_tailGate)
-            items = _tail.ToArray();
-        if (items.Length == 0)
+            chunks = _tail.ToArray();
+        if (chunks.Length == 0)
             return;
+        var items = new List<(ValidatedBatch Batch, long Lsn)>();
         long rows = 0, bytes = 0;
-        foreach (var item in items)
+        foreach (var chunk in chunks)
         {
-            rows += item.Batch.Length;
-            bytes += item.Bytes;
+            foreach (var part in chunk.Parts)
+            {
+                var slice = part.Offset == 0 && part.Rows == chunk.Batch.Length ? chunk.Batch : chunk.Batch.Slice(part.Offset, part.Rows);
+                items.Add((new ValidatedBatch(slice, Schema), part.Lsn));
+                rows += part.Rows;
+                bytes += part.Bytes;
+            }
         }
         try
         {
-            AppendToDuckDb(items.Select(i => (i.Batch, i.Lsn)).ToList(), rows);
+            AppendToDuckDb(items, rows);
         }
         catch (Exception e)
         {
@@ -141,26 +232,48 @@ public sealed partial class BufferTable
         // tail's lowest LSN only (TakeTail).
         lock (_tailGate)
         {
-            _tail.RemoveRange(0, items.Length);
+            _tail.RemoveRange(0, chunks.Length);
+            (_smallChunks, _smallRows) = (0, 0);
             Interlocked.Add(ref _tailRows, -rows);
             Interlocked.Add(ref _tailBytes, -bytes);
         }
     }
 
-    /// <summary>Under the append lock: drops the tail's batches with LSN at or below <paramref name="lsn"/> (flushed). Returns the rows dropped.</summary>
+    /// <summary>Under the append lock: drops the tail's rows with LSN at or below <paramref name="lsn"/> (flushed). Returns the rows dropped.</summary>
     private long DropTailUpTo(long lsn)
     {
         lock (_tailGate)
         {
-            var count = 0;
             long rows = 0, bytes = 0;
-            while (count < _tail.Count && _tail[count].Lsn <= lsn)
+            var whole = 0;
+            while (whole < _tail.Count && _tail[whole].Parts[^1].Lsn <= lsn)
             {
-                rows += _tail[count].Batch.Length;
-                bytes += _tail[count].Bytes;
-                count++;
+                foreach (var part in _tail[whole].Parts)
+                {
+                    rows += part.Rows;
+                    bytes += part.Bytes;
+                }
+                whole++;
             }
-            _tail.RemoveRange(0, count);
+            _tail.RemoveRange(0, whole);
+            if (_tail.Count > 0 && _tail[0].Parts[0].Lsn <= lsn)
+            {
+                // A gathered chunk straddling the LSN keeps the rows above it, as a slice.
+                var chunk = _tail[0];
+                var kept = chunk.Parts.Where(p => p.Lsn > lsn).ToList();
+                foreach (var part in chunk.Parts.Where(p => p.Lsn <= lsn))
+                {
+                    rows += part.Rows;
+                    bytes += part.Bytes;
+                }
+                var from = kept[0].Offset;
+                _tail[0] = new TailChunk(chunk.Batch.Slice(from, chunk.Batch.Length - from), kept.Select(p => p with { Offset = p.Offset - from }).ToList());
+            }
+            // The small chunks are the trailing ones: dropping from the front leaves at most what is left.
+            _smallChunks = Math.Min(_smallChunks, _tail.Count);
+            _smallRows = 0;
+            for (var i = _tail.Count - _smallChunks; i < _tail.Count; i++)
+                _smallRows += _tail[i].Batch.Length;
             Interlocked.Add(ref _tailRows, -rows);
             Interlocked.Add(ref _tailBytes, -bytes);
             return rows;
@@ -172,4 +285,10 @@ public sealed partial class BufferTable
         if (Volatile.Read(ref _tailFault) is { } fault)
             throw fault;
     }
+
+    /// <summary>Rows of the tail in one pinned batch: one or more logged batches (parts), contiguous and in LSN order.</summary>
+    private sealed record TailChunk(RecordBatch Batch, IReadOnlyList<TailPart> Parts);
+
+    /// <summary>A logged batch inside a chunk: its LSN, rows and memory estimate.</summary>
+    private readonly record struct TailPart(long Lsn, int Offset, int Rows, long Bytes);
 }
