@@ -116,23 +116,24 @@ public class BufferAppendTests
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, CancellationToken.None);
         for (var lsn = 1; lsn <= 30; lsn++)
             await table.AppendAsync(BufferTestDatabase.SmallBatch(30, $"t{lsn}"), lsn, CancellationToken.None);
-        // 900 rows: below the tail's size, so no DuckDB transaction yet; counted all the same.
+        // 900 rows: below the tail's size, so no DuckDB transaction; counted all the same.
         Assert.Equal(900, table.TailRows);
         Assert.Equal(900, table.RowCount);
         Assert.Equal(0, table.Stats.AppendTransactions);
-        // A snapshot moves the tail first (one transaction for all 30 batches).
+        // A snapshot reads the tail where it is (tf_arrow_scan): still no DuckDB transaction.
         Assert.Equal(900, await BufferTestDatabase.CountAsync(table));
-        Assert.Equal(0, table.TailRows);
-        Assert.Equal(1, table.Stats.AppendTransactions);
-        Assert.Equal(30, table.Stats.AppendedBatches);
-        // Reaching the tail's size moves it at once.
+        Assert.Equal(900, table.TailRows);
+        Assert.Equal(0, table.Stats.AppendTransactions);
+        // Reaching the tail's size (at the 34th batch) moves it into DuckDB at once, in one transaction.
         for (var lsn = 31; lsn <= 64; lsn++)
             await table.AppendAsync(BufferTestDatabase.SmallBatch(30, $"t{lsn}"), lsn, CancellationToken.None);
-        Assert.Equal(2, table.Stats.AppendTransactions);
-        Assert.Equal(0, table.TailRows);
+        Assert.Equal(1, table.Stats.AppendTransactions);
+        Assert.Equal(34, table.Stats.AppendedBatches);
+        Assert.Equal(900, table.TailRows);
+        Assert.Equal(30 * 64, await BufferTestDatabase.CountAsync(table)); // DuckDB's rows and the tail's together
         // DML and deletes apply to rows still in the tail.
         await table.AppendAsync(BufferTestDatabase.SmallBatch(30, "tail"), 65, CancellationToken.None);
-        Assert.Equal(30, table.TailRows);
+        Assert.Equal(930, table.TailRows);
         Assert.Equal(30, await table.ApplyDeleteAsync("id LIKE 'tail%'", CancellationToken.None));
         await table.AppendAsync(BufferTestDatabase.SmallBatch(30, "kept"), 66, CancellationToken.None);
         Assert.Equal(30 * 64, await table.DeleteUpToAsync(65, CancellationToken.None));
@@ -155,10 +156,12 @@ public class BufferAppendTests
             [ArrowBuffer.Empty, new ArrowBuffer.Builder<int>().AppendRange(Enumerable.Range(0, 11)).Build(), new ArrowBuffer(bytes)]));
         using var bad = new RecordBatch(good.Schema, arrays, 10);
         await table.AppendAsync(bad, 2, CancellationToken.None); // accepted into the tail: DuckDB has not seen it
-        // The move into DuckDB fails whole (the good batch with it) and the table stays refused: logged rows are
-        // missing from the buffer, which only reopening (replaying the WAL) may repair.
-        Assert.Throws<BufferException>(() => table.OpenSnapshot(0));
+        // The move into DuckDB (here asked for; a DML or the tail's size does it too) fails whole, the good batch with
+        // it, and the table stays refused: logged rows are missing from the buffer, which only reopening (replaying
+        // the WAL) may repair.
+        await Assert.ThrowsAsync<BufferException>(() => table.DrainTailAsync());
         Assert.NotNull(table.TailFault);
+        Assert.Throws<BufferException>(() => table.OpenSnapshot(0));
         await Assert.ThrowsAsync<BufferException>(() => table.DrainTailAsync());
         await Assert.ThrowsAsync<BufferException>(() => table.ApplyDeleteAsync("true", CancellationToken.None));
     }

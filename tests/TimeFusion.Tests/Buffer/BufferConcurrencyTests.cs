@@ -37,12 +37,11 @@ public class BufferConcurrencyTests
         // Every table's rows are visible from any connection: count them all in one statement.
         using (var snapshot = tables[0].OpenSnapshot(-1))
         {
-            var relations = tables.Select(t =>
-            {
-                using var s = t.OpenSnapshot(-1);
-                return $"SELECT count(*) AS c FROM {s.Relation}";
-            }).ToList();
+            // Each relation is readable while its snapshot is open (the tail's scan is registered for that long).
+            var snapshots = tables.Select(t => t.OpenSnapshot(-1)).ToList();
+            var relations = snapshots.Select(s => $"SELECT count(*) AS c FROM {s.Relation}").ToList();
             Assert.Equal(expected.Sum(), Convert.ToInt64(snapshot.QueryScalar($"SELECT sum(c)::BIGINT FROM ({string.Join(" UNION ALL ", relations)})")));
+            snapshots.ForEach(s => s.Dispose());
         }
         foreach (var t in tables)
             await t.DisposeAsync();

@@ -43,6 +43,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         _root = root;
         _logger = logger;
         _pool = new DuckDbConnectionPool(root, options.MaxIdleConnections);
+        ArrowScan = ArrowScanFunction.Register(_pool.OpenNew());
         Budget = new MemoryBudget(options.SoftLimitBytes, options.HardLimitBytes);
         CheckpointSlots = new SemaphoreSlim(options.MaxConcurrentCheckpoints, options.MaxConcurrentCheckpoints);
         _reconcileLoop = options.ReconcileInterval > TimeSpan.Zero ? RunReconcileLoopAsync(options.ReconcileInterval) : Task.CompletedTask;
@@ -58,6 +59,9 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
     public Exception? LastBackgroundError => _lastBackgroundError;
 
     internal DuckDbConnectionPool Connections => _pool;
+
+    /// <summary><c>tf_arrow_scan</c>, through which queries read the rows the tables' tails hold as Arrow.</summary>
+    internal ArrowScanFunction ArrowScan { get; }
 
     internal ILogger Logger => _logger;
 
@@ -210,6 +214,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _shutdown.Cancel();
+        ArrowScan.Dispose();
         _pool.Dispose();
         _root.Dispose();
     }

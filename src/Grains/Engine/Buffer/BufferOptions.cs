@@ -66,12 +66,13 @@ public sealed class BufferOptions
     public int MaxCoalescedRows { get; set; } = 65_536;
 
     /// <summary>
-    /// Rows of logged batches a table holds as Arrow before moving them into DuckDB in one transaction (see
-    /// <see cref="BufferTable.DrainTailAsync"/>); a snapshot, a DML or a flush moves them first, whatever their number.
-    /// DuckDB's append transaction costs milliseconds on a wide table however few its rows, so small batches wait
-    /// here to share one. 0 = every batch goes to DuckDB at once. Default 16,384.
+    /// Rows of logged batches a table holds as Arrow — read by queries through <c>tf_arrow_scan</c> and written by a
+    /// flush straight from there — before moving them into DuckDB's compressed generations in one transaction (see
+    /// <see cref="BufferTable.DrainTailAsync"/>). A DML statement moves them first, whatever their number. Past the
+    /// flush thresholds this only matters when flushes fall behind: DuckDB then holds the rows in about a tenth of the
+    /// memory. 0 = every batch goes to DuckDB at once. Default 1,048,576.
     /// </summary>
-    public int TailRows { get; set; } = 16_384;
+    public int TailRows { get; set; } = 1_048_576;
 
     /// <summary>
     /// Merge and compress sealed generations in the background (default true). When false they stay uncompressed

@@ -125,15 +125,16 @@ public sealed partial class BufferTable
             long rows = 0;
             foreach (var item in group)
                 rows += item.Batch.Length;
-            if (IsLarge(rows) && Interlocked.Read(ref _tailRows) == 0)
+            if (!TailEnabled)
             {
-                // Enough rows for a transaction of their own and nothing waiting: straight to DuckDB, where a refusal
-                // fails this call alone and leaves nothing behind (the reservations go back below).
+                // Straight to DuckDB, where a refusal fails this call alone and leaves nothing behind (the reservations
+                // go back below).
                 AppendToDuckDb(group.Select(g => (g.Batch, g.Lsn)).ToList(), rows);
             }
             else if (rows > 0 && AddToTail(group, rows))
             {
-                // Logged rows wait in the tail until enough of them share one DuckDB commit (see BufferTable.Tail).
+                // Logged rows stay Arrow in the tail until a flush writes them (see BufferTable.Tail); this many
+                // move into DuckDB's compressed generations.
                 drain = true;
             }
             foreach (var item in group)

@@ -24,19 +24,27 @@ public sealed partial class BufferTable
         try
         {
             ThrowIfDisposed();
-            await DrainTailAsync().ConfigureAwait(false); // rows up to the LSN may still wait in the tail
+            ThrowIfTailFaulted();
             var root = Path.GetFullPath(directory);
             lock (_gate)
                 _pendingFlushLsn = Math.Max(_pendingFlushLsn, upToLsn);
             await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= upToLsn, cancellationToken).ConfigureAwait(false);
+            // The tail's rows are written from the tail (never appended to DuckDB); the generations are read below the
+            // tail's start, so that a move of the tail into DuckDB meanwhile duplicates nothing.
+            var (tail, tailStart) = TakeTail(-1, upToLsn);
             List<BufferGeneration> sources;
             lock (_gate)
-                sources = _generations.Where(g => !g.IsEmpty && g.MinLsn <= upToLsn).ToList();
-            if (sources.Count == 0)
+                sources = _generations.Where(g => !g.IsEmpty && g.MinLsn <= upToLsn && g.MinLsn < tailStart).ToList();
+            if (sources.Count == 0 && tail.Count == 0)
                 return [];
-            var source = string.Join(" UNION ALL ", sources.Select(g => g.MaxLsn > upToLsn
-                ? $"SELECT * FROM {g.QuotedTable} WHERE {QuotedLsn} <= {upToLsn}"
-                : $"SELECT * FROM {g.QuotedTable}"));
+            var limit = Math.Min(upToLsn, tailStart - 1);
+            var parts = sources.Select(g => g.MaxLsn > limit
+                ? $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable} WHERE {QuotedLsn} <= {limit}"
+                : $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable}").ToList();
+            using var tailScan = tail.Count > 0 ? RegisterScan(tail) : null;
+            if (tailScan is not null)
+                parts.Add($"SELECT * FROM {tailScan.Sql}");
+            var source = string.Join(" UNION ALL ", parts);
             if (rowFilter is not null)
                 source = $"SELECT * FROM ({source}) WHERE {rowFilter}";
             return await Task.Run(() => Export(source, root, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -144,40 +152,50 @@ public sealed partial class BufferTable
         try
         {
             ThrowIfDisposed();
-            await DrainTailAsync().ConfigureAwait(false); // a row up to the LSN left in the tail would come back later
             // Seal the generation taking appends if it holds such rows: it must not be detached under the appender,
             // and only a sealed generation gets compressed, which is what gives partly deleted rows' memory back.
             await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= lsn, cancellationToken).ConfigureAwait(false);
-            List<BufferGeneration> whole, partial;
-            lock (_gate)
+            // Under the append lock no move of the tail into DuckDB is half done: the rows it moved are in the
+            // generations chosen below, and the rest leave the tail in the same commit as the generations' rows.
+            await _appendLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
             {
-                whole = _generations.Where(g => !g.IsEmpty && g.Sealed && g.MaxLsn <= lsn).ToList();
-                partial = _generations.Where(g => !g.IsEmpty && g.MinLsn <= lsn && g.MaxLsn > lsn).ToList();
+                List<BufferGeneration> whole, partial;
+                lock (_gate)
+                {
+                    whole = _generations.Where(g => !g.IsEmpty && g.Sealed && g.MaxLsn <= lsn).ToList();
+                    // An unsealed generation with such rows got them from a move of the tail after the seal above.
+                    partial = _generations.Where(g => !g.IsEmpty && g.MinLsn <= lsn && (g.MaxLsn > lsn || !g.Sealed)).ToList();
+                }
+                removed = await Task.Run(() => ApplyToGenerations(partial, g => $"DELETE FROM {g.QuotedTable} WHERE {QuotedLsn} <= {lsn}", null, (g, n) =>
+                {
+                    g.Rows -= n;
+                    g.MinLsn = lsn + 1;
+                    g.Compressed = false;
+                }, onCommitted: () =>
+                {
+                    // Still under the generation lock, together with the partial deletes' commits.
+                    var total = DropTailUpTo(lsn);
+                    foreach (var g in whole)
+                    {
+                        total += g.Rows;
+                        _generations.Remove(g);
+                        g.Dropped = true;
+                    }
+                    long seen;
+                    while (lsn > (seen = Interlocked.Read(ref _deletedUpTo)) && Interlocked.CompareExchange(ref _deletedUpTo, lsn, seen) != seen)
+                    {
+                    }
+                    if (lsn >= _pendingFlushLsn)
+                        _pendingFlushLsn = -1;
+                    return total;
+                }), CancellationToken.None).ConfigureAwait(false);
+                DropGenerations(whole);
             }
-            removed = await Task.Run(() => ApplyToGenerations(partial, g => $"DELETE FROM {g.QuotedTable} WHERE {QuotedLsn} <= {lsn}", null, (g, n) =>
+            finally
             {
-                g.Rows -= n;
-                g.MinLsn = lsn + 1;
-                g.Compressed = false;
-            }, onCommitted: () =>
-            {
-                // Still under the generation lock, together with the partial deletes' commits.
-                var total = 0L;
-                foreach (var g in whole)
-                {
-                    total += g.Rows;
-                    _generations.Remove(g);
-                    g.Dropped = true;
-                }
-                long seen;
-                while (lsn > (seen = Interlocked.Read(ref _deletedUpTo)) && Interlocked.CompareExchange(ref _deletedUpTo, lsn, seen) != seen)
-                {
-                }
-                if (lsn >= _pendingFlushLsn)
-                    _pendingFlushLsn = -1;
-                return total;
-            }), CancellationToken.None).ConfigureAwait(false);
-            DropGenerations(whole);
+                _appendLock.Release();
+            }
         }
         finally
         {

@@ -19,11 +19,12 @@ public sealed partial class BufferTable
     internal BufferSnapshot OpenSnapshotChoosing(Func<long> aboveLsnUnderLock)
     {
         ThrowIfDisposed();
-        DrainTailForRead(); // every row acknowledged before the snapshot was asked for is in DuckDB
+        ThrowIfTailFaulted(); // rows the WAL holds are missing from the buffer: reading it would hide them
         var aboveLsn = -1L;
         var pool = _db.Connections;
         var connection = pool.Rent();
         var read = new List<BufferGeneration>();
+        ArrowScanSource? tailScan = null;
         try
         {
             var parts = new List<string>();
@@ -32,17 +33,28 @@ public sealed partial class BufferTable
             lock (_gate)
             {
                 aboveLsn = aboveLsnUnderLock();
+                // The tail first: its batches are newer than every generation row, and a move into DuckDB after this
+                // line lands at or above tailStart, which the generations are read below.
+                var (tail, tailStart) = TakeTail(aboveLsn, long.MaxValue);
                 DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
                 foreach (var g in _generations)
                 {
-                    if (g.MaxLsn <= aboveLsn)
-                        continue; // empty, or every row already flushed
-                    parts.Add(g.MinLsn <= aboveLsn
-                        ? $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable} WHERE {QuotedLsn} > {aboveLsn}"
-                        : $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable}");
+                    if (g.MaxLsn <= aboveLsn || g.MinLsn >= tailStart)
+                        continue; // empty, every row already flushed, or every row read from the tail
+                    var conditions = new List<string>(2);
+                    if (g.MinLsn <= aboveLsn)
+                        conditions.Add($"{QuotedLsn} > {aboveLsn}");
+                    if (g.MaxLsn >= tailStart)
+                        conditions.Add($"{QuotedLsn} < {tailStart}");
+                    parts.Add($"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable}" + (conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions)));
                     read.Add(g);
                 }
-                if (read.Count == 0)
+                if (tail.Count > 0)
+                {
+                    tailScan = RegisterScan(tail);
+                    parts.Add($"SELECT * FROM {tailScan.Sql}");
+                }
+                if (parts.Count == 0)
                 {
                     var active = _generations[^1];
                     parts.Add($"SELECT * EXCLUDE ({QuotedLsn}) FROM {active.QuotedTable} WHERE false");
@@ -55,10 +67,16 @@ public sealed partial class BufferTable
                     g.Readers++;
                 }
             }
-            return new BufferSnapshot(pool, connection, parts.Select(p => "(" + p + ")").ToList(), aboveLsn, () => ReleaseReaders(read));
+            var scan = tailScan;
+            return new BufferSnapshot(pool, connection, parts.Select(p => "(" + p + ")").ToList(), aboveLsn, () =>
+            {
+                scan?.Dispose();
+                ReleaseReaders(read);
+            });
         }
         catch
         {
+            tailScan?.Dispose();
             ReleaseReaders(read);
             pool.Return(connection, DuckDbCommands.TryRollback(connection));
             throw;

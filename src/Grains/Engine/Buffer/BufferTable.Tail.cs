@@ -1,18 +1,26 @@
+using Apache.Arrow;
+using TimeFusion.DuckDb;
 using TimeFusion.Ingest;
 
 namespace TimeFusion.Buffer;
 
 /// <summary>
-/// The tail: logged batches held as Arrow until enough of them make one DuckDB append worth its commit.
+/// The tail: the newest logged rows, held as Arrow and read by queries through <c>tf_arrow_scan</c>
+/// (<see cref="ArrowScanFunction"/>) instead of being appended to DuckDB.
 /// <para>
-/// A DuckDB append transaction has a fixed cost that grows with the table's width and not with its rows: measured
-/// on this machine, ~2.5–3 ms for one row of the ~90-column otel table (0.5 ms for a 2-column table), against ~8 µs
-/// per further row (docs/BENCHMARKS.md, session 7). Appending every small INSERT or OTLP export on its own therefore
-/// capped a table at a few hundred statements per second, whatever the coalescing of concurrent writers. So appends
-/// go to the tail first (a list; the batches are already validated and owned), and the tail is moved into DuckDB in
-/// one transaction when it reaches <see cref="BufferOptions.TailRows"/> rows — or before anything reads or changes
-/// the DuckDB side (a snapshot, a DML, an export), so every reader still sees every row acknowledged before it began.
-/// Memory is unchanged: each batch keeps the reservation taken before it was logged.
+/// Appending to DuckDB was most of the write path: a transaction's fixed cost (~2.5–3 ms on the ~90-column otel
+/// table however few its rows), then ~5.5 µs per row for the conversion and storage, then ~3.7 µs per row for the
+/// CHECKPOINT that compresses a sealed generation — and a flush then read the rows back out of DuckDB to write Parquet
+/// (docs/BENCHMARKS.md, sessions 7 and 8). Rows in the tail cost a copy to the pinned object heap (DuckDB's scan
+/// points into the buffers, so they must never move), and a flush writes them straight from the tail.
+/// </para>
+/// <para>
+/// The tail moves into DuckDB in one transaction when it reaches <see cref="BufferOptions.TailRows"/> rows (a flush
+/// that cannot keep up: DuckDB's compressed generations then hold the rows in about a tenth of the memory) and before
+/// a DML statement, which DuckDB applies to its own tables. Snapshots and exports read the tail as it is: every batch
+/// in it has a higher LSN than every row of the generations, so a reader takes the tail's batches above its LSN and
+/// reads the generations below the lowest LSN it took — a move into DuckDB at the same moment can neither hide nor
+/// duplicate a row. Memory: each batch keeps the reservation taken before it was logged.
 /// </para>
 /// </summary>
 public sealed partial class BufferTable
@@ -22,8 +30,9 @@ public sealed partial class BufferTable
     private long _tailRows;
     private long _tailBytes;
     private BufferException? _tailFault;
+    private ArrowScanColumns? _scanColumns;
 
-    /// <summary>Rows held in the tail (not yet in DuckDB).</summary>
+    /// <summary>Rows held in the tail (not in DuckDB).</summary>
     public long TailRows => Interlocked.Read(ref _tailRows);
 
     /// <summary>The memory estimate of the rows in the tail (they are counted at it when the budget is reconciled with DuckDB's measured memory).</summary>
@@ -32,28 +41,57 @@ public sealed partial class BufferTable
     /// <summary>Set when moving the tail into DuckDB failed: rows the WAL holds are not in the buffer; the table must be reopened.</summary>
     public BufferException? TailFault => Volatile.Read(ref _tailFault);
 
+    /// <summary>Whether logged rows go to the tail (<see cref="BufferOptions.TailRows"/> above zero) rather than straight to DuckDB.</summary>
+    private bool TailEnabled => _db.Options.TailRows > 0;
+
     /// <summary>
     /// Adds a logged group to the tail (under the append lock, LSNs already checked); true when the tail is due to
-    /// move, which the caller then does before returning. A group that stays in the tail is copied: the caller owns its
-    /// batches and may dispose or reuse their buffers once the append returns (a replay's read buffers, a test's batch).
+    /// move into DuckDB, which the caller then does before returning. The group is copied to memory that never moves:
+    /// the caller owns its batches and may reuse their buffers once the append returns (a replay's read buffers), and
+    /// DuckDB's scan reads the copies in place.
     /// </summary>
     private bool AddToTail(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, long rows)
     {
+        var copies = new (ValidatedBatch Batch, long Lsn, long Bytes)[group.Count];
+        long bytes = 0;
+        for (var i = 0; i < group.Count; i++)
+        {
+            var (batch, lsn, _) = group[i];
+            var estimate = EstimateBytes(batch.Batch);
+            copies[i] = (batch.CopyPinned(), lsn, estimate);
+            bytes += estimate;
+        }
         lock (_tailGate)
         {
-            var due = _tailRows + rows >= _db.Options.TailRows || IsLarge(rows);
-            long bytes = 0;
-            foreach (var item in group)
-            {
-                var estimate = EstimateBytes(item.Batch.Batch);
-                _tail.Add((due ? item.Batch : item.Batch.Copy(), item.Lsn, estimate));
-                bytes += estimate;
-            }
+            _tail.AddRange(copies);
             Interlocked.Add(ref _tailRows, rows);
             Interlocked.Add(ref _tailBytes, bytes);
-            return due;
+            return _tailRows >= _db.Options.TailRows;
         }
     }
+
+    /// <summary>
+    /// The tail's batches with LSN above <paramref name="aboveLsn"/> and at most <paramref name="upToLsn"/>, and the
+    /// lowest LSN in the tail when they were taken (long.MaxValue when it was empty): a reader must take the
+    /// generations' rows below that LSN only.
+    /// </summary>
+    private (List<RecordBatch> Batches, long TailStart) TakeTail(long aboveLsn, long upToLsn)
+    {
+        lock (_tailGate)
+        {
+            var batches = new List<RecordBatch>();
+            foreach (var (batch, lsn, _) in _tail)
+            {
+                if (lsn > aboveLsn && lsn <= upToLsn)
+                    batches.Add(batch.Batch);
+            }
+            return (batches, _tail.Count == 0 ? long.MaxValue : _tail[0].Lsn);
+        }
+    }
+
+    /// <summary>Registers <paramref name="batches"/> for <c>tf_arrow_scan</c> with this table's columns.</summary>
+    private ArrowScanSource RegisterScan(IReadOnlyList<RecordBatch> batches) =>
+        _db.ArrowScan.Register(_scanColumns ?? throw new ObjectDisposedException(nameof(BufferTable)), batches);
 
     /// <summary>Moves the tail into DuckDB (one transaction) if it holds anything. Returns once every row added before the call is there.</summary>
     /// <exception cref="BufferException">DuckDB refused the rows: the table is faulted (<see cref="TailFault"/>).</exception>
@@ -67,28 +105,6 @@ public sealed partial class BufferTable
         {
             ThrowIfDisposed();
             await Task.Run(DrainTailLocked).ConfigureAwait(false);
-        }
-        finally
-        {
-            _appendLock.Release();
-        }
-    }
-
-    /// <summary>
-    /// As <see cref="DrainTailAsync"/>, for the synchronous snapshot path: blocks the caller for the append lock (held
-    /// only while DuckDB appends, milliseconds). Snapshots open within a grain's turn, synchronously, so that no flush
-    /// or DML can fall between choosing the Delta version and pinning the buffer.
-    /// </summary>
-    private void DrainTailForRead()
-    {
-        ThrowIfTailFaulted();
-        if (Interlocked.Read(ref _tailRows) == 0)
-            return;
-        _appendLock.Wait();
-        try
-        {
-            ThrowIfDisposed();
-            DrainTailLocked();
         }
         finally
         {
@@ -121,6 +137,8 @@ public sealed partial class BufferTable
             Interlocked.CompareExchange(ref _tailFault, fault, null);
             throw fault;
         }
+        // Readers that took the tail before this see these rows twice nowhere: they read the generations below the
+        // tail's lowest LSN only (TakeTail).
         lock (_tailGate)
         {
             _tail.RemoveRange(0, items.Length);
@@ -129,11 +147,25 @@ public sealed partial class BufferTable
         }
     }
 
-    /// <summary>
-    /// A group of at least an eighth of <see cref="BufferOptions.TailRows"/> goes to DuckDB at once (with the tail
-    /// before it): its commit is already a small part of its append, and holding it would cost a copy of its rows.
-    /// </summary>
-    private bool IsLarge(long rows) => rows >= Math.Max(1, _db.Options.TailRows / 8);
+    /// <summary>Under the append lock: drops the tail's batches with LSN at or below <paramref name="lsn"/> (flushed). Returns the rows dropped.</summary>
+    private long DropTailUpTo(long lsn)
+    {
+        lock (_tailGate)
+        {
+            var count = 0;
+            long rows = 0, bytes = 0;
+            while (count < _tail.Count && _tail[count].Lsn <= lsn)
+            {
+                rows += _tail[count].Batch.Length;
+                bytes += _tail[count].Bytes;
+                count++;
+            }
+            _tail.RemoveRange(0, count);
+            Interlocked.Add(ref _tailRows, -rows);
+            Interlocked.Add(ref _tailBytes, -bytes);
+            return rows;
+        }
+    }
 
     private void ThrowIfTailFaulted()
     {

@@ -162,6 +162,8 @@ public sealed partial class BufferTable : IAsyncDisposable
             var first = CreateGeneration(connection);
             lock (_gate)
                 _generations.Add(first);
+            // The tail's scan declares exactly the generations' columns, so that the two union without casts.
+            _scanColumns = ArrowScanColumns.Of(connection, $"SELECT * EXCLUDE ({QuotedLsn}) FROM {first.QuotedTable}");
             Retarget(first);
         }
         catch
@@ -258,6 +260,14 @@ public sealed partial class BufferTable : IAsyncDisposable
                 finally
                 {
                     _reservations.ReleaseAll();
+                    lock (_tailGate)
+                    {
+                        _tail.Clear();
+                        Interlocked.Exchange(ref _tailRows, 0);
+                        Interlocked.Exchange(ref _tailBytes, 0);
+                    }
+                    _scanColumns?.Dispose();
+                    _scanColumns = null;
                 }
             }).ConfigureAwait(false);
         }

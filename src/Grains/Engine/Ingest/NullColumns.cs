@@ -13,7 +13,8 @@ namespace TimeFusion.Ingest;
 public static class NullColumns
 {
     // 256 KiB covers every buffer of a 32 K-row column; larger ones get their own (managed) zeros.
-    private static readonly ReadOnlyMemory<byte> SharedZeros = new byte[256 * 1024];
+    // Pinned: DuckDB's scan of the buffer's tail reads fixed-width columns in place.
+    private static readonly ReadOnlyMemory<byte> SharedZeros = GC.AllocateArray<byte>(256 * 1024, pinned: true);
 
     /// <summary>A column of <paramref name="rows"/> nulls of <paramref name="type"/>.</summary>
     public static IArrowArray Of(IArrowType type, int rows)
