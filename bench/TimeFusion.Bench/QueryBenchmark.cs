@@ -28,30 +28,48 @@ public static class QueryBenchmark
         var args = new BenchArgs(argv);
         var rows = args.Int("rows", 1_000_000);
         var runs = args.Int("runs", 3);
+        // 0 = buffered rows appended to DuckDB's generations (before session 8); the default keeps them as Arrow.
+        var tailRows = args.Int("tail-rows", new BufferOptions().TailRows);
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-query-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
         try
         {
-            await using var buffer = BufferDatabase.Open(new BufferOptions
+            BufferDatabase OpenBuffer(int tail) => BufferDatabase.Open(new BufferOptions
             {
                 MemoryLimitBytes = 14L << 30, SoftLimitBytes = 10L << 30, HardLimitBytes = 12L << 30, Threads = Environment.ProcessorCount,
+                TailRows = tail,
             });
+            await using var buffer = OpenBuffer(tailRows);
+            // The same rows buffered the other way (DuckDB's compressed generations vs the Arrow tail), timed in turn
+            // with ours so that a noisy machine affects both alike.
+            await using var otherBuffer = OpenBuffer(tailRows == 0 ? new BufferOptions().TailRows : 0);
             var store = new LocalObjectStore(Path.Combine(root, "tables"));
+            var otherStore = new LocalObjectStore(Path.Combine(root, "other-tables"));
             var options = new EngineOptions { Flush = { StagingDirectory = Path.Combine(root, "staging") } };
             var services = new EngineServices(buffer, store, new LocalWalStorage(Path.Combine(root, "wal")), options);
+            var otherServices = new EngineServices(otherBuffer, otherStore, new LocalWalStorage(Path.Combine(root, "other-wal")), options);
             var schema = OtelLogsAndSpans.Schema;
             await using var engine = await TableEngine.OpenAsync(new TableId("p-bench", schema.Name), schema, services);
+            await using var otherEngine = await TableEngine.OpenAsync(new TableId("p-bench", schema.Name), schema, otherServices);
 
             var start = new DateTimeOffset(2026, 11, 23, 0, 0, 0, TimeSpan.Zero);
             var generator = new OtelRowGenerator(7, start, rowsPerSecond: rows / 86_400.0);
             var clock = Stopwatch.StartNew();
             for (var written = 0; written < rows; written += 8192)
             {
-                await engine.InsertAsync(generator.NextBatch(Math.Min(8192, rows - written)));
-                if (written < rows / 2 && written + 8192 >= rows / 2) await engine.FlushAsync(); // first half → Delta
+                var batch = generator.NextBatch(Math.Min(8192, rows - written));
+                await engine.InsertAsync(batch);
+                await otherEngine.InsertAsync(batch);
+                if (written < rows / 2 && written + 8192 >= rows / 2)
+                {
+                    await engine.FlushAsync(); // first half → Delta
+                    await otherEngine.FlushAsync();
+                }
             }
-            Console.WriteLine($"ingested {rows:N0} rows in {clock.Elapsed.TotalSeconds:F1} s; {engine.BufferedRows:N0} buffered, {engine.DeltaSnapshot.Files.Count} Delta files");
-
+            Console.WriteLine($"ingested {rows:N0} rows twice in {clock.Elapsed.TotalSeconds:F1} s; {engine.BufferedRows:N0} buffered, {engine.DeltaSnapshot.Files.Count} Delta files");
+            await buffer.WhenBackgroundCheckpointsIdle();
+            await otherBuffer.WhenBackgroundCheckpointsIdle();
+            using var otherSnapshot = otherEngine.OpenSnapshot();
             using var snapshot = engine.OpenSnapshot();
             // The reference: the same rows as Parquet, read by DuckDB directly.
             var bufferedParquet = Path.Combine(root, "buffered.parquet");
@@ -78,29 +96,38 @@ public static class QueryBenchmark
             var executor = new SnapshotQueryExecutor();
             var catalog = new OneTable(schema);
             Console.WriteLine();
-            Console.WriteLine($"| query ({rows:N0} rows, half buffered) | TimeFusion ms | DuckDB over the same Parquet ms | ratio | rows |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
+            var (ourKind, otherKind) = tailRows == 0 ? ("generations", "Arrow tail") : ("Arrow tail", "generations");
+            Console.WriteLine($"| query ({rows:N0} rows, half buffered) | TimeFusion ms (buffer: {ourKind}) | buffer: {otherKind} ms | {ourKind} ÷ {otherKind} | DuckDB over the same Parquet ms | ratio | rows |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
             foreach (var (name, sql) in queries)
             {
                 var plan = analyzer.Analyze(sql, catalog, CallerScope.User("p-bench", ["p-bench"]));
                 var scan = plan.Scans[0];
-                long ours = 0, theirs = 0;
-                var oursMs = await MedianAsync(runs, async () =>
-                {
-                    var (result, _) = await executor.ExecuteDetailedAsync(snapshot, schema, store, schema.Name, plan.Sql, scan.Time, plan.NewestFirstLimit, CancellationToken.None);
-                    using (result) ours = result.RowCount;
-                });
-                var refMs = await MedianAsync(runs, () =>
-                {
-                    using var cmd = reference.CreateCommand();
-                    cmd.CommandText = sql;
-                    using var reader = cmd.ExecuteReader();
-                    long n = 0;
-                    while (reader.Read()) n++;
-                    theirs = n;
-                    return Task.CompletedTask;
-                });
-                Console.WriteLine($"| {name} | {oursMs:F1} | {refMs:F1} | {oursMs / refMs:F2}× | {ours}{(ours == theirs ? "" : $" (DuckDB: {theirs})")} |");
+                long ours = 0, theirs = 0, others = 0;
+                var times = await InTurnAsync(runs,
+                    async () =>
+                    {
+                        var (result, _) = await executor.ExecuteDetailedAsync(snapshot, schema, store, schema.Name, plan.Sql, scan.Time, plan.NewestFirstLimit, CancellationToken.None);
+                        using (result) ours = result.RowCount;
+                    },
+                    async () =>
+                    {
+                        var (result, _) = await executor.ExecuteDetailedAsync(otherSnapshot, schema, otherStore, schema.Name, plan.Sql, scan.Time, plan.NewestFirstLimit, CancellationToken.None);
+                        using (result) others = result.RowCount;
+                    },
+                    () =>
+                    {
+                        using var cmd = reference.CreateCommand();
+                        cmd.CommandText = sql;
+                        using var reader = cmd.ExecuteReader();
+                        long n = 0;
+                        while (reader.Read()) n++;
+                        theirs = n;
+                        return Task.CompletedTask;
+                    });
+                var (oursMs, otherMs, refMs) = (times[0], times[1], times[2]);
+                var check = ours == theirs && ours == others ? "" : $" (other buffer: {others}, DuckDB: {theirs})";
+                Console.WriteLine($"| {name} | {oursMs:F1} | {otherMs:F1} | {oursMs / otherMs:F2}× | {refMs:F1} | {oursMs / refMs:F2}× | {ours}{check} |");
             }
             return 0;
         }
@@ -117,17 +144,20 @@ public static class QueryBenchmark
         cmd.ExecuteNonQuery();
     }
 
-    private static async Task<double> MedianAsync(int runs, Func<Task> run)
+    /// <summary>Median milliseconds of each action, the actions run in turn (one warm-up each first).</summary>
+    private static async Task<double[]> InTurnAsync(int runs, params Func<Task>[] actions)
     {
-        await run(); // warm
-        var times = new List<double>();
+        foreach (var a in actions) await a();
+        var times = actions.Select(_ => new List<double>()).ToArray();
         for (var i = 0; i < runs; i++)
         {
-            var sw = Stopwatch.StartNew();
-            await run();
-            times.Add(sw.Elapsed.TotalMilliseconds);
+            for (var k = 0; k < actions.Length; k++)
+            {
+                var sw = Stopwatch.StartNew();
+                await actions[k]();
+                times[k].Add(sw.Elapsed.TotalMilliseconds);
+            }
         }
-        times.Sort();
-        return times[times.Count / 2];
+        return times.Select(t => t.OrderBy(x => x).ElementAt(t.Count / 2)).ToArray();
     }
 }

@@ -41,7 +41,8 @@ public sealed partial class BufferTable
             var parts = sources.Select(g => g.MaxLsn > limit
                 ? $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable} WHERE {QuotedLsn} <= {limit}"
                 : $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable}").ToList();
-            using var tailScan = tail.Count > 0 ? RegisterScan(tail) : null;
+            // One scanning thread: a flush is background work, and acknowledgements share the cores with it.
+            using var tailScan = tail.Count > 0 ? RegisterScan(tail, maxThreads: 1) : null;
             if (tailScan is not null)
                 parts.Add($"SELECT * FROM {tailScan.Sql}");
             var source = string.Join(" UNION ALL ", parts);

@@ -89,9 +89,9 @@ public sealed partial class BufferTable
         }
     }
 
-    /// <summary>Registers <paramref name="batches"/> for <c>tf_arrow_scan</c> with this table's columns.</summary>
-    private ArrowScanSource RegisterScan(IReadOnlyList<RecordBatch> batches) =>
-        _db.ArrowScan.Register(_scanColumns ?? throw new ObjectDisposedException(nameof(BufferTable)), batches);
+    /// <summary>Registers <paramref name="batches"/> for <c>tf_arrow_scan</c> with this table's columns (at most <paramref name="maxThreads"/> scanning, 0 = all cores).</summary>
+    private ArrowScanSource RegisterScan(IReadOnlyList<RecordBatch> batches, int maxThreads = 0) =>
+        _db.ArrowScan.Register(_scanColumns ?? throw new ObjectDisposedException(nameof(BufferTable)), batches, maxThreads);
 
     /// <summary>Moves the tail into DuckDB (one transaction) if it holds anything. Returns once every row added before the call is there.</summary>
     /// <exception cref="BufferException">DuckDB refused the rows: the table is faulted (<see cref="TailFault"/>).</exception>

@@ -10,7 +10,7 @@ namespace TimeFusion.DuckDb;
 /// <summary>
 /// The table function <c>tf_arrow_scan(id)</c>: DuckDB reads Arrow record batches that live in managed memory — the
 /// buffer's newest rows — as if they were a table, without appending them anywhere. A caller registers a fixed set
-/// of batches (<see cref="Register(ArrowScanColumns, IReadOnlyList{RecordBatch})"/>) and puts <see cref="ArrowScanSource.Sql"/> in a query.
+/// of batches (<see cref="Register(ArrowScanColumns, IReadOnlyList{RecordBatch}, int)"/>) and puts <see cref="ArrowScanSource.Sql"/> in a query.
 /// <para>
 /// Each call of the scan hands DuckDB one slice of at most a vector's rows: the projected columns only (projection
 /// pushdown) are exported through the Arrow C data interface and turned into a DataChunk by
@@ -91,9 +91,10 @@ public sealed unsafe class ArrowScanFunction : IDisposable
     /// <summary>
     /// Makes <paramref name="batches"/> readable as <c>tf_arrow_scan(id)</c> until the returned source is disposed. The
     /// batches must not change, must have <paramref name="columns"/> in that order with Arrow types that convert to
-    /// theirs exactly, and must live in memory that does not move (see the class remarks).
+    /// theirs exactly, and must live in memory that does not move (see the class remarks). At most
+    /// <paramref name="maxThreads"/> DuckDB threads scan them at once (0 = the processor count).
     /// </summary>
-    public ArrowScanSource Register(ArrowScanColumns columns, IReadOnlyList<RecordBatch> batches)
+    public ArrowScanSource Register(ArrowScanColumns columns, IReadOnlyList<RecordBatch> batches, int maxThreads = 0)
     {
         ArgumentNullException.ThrowIfNull(columns);
         ArgumentNullException.ThrowIfNull(batches);
@@ -103,7 +104,10 @@ public sealed unsafe class ArrowScanFunction : IDisposable
             if (batch.ColumnCount != columns.Names.Count)
                 throw new ArgumentException($"a batch has {batch.ColumnCount} columns, the scan {columns.Names.Count}", nameof(batches));
         }
-        var source = new ArrowScanSource(this, Interlocked.Increment(ref _nextId), columns.Names, columns.Types, batches);
+        var source = new ArrowScanSource(this, Interlocked.Increment(ref _nextId), columns.Names, columns.Types, batches)
+        {
+            MaxThreads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount,
+        };
         Sources[source.Id] = source;
         return source;
     }
@@ -170,7 +174,7 @@ public sealed unsafe class ArrowScanFunction : IDisposable
             }
             var state = new ArrowScanState(source, projection, (int)DuckDbApi.duckdb_vector_size());
             DuckDbApi.duckdb_init_set_init_data(info, GCHandle.ToIntPtr(GCHandle.Alloc(state)), &FreeState);
-            DuckDbApi.duckdb_init_set_max_threads(info, (ulong)Math.Clamp(state.SliceCount / 8, 1, Environment.ProcessorCount));
+            DuckDbApi.duckdb_init_set_max_threads(info, (ulong)Math.Clamp(state.SliceCount / 8, 1, source.MaxThreads));
         }
         catch (Exception e)
         {

@@ -33,6 +33,10 @@ public sealed class ArrowScanSource : IDisposable
     /// <summary>Rows over all batches.</summary>
     public long Rows { get; }
 
+    /// <summary>DuckDB threads that may scan at once (background work such as a flush's export takes one, leaving the
+    /// other cores to acknowledgements and queries). Default: the processor count.</summary>
+    public int MaxThreads { get; init; } = Environment.ProcessorCount;
+
     internal ArrowScanFunction Function { get; }
 
     internal IReadOnlyList<string> Names { get; }
