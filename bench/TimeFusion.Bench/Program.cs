@@ -12,6 +12,7 @@ public static class Program
         ["failover"] = ("SIGKILL of a silo hosting table grains among 3 in cluster mode: seconds until it is seen dead and until its projects are writable again, default vs tuned membership settings", Cluster.FailoverBenchmark.RunAsync),
         ["bigcopy"] = ("psql \\copy of a ≥ 1 GiB CSV (3 projects, admin): TimeFusion's streamed COPY vs PostgreSQL 15 in the same run, rows/s and the silo's peak RSS", Ingest.BigCopyBenchmark.RunAsync),
         ["bigresult"] = ("a ≥ 1 GB SELECT result read over Npgsql from one silo: time to first row, total time, the silo's peak and after RSS; with a second silo build given (before), both side by side", Queries.BigResultBenchmark.RunAsync),
+        ["statementmemory"] = ("newest-first, a sorted merge and an aggregate over 16 projects of wide rows, unbounded vs StatementMemoryBytes 64 MiB: first row, total, the silo's peak RSS per statement", Queries.StatementMemoryBenchmark.RunAsync),
         ["buffer"] = ("DuckDB write buffer: append, latency under flush, snapshot queries, Parquet export, memory", BufferBenchmark.RunAsync),
         ["maintenance"] = ("OPTIMIZE after 1,000 minute-sized flushes: files, bytes, dashboard queries vs one flush; OPTIMIZE rows/s; ingest while it runs", MaintenanceBenchmark.RunAsync),
         ["otlp"] = ("spans/s and log records/s over OTLP/HTTP protobuf and OTLP/gRPC vs Arrow Flight DoPut into one silo", Otlp.OtlpBenchmark.RunAsync),

@@ -23,8 +23,10 @@ namespace TimeFusion.Grains;
 /// </remarks>
 [StatelessWorker, Reentrant]
 public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
-    StatementCancellations cancellations, ILogger<QueryGatewayGrain> logger) : Grain, IQueryGatewayGrain
+    StatementCancellations cancellations, Microsoft.Extensions.Options.IOptions<ExecutionOptions> executionOptions, ILogger<QueryGatewayGrain> logger)
+    : Grain, IQueryGatewayGrain
 {
+    private readonly ExecutionOptions _execution = executionOptions.Value;
     private readonly QueryAnalyzer _analyzer = new(parser);
     private readonly SqlStatementClassifier _classifier = new(parser);
     private readonly DmlAnalyzer _dml = new(parser);
@@ -80,8 +82,9 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
     /// A statement one table grain answers whole (and not newest-first, which may read again over more files) streams
     /// from that grain to the door, past this stateless worker (whose activations Orleans' enumeration calls could not
     /// find again); so does a row-wise statement over one table's several grains (each grain runs it whole, sorted by a
-    /// sort key when it orders; the door concatenates or merges). The rest runs here, its result gathered and bounded by
-    /// MaxResultBytes.
+    /// sort key when it orders; the door concatenates or merges). Newest-first over several grains streams that way too
+    /// when its LIMIT is over <see cref="ExecutionOptions.NewestFirstGatherRows"/>: gathering the top n of every grain
+    /// would grow with n. The rest runs here, its result gathered and counted against StatementMemoryBytes.
     /// </summary>
     private async Task<QueryStart> StartPlannedAsync(string sql, Caller caller, CancellationToken cancellationToken)
     {
@@ -93,14 +96,28 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
             return new QueryStart(null, TableGrainKey.Format(scan.Projects[0], scan.Table.Name),
                 new GrainQuery(plan.GrainSql!, time.MinMicros, time.MaxMicros, null) { TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns });
         }
-        if (plan is { Kind: PlanKind.RowShipping, NewestFirstLimit: null, Stream: { } stream, Scans: [{ Projects.Count: > 1 } only] })
+        if (plan is { Kind: PlanKind.RowShipping, Stream: { } stream, Scans: [{ Projects.Count: > 1 } only] }
+            && (plan.NewestFirstLimit is null || plan.NewestFirstLimit > _execution.NewestFirstGatherRows))
         {
             // Several grains stream the statement each; the door concatenates or merges them (QueryResultStream).
-            return new QueryStart(null, null, new GrainQuery(stream.GrainSql, only.Time.MinMicros, only.Time.MaxMicros, null) { TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns },
-                only.Projects.Select(p => TableGrainKey.Format(p, only.Table.Name)).ToList(), new StreamMerge(stream.Sorted, stream.Limit, stream.Offset));
+            var part = new GrainQuery(stream.GrainSql, only.Time.MinMicros, only.Time.MaxMicros, null)
+            {
+                TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns,
+                StreamBatchBytes = stream.Sorted ? MergeBatchBytes(only.Projects.Count) : 0,
+            };
+            return new QueryStart(null, null, part, only.Projects.Select(p => TableGrainKey.Format(p, only.Table.Name)).ToList(),
+                new StreamMerge(stream.Sorted, stream.Limit, stream.Offset) { MemoryBytes = _execution.StatementMemoryBytes });
         }
         return new QueryStart(await RunPlanAsync(plan, cancellationToken), null, null);
     }
+
+    /// <summary>
+    /// The batch size each of <paramref name="grains"/> sorted streams is asked for: a k-way merge holds a batch of every
+    /// grain and each grain's reader one more ahead, which together get at most half the statement's memory limit
+    /// (at least 64 KiB a batch; 0: the grains' own size).
+    /// </summary>
+    private long MergeBatchBytes(int grains) =>
+        _execution.StatementMemoryBytes == 0 ? 0 : Math.Max(64L << 10, _execution.StatementMemoryBytes / (4L * grains));
 
     private async Task<ArrowBatches> RunQueryAsync(string sql, Caller caller, CancellationToken cancellationToken) =>
         await RunPlanAsync(await PlanAsync(sql, caller), cancellationToken);

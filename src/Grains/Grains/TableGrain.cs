@@ -247,7 +247,7 @@ public sealed class TableGrain(
         try
         {
             stream = await Task.Run(() => executor.OpenStreamAsync(snapshot, engine.Schema, services.Objects, engine.Schema.Name, query.Sql,
-                new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), stop.Token, query.TimeZone), stop.Token);
+                new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros), stop.Token, query.TimeZone, query.StreamBatchBytes), stop.Token);
             // JSON columns marked as the plan typed them (DuckDB exports JSON as plain utf8), on every message.
             var schema = ArrowJsonFields.Mark(stream.Schema, query.JsonColumns);
             yield return ArrowBatches.FromIpc(ArrowIpc.Write(schema, []));

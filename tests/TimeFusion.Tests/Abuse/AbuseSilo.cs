@@ -59,15 +59,16 @@ public sealed class AbuseSilo : IAsyncDisposable
 
     /// <summary>
     /// Starts the server and waits until its PostgreSQL endpoint accepts connections; <paramref name="capMemory"/> runs it
-    /// under <see cref="ProcessMemoryLimitBytes"/>.
+    /// under <see cref="ProcessMemoryLimitBytes"/>; <paramref name="settings"/> (keys under <c>TimeFusion:</c>) add to or
+    /// replace the defaults.
     /// </summary>
-    public static async Task<AbuseSilo> StartAsync(bool capMemory = false)
+    public static async Task<AbuseSilo> StartAsync(bool capMemory = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var data = new TempDirectory();
         var ports = FreePorts.Take(4);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SiloDll);
-        var settings = new Dictionary<string, string>
+        var all = new Dictionary<string, string>
         {
             ["DataDirectory"] = data.Path,
             ["SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
@@ -85,7 +86,8 @@ public sealed class AbuseSilo : IAsyncDisposable
             ["Users:1:Name"] = "alice", ["Users:1:PasswordOrScramSecret"] = "pw", ["Users:1:Projects:0"] = "pa",
             ["Users:2:Name"] = "bob", ["Users:2:PasswordOrScramSecret"] = "pw", ["Users:2:Projects:0"] = "pb",
         };
-        foreach (var (k, v) in settings) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
+        foreach (var (k, v) in settings ?? new Dictionary<string, string>()) all[k] = v;
+        foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
         info.Environment["DOTNET_gcServer"] = "0";
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
         var silo = new AbuseSilo(process, data, ports[2], ports[3]);
@@ -145,6 +147,9 @@ public sealed class AbuseSilo : IAsyncDisposable
         }
         throw new InvalidOperationException($"no {field} in /proc/{Pid}/status");
     }
+
+    /// <summary>Resets the peak resident set (<c>VmHWM</c>) to the current one (<c>/proc/PID/clear_refs</c>), so that a test measures its own peak.</summary>
+    public void ResetPeak() => File.WriteAllText($"/proc/{Pid}/clear_refs", "5");
 
     /// <summary>CPU time the server has used (user + system), from <c>/proc/PID/stat</c>.</summary>
     public TimeSpan CpuTime()

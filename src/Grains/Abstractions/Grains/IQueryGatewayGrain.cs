@@ -190,4 +190,12 @@ public sealed record QueryStart(
 public sealed record StreamMerge(
     [property: Id(0)] bool Sorted,
     [property: Id(1)] long? Limit,
-    [property: Id(2)] long Offset);
+    [property: Id(2)] long Offset)
+{
+    /// <summary>
+    /// The statement's memory limit (<c>TimeFusion:Execution:StatementMemoryBytes</c>; 0: none): a sorted merge holds
+    /// a batch of every grain at once, and fails with 53200 when those batches would hold more.
+    /// </summary>
+    [Id(3)]
+    public long MemoryBytes { get; init; }
+}

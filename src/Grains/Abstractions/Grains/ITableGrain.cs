@@ -156,6 +156,14 @@ public sealed record GrainQuery(
     /// </summary>
     [Id(5)]
     public IReadOnlyList<int> JsonColumns { get; init; } = [];
+
+    /// <summary>
+    /// A streamed part's batches end at about this many bytes when it is smaller than the grain's own
+    /// <c>TimeFusion:Execution:StreamBatchBytes</c> (0: the grain's): a door that merges many grains' streams holds a
+    /// batch or two of each, so the gateway asks for smaller ones to keep their sum within the statement's memory limit.
+    /// </summary>
+    [Id(6)]
+    public long StreamBatchBytes { get; init; }
 }
 
 /// <summary>What one table grain reports for EXPLAIN.</summary>

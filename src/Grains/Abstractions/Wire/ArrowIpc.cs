@@ -56,6 +56,15 @@ public static class ArrowIpc
         _ => false,
     };
 
+    /// <summary>About the bytes <paramref name="batch"/> holds (its buffers, children and dictionaries, plus a little per array).</summary>
+    public static long BytesOf(RecordBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        long bytes = 0;
+        foreach (var column in batch.Arrays) bytes += BufferBytes(column.Data);
+        return bytes;
+    }
+
     // The bytes of an array's buffers (children and dictionary included), with room for IPC's 8-byte alignment and metadata.
     private static long BufferBytes(ArrayData data)
     {

@@ -43,6 +43,9 @@ public sealed class ManagedArrowMemory : MemoryAllocator
     public static IArrowArray Concatenate(IReadOnlyList<IArrowArray> arrays, bool pinned)
     {
         ArgumentNullException.ThrowIfNull(arrays);
+        // Apache.Arrow hands a single array back as it is (no copy, its memory still the original's): an empty slice
+        // after it makes it copy.
+        if (arrays.Count == 1) arrays = [arrays[0], ArrowArrayFactory.Slice(arrays[0], 0, 0)];
         var built = ArrowArrayConcatenator.Concatenate(arrays, pinned ? PinnedInstance : Instance)
             ?? throw new ArgumentException("nothing to concatenate", nameof(arrays));
         var data = Unowned(built.Data);

@@ -142,6 +142,8 @@ internal sealed class DuckDbResultStream : IDisposable
 
     private void Enqueue(List<RecordBatch> batches)
     {
+        if (_targetBytes > 0)
+            batches = SplitLarge(batches);
         foreach (var b in batches)
         {
             if (_maxBatchBytes > 0 && Ingest.ArrowSize.Of(b) > _maxBatchBytes)
@@ -153,6 +155,39 @@ internal sealed class DuckDbResultStream : IDisposable
         }
         foreach (var b in batches)
             _ready.Enqueue(b);
+    }
+
+    /// <summary>
+    /// DuckDB hands out chunks of 2,048 rows whatever their size, so one chunk of wide rows can be many times the target
+    /// (a door merging many grains holds a batch of each): such a batch is cut into copies of about the target's size
+    /// (by rows; a single row stays whole) and freed.
+    /// </summary>
+    private List<RecordBatch> SplitLarge(List<RecordBatch> batches)
+    {
+        List<RecordBatch>? split = null;
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var b = batches[i];
+            var bytes = b.Length > 1 ? Ingest.ArrowSize.Of(b) : 0;
+            if (bytes <= _targetBytes)
+            {
+                split?.Add(b);
+                continue;
+            }
+            split ??= batches.Take(i).ToList();
+            var parts = (int)Math.Min(b.Length, (bytes + _targetBytes - 1) / _targetBytes);
+            var rows = (b.Length + parts - 1) / parts;
+            for (var start = 0; start < b.Length; start += rows)
+            {
+                var length = Math.Min(rows, b.Length - start);
+                var arrays = new IArrowArray[b.ColumnCount];
+                for (var c = 0; c < arrays.Length; c++)
+                    arrays[c] = ManagedArrowMemory.Concatenate([ArrowArrayFactory.Slice(b.Column(c), start, length)]);
+                split.Add(new RecordBatch(b.Schema, arrays, length));
+            }
+            b.Dispose();
+        }
+        return split ?? batches;
     }
 
     /// <summary>Frees DuckDB's result (ending the query) and gives the connection back.</summary>

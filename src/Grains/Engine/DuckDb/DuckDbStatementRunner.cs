@@ -20,9 +20,9 @@ internal static unsafe class DuckDbStatementRunner
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The connection is closed.</exception>
     /// <remarks><paramref name="maxResultBytes"/>: the most result bytes the statement may hold (0: no limit); past it the
-    /// statement fails with 53200 and what it read is freed.</remarks>
+    /// statement fails with 53200 naming <paramref name="limitSetting"/> and what it read is freed.</remarks>
     public static ArrowBatches Run(DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken,
-        long maxResultBytes = 0)
+        long maxResultBytes = 0, string limitSetting = "TimeFusion:Execution:MaxResultBytes")
     {
         ArgumentException.ThrowIfNullOrEmpty(sql);
         using var lease = ConnectionLease.Acquire(connection);
@@ -48,7 +48,7 @@ internal static unsafe class DuckDbStatementRunner
                     cancellationToken.ThrowIfCancellationRequested();
                     throw DuckDbErrorTranslation.ToException(DuckDbApi.Text(DuckDbApi.duckdb_result_error(result), "unknown DuckDB error"));
                 }
-                return ReadAll(result, targetBatchRows, maxResultBytes, cancellationToken);
+                return ReadAll(result, targetBatchRows, maxResultBytes, limitSetting, cancellationToken);
             }
             catch (DuckDbSqlException e) when (e.SqlState == SqlState.OutOfMemory)
             {
@@ -68,7 +68,7 @@ internal static unsafe class DuckDbStatementRunner
             throw DuckDbErrorTranslation.ToException(prepared.IsInvalid ? null : DuckDbApi.Text(DuckDbApi.duckdb_prepare_error(prepared), "unknown DuckDB error"));
     }
 
-    private static ArrowBatches ReadAll(DuckDbResultHandle result, int targetBatchRows, long maxResultBytes, CancellationToken cancellationToken)
+    private static ArrowBatches ReadAll(DuckDbResultHandle result, int targetBatchRows, long maxResultBytes, string limitSetting, CancellationToken cancellationToken)
     {
         long bytes = 0;
         using var options = DuckDbApi.duckdb_result_get_arrow_options(result);
@@ -88,7 +88,7 @@ internal static unsafe class DuckDbStatementRunner
             coalescer.Add(batch);
             if (maxResultBytes > 0 && bytes > maxResultBytes)
                 throw new DuckDbSqlException(SqlState.OutOfMemory,
-                    $"out of memory: the statement's result holds more than {maxResultBytes} bytes (TimeFusion:Execution:MaxResultBytes)");
+                    $"out of memory: the statement's result holds more than {maxResultBytes} bytes ({limitSetting})");
         }
         // A streaming result reports a failure (an interrupt, out of memory) as the end of its chunks: check it, so that a
         // failure is never a short result.

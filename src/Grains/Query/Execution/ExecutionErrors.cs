@@ -15,13 +15,18 @@ internal static class ExecutionErrors
     /// <summary>The query layer's exception for the DuckDB layer's.</summary>
     public static QueryExecutionException From(DuckDbSqlException e) => new(e.SqlState, e.Message, e);
 
-    /// <summary>Runs a statement through the DuckDB layer and wraps its result (or its error) for the query layer.</summary>
+    /// <summary>
+    /// Runs a statement through the DuckDB layer and wraps its result (or its error) for the query layer; a result over
+    /// <paramref name="maxResultBytes"/> fails with 53200 naming <paramref name="limitSetting"/> (MaxResultBytes when null).
+    /// </summary>
     public static QueryBatches Run(DuckDB.NET.Data.DuckDBConnection connection, string sql, int targetBatchRows, CancellationToken cancellationToken,
-        long maxResultBytes = 0)
+        long maxResultBytes = 0, string? limitSetting = null)
     {
         try
         {
-            var result = DuckDbStatementRunner.Run(connection, sql, targetBatchRows, cancellationToken, maxResultBytes);
+            var result = limitSetting is null
+                ? DuckDbStatementRunner.Run(connection, sql, targetBatchRows, cancellationToken, maxResultBytes)
+                : DuckDbStatementRunner.Run(connection, sql, targetBatchRows, cancellationToken, maxResultBytes, limitSetting);
             return new QueryBatches(result.Schema, result.Batches);
         }
         catch (DuckDbSqlException e)

@@ -56,6 +56,29 @@ public sealed class ExecutionOptions
     /// </summary>
     public long StreamBatchBytes { get; set; } = 4L << 20;
 
+    /// <summary>
+    /// The most memory one statement's results may hold at once wherever they are held outside DuckDB: the partial
+    /// results of every grain gathered at the gateway (partial aggregates, shipped rows, newest-first top rows) and the
+    /// merge's result, the batches a door's k-way merge holds (one per grain; each grain's streamed batches are sized so
+    /// that the grains' batches and their one-ahead prefetch fit in half of it), and a grain's gathered result. Past it
+    /// the statement fails with 53200 naming <c>TimeFusion:Execution:StatementMemoryBytes</c> and everything it held is
+    /// freed (the grains' DuckDB results and snapshots, its statement slot). DuckDB's working memory (sorts, hash
+    /// tables) is bounded by the database's <c>memory_limit</c> (<c>TimeFusion:Buffer:MemoryLimitBytes</c>) instead.
+    /// 0: no limit.
+    /// </summary>
+    public long StatementMemoryBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// <c>ORDER BY timestamp DESC LIMIT n</c> over several grains with <c>n</c> (plus OFFSET) up to this many rows is
+    /// gathered at the gateway (each grain reads its newest files first and returns its top <c>n</c>; counted against
+    /// <see cref="StatementMemoryBytes"/>); a larger <c>n</c> streams through the door's k-way merge, which holds a batch
+    /// per grain whatever <c>n</c> is. 0: newest-first over several grains always streams.
+    /// </summary>
+    public long NewestFirstGatherRows { get; set; } = 10_000;
+
+    /// <summary>The configuration key of <see cref="StatementMemoryBytes"/>, named in the errors it causes.</summary>
+    public const string StatementMemorySetting = "TimeFusion:Execution:StatementMemoryBytes";
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
@@ -68,6 +91,8 @@ public sealed class ExecutionOptions
         ArgumentOutOfRangeException.ThrowIfNegative(MaxConcurrentStatementsPerUser);
         ArgumentOutOfRangeException.ThrowIfNegative(MaxResultBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(StreamBatchBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(StatementMemoryBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(NewestFirstGatherRows);
         ArgumentOutOfRangeException.ThrowIfLessThan(StatementQueueTimeout, TimeSpan.Zero);
         if (ProcessMemoryLimitBytes is > 0 and < 256L << 20)
             throw new ArgumentOutOfRangeException(nameof(ProcessMemoryLimitBytes), ProcessMemoryLimitBytes, "must be 0 (no limit) or at least 256 MiB");

@@ -97,7 +97,8 @@ public sealed class QueryAnalyzer
         }
 
         // Before the row-shipping rewrite below changes the tree.
-        var stream = refs.Count == 1 && projects[0].Projects.Count > 1 && limitPush is not { NewestFirst: true }
+        // Newest-first plans get a streamed form too: the gateway streams them when their LIMIT is too large to gather.
+        var stream = refs.Count == 1 && projects[0].Projects.Count > 1
             ? StreamSplitter.TrySplit(session, root, refs[0], functions)
             : null;
 

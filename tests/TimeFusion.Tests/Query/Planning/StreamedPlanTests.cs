@@ -26,7 +26,20 @@ public sealed class StreamedPlanTests(PlanningFixture f, FanOutDatabase db) : IC
         { "SELECT e.service, r.range FROM events e JOIN range(2) r ON r.range < 1 WHERE e.status = 404", 0 },
         { "SELECT status, trace_id FROM events LIMIT 50", 0 },
         { "SELECT timestamp::date FROM events ORDER BY timestamp LIMIT 3", 1 },
+        { "SELECT timestamp, service FROM events ORDER BY timestamp DESC LIMIT 5 OFFSET 2", 1 }, // newest-first
     };
+
+    [Fact]
+    public void A_newest_first_statement_keeps_its_gathered_form_and_gets_a_streamed_one()
+    {
+        // The gateway gathers small LIMITs (each grain reads its newest files first) and streams large ones.
+        var plan = f.Analyzer.Analyze("SELECT service FROM events ORDER BY timestamp DESC LIMIT 5 OFFSET 2", TestCatalog.Standard(), CallerScope.Admin());
+        Assert.Equal(7, plan.NewestFirstLimit);
+        Assert.Equal(PlanKind.RowShipping, plan.Kind);
+        Assert.NotNull(plan.Stream);
+        Assert.True(plan.Stream!.Sorted);
+        Assert.Equal((5L, 2L), (plan.Stream.Limit!.Value, plan.Stream.Offset));
+    }
 
     [Theory]
     [MemberData(nameof(Streamed))]
@@ -77,7 +90,6 @@ public sealed class StreamedPlanTests(PlanningFixture f, FanOutDatabase db) : IC
     [InlineData("SELECT count(*) FROM events")]
     [InlineData("SELECT DISTINCT service FROM events")]
     [InlineData("SELECT service, row_number() OVER () FROM events")]
-    [InlineData("SELECT service FROM events ORDER BY timestamp DESC LIMIT 5")] // newest-first reads stay gathered
     [InlineData("SELECT r.range, e.service FROM range(3) r LEFT JOIN events e ON e.status = r.range")]
     [InlineData("SELECT service FROM events USING SAMPLE 10 ROWS")]
     [InlineData("SELECT a.service FROM events a JOIN events b USING (trace_id)")]

@@ -10,6 +10,14 @@ namespace TimeFusion.Grains.Streaming;
 /// What it holds is about one batch per grain plus the batch being built. OFFSET and LIMIT are applied here; reaching
 /// the limit ends every grain's statement at once.
 /// </summary>
+/// <remarks>
+/// A k-way merge must open every grain's sorted stream before its first row: the smallest row may come from any grain.
+/// What that costs here is bounded twice: the gateway asks the grains for batches small enough that one per grain plus
+/// the one each reader fetches ahead fit in half of <see cref="StreamMerge.MemoryBytes"/>
+/// (<see cref="GrainQuery.StreamBatchBytes"/>), and the batches the cursors hold are counted against it, so a grain
+/// whose single rows are too large for that fails the statement with 53200 instead of growing the door. Each grain's
+/// sort itself is DuckDB's working memory, bounded by its database's <c>memory_limit</c>.
+/// </remarks>
 internal sealed class MultiGrainResult : IAsyncDisposable
 {
     /// <summary>Rows a merged batch collects before it is handed on.</summary>
@@ -22,6 +30,7 @@ internal sealed class MultiGrainResult : IAsyncDisposable
     private readonly CancellationToken _cancellationToken;
     private readonly Task<GrainBatchReader>?[] _opening;
     private readonly int _columns;
+    private long _held;
     private int _disposed;
 
     private MultiGrainResult(IGrainFactory grains, IReadOnlyList<string> keys, GrainQuery query, StreamMerge merge,
@@ -108,9 +117,20 @@ internal sealed class MultiGrainResult : IAsyncDisposable
         }
     }
 
-    /// <summary>One grain's position in the merge: its current batch, row and sort keys (BIGINT or bytes).</summary>
-    private sealed class Cursor(GrainBatchReader reader, int key)
+    /// <summary>Counts a batch a cursor now holds (and gives back the one it let go) against the statement's limit.</summary>
+    private void Hold(long taken, long released)
     {
+        _held += taken - released;
+        if (_merge.MemoryBytes > 0 && _held > _merge.MemoryBytes)
+            throw new TimeFusionException(SqlState.OutOfMemory,
+                $"out of memory: merging the sorted results of {_keys.Count} table grains would hold more than {_merge.MemoryBytes} bytes at once "
+                + "(a batch of each); raise TimeFusion:Execution:StatementMemoryBytes or narrow the statement");
+    }
+
+    /// <summary>One grain's position in the merge: its current batch, row and sort keys (BIGINT or bytes).</summary>
+    private sealed class Cursor(GrainBatchReader reader, int key, MultiGrainResult owner)
+    {
+        private long _heldBytes;
         private BinaryArray? _bytes;
         private Int64Array? _longs;
 
@@ -126,7 +146,15 @@ internal sealed class MultiGrainResult : IAsyncDisposable
         /// <summary>Moves to the grain's next batch; false at its end.</summary>
         public async ValueTask<bool> AdvanceAsync()
         {
-            if (await Reader.NextAsync() is not { } batch) return false;
+            if (await Reader.NextAsync() is not { } batch)
+            {
+                owner.Hold(0, _heldBytes);
+                _heldBytes = 0;
+                return false;
+            }
+            var bytes = ArrowIpc.BytesOf(batch);
+            owner.Hold(bytes, _heldBytes);
+            _heldBytes = bytes;
             Batch = batch;
             _longs = batch.Column(key) as Int64Array;
             _bytes = batch.Column(key) as BinaryArray;
@@ -148,7 +176,7 @@ internal sealed class MultiGrainResult : IAsyncDisposable
         var heap = new PriorityQueue<Cursor, Cursor>(CursorOrder.Instance);
         foreach (var opening in _opening)
         {
-            var cursor = new Cursor(await opening!, _columns);
+            var cursor = new Cursor(await opening!, _columns, this);
             if (await cursor.AdvanceAsync()) heap.Enqueue(cursor, cursor);
         }
         var pending = new List<(RecordBatch Batch, int Start, int Length)>();

@@ -11,6 +11,9 @@ namespace TimeFusion.Query.Execution;
 /// scan's SQL to its grains and merges over <see cref="TableScan.RelationName"/>; <see cref="PlanKind.GatewayOnly"/>
 /// merges over nothing. Grain calls go out concurrently (at most <see cref="ExecutionOptions.MaxConcurrentGrainCalls"/>);
 /// the first failure cancels the rest. A scan that reaches no grain gets the shape of its grain SQL over an empty table.
+/// What the grains return is gathered here, so each part is counted against the statement's
+/// <see cref="ExecutionOptions.StatementMemoryBytes"/> as it arrives (with the merge's result after it): past the limit the
+/// statement fails with 53200, the other grains' calls are cancelled and every part is freed.
 /// </summary>
 public sealed class PlanRunner
 {
@@ -45,13 +48,15 @@ public sealed class PlanRunner
             {
                 var scan = plan.Scans[0];
                 var calls = scan.Grains.Select(g => new Call(QueryPlan.PartialsRelation, g, plan.GrainSql!, scan.Time, null)).ToList();
-                return await FanOutAndMergeAsync(plan.MergeSql!, calls, [(QueryPlan.PartialsRelation, scan.Table, plan.GrainSql!)], runOnGrain, plan.TimeZone, cancellationToken).ConfigureAwait(false);
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, [(QueryPlan.PartialsRelation, scan.Table, plan.GrainSql!)], runOnGrain, plan.TimeZone,
+                    "partial aggregates", cancellationToken).ConfigureAwait(false);
             }
             case PlanKind.RowShipping:
             {
                 var calls = plan.Scans.SelectMany(s => s.Grains.Select(g => new Call(s.RelationName, g, s.ScanSql!, s.Time, s.NewestFirstLimit))).ToList();
                 var relations = plan.Scans.Select(s => (s.RelationName, s.Table, s.ScanSql!)).ToList();
-                return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, plan.TimeZone, cancellationToken).ConfigureAwait(false);
+                var what = plan.NewestFirstLimit is { } n ? $"the newest {n} rows of each grain" : "rows shipped by the grains";
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, plan.TimeZone, what, cancellationToken).ConfigureAwait(false);
             }
             default:
                 throw new QueryExecutionException(SqlState.FeatureNotSupported, $"plan kind {plan.Kind} cannot run");
@@ -61,8 +66,11 @@ public sealed class PlanRunner
     private readonly record struct Call(string Relation, TableId Grain, string Sql, TimeRange Time, long? NewestFirstLimit);
 
     private async Task<QueryBatches> FanOutAndMergeAsync(string mergeSql, List<Call> calls,
-        List<(string Relation, TableSchema Table, string GrainSql)> relations, GrainQueryRunner runOnGrain, string? timeZone, CancellationToken cancellationToken)
+        List<(string Relation, TableSchema Table, string GrainSql)> relations, GrainQueryRunner runOnGrain, string? timeZone, string what,
+        CancellationToken cancellationToken)
     {
+        var memory = new StatementMemory(_options.StatementMemoryBytes);
+        var held = $"{what} gathered at the gateway from {calls.Count} grains";
         var results = new QueryBatches?[calls.Count];
         var shapes = new List<QueryBatches>();
         try
@@ -74,7 +82,17 @@ public sealed class PlanRunner
                 await slots.WaitAsync(failFast.Token).ConfigureAwait(false);
                 try
                 {
-                    results[i] = await runOnGrain(call.Grain, call.Sql, call.Time, call.NewestFirstLimit, failFast.Token).ConfigureAwait(false);
+                    var part = await runOnGrain(call.Grain, call.Sql, call.Time, call.NewestFirstLimit, failFast.Token).ConfigureAwait(false);
+                    try
+                    {
+                        memory.Charge(BytesOf(part), held);
+                    }
+                    catch
+                    {
+                        part.Dispose();
+                        throw;
+                    }
+                    results[i] = part;
                 }
                 catch
                 {
@@ -117,13 +135,20 @@ public sealed class PlanRunner
                 }
                 merged[relation] = new QueryBatches(schemaSource.Schema, parts.SelectMany(p => p.Batches).ToList());
             }
-            return await _merge.ExecuteAsync(mergeSql, merged, cancellationToken, timeZone).ConfigureAwait(false);
+            return await _merge.ExecuteAsync(mergeSql, merged, cancellationToken, timeZone, memory).ConfigureAwait(false);
         }
         finally
         {
             foreach (var r in results) r?.Dispose();
             foreach (var s in shapes) s.Dispose();
         }
+    }
+
+    private static long BytesOf(QueryBatches result)
+    {
+        long bytes = 0;
+        foreach (var b in result.Batches) bytes += Ingest.ArrowSize.Of(b);
+        return bytes;
     }
 
     /// <summary>The smallest range covering every scan's range (scans that can read nothing add nothing).</summary>

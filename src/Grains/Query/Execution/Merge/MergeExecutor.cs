@@ -39,17 +39,19 @@ public sealed class MergeExecutor
     /// <param name="relations">The relations it reads, by name.</param>
     /// <param name="cancellationToken">Interrupts DuckDB.</param>
     /// <param name="timeZone">The session time zone it runs in (<see cref="Planning.QueryPlan.TimeZone"/>); null: UTC.</param>
+    /// <param name="memory">The statement's budget: the merge's result may hold what is left of it (and at most MaxResultBytes).</param>
     public Task<QueryBatches> ExecuteAsync(string mergeSql, IReadOnlyDictionary<string, QueryBatches> relations, CancellationToken cancellationToken,
-        string? timeZone = null)
+        string? timeZone = null, StatementMemory? memory = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(mergeSql);
         ArgumentNullException.ThrowIfNull(relations);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.Factory.StartNew(() => Execute(mergeSql, relations, timeZone, cancellationToken), cancellationToken,
+        return Task.Factory.StartNew(() => Execute(mergeSql, relations, timeZone, memory, cancellationToken), cancellationToken,
             TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
     }
 
-    private QueryBatches Execute(string mergeSql, IReadOnlyDictionary<string, QueryBatches> relations, string? timeZone, CancellationToken cancellationToken)
+    private QueryBatches Execute(string mergeSql, IReadOnlyDictionary<string, QueryBatches> relations, string? timeZone, StatementMemory? memory,
+        CancellationToken cancellationToken)
     {
         var pool = _database.Connections;
         var connection = pool.Rent();
@@ -72,7 +74,8 @@ public sealed class MergeExecutor
                     cancellationToken.ThrowIfCancellationRequested();
                     Load(connection, name, batches, cancellationToken);
                 }
-                return ExecutionErrors.Run(connection, mergeSql, _options.TargetBatchRows, cancellationToken, _options.MaxResultBytes);
+                var (cap, setting) = (memory ?? new StatementMemory(_options.StatementMemoryBytes)).ResultCap(_options.MaxResultBytes);
+                return ExecutionErrors.Run(connection, mergeSql, _options.TargetBatchRows, cancellationToken, cap, setting);
             }
             finally
             {

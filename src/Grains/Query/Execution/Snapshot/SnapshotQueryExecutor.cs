@@ -120,9 +120,11 @@ public sealed class SnapshotQueryExecutor
     /// </summary>
     /// <exception cref="QueryExecutionException">DuckDB refused the statement.</exception>
     public async Task<QueryStream> OpenStreamAsync(TableSnapshot snapshot, TableSchema schema, IObjectStore store, string tableName, string sql,
-        TimeRange time, CancellationToken cancellationToken, string? timeZone = null)
+        TimeRange time, CancellationToken cancellationToken, string? timeZone = null, long batchBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        // A smaller batch asked for by the gateway (a door merging many grains) wins over the silo's.
+        var streamBatchBytes = batchBytes > 0 && (_options.StreamBatchBytes == 0 || batchBytes < _options.StreamBatchBytes) ? batchBytes : _options.StreamBatchBytes;
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(tableName);
@@ -144,7 +146,7 @@ public sealed class SnapshotQueryExecutor
                 SetTimeZone(connection, timeZone);
                 try
                 {
-                    return DuckDbResultStream.Open(connection, bound, _options.TargetBatchRows, _options.StreamBatchBytes, _options.MaxResultBytes, cancellationToken);
+                    return DuckDbResultStream.Open(connection, bound, _options.TargetBatchRows, streamBatchBytes, _options.MaxResultBytes, cancellationToken);
                 }
                 catch (DuckDbSqlException e)
                 {
@@ -203,7 +205,9 @@ public sealed class SnapshotQueryExecutor
         return await Task.Factory.StartNew(() =>
         {
             SetTimeZone(connection, timeZone);
-            return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken, _options.MaxResultBytes);
+            // Gathered whole on the grain: also one statement's results (StatementMemoryBytes).
+            var (cap, setting) = new StatementMemory(_options.StatementMemoryBytes).ResultCap(_options.MaxResultBytes);
+            return ExecutionErrors.Run(connection, sql, targetRows, cancellationToken, cap, setting);
         }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
     }
 
