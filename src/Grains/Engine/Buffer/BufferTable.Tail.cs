@@ -40,6 +40,7 @@ public sealed partial class BufferTable
     private long _smallRows;
     private BufferException? _tailFault;
     private ArrowScanColumns? _scanColumns;
+    private Schema? _tailSchema; // the schema object the tail's batches share (see Canonical)
 
     /// <summary>Rows held in the tail (not in DuckDB).</summary>
     public long TailRows => Interlocked.Read(ref _tailRows);
@@ -77,7 +78,7 @@ public sealed partial class BufferTable
         {
             var (batch, lsn, _) = group[i];
             var estimate = EstimateBytes(batch.Batch);
-            chunks[i] = new TailChunk(batch.CopyPinned().Batch, [new TailPart(lsn, 0, batch.Length, estimate)]);
+            chunks[i] = new TailChunk(Canonical(batch.CopyPinned().Batch), [new TailPart(lsn, 0, batch.Length, estimate)]);
             bytes += estimate;
         }
         lock (_tailGate)
@@ -100,6 +101,45 @@ public sealed partial class BufferTable
             GatherSmallChunks();
         return Interlocked.Read(ref _tailRows) >= _db.Options.TailRows;
     }
+
+    /// <summary>
+    /// The batch over the table's one schema object when its columns have the same names and Arrow types (validated
+    /// batches do): the scan converts a schema for DuckDB once per distinct object, and each INSERT brings its own.
+    /// </summary>
+    private RecordBatch Canonical(RecordBatch batch)
+    {
+        var canonical = _tailSchema;
+        if (ReferenceEquals(batch.Schema, canonical))
+            return batch;
+        if (canonical is null || !SameColumns(batch.Schema, canonical))
+        {
+            _tailSchema ??= batch.Schema;
+            return batch;
+        }
+        return new RecordBatch(canonical, Enumerable.Range(0, batch.ColumnCount).Select(batch.Column), batch.Length);
+    }
+
+    private static bool SameColumns(Schema a, Schema b)
+    {
+        if (a.FieldsList.Count != b.FieldsList.Count)
+            return false;
+        for (var i = 0; i < a.FieldsList.Count; i++)
+        {
+            var (x, y) = (a.FieldsList[i], b.FieldsList[i]);
+            if (!string.Equals(x.Name, y.Name, StringComparison.Ordinal) || x.IsNullable != y.IsNullable || !SameType(x.DataType, y.DataType))
+                return false;
+        }
+        return true;
+    }
+
+    private static bool SameType(Apache.Arrow.Types.IArrowType x, Apache.Arrow.Types.IArrowType y) => (x, y) switch
+    {
+        (Apache.Arrow.Types.TimestampType a, Apache.Arrow.Types.TimestampType b) => a.Unit == b.Unit && a.Timezone == b.Timezone,
+        (Apache.Arrow.Types.ListType a, Apache.Arrow.Types.ListType b) => SameType(a.ValueDataType, b.ValueDataType),
+        (Apache.Arrow.Types.DictionaryType, _) or (_, Apache.Arrow.Types.DictionaryType) => false,
+        (Apache.Arrow.Types.NestedType, _) or (_, Apache.Arrow.Types.NestedType) => false,
+        _ => x.TypeId == y.TypeId,
+    };
 
     /// <summary>Under the append lock: replaces the trailing small chunks by one (a copy of their rows, in order).</summary>
     private void GatherSmallChunks()
