@@ -41,8 +41,9 @@ public sealed partial class BufferTable
             var parts = sources.Select(g => g.MaxLsn > limit
                 ? $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable} WHERE {QuotedLsn} <= {limit}"
                 : $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable}").ToList();
-            // One scanning thread: a flush is background work, and acknowledgements share the cores with it.
-            using var tailScan = tail.Count > 0 ? RegisterScan(tail, maxThreads: 1) : null;
+            // All cores: on one thread the export took long enough that acknowledgements queued behind the flush
+            // (ack p99 at half the max rate 2.8 s, against 0.2 s with all cores; docs/BENCHMARKS.md, session 8).
+            using var tailScan = tail.Count > 0 ? RegisterScan(tail) : null;
             if (tailScan is not null)
                 parts.Add($"SELECT * FROM {tailScan.Sql}");
             var source = string.Join(" UNION ALL ", parts);
