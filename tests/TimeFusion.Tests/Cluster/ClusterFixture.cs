@@ -59,7 +59,10 @@ public abstract class ClusterFixture : IAsyncLifetime
         builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddMemoryGrainStorage("catalog");
+            // The catalog's state as the server keeps it (a file under the shared data directory): memory grain
+            // storage lives in grains placed anywhere, so killing a silo could lose which projects a table has — and a
+            // query then reached no grain at all (SiloFailureTests counted 0 rows, now and then).
+            silo.AddTimeFusionCatalog();
             silo.AddTimeFusionEngine().AddTimeFusionStorage();
             ConfigureServices(silo.Services);
         });
