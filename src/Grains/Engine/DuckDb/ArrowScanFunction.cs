@@ -114,9 +114,6 @@ public sealed unsafe class ArrowScanFunction : IDisposable
 
     internal static void Unregister(long id) => Sources.TryRemove(id, out _);
 
-    /// <summary>Sources registered now (tests: every snapshot gives its source back).</summary>
-    internal static int RegisteredSources => Sources.Count;
-
     /// <summary>Closes the conversion connection (the function stays in the catalog until the database closes).</summary>
     public void Dispose()
     {

@@ -89,9 +89,6 @@ internal static unsafe partial class DuckDbApi
     public static partial void duckdb_function_set_error(IntPtr info, string error);
 
     [LibraryImport(Library)]
-    public static partial ulong duckdb_data_chunk_get_column_count(IntPtr chunk);
-
-    [LibraryImport(Library)]
     public static partial IntPtr duckdb_data_chunk_get_vector(IntPtr chunk, ulong column);
 
     [LibraryImport(Library)]
