@@ -27,10 +27,14 @@ public static class ReplayBenchmark
         var runs = args.Int("runs", 3);
         var ids = Enumerable.Range(0, tables).Select(i => new TableId($"r{i}", OtelLogsAndSpans.Schema.Name)).ToArray();
         var options = new EngineOptions { Flush = { StagingDirectory = Path.Combine(root, "staging") } };
+        var written = File.Exists(Path.Combine(root, "written"));
         var wal = new LocalWalStorage(Path.Combine(root, "wal"));
         var store = new LocalObjectStore(Path.Combine(root, "tables"));
-        if (!Directory.Exists(Path.Combine(root, "wal")))
+        if (!written)
+        {
             await WriteAsync(root, walBytes, ids, options, wal, store);
+            await File.WriteAllTextAsync(Path.Combine(root, "written"), "");
+        }
         var bytes = Directory.EnumerateFiles(Path.Combine(root, "wal"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         Console.WriteLine($"WAL: {bytes / 1e6:N0} MB over {tables} tables in {root}");
         if (args.Has("write-only")) return 0;
