@@ -153,9 +153,9 @@ public static class BatchValidator
     /// Replay: accepts a batch decoded from a WAL insert entry without validating its content again when it is exactly
     /// what <see cref="Validate"/> produced before it was logged — the table's columns, in order, with their canonical
     /// Arrow types. Such a batch passed every content check (JSON, NUL characters, timestamps, dates, project, flattened
-    /// attributes) before it was made durable, and its frame's CRC says the bytes are the ones written. Only what native
-    /// code relies on is checked again: the buffers' structure (offsets, lengths, UTF-8: DuckDB reads them in place) and
-    /// no nulls in NOT NULL columns. Returns null when the batch has another shape (logged under an older schema, e.g.
+    /// attributes, UTF-8) before it was made durable, and its frame's CRC says the bytes are the ones written. Only what
+    /// native code relies on not to read out of bounds is checked again: the buffers' structure (lengths, offsets inside
+    /// their data: DuckDB reads them in place) and no nulls in NOT NULL columns. Returns null when the batch has another shape (logged under an older schema, e.g.
     /// before an <c>ADD COLUMN</c>, or by an older build): the caller then validates it in full, which normalizes it.
     /// </summary>
     /// <exception cref="SchemaException">A malformed array or a null in a NOT NULL column.</exception>
@@ -180,7 +180,7 @@ public static class BatchValidator
         }
         try
         {
-            TimeFusion.Arrow.ArrowStructureValidator.Validate(batch);
+            TimeFusion.Arrow.ArrowStructureValidator.Validate(batch, validateUtf8: false);
         }
         catch (TimeFusion.Arrow.ArrowValidationException e)
         {
