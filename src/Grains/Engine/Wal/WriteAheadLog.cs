@@ -20,7 +20,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private readonly WalOptions _options;
     private readonly WalSegmentSet _segments;
     private readonly IReadOnlySet<(string Segment, long Position)> _knownDamage;
-    private readonly IReadOnlyDictionary<string, long> _verified;
     private readonly GroupCommitWriter _writer;
     private readonly SemaphoreSlim _truncateGate = new(1, 1);
     private int _disposed;
@@ -33,7 +32,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _options = options;
         _segments = segments;
         _knownDamage = recovery.KnownDamage;
-        _verified = recovery.Verified;
         RecoveryStats = recovery.Stats;
         _writer = writer;
     }
@@ -218,9 +216,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             var segment = segments[i];
             var nextFirst = i + 1 < segments.Length ? segments[i + 1].FirstLsn : long.MaxValue;
             await using var reader = await _directory.OpenReadAsync(segment.Name, cancellationToken);
-            // Frames the open already checked (a segment without damage, up to where it was scanned) are not CRC'd again.
-            await using var scanner = new WalSegmentScanner(reader, segment.Name, segment.Length, _options.MaxEntryBytes, _options.ReadChunkBytes,
-                _verified.GetValueOrDefault(segment.Name));
+            await using var scanner = new WalSegmentScanner(reader, segment.Name, segment.Length, _options.MaxEntryBytes, _options.ReadChunkBytes);
             while (true)
             {
                 var ev = await scanner.NextAsync(cancellationToken);

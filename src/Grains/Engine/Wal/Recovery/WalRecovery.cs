@@ -9,14 +9,8 @@ namespace TimeFusion.Wal;
 internal sealed record RecoveredSegment(string Name, long FirstLsn, long Length);
 
 /// <summary>What <see cref="WalRecovery.RecoverAsync"/> found.</summary>
-/// <param name="Segments">The segments, oldest first.</param>
-/// <param name="LastLsn">The highest LSN ever assigned.</param>
-/// <param name="Stats">What the scan found.</param>
-/// <param name="KnownDamage">Where damaged regions start (skipped on replay).</param>
-/// <param name="Verified">For each segment with no damage in it: the bytes whose every frame matched its CRC.</param>
 internal sealed record WalRecoveryResult(
-    IReadOnlyList<RecoveredSegment> Segments, long LastLsn, WalRecoveryStats Stats, IReadOnlySet<(string Segment, long Position)> KnownDamage,
-    IReadOnlyDictionary<string, long> Verified);
+    IReadOnlyList<RecoveredSegment> Segments, long LastLsn, WalRecoveryStats Stats, IReadOnlySet<(string Segment, long Position)> KnownDamage);
 
 /// <summary>
 /// Scans every segment of a log when it opens: checks each frame's CRC, each envelope's format, names and LSN order;
@@ -46,7 +40,6 @@ internal static class WalRecovery
         var recovered = new List<RecoveredSegment>(segments.Count);
         var damage = new List<WalDamage>();
         var known = new HashSet<(string, long)>();
-        var verified = new Dictionary<string, long>(StringComparer.Ordinal);
         WalDamage? torn = null;
         var quarantined = new List<string>();
         long lastLsn = 0, firstLsn = 0, entries = 0, scanned = 0;
@@ -57,7 +50,6 @@ internal static class WalRecovery
             var isLast = i == segments.Count - 1;
             var nextFirst = isLast ? long.MaxValue : segments[i + 1].FirstLsn;
             long validLength = 0;
-            var damaged = false;
             await using var reader = await directory.OpenReadAsync(name, cancellationToken);
             await using var scanner = new WalSegmentScanner(reader, name, length, options.MaxEntryBytes, options.ReadChunkBytes);
             while (true)
@@ -82,7 +74,6 @@ internal static class WalRecovery
                     torn = region;
                     continue;
                 }
-                damaged = true;
                 damage.Add(region);
                 known.Add((name, ev.Position));
                 if (options.CorruptionPolicy == WalCorruptionPolicy.Strict && damage.Count > options.MaxCorruptEntries)
@@ -97,7 +88,6 @@ internal static class WalRecovery
             }
             scanned += length;
             recovered.Add(new RecoveredSegment(name, segmentFirst, isLast ? validLength : length));
-            if (!damaged) verified[name] = validLength;
         }
 
         if (segments.Count > 0) lastLsn = Math.Max(lastLsn, segments[^1].FirstLsn - 1);
@@ -113,7 +103,7 @@ internal static class WalRecovery
             QuarantineFiles = quarantined,
             Elapsed = clock.Elapsed,
         };
-        return new WalRecoveryResult(recovered, lastLsn, stats, known, verified);
+        return new WalRecoveryResult(recovered, lastLsn, stats, known);
     }
 
     /// <summary>The largest damaged region copied aside whole; a longer one keeps its first bytes (the segment still holds all).</summary>

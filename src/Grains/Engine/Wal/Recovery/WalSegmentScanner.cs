@@ -38,20 +38,8 @@ internal sealed class WalSegmentScanner : IAsyncDisposable
     private long _position;
     private long _resyncBudget;
 
-    private readonly long _verifiedBytes;
-
-    /// <param name="reader">The segment's bytes.</param>
-    /// <param name="segment">Its name, for messages.</param>
-    /// <param name="length">Bytes to scan.</param>
-    /// <param name="maxEntryBytes">The largest frame allowed.</param>
-    /// <param name="chunkBytes">The read-ahead window.</param>
-    /// <param name="verifiedBytes">
-    /// A prefix of the segment whose every frame already matched its CRC when the log was opened (a segment with no damage
-    /// found in it): frames ending inside it are framed and length-checked again but their CRC is not computed twice.
-    /// </param>
-    public WalSegmentScanner(IWalSegmentReader reader, string segment, long length, int maxEntryBytes, int chunkBytes, long verifiedBytes = 0)
+    public WalSegmentScanner(IWalSegmentReader reader, string segment, long length, int maxEntryBytes, int chunkBytes)
     {
-        _verifiedBytes = verifiedBytes;
         _reader = reader;
         _segment = segment;
         _length = length;
@@ -70,7 +58,7 @@ internal sealed class WalSegmentScanner : IAsyncDisposable
     {
         if (_position >= _length) return new ScanEvent(ScanEventKind.End, _position, 0, default, null, false);
         var start = _position;
-        var (envelopeLength, reason) = await TryFrameAsync(start, cancellationToken, trustVerified: true);
+        var (envelopeLength, reason) = await TryFrameAsync(start, cancellationToken);
         if (reason is null)
         {
             _position = start + WalEntryFraming.HeaderBytes + envelopeLength;
@@ -82,7 +70,7 @@ internal sealed class WalSegmentScanner : IAsyncDisposable
         return new ScanEvent(ScanEventKind.Damage, start, _position - start, default, reason, next is null);
     }
 
-    private async ValueTask<(int EnvelopeLength, string? Reason)> TryFrameAsync(long position, CancellationToken cancellationToken, bool trustVerified = false)
+    private async ValueTask<(int EnvelopeLength, string? Reason)> TryFrameAsync(long position, CancellationToken cancellationToken)
     {
         var remaining = _length - position;
         if (remaining < WalEntryFraming.HeaderBytes) return (0, $"incomplete frame header ({remaining} bytes left)");
@@ -94,7 +82,6 @@ internal sealed class WalSegmentScanner : IAsyncDisposable
             return (0, $"frame of {length} bytes extends past the end of the segment ({remaining - WalEntryFraming.HeaderBytes} bytes left)");
         var envelopeLength = (int)length;
         await EnsureAsync(position, WalEntryFraming.HeaderBytes + envelopeLength, cancellationToken);
-        if (trustVerified && position + WalEntryFraming.HeaderBytes + envelopeLength <= _verifiedBytes) return (envelopeLength, null);
         var actual = Crc32C.Compute(Slice(position + WalEntryFraming.HeaderBytes, envelopeLength).Span);
         return actual == crc ? (envelopeLength, null) : (0, $"CRC mismatch (stored 0x{crc:X8}, computed 0x{actual:X8})");
     }
