@@ -26,13 +26,17 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
         await engine.InsertAsync(EngineTestKit.Rows("z", 1, durationBase: 7003));
     }
 
-    /// <summary>The block: insert b (1000..1009), add 1 to durations ending in 0, insert c (5000..5009), delete durations ending in 1.</summary>
+    /// <summary>
+    /// The block: insert b (1000..1009), add 1 to durations ending in 0, insert c (5000..5009), delete durations ending in 1,
+    /// insert d (9000..9009; after a DML, so the same LSN's rows sit both in DuckDB and in the Arrow tail unless moved).
+    /// </summary>
     private static List<BlockStep> Block() =>
     [
         new BlockInsert(EngineTestKit.Rows("b", 10, durationBase: 1000)),
         new BlockDml(true, Update, [new("duration", "duration + 1")]),
         new BlockInsert(EngineTestKit.Rows("c", 10, durationBase: 5000)),
         new BlockDml(false, Delete, []),
+        new BlockInsert(EngineTestKit.Rows("d", 10, durationBase: 9000)),
     ];
 
     /// <summary>The block as the engine logs it (effective, project-confined statements).</summary>
@@ -42,6 +46,7 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
         new(WalOperation.Update, WalPayloads.EncodeDml(DmlStatement.Create(WalOperation.Update, Update, [new("duration", "duration + 1")], EngineTestKit.Schema, id.Project).ToRecord())),
         new(WalOperation.Insert, WalPayloads.EncodeInsert(EngineTestKit.Rows("c", 10, durationBase: 5000))),
         new(WalOperation.Delete, WalPayloads.EncodeDml(DmlStatement.Create(WalOperation.Delete, Delete, null, EngineTestKit.Schema, id.Project).ToRecord())),
+        new(WalOperation.Insert, WalPayloads.EncodeInsert(EngineTestKit.Rows("d", 10, durationBase: 9000))),
     ];
 
     private async Task AppendLoggedAsync(TableId id)
@@ -74,6 +79,7 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
         rows = rows.Select(r => r.Duration % 10 == 0 ? (r.Id, r.Duration + 1) : r).ToList();
         rows.AddRange(Enumerable.Range(0, 10).Select(i => ($"c-{i}", 5000L + i)));
         rows = rows.Where(r => r.Duration % 10 != 1).ToList();
+        rows.AddRange(Enumerable.Range(0, 10).Select(i => ($"d-{i}", 9000L + i)));
         return string.Join(",", rows.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => $"{r.Id}:{r.Duration}"));
     }
 
@@ -86,7 +92,7 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
             await using var engine = await Kit.OpenAsync(id);
             var (count, fingerprint) = await StateAsync(engine);
             Assert.Equal(Expected(), fingerprint);
-            Assert.Equal(98, count);
+            Assert.Equal(108, count);
             if (version is not null) Assert.Equal(version, engine.DeltaSnapshot.Version);
             version = engine.DeltaSnapshot.Version;
         }
@@ -100,8 +106,8 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
         await using (var engine = await Kit.OpenAsync(id))
         {
             var before = engine.AppliedThroughLsn;
-            // b 10 + updated 10 a + 1 b + c 10 + deleted (a: 10 + 10 updated, b: 2, c: 1).
-            Assert.Equal(10 + 11 + 10 + 23, await engine.CommitBlockAsync(Block()));
+            // b 10 + updated 10 a + 1 b + c 10 + deleted (a: 10 + 10 updated, b: 2, c: 1) + d 10.
+            Assert.Equal(10 + 11 + 10 + 23 + 10, await engine.CommitBlockAsync(Block()));
             Assert.Equal(before + 1, engine.AppliedThroughLsn); // one WAL entry
             Assert.Equal(Expected(), (await StateAsync(engine)).Fingerprint);
         }
@@ -154,7 +160,8 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
         {
             var (count, fingerprint) = await StateAsync(engine);
             Assert.Equal(101, count);
-            Assert.Equal(string.Join(",", Enumerable.Range(0, 100).Select(i => $"a-{i}:{i}").Append("z-0:7003").Order(StringComparer.Ordinal)), fingerprint);
+            Assert.Equal(string.Join(",", Enumerable.Range(0, 100).Select(i => (Id: $"a-{i}", D: i)).Append((Id: "z-0", D: 7003)).OrderBy(r => r.Id, StringComparer.Ordinal)
+                .Select(r => $"{r.Id}:{r.D}")), fingerprint);
             Assert.Equal(before, engine.AppliedThroughLsn);
             Assert.Null(engine.DeltaSnapshot.TxnVersion(engine.DmlAppId));
             // The table goes on: the block committed again applies whole.

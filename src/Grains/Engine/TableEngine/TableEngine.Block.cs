@@ -168,6 +168,9 @@ public sealed partial class TableEngine
                 var reservation = step.Reservation!;
                 steps[i] = step with { Reservation = null }; // the buffer owns it now, even if the append fails
                 await Task.Run(() => _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None));
+                // Readers and flushes take the buffer's DuckDB rows below the tail's lowest LSN only: once a DML step moved
+                // rows of this LSN into DuckDB, rows of the same LSN must not stay in the tail, or they would hide those.
+                if (dmlStep > 0) await _buffer.DrainTailAsync();
                 Interlocked.CompareExchange(ref _oldestUnflushedTicks, Stopwatch.GetTimestamp(), 0);
                 affected += rows.Length;
                 continue;
