@@ -17,9 +17,15 @@ internal static partial class UntypedArithmetic
     [GeneratedRegex(@"^\s*(?<n>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex NumberText();
 
-    /// <summary>Whether the parameter at token <paramref name="index"/> stands next to a one-character arithmetic operator.</summary>
-    public static bool IsOperand(string sql, IReadOnlyList<SqlToken> tokens, int index) =>
-        (index > 0 && IsArithmetic(sql, tokens, index - 1)) || (index + 1 < tokens.Count && IsArithmetic(sql, tokens, index + 1));
+    /// <summary>
+    /// Whether the parameter at token <paramref name="index"/> stands next to a one-character arithmetic operator and is
+    /// not cast (<c>$1::interval</c> states its type: the text goes to the cast as it is).
+    /// </summary>
+    public static bool IsOperand(string sql, IReadOnlyList<SqlToken> tokens, int index)
+    {
+        if (index + 1 < tokens.Count && sql[tokens[index + 1].Start] == ':') return false;
+        return (index > 0 && IsArithmetic(sql, tokens, index - 1)) || (index + 1 < tokens.Count && IsArithmetic(sql, tokens, index + 1));
+    }
 
     /// <summary>The number <paramref name="text"/> spells (without a leading <c>+</c>), or null when it is not one.</summary>
     public static string? Numeric(string text)

@@ -84,6 +84,8 @@ public sealed class ParameterBinderTests : IDisposable
         Assert.Equal("5", Run("SELECT $1 AS v, 'visible' AS w", "5").Value);
         Assert.Equal("x5", Run("SELECT 'x' || $1 AS v, 'visible' AS w", "5").Value);
         Assert.Equal(true, Run("SELECT '5' = $1 AS v, 'visible' AS w", "5").Value);
+        // A cast states the type: the text goes to it as it is ('5 seconds'::interval, not 5::interval).
+        Assert.Equal("SELECT now() - ('5')::interval", ParameterBinder.Bind("SELECT now() - $1::interval", ["5"]));
     }
 
     [Fact]
