@@ -224,8 +224,17 @@ public sealed partial class TableEngine
         {
             for (var i = 0; i < steps.Count; i++)
             {
-                if (steps[i].Rows is { } rows)
-                    steps[i] = steps[i] with { Reservation = await _services.Buffer.Budget.ReserveAsync(_buffer.EstimateBytes(rows.Batch), _services.Buffer.Options.ReserveMaxWait, cancellationToken) };
+                if (steps[i].Rows is not { } rows) continue;
+                var bytes = _buffer.EstimateBytes(rows.Batch);
+                if (!_services.Buffer.Budget.TryReserve(bytes, out var reservation))
+                {
+                    // As the replayer does for plain inserts: the WAL holds more than memory allows, persist what was
+                    // replayed so far (everything below this entry), then go on.
+                    await FlushLockedAsync(cancellationToken);
+                    _flushesDuringReplay++;
+                    reservation = await _services.Buffer.Budget.ReserveAsync(bytes, _services.Buffer.Options.ReserveMaxWait, cancellationToken);
+                }
+                steps[i] = steps[i] with { Reservation = reservation };
             }
             var current = DeltaSnapshot;
             var dml = current.TxnVersion(DmlAppId) ?? 0;
