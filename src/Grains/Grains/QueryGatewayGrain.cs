@@ -22,7 +22,7 @@ namespace TimeFusion.Grains;
 /// table grains, which interrupt DuckDB.
 /// </remarks>
 [StatelessWorker, Reentrant]
-public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
+public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
     StatementCancellations cancellations, Microsoft.Extensions.Options.IOptions<ExecutionOptions> executionOptions, ILogger<QueryGatewayGrain> logger)
     : Grain, IQueryGatewayGrain
 {

@@ -47,7 +47,7 @@ internal static class WalReplayer
         /// <summary>Appends replayed inserts (increasing LSNs, gaps allowed where entries were quarantined) in one buffer transaction.</summary>
         Task ApplyInsertsAsync(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, CancellationToken cancellationToken);
 
-        /// <summary>Applies a replayed delete or update (every earlier entry is applied by then).</summary>
+        /// <summary>Applies a replayed delete, update or transaction (every earlier entry is applied by then).</summary>
         Task ApplyDmlAsync(long lsn, WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
     }
 
@@ -178,7 +178,7 @@ internal static class WalReplayer
                     rows = entry.Operation switch
                     {
                         WalOperation.Insert => target.DecodeInsert(entry.Lsn, entry.Payload, entry.PinnedBlock),
-                        WalOperation.Delete or WalOperation.Update => null,
+                        WalOperation.Delete or WalOperation.Update or WalOperation.Transaction => null,
                         _ => throw new WalFormatException($"{id}: WAL entry {entry.Lsn} has unknown operation {entry.Operation}"),
                     };
                 }

@@ -223,6 +223,35 @@ UPDATE diff_ev SET no_such_column = 1;
 DELETE FROM diff_ev;
 ROLLBACK;
 SELECT count(*) FROM diff_ev;
+-- Untyped parameters in arithmetic take the other operand's type (EXECUTE's '5' is text, as node-postgres sends every parameter)
+PREPARE tf_arith AS SELECT status + $1 AS s, duration_ms * $2 AS d, $3 - status AS m FROM diff_ev WHERE status IS NOT NULL ORDER BY timestamp LIMIT 3;
+EXECUTE tf_arith('5', '2', '1000');
+EXECUTE tf_arith(10, 0.5, -1);
+DEALLOCATE tf_arith;
+PREPARE tf_upd AS UPDATE diff_ev SET status = status + $1 WHERE service = $2;
+EXECUTE tf_upd('1000', 'tx');
+SELECT service, status FROM diff_ev WHERE service = 'tx' ORDER BY timestamp;
+DEALLOCATE tf_upd;
+-- A block writing two tables with UPDATE and DELETE on each: every table's part commits as one WAL transaction
+CREATE TABLE diff_tx (project_id text NOT NULL, timestamp timestamptz NOT NULL, name text, n int);
+INSERT INTO diff_tx VALUES ('default', '2024-01-05 00:00:00+00', 'a', 1), ('default', '2024-01-05 00:00:01+00', 'b', 2), ('default', '2024-01-05 00:00:02+00', 'c', 3);
+BEGIN;
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-05 00:00:00+00', 'tx2', 'info', 7);
+UPDATE diff_tx SET n = n * 10 WHERE name = 'a';
+DELETE FROM diff_tx WHERE name = 'b';
+INSERT INTO diff_tx VALUES ('default', '2024-01-05 00:00:03+00', 'd', 4);
+UPDATE diff_ev SET level = 'tx-done' WHERE service = 'tx';
+INSERT INTO diff_tx VALUES ('default', '2024-01-05 00:00:04+00', 'e', 5);
+COMMIT;
+SELECT name, n FROM diff_tx ORDER BY name;
+SELECT service, level, status FROM diff_ev WHERE service LIKE 'tx%' ORDER BY timestamp;
+BEGIN;
+DELETE FROM diff_tx WHERE name = 'c';
+INSERT INTO diff_ev (project_id, timestamp, service, level, status) VALUES ('default', '2024-01-05 00:00:05+00', 'tx3', 'info', 8);
+ROLLBACK;
+SELECT name, n FROM diff_tx ORDER BY name;
+SELECT count(*) FROM diff_ev WHERE service = 'tx3';
+DROP TABLE diff_tx;
 -- DDL
 CREATE TABLE diff_m (project_id text NOT NULL, timestamp timestamptz NOT NULL, name text, value float8);
 INSERT INTO diff_m VALUES ('default', '2024-01-01 00:00:00+00', 'x', 1), ('default', '2024-01-01 00:01:00+00', 'y', 2);
