@@ -59,7 +59,10 @@ public sealed partial class BufferTable
                 facts = facts with { Dates = null };
             if (!SkipSortWhenOrdered)
                 facts = facts with { Ordered = false };
-            return await Task.Run(() => Export(source, facts, root, cancellationToken), cancellationToken).ConfigureAwait(false);
+            // On a thread of its own: the COPY blocks its caller for the whole export, and a blocked thread-pool thread
+            // is one of the two (on 2 cores) that run acknowledgements.
+            return await Task.Factory.StartNew(() => Export(source, facts, root, cancellationToken), cancellationToken,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
         finally
         {
@@ -98,6 +101,9 @@ public sealed partial class BufferTable
     /// </summary>
     internal string ExportCompression { get; set; } = DefaultExportCompression;
 
+    /// <summary>Whether the last export sorted its rows (tests: rows known to be in order are not sorted again).</summary>
+    internal bool LastExportSorted { get; private set; }
+
     internal const string DefaultExportCompression = "COMPRESSION zstd, COMPRESSION_LEVEL 1";
 
     private List<ExportedFile> Export(string source, TailRowFacts facts, string root, CancellationToken cancellationToken)
@@ -107,6 +113,7 @@ public sealed partial class BufferTable
         var ts = SqlNames.Quote(TableSchema.TimestampColumn);
         // In order already: COPY keeps the scan's order (preserve_insertion_order, DuckDB's default).
         var orderBy = facts.Ordered ? "" : $" ORDER BY {ts}";
+        LastExportSorted = !facts.Ordered;
         RunInTransaction(connection =>
         {
             try
