@@ -41,6 +41,28 @@ public class BufferExportOrderTests
     }
 
     [Fact]
+    public async Task Batches_of_concurrent_writers_arriving_out_of_order_are_written_in_timestamp_order_unsorted()
+    {
+        using var dir = new TempDirectory();
+        await using var db = BufferTestDatabase.Open();
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
+        // Ten 1,000-row batches, each in order and covering its own span of time, logged in a shuffled order; small
+        // 100-row ones among them (gathered into one chunk) shuffled too.
+        long lsn = 0;
+        foreach (var k in new[] { 3, 0, 7, 1, 9, 2, 8, 4, 6, 5 })
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(1_000, "r", first: k * 1_000, start: Start.AddSeconds(k * 1_000)), ++lsn, default);
+        foreach (var k in new[] { 2, 0, 1 })
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(100, "r", first: 10_000 + k * 100, start: Start.AddSeconds(10_000 + k * 100)), ++lsn, default);
+
+        var files = await table.ExportParquetAsync(lsn, dir.Path, default);
+
+        Assert.False(table.LastExportSorted);
+        Assert.Equal(2, files.Count);
+        AssertFileHolds(files[0], 0, 7_200);
+        AssertFileHolds(files[1], 7_200, 10_300);
+    }
+
+    [Fact]
     public async Task Ordered_batches_that_overlap_are_sorted_within_each_file()
     {
         using var dir = new TempDirectory();

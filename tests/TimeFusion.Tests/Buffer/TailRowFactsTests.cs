@@ -47,6 +47,24 @@ public class TailRowFactsTests
     }
 
     [Fact]
+    public void Ordered_runs_arriving_out_of_order_are_arranged_by_time_only_when_they_do_not_overlap()
+    {
+        TailRowFacts[] runs = [Facts(Day.AddSeconds(20), 10), Facts(Day, 10), Facts(Day.AddSeconds(10), 10)];
+        var (order, facts) = TailRowFacts.Arrange(runs);
+        Assert.Equal([1, 2, 0], order);
+        Assert.True(facts.Ordered);
+        Assert.Equal(Micros(Day), facts.MinTimestamp);
+
+        // Overlapping runs, or one run out of order itself, keep their order and need a sort.
+        (order, facts) = TailRowFacts.Arrange([Facts(Day.AddSeconds(5), 10), Facts(Day, 10)]);
+        Assert.Equal([0, 1], order);
+        Assert.False(facts.Ordered);
+        (order, facts) = TailRowFacts.Arrange([Facts(Day.AddSeconds(20), 10), Facts(Day, 10) with { Ordered = false }]);
+        Assert.Equal([0, 1], order);
+        Assert.False(facts.Ordered);
+    }
+
+    [Fact]
     public void Combined_dates_are_the_union_in_order()
     {
         var facts = TailRowFacts.Combine([Facts(Day.AddDays(2), 3), Facts(Day, 120), Facts(Day.AddDays(2), 3)]);

@@ -33,7 +33,12 @@ public sealed partial class BufferTable
             await SealActiveIfAsync(g => !g.IsEmpty && g.MinLsn <= upToLsn, cancellationToken).ConfigureAwait(false);
             // The tail's rows are written from the tail (never appended to DuckDB); the generations are read below the
             // tail's start, so that a move of the tail into DuckDB meanwhile duplicates nothing.
-            var (tail, tailStart, facts) = TakeTail(-1, upToLsn);
+            var (tail, tailStart, batchFacts) = TakeTail(-1, upToLsn);
+            // Batches each in order but not arriving in order (concurrent writers): scanned in the order of their
+            // timestamps, when that puts every row in order.
+            var (order, facts) = TailRowFacts.Arrange(batchFacts);
+            if (SkipSortWhenOrdered && facts.Ordered)
+                tail = order.Select(i => tail[i]).ToList();
             List<BufferGeneration> sources;
             lock (_gate)
                 sources = _generations.Where(g => !g.IsEmpty && g.MinLsn <= upToLsn && g.MinLsn < tailStart).ToList();

@@ -182,10 +182,10 @@ public sealed partial class BufferTable
     /// <summary>
     /// The tail's rows with LSN above <paramref name="aboveLsn"/> and at most <paramref name="upToLsn"/> (whole chunks,
     /// or zero-copy slices of them), and the lowest LSN in the tail when they were taken (long.MaxValue when it was
-    /// empty): a reader must take the generations' rows below that LSN only. With them, the facts of the rows taken
-    /// (<see cref="TailRowFacts"/>), in the order of the batches.
+    /// empty): a reader must take the generations' rows below that LSN only. With them, the facts of each batch's rows
+    /// (<see cref="TailRowFacts"/>).
     /// </summary>
-    private (List<RecordBatch> Batches, long TailStart, TailRowFacts Facts) TakeTail(long aboveLsn, long upToLsn)
+    private (List<RecordBatch> Batches, long TailStart, List<TailRowFacts> Facts) TakeTail(long aboveLsn, long upToLsn)
     {
         lock (_tailGate)
         {
@@ -198,11 +198,12 @@ public sealed partial class BufferTable
                 if (chunk.Parts[0].Lsn > aboveLsn && chunk.Parts[^1].Lsn <= upToLsn)
                 {
                     batches.Add(chunk.Batch);
-                    facts.AddRange(chunk.Parts.Select(p => p.Facts));
+                    facts.Add(chunk.Parts.Count == 1 ? chunk.Parts[0].Facts : TailRowFacts.Combine(chunk.Parts.Select(p => p.Facts)));
                     continue;
                 }
                 // Parts are contiguous rows in LSN order: the ones in range are one slice.
                 int from = -1, to = 0;
+                var taken = new List<TailRowFacts>();
                 foreach (var part in chunk.Parts)
                 {
                     if (part.Lsn <= aboveLsn || part.Lsn > upToLsn)
@@ -210,12 +211,15 @@ public sealed partial class BufferTable
                     if (from < 0)
                         from = part.Offset;
                     to = part.Offset + part.Rows;
-                    facts.Add(part.Facts);
+                    taken.Add(part.Facts);
                 }
                 if (from >= 0 && to > from)
+                {
                     batches.Add(chunk.Batch.Slice(from, to - from));
+                    facts.Add(TailRowFacts.Combine(taken));
+                }
             }
-            return (batches, _tail.Count == 0 ? long.MaxValue : _tail[0].Parts[0].Lsn, TailRowFacts.Combine(facts));
+            return (batches, _tail.Count == 0 ? long.MaxValue : _tail[0].Parts[0].Lsn, facts);
         }
     }
 

@@ -82,6 +82,23 @@ internal sealed record TailRowFacts(long MinTimestamp, long MaxTimestamp, bool O
         return new TailRowFacts(min, max, ordered, dates?.ToArray());
     }
 
+    /// <summary>
+    /// An order in which to read runs (batches) so that all their rows come in timestamp order, when there is one: every
+    /// run in order and, sorted by their smallest timestamps, each run starting at or after the previous one's end —
+    /// batches from concurrent writers, each in order, arriving in any order. Otherwise the runs' own order. With it,
+    /// the facts of the runs read in that order.
+    /// </summary>
+    public static (int[] Order, TailRowFacts Facts) Arrange(IReadOnlyList<TailRowFacts> runs)
+    {
+        var order = Enumerable.Range(0, runs.Count).ToArray();
+        var facts = Combine(runs);
+        if (facts.Ordered || runs.Any(r => !r.Ordered))
+            return (order, facts);
+        var sorted = order.OrderBy(i => runs[i].MinTimestamp).ThenBy(i => runs[i].MaxTimestamp).ToArray();
+        var arranged = Combine(sorted.Select(i => runs[i]));
+        return arranged.Ordered ? (sorted, arranged) : (order, facts);
+    }
+
     /// <summary>The dates as <see cref="DateOnly"/>, ascending; null when unknown.</summary>
     public IReadOnlyList<DateOnly>? DateValues => Dates?.Select(d => DateOnly.FromDayNumber(Epoch + d)).ToList();
 
