@@ -46,20 +46,21 @@ public class BufferExportOrderTests
         using var dir = new TempDirectory();
         await using var db = BufferTestDatabase.Open();
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
-        // Ten 1,000-row batches, each in order and covering its own span of time, logged in a shuffled order; small
-        // 100-row ones among them (gathered into one chunk) shuffled too.
+        // Ten 2,500-row batches, each in order and covering its own span of time, logged in a shuffled order, then
+        // small ones in order (gathered into one chunk: small batches are gathered in LSN order, so only batches of
+        // at least a chunk can be rearranged).
         long lsn = 0;
         foreach (var k in new[] { 3, 0, 7, 1, 9, 2, 8, 4, 6, 5 })
-            await table.AppendAsync(BufferTestDatabase.SmallBatch(1_000, "r", first: k * 1_000, start: Start.AddSeconds(k * 1_000)), ++lsn, default);
-        foreach (var k in new[] { 2, 0, 1 })
-            await table.AppendAsync(BufferTestDatabase.SmallBatch(100, "r", first: 10_000 + k * 100, start: Start.AddSeconds(10_000 + k * 100)), ++lsn, default);
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(2_500, "r", first: k * 2_500, start: Start.AddSeconds(k * 2_500)), ++lsn, default);
+        foreach (var k in new[] { 0, 1, 2 })
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(100, "r", first: 25_000 + k * 100, start: Start.AddSeconds(25_000 + k * 100)), ++lsn, default);
 
         var files = await table.ExportParquetAsync(lsn, dir.Path, default);
 
         Assert.False(table.LastExportSorted);
         Assert.Equal(2, files.Count);
         AssertFileHolds(files[0], 0, 7_200);
-        AssertFileHolds(files[1], 7_200, 10_300);
+        AssertFileHolds(files[1], 7_200, 25_300);
     }
 
     [Fact]
