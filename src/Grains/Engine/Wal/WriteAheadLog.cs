@@ -234,11 +234,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 previous = header.Lsn;
                 // Skipped inserts still teach the schemas they carry inline: later entries of the segment refer to them.
                 var yielded = header.Lsn > afterLsn;
+                byte[]? pinned = null;
                 var payload = header.Operation == WalOperation.Insert
-                    ? schemas.Resolve(header.Payload, yielded, segment.Name, ev.Position)
+                    ? schemas.Resolve(header.Payload, yielded, segment.Name, ev.Position, out pinned)
                     : yielded ? header.Payload.ToArray() : default;
                 if (!yielded) continue;
-                yield return new WalEntry(header.Version, header.Lsn, header.Operation, _names.Id.Project, _names.Id.Table, payload);
+                yield return new WalEntry(header.Version, header.Lsn, header.Operation, _names.Id.Project, _names.Id.Table, payload, pinned);
             }
         }
     }

@@ -324,3 +324,14 @@ SET TimeZone = 'America/New_York';
 SELECT 'x' || timestamp, timestamp FROM diff_ev WHERE service = 'db' ORDER BY timestamp;
 SET TimeZone = 'UTC';
 SELECT timestamp::text FROM diff_ev ORDER BY timestamp LIMIT 1;
+-- What a driver sends when a pooled connection that holds prepared statements is reused (Npgsql's reset): each a no-op here.
+DISCARD PLANS;
+DISCARD SEQUENCES;
+DISCARD TEMP;
+DISCARD TEMPORARY;
+UNLISTEN *;
+UNLISTEN some_channel;
+SET SESSION AUTHORIZATION DEFAULT;
+RESET SESSION AUTHORIZATION;
+SELECT pg_advisory_unlock_all();
+SELECT pg_client_encoding();
