@@ -17,7 +17,7 @@ namespace TimeFusion.Bench;
 /// Parquet export through COPY … RETURN_STATS versus Arrow + ParquetSharp, and memory per buffered row.
 /// Options: --rows (append rows, default 1,000,000), --batch (8192), --seconds (latency run, 20),
 /// --query-rows (2,000,000), --export-rows (1,000,000), --rate (rows/s offered in the latency run, 100,000), --seed (42),
-/// --skip a,b (sections: append, variants, latency, query, export), --tail-rows n (the buffer's tail; 0 = a DuckDB transaction per batch).
+/// --skip a,b (sections: append, variants, latency, query, export, parquetsharp), --export-variants i,j (default all), --tail-rows n (the buffer's tail; 0 = a DuckDB transaction per batch).
 /// </summary>
 public static class BufferBenchmark
 {
@@ -33,6 +33,7 @@ public static class BufferBenchmark
         var exportRows = args.Int("export-rows", 1_000_000);
         var seed = args.Int("seed", 42);
         _tailRows = args.Get("tail-rows") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : null;
+        _exportVariants = args.Get("export-variants");
         var skip = (args.Get("skip") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var work = Path.Combine(Path.GetTempPath(), "tf-bench-buffer-" + Environment.ProcessId);
         Directory.CreateDirectory(work);
@@ -50,7 +51,10 @@ public static class BufferBenchmark
             if (!skip.Contains("query"))
                 await QueriesAsync(seed, queryRows, batchRows);
             if (!skip.Contains("export"))
+            {
+                _skipParquetSharp = skip.Contains("parquetsharp");
                 await ExportAsync(seed, exportRows, batchRows, work);
+            }
         }
         finally
         {
@@ -82,6 +86,12 @@ public static class BufferBenchmark
 
     /// <summary><c>--tail-rows n</c>: the buffer's tail size for every database here (default: BufferOptions' default; 0 = each batch its own DuckDB transaction).</summary>
     private static int? _tailRows;
+
+    /// <summary><c>--export-variants 0,2,…</c>: which export variants to time (default all).</summary>
+    private static string? _exportVariants;
+
+    /// <summary><c>--skip parquetsharp</c>: the export section without its ParquetSharp comparison.</summary>
+    private static bool _skipParquetSharp;
 
     private static BufferDatabase OpenDatabase(Action<BufferOptions>? configure = null)
     {
@@ -405,17 +415,51 @@ public static class BufferBenchmark
         Dispose(batches);
         await db.CheckpointAsync();
 
-        for (var round = 0; round < 2; round++)
+        // The export's variants, each timed twice after a warm-up (wall and process CPU; the rows stay in the tail
+        // unless --export-rows reaches TailRows). "before" is the session-8 export: a DISTINCT date pass and a sort.
+        (string Name, bool Dates, bool SkipSort, string Compression)[] variants =
+        [
+            ("before: DISTINCT dates + ORDER BY, zstd", false, false, "COMPRESSION zstd"),
+            ("tracked dates, ORDER BY, zstd", true, false, "COMPRESSION zstd"),
+            ("tracked dates, no sort when ordered, zstd", true, true, "COMPRESSION zstd"),
+            ("… zstd level 1", true, true, "COMPRESSION zstd, COMPRESSION_LEVEL 1"),
+            ("… snappy", true, true, "COMPRESSION snappy"),
+            ("… lz4_raw", true, true, "COMPRESSION lz4_raw"),
+            ("ORDER BY, zstd level 1", true, false, "COMPRESSION zstd, COMPRESSION_LEVEL 1"),
+        ];
+        var only = _exportVariants?.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToHashSet();
+        for (var v = 0; v < variants.Length; v++)
         {
-            var dir = Path.Combine(work, "copy" + round);
-            var clock = Stopwatch.StartNew();
-            var files = await table.ExportParquetAsync(lsn, dir, default);
-            var seconds = clock.Elapsed.TotalSeconds;
+            if (only is not null && !only.Contains(v))
+                continue;
+            var (name, dates, skipSort, compression) = variants[v];
+            table.UseTrackedDates = dates;
+            table.SkipSortWhenOrdered = skipSort;
+            table.ExportCompression = compression;
+            var wall = new List<double>();
+            var cpu = new List<double>();
+            IReadOnlyList<ExportedFile> files = [];
+            for (var round = 0; round < 3; round++)
+            {
+                var dir = Path.Combine(work, $"copy{v}-{round}");
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var clock = Stopwatch.StartNew();
+                files = await table.ExportParquetAsync(lsn, dir, default);
+                if (round > 0)
+                {
+                    wall.Add(clock.Elapsed.TotalSeconds);
+                    cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
+                }
+                Directory.Delete(dir, recursive: true);
+            }
             var bytes = files.Sum(f => f.Bytes);
-            if (round == 1)
-                Report("COPY … RETURN_STATS (product path)", rows / seconds, "rows/s", $"{files.Count} file(s), {bytes / (double)rows:N0} B/row on disk, stats for {files[0].Stats.Count} columns");
+            Report(name, rows / wall.Min(), "rows/s", $"CPU {cpu.Min() * 1e6 / rows:F2} µs/row, {files.Count} file(s), {bytes / (double)rows:F1} B/row on disk");
         }
+        table.UseTrackedDates = table.SkipSortWhenOrdered = true;
+        table.ExportCompression = BufferTable.DefaultExportCompression;
 
+        if (_skipParquetSharp)
+            return;
         var columns = string.Join(", ", OtelLogsAndSpans.Schema.Columns.Where(c => c.Name != TableSchema.DateColumn).Select(c => SqlNames.Quote(c.Name)));
         for (var round = 0; round < 2; round++)
         {

@@ -35,7 +35,7 @@ public sealed partial class BufferTable
                 aboveLsn = aboveLsnUnderLock();
                 // The tail first: its batches are newer than every generation row, and a move into DuckDB after this
                 // line lands at or above tailStart, which the generations are read below.
-                var (tail, tailStart) = TakeTail(aboveLsn, long.MaxValue);
+                var (tail, tailStart, _) = TakeTail(aboveLsn, long.MaxValue);
                 DuckDbCommands.Execute(connection, "BEGIN TRANSACTION");
                 foreach (var g in _generations)
                 {

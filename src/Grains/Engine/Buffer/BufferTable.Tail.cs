@@ -79,7 +79,8 @@ public sealed partial class BufferTable
         {
             var (batch, lsn, _) = group[i];
             var estimate = EstimateBytes(batch.Batch);
-            chunks[i] = new TailChunk(Canonical(batch.ToPinned().Batch), [new TailPart(lsn, 0, batch.Length, estimate)]);
+            var facts = TailRowFacts.Of(batch.Batch, Schema);
+            chunks[i] = new TailChunk(Canonical(batch.ToPinned().Batch), [new TailPart(lsn, 0, batch.Length, estimate, facts)]);
             bytes += estimate;
         }
         lock (_tailGate)
@@ -182,13 +183,15 @@ public sealed partial class BufferTable
     /// <summary>
     /// The tail's rows with LSN above <paramref name="aboveLsn"/> and at most <paramref name="upToLsn"/> (whole chunks,
     /// or zero-copy slices of them), and the lowest LSN in the tail when they were taken (long.MaxValue when it was
-    /// empty): a reader must take the generations' rows below that LSN only.
+    /// empty): a reader must take the generations' rows below that LSN only. With them, the facts of each batch's rows
+    /// (<see cref="TailRowFacts"/>).
     /// </summary>
-    private (List<RecordBatch> Batches, long TailStart) TakeTail(long aboveLsn, long upToLsn)
+    private (List<RecordBatch> Batches, long TailStart, List<TailRowFacts> Facts) TakeTail(long aboveLsn, long upToLsn)
     {
         lock (_tailGate)
         {
             var batches = new List<RecordBatch>();
+            var facts = new List<TailRowFacts>();
             foreach (var chunk in _tail)
             {
                 if (chunk.Parts[^1].Lsn <= aboveLsn || chunk.Parts[0].Lsn > upToLsn)
@@ -196,10 +199,12 @@ public sealed partial class BufferTable
                 if (chunk.Parts[0].Lsn > aboveLsn && chunk.Parts[^1].Lsn <= upToLsn)
                 {
                     batches.Add(chunk.Batch);
+                    facts.Add(chunk.Parts.Count == 1 ? chunk.Parts[0].Facts : TailRowFacts.Combine(chunk.Parts.Select(p => p.Facts)));
                     continue;
                 }
                 // Parts are contiguous rows in LSN order: the ones in range are one slice.
                 int from = -1, to = 0;
+                var taken = new List<TailRowFacts>();
                 foreach (var part in chunk.Parts)
                 {
                     if (part.Lsn <= aboveLsn || part.Lsn > upToLsn)
@@ -207,11 +212,15 @@ public sealed partial class BufferTable
                     if (from < 0)
                         from = part.Offset;
                     to = part.Offset + part.Rows;
+                    taken.Add(part.Facts);
                 }
                 if (from >= 0 && to > from)
+                {
                     batches.Add(chunk.Batch.Slice(from, to - from));
+                    facts.Add(TailRowFacts.Combine(taken));
+                }
             }
-            return (batches, _tail.Count == 0 ? long.MaxValue : _tail[0].Parts[0].Lsn);
+            return (batches, _tail.Count == 0 ? long.MaxValue : _tail[0].Parts[0].Lsn, facts);
         }
     }
 
@@ -330,6 +339,6 @@ public sealed partial class BufferTable
     /// <summary>Rows of the tail in one pinned batch: one or more logged batches (parts), contiguous and in LSN order.</summary>
     private sealed record TailChunk(RecordBatch Batch, IReadOnlyList<TailPart> Parts);
 
-    /// <summary>A logged batch inside a chunk: its LSN, rows and memory estimate.</summary>
-    private readonly record struct TailPart(long Lsn, int Offset, int Rows, long Bytes);
+    /// <summary>A logged batch inside a chunk: its LSN, rows, memory estimate and what the export needs to know of its rows.</summary>
+    private readonly record struct TailPart(long Lsn, int Offset, int Rows, long Bytes, TailRowFacts Facts);
 }
