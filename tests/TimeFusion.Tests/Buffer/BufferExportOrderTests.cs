@@ -15,6 +15,25 @@ public class BufferExportOrderTests
     private static readonly DateTimeOffset Start = new(2024, 3, 5, 22, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public async Task Many_rows_in_order_scanned_on_several_threads_keep_their_order()
+    {
+        using var dir = new TempDirectory();
+        await using var db = BufferTestDatabase.Open();
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
+        // 40 scan slices of 2,048 rows, one date (a row a second from midnight): DuckDB scans them on every core it may
+        // use, and the file must still be in order.
+        long lsn = 0, row = 0;
+        for (var i = 0; i < 10; i++, row += 8_192)
+            await table.AppendAsync(BufferTestDatabase.SmallBatch(8_192, "r", first: row, start: Start.AddHours(2).AddSeconds(row)), ++lsn, default);
+
+        var files = await table.ExportParquetAsync(lsn, dir.Path, default);
+
+        Assert.False(table.LastExportSorted);
+        Assert.Single(files);
+        AssertFileHolds(files[0], 0, row);
+    }
+
+    [Fact]
     public async Task Rows_in_order_are_written_unsorted_in_order_one_file_per_date()
     {
         using var dir = new TempDirectory();
