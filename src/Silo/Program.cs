@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,11 @@ using TimeFusion.Silo.Security;
 
 // The embedded default: one silo, localhost clustering, everything under ./data; with TimeFusion:Cluster:ConnectionString
 // a member of an Azure-backed cluster. Settings: README "Configuration".
-var builder = Host.CreateApplicationBuilder(args);
+// Settings are read once at start (nothing reloads them), so appsettings*.json are not watched: the watcher covers the
+// content root recursively — ./data with its WAL segments included — and woke a thread on every WAL write.
+var hostSettings = new HostApplicationBuilderSettings { Args = args, Configuration = new ConfigurationManager() };
+hostSettings.Configuration.AddInMemoryCollection([new("hostBuilder:reloadConfigOnChange", "false")]);
+var builder = Host.CreateApplicationBuilder(hostSettings);
 // Orleans' own start-up chatter drowns what an operator needs; appsettings/env can lower these again.
 builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning);
 IHost host;

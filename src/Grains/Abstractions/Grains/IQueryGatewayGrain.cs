@@ -47,7 +47,7 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
     Task<long> ExecuteStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default);
 
     /// <summary>Inserts a batch into (project, table) after checking the caller may write that project.</summary>
-    Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller);
+    Task<long> InsertAsync(string project, string table, [Immutable] RecordBatch batch, Caller caller);
 
     /// <summary>
     /// Inserts a batch routed by its rows: with a <c>project_id</c> column each row goes to its project (every project
@@ -55,7 +55,7 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
     /// without one, every row goes to the caller's default project. Each project's rows land atomically. Returns the
     /// rows inserted.
     /// </summary>
-    Task<long> InsertRoutedAsync(string table, RecordBatch batch, Caller caller);
+    Task<long> InsertRoutedAsync(string table, [Immutable] RecordBatch batch, Caller caller);
 
     /// <summary>
     /// Evaluates one INSERT a front end has already split off and classified (<see cref="StatementKind.Insert"/>) without
@@ -71,7 +71,7 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
     /// them all later). On failure the grains it began are aborted and the caller aborts the others. Nothing staged is
     /// visible before <see cref="CommitRoutedAsync"/>.
     /// </summary>
-    Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, RecordBatch batch, Caller caller, IReadOnlyList<string> begun);
+    Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, [Immutable] RecordBatch batch, Caller caller, IReadOnlyList<string> begun);
 
     /// <summary>
     /// Commits the transaction on each project's table grain, one after another, once every chunk was staged; returns the
