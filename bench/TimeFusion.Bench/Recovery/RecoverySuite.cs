@@ -45,6 +45,7 @@ public static class RecoverySuite
         // shared), so that before/after are measured side by side on a machine whose load drifts.
         (string Label, string? Dll)[] builds = options.RecoveryCompareDll is { } other ? [("before: ", other), ("after: ", null)] : [("", null)];
         var figures = builds.Select(_ => (First: new List<double>(), All: new List<double>(), Replay: new List<double>(), Tables: new List<string>())).ToArray();
+        var cpu = builds.Select(_ => new List<double>()).ToArray();
         long recovered = 0;
         for (var run = 0; run < options.Runs; run++)
         {
@@ -67,6 +68,8 @@ public static class RecoverySuite
                 }));
                 for (var t = 1; t < Tables; t++) (counts[t], answered[t]) = rest[t - 1];
                 var done = silo.SinceStart.Elapsed;
+                // The silo's CPU seconds from its start until every table answered (utime + stime from /proc).
+                cpu[b].Add(ProcessCpu.Seconds(silo.Pid));
                 all.Add(done.TotalSeconds);
                 replay.Add(walBytes / 1e6 / (done - connected).TotalSeconds);
                 tables.Add($"{string.Join(" / ", answered.Select(a => a.ToString("F1")))} s (connected {connected.TotalSeconds:F1} s)");
@@ -89,6 +92,7 @@ public static class RecoverySuite
             results.Add(Section, label + subject, "first answered query s", first, expected.Sum(), "≤ 5 s", Stats.Median(first) <= 5);
             results.Add(Section, label + subject, "all tables answered s", all, expected.Sum(), "≤ 5 s", Stats.Median(all) <= 5);
             results.Add(Section, label + subject, "WAL replay MB/s", replay, expected.Sum(), "≥ 500 MB/s", Stats.Median(replay) >= 500);
+            results.Add(Section, label + subject, "silo CPU s until all tables answered", cpu[b], expected.Sum());
         }
     }
 

@@ -22,7 +22,7 @@ namespace TimeFusion.Grains;
 /// table grains, which interrupt DuckDB.
 /// </remarks>
 [StatelessWorker, Reentrant]
-public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
+public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
     StatementCancellations cancellations, Microsoft.Extensions.Options.IOptions<ExecutionOptions> executionOptions, ILogger<QueryGatewayGrain> logger)
     : Grain, IQueryGatewayGrain
 {
@@ -42,9 +42,14 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         if (statements is [{ Keyword: "EXPLAIN" } explain])
             return ExplainAsync(DdlStatementParser.ParseExplain(explain.Sql), caller, cancellationToken);
         if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
-            throw new SqlPlanningException(SqlState.FeatureNotSupported, "QueryAsync takes exactly one SELECT statement");
+            throw NotOneQuery(statements);
         return RunQueryAsync(statements[0].Sql, caller, cancellationToken);
     }
+
+    /// <summary>What a client is told when a query entry point gets something else: the statement it cannot run, by name.</summary>
+    private static SqlPlanningException NotOneQuery(IReadOnlyList<ClassifiedStatement> statements) => statements.Count == 1
+        ? new SqlPlanningException(SqlState.FeatureNotSupported, $"{statements[0].Keyword} is not supported here")
+        : new SqlPlanningException(SqlState.FeatureNotSupported, $"expected one query, got {statements.Count} statements");
 
     /// <inheritdoc />
     public Task<ArrowBatches> QueryStatementAsync(ClassifiedStatement statement, Caller caller, CancellationToken cancellationToken = default)
@@ -64,7 +69,7 @@ public sealed class QueryGatewayGrain(SqlParser parser, PlanRunner runner, Merge
         if (statements is [{ Keyword: "EXPLAIN" } explain])
             return new QueryStart(await ExplainAsync(DdlStatementParser.ParseExplain(explain.Sql), caller, cancellationToken), null, null);
         if (statements.Count != 1 || statements[0].Kind != StatementKind.Select)
-            throw new SqlPlanningException(SqlState.FeatureNotSupported, "StartQueryAsync takes exactly one SELECT statement");
+            throw NotOneQuery(statements);
         return await StartPlannedAsync(statements[0].Sql, caller, cancellationToken);
     }
 

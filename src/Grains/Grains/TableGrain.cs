@@ -217,6 +217,18 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
+    public async Task<long> CommitBlockAsync(IReadOnlyList<BlockWrite> writes, CancellationToken cancellationToken = default)
+    {
+        // Registered before anything can be committed, as for inserts.
+        if (writes.Any(w => w.Rows is not null)) await RegisterAsync();
+        var steps = writes.Select(w => w.Rows is { } rows
+            ? (BlockStep)new BlockInsert(rows)
+            : new BlockDml(w.Dml!.IsUpdate, w.Dml.Predicate, w.Dml.Assignments, new TimeRange(w.Dml.MinTimestampMicros, w.Dml.MaxTimestampMicros))).ToList();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
+        return await WriteAsync(e => e.CommitBlockAsync(steps, stop.Token));
+    }
+
+    /// <inheritdoc />
     public async Task<FlushReply> FlushAsync()
     {
         var result = await WriteAsync(e => e.FlushAsync());

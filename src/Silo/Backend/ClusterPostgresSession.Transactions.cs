@@ -7,8 +7,8 @@ using TimeFusion.Wire;
 namespace TimeFusion.Silo.Backend;
 
 /// <summary>
-/// Transaction blocks at the session (no engine transaction is needed): <c>BEGIN</c> opens a <see cref="TransactionBlock"/>
-/// that holds the block's INSERTs (and COPYs) until <c>COMMIT</c> sends them, one atomic batch per (project, table);
+/// Transaction blocks at the session: <c>BEGIN</c> opens a <see cref="TransactionBlock"/> that holds the block's INSERTs
+/// (and COPYs) and UPDATE/DELETEs until <c>COMMIT</c> sends them, each (project, table)'s part as one WAL transaction;
 /// <c>ROLLBACK</c> and a dropped connection drop them. Reads inside a block see the committed state, not the block's own
 /// held writes. UPDATE and DELETE are checked when issued and held in statement order among the inserts: COMMIT runs
 /// each after the writes held before it. DDL and maintenance statements are refused in a block (25001), since they
@@ -39,9 +39,8 @@ internal sealed partial class ClusterPostgresSession
                     {
                         await Call(async () =>
                         {
-                            await block.CommitAsync((project, table, rows) => Gateway.InsertAsync(project, table, rows, SessionCaller),
-                                (table, rows) => Gateway.InsertRoutedAsync(table, rows, SessionCaller),
-                                dml => Gateway.ExecuteStatementAsync(dml.Statement, dml.Caller, cancellationToken));
+                            // Not cancellable: the outcome of a COMMIT that has started is reported, never abandoned.
+                            await block.CommitAsync(statements => Gateway.CommitBlockAsync(statements, SessionCaller, CancellationToken.None));
                             return 0L;
                         }, cancellationToken);
                     }

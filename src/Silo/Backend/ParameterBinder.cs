@@ -13,7 +13,9 @@ namespace TimeFusion.Silo.Backend;
 /// Binds extended-query parameters (<c>$1</c>, <c>$2</c>, …) by substituting typed SQL literals, so the planner and
 /// the grains see one self-contained statement. Parameters are found with the shared SQL lexer (<see cref="SqlTokenizer"/>), so a
 /// <c>$1</c> inside a string, identifier or comment is left alone; values are rendered as literals, each wrapped in
-/// parentheses so that no value (a negative number, a quote, a comment marker) can change the statement's shape.
+/// parentheses so that no value (a negative number, a quote, a comment marker) can change the statement's shape. A text
+/// value that is an operand of <c>+ - * / %</c> and reads as a number binds as that number (<see cref="UntypedArithmetic"/>),
+/// as PostgreSQL types an untyped parameter from the other operand.
 /// </summary>
 internal static class ParameterBinder
 {
@@ -26,16 +28,21 @@ internal static class ParameterBinder
         if (parameters.Count == 0) return sql;
         var result = new StringBuilder(sql.Length + parameters.Count * 16);
         var last = 0;
-        foreach (var token in SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient))
+        var tokens = SqlTokenizer.Tokenize(sql, SqlTokenizerMode.Lenient);
+        for (var t = 0; t < tokens.Count; t++)
         {
+            var token = tokens[t];
             if (!token.IsPositionalParameter(sql)) continue;
             var index = int.Parse(sql.AsSpan(token.Start + 1, token.End - token.Start - 1), CultureInfo.InvariantCulture);
             if (index < 1 || index > parameters.Count)
                 throw new PostgresErrorException(SqlState.ProtocolViolation, $"there is no parameter ${index} ({parameters.Count} bound)");
             // Parenthesized: a value can never join the tokens around it (1-$1 with -5 must stay 1-(-5), not the
             // comment 1--5), whatever its type renders as.
+            var value = parameters[index - 1];
             result.Append(sql, last, token.Start - last).Append('(')
-                .Append(arrayParameters is not null && arrayParameters.Contains(index) && parameters[index - 1] is string text ? ArrayLiteral(text) : Literal(parameters[index - 1]))
+                .Append(arrayParameters is not null && arrayParameters.Contains(index) && value is string text ? ArrayLiteral(text)
+                    : value is string number && UntypedArithmetic.IsOperand(sql, tokens, t) && UntypedArithmetic.Numeric(number) is { } numeric ? numeric
+                    : Literal(value))
                 .Append(')');
             last = token.End;
         }

@@ -9,10 +9,10 @@ namespace TimeFusion.Silo.Backend;
 /// <summary>
 /// The writes of an open transaction block (<c>BEGIN</c> … <c>COMMIT</c>), held by the session until COMMIT, in statement
 /// order: runs of INSERTs per (project, table) and COPY batches (routed by their rows), cut by the block's UPDATE and
-/// DELETE statements. At COMMIT each run sends each (project, table) to its table grain as one batch, so it lands
-/// atomically (one WAL entry), then the DML statement that ended the run executes; so a statement sees exactly the
-/// block's writes before it. ROLLBACK, a failed block and a dropped connection just drop what is held. Nothing is held
-/// on disk: a server that dies before COMMIT leaves nothing behind.
+/// DELETE statements. At COMMIT everything goes to the gateway in that order, which commits each (project, table)
+/// grain's part as one WAL transaction (inserts and DML together: all or nothing, also across a crash); so a statement
+/// sees exactly the block's writes before it. ROLLBACK, a failed block and a dropped connection just drop what is held.
+/// Nothing is held on disk: a server that dies before COMMIT leaves nothing behind.
 /// </summary>
 internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
 {
@@ -37,7 +37,7 @@ internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
     /// <summary>An UPDATE or DELETE of the block, with the session's caller (and TimeZone) when it was issued.</summary>
     public sealed record HeldDml(ClassifiedStatement Statement, Caller Caller);
 
-    /// <summary>Whether the block holds any UPDATE or DELETE (its COMMIT is then several steps; see the protocol README).</summary>
+    /// <summary>Whether the block holds any UPDATE or DELETE.</summary>
     public bool HoldsDml => _runs.Count > 1;
 
     /// <summary><c>BEGIN READ ONLY</c> / <c>SET TRANSACTION READ ONLY</c>: writes are refused with 25006.</summary>
@@ -91,23 +91,35 @@ internal sealed class TransactionBlock(long maxBytesPerTable) : IDisposable
         $"the transaction block holds more than {maxBytesPerTable} bytes for table \"{table}\", the limit of one batch (TimeFusion:Ingest:MaxBatchBytes); commit in smaller blocks");
 
     /// <summary>
-    /// Sends what the block holds, run by run: each (project, table) of a run as one batch (atomic in its table grain), in
-    /// the order the block first wrote them, then each COPY of the run (each project's rows atomic), then the run's DML
-    /// statement. A failure part-way leaves the steps sent before it committed and the rest not (documented in the
-    /// protocol README).
+    /// Hands everything the block holds to <paramref name="commit"/> in block order, run by run: each (project, table) of a
+    /// run as one batch, in the order the block first wrote them, then each COPY of the run (routed by its rows), then the
+    /// run's DML statement. The gateway groups them per table grain, and each grain commits its part as one WAL
+    /// transaction (see <c>IQueryGatewayGrain.CommitBlockAsync</c>).
     /// </summary>
-    public async Task CommitAsync(Func<string, string, RecordBatch, Task> insert, Func<string, RecordBatch, Task> insertRouted, Func<HeldDml, Task> dml)
+    public async Task CommitAsync(Func<IReadOnlyList<BlockStatement>, Task> commit)
     {
-        foreach (var run in _runs)
+        var statements = new List<BlockStatement>();
+        var combined = new List<RecordBatch>();
+        try
         {
-            foreach (var ((project, table), held) in run.Inserts)
+            foreach (var run in _runs)
             {
-                using var combined = held.Batches.Count == 1 ? null : Combine(held.Batches);
-                await insert(project, table, combined ?? held.Batches[0]);
+                foreach (var ((project, table), held) in run.Inserts)
+                {
+                    var rows = held.Batches.Count == 1 ? held.Batches[0] : Combine(held.Batches);
+                    if (held.Batches.Count != 1) combined.Add(rows);
+                    statements.Add(new BlockStatement(table, project, rows, null, null));
+                }
+                foreach (var (table, rows) in run.Copies)
+                    statements.Add(new BlockStatement(table, null, rows, null, null));
+                if (run.Dml is { } dml)
+                    statements.Add(new BlockStatement(null, null, null, dml.Statement, dml.Caller.TimeZone));
             }
-            foreach (var (table, rows) in run.Copies)
-                await insertRouted(table, rows);
-            if (run.Dml is { } statement) await dml(statement);
+            if (statements.Count > 0) await commit(statements);
+        }
+        finally
+        {
+            foreach (var batch in combined) batch.Dispose();
         }
     }
 

@@ -179,6 +179,34 @@ public sealed class PreparedInsertTests(OneSiloCluster fixture) : IClassFixture<
         Assert.StartsWith(name == "nul character" ? "22021" : name.StartsWith("null") ? "2" : "22", states[0]);
     }
 
+    /// <summary>
+    /// A pooled connection that holds prepared statements is reset by Npgsql with <c>SET SESSION AUTHORIZATION DEFAULT;
+    /// RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD SEQUENCES; DISCARD TEMP</c> (sent ahead
+    /// of its next command), not DISCARD ALL: every part must succeed, and the statement prepared before is used again.
+    /// </summary>
+    [Fact]
+    public async Task A_pooled_connection_with_prepared_statements_is_reset_and_reused()
+    {
+        var builder = new NpgsqlDataSourceBuilder($"Host=127.0.0.1;Port={_planned.Port};Username=prepadmin;Password=pw;Database=timefusion;Maximum Pool Size=1;Server Compatibility Mode=NoTypeLoading");
+        await using var source = builder.Build();
+        for (var round = 0; round < 3; round++)
+        {
+            // Each round takes the one pooled connection again: from the second on, Npgsql resets it first.
+            await using var connection = await source.OpenConnectionAsync();
+            await using var insert = new NpgsqlCommand($"INSERT INTO {Table} (timestamp, id, n) VALUES ($1, $2, $3)", connection);
+            insert.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = new DateTime(2024, 3, 1, 0, 0, round, DateTimeKind.Utc) });
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "pooled-reset" });
+            insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = round });
+            await insert.PrepareAsync();
+            Assert.Equal(1, await insert.ExecuteNonQueryAsync());
+        }
+        await using var check = await OpenAsync(_planned);
+        Assert.Equal(3L, await CountAsync(check, "id = 'pooled-reset'"));
+        // Becoming another user stays refused, as for any non-superuser in PostgreSQL.
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecAsync(check, "SET SESSION AUTHORIZATION prepuser"));
+        Assert.Equal("42501", refused.SqlState);
+    }
+
     [Fact]
     public async Task A_value_of_another_type_than_its_column_gets_the_general_paths_answer()
     {

@@ -9,7 +9,8 @@ namespace TimeFusion.Tests.PgWire;
 /// and its UPDATEs and DELETEs apply at COMMIT in statement order among them;
 /// ROLLBACK, an error (25P02 until ROLLBACK, COMMIT then rolls back), a dropped connection leave nothing; READ ONLY
 /// refuses writes (25006); several statements in one simple query are one implicit transaction. Also (sharing the
-/// silo) Describe's parameter types: a parameter the statement casts takes the cast's type.
+/// silo) Describe's parameter types: a parameter the statement casts takes the cast's type; and untyped (OID 0) parameters
+/// in arithmetic take the other operand's type.
 /// </summary>
 public sealed class TransactionBlockTests(OneSiloCluster fixture) : IClassFixture<OneSiloCluster>, IAsyncLifetime
 {
@@ -230,5 +231,29 @@ public sealed class TransactionBlockTests(OneSiloCluster fixture) : IClassFixtur
         Assert.Equal(
             [NpgsqlTypes.NpgsqlDbType.Integer, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, NpgsqlTypes.NpgsqlDbType.Text, NpgsqlTypes.NpgsqlDbType.Double],
             cmd.Parameters.Select(p => p.NpgsqlDbType).ToArray());
+    }
+
+    [Fact]
+    public async Task Untyped_parameters_in_arithmetic_take_the_type_of_the_other_operand()
+    {
+        await using var connection = await OpenAsync();
+        await ExecAsync(connection, $"INSERT INTO {Table} (id, timestamp, level, duration) VALUES ('untyped-1', TIMESTAMPTZ '2026-12-06 10:00:00+00', 'INFO', 40)");
+        // NpgsqlDbType.Unknown: sent as text with OID 0, as node-postgres sends every parameter.
+        static NpgsqlParameter Untyped(string text) => new() { Value = text, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Unknown };
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            await using var update = new NpgsqlCommand($"UPDATE {Table} SET duration = duration + $1 WHERE id = $2", connection) { Parameters = { Untyped("2"), Untyped("untyped-1") } };
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+            await tx.CommitAsync();
+        }
+        await using var select = new NpgsqlCommand($"SELECT duration * $1, duration - $2, $3 % duration FROM {Table} WHERE id = $4", connection)
+        {
+            Parameters = { Untyped("3"), Untyped(" -0.5 "), Untyped("100"), Untyped("untyped-1") },
+        };
+        await using var reader = await select.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(126m, Convert.ToDecimal(reader.GetValue(0)));
+        Assert.Equal(42.5m, Convert.ToDecimal(reader.GetValue(1)));
+        Assert.Equal(16m, Convert.ToDecimal(reader.GetValue(2)));
     }
 }

@@ -80,9 +80,33 @@ public interface IQueryGatewayGrain : IGrainWithIntegerKey
     /// </summary>
     Task<long> CommitRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects);
 
+    /// <summary>
+    /// Commits a PostgreSQL transaction block's held writes: rows for one (project, table), rows routed by their
+    /// <c>project_id</c> (COPY), and UPDATE/DELETE statements, in block order. The writes are grouped per (project, table)
+    /// grain, keeping their order, and each grain commits its part atomically (<see cref="ITableGrain.CommitBlockAsync"/>),
+    /// grains in the order the block first wrote them. A failure at the first grain leaves nothing; a failure at a later
+    /// one leaves the grains before it committed and fails with 40003 naming them. Returns rows written and affected.
+    /// </summary>
+    Task<long> CommitBlockAsync(IReadOnlyList<BlockStatement> statements, Caller caller, CancellationToken cancellationToken = default);
+
     /// <summary>Aborts the transaction on each project's table grain (best effort: an idle transaction times out anyway).</summary>
     Task AbortRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects);
 }
+
+/// <summary>One write a transaction block holds until COMMIT.</summary>
+/// <param name="Table">The table (any case).</param>
+/// <param name="Project">For rows: their project, or null to route them by their <c>project_id</c> column (COPY).</param>
+/// <param name="Rows">Rows to insert, or null for a statement.</param>
+/// <param name="Statement">An UPDATE or DELETE (classified), or null for rows.</param>
+/// <param name="TimeZone">The session's TimeZone when the statement was issued (the caller is the commit's own: a block
+/// has one user).</param>
+[GenerateSerializer, Immutable]
+public sealed record BlockStatement(
+    [property: Id(0)] string? Table,
+    [property: Id(1)] string? Project,
+    [property: Id(2)] RecordBatch? Rows,
+    [property: Id(3)] ClassifiedStatement? Statement,
+    [property: Id(4)] string? TimeZone);
 
 /// <summary>The rows one INSERT would add to one (project, table), evaluated but not stored.</summary>
 /// <param name="Project">The project the rows go to.</param>

@@ -53,6 +53,14 @@ public interface ITableGrain : IGrainWithStringKey
     /// </summary>
     Task<long> ExecuteDmlAsync(DmlRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Commits a transaction block's writes to this (project, table) atomically: its inserts and DELETE/UPDATE statements
+    /// (each confined to this grain's project) in block order, logged as one WAL entry, so a crash at any moment leaves all
+    /// of them or none after recovery. Refused whole, nothing logged, when a row or a statement is bad. Returns rows
+    /// inserted plus rows affected.
+    /// </summary>
+    Task<long> CommitBlockAsync(IReadOnlyList<BlockWrite> writes, CancellationToken cancellationToken = default);
+
     /// <summary>Persists every buffered row to Delta; returns once committed.</summary>
     Task<FlushReply> FlushAsync();
 
@@ -202,6 +210,12 @@ public sealed record DmlRequest(
     [property: Id(2)] IReadOnlyList<KeyValuePair<string, string>> Assignments,
     [property: Id(3)] long? MinTimestampMicros = null,
     [property: Id(4)] long? MaxTimestampMicros = null);
+
+/// <summary>One write of a transaction block to one table grain: rows to insert, or a planned DELETE/UPDATE.</summary>
+/// <param name="Rows">Rows to insert (exactly one of the two is set).</param>
+/// <param name="Dml">A DELETE or UPDATE.</param>
+[GenerateSerializer, Immutable]
+public sealed record BlockWrite([property: Id(0)] RecordBatch? Rows, [property: Id(1)] DmlRequest? Dml);
 
 /// <summary>What a flush did.</summary>
 /// <param name="FlushedThroughLsn">Every entry up to this LSN is in Delta.</param>

@@ -68,7 +68,8 @@ public sealed partial class BufferTable
     /// Adds a logged group to the tail (under the append lock, LSNs already checked); true when the tail is due to
     /// move into DuckDB, which the caller then does before returning. The group is copied to memory that never moves:
     /// the caller owns its batches and may reuse their buffers once the append returns (a replay's read buffers), and
-    /// DuckDB's scan reads the copies in place. Small batches are gathered into chunks of <see cref="ChunkRows"/> rows.
+    /// DuckDB's scan reads the copies in place. A replayed batch already in a pinned block of its own is kept as it is
+    /// (<see cref="ValidatedBatch.InPinnedBlock"/>). Small batches are gathered into chunks of <see cref="ChunkRows"/> rows.
     /// </summary>
     private bool AddToTail(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, long rows)
     {
@@ -78,7 +79,7 @@ public sealed partial class BufferTable
         {
             var (batch, lsn, _) = group[i];
             var estimate = EstimateBytes(batch.Batch);
-            chunks[i] = new TailChunk(Canonical(batch.CopyPinned().Batch), [new TailPart(lsn, 0, batch.Length, estimate)]);
+            chunks[i] = new TailChunk(Canonical(batch.ToPinned().Batch), [new TailPart(lsn, 0, batch.Length, estimate)]);
             bytes += estimate;
         }
         lock (_tailGate)

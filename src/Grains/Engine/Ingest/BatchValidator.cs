@@ -150,6 +150,57 @@ public static class BatchValidator
     }
 
     /// <summary>
+    /// Replay: accepts a batch decoded from a WAL insert entry without validating its content again when it is exactly
+    /// what <see cref="Validate"/> produced before it was logged — the table's columns, in order, with their canonical
+    /// Arrow types. Such a batch passed every content check (JSON, NUL characters, timestamps, dates, project, flattened
+    /// attributes, UTF-8) before it was made durable, and its frame's CRC says the bytes are the ones written. Only what
+    /// native code relies on not to read out of bounds is checked again: the buffers' structure (lengths, offsets inside
+    /// their data: DuckDB reads them in place) and no nulls in NOT NULL columns. Returns null when the batch has another shape (logged under an older schema, e.g.
+    /// before an <c>ADD COLUMN</c>, or by an older build): the caller then validates it in full, which normalizes it.
+    /// </summary>
+    /// <exception cref="SchemaException">A malformed array or a null in a NOT NULL column.</exception>
+    public static ValidatedBatch? ValidateLogged(RecordBatch batch, TableSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(schema);
+        var columns = schema.Columns;
+        var canonical = schema.ToArrowSchema();
+        if (batch.ColumnCount != columns.Count || batch.Schema.FieldsList.Count != columns.Count) return null;
+        for (var i = 0; i < columns.Count; i++)
+        {
+            var field = batch.Schema.FieldsList[i];
+            if (!string.Equals(field.Name, columns[i].Name, StringComparison.Ordinal)
+                || !SameType(batch.Column(i).Data.DataType, canonical.FieldsList[i].DataType))
+                return null;
+        }
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (!columns[i].Nullable && batch.Column(i).Data.NullCount != 0)
+                throw new SchemaException($"table '{schema.Name}': column '{columns[i].Name}' is NOT NULL but the batch holds {batch.Column(i).Data.NullCount} null(s)");
+        }
+        try
+        {
+            TimeFusion.Arrow.ArrowStructureValidator.Validate(batch, validateUtf8: false);
+        }
+        catch (TimeFusion.Arrow.ArrowValidationException e)
+        {
+            throw new SchemaException($"table '{schema.Name}': {e.Message}");
+        }
+        var columnsOut = new IArrowArray[columns.Count];
+        for (var i = 0; i < columnsOut.Length; i++) columnsOut[i] = batch.Column(i);
+        return new ValidatedBatch(ReferenceEquals(batch.Schema, canonical) ? batch : new RecordBatch(canonical, columnsOut, batch.Length), schema);
+    }
+
+    /// <summary>Exactly the same Arrow type (the canonical types: no dictionaries, no other nesting than a list).</summary>
+    private static bool SameType(IArrowType x, IArrowType y) => (x, y) switch
+    {
+        (TimestampType a, TimestampType b) => a.Unit == b.Unit && a.Timezone == b.Timezone,
+        (ListType a, ListType b) => SameType(a.ValueDataType, b.ValueDataType),
+        (NestedType, _) or (_, NestedType) or (DictionaryType, _) or (_, DictionaryType) => false,
+        _ => x.TypeId == y.TypeId,
+    };
+
+    /// <summary>
     /// Validates a relation that has no table: a partial query result coming back from a grain, checked against its
     /// own Arrow schema before DuckDB's Arrow conversion reads it.
     /// </summary>

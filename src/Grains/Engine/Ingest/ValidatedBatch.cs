@@ -12,11 +12,19 @@ namespace TimeFusion.Ingest;
 /// </summary>
 public sealed class ValidatedBatch
 {
-    internal ValidatedBatch(RecordBatch batch, TableSchema? table)
+    internal ValidatedBatch(RecordBatch batch, TableSchema? table, bool inPinnedBlock = false)
     {
         Batch = batch;
         Table = table;
+        InPinnedBlock = inPinnedBlock;
     }
+
+    /// <summary>
+    /// Whether every buffer already lives, 8-byte aligned, in one block on the pinned object heap that nothing else
+    /// writes or reuses (a replayed WAL entry read into a block of its own: <see cref="InBlock"/>), so a stage that keeps
+    /// the batch may keep it as it is instead of copying it (<see cref="ToPinned"/>).
+    /// </summary>
+    internal bool InPinnedBlock { get; }
 
     /// <summary>The validated batch.</summary>
     public RecordBatch Batch { get; }
@@ -34,6 +42,53 @@ public sealed class ValidatedBatch
     /// The all-null columns' shared block of zeros is immutable and not copied.
     /// </summary>
     public ValidatedBatch CopyPinned()
+    {
+        return CopyPinnedCore();
+    }
+
+    /// <summary>
+    /// The batch in memory that never moves and that the caller may keep: itself when it already is in a pinned block of
+    /// its own (<see cref="InPinnedBlock"/>: a replayed entry, copied once from the read buffer), else <see cref="CopyPinned"/>.
+    /// </summary>
+    internal ValidatedBatch ToPinned() => InPinnedBlock ? this : CopyPinnedCore();
+
+    /// <summary>
+    /// Marks the batch as living in <paramref name="block"/> — a pinned array allocated for it alone and never written
+    /// again — when every buffer is a slice of it at an 8-byte aligned offset (or empty, or the shared block of zeros)
+    /// and its data is at least half the block (else keeping the whole block would hold more memory than a copy).
+    /// Otherwise returns the batch unchanged (a stage that keeps it copies it).
+    /// </summary>
+    internal ValidatedBatch InBlock(byte[] block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (InPinnedBlock) return this;
+        long total = 0;
+        for (var i = 0; i < Batch.ColumnCount; i++)
+        {
+            if (!Inside(Batch.Column(i).Data, block, ref total)) return this;
+        }
+        return total * 2 >= block.Length ? new ValidatedBatch(Batch, Table, inPinnedBlock: true) : this;
+    }
+
+    private static bool Inside(ArrayData data, byte[] block, ref long total)
+    {
+        foreach (var buffer in data.Buffers)
+        {
+            var memory = buffer.Memory;
+            if (Shared(memory)) continue;
+            if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment)
+                || !ReferenceEquals(segment.Array, block) || (segment.Offset & 7) != 0)
+                return false;
+            total += memory.Length;
+        }
+        foreach (var child in data.Children ?? [])
+        {
+            if (!Inside(child, block, ref total)) return false;
+        }
+        return data.Dictionary is null || Inside(data.Dictionary, block, ref total);
+    }
+
+    private ValidatedBatch CopyPinnedCore()
     {
         long total = 0;
         for (var i = 0; i < Batch.ColumnCount; i++)

@@ -32,10 +32,11 @@ internal static class WalReplayer
         int MaxCoalescedRows { get; }
 
         /// <summary>
-        /// Decodes and validates a replayed insert (untrusted bytes; the batch points into <paramref name="payload"/>).
-        /// Throws <see cref="WalFormatException"/> when it is not a valid batch for the table. Thread-safe.
+        /// Decodes and checks a replayed insert (the batch points into <paramref name="payload"/>; <paramref name="pinnedBlock"/>
+        /// is the pinned array it fills whole, if any: see <see cref="WalEntry.PinnedBlock"/>). Throws
+        /// <see cref="WalFormatException"/> when it is not a valid batch for the table. Thread-safe.
         /// </summary>
-        ValidatedBatch DecodeInsert(long lsn, ReadOnlyMemory<byte> payload);
+        ValidatedBatch DecodeInsert(long lsn, ReadOnlyMemory<byte> payload, byte[]? pinnedBlock);
 
         /// <summary>
         /// Reserves the memory of a replayed batch; when the budget is full, first calls <paramref name="applyPending"/>
@@ -46,7 +47,7 @@ internal static class WalReplayer
         /// <summary>Appends replayed inserts (increasing LSNs, gaps allowed where entries were quarantined) in one buffer transaction.</summary>
         Task ApplyInsertsAsync(IReadOnlyList<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group, CancellationToken cancellationToken);
 
-        /// <summary>Applies a replayed delete or update (every earlier entry is applied by then).</summary>
+        /// <summary>Applies a replayed delete, update or transaction (every earlier entry is applied by then).</summary>
         Task ApplyDmlAsync(long lsn, WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
     }
 
@@ -176,8 +177,8 @@ internal static class WalReplayer
                 {
                     rows = entry.Operation switch
                     {
-                        WalOperation.Insert => target.DecodeInsert(entry.Lsn, entry.Payload),
-                        WalOperation.Delete or WalOperation.Update => null,
+                        WalOperation.Insert => target.DecodeInsert(entry.Lsn, entry.Payload, entry.PinnedBlock),
+                        WalOperation.Delete or WalOperation.Update or WalOperation.Transaction => null,
                         _ => throw new WalFormatException($"{id}: WAL entry {entry.Lsn} has unknown operation {entry.Operation}"),
                     };
                 }

@@ -112,6 +112,11 @@ public sealed partial class TableEngine
     /// <summary>Recovery: re-applies a logged DML entry (see the type's remarks for why this is exactly once).</summary>
     async Task WalReplayer.ITarget.ApplyDmlAsync(long lsn, WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
+        if (operation == WalOperation.Transaction)
+        {
+            await ReplayBlockAsync(lsn, payload, cancellationToken);
+            return;
+        }
         var statement = DmlStatement.FromWal(operation, WalPayloads.DecodeDml(payload));
         SkipToReplayed(lsn);
         await _sequencer.WaitTurnAsync(lsn);
@@ -189,13 +194,15 @@ public sealed partial class TableEngine
     }
 
     /// <summary>Commits the Delta side; returns the new version (not yet published), or null when no file changed.</summary>
-    private async Task<DeltaSnapshot?> CommitDeltaSideAsync(DeltaSnapshot current, DmlDeltaRewrite rewrite, DmlStatement statement, long lsn)
+    private async Task<DeltaSnapshot?> CommitDeltaSideAsync(DeltaSnapshot current, DmlDeltaRewrite rewrite, DmlStatement statement, long lsn, int blockStep = 0)
     {
         // No file changes: nothing to commit. A replay recomputes the same (empty) rewrite from the same files.
         if (rewrite.Actions.Count == 0)
             return null;
         var now = DateTimeOffset.UtcNow;
         var actions = new List<DeltaAction>(rewrite.Actions) { new TransactionAction(DmlAppId, lsn, now.ToUnixTimeMilliseconds()) };
+        // A step of a transaction entry (TableEngine.Block) also records which step landed: they share the entry's LSN.
+        if (blockStep > 0) actions.Add(new TransactionAction(DmlStepAppId, blockStep, now.ToUnixTimeMilliseconds()));
         DeltaSnapshot committed;
         try
         {

@@ -1,6 +1,7 @@
 using TimeFusion.Buffer;
 using TimeFusion.Ingest;
 using TimeFusion.Recovery;
+using TimeFusion.Tables;
 using TimeFusion.Wal;
 
 namespace TimeFusion.Engine;
@@ -10,10 +11,28 @@ public sealed partial class TableEngine
 {
     int WalReplayer.ITarget.MaxCoalescedRows => _services.Buffer.Options.MaxCoalescedRows;
 
-    /// <summary>Bytes read back are untrusted: the same validator as ingest checks them (once) and re-normalizes the
-    /// batch onto the current schema (new nullable columns become nulls).</summary>
-    ValidatedBatch WalReplayer.ITarget.DecodeInsert(long lsn, ReadOnlyMemory<byte> payload) =>
-        ValidateReplayed(lsn, WalPayloads.ReadInsert(payload));
+    /// <summary>
+    /// A logged batch was validated before it was written and its frame's CRC matched: when it is in the table's
+    /// current shape only its structure is checked again (<see cref="BatchValidator.ValidateLogged"/>), and when it was
+    /// read into a pinned block of its own the tail keeps it there (no second copy). A batch logged under an older
+    /// schema (before an ADD COLUMN) goes through the full validator, which re-normalizes it (new nullable columns
+    /// become nulls).
+    /// </summary>
+    ValidatedBatch WalReplayer.ITarget.DecodeInsert(long lsn, ReadOnlyMemory<byte> payload, byte[]? pinnedBlock)
+    {
+        var decoded = WalPayloads.ReadInsert(payload);
+        ValidatedBatch? logged;
+        try
+        {
+            logged = BatchValidator.ValidateLogged(decoded, Schema);
+        }
+        catch (SchemaException e)
+        {
+            throw new WalFormatException($"{Id}: WAL entry {lsn} does not hold a valid batch for the table: {e.Message}", e);
+        }
+        if (logged is null) return ValidateReplayed(lsn, decoded);
+        return pinnedBlock is null ? logged : logged.InBlock(pinnedBlock);
+    }
 
     async Task<MemoryReservation> WalReplayer.ITarget.ReserveAsync(ValidatedBatch rows, Func<Task> applyPending, CancellationToken cancellationToken)
     {

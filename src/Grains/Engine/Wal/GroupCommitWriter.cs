@@ -68,7 +68,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
 
     public async ValueTask<long> AppendAsync(WalOperation operation, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        if (operation is < WalOperation.Insert or > WalOperation.Update)
+        if (operation is < WalOperation.Insert or > WalOperation.Transaction)
             throw new ArgumentOutOfRangeException(nameof(operation), operation, "unknown WAL operation");
         if (payload.Length > MaxPayloadBytes)
             throw new ArgumentOutOfRangeException(nameof(payload), payload.Length, $"a WAL payload may hold at most {MaxPayloadBytes} bytes (MaxEntryBytes {_options.MaxEntryBytes})");

@@ -191,6 +191,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
         return await _writer.AppendAsync(operation, WalPayloads.EncodeDml(record), cancellationToken);
     }
 
+    /// <summary>
+    /// Appends a transaction block's writes to this table as one <see cref="WalOperation.Transaction"/> entry (its own
+    /// commit record: replay applies every step or, if the entry never became durable, none).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The steps do not fit one entry (<see cref="MaxPayloadBytes"/>).</exception>
+    public async ValueTask<long> AppendTransactionAsync(IReadOnlyList<WalTransactionStep> steps, CancellationToken cancellationToken = default) =>
+        await _writer.AppendAsync(WalOperation.Transaction, WalTransaction.Encode(steps), cancellationToken);
+
     /// <summary>Forces every acknowledged entry to stable storage now (useful with <see cref="WalSyncMode.Interval"/>).</summary>
     public Task FlushAsync(CancellationToken cancellationToken = default) => _writer.ControlAsync(WalRequestKind.Sync, 0, cancellationToken);
 
@@ -234,11 +242,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 previous = header.Lsn;
                 // Skipped inserts still teach the schemas they carry inline: later entries of the segment refer to them.
                 var yielded = header.Lsn > afterLsn;
+                byte[]? pinned = null;
                 var payload = header.Operation == WalOperation.Insert
-                    ? schemas.Resolve(header.Payload, yielded, segment.Name, ev.Position)
+                    ? schemas.Resolve(header.Payload, yielded, segment.Name, ev.Position, out pinned)
                     : yielded ? header.Payload.ToArray() : default;
                 if (!yielded) continue;
-                yield return new WalEntry(header.Version, header.Lsn, header.Operation, _names.Id.Project, _names.Id.Table, payload);
+                yield return new WalEntry(header.Version, header.Lsn, header.Operation, _names.Id.Project, _names.Id.Table, payload, pinned);
             }
         }
     }

@@ -77,6 +77,9 @@ public sealed class PgCatalogDatabase : IDisposable
                 $"CREATE MACRO tfpg.current_setting(n) AS CASE lower(n){settings} END, (n, missing_ok) AS CASE lower(n){settings} END",
                 // The session puts its connection's process id in place of pg_backend_pid() (PgStatActivity.Attach).
                 $"CREATE MACRO tfpg.pg_backend_pid() AS {Environment.ProcessId}",
+                // No advisory locks are ever held here; Npgsql's pooled-connection reset calls this.
+                "CREATE MACRO tfpg.pg_advisory_unlock_all() AS CAST(NULL AS VARCHAR)",
+                "CREATE MACRO tfpg.pg_client_encoding() AS 'UTF8'",
                 CancelBackendCalls.CreateSql));
             Execute(PgCatalogSchema.ViewsSql);
             Execute(PgCatalogRows.StaticTypesSql());

@@ -150,13 +150,20 @@ const cases = {
     };
   },
 
+  async untyped_parameters_in_arithmetic(c) {
+    // Every parameter goes out as text with OID 0; each takes the type of the other operand.
+    const r = await c.query(`SELECT n * $1 AS times, n + $2 AS plus, f / $3 AS div, $4 - n AS minus, n % $5 AS rest FROM ${table} WHERE name = $6`,
+      [3, '2', 0.5, 10, 2, 'first']);
+    return { rows: rowsOf(r) };
+  },
+
   // Last: it changes rows other cases count.
   async update_and_delete_in_a_block(c) {
     await c.query(`INSERT INTO ${table} (project_id, timestamp, name, n) VALUES ('default', '2024-01-04 00:00:00+00', 'blk-old', 1), ('default', '2024-01-04 00:00:01+00', 'blk-gone', 2)`);
     await c.query('BEGIN');
     await c.query(`INSERT INTO ${table} (project_id, timestamp, name, n) VALUES ($1, $2, $3, $4)`, ['default', '2024-01-04 00:00:02+00', 'blk-new', 3]);
-    // $1::int: TimeFusion does not infer an untyped parameter's type from arithmetic (n + $1), as PostgreSQL does.
-    const updated = await c.query(`UPDATE ${table} SET n = n + $1::int WHERE name = $2`, [10, 'blk-old']);
+    // node-postgres sends $1 untyped (OID 0, text): PostgreSQL types it from the other operand of +.
+    const updated = await c.query(`UPDATE ${table} SET n = n + $1 WHERE name = $2`, [10, 'blk-old']);
     const deleted = await c.query(`DELETE FROM ${table} WHERE name = $1`, ['blk-gone']);
     // Also reaches the block's own INSERT before it (its count is not compared: TimeFusion counts committed rows only).
     await c.query(`UPDATE ${table} SET n = n * 100 WHERE name LIKE 'blk-%'`);

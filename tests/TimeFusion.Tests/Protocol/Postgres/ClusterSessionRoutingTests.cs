@@ -132,6 +132,8 @@ public sealed class ClusterSessionRoutingTests : IDisposable
         public Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, RecordBatch batch, Caller caller, IReadOnlyList<string> begun) => throw new NotSupportedException();
         public Task<long> CommitRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects) => throw new NotSupportedException();
         public Task AbortRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects) => throw new NotSupportedException();
+        public Task<long> CommitBlockAsync(IReadOnlyList<BlockStatement> statements, Caller caller, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
     }
 
     /// <summary>An <see cref="IGrainFactory"/> that hands out the recording gateway and nothing else.</summary>

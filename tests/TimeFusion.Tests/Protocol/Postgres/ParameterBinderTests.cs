@@ -63,4 +63,49 @@ public sealed class ParameterBinderTests : IDisposable
         Assert.Equal("2026-12-06", Run("SELECT strftime($1, '%Y-%m-%d') AS v, 'visible' AS w", new DateOnly(2026, 12, 6)).Value);
         Assert.Equal(3L, Convert.ToInt64(Run("SELECT len($1) AS v, 'visible' AS w", new[] { "a", "b'--", "c" }).Value));
     }
+
+    [Fact]
+    public void Untyped_numeric_text_next_to_an_arithmetic_operator_binds_as_the_number()
+    {
+        Assert.Equal(15m, Convert.ToDecimal(Run("SELECT 10 + $1 AS v, 'visible' AS w", "5").Value));
+        Assert.Equal(15m, Convert.ToDecimal(Run("SELECT 10 - $1 AS v, 'visible' AS w", "-5").Value));
+        Assert.Equal(12.5m, Convert.ToDecimal(Run("SELECT 10 + $1 AS v, 'visible' AS w", " +2.5 ").Value));
+        Assert.Equal(110m, Convert.ToDecimal(Run("SELECT $1 + 10 AS v, 'visible' AS w", "1e2").Value));
+        Assert.Equal(30m, Convert.ToDecimal(Run("SELECT $1*10 AS v, 'visible' AS w", "3").Value));
+        Assert.Equal(1m, Convert.ToDecimal(Run("SELECT 10 % $1 AS v, 'visible' AS w", "3").Value));
+        Assert.Equal(2.5m, Convert.ToDecimal(Run("SELECT 10 / $1 AS v, 'visible' AS w", "4").Value));
+    }
+
+    [Fact]
+    public void Untyped_text_outside_arithmetic_stays_text()
+    {
+        // ->> is one operator (its '-' is not a minus): the key stays the text '5'.
+        Assert.Equal("yes", Run("""SELECT '{"5":"yes"}'::JSON ->> $1 AS v, 'visible' AS w""", "5").Value);
+        Assert.Equal("5", Run("SELECT $1 AS v, 'visible' AS w", "5").Value);
+        Assert.Equal("x5", Run("SELECT 'x' || $1 AS v, 'visible' AS w", "5").Value);
+        Assert.Equal(true, Run("SELECT '5' = $1 AS v, 'visible' AS w", "5").Value);
+        // A cast states the type: the text goes to it as it is ('5 seconds'::interval, not 5::interval).
+        Assert.Equal("SELECT now() - ('5')::interval", ParameterBinder.Bind("SELECT now() - $1::interval", ["5"]));
+    }
+
+    [Fact]
+    public void Any_text_next_to_a_plus_is_either_the_number_it_spells_or_a_string_literal()
+    {
+        const string template = "SELECT 10 + $1 AS v, 'visible' AS w";
+        var text = Gen.OneOf(
+            Gen.Char["0123456789.eE+- "].Array[0, 12].Select(c => new string(c)),
+            Gen.Char[" '\"\\-/*;$1abcé\n\t)(e."].Array[0, 30].Select(c => new string(c)),
+            Gen.Decimal.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        text.Sample(s =>
+        {
+            var bound = ParameterBinder.Bind(template, [s]);
+            if (UntypedArithmetic.Numeric(s) is null)
+                return bound == $"SELECT 10 + ({TimeFusion.Tables.SqlNames.Literal(s)}) AS v, 'visible' AS w";
+            var expected = 10 + double.Parse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+            if (!double.IsFinite(expected) || Math.Abs(expected) > 1e300) return true; // beyond double: DuckDB's own range error
+            var back = Run(template, s).Value;
+            var value = back is System.Numerics.BigInteger big ? (double)big : Convert.ToDouble(back); // HUGEINT for wide integers
+            return Math.Abs(value - expected) <= 1e-9 * Math.Max(1, Math.Abs(expected));
+        }, iter: 300);
+    }
 }

@@ -3,8 +3,10 @@ namespace TimeFusion.Wal;
 /// <summary>One replayed WAL entry. The payload is owned by the entry (not a pooled buffer): keep it as long as needed.</summary>
 public sealed class WalEntry
 {
-    internal WalEntry(int formatVersion, long lsn, WalOperation operation, string project, string table, ReadOnlyMemory<byte> payload)
+    internal WalEntry(int formatVersion, long lsn, WalOperation operation, string project, string table, ReadOnlyMemory<byte> payload,
+        byte[]? pinnedBlock = null)
     {
+        PinnedBlock = pinnedBlock;
         FormatVersion = formatVersion;
         Lsn = lsn;
         Operation = operation;
@@ -33,4 +35,10 @@ public sealed class WalEntry
     /// a DML record for delete/update (<see cref="WalPayloads.DecodeDml"/>).
     /// </summary>
     public ReadOnlyMemory<byte> Payload { get; }
+
+    /// <summary>
+    /// The array <see cref="Payload"/> fills whole when it was allocated on the pinned object heap for this entry alone
+    /// (a large insert); null otherwise. Nothing writes it after the entry is read.
+    /// </summary>
+    internal byte[]? PinnedBlock { get; }
 }

@@ -64,7 +64,7 @@ internal static class WalEnvelope
             if (lsn < 1) throw new WalFormatException($"WAL envelope has LSN {lsn}; LSNs start at 1");
             Expect(ref reader, MessagePackType.Integer, "operation");
             var op = reader.ReadInt64();
-            if (op is < (long)WalOperation.Insert or > (long)WalOperation.Update)
+            if (op is < (long)WalOperation.Insert or > (long)WalOperation.Transaction)
                 throw new WalFormatException($"WAL envelope has unknown operation {op}");
             var project = ReadSlice(ref reader, envelope, MessagePackType.String, "project");
             var table = ReadSlice(ref reader, envelope, MessagePackType.String, "table");

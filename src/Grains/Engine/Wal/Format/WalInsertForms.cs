@@ -200,10 +200,25 @@ internal sealed class WalSegmentSchemas
     /// entry skipped by the reader) it only learns, returns nothing and leaves references unchecked.
     /// </summary>
     /// <exception cref="WalFormatException">A malformed form, or a reference to a schema this segment does not hold.</exception>
-    public ReadOnlyMemory<byte> Resolve(ReadOnlyMemory<byte> payload, bool materialize, string segment, long position)
+    public ReadOnlyMemory<byte> Resolve(ReadOnlyMemory<byte> payload, bool materialize, string segment, long position) =>
+        Resolve(payload, materialize, segment, position, out _);
+
+    /// <summary>
+    /// As <see cref="Resolve(ReadOnlyMemory{byte}, bool, string, long)"/>; <paramref name="pinnedBlock"/> is the array the
+    /// result fills whole when it was allocated on the pinned object heap (payloads of <see cref="PinnedBytes"/> or more):
+    /// a decoded batch pointing into it can be kept by the buffer's tail without another copy.
+    /// </summary>
+    public ReadOnlyMemory<byte> Resolve(ReadOnlyMemory<byte> payload, bool materialize, string segment, long position, out byte[]? pinnedBlock)
     {
+        pinnedBlock = null;
         var span = payload.Span;
-        if (!WalInsertForms.HasMarker(span)) return materialize ? payload.ToArray() : default;
+        if (!WalInsertForms.HasMarker(span))
+        {
+            if (!materialize) return default;
+            var copy = Allocate(span.Length, out pinnedBlock);
+            span.CopyTo(copy);
+            return copy;
+        }
         if (span.Length < WalInsertForms.ReferenceHeaderBytes || (span[2] & ~WalInsertForms.CompressedFlag) != 0
             || span[1] is not (WalInsertForms.InlineForm or WalInsertForms.ReferenceForm))
             throw Damaged(segment, position, $"unknown insert payload form (form {span[1]}, flags {span[2]}, {span.Length} bytes)");
@@ -241,7 +256,7 @@ internal sealed class WalSegmentSchemas
         if (!materialize) return default;
         if (!compressed)
         {
-            var stream = new byte[schema.Length + body.Length];
+            var stream = Allocate(schema.Length + body.Length, out pinnedBlock);
             schema.CopyTo(stream, 0);
             body.Span.CopyTo(stream.AsSpan(schema.Length));
             return stream;
@@ -250,11 +265,29 @@ internal sealed class WalSegmentSchemas
         // Checked before allocating: a writer compresses nothing larger.
         if (raw is 0 or > WalInsertForms.MaxCompressedRawBytes)
             throw Damaged(segment, position, $"compressed insert body declares {raw} bytes (at most {WalInsertForms.MaxCompressedRawBytes})");
-        var result = new byte[schema.Length + (int)raw];
+        var result = Allocate(schema.Length + (int)raw, out pinnedBlock);
         schema.CopyTo(result, 0);
         if (!BrotliDecoder.TryDecompress(body.Span, result.AsSpan(schema.Length), out var written) || written != raw)
             throw Damaged(segment, position, $"compressed insert body does not decompress to its declared {raw} bytes");
         return result;
+    }
+
+    /// <summary>Payloads from this size on are materialized on the pinned object heap (a batch of a few thousand rows or more).</summary>
+    internal const int PinnedBytes = 256 << 10;
+
+    /// <summary>
+    /// A new array for a materialized payload, filled whole by the caller. Large ones go to the pinned object heap, not
+    /// zeroed first: the tail keeps the batch decoded over it as it is, where it would otherwise copy it there.
+    /// </summary>
+    private static byte[] Allocate(int length, out byte[]? pinnedBlock)
+    {
+        if (length < PinnedBytes)
+        {
+            pinnedBlock = null;
+            return new byte[length];
+        }
+        pinnedBlock = GC.AllocateUninitializedArray<byte>(length, pinned: true);
+        return pinnedBlock;
     }
 
     private static WalFormatException Damaged(string segment, long position, string reason) =>

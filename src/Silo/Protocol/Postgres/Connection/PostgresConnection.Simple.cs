@@ -168,6 +168,16 @@ internal sealed partial class PostgresConnection
                 await CloseCursorAsync(statement.Name!).ConfigureAwait(false);
                 _out.WriteCommandComplete("CLOSE CURSOR");
                 return;
+            case StatementKind.Acknowledge:
+                _out.WriteCommandComplete(statement.Name!);
+                return;
+            case StatementKind.SetSessionAuthorization:
+                // Only a superuser may become another user in PostgreSQL; here nobody may. Becoming oneself (or DEFAULT,
+                // which is the session's user) changes nothing.
+                if (statement.Value is { } target && !string.Equals(target, _user?.Name, StringComparison.Ordinal))
+                    throw new PostgresErrorException(SqlState.InsufficientPrivilege, "permission denied to set session authorization");
+                _out.WriteCommandComplete("SET");
+                return;
         }
         var session = _session!;
         var backend = BackendFor(statement);

@@ -31,6 +31,7 @@ internal static partial class StatementClassifier
             case "DECLARE":
             case "FETCH":
             case "CLOSE":
+            case "UNLISTEN":
                 break;
             default:
                 return new ClassifiedStatement { Kind = StatementKind.Other, Sql = sql, Verb = verb };
@@ -45,9 +46,10 @@ internal static partial class StatementClassifier
                 "RESET" => ParseReset(sql, r),
                 "SHOW" => ParseShow(sql, r),
                 "COPY" => ParseCopy(sql, r),
-                "DISCARD" => r.IsWord("ALL") && r.AtEndAfter(1)
-                    ? new ClassifiedStatement { Kind = StatementKind.DiscardAll, Sql = sql, Verb = verb }
-                    : Other(sql, verb),
+                "DISCARD" => ParseDiscard(sql, r),
+                "UNLISTEN" => !r.AtEnd && (r.IsPunct('*') || r.Current.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier) && r.AtEndAfter(1)
+                    ? Acknowledge(sql, verb, "UNLISTEN")
+                    : throw new SyntaxException(),
                 "DEALLOCATE" => ParseDeallocate(sql, r),
                 "PREPARE" => ParsePrepare(sql, r),
                 "EXECUTE" => ParseExecute(sql, r),
@@ -81,8 +83,36 @@ internal static partial class StatementClassifier
 
     private static ClassifiedStatement Other(string sql, string verb) => new() { Kind = StatementKind.Other, Sql = sql, Verb = verb };
 
+    private static ClassifiedStatement Acknowledge(string sql, string verb, string tag) =>
+        new() { Kind = StatementKind.Acknowledge, Sql = sql, Verb = verb, Name = tag };
+
+    /// <summary>DISCARD ALL resets the session; PLANS, SEQUENCES and TEMP have nothing to discard here (no plan cache, sequences or temporary tables).</summary>
+    private static ClassifiedStatement ParseDiscard(string sql, TokenReader r)
+    {
+        if (!r.AtEndAfter(1)) return Other(sql, "DISCARD");
+        if (r.IsWord("ALL")) return new ClassifiedStatement { Kind = StatementKind.DiscardAll, Sql = sql, Verb = "DISCARD" };
+        if (r.IsWord("PLANS")) return Acknowledge(sql, "DISCARD", "DISCARD PLANS");
+        if (r.IsWord("SEQUENCES")) return Acknowledge(sql, "DISCARD", "DISCARD SEQUENCES");
+        if (r.IsWord("TEMP") || r.IsWord("TEMPORARY")) return Acknowledge(sql, "DISCARD", "DISCARD TEMP");
+        return Other(sql, "DISCARD");
+    }
+
     private static ClassifiedStatement ParseSet(string sql, TokenReader r)
     {
+        if (r.IsWord("SESSION") && r.IsWordAt(1, "AUTHORIZATION"))
+        {
+            r.Advance();
+            r.Advance();
+            if (r.AtEnd || !r.AtEndAfter(1)) throw new SyntaxException();
+            var user = r.IsWord("DEFAULT") ? null
+                : r.Current.Kind switch
+                {
+                    SqlTokenKind.String => r.Current.StringValue(sql),
+                    SqlTokenKind.QuotedIdentifier or SqlTokenKind.Word => r.Current.FoldedIdentifier(sql),
+                    _ => throw new SyntaxException(),
+                };
+            return new ClassifiedStatement { Kind = StatementKind.SetSessionAuthorization, Sql = sql, Verb = "SET", Value = user };
+        }
         if (r.IsWord("SESSION") && !r.IsWordAt(1, "AUTHORIZATION") && !r.IsWordAt(1, "CHARACTERISTICS"))
         {
             r.Advance();
@@ -186,6 +216,10 @@ internal static partial class StatementClassifier
         }
         else
         {
+            if (r.IsWord("SESSION") && r.IsWordAt(1, "AUTHORIZATION") && r.AtEndAfter(2))
+            {
+                return Acknowledge(sql, "RESET", "RESET");
+            }
             if (r.IsWord("SESSION") || r.IsWord("ROLE"))
             {
                 return Other(sql, "RESET");

@@ -23,4 +23,11 @@ internal enum StatementKind
     Fetch,
     /// <summary><c>CLOSE name | ALL</c>.</summary>
     CloseCursor,
+    /// <summary>
+    /// Nothing to do here, answered with the command tag in <see cref="ClassifiedStatement.Name"/>: <c>DISCARD PLANS |
+    /// SEQUENCES | TEMP</c>, <c>UNLISTEN</c>, <c>RESET SESSION AUTHORIZATION</c> (what a driver's pooled-connection reset sends).
+    /// </summary>
+    Acknowledge,
+    /// <summary><c>SET SESSION AUTHORIZATION user | DEFAULT</c> (<see cref="ClassifiedStatement.Value"/> the user, null for DEFAULT).</summary>
+    SetSessionAuthorization,
 }
