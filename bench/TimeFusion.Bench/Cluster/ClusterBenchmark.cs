@@ -7,7 +7,7 @@ namespace TimeFusion.Bench.Cluster;
 
 /// <summary>
 /// <c>cluster [--seconds 15] [--writers 6] [--projects 24] [--batch 200] [--runs 3] [--repeat 9] [--warm-seconds 5]
-/// [--warm-queries 5] [--env NAME=VALUE]… [--set Area:Key=VALUE]…</c>: the same ingest and dashboard queries over psql's protocol (Npgsql) against one silo
+/// [--warm-queries 5] [--env NAME=VALUE]… [--set Area:Key=VALUE]… [--silo-dll PATH]</c>: the same ingest and dashboard queries over psql's protocol (Npgsql) against one silo
 /// and against three silos in cluster mode on one Azurite, on this machine's cores, so the ratio shows what the cluster
 /// costs (target ≤ 1.2×). Writers spread their connections over the silos and their rows over the projects (one table
 /// grain each, placed by Orleans); the queries fan out over every project.
@@ -48,10 +48,14 @@ public static class ClusterBenchmark
         var warmQueries = Option(args, "--warm-queries", 5);
         var environment = Pairs(args, "--env");
         var extra = Pairs(args, "--set");
+        // Another build of the silo, e.g. a ReadyToRun publish (dotnet publish src/Silo -c Release -r linux-x64 -o DIR).
+        var siloDll = Array.IndexOf(args, "--silo-dll") is var at and >= 0 && at + 1 < args.Length ? Path.GetFullPath(args[at + 1]) : null;
+        if (siloDll is not null) SiloProcess.DefaultSiloDll = siloDll;
         Console.WriteLine($"cluster bench: {seconds} s of ingest, {writers} writers, {projects} projects, {batch} rows per INSERT, {runs} runs, " +
                           $"{repeat} timed repetitions per query; {Environment.ProcessorCount} cores, load average {LoadAverage()}" +
                           (environment.Count > 0 ? "; silo environment " + string.Join(' ', environment.Select(p => $"{p.Key}={p.Value}")) : "") +
-                          (extra.Count > 0 ? "; settings " + string.Join(' ', extra.Select(p => $"{p.Key}={p.Value}")) : ""));
+                          (extra.Count > 0 ? "; settings " + string.Join(' ', extra.Select(p => $"{p.Key}={p.Value}")) : "") +
+                          "; silo " + SiloProcess.SiloDll);
         await using var azurite = await AzuriteProcess.StartAsync();
         var results = new List<(Measurement One, Measurement Three)>();
         for (var run = 0; run < runs; run++)

@@ -87,10 +87,11 @@ public sealed class TableGrain(
         {
             await engine.FlushAsync(cancellationToken);
         }
-        catch (Exception e) when (engine.IsFaulted)
+        catch (Exception e) when (engine.IsFaulted || FencedWrite.Is(e))
         {
-            logger.LogWarning(e, "{Table}: flush failed and stopped the table; it reopens on the next call", engine.Id);
-            DeactivateOnIdle();
+            if (FencedWrite.Is(e)) LogFenced(engine, "flush", e);
+            else logger.LogWarning(e, "{Table}: flush failed and stopped the table; it reopens on the next call", engine.Id);
+            if (engine.IsFaulted) DeactivateOnIdle();
         }
     }
 
@@ -125,7 +126,8 @@ public sealed class TableGrain(
         catch (Exception e)
         {
             // Nothing is lost: the rows stay in the WAL and are replayed on the next activation.
-            logger.LogWarning(e, "{Table}: flush on deactivation failed; the WAL keeps the rows", _engine.Id);
+            if (FencedWrite.Is(e)) LogFenced(_engine, "flush on deactivation", e);
+            else logger.LogWarning(e, "{Table}: flush on deactivation failed; the WAL keeps the rows", _engine.Id);
         }
         await _engine.DisposeAsync();
         _engine = null;
@@ -142,12 +144,21 @@ public sealed class TableGrain(
         {
             return await write(engine);
         }
-        catch when (engine.IsFaulted)
+        catch (Exception e) when (engine.IsFaulted || FencedWrite.Is(e))
         {
-            DeactivateOnIdle();
+            if (FencedWrite.Is(e)) LogFenced(engine, "write", e);
+            if (engine.IsFaulted) DeactivateOnIdle();
             throw;
         }
     }
+
+    /// <summary>
+    /// One line per write refused because another silo owns the table now (a silo paused past being declared dead
+    /// comes back to find its WAL lease broken and its Delta commit beaten): nothing of the write was committed.
+    /// </summary>
+    private void LogFenced(TableEngine engine, string operation, Exception e) =>
+        logger.LogWarning("{Table}: {Operation} " + FencedWrite.LogMarker + ": another silo took this table over; nothing of it was committed ({Reason})",
+            engine.Id, operation, e.GetBaseException().Message);
 
     /// <inheritdoc />
     public async Task<long> InsertAsync(RecordBatch batch)

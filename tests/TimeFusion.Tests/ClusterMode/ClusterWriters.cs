@@ -27,6 +27,8 @@ public sealed class ClusterWriters
     private readonly ConcurrentDictionary<string, byte> _acknowledged = new();
     private readonly ConcurrentBag<string> _unexpected = [];
     private readonly ConcurrentDictionary<string, int> _retried = new();
+    private readonly ConcurrentDictionary<string, byte> _refused = new();
+    private readonly ConcurrentBag<string> _errors = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = [];
     private long _batchesSinceMark;
@@ -46,6 +48,15 @@ public sealed class ClusterWriters
 
     public IReadOnlyCollection<string> Unexpected => _unexpected;
 
+    /// <summary>
+    /// Ids of batches refused with 40001, the SQLSTATE of a write fenced off (its table has another owner now): none of
+    /// them may ever be found.
+    /// </summary>
+    public IReadOnlyCollection<string> Refused => (IReadOnlyCollection<string>)_refused.Keys;
+
+    /// <summary>Non-retryable errors of writers started with <c>anyErrorAllowed</c> (a silo that is going away may answer anything but success).</summary>
+    public IReadOnlyCollection<string> Errors => _errors;
+
     /// <summary>Retryable refusals by SQLSTATE (or "connection" for a dropped connection).</summary>
     public IReadOnlyDictionary<string, int> Retried => _retried;
 
@@ -61,13 +72,18 @@ public sealed class ClusterWriters
         _projectsSinceMark.Clear();
     }
 
-    /// <summary>Starts <paramref name="count"/> writers; each prefers the silo at its index in <paramref name="silos"/> and moves on when it is down.</summary>
-    public void Start(int count, Func<IReadOnlyList<ClusterSiloProcess>> silos)
+    /// <summary>
+    /// Starts <paramref name="count"/> writers; each prefers the silo at its index in <paramref name="silos"/> and moves on
+    /// when it is down. They write to every project, or only to <paramref name="projects"/>. With
+    /// <paramref name="anyErrorAllowed"/>, a non-retryable error is noted in <see cref="Errors"/> instead of failing the test.
+    /// </summary>
+    public void Start(int count, Func<IReadOnlyList<ClusterSiloProcess>> silos, IReadOnlyList<string>? projects = null, bool anyErrorAllowed = false)
     {
+        var targets = projects ?? Enumerable.Range(0, Projects).Select(p => $"p{p:D2}").ToList();
         for (var w = 0; w < count; w++)
         {
-            var writer = w;
-            _tasks.Add(Task.Run(() => RunAsync(writer, silos)));
+            var writer = _tasks.Count;
+            _tasks.Add(Task.Run(() => RunAsync(writer, silos, targets, anyErrorAllowed)));
         }
     }
 
@@ -77,7 +93,7 @@ public sealed class ClusterWriters
         await Task.WhenAll(_tasks);
     }
 
-    private async Task RunAsync(int writer, Func<IReadOnlyList<ClusterSiloProcess>> silos)
+    private async Task RunAsync(int writer, Func<IReadOnlyList<ClusterSiloProcess>> silos, IReadOnlyList<string> projects, bool anyErrorAllowed)
     {
         var sequence = 0;
         var preferred = writer;
@@ -87,7 +103,7 @@ public sealed class ClusterWriters
             while (!_stop.IsCancellationRequested)
             {
                 var ids = Enumerable.Range(0, RowsPerBatch).Select(k => $"g{_generation}w{writer}-{sequence}-{k}").ToArray();
-                var project = $"p{sequence % Projects:D2}";
+                var project = projects[sequence % projects.Count];
                 sequence++;
                 try
                 {
@@ -98,6 +114,7 @@ public sealed class ClusterWriters
                         if (!silo.IsRunning)
                         {
                             preferred++;
+                            await Task.Delay(20);
                             continue;
                         }
                         connection = new NpgsqlConnection(silo.ConnectionString(5));
@@ -115,12 +132,13 @@ public sealed class ClusterWriters
                 catch (PostgresException e) when (Retryable.Contains(e.SqlState))
                 {
                     _retried.AddOrUpdate(e.SqlState, 1, (_, n) => n + 1);
+                    if (e.SqlState == "40001") foreach (var id in ids) _refused.TryAdd(id, 0);
                     if (e.SqlState is "57P01" or "08006") (connection, preferred) = (await DropAsync(connection), preferred + 1);
                     await Task.Delay(50);
                 }
                 catch (PostgresException e)
                 {
-                    _unexpected.Add($"{e.SqlState}: {e.MessageText}");
+                    (anyErrorAllowed ? _errors : _unexpected).Add($"{e.SqlState}: {e.MessageText}");
                     await Task.Delay(50);
                 }
                 catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
@@ -189,5 +207,12 @@ public sealed class ClusterWriters
         Assert.True(missing.Count == 0, $"{missing.Count} of {Acknowledged.Count} acknowledged rows are missing, e.g. {string.Join(", ", missing.Take(10))}");
         var duplicated = counts.Where(c => c.Value != 1).Select(c => $"{c.Key}×{c.Value}").ToList();
         Assert.True(duplicated.Count == 0, $"rows found more than once: {string.Join(", ", duplicated.Take(10))}");
+    }
+
+    /// <summary>Asserts that no row of a batch refused with 40001 (fenced) was written after all.</summary>
+    public void AssertNoRefusedRowLanded(Dictionary<string, int> counts)
+    {
+        var landed = Refused.Where(counts.ContainsKey).ToList();
+        Assert.True(landed.Count == 0, $"{landed.Count} rows of writes refused with 40001 were written anyway, e.g. {string.Join(", ", landed.Take(10))}");
     }
 }
