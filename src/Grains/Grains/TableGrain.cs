@@ -239,7 +239,7 @@ public sealed class TableGrain(
     public async Task<ArrowBatches> QueryAsync(GrainQuery query, CancellationToken cancellationToken = default)
     {
         var engine = Engine;
-        var snapshot = engine.OpenSnapshot(); // taken within this turn
+        var snapshot = await engine.OpenSnapshotAsync(cancellationToken); // all of a block being applied or none of it
         // The caller's cancellation (timeout, cancel request, lost client) or the server stopping interrupts DuckDB.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         try
@@ -262,7 +262,7 @@ public sealed class TableGrain(
         if (query.NewestFirstLimit is not null)
             throw new ArgumentException("a newest-first read is not streamed: use QueryAsync", nameof(query));
         var engine = Engine;
-        var snapshot = engine.OpenSnapshot(); // taken within this turn
+        var snapshot = await engine.OpenSnapshotAsync(cancellationToken); // all of a block being applied or none of it
         // Abandoning the enumeration cancels cancellationToken (Orleans disposes the enumerator): DuckDB is interrupted
         // and the result and the snapshot are freed below, as for a timeout, a cancel request or the server stopping.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
@@ -373,7 +373,7 @@ public sealed class TableGrain(
         var engine = Engine;
         var buffered = engine.BufferedRows;
         var time = new TimeRange(query.MinTimestampMicros, query.MaxTimestampMicros);
-        var snapshot = engine.OpenSnapshot();
+        var snapshot = await engine.OpenSnapshotAsync(cancellationToken);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
         try
         {

@@ -58,6 +58,11 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
     private async Task<(long Count, string Fingerprint)> StateAsync(TableEngine engine)
     {
         using var snapshot = engine.OpenSnapshot();
+        return await StateAsync(snapshot);
+    }
+
+    private async Task<(long Count, string Fingerprint)> StateAsync(TableSnapshot snapshot)
+    {
         var files = new List<string>();
         foreach (var add in snapshot.Delta.Files) files.Add(await Kit.Objects.GetLocalPathAsync(snapshot.Delta.ObjectPath(add)));
         const string cols = "id, duration";
@@ -112,6 +117,40 @@ public sealed class TransactionEntryReplayTests : EngineTestBase
             Assert.Equal(Expected(), (await StateAsync(engine)).Fingerprint);
         }
         await AssertWholeBlockAfterReopeningAsync(id);
+    }
+
+    [Fact]
+    public async Task A_reader_waits_for_a_block_being_applied_and_then_sees_all_of_it()
+    {
+        var id = new TableId("txn-reader", "events");
+        await LoadAsync(id);
+        await using var engine = await Kit.OpenAsync(id);
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var appends = 0;
+        // Held before the block's second insert: its first insert and the UPDATE are applied, the rest is not.
+        engine.BeforeBufferAppend = async (_, _) =>
+        {
+            if (++appends != 2) return;
+            paused.TrySetResult();
+            await resume.Task;
+        };
+        var commit = engine.CommitBlockAsync(Block());
+        await paused.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Outside a block a snapshot is taken at once (synchronously); here it must wait for the rest of the block.
+        var reading = engine.OpenSnapshotAsync().AsTask();
+        Assert.False(reading.IsCompleted, "a snapshot was taken in the middle of a transaction block");
+        resume.SetResult();
+        await commit;
+        using var snapshot = await reading.WaitAsync(TimeSpan.FromSeconds(60));
+        var (count, fingerprint) = await StateAsync(snapshot);
+        Assert.Equal(108, count);
+        Assert.Equal(Expected(), fingerprint);
+        // And with no block applying, at once.
+        var now = engine.OpenSnapshotAsync();
+        Assert.True(now.IsCompleted);
+        (await now).Dispose();
     }
 
     [Fact]

@@ -53,6 +53,9 @@ public sealed partial class TableEngine
         public long? RewriteVersion { get; set; }
     }
 
+    private readonly object _blockGate = new();
+    private TaskCompletionSource? _blockApplying; // set while a block's steps are applied live
+
     /// <summary>
     /// Commits a transaction block's writes to this table atomically: inserts and deletes/updates in order, as one WAL
     /// entry. Returns the rows inserted, deleted and updated. Refused whole (nothing logged) when a row does not fit, a
@@ -120,6 +123,7 @@ public sealed partial class TableEngine
                 var lsn = await _wal.AppendTransactionAsync(walSteps, cancellationToken);
                 // Logged and durable: from here it must apply, whatever the caller's token says.
                 await _sequencer.WaitTurnAsync(lsn);
+                var applying = BeginBlockApply();
                 try
                 {
                     ThrowIfFaulted();
@@ -132,6 +136,7 @@ public sealed partial class TableEngine
                 }
                 finally
                 {
+                    EndBlockApply(applying);
                     _sequencer.Complete(lsn);
                 }
             }
@@ -148,6 +153,44 @@ public sealed partial class TableEngine
                 // The buffer took over the reservations of applied inserts (set to null then); the rest go back to the budget.
                 step.Reservation?.Release();
             }
+        }
+    }
+
+    /// <summary>
+    /// Readers wait while a block's steps are applied (<see cref="OpenSnapshotAsync"/>): its inserts and DML land in several
+    /// steps (buffer appends, Delta commits), and a snapshot taken between two would show part of the block.
+    /// </summary>
+    private TaskCompletionSource BeginBlockApply()
+    {
+        var applying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_blockGate)
+            _blockApplying = applying;
+        return applying;
+    }
+
+    private void EndBlockApply(TaskCompletionSource applying)
+    {
+        lock (_blockGate)
+            _blockApplying = null;
+        applying.TrySetResult();
+    }
+
+    /// <summary>
+    /// A query's snapshot: as <see cref="OpenSnapshot"/>, but never while a transaction block is being applied — it waits
+    /// for the block to be applied whole, so a reader sees all of a block's writes to this table or none.
+    /// </summary>
+    public async ValueTask<TableSnapshot> OpenSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task applying;
+            lock (_blockGate)
+            {
+                if (_blockApplying is null)
+                    return OpenSnapshot(); // under the gate: no block can start applying while it is chosen
+                applying = _blockApplying.Task;
+            }
+            await applying.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
