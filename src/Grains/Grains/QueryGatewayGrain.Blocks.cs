@@ -77,7 +77,11 @@ public sealed partial class QueryGatewayGrain
         return affected;
     }
 
-    /// <summary>Rows of a block for one project, or routed by their <c>project_id</c> (each project checked writable first).</summary>
+    /// <summary>
+    /// Rows for one project, or routed by their <c>project_id</c> (without one, to the caller's default project): every
+    /// project checked writable before anything is written (42501), rows of several projects split into managed copies.
+    /// Used by a COPY's staged chunks and a transaction block's inserts.
+    /// </summary>
     private async Task<IReadOnlyList<(string Project, Apache.Arrow.RecordBatch Rows)>> RouteAsync(string table, string? project, Apache.Arrow.RecordBatch rows,
         Caller caller, CancellationToken cancellationToken)
     {

@@ -549,53 +549,18 @@ public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runne
     public async Task<IReadOnlyList<string>> StageRoutedAsync(Guid transaction, string table, RecordBatch batch, Caller caller, IReadOnlyList<string> begun)
     {
         table = table.ToLowerInvariant();
-        var column = batch.Schema.GetFieldIndex(TableSchema.ProjectColumn);
-        IReadOnlyList<string> projects;
-        if (column < 0)
-        {
-            var project = caller.DefaultProject
-                ?? throw new SqlPlanningException(SqlState.InsufficientPrivilege, "the rows carry no project_id and the user has no default project");
-            if (!caller.IsAdmin && !caller.Projects.Contains(project))
-                throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{project}'");
-            projects = [project];
-        }
-        else
-        {
-            // Every project of the chunk is checked writable before anything of it is staged (42501 otherwise).
-            projects = Query.Statements.ProjectRowSplitter.ProjectsOf(batch, column, ScopeOf(caller));
-        }
         var started = new List<string>();
-        if (projects.Count == 0) return started;
-        IReadOnlyList<(string Project, QueryBatches Rows)>? split = null;
         try
         {
-            if (projects.Count == 1)
-            {
-                await StageOnAsync(transaction, table, projects[0], batch, begun, started);
-                return started;
-            }
-            split = await Query.Statements.ProjectRowSplitter.SplitAsync(batch, projects, duckdb, CancellationToken.None);
-            foreach (var (project, rows) in split)
-            {
-                foreach (var part in rows.Batches.Where(b => b.Length > 0))
-                {
-                    // Managed copy: the grain call may outlive the native result.
-                    await StageOnAsync(transaction, table, project, ArrowBatches.FromIpc(ArrowIpc.Write(part.Schema, [part])).Batches[0], begun, started);
-                }
-            }
+            // Every project of the chunk is checked writable before anything of it is staged (42501 otherwise).
+            foreach (var (project, rows) in await RouteAsync(table, null, batch, caller, CancellationToken.None))
+                await StageOnAsync(transaction, table, project, rows, begun, started);
             return started;
         }
         catch
         {
             await AbortRoutedAsync(transaction, table, started);
             throw;
-        }
-        finally
-        {
-            if (split is not null)
-            {
-                foreach (var (_, rows) in split) rows.Dispose();
-            }
         }
     }
 

@@ -128,20 +128,11 @@ public sealed partial class BufferTable
         for (var i = 0; i < a.FieldsList.Count; i++)
         {
             var (x, y) = (a.FieldsList[i], b.FieldsList[i]);
-            if (!string.Equals(x.Name, y.Name, StringComparison.Ordinal) || x.IsNullable != y.IsNullable || !SameType(x.DataType, y.DataType))
+            if (!string.Equals(x.Name, y.Name, StringComparison.Ordinal) || x.IsNullable != y.IsNullable || !Ingest.ArrowTypeAcceptance.SameCanonicalType(x.DataType, y.DataType))
                 return false;
         }
         return true;
     }
-
-    private static bool SameType(Apache.Arrow.Types.IArrowType x, Apache.Arrow.Types.IArrowType y) => (x, y) switch
-    {
-        (Apache.Arrow.Types.TimestampType a, Apache.Arrow.Types.TimestampType b) => a.Unit == b.Unit && a.Timezone == b.Timezone,
-        (Apache.Arrow.Types.ListType a, Apache.Arrow.Types.ListType b) => SameType(a.ValueDataType, b.ValueDataType),
-        (Apache.Arrow.Types.DictionaryType, _) or (_, Apache.Arrow.Types.DictionaryType) => false,
-        (Apache.Arrow.Types.NestedType, _) or (_, Apache.Arrow.Types.NestedType) => false,
-        _ => x.TypeId == y.TypeId,
-    };
 
     /// <summary>Under the append lock: replaces the trailing small chunks by one (a copy of their rows, in order).</summary>
     private void GatherSmallChunks()

@@ -26,6 +26,18 @@ internal static class ArrowTypeAcceptance
         _ => false,
     };
 
+    /// <summary>
+    /// Exactly the same Arrow type, as the canonical types a validated batch carries (no dictionaries, no nesting but a
+    /// list): what lets a batch be taken as already validated (replay) or share one schema object (the buffer's tail).
+    /// </summary>
+    public static bool SameCanonicalType(IArrowType x, IArrowType y) => (x, y) switch
+    {
+        (TimestampType a, TimestampType b) => a.Unit == b.Unit && a.Timezone == b.Timezone,
+        (ListType a, ListType b) => SameCanonicalType(a.ValueDataType, b.ValueDataType),
+        (NestedType, _) or (_, NestedType) or (DictionaryType, _) or (_, DictionaryType) => false,
+        _ => x.TypeId == y.TypeId,
+    };
+
     private static bool IsStringLike(IArrowType type, bool allowDictionary) => type switch
     {
         StringType or LargeStringType or StringViewType => true,

@@ -170,7 +170,7 @@ public static class BatchValidator
         {
             var field = batch.Schema.FieldsList[i];
             if (!string.Equals(field.Name, columns[i].Name, StringComparison.Ordinal)
-                || !SameType(batch.Column(i).Data.DataType, canonical.FieldsList[i].DataType))
+                || !ArrowTypeAcceptance.SameCanonicalType(batch.Column(i).Data.DataType, canonical.FieldsList[i].DataType))
                 return null;
         }
         for (var i = 0; i < columns.Count; i++)
@@ -190,15 +190,6 @@ public static class BatchValidator
         for (var i = 0; i < columnsOut.Length; i++) columnsOut[i] = batch.Column(i);
         return new ValidatedBatch(ReferenceEquals(batch.Schema, canonical) ? batch : new RecordBatch(canonical, columnsOut, batch.Length), schema);
     }
-
-    /// <summary>Exactly the same Arrow type (the canonical types: no dictionaries, no other nesting than a list).</summary>
-    private static bool SameType(IArrowType x, IArrowType y) => (x, y) switch
-    {
-        (TimestampType a, TimestampType b) => a.Unit == b.Unit && a.Timezone == b.Timezone,
-        (ListType a, ListType b) => SameType(a.ValueDataType, b.ValueDataType),
-        (NestedType, _) or (_, NestedType) or (DictionaryType, _) or (_, DictionaryType) => false,
-        _ => x.TypeId == y.TypeId,
-    };
 
     /// <summary>
     /// Validates a relation that has no table: a partial query result coming back from a grain, checked against its

@@ -36,21 +36,10 @@ public sealed class ValidatedBatch
     public int Length => Batch.Length;
 
     /// <summary>
-    /// The same rows in one block of memory of their own on the pinned object heap, for a stage that keeps the batch
-    /// after its caller may have disposed or reused the original's buffers and lets native code read it in place (the
-    /// buffer's tail, scanned by DuckDB: the block never moves). The bytes are identical, so the copy stays validated.
-    /// The all-null columns' shared block of zeros is immutable and not copied.
-    /// </summary>
-    public ValidatedBatch CopyPinned()
-    {
-        return CopyPinnedCore();
-    }
-
-    /// <summary>
     /// The batch in memory that never moves and that the caller may keep: itself when it already is in a pinned block of
     /// its own (<see cref="InPinnedBlock"/>: a replayed entry, copied once from the read buffer), else <see cref="CopyPinned"/>.
     /// </summary>
-    internal ValidatedBatch ToPinned() => InPinnedBlock ? this : CopyPinnedCore();
+    internal ValidatedBatch ToPinned() => InPinnedBlock ? this : CopyPinned();
 
     /// <summary>
     /// Marks the batch as living in <paramref name="block"/> — a pinned array allocated for it alone and never written
@@ -88,7 +77,13 @@ public sealed class ValidatedBatch
         return data.Dictionary is null || Inside(data.Dictionary, block, ref total);
     }
 
-    private ValidatedBatch CopyPinnedCore()
+    /// <summary>
+    /// The same rows in one block of memory of their own on the pinned object heap, for a stage that keeps the batch
+    /// after its caller may have disposed or reused the original's buffers and lets native code read it in place (the
+    /// buffer's tail, scanned by DuckDB: the block never moves). The bytes are identical, so the copy stays validated.
+    /// The all-null columns' shared block of zeros is immutable and not copied.
+    /// </summary>
+    public ValidatedBatch CopyPinned()
     {
         long total = 0;
         for (var i = 0; i < Batch.ColumnCount; i++)
