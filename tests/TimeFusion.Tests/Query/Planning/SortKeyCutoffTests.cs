@@ -86,6 +86,17 @@ public sealed class SortKeyCutoffTests(PlanningFixture f, FanOutDatabase db) : I
     }
 
     [Fact]
+    public void A_newest_first_statement_gets_both_phases()
+    {
+        // The shape MultiGrainStreamingTests runs end to end on a real silo.
+        var plan = f.Analyzer.Analyze("SELECT timestamp::text AS t, id FROM otel_logs_and_spans ORDER BY timestamp DESC LIMIT 7 OFFSET 3",
+            TestCatalog.Standard(), CallerScope.Admin());
+        Assert.Equal(10, plan.NewestFirstLimit);
+        Assert.NotNull(plan.Stream?.TopKeysSql);
+        Assert.NotNull(plan.Stream?.CutoffSqlTemplate);
+    }
+
+    [Fact]
     public void The_cutoff_is_the_rank_th_smallest_key_over_every_grain_ties_included()
     {
         var keys = new[] { KeyBatch([5L, 7L, 7L, 9L]), KeyBatch([1L, 7L, 8L]), KeyBatch([]) };
