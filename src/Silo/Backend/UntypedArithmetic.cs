@@ -27,13 +27,23 @@ internal static partial class UntypedArithmetic
         return (index > 0 && IsArithmetic(sql, tokens, index - 1)) || (index + 1 < tokens.Count && IsArithmetic(sql, tokens, index + 1));
     }
 
-    /// <summary>The number <paramref name="text"/> spells (without a leading <c>+</c>), or null when it is not one.</summary>
+    /// <summary>
+    /// The number <paramref name="text"/> spells as SQL (without a leading <c>+</c>), or null when it is not one. A decimal
+    /// fraction is cast to the widest decimal of its scale: DuckDB types the literal <c>0.00000000000005541</c> as
+    /// DECIMAL(18,17) and then cannot fit the other operand (<c>10 + …</c>: "Could not cast value 10"), where PostgreSQL's
+    /// numeric has room for both. Beyond 38 digits it is a double.
+    /// </summary>
     public static string? Numeric(string text)
     {
         var match = NumberText().Match(text);
         if (!match.Success) return null;
         var n = match.Groups["n"].Value;
-        return n[0] == '+' ? n[1..] : n;
+        if (n[0] == '+') n = n[1..];
+        var point = n.IndexOf('.');
+        if (point < 0 || n.AsSpan().IndexOfAny('e', 'E') >= 0) return n;
+        var digits = n.Count(char.IsAsciiDigit);
+        var scale = n.Length - point - 1;
+        return digits <= 38 ? $"CAST({n} AS DECIMAL(38,{scale}))" : $"CAST({n} AS DOUBLE)";
     }
 
     /// <summary>
