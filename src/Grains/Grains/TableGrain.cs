@@ -172,7 +172,10 @@ public sealed class TableGrain(
         var lsn = await WriteAsync(e => e.InsertAsync(batch));
         // Registered and writing: this silo's sessions may insert straight into the engine from now on.
         if (_localWriter is null && _engine is { IsFaulted: false } engine)
+        {
             _localWriter = localWriters.Open(this.GetPrimaryKeyString(), engine, logger);
+            logger.LogInformation("Table grain {Table} takes inserts directly from this silo's sessions", engine.Id);
+        }
         return lsn;
     }
 
