@@ -37,6 +37,7 @@ public sealed class TableGrain(
     private bool _registered;
     private bool _reopenWithoutFlush;
     private LocalTableWriters.Writer? _localWriter;
+    private bool _localWriterClosed; // this activation is dropping, reopening or deactivating: never offered again
 
     private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
 
@@ -171,7 +172,7 @@ public sealed class TableGrain(
         await RegisterAsync();
         var lsn = await WriteAsync(e => e.InsertAsync(batch));
         // Registered and writing: this silo's sessions may insert straight into the engine from now on.
-        if (_localWriter is null && _engine is { IsFaulted: false } engine)
+        if (_localWriter is null && !_localWriterClosed && _engine is { IsFaulted: false } engine)
         {
             _localWriter = localWriters.Open(this.GetPrimaryKeyString(), engine, logger);
             logger.LogInformation("Table grain {Table} takes inserts directly from this silo's sessions", engine.Id);
@@ -182,6 +183,7 @@ public sealed class TableGrain(
     /// <summary>Withdraws the engine from direct inserts and waits for those in flight (before it closes or changes).</summary>
     private async Task CloseLocalWriterAsync()
     {
+        _localWriterClosed = true;
         if (_localWriter is not { } writer) return;
         _localWriter = null;
         await writer.CloseAsync();
