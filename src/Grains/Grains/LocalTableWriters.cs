@@ -38,6 +38,12 @@ public sealed class LocalTableWriters
         return writer;
     }
 
+    /// <summary>
+    /// How often a statement still goes through the grain: Orleans collects an activation that receives no calls
+    /// (its collection age, 15 min by default), and one call a second keeps it active while direct inserts flow.
+    /// </summary>
+    internal static readonly TimeSpan GrainCallInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>One grain's engine, open to direct inserts until closed.</summary>
     internal sealed class Writer(LocalTableWriters owner, string grainKey, TableEngine engine, ILogger logger)
     {
@@ -45,6 +51,10 @@ public sealed class LocalTableWriters
         private int _inFlight;
         private bool _closed;
         private TaskCompletionSource? _drained;
+        private long _lastGrainCall = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        /// <summary>The grain took an insert itself (it calls this from its turn).</summary>
+        public void GrainCalled() => Interlocked.Exchange(ref _lastGrainCall, System.Diagnostics.Stopwatch.GetTimestamp());
 
         public Task<long>? TryInsert(RecordBatch batch)
         {
@@ -52,6 +62,12 @@ public sealed class LocalTableWriters
             {
                 // A faulted engine is left to the grain: its next call deactivates it and the table reopens.
                 if (_closed || engine.IsFaulted) return null;
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastGrainCall)) >= GrainCallInterval)
+                {
+                    // This one goes through the grain (which keeps it active); the next ones come here again.
+                    GrainCalled();
+                    return null;
+                }
                 _inFlight++;
             }
             return RunAsync(batch);

@@ -172,6 +172,7 @@ public sealed class TableGrain(
         await RegisterAsync();
         var lsn = await WriteAsync(e => e.InsertAsync(batch));
         // Registered and writing: this silo's sessions may insert straight into the engine from now on.
+        _localWriter?.GrainCalled();
         if (_localWriter is null && !_localWriterClosed && _engine is { IsFaulted: false } engine)
         {
             _localWriter = localWriters.Open(this.GetPrimaryKeyString(), engine, logger);
