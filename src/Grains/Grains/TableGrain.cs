@@ -27,6 +27,7 @@ public sealed class TableGrain(
     IOptions<TransactionTimerOptions> transactionTimer,
     IHostApplicationLifetime lifetime,
     StatementCancellations cancellations,
+    LocalTableWriters localWriters,
     ILogger<TableGrain> logger) : Grain, ITableGrain
 {
     private TableEngine? _engine;
@@ -35,6 +36,8 @@ public sealed class TableGrain(
     private IGrainTimer? _transactionTimer;
     private bool _registered;
     private bool _reopenWithoutFlush;
+    private LocalTableWriters.Writer? _localWriter;
+    private bool _localWriterClosed; // this activation is dropping, reopening or deactivating: never offered again
 
     private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
 
@@ -115,6 +118,7 @@ public sealed class TableGrain(
         _flushTimer?.Dispose();
         _maintenanceTimer?.Dispose();
         _transactionTimer?.Dispose();
+        await CloseLocalWriterAsync();
         if (_engine is null) return;
         // An open transaction cannot outlive the activation: it is aborted (its COPY fails retryably).
         await _engine.AbortAllTransactionsAsync();
@@ -166,7 +170,24 @@ public sealed class TableGrain(
         // Registered before the first row is acknowledged: a statement naming no project finds every project
         // with rows through the catalog, so an acknowledged row must never belong to an unregistered project.
         await RegisterAsync();
-        return await WriteAsync(e => e.InsertAsync(batch));
+        var lsn = await WriteAsync(e => e.InsertAsync(batch));
+        // Registered and writing: this silo's sessions may insert straight into the engine from now on.
+        _localWriter?.GrainCalled();
+        if (_localWriter is null && !_localWriterClosed && _engine is { IsFaulted: false } engine)
+        {
+            _localWriter = localWriters.Open(this.GetPrimaryKeyString(), engine, logger);
+            logger.LogInformation("Table grain {Table} takes inserts directly from this silo's sessions", engine.Id);
+        }
+        return lsn;
+    }
+
+    /// <summary>Withdraws the engine from direct inserts and waits for those in flight (before it closes or changes).</summary>
+    private async Task CloseLocalWriterAsync()
+    {
+        _localWriterClosed = true;
+        if (_localWriter is not { } writer) return;
+        _localWriter = null;
+        await writer.CloseAsync();
     }
 
     private async Task RegisterAsync()
@@ -346,6 +367,7 @@ public sealed class TableGrain(
     {
         _flushTimer?.Dispose();
         _maintenanceTimer?.Dispose();
+        await CloseLocalWriterAsync();
         var id = Engine.Id;
         // Closed without a flush: the rows are being dropped, writing them to Delta first would only be undone.
         await Engine.DisposeAsync();
@@ -364,6 +386,8 @@ public sealed class TableGrain(
         if (definition is null || TableSchema.Create(definition.Name, definition.Columns).Columns.SequenceEqual(Engine.Schema.Columns)) return;
         logger.LogInformation("{Table}: the table's columns changed; reopening with the new schema", Engine.Id);
         _reopenWithoutFlush = true;
+        // No direct insert may land under the old columns once the new schema is acknowledged.
+        await CloseLocalWriterAsync();
         DeactivateOnIdle();
     }
 

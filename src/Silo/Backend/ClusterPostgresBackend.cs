@@ -15,7 +15,7 @@ namespace TimeFusion.Silo.Backend;
 /// </summary>
 public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory users, PgCatalogDatabase catalog,
     StatementCancellations cancellations, StatementAdmission admission, IOptions<IngestOptions>? ingest = null,
-    IOptions<PostgresServerOptions>? server = null, PostgresSessions? sessions = null) : IPostgresBackend
+    IOptions<PostgresServerOptions>? server = null, PostgresSessions? sessions = null, LocalTableWriters? localWriters = null) : IPostgresBackend
 {
     // One protocol user per configured user, kept as long as it is: the connection caches the SCRAM secret it derives
     // from a plain password per protocol user instance, so a fresh instance per login would derive it every time.
@@ -35,7 +35,8 @@ public sealed class ClusterPostgresBackend(IGrainFactory grains, UserDirectory u
             cancellations, admission,
             // The COPY door: the same limit the engine applies to the batch a COPY becomes.
             (ingest?.Value ?? new IngestOptions()).MaxBatchBytes)
-        { Settings = info.Setting, InsertPlans = server?.Value.InsertPlans ?? true, Sessions = sessions, ProcessId = info.ProcessId });
+        { Settings = info.Setting, InsertPlans = server?.Value.InsertPlans ?? true,
+            LocalWriters = server?.Value.LocalInserts ?? true ? localWriters : null, Sessions = sessions, ProcessId = info.ProcessId });
 
     /// <summary>The PostgreSQL protocol's view of a server user.</summary>
     internal static PostgresUser ProtocolUserOf(TimeFusionUser user) => ProtocolUsers.GetValue(user, u => new PostgresUser

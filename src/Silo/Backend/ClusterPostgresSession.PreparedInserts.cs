@@ -19,6 +19,12 @@ internal sealed partial class ClusterPostgresSession
     /// <summary>Whether parameterized INSERTs run from plans (<c>TimeFusion:Postgres:InsertPlans</c>).</summary>
     public bool InsertPlans { get; init; } = true;
 
+    /// <summary>
+    /// The table grains active on this silo that take a planned INSERT without an Orleans call
+    /// (<c>TimeFusion:Postgres:LocalInserts</c>); null sends every INSERT through the grain.
+    /// </summary>
+    public LocalTableWriters? LocalWriters { get; init; }
+
     // Null values remember "takes the general path", so a statement is looked at once. Calls never overlap in a session.
     private readonly Dictionary<string, PreparedInsertPlan?> _insertPlans = new(StringComparer.Ordinal);
 
@@ -44,7 +50,9 @@ internal sealed partial class ClusterPostgresSession
         if (batch is null || ProjectOf(plan, batch) is not { } project) return null;
         try
         {
-            await Call(() => grains.GetGrain<ITableGrain>(TableGrainKey.Format(project, plan.Table.ToLowerInvariant())).InsertAsync(batch), cancellationToken);
+            var key = TableGrainKey.Format(project, plan.Table.ToLowerInvariant());
+            // The table's grain active on this silo takes the batch straight into its engine; else the grain call.
+            await Call(() => LocalWriters?.TryInsert(key, batch) ?? grains.GetGrain<ITableGrain>(key).InsertAsync(batch), cancellationToken);
         }
         catch (PostgresErrorException e) when (e.SqlState is SqlState.UndefinedTable or SqlState.UndefinedColumn or SqlState.DatatypeMismatch
                                                   or SqlState.InvalidParameterValue or SqlState.InvalidTableDefinition)

@@ -205,7 +205,10 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         long lsn;
         try
         {
-            lsn = await _wal.AppendInsertAsync(rows, cancellationToken);
+            // Not back onto the caller's scheduler: a table grain's runs one turn at a time, and the apply below needs
+            // nothing of it. The writers of one WAL commit then apply (and coalesce) on pool threads side by side,
+            // with one hop fewer each (no return to the grain only to leave it again for the buffer append).
+            lsn = await _wal.AppendInsertAsync(rows, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -227,7 +230,7 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     internal async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation)
     {
         var pending = new PendingApply(rows, reservation);
-        if (!await _sequencer.WaitTurnAsync(lsn, pending))
+        if (!await _sequencer.WaitTurnAsync(lsn, pending).ConfigureAwait(false))
             return; // an earlier writer applied it with its own (a failure of that group faults this await)
         var group = new List<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> { (rows, lsn, reservation) };
         long groupRows = rows.Length;
@@ -248,12 +251,15 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         try
         {
             ThrowIfFaulted();
-            if (BeforeBufferAppend is { } hook) await hook(lsn, last);
+            if (BeforeBufferAppend is { } hook) await hook(lsn, last).ConfigureAwait(false);
             // Off the caller's scheduler (a table grain's, which runs one thing at a time): while DuckDB appends, the
             // writers acknowledged by the same WAL commit get to queue behind this one and go together next time.
-            await Task.Run(() => group.Count == 1
-                ? _buffer.AppendAsync(rows, lsn, reservation, CancellationToken.None)
-                : _buffer.AppendAsync(group, CancellationToken.None));
+            // Already on a pool thread (the awaits above do not return to the caller's scheduler) it runs right here:
+            // a Task.Run would only add a hop.
+            if (OnPoolThread)
+                await AppendGroupAsync(group).ConfigureAwait(false);
+            else
+                await Task.Run(() => AppendGroupAsync(group)).ConfigureAwait(false);
             Interlocked.CompareExchange(ref _oldestUnflushedTicks, Stopwatch.GetTimestamp(), 0);
         }
         catch (TableFaultedException e)
@@ -275,6 +281,14 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     }
 
     private sealed record PendingApply(ValidatedBatch Rows, MemoryReservation Reservation);
+
+    private Task AppendGroupAsync(List<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> group) => group.Count == 1
+        ? _buffer.AppendAsync(group[0].Batch, group[0].Lsn, group[0].Reservation, CancellationToken.None)
+        : _buffer.AppendAsync(group, CancellationToken.None);
+
+    /// <summary>Whether this code runs on a plain thread-pool thread (not inside a grain's or any other scheduler).</summary>
+    private static bool OnPoolThread =>
+        Thread.CurrentThread.IsThreadPoolThread && SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default;
 
     /// <summary>Tests: runs before each buffer append with the group's first and last LSN (a throw fails the append).</summary>
     internal Func<long, long, Task>? BeforeBufferAppend { get; set; }

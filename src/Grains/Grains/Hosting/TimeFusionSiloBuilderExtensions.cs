@@ -85,6 +85,7 @@ public static class TimeFusionSiloBuilderExtensions
             sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(_ => new SqlParser());
         services.TryAddSingleton<TimeFusion.Grains.StatementCancellations>();
+        services.TryAddSingleton<TimeFusion.Grains.LocalTableWriters>();
         services.TryAddSingleton<TimeFusion.Grains.StatementAdmission>();
         services.TryAddSingleton(sp => new SnapshotQueryExecutor(sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new MergeExecutor(sp.GetRequiredService<BufferDatabase>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));

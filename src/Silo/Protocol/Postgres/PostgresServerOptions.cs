@@ -64,6 +64,13 @@ public sealed class PostgresServerOptions
     /// </summary>
     public bool InsertPlans { get; set; } = true;
 
+    /// <summary>
+    /// Whether a planned INSERT whose table grain is active on this silo goes straight into the table's engine, without
+    /// an Orleans call (same guarantees: acknowledged once durable, grants checked by the session). <c>false</c> only
+    /// for benchmarks and diagnosis.
+    /// </summary>
+    public bool LocalInserts { get; set; } = true;
+
     /// <summary>Rows per Arrow batch handed to the backend during COPY FROM STDIN. Default 16,384.</summary>
     public int CopyBatchRows { get; set; } = 16 * 1024;
 
