@@ -257,6 +257,10 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
+    public async Task<GrainQueryAnswer> QueryPartAsync(GrainQuery query, CancellationToken cancellationToken = default) =>
+        new(await QueryAsync(query, cancellationToken), RuntimeIdentity);
+
+    /// <inheritdoc />
     public async IAsyncEnumerable<ArrowBatches> QueryStreamAsync(GrainQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (query.NewestFirstLimit is not null)
