@@ -36,7 +36,9 @@ public sealed class TableGrain(
     private bool _registered;
     private bool _reopenWithoutFlush;
 
-    private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
+    // A call that reaches the grain while it closes (deactivating for a hand-over, or after its activation failed):
+    // ObjectDisposedException is what callers retry (40003), where an InvalidOperationException would be XX000.
+    private TableEngine Engine => _engine ?? throw new ObjectDisposedException(nameof(TableGrain), "the table is closed here (moving between silos)");
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
