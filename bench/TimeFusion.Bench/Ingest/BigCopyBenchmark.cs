@@ -7,17 +7,20 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Bench.Ingest;
 
 /// <summary>
-/// <c>bigcopy [GiB]</c>: one CSV file of the given size (default 1 GiB; rows of 3 projects) loaded with psql <c>\copy</c>
+/// <c>bigcopy [GiB] [--silo-dll PATH]</c>: one CSV file of the given size (default 1 GiB; 11 columns, rows of 3 projects interleaved) loaded with psql <c>\copy</c>
 /// by an admin into TimeFusion (streamed, all-or-nothing COPY; a 256 MiB buffer budget) and into PostgreSQL 15 (a table
 /// indexed on (project_id, timestamp)) in the same run: rows/s of each and the silo's peak resident memory.
 /// </summary>
 public static class BigCopyBenchmark
 {
-    private const string Columns = "project_id, id, timestamp, level, body";
+    // The issue's shape: 11 columns of otel_logs_and_spans, rows of 3 projects interleaved.
+    private const string Columns = "project_id, id, timestamp, level, body, name, kind, status_code, duration, context___trace_id, resource___service___name";
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var gib = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 1.0;
+        var gib = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? double.Parse(args[0], CultureInfo.InvariantCulture) : 1.0;
+        // --silo-dll: the deployment form (a platform publish: ReadyToRun, tiered compilation off) instead of this build.
+        if (new BenchArgs(args).Get("silo-dll") is { } siloDll) SiloProcess.DefaultSiloDll = Path.GetFullPath(siloDll);
         var root = Path.Combine(Path.GetTempPath(), "tf-bigcopy-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         try
@@ -36,7 +39,8 @@ public static class BigCopyBenchmark
             await using (var pg = await PostgresPeer.StartAsync())
             {
                 pgVersion = pg.Version;
-                await pg.ExecuteAsync("CREATE TABLE otel (project_id text NOT NULL, id text NOT NULL, timestamp timestamptz NOT NULL, level text, body jsonb)");
+                await pg.ExecuteAsync("CREATE TABLE otel (project_id text NOT NULL, id text NOT NULL, timestamp timestamptz NOT NULL, level text, body jsonb, " +
+                    "name text, kind text, status_code text, duration bigint, context___trace_id text, resource___service___name text)");
                 await pg.ExecuteAsync("CREATE INDEX ON otel (project_id, timestamp)");
                 await PsqlAsync($"host=127.0.0.1 port={pg.Port} user=bench dbname=postgres", null, $@"\copy otel ({Columns}) from '{warm}' with (format csv)");
                 var clock = Stopwatch.StartNew();
@@ -101,7 +105,10 @@ public static class BigCopyBenchmark
                 .Append(start.AddTicks(rows * 10_000).ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)).Append("+00,")
                 .Append((rows % 7) switch { 0 => "ERROR", 1 => "WARN", _ => "INFO" })
                 .Append(",\"\"\"request ").Append(rows).Append(" handled by service-").Append(rows % 17)
-                .Append(" in ").Append(rows % 997).Append(" ms; user agent Mozilla/5.0 (X11; Linux x86_64) path /api/v1/items\"\"\"\n"); // body is JSON: a JSON string
+                .Append(" in ").Append(rows % 997).Append(" ms; user agent Mozilla/5.0 (X11; Linux x86_64) path /api/v1/items\"\"\"") // body is JSON: a JSON string
+                .Append(",GET /api/v1/items/").Append(rows % 101).Append(",SPAN_KIND_SERVER,").Append(rows % 13 == 0 ? "STATUS_CODE_ERROR" : "STATUS_CODE_OK")
+                .Append(',').Append(rows % 1_000_003 * 1000).Append(',').Append((rows * 2654435761L).ToString("x16", CultureInfo.InvariantCulture))
+                .Append(",service-").Append(rows % 17).Append('\n');
             writer.Write(line);
             written += line.Length;
             rows++;
