@@ -43,6 +43,23 @@ public sealed class TableGrain(
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await ActivateAsync();
+        }
+        catch (Exception e) when (TimeFusion.Hosting.ExceptionTranslationFilter.Translate(e) is { } translated)
+        {
+            // An activation's failure reaches the caller as Orleans' rejection, past the call filters, and only types
+            // Orleans can serialize cross silos: a takeover whose ownership commit lost to the previous owner's last
+            // commit (DeltaConcurrentCommitException) reached a client on another silo as a codec failure, XX000.
+            // Translated here it is the retryable SQLSTATE it stands for (40001).
+            logger.LogWarning(e, "Table grain {Key} could not activate on this silo", this.GetPrimaryKeyString());
+            throw translated;
+        }
+    }
+
+    private async Task ActivateAsync()
+    {
         var (project, table) = TableGrainKey.Parse(this.GetPrimaryKeyString());
         var definition = (await GrainFactory.GetGrain<ICatalogGrain>(0).ListTablesAsync()).FirstOrDefault(t => t.Name == table)
             ?? throw new SchemaException($"table '{table}' does not exist");
