@@ -7,9 +7,10 @@ namespace TimeFusion.Bench.Cluster;
 
 /// <summary>
 /// <c>cluster [--seconds 15] [--writers 6] [--projects 24] [--batch 200] [--runs 3] [--repeat 9] [--warm-seconds 5]
-/// [--warm-queries 5] [--env NAME=VALUE]… [--set Area:Key=VALUE]… [--silo-dll PATH]</c>: the same ingest and dashboard queries over psql's protocol (Npgsql) against one silo
+/// [--warm-queries 5] [--env NAME=VALUE]… [--set Area:Key=VALUE]… [--also-three Area:Key=VALUE]… [--silo-dll PATH]</c>: the same ingest and dashboard queries over psql's protocol (Npgsql) against one silo
 /// and against three silos in cluster mode on one Azurite, on this machine's cores, so the ratio shows what the cluster
-/// costs (target ≤ 1.2×). Writers spread their connections over the silos and their rows over the projects (one table
+/// costs (target ≤ 1.2×); each <c>--also-three</c> setting adds a third configuration, three silos with that setting, measured in
+/// the same runs (e.g. <c>Execution:GroupGrainCallsBySilo=false</c>, the per-grain fan-out). Writers spread their connections over the silos and their rows over the projects (one table
 /// grain each, placed by Orleans); the queries fan out over every project.
 /// </summary>
 /// <remarks>
@@ -56,46 +57,58 @@ public static class ClusterBenchmark
                           (environment.Count > 0 ? "; silo environment " + string.Join(' ', environment.Select(p => $"{p.Key}={p.Value}")) : "") +
                           (extra.Count > 0 ? "; settings " + string.Join(' ', extra.Select(p => $"{p.Key}={p.Value}")) : "") +
                           "; silo " + SiloProcess.SiloDll);
+        // Each run measures 1 silo, 3 silos, and 3 silos with each --also-three setting (e.g. the per-grain fan-out,
+        // Execution:GroupGrainCallsBySilo=false): side by side, under the same load.
+        var configurations = new List<(string Label, int Silos, IReadOnlyDictionary<string, string> Settings)>
+        {
+            ("1 silo", 1, extra), ("3 silos", 3, extra),
+        };
+        foreach (var (key, value) in Pairs(args, "--also-three"))
+            configurations.Add(($"3 silos, {key}={value}", 3, new Dictionary<string, string>(extra) { [key] = value }));
         await using var azurite = await AzuriteProcess.StartAsync();
-        var results = new List<(Measurement One, Measurement Three)>();
+        var results = new List<Dictionary<string, Measurement>>();
         for (var run = 0; run < runs; run++)
         {
-            // Alternate which goes first, so a trend in the machine's load does not favour one configuration.
-            var order = run % 2 == 0 ? new[] { 1, 3 } : [3, 1];
-            var pair = new Dictionary<int, Measurement>();
-            foreach (var silos in order)
+            // Alternate the order, so a trend in the machine's load does not favour one configuration.
+            var order = run % 2 == 0 ? configurations : Enumerable.Reverse(configurations).ToList();
+            var measured = new Dictionary<string, Measurement>();
+            foreach (var (label, silos, settings) in order)
             {
-                var m = await RunOnceAsync(azurite, silos, seconds, writers, projects, batch, repeat, warmSeconds, warmQueries, environment, extra);
-                pair[silos] = m;
-                Console.WriteLine($"run {run + 1}, {silos} silo(s): {m.RowsPerSecond:N0} rows/s, silo CPU {m.SiloCpuUsPerRow:N0} µs/row, Azurite CPU {m.AzuriteCpuUsPerRow:N0} µs/row; " +
+                var m = await RunOnceAsync(azurite, silos, seconds, writers, projects, batch, repeat, warmSeconds, warmQueries, environment, settings);
+                measured[label] = m;
+                Console.WriteLine($"run {run + 1}, {label}: {m.RowsPerSecond:N0} rows/s, silo CPU {m.SiloCpuUsPerRow:N0} µs/row, Azurite CPU {m.AzuriteCpuUsPerRow:N0} µs/row; " +
                                   $"idle after {m.QuiesceSeconds:F1} s; queries median ms {Join(m.QueryMs)}, silo CPU ms/query {Join(m.QuerySiloCpuMs)}; load average {LoadAverage()}");
             }
-            results.Add((pair[1], pair[3]));
+            results.Add(measured);
         }
 
-        Console.WriteLine();
-        Console.WriteLine("Per run (ratio = 3 silos ÷ 1 silo, time or CPU; for ingest rows/s of 1 ÷ 3):");
-        Console.WriteLine("| run | rows/s 1 / 3 | ingest ratio | silo CPU µs/row 1 / 3 (ratio) | " + string.Join(" | ", Queries.Select((_, i) => $"query {i + 1} ms 1 / 3 (ratio) | query {i + 1} silo CPU ms 1 / 3 (ratio)")) + " |");
-        Console.WriteLine("|---|---|---|---|" + string.Concat(Queries.Select(_ => "---|---|")));
-        for (var run = 0; run < runs; run++)
+        foreach (var (label, _, _) in configurations.Skip(1))
         {
-            var (one, three) = results[run];
-            Console.WriteLine($"| {run + 1} | {one.RowsPerSecond:N0} / {three.RowsPerSecond:N0} | {one.RowsPerSecond / three.RowsPerSecond:F2}× | " +
-                              $"{one.SiloCpuUsPerRow:N0} / {three.SiloCpuUsPerRow:N0} ({three.SiloCpuUsPerRow / one.SiloCpuUsPerRow:F2}×) | " +
-                              string.Join(" | ", Queries.Select((_, i) =>
-                                  $"{one.QueryMs[i]:N0} / {three.QueryMs[i]:N0} ({three.QueryMs[i] / one.QueryMs[i]:F2}×) | " +
-                                  $"{one.QuerySiloCpuMs[i]:N0} / {three.QuerySiloCpuMs[i]:N0} ({three.QuerySiloCpuMs[i] / one.QuerySiloCpuMs[i]:F2}×)")) + " |");
-        }
+            Console.WriteLine();
+            Console.WriteLine($"Per run, {label} against 1 silo (ratio = 3 silos ÷ 1 silo, time or CPU; for ingest rows/s of 1 ÷ 3):");
+            Console.WriteLine("| run | rows/s 1 / 3 | ingest ratio | silo CPU µs/row 1 / 3 (ratio) | " + string.Join(" | ", Queries.Select((_, i) => $"query {i + 1} ms 1 / 3 (ratio) | query {i + 1} silo CPU ms 1 / 3 (ratio)")) + " |");
+            Console.WriteLine("|---|---|---|---|" + string.Concat(Queries.Select(_ => "---|---|")));
+            for (var run = 0; run < runs; run++)
+            {
+                var (one, three) = (results[run]["1 silo"], results[run][label]);
+                Console.WriteLine($"| {run + 1} | {one.RowsPerSecond:N0} / {three.RowsPerSecond:N0} | {one.RowsPerSecond / three.RowsPerSecond:F2}× | " +
+                                  $"{one.SiloCpuUsPerRow:N0} / {three.SiloCpuUsPerRow:N0} ({three.SiloCpuUsPerRow / one.SiloCpuUsPerRow:F2}×) | " +
+                                  string.Join(" | ", Queries.Select((_, i) =>
+                                      $"{one.QueryMs[i]:N0} / {three.QueryMs[i]:N0} ({three.QueryMs[i] / one.QueryMs[i]:F2}×) | " +
+                                      $"{one.QuerySiloCpuMs[i]:N0} / {three.QuerySiloCpuMs[i]:N0} ({three.QuerySiloCpuMs[i] / one.QuerySiloCpuMs[i]:F2}×)")) + " |");
+            }
 
-        Console.WriteLine();
-        Console.WriteLine($"Summary over {runs} run(s): median ratio (min–max), target ≤ 1.2×:");
-        Summary("ingest wall (rows/s 1 ÷ 3)", results.Select(r => r.One.RowsPerSecond / r.Three.RowsPerSecond));
-        Summary("ingest silo CPU per row (3 ÷ 1)", results.Select(r => r.Three.SiloCpuUsPerRow / r.One.SiloCpuUsPerRow));
-        for (var q = 0; q < Queries.Length; q++)
-        {
-            var i = q;
-            Summary($"query {q + 1} wall (3 ÷ 1)", results.Select(r => r.Three.QueryMs[i] / r.One.QueryMs[i]));
-            Summary($"query {q + 1} silo CPU (3 ÷ 1)", results.Select(r => r.Three.QuerySiloCpuMs[i] / r.One.QuerySiloCpuMs[i]));
+            Console.WriteLine();
+            Console.WriteLine($"Summary over {runs} run(s), {label}: median ratio (min–max), target ≤ 1.2×:");
+            var pairs = results.Select(r => (One: r["1 silo"], Three: r[label])).ToList();
+            Summary("ingest wall (rows/s 1 ÷ 3)", pairs.Select(r => r.One.RowsPerSecond / r.Three.RowsPerSecond));
+            Summary("ingest silo CPU per row (3 ÷ 1)", pairs.Select(r => r.Three.SiloCpuUsPerRow / r.One.SiloCpuUsPerRow));
+            for (var q = 0; q < Queries.Length; q++)
+            {
+                var i = q;
+                Summary($"query {q + 1} wall (3 ÷ 1)", pairs.Select(r => r.Three.QueryMs[i] / r.One.QueryMs[i]));
+                Summary($"query {q + 1} silo CPU (3 ÷ 1)", pairs.Select(r => r.Three.QuerySiloCpuMs[i] / r.One.QuerySiloCpuMs[i]));
+            }
         }
         return 0;
     }

@@ -23,7 +23,8 @@ namespace TimeFusion.Grains;
 /// </remarks>
 [StatelessWorker, Reentrant]
 public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runner, MergeExecutor duckdb, IHostApplicationLifetime lifetime,
-    StatementCancellations cancellations, Microsoft.Extensions.Options.IOptions<ExecutionOptions> executionOptions, ILogger<QueryGatewayGrain> logger)
+    StatementCancellations cancellations, Microsoft.Extensions.Options.IOptions<ExecutionOptions> executionOptions, TableGrainLocations locations,
+    ILogger<QueryGatewayGrain> logger)
     : Grain, IQueryGatewayGrain
 {
     private readonly ExecutionOptions _execution = executionOptions.Value;
@@ -149,7 +150,7 @@ public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runne
     {
         // The server stopping interrupts the statement too: grain deactivation would otherwise wait for it.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
-        using var result = await runner.RunAsync(plan, (g, s, t, l, c) => RunOnGrainAsync(g, s, t, l, plan.TimeZone, c), stop.Token);
+        using var result = await runner.RunAsync(plan, (g, s, t, l, c) => RunOnGrainAsync(g, s, t, l, plan.TimeZone, c), RoutingFor(plan), stop.Token);
         // JSON results are typed by the plan: DuckDB exports JSON as plain utf8.
         return ArrowBatches.FromIpc(ArrowIpc.Write(ArrowJsonFields.Mark(result.Schema, plan.JsonColumns), result.Batches));
     }
@@ -217,9 +218,31 @@ public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runne
     private async Task<QueryBatches> RunOnGrainAsync(TableId grain, string sql, TimeRange time, long? newestFirstLimit, string? timeZone,
         CancellationToken cancellationToken)
     {
-        var reply = await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(grain.Project, grain.Table))
-            .QueryAsync(new GrainQuery(sql, time.MinMicros, time.MaxMicros, newestFirstLimit) { TimeZone = timeZone }, cancellationToken);
-        return new QueryBatches(reply.Schema, reply.Batches);
+        var key = TableGrainKey.Format(grain.Project, grain.Table);
+        var answer = await GrainFactory.GetGrain<ITableGrain>(key)
+            .QueryPartAsync(new GrainQuery(sql, time.MinMicros, time.MaxMicros, newestFirstLimit) { TimeZone = timeZone }, cancellationToken);
+        locations.Note(key, answer.Silo);
+        return new QueryBatches(answer.Rows.Schema, answer.Rows.Batches);
+    }
+
+    /// <summary>
+    /// The fan-out's grouping (<see cref="ExecutionOptions.GroupGrainCallsBySilo"/>): the parts of grains last seen on
+    /// the same other silo go to that silo's <see cref="ISiloQueryGrain"/> in one call; null when it is off.
+    /// </summary>
+    private GrainCallRouting? RoutingFor(QueryPlan plan) => _execution.GroupGrainCallsBySilo
+        ? new GrainCallRouting(RemoteSiloOf, (silo, parts, c) => RunOnSiloAsync(silo, parts, plan.TimeZone, c))
+        : null;
+
+    private string? RemoteSiloOf(TableId grain) =>
+        locations.SiloOf(TableGrainKey.Format(grain.Project, grain.Table)) is { } silo && silo != RuntimeIdentity ? silo : null;
+
+    private async Task<IReadOnlyList<QueryBatches>> RunOnSiloAsync(string silo, IReadOnlyList<GrainPart> parts, string? timeZone, CancellationToken cancellationToken)
+    {
+        var requests = parts.Select(p => new GrainQueryPart(TableGrainKey.Format(p.Grain.Project, p.Grain.Table),
+            new GrainQuery(p.Sql, p.Time.MinMicros, p.Time.MaxMicros, p.NewestFirstLimit) { TimeZone = timeZone })).ToList();
+        var answers = await GrainFactory.GetGrain<ISiloQueryGrain>(silo).QueryPartsAsync(requests, cancellationToken);
+        for (var i = 0; i < answers.Count && i < requests.Count; i++) locations.Note(requests[i].GrainKey, answers[i].Silo);
+        return answers.Select(a => new QueryBatches(a.Rows.Schema, a.Rows.Batches)).ToList();
     }
 
     /// <inheritdoc />

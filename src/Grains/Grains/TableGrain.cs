@@ -39,10 +39,29 @@ public sealed class TableGrain(
     private LocalTableWriters.Writer? _localWriter;
     private bool _localWriterClosed; // this activation is dropping, reopening or deactivating: never offered again
 
-    private TableEngine Engine => _engine ?? throw new InvalidOperationException("table grain is not active");
+    // A call that reaches the grain while it closes (deactivating for a hand-over, or after its activation failed):
+    // ObjectDisposedException is what callers retry (40003), where an InvalidOperationException would be XX000.
+    private TableEngine Engine => _engine ?? throw new ObjectDisposedException(nameof(TableGrain), "the table is closed here (moving between silos)");
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ActivateAsync();
+        }
+        catch (Exception e) when (TimeFusion.Hosting.ExceptionTranslationFilter.Translate(e) is { } translated)
+        {
+            // An activation's failure reaches the caller as Orleans' rejection, past the call filters, and only types
+            // Orleans can serialize cross silos: a takeover whose ownership commit lost to the previous owner's last
+            // commit (DeltaConcurrentCommitException) reached a client on another silo as a codec failure, XX000.
+            // Translated here it is the retryable SQLSTATE it stands for (40001).
+            logger.LogWarning(e, "Table grain {Key} could not activate on this silo", this.GetPrimaryKeyString());
+            throw translated;
+        }
+    }
+
+    private async Task ActivateAsync()
     {
         var (project, table) = TableGrainKey.Parse(this.GetPrimaryKeyString());
         var definition = (await GrainFactory.GetGrain<ICatalogGrain>(0).ListTablesAsync()).FirstOrDefault(t => t.Name == table)
@@ -276,6 +295,10 @@ public sealed class TableGrain(
             snapshot.Dispose();
         }
     }
+
+    /// <inheritdoc />
+    public async Task<GrainQueryAnswer> QueryPartAsync(GrainQuery query, CancellationToken cancellationToken = default) =>
+        new(await QueryAsync(query, cancellationToken), RuntimeIdentity);
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ArrowBatches> QueryStreamAsync(GrainQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)

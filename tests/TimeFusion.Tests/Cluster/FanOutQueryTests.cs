@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Microsoft.Extensions.DependencyInjection;
 using TimeFusion.Grains;
 using TimeFusion.Tables;
 using TimeFusion.Tests.Engine;
@@ -80,6 +81,39 @@ public sealed class FanOutQueryTests(ThreeSiloCluster fixture) : IClassFixture<T
             .Select(i => (((StringArray)b.Column(0)).GetString(i), ((Int64Array)b.Column(1)).GetValue(i)!.Value))).ToList();
         Assert.Equal([("ta", 30L), ("tb", 20L), ("tc", 10L)], counts);
     }
+
+    [Fact]
+    public async Task The_grains_of_another_silo_get_their_parts_in_one_call_there_and_the_answer_stays_the_same()
+    {
+        // 12 table grains placed at random over 3 silos: several share a silo other than the gateway's.
+        var projects = Enumerable.Range(0, 12).Select(i => $"sg{i:D2}").ToList();
+        foreach (var (project, i) in projects.Select((p, i) => (p, i)))
+            await Gateway.InsertAsync(project, OtelLogsAndSpans.TableName, EngineTestKit.OtelRows(10 + i, project), Caller.ForProject(project));
+        var sql = "SELECT project_id, count(*) AS n, max(duration) AS longest FROM otel_logs_and_spans WHERE project_id IN ("
+                  + string.Join(", ", projects.Select(p => $"'{p}'")) + ") GROUP BY 1 ORDER BY 1";
+        var expected = projects.Select((p, i) => (p, 10L + i, 1000L + 9 + i)).ToList();
+
+        // The first run calls each grain and learns where it lives.
+        Assert.Equal(expected, PerProject(await Gateway.QueryAsync(sql, Caller.Admin())));
+        var gatewaySilo = fixture.Cluster.Silos[0];
+        var locations = gatewaySilo.ServiceProvider.GetRequiredService<TableGrainLocations>();
+        var elsewhere = projects.Select(p => locations.SiloOf(TableGrainKey.Format(p, OtelLogsAndSpans.TableName)))
+            .Where(s => s is not null && s != gatewaySilo.SiloAddress.ToString()).GroupBy(s => s).Max(g => g.Count());
+        Assert.True(elsewhere >= 2, "no two of 12 table grains share another silo");
+
+        // The next runs send those grains' parts to their silo's SiloQueryGrain, in one call each: the same answer.
+        Assert.Equal(expected, PerProject(await Gateway.QueryAsync(sql, Caller.Admin())));
+        Assert.True(await SiloQueryActivationsAsync() > 0, "no SiloQueryGrain ran the parts");
+        Assert.Equal(expected, PerProject(await Gateway.QueryAsync(sql, Caller.Admin())));
+    }
+
+    private async Task<int> SiloQueryActivationsAsync() =>
+        (await fixture.Client.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics())
+        .Where(s => s.GrainType.Contains(nameof(SiloQueryGrain), StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+
+    private static List<(string Project, long N, long Longest)> PerProject(ArrowBatches result) =>
+        result.Batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(i => (((StringArray)b.Column(0)).GetString(i),
+            ((Int64Array)b.Column(1)).GetValue(i)!.Value, ((Int64Array)b.Column(2)).GetValue(i)!.Value))).ToList();
 
     private static IEnumerable<(string Service, long N, long Longest, double Mean)> Rows(ArrowBatches result)
     {

@@ -114,7 +114,23 @@ public sealed class ClusterSiloProcess : IAsyncDisposable
         {
             if (_log.Length > 256 * 1024) _log.Remove(0, 128 * 1024);
             _log.AppendLine(line);
+            // Warnings and errors (with their exception lines) are kept apart: the rolling log may have lost them by the
+            // time a test wants to show what a client's error was.
+            if (line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))
+                _inProblem = true;
+            else if (line.Length > 0 && !char.IsWhiteSpace(line[0]))
+                _inProblem = false;
+            if (_inProblem && _problems.Length < 1024 * 1024) _problems.AppendLine(line);
         }
+    }
+
+    private readonly StringBuilder _problems = new();
+    private bool _inProblem;
+
+    /// <summary>Every warning and error the silo logged (up to 1 MiB), each with its exception lines.</summary>
+    public string Problems()
+    {
+        lock (_log) return _problems.ToString();
     }
 
     /// <summary>What the silo printed (the recent part).</summary>

@@ -69,6 +69,60 @@ public sealed class OwnershipFencingTests(AzuriteFixture azurite)
         Assert.Equal((175L, 175L), await CountAsync(third, servicesC.Objects));
     }
 
+    [Fact]
+    public async Task Writes_in_flight_on_the_previous_owner_while_a_new_owner_takes_over_are_refused_only_retryably()
+    {
+        using var directory = new TempDirectory();
+        var tables = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
+        var wal = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
+        await tables.CreateAsync();
+        await wal.CreateAsync();
+        var options = new EngineOptions { FenceOwnership = true };
+        options.Flush.StagingDirectory = Path.Combine(directory.Path, "staging");
+        await using var siloA = BufferDatabase.Open(SmallBuffer());
+        await using var siloB = BufferDatabase.Open(SmallBuffer());
+        EngineServices On(BufferDatabase buffer, string cache) => new(buffer,
+            new AzureBlobObjectStore(tables, "svc", new LocalFileCache(Path.Combine(directory.Path, cache))),
+            new AzureAppendBlobWalStorage(wal, "svc"), options);
+
+        var old = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, On(siloA, "a"));
+        await old.InsertAsync(EngineTestKit.Rows("first", 10));
+        // Writers and flushes keep going on the old owner while the new one opens the table (as a thawed silo's do).
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        var writers = Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                try
+                {
+                    if (w == 0) await old.FlushAsync();
+                    else await old.InsertAsync(EngineTestKit.Rows($"w{w}-{n}", 5));
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);
+                    if (old.IsFaulted && failures.Count > 30) return;
+                }
+            }
+        })).ToList();
+        await using (var next = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, On(siloB, "b")))
+        {
+            // Polled: the old owner's writers run into the new owner's lease and commit.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!old.IsFaulted && DateTime.UtcNow < deadline) await Task.Delay(20);
+            stop.Cancel();
+            await Task.WhenAll(writers);
+        }
+        await old.DisposeAsync();
+
+        Assert.True(old.IsFaulted, "the previous owner was never fenced");
+        Assert.NotEmpty(failures);
+        var unretryable = failures.Where(e => ExceptionTranslationFilter.Translate(e) is not { IsRetryable: true })
+            .Select(e => $"{e.GetType().Name}: {e.Message}").Distinct().ToList();
+        Assert.True(unretryable.Count == 0, "refused without a retryable SQLSTATE: " + string.Join(" | ", unretryable));
+    }
+
     private static BufferOptions SmallBuffer() => new() { MemoryLimitBytes = 256L << 20, SoftLimitBytes = 64L << 20, HardLimitBytes = 128L << 20, Threads = 1 };
 
     private static string? SqlStateOf(Exception e) => ExceptionTranslationFilter.Translate(e)?.SqlState;

@@ -72,6 +72,13 @@ public interface ITableGrain : IGrainWithStringKey
     Task<ArrowBatches> QueryAsync(GrainQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// <see cref="QueryAsync"/>, answered with the silo this grain runs on: what a fan-out over several grains uses, so
+    /// the gateway can send the grains of one silo their parts together (<see cref="ISiloQueryGrain"/>).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<GrainQueryAnswer> QueryPartAsync(GrainQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Runs this grain's part of a query over a consistent snapshot and streams its result: the first element carries
     /// the schema and no rows, each later one a batch of rows (bounded by <c>TimeFusion:Execution:StreamBatchBytes</c>).
     /// The grain computes a batch only when the caller asks for the next one (backpressure), so it holds one batch

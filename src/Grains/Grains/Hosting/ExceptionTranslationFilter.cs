@@ -53,6 +53,13 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
         DeltaUnsupportedFeatureException d => new(SqlState.FeatureNotSupported, d.Message),
         DeltaException d => new(SqlState.InternalError, d.Message),
         IOException io => new(SqlState.IoError, io.Message, isRetryable: true),
+        // Storage requests the engine does not classify itself (Azure answering 5xx or not at all, while silos come and
+        // go and Azure or Azurite is loaded): transient for the client, and the response's text (URLs, request ids)
+        // stays in the log.
+        Azure.RequestFailedException r => new(SqlState.IoError, $"a storage request failed (status {r.Status}); retry the statement", isRetryable: true),
+        System.Net.Http.HttpRequestException => new(SqlState.IoError, "a storage request failed (no response); retry the statement", isRetryable: true),
+        // Several failures at once (parallel storage calls): the first one that has a translation speaks for them.
+        AggregateException a => a.Flatten().InnerExceptions.Select(Translate).FirstOrDefault(t => t is not null),
         // A silo died, stopped or was declared dead while the call ran: Orleans re-places the grain on the next call.
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException =>
             new(SqlState.StatementCompletionUnknown, "the silo holding a table became unavailable; the statement may or may not have been applied", isRetryable: true),

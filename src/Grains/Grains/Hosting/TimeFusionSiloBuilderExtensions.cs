@@ -90,6 +90,9 @@ public static class TimeFusionSiloBuilderExtensions
         services.TryAddSingleton(sp => new SnapshotQueryExecutor(sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new MergeExecutor(sp.GetRequiredService<BufferDatabase>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
         services.TryAddSingleton(sp => new PlanRunner(sp.GetRequiredService<MergeExecutor>(), sp.GetRequiredService<IOptions<ExecutionOptions>>().Value));
+        // A fan-out's parts for the grains of one other silo go there in one call (SiloQueryGrain, pinned to its silo).
+        services.TryAddSingleton<TimeFusion.Grains.TableGrainLocations>();
+        services.AddPlacementDirector<TimeFusion.Grains.Placement.SiloPinnedPlacement, TimeFusion.Grains.Placement.SiloPinnedPlacementDirector>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, ExceptionTranslationFilter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, ExternalClientFilter>());
         return silo;

@@ -98,6 +98,13 @@ public sealed class ExecutionOptions
     /// </summary>
     public long NewestFirstGatherRows { get; set; } = 10_000;
 
+    /// <summary>
+    /// A fan-out sends the parts of the table grains that live on the same other silo in one call to that silo (which
+    /// runs them on its grains and answers with all of them), instead of one call per grain: fewer round trips between
+    /// processes. false: one call per grain wherever it lives.
+    /// </summary>
+    public bool GroupGrainCallsBySilo { get; set; } = true;
+
     /// <summary>The configuration key of <see cref="StatementMemoryBytes"/>, named in the errors it causes.</summary>
     public const string StatementMemorySetting = "TimeFusion:Execution:StatementMemoryBytes";
 

@@ -30,7 +30,15 @@ public sealed class PlanRunner
 
     /// <summary>Runs <paramref name="plan"/>, calling grains through <paramref name="runOnGrain"/>. The caller owns the result.</summary>
     /// <exception cref="QueryExecutionException">A grain or the merge failed.</exception>
-    public async Task<QueryBatches> RunAsync(QueryPlan plan, GrainQueryRunner runOnGrain, CancellationToken cancellationToken)
+    public Task<QueryBatches> RunAsync(QueryPlan plan, GrainQueryRunner runOnGrain, CancellationToken cancellationToken) =>
+        RunAsync(plan, runOnGrain, null, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="plan"/>, calling grains through <paramref name="runOnGrain"/>, or — a fan-out's grains that
+    /// <paramref name="routing"/> places together on another silo — a call per silo. The caller owns the result.
+    /// </summary>
+    /// <exception cref="QueryExecutionException">A grain or the merge failed.</exception>
+    public async Task<QueryBatches> RunAsync(QueryPlan plan, GrainQueryRunner runOnGrain, GrainCallRouting? routing, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(runOnGrain);
@@ -47,27 +55,27 @@ public sealed class PlanRunner
             case PlanKind.PartialAggregate:
             {
                 var scan = plan.Scans[0];
-                var calls = scan.Grains.Select(g => new Call(QueryPlan.PartialsRelation, g, plan.GrainSql!, scan.Time, null)).ToList();
-                return await FanOutAndMergeAsync(plan.MergeSql!, calls, [(QueryPlan.PartialsRelation, scan.Table, plan.GrainSql!)], runOnGrain, plan.TimeZone,
+                var calls = scan.Grains.Select(g => new Call(QueryPlan.PartialsRelation, new GrainPart(g, plan.GrainSql!, scan.Time, null))).ToList();
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, [(QueryPlan.PartialsRelation, scan.Table, plan.GrainSql!)], runOnGrain, routing, plan.TimeZone,
                     "partial aggregates", cancellationToken).ConfigureAwait(false);
             }
             case PlanKind.RowShipping:
             {
-                var calls = plan.Scans.SelectMany(s => s.Grains.Select(g => new Call(s.RelationName, g, s.ScanSql!, s.Time, s.NewestFirstLimit))).ToList();
+                var calls = plan.Scans.SelectMany(s => s.Grains.Select(g => new Call(s.RelationName, new GrainPart(g, s.ScanSql!, s.Time, s.NewestFirstLimit)))).ToList();
                 var relations = plan.Scans.Select(s => (s.RelationName, s.Table, s.ScanSql!)).ToList();
                 var what = plan.NewestFirstLimit is { } n ? $"the newest {n} rows of each grain" : "rows shipped by the grains";
-                return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, plan.TimeZone, what, cancellationToken).ConfigureAwait(false);
+                return await FanOutAndMergeAsync(plan.MergeSql!, calls, relations, runOnGrain, routing, plan.TimeZone, what, cancellationToken).ConfigureAwait(false);
             }
             default:
                 throw new QueryExecutionException(SqlState.FeatureNotSupported, $"plan kind {plan.Kind} cannot run");
         }
     }
 
-    private readonly record struct Call(string Relation, TableId Grain, string Sql, TimeRange Time, long? NewestFirstLimit);
+    private readonly record struct Call(string Relation, GrainPart Part);
 
     private async Task<QueryBatches> FanOutAndMergeAsync(string mergeSql, List<Call> calls,
-        List<(string Relation, TableSchema Table, string GrainSql)> relations, GrainQueryRunner runOnGrain, string? timeZone, string what,
-        CancellationToken cancellationToken)
+        List<(string Relation, TableSchema Table, string GrainSql)> relations, GrainQueryRunner runOnGrain, GrainCallRouting? routing, string? timeZone,
+        string what, CancellationToken cancellationToken)
     {
         var memory = new StatementMemory(_options.StatementMemoryBytes);
         var held = $"{what} gathered at the gateway from {calls.Count} grains";
@@ -75,47 +83,50 @@ public sealed class PlanRunner
         var shapes = new List<QueryBatches>();
         try
         {
-            using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var slots = new SemaphoreSlim(_options.MaxConcurrentGrainCalls);
-            var tasks = calls.Select(async (call, i) =>
+            // Counts a part against the statement's memory and keeps it; a part over the limit is freed at once.
+            void Keep(int call, QueryBatches part)
             {
-                await slots.WaitAsync(failFast.Token).ConfigureAwait(false);
                 try
                 {
-                    var part = await runOnGrain(call.Grain, call.Sql, call.Time, call.NewestFirstLimit, failFast.Token).ConfigureAwait(false);
-                    try
-                    {
-                        memory.Charge(BytesOf(part), held);
-                    }
-                    catch
-                    {
-                        part.Dispose();
-                        throw;
-                    }
-                    results[i] = part;
+                    memory.Charge(BytesOf(part), held);
                 }
                 catch
                 {
-                    failFast.Cancel();
+                    part.Dispose();
                     throw;
+                }
+                results[call] = part;
+            }
+
+            // Each group is one call in flight: a grain's part, or the parts of the grains of one other silo.
+            var groups = Group(calls, routing);
+            await FailFastCalls.RunAsync(groups.Count, _options.MaxConcurrentGrainCalls, async (g, token) =>
+            {
+                var (silo, members) = groups[g];
+                if (silo is null)
+                {
+                    var part = calls[members[0]].Part;
+                    Keep(members[0], await runOnGrain(part.Grain, part.Sql, part.Time, part.NewestFirstLimit, token).ConfigureAwait(false));
+                    return;
+                }
+                var answers = await routing!.RunOnSilo(silo, members.Select(i => calls[i].Part).ToList(), token).ConfigureAwait(false);
+                var kept = 0;
+                try
+                {
+                    if (answers.Count != members.Count)
+                        throw new QueryExecutionException(SqlState.InternalError, $"a silo answered {answers.Count} of {members.Count} grains' parts");
+                    while (kept < answers.Count)
+                    {
+                        var k = kept++;
+                        Keep(members[k], answers[k]);
+                    }
                 }
                 finally
                 {
-                    slots.Release();
+                    // What was not kept (over the memory limit, or a short answer) is freed here.
+                    for (var k = kept; k < answers.Count; k++) answers[k].Dispose();
                 }
-            }).ToList();
-            try
-            {
-                await Task.WhenAll(tasks).ConfigureAwait(false);
-            }
-            catch when (!cancellationToken.IsCancellationRequested)
-            {
-                // Report the failure that cancelled the others, not one of the cancellations it caused.
-                var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException);
-                if (first is not null)
-                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
-                throw;
-            }
+            }, cancellationToken).ConfigureAwait(false);
 
             var merged = new Dictionary<string, QueryBatches>(StringComparer.Ordinal);
             foreach (var (relation, table, grainSql) in relations)
@@ -142,6 +153,34 @@ public sealed class PlanRunner
             foreach (var r in results) r?.Dispose();
             foreach (var s in shapes) s.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The calls grouped for sending: calls to grains that <paramref name="routing"/> places on the same other silo go
+    /// together when there are two or more; every other call alone (silo null).
+    /// </summary>
+    private static List<(string? Silo, List<int> Members)> Group(List<Call> calls, GrainCallRouting? routing)
+    {
+        var groups = new List<(string? Silo, List<int> Members)>();
+        var bySilo = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < calls.Count; i++)
+        {
+            if (routing?.RemoteSiloOf(calls[i].Part.Grain) is { } silo)
+            {
+                if (!bySilo.TryGetValue(silo, out var members)) bySilo[silo] = members = [];
+                members.Add(i);
+            }
+            else
+            {
+                groups.Add((null, [i]));
+            }
+        }
+        foreach (var (silo, members) in bySilo)
+        {
+            if (members.Count > 1) groups.Add((silo, members));
+            else groups.Add((null, members));
+        }
+        return groups;
     }
 
     private static long BytesOf(QueryBatches result)
