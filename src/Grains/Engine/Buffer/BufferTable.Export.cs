@@ -119,9 +119,15 @@ public sealed partial class BufferTable
 
     /// <summary>
     /// Whether an export of ordered tail rows writes them with ParquetSharp's Arrow writer (<see cref="TailParquetWriter"/>)
-    /// rather than DuckDB's COPY (benchmarks and equivalence tests turn it off to compare).
+    /// rather than DuckDB's COPY (<see cref="BufferOptions.ArrowWriterExport"/>; benchmarks and equivalence tests set it to compare).
     /// </summary>
-    internal bool UseArrowWriter { get; set; } = true;
+    internal bool UseArrowWriter
+    {
+        get => _useArrowWriter ?? _db.Options.ArrowWriterExport;
+        set => _useArrowWriter = value;
+    }
+
+    private bool? _useArrowWriter;
 
     /// <summary>Whether the last export wrote with ParquetSharp's Arrow writer (tests).</summary>
     internal bool LastExportUsedArrowWriter { get; private set; }

@@ -20,6 +20,12 @@ internal static class TailParquetWriter
     /// <summary>Rows per row group: DuckDB's <c>ROW_GROUP_SIZE</c> of the export.</summary>
     public const int RowGroupRows = 122_880;
 
+    /// <summary>Whether the writer encodes a row group's columns on several threads (benchmarks compare).</summary>
+    internal static bool UseThreads { get; set; } = true;
+
+    /// <summary>Whether the Delta statistics are gathered from the arrays (benchmarks measure their cost by turning it off).</summary>
+    internal static bool GatherStatistics { get; set; } = true;
+
     /// <summary>
     /// Whether <paramref name="batchSchema"/> (the tail's) holds <paramref name="schema"/>'s columns in order, each of
     /// the Arrow type <see cref="ColumnTypeMapping.ToArrow"/> gives it: then the written file has the column types the
@@ -66,7 +72,7 @@ internal static class TailParquetWriter
                 .MaxRowGroupLength(RowGroupRows)
                 .Build(); // footer statistics on, as DuckDB writes them: queries prune row groups with them
 
-            using var arrowProperties = new ArrowWriterPropertiesBuilder().UseThreads(true).Build();
+            using var arrowProperties = new ArrowWriterPropertiesBuilder().UseThreads(UseThreads).Build();
             foreach (var batch in batches)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -158,7 +164,8 @@ internal static class TailParquetWriter
                 foreach (var batch in _pending)
                 {
                     var array = batch.Column(_columns[c]);
-                    _stats[c].Add(array);
+                    if (GatherStatistics)
+                        _stats[c].Add(array);
                     arrays.Add(array);
                 }
                 _writer.WriteColumnChunk(new ChunkedArray(arrays));
