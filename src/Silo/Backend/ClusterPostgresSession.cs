@@ -223,7 +223,8 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
             ? schema.FieldsList.Where(f => f.Name is not (TableSchema.DateColumn or TableSchema.ProjectColumn)).ToList()
             : columns.Select(c => schema.GetFieldByName(c) ?? throw new PostgresErrorException(SqlState.UndefinedColumn,
                 $"column \"{c}\" of relation \"{name}\" does not exist")).ToList();
-        return new CopyTarget(name, new Schema(fields, null));
+        // Rows carrying project_id are gathered per project as they are parsed: each chunk then goes to one table grain.
+        return new CopyTarget(name, new Schema(fields, null), RouteColumn: fields.FindIndex(f => f.Name == TableSchema.ProjectColumn));
     }
 
     public async ValueTask<long> CopyInAsync(CopyTarget target, IAsyncEnumerable<RecordBatch> batches, CancellationToken cancellationToken)

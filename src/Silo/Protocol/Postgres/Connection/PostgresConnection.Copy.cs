@@ -25,6 +25,10 @@ internal sealed partial class PostgresConnection
         var target = await RunAsync(cancellation, ct => session.DescribeCopyTargetAsync(copy.Table!, copy.Columns, ct)).ConfigureAwait(false);
         var parser = CreateParser(copy, target);
         parser.UseSizeHint(_copySizeHint);
+        if (target.RouteColumn >= 0)
+        {
+            parser.RouteBy(target.RouteColumn);
+        }
         var columns = target.Schema.FieldsList.Count;
         _out.WriteCopyResponse((byte)'G', copy.Format == CopyFormat.Binary, columns);
         await FlushAsync().ConfigureAwait(false);

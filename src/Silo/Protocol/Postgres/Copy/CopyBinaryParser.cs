@@ -83,6 +83,7 @@ internal sealed class CopyBinaryParser(string table, Schema schema, TimeZoneInfo
             // Check the whole tuple is here before converting anything.
             var pos = 2;
             var complete = true;
+            var (routeAt, routeLength) = (0, -1);
             for (var i = 0; i < fieldCount; i++)
             {
                 if (rest.Length - pos < 4)
@@ -92,6 +93,10 @@ internal sealed class CopyBinaryParser(string table, Schema schema, TimeZoneInfo
                 }
                 var length = BinaryPrimitives.ReadInt32BigEndian(rest[pos..]);
                 pos += 4;
+                if (i == RouteColumn)
+                {
+                    (routeAt, routeLength) = (pos, length);
+                }
                 if (length < -1)
                 {
                     Line++;
@@ -117,6 +122,10 @@ internal sealed class CopyBinaryParser(string table, Schema schema, TimeZoneInfo
                 break;
             }
             Line++;
+            if (RouteColumn >= 0)
+            {
+                RouteRow(routeLength < 0 ? default : rest.Slice(routeAt, routeLength), isNull: routeLength < 0);
+            }
             pos = 2;
             for (var i = 0; i < fieldCount; i++)
             {

@@ -188,6 +188,10 @@ internal sealed class CopyCsvParser : CopyInParser
 
     private void ParseRecord(ReadOnlySpan<byte> record)
     {
+        if (RouteColumn >= 0)
+        {
+            RouteRecord(record);
+        }
         var pos = 0;
         for (var column = 0; column < Columns.Length; column++)
         {
@@ -202,7 +206,7 @@ internal sealed class CopyCsvParser : CopyInParser
                 value = SlowField(record, ref pos, out quoted);
             }
             pos++; // past the delimiter (or the end)
-            if (quoted ? _forceNull[column] && value.SequenceEqual(_null) : !_forceNotNull[column] && value.SequenceEqual(_null))
+            if (IsNull(column, value, quoted))
             {
                 AppendNull(column);
             }
@@ -216,6 +220,40 @@ internal sealed class CopyCsvParser : CopyInParser
             throw BadFormat("extra data after last expected column");
         }
     }
+
+    /// <summary>Routes the record by its routing field (a record too short for it is left to <see cref="ParseRecord"/>'s error).</summary>
+    private void RouteRecord(ReadOnlySpan<byte> record)
+    {
+        var pos = 0;
+        for (var column = 0; column <= RouteColumn; column++)
+        {
+            if (pos > record.Length)
+            {
+                return;
+            }
+            ReadOnlySpan<byte> value;
+            bool quoted;
+            if (!TryFastField(record, ref pos, out value, out quoted))
+            {
+                try
+                {
+                    value = SlowField(record, ref pos, out quoted);
+                }
+                catch (PostgresErrorException)
+                {
+                    return; // a malformed field: ParseRecord reports it (or an earlier one) as an unrouted parse would
+                }
+            }
+            pos++;
+            if (column == RouteColumn)
+            {
+                RouteRow(value, IsNull(column, value, quoted));
+            }
+        }
+    }
+
+    private bool IsNull(int column, ReadOnlySpan<byte> value, bool quoted) =>
+        quoted ? _forceNull[column] && value.SequenceEqual(_null) : !_forceNotNull[column] && value.SequenceEqual(_null);
 
     /// <summary>
     /// The common shapes, sliced straight from the record: an unquoted field without quotes, or one quoted part with

@@ -8,36 +8,91 @@ namespace TimeFusion.Silo.Protocol.Postgres.Copy;
 /// Turns the byte stream of a COPY FROM STDIN (CopyData payloads, split anywhere) into Arrow batches of the
 /// target schema. Complete rows are parsed as they arrive; an incomplete one waits for the next payload.
 /// A bad row fails the whole COPY with the line and column in the error's context.
+/// With <see cref="RouteBy"/>, rows are gathered into one batch per value of a routing column (a multi-tenant COPY's
+/// <c>project_id</c>) as they are parsed, so that every batch goes to one place whole and nothing splits it again.
 /// </summary>
 internal abstract class CopyInParser : ICopyDataSink, IDisposable
 {
     // The first piece taken to finish a split row: a few rows long (a longer row doubles it until it fits).
     private const int MinCarryPiece = 1024;
 
+    // Distinct routing values gathered at once; a further one cuts every pending batch first (bounded memory).
+    private const int MaxPartitions = 64;
+
     private readonly Schema _schema;
+    private readonly TimeZoneInfo _zone;
     private readonly int _batchRows;
     private readonly long _batchBytes;
     private readonly int _maxRowBytes;
     private readonly Queue<RecordBatch> _ready = new();
+    private readonly List<Partition> _partitions = [];
+    private Partition _current;
+    private long _pendingBytes;
 
     // The bytes of a row split across CopyData messages (and only those): complete rows are parsed straight from
     // each message's body, never copied.
     private byte[] _carry = [];
     private int _carryLength;
-    private int _rowsInBatch;
     private CopySizeHint? _sizeHint;
     private string? _sizeKey;
-    private long _bytesInBatch;
 
     protected CopyInParser(string table, Schema schema, TimeZoneInfo zone, int batchRows, long batchBytes, int maxRowBytes)
     {
         Table = table;
         _schema = schema;
+        _zone = zone;
         _batchRows = Math.Max(1, batchRows);
         _batchBytes = Math.Max(1, batchBytes);
         _maxRowBytes = maxRowBytes;
-        Columns = schema.FieldsList.Select(f => CopyColumnBuilders.Create(f, zone)).ToArray();
+        _current = new Partition(null, NewBuilders());
+        _partitions.Add(_current);
     }
+
+    /// <summary>
+    /// Gathers rows into one batch per value of column <paramref name="column"/> (compared as the field's bytes; NULL is
+    /// a value of its own) instead of one batch in input order. Call before the first row.
+    /// </summary>
+    public void RouteBy(int column)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(column);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, _schema.FieldsList.Count);
+        RouteColumn = column;
+    }
+
+    /// <summary>The column whose value picks a row's batch (<see cref="RouteBy"/>), or -1 when rows stay in input order.</summary>
+    protected int RouteColumn { get; private set; } = -1;
+
+    /// <summary>
+    /// Routes the row about to be parsed by its routing field's value (<paramref name="isNull"/>: the field is NULL): its
+    /// values go to that value's batch. Parsers call it before appending the row's first field when <see cref="RouteColumn"/>
+    /// is set.
+    /// </summary>
+    protected void RouteRow(ReadOnlySpan<byte> key, bool isNull)
+    {
+        if (Matches(_current, key, isNull)) return;
+        foreach (var p in _partitions)
+        {
+            if (!Matches(p, key, isNull)) continue;
+            _current = p;
+            return;
+        }
+        if (_partitions.Count >= MaxPartitions) CutAll(forget: true);
+        // The first partition is made before the first row, keyless: it takes the first key seen.
+        if (_partitions.Count == 1 && _partitions[0] is { Rows: 0, Claimed: false } first)
+        {
+            first.Claim(key, isNull);
+            _current = first;
+            return;
+        }
+        _current = new Partition(null, NewBuilders());
+        _current.Claim(key, isNull);
+        _partitions.Add(_current);
+    }
+
+    private static bool Matches(Partition p, ReadOnlySpan<byte> key, bool isNull) =>
+        p.Claimed && (isNull ? p.Key is null : p.Key is not null && key.SequenceEqual(p.Key));
+
+    private CopyColumnBuilder[] NewBuilders() => _schema.FieldsList.Select(f => CopyColumnBuilders.Create(f, _zone)).ToArray();
 
     /// <summary>
     /// Starts the builders at the size of the last batch the connection's previous COPY into the same columns cut,
@@ -58,7 +113,8 @@ internal abstract class CopyInParser : ICopyDataSink, IDisposable
 
     protected string Table { get; }
 
-    protected CopyColumnBuilder[] Columns { get; }
+    /// <summary>The builders of the batch the current row goes to.</summary>
+    protected CopyColumnBuilder[] Columns => _current.Columns;
 
     /// <summary>Rows parsed so far (including those still in the current batch).</summary>
     public long Rows { get; private set; }
@@ -121,7 +177,7 @@ internal abstract class CopyInParser : ICopyDataSink, IDisposable
             Parse(_carry.AsSpan(0, _carryLength), final: true);
         }
         _carryLength = 0;
-        CutBatch();
+        CutAll(forget: false);
         Dispose();
     }
 
@@ -167,11 +223,17 @@ internal abstract class CopyInParser : ICopyDataSink, IDisposable
     protected void EndRow(int inputBytes)
     {
         Rows++;
-        _rowsInBatch++;
-        _bytesInBatch += inputBytes;
-        if (_rowsInBatch >= _batchRows || _bytesInBatch >= _batchBytes)
+        _current.Rows++;
+        _current.Bytes += inputBytes;
+        _pendingBytes += inputBytes;
+        if (_current.Rows >= _batchRows || _current.Bytes >= _batchBytes)
         {
-            CutBatch();
+            CutBatch(_current);
+        }
+        else if (_pendingBytes >= 4 * _batchBytes)
+        {
+            // Many routing values, none filling its batch: cut them all rather than hold more.
+            CutAll(forget: false);
         }
     }
 
@@ -232,24 +294,56 @@ internal abstract class CopyInParser : ICopyDataSink, IDisposable
     protected PostgresErrorException BadFormat(string message) =>
         new(SqlState.BadCopyFileFormat, message) { Where = Context() };
 
-    private void CutBatch()
+    private void CutBatch(Partition p)
     {
-        if (_rowsInBatch == 0)
+        if (p.Rows == 0)
         {
             return;
         }
-        if (_sizeHint is not null)
+        if (_sizeHint is not null && RouteColumn < 0)
         {
-            _sizeHint.Record(_sizeKey!, _rowsInBatch, Columns.Select(c => c.ByteCount).ToArray());
+            _sizeHint.Record(_sizeKey!, p.Rows, p.Columns.Select(c => c.ByteCount).ToArray());
         }
-        var arrays = new IArrowArray[Columns.Length];
-        for (var i = 0; i < Columns.Length; i++)
+        var arrays = new IArrowArray[p.Columns.Length];
+        for (var i = 0; i < p.Columns.Length; i++)
         {
-            arrays[i] = Columns[i].Build();
+            arrays[i] = p.Columns[i].Build();
         }
-        _ready.Enqueue(new RecordBatch(_schema, arrays, _rowsInBatch));
-        _rowsInBatch = 0;
-        _bytesInBatch = 0;
+        _ready.Enqueue(new RecordBatch(_schema, arrays, p.Rows));
+        _pendingBytes -= p.Bytes;
+        p.Rows = 0;
+        p.Bytes = 0;
+    }
+
+    /// <summary>Cuts every pending batch; <paramref name="forget"/> also drops the routing values (and their builders).</summary>
+    private void CutAll(bool forget)
+    {
+        foreach (var p in _partitions) CutBatch(p);
+        if (!forget) return;
+        _partitions.Clear();
+        _current = new Partition(null, NewBuilders());
+        _partitions.Add(_current);
+    }
+
+    /// <summary>The batch being gathered for one routing value (the only one when rows are not routed).</summary>
+    private sealed class Partition(byte[]? key, CopyColumnBuilder[] columns)
+    {
+        public byte[]? Key { get; private set; } = key;
+
+        /// <summary>Whether a routing value was assigned (a keyless partition holds unrouted rows, or none yet).</summary>
+        public bool Claimed { get; private set; }
+
+        public CopyColumnBuilder[] Columns { get; } = columns;
+
+        public int Rows { get; set; }
+
+        public long Bytes { get; set; }
+
+        public void Claim(ReadOnlySpan<byte> key, bool isNull)
+        {
+            Key = isNull ? null : key.ToArray();
+            Claimed = true;
+        }
     }
 
     private void AppendCarry(ReadOnlySpan<byte> data)

@@ -72,6 +72,10 @@ internal sealed class CopyTextParser : CopyInParser
 
     private void ParseLine(ReadOnlySpan<byte> line)
     {
+        if (RouteColumn >= 0)
+        {
+            RouteLine(line);
+        }
         var pos = 0;
         for (var column = 0; column < Columns.Length; column++)
         {
@@ -79,32 +83,7 @@ internal sealed class CopyTextParser : CopyInParser
             {
                 throw BadFormat($"missing data for column \"{Columns[column].Field.Name}\"");
             }
-            var start = pos;
-            var hasEscape = false;
-            while (true)
-            {
-                var next = line[pos..].IndexOfAny(_fieldStops);
-                if (next < 0)
-                {
-                    pos = line.Length;
-                    break;
-                }
-                pos += next;
-                if (line[pos] == '\\')
-                {
-                    hasEscape = true;
-                    pos += 2; // the escaped byte cannot end the field
-                    if (pos > line.Length)
-                    {
-                        pos = line.Length;
-                        break;
-                    }
-                    continue;
-                }
-                break; // delimiter
-            }
-            var raw = line[start..pos];
-            pos++; // past the delimiter (or past the end)
+            var raw = NextField(line, ref pos, out var hasEscape);
             if (raw.SequenceEqual(_null))
             {
                 AppendNull(column);
@@ -124,6 +103,64 @@ internal sealed class CopyTextParser : CopyInParser
         {
             throw BadFormat("extra data after last expected column");
         }
+    }
+
+    /// <summary>Routes the line by its routing field (a line too short for it is left to <see cref="ParseLine"/>'s error).</summary>
+    private void RouteLine(ReadOnlySpan<byte> line)
+    {
+        var pos = 0;
+        for (var column = 0; column <= RouteColumn; column++)
+        {
+            if (pos > line.Length)
+            {
+                return;
+            }
+            var raw = NextField(line, ref pos, out var hasEscape);
+            if (column < RouteColumn)
+            {
+                continue;
+            }
+            if (raw.SequenceEqual(_null) || !hasEscape)
+            {
+                RouteRow(raw, isNull: raw.SequenceEqual(_null));
+                return;
+            }
+            _scratch.ResetWrittenCount();
+            Unescape(raw, _scratch);
+            RouteRow(_scratch.WrittenSpan, isNull: false);
+        }
+    }
+
+    /// <summary>The raw bytes of the field at <paramref name="pos"/> (escapes not yet resolved); leaves <paramref name="pos"/> past its delimiter.</summary>
+    private ReadOnlySpan<byte> NextField(ReadOnlySpan<byte> line, scoped ref int pos, out bool hasEscape)
+    {
+        var start = pos;
+        hasEscape = false;
+        while (true)
+        {
+            var next = line[pos..].IndexOfAny(_fieldStops);
+            if (next < 0)
+            {
+                pos = line.Length;
+                break;
+            }
+            pos += next;
+            if (line[pos] == '\\')
+            {
+                hasEscape = true;
+                pos += 2; // the escaped byte cannot end the field
+                if (pos > line.Length)
+                {
+                    pos = line.Length;
+                    break;
+                }
+                continue;
+            }
+            break; // delimiter
+        }
+        var raw = line[start..pos];
+        pos++; // past the delimiter (or past the end)
+        return raw;
     }
 
     private static void Unescape(ReadOnlySpan<byte> raw, ArrayBufferWriter<byte> output)

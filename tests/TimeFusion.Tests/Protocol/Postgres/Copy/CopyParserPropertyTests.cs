@@ -121,6 +121,40 @@ public sealed class CopyParserPropertyTests
         Gen.Select(Gen.OneOf(CsvOptions, TextOptions), Gen.OneOfConst("a", ",", "\"", "'", "\\", "\n", "\r", "\t", "|", "é", "N", "x", "\\N", "\"\"").Array[0, 40])
             .Sample((o, atoms) => CheckEverySplit(o, WithDelimiter(Encoding.UTF8.GetBytes(string.Concat(atoms)), o)), iter: 400);
 
+    [Fact]
+    public void Routed_csv_parse_gathers_each_value_in_input_order() =>
+        CsvOptions.SelectMany(o => Input(o).Select(i => (o, WithDelimiter(i, o))))
+            .Sample(t => CheckRouted(t.o, t.Item2), iter: 400);
+
+    [Fact]
+    public void Routed_text_parse_gathers_each_value_in_input_order() =>
+        TextOptions.SelectMany(o => Input(o).Select(i => (o, WithDelimiter(i, o))))
+            .Sample(t => CheckRouted(t.o, t.Item2), iter: 400);
+
+    /// <summary>
+    /// Routed by column b: the same rows (or the same error) as the reference, every batch holding one value of b, and
+    /// the rows of each value in input order — whole and split at every position.
+    /// </summary>
+    private static void CheckRouted(Options o, byte[] input)
+    {
+        var expected = o.Csv ? ReferenceCsv(o, input) : ReferenceText(o, input);
+        var context = $"{o} input \"{Encoding.UTF8.GetString(input).Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t")}\"";
+        for (var split = 0; split <= input.Length; split++)
+        {
+            var got = GroupedByB(Fast(o, input, [split, input.Length - split], routeBy: 1));
+            var want = GroupedByB(expected);
+            Assert.True(want == got, $"split at {split}: {context}\nexpected {want}\ngot {got}");
+        }
+    }
+
+    /// <summary>Rows grouped by the value of b (groups in ordinal order, each group's rows in their order); errors as they are.</summary>
+    private static Outcome GroupedByB(Outcome rows)
+    {
+        if (rows.Value.Length == 0 || rows.Value.StartsWith("ERROR ", StringComparison.Ordinal)) return rows;
+        var lines = rows.Value.Split('\u001E');
+        return new Outcome(string.Join("\u001E", lines.OrderBy(l => l.Split('¦')[1], StringComparer.Ordinal)));
+    }
+
     private static readonly TimeZoneInfo Plus3 = TimeZoneInfo.CreateCustomTimeZone("plus3", TimeSpan.FromHours(3), "plus3", "plus3");
 
     private static Gen<string> Number(int min, int max) =>
@@ -163,16 +197,21 @@ public sealed class CopyParserPropertyTests
     /// <summary>The rows (values joined, NULL as ∅) or the error, as one comparable string.</summary>
     private readonly record struct Outcome(string Value);
 
-    private static Outcome Rows(List<string?[]> rows) => new(string.Join("\n", rows.Select(r => string.Join("¦", r.Select(v => v ?? "∅")))));
+    // Rows joined by the record separator (no generated value holds it: values may hold newlines).
+    private static Outcome Rows(List<string?[]> rows) => new(string.Join("\u001E", rows.Select(r => string.Join("¦", r.Select(v => v ?? "∅")))));
 
     private static Outcome Error(string sqlState, string message, string where) => new($"ERROR {sqlState} {message} @ {where}");
 
-    private static Outcome Fast(Options o, byte[] input, int[] pieces)
+    private static Outcome Fast(Options o, byte[] input, int[] pieces, int routeBy = -1)
     {
         CopyInParser parser = o.Csv
             ? new CopyCsvParser("t", Schema, TimeZoneInfo.Utc, (char)o.Delimiter, (char)o.Quote, (char)o.Escape, o.Null, o.Header,
                 Names.Where((_, i) => o.ForceNotNull[i]).ToList(), Names.Where((_, i) => o.ForceNull[i]).ToList(), 2, 1 << 20, 1 << 20)
             : new CopyTextParser("t", Schema, TimeZoneInfo.Utc, (char)o.Delimiter, o.Null, o.Header, 2, 1 << 20, 1 << 20);
+        if (routeBy >= 0)
+        {
+            parser.RouteBy(routeBy);
+        }
         var rows = new List<string?[]>();
         try
         {
@@ -181,10 +220,10 @@ public sealed class CopyParserPropertyTests
             {
                 parser.Feed(input.AsSpan(offset, piece));
                 offset += piece;
-                Drain(parser, rows);
+                Drain(parser, rows, routeBy);
             }
             parser.Finish();
-            Drain(parser, rows);
+            Drain(parser, rows, routeBy);
         }
         catch (PostgresErrorException e)
         {
@@ -194,11 +233,16 @@ public sealed class CopyParserPropertyTests
         return Rows(rows);
     }
 
-    private static void Drain(CopyInParser parser, List<string?[]> rows)
+    private static void Drain(CopyInParser parser, List<string?[]> rows, int routeBy = -1)
     {
         while (parser.TryTake(out var batch))
         {
             Assert.True(batch.Length <= 2);
+            if (routeBy >= 0)
+            {
+                var key = (StringArray)batch.Column(routeBy);
+                Assert.All(Enumerable.Range(0, batch.Length), r => Assert.Equal(key.GetString(0), key.GetString(r)));
+            }
             for (var r = 0; r < batch.Length; r++)
             {
                 rows.Add(Enumerable.Range(0, batch.ColumnCount).Select(c => ((StringArray)batch.Column(c)).GetString(r)).ToArray());
