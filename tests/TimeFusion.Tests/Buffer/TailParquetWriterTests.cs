@@ -144,6 +144,21 @@ public sealed class TailParquetWriterTests : IDisposable
         Assert.Empty(Directory.GetFiles(dir.Path, "*.parquet", SearchOption.AllDirectories));
     }
 
+    [Fact]
+    public void Statistics_order_text_as_UTF8_bytes_truncate_it_and_leave_out_timestamps_beyond_year_9999()
+    {
+        var text = new ArrowColumnStatistics(ColumnType.Utf8, 4);
+        text.Add(new StringArray.Builder().Append("a").Append("é").AppendNull().Append("Z").Append("ü-long-value").Build());
+        // UTF-8 bytes: "Z" (0x5A) < "a" (0x61) < "é" (0xC3 0xA9) < "ü" (0xC3 0xBC); the max is truncated to 4 code points.
+        Assert.Equal(new ColumnStats(1, "Z", "ü-lo\U0010FFFF"), text.Result());
+
+        var type = new Apache.Arrow.Types.TimestampType(Apache.Arrow.Types.TimeUnit.Microsecond, "UTC");
+        var values = new ArrowBuffer.Builder<long>().Append(0).Append(long.MaxValue / 2).Build();
+        var times = new ArrowColumnStatistics(ColumnType.TimestampUs, 32);
+        times.Add(new TimestampArray(new ArrayData(type, 2, 0, 0, [ArrowBuffer.Empty, values])));
+        Assert.Equal(new ColumnStats(0, "1970-01-01T00:00:00.000000Z", null), times.Result());
+    }
+
     /// <summary>Batches that cancel the token when the second one is taken.</summary>
     private sealed class CancellingList(RecordBatch[] batches, CancellationTokenSource cancel) : IReadOnlyList<RecordBatch>
     {

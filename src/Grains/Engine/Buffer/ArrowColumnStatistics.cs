@@ -175,9 +175,16 @@ internal sealed class ArrowColumnStatistics(ColumnType type, int maxStringLength
 
     private static object? Finite(double d) => double.IsFinite(d) ? d : null;
 
-    private static string Timestamp(long micros) =>
-        DateTimeOffset.UnixEpoch.AddTicks(micros * 10).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+    // Values .NET cannot show (beyond years 1–9999) get no bound, as a value the parser cannot read does: never a failed export.
+    private static readonly long MinMicros = (DateTime.MinValue.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+    private static readonly long MaxMicros = (DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+    private static readonly int EpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 
-    private static string Date(long days) =>
-        DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)days).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    private static string? Timestamp(long micros) => micros < MinMicros || micros > MaxMicros
+        ? null
+        : DateTimeOffset.UnixEpoch.AddTicks(micros * 10).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static string? Date(long days) => EpochDay + days < DateOnly.MinValue.DayNumber || EpochDay + days > DateOnly.MaxValue.DayNumber
+        ? null
+        : DateOnly.FromDayNumber(EpochDay + (int)days).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }
