@@ -244,6 +244,16 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public long RssBytes => ProcessMemory.CurrentBytes(_process.Id);
 
+    /// <summary>The silo's CPU time so far (user + system), read afresh.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Bytes under the data directory's <c>wal/</c> folder.</summary>
     public long WalBytes => DirectoryBytes(Path.Combine(DataDirectory, "wal"));
 

@@ -7,7 +7,7 @@ using TimeFusion.Bench.Peers;
 namespace TimeFusion.Bench.Queries;
 
 /// <summary>
-/// <c>statementmemory [--projects N] [--rows R] [--pad P]</c>: statements over N projects (N table grains, R rows each,
+/// <c>statementmemory [--projects N] [--rows R] [--pad P] [--only NAME] [--silo-dll PATH]</c>: statements over N projects (N table grains, R rows each,
 /// every row ~P × 9 bytes wide at query time) read over Npgsql as the admin, each statement from a fresh silo per setting
 /// (DuckDB's <c>memory_limit</c> 512 MiB in both):
 /// "unbounded" (<c>StatementMemoryBytes</c> 0, <c>NewestFirstGatherRows</c> huge — results gathered as before the limit
@@ -28,9 +28,14 @@ public static class StatementMemoryBenchmark
         var rows = Arg("--rows", 2000);
         var pad = Arg("--pad", 1300);
         var all = (long)projects * rows;
+        string? Text(string name) => Array.IndexOf(args, name) is >= 0 and var at ? args[at + 1] : null;
+        var siloDll = Text("--silo-dll"); // another build, for before/after side by side
+        var only = Text("--only"); // statements whose name contains this
         var statements = new (string Name, string Sql)[]
         {
             ("newest-first, every row", $"SELECT id, repeat(id, {pad}) AS pad FROM otel_logs_and_spans ORDER BY timestamp DESC LIMIT {all}"),
+            // Fewer rows than the grains hold together, more than each holds: one phase sorts up to n rows on every grain.
+            ("newest-first, LIMIT 12,000", $"SELECT id, repeat(id, {pad}) AS pad FROM otel_logs_and_spans ORDER BY timestamp DESC LIMIT 12000"),
             ("sorted merge", $"SELECT id, repeat(id, {pad}) AS pad FROM otel_logs_and_spans ORDER BY id"),
             ("aggregate, a group per row", $"SELECT id, max(repeat(id, {pad})) AS pad FROM otel_logs_and_spans GROUP BY id"),
         };
@@ -41,7 +46,7 @@ public static class StatementMemoryBenchmark
         };
         var lines = new List<string>();
         foreach (var (mode, extra) in modes)
-        foreach (var (name, sql) in statements)
+        foreach (var (name, sql) in statements.Where(s => only is null || s.Name.Contains(only, StringComparison.Ordinal)))
         {
             // A fresh silo per statement: DuckDB's allocator and the GC keep what an earlier statement reached.
             var root = Path.Combine(Path.GetTempPath(), "tf-stmtmem-" + Guid.NewGuid().ToString("N")[..8]);
@@ -56,7 +61,7 @@ public static class StatementMemoryBenchmark
                     ["Postgres:StatementTimeout"] = "00:00:00",
                     ["Users:0:Name"] = "admin", ["Users:0:PasswordOrScramSecret"] = "bench", ["Users:0:IsAdmin"] = "true", ["Users:0:Projects:0"] = "p0",
                 };
-                await using var silo = SiloProcess.Start(root, settings);
+                await using var silo = SiloProcess.Start(root, settings, siloDll: siloDll);
                 await silo.ConnectAsync(TimeSpan.FromSeconds(60));
                 await TimeFusion.Tests.Infrastructure.FreePorts.WaitUntilListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
                 var cs = new NpgsqlConnectionStringBuilder

@@ -105,7 +105,11 @@ public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runne
             && (plan.NewestFirstLimit is null || plan.NewestFirstLimit > _execution.NewestFirstGatherRows))
         {
             // Several grains stream the statement each; the door concatenates or merges them (QueryResultStream).
-            var part = new GrainQuery(stream.GrainSql, only.Time.MinMicros, only.Time.MaxMicros, null)
+            // Newest-first: only the rows up to the grains' common cutoff (phase one), so that they sort ~n rows in all.
+            string grainSql;
+            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping))
+                grainSql = plan.NewestFirstLimit is not null ? await NewestFirstCutoffSqlAsync(plan, stream, only, stop.Token) : stream.GrainSql;
+            var part = new GrainQuery(grainSql, only.Time.MinMicros, only.Time.MaxMicros, null)
             {
                 TimeZone = plan.TimeZone, JsonColumns = plan.JsonColumns,
                 StreamBatchBytes = stream.Sorted ? MergeBatchBytes(only.Projects.Count) : 0,

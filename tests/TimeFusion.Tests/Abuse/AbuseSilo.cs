@@ -59,7 +59,8 @@ public sealed class AbuseSilo : IAsyncDisposable
 
     /// <summary>
     /// Starts the server and waits until its PostgreSQL endpoint accepts connections; <paramref name="capMemory"/> runs it
-    /// under <see cref="ProcessMemoryLimitBytes"/>; <paramref name="settings"/> (keys under <c>TimeFusion:</c>) add to or
+    /// under <see cref="ProcessMemoryLimitBytes"/>, otherwise it runs under the default cap (derived from the machine's
+    /// memory); <paramref name="settings"/> (keys under <c>TimeFusion:</c>) add to or
     /// replace the defaults.
     /// </summary>
     public static async Task<AbuseSilo> StartAsync(bool capMemory = false, IReadOnlyDictionary<string, string>? settings = null)
@@ -79,13 +80,13 @@ public sealed class AbuseSilo : IAsyncDisposable
             ["Buffer:MemoryLimitBytes"] = (512L << 20).ToString(CultureInfo.InvariantCulture),
             ["Buffer:SoftLimitBytes"] = (128L << 20).ToString(CultureInfo.InvariantCulture),
             ["Buffer:HardLimitBytes"] = (256L << 20).ToString(CultureInfo.InvariantCulture),
-            ["Execution:ProcessMemoryLimitBytes"] = (capMemory ? ProcessMemoryLimitBytes : 0).ToString(CultureInfo.InvariantCulture),
             ["Execution:MaxResultBytes"] = MaxResultBytes.ToString(CultureInfo.InvariantCulture),
             ["Execution:MaxConcurrentStatementsPerUser"] = StatementsPerUser.ToString(CultureInfo.InvariantCulture),
             ["Users:0:Name"] = "timefusion", ["Users:0:PasswordOrScramSecret"] = "timefusion", ["Users:0:IsAdmin"] = "true", ["Users:0:Projects:0"] = "default",
             ["Users:1:Name"] = "alice", ["Users:1:PasswordOrScramSecret"] = "pw", ["Users:1:Projects:0"] = "pa",
             ["Users:2:Name"] = "bob", ["Users:2:PasswordOrScramSecret"] = "pw", ["Users:2:Projects:0"] = "pb",
         };
+        if (capMemory) all["Execution:ProcessMemoryLimitBytes"] = ProcessMemoryLimitBytes.ToString(CultureInfo.InvariantCulture);
         foreach (var (k, v) in settings ?? new Dictionary<string, string>()) all[k] = v;
         foreach (var (k, v) in all) info.ArgumentList.Add($"--TimeFusion:{k}={v}");
         info.Environment["DOTNET_gcServer"] = "0";
@@ -146,6 +147,18 @@ public sealed class AbuseSilo : IAsyncDisposable
             return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
         }
         throw new InvalidOperationException($"no {field} in /proc/{Pid}/status");
+    }
+
+    /// <summary>The process's soft data-segment limit in bytes (<c>Max data size</c> of <c>/proc/PID/limits</c>), null when unlimited.</summary>
+    public long? DataLimitBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/limits"))
+        {
+            if (!line.StartsWith("Max data size", StringComparison.Ordinal)) continue;
+            var soft = line["Max data size".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+            return soft == "unlimited" ? null : long.Parse(soft, CultureInfo.InvariantCulture);
+        }
+        throw new InvalidOperationException($"no data size limit in /proc/{Pid}/limits");
     }
 
     /// <summary>Resets the peak resident set (<c>VmHWM</c>) to the current one (<c>/proc/PID/clear_refs</c>), so that a test measures its own peak.</summary>

@@ -22,7 +22,8 @@ public sealed class MultiGrainSiloFixture : IAsyncLifetime
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
-        Silo = await AbuseSilo.StartAsync();
+        // Newest-first over 5 rows streams (two phases), so that 16 rows exercise it.
+        Silo = await AbuseSilo.StartAsync(settings: new Dictionary<string, string> { ["Execution:NewestFirstGatherRows"] = "5" });
         await using var c = await Silo.ConnectAsync("timefusion");
         string[] levels = ["'INFO'", "NULL", "'WARN'", "'ERROR'", "NULL", "'INFO'"];
         foreach (var (p, i) in Projects.Select((p, i) => (p, i)))
@@ -223,6 +224,22 @@ public sealed class MultiGrainStreamingTests(MultiGrainSiloFixture fixture, ITes
             await using var admin = await Silo.ConnectAsync("timefusion");
             await using var count = new NpgsqlCommand("SELECT count(*) FROM otel_logs_and_spans", admin);
             Assert.Equal(4L * MultiGrainSiloFixture.Projects.Length, Convert.ToInt64(await count.ExecuteScalarAsync()));
+        }
+    }
+
+    [Fact]
+    public async Task A_newest_first_limit_over_the_gather_threshold_answers_as_the_gathered_statement()
+    {
+        // LIMIT + OFFSET over NewestFirstGatherRows (the fixture's 5): two phases (each grain's top sort keys, the
+        // cutoff, each grain's rows up to it), against the same statement gathered at the gateway (a CTE).
+        await using var admin = await Silo.ConnectAsync("timefusion");
+        foreach (var (limit, offset) in new[] { (7, 3), (6, 0), (12, 4), (40, 0) })
+        {
+            var streamed = await RowsAsync(admin, $"SELECT timestamp::text AS t, id FROM otel_logs_and_spans ORDER BY timestamp DESC LIMIT {limit} OFFSET {offset}");
+            var gathered = await RowsAsync(admin, $"WITH x AS (SELECT timestamp, id FROM otel_logs_and_spans) SELECT timestamp::text AS t, id FROM x ORDER BY timestamp DESC LIMIT {limit} OFFSET {offset}");
+            Assert.Equal(Math.Min(limit, 16 - offset), streamed.Count);
+            Assert.Equal(gathered.Select(r => r.Split('|')[0]), streamed.Select(r => r.Split('|')[0]));
+            Assert.Equal(gathered.Order(StringComparer.Ordinal), streamed.Order(StringComparer.Ordinal));
         }
     }
 

@@ -158,6 +158,26 @@ public sealed class TableEngineTransactionTests : EngineTestBase
     }
 
     [Fact]
+    public async Task An_abort_while_a_spill_runs_leaves_no_file_and_no_staged_memory()
+    {
+        var options = new EngineOptions();
+        options.Flush.MaxBufferedBytes = 1; // spill every chunk
+        await using var kit = new EngineTestKit(Root, options: options);
+        await using var engine = await kit.OpenAsync(Id);
+        var txn = Guid.NewGuid();
+        await engine.BeginTransactionAsync(txn);
+        for (var i = 0; i < 4; i++)
+            await engine.StageAsync(txn, EngineTestKit.Rows($"a{i}", 3000));
+        // The last chunk's spill is still running, or just ended: either way the abort waits for it and deletes its files.
+        await engine.AbortTransactionAsync(txn);
+        Assert.Equal(0, await ParquetFilesAsync(kit));
+        Assert.Equal(0, engine.StagedBytes);
+        Assert.Equal(0, engine.OpenTransactions);
+        using var s = engine.OpenSnapshot();
+        Assert.Equal((0L, 0L), Trim(await kit.CountAsync(s)));
+    }
+
+    [Fact]
     public async Task Vacuum_keeps_the_spilled_files_of_an_open_transaction()
     {
         var options = new EngineOptions();
@@ -167,11 +187,14 @@ public sealed class TableEngineTransactionTests : EngineTestBase
         var txn = Guid.NewGuid();
         await engine.BeginTransactionAsync(txn);
         await engine.StageAsync(txn, EngineTestKit.Rows("v", 3000));
+        // A spill runs beside the next chunk; the next spill starts only after it ended, so the first one's files are
+        // there once the second chunk is staged.
+        await engine.StageAsync(txn, EngineTestKit.Rows("w", 3000));
         Assert.True(await ParquetFilesAsync(kit) > 0); // spilled
         var vacuum = await engine.VacuumAsync(TimeSpan.Zero);
         Assert.Equal(0, vacuum.OrphansDeleted);
-        Assert.Equal(3000, await engine.CommitTransactionAsync(txn));
+        Assert.Equal(6000, await engine.CommitTransactionAsync(txn));
         using var s = engine.OpenSnapshot();
-        Assert.Equal((3000L, 3000L), Trim(await kit.CountAsync(s)));
+        Assert.Equal((6000L, 6000L), Trim(await kit.CountAsync(s)));
     }
 }

@@ -44,12 +44,14 @@ public static partial class ProcessMemoryLimit
     private static partial int MallocTrim(nuint pad);
 
     /// <summary>
-    /// Returns freed heap memory to the system (glibc keeps large freed blocks once its mmap threshold has grown), so
-    /// that a statement that failed for memory does not leave the process's RSS at its peak.
+    /// Returns freed memory to the system — DuckDB's allocator's unused pages (<see cref="DuckDbAllocator.Purge"/>) and
+    /// glibc's freed heap blocks (it keeps large ones once its mmap threshold has grown) — so that a statement that
+    /// failed for memory leaves neither the resident set nor the address space at its peak.
     /// </summary>
     public static void ReleaseFreeMemory()
     {
         if (!OperatingSystem.IsLinux()) return;
+        DuckDbAllocator.Purge();
         try
         {
             MallocTrim(0);

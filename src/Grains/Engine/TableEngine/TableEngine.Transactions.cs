@@ -39,7 +39,7 @@ public sealed partial class TableEngine
         // Checked first: creating the staging table again would retire the open one's.
         if (_transactions.ContainsKey(transaction)) throw new InvalidOperationException($"transaction {transaction:N} is already open on {Id}");
         // The staging table gets a table id of its own: it shares the buffer database, never the table's rows.
-        var staging = await BufferTable.CreateAsync(_services.Buffer, StagingId(transaction), Schema, cancellationToken);
+        var staging = await BufferTable.CreateAsync(_services.Buffer, StagingId(transaction, 0), Schema, cancellationToken);
         if (!_transactions.TryAdd(transaction, new StagedTransaction(transaction, staging)))
         {
             await staging.DisposeAsync();
@@ -66,7 +66,7 @@ public sealed partial class TableEngine
             var reservation = await _services.Buffer.Budget.ReserveAsync(txn.Staging.EstimateBytes(rows.Batch), _services.Buffer.Options.ReserveMaxWait, cancellationToken);
             await txn.Staging.AppendAsync(rows, ++txn.Sequence, reservation, cancellationToken);
             txn.Rows += rows.Length;
-            if (txn.Staging.ReservedBytes >= SpillThresholdBytes) await SpillAsync(txn, cancellationToken);
+            if (txn.Staging.ReservedBytes >= SpillThresholdBytes) await StartSpillAsync(txn, cancellationToken);
             txn.Touch();
             return txn.Rows;
         }
@@ -90,7 +90,8 @@ public sealed partial class TableEngine
         try
         {
             if (txn.Closed) throw new TransactionNotFoundException(transaction, Id.ToString());
-            await SpillAsync(txn, cancellationToken);
+            await WaitForSpillAsync(txn);
+            await SpillAsync(txn, txn.Staging, txn.Sequence, cancellationToken);
             txn.Closed = true;
             if (txn.Spilled.Count > 0) await CommitSpilledAsync(txn);
             _logger.LogInformation("{Table}: transaction {Transaction} committed {Rows} rows in {Files} files", Id, txn.Id.ToString("N"), txn.Rows, txn.Spilled.Count);
@@ -143,6 +144,16 @@ public sealed partial class TableEngine
             if (txn.Closed) return;
             txn.Closed = true;
             _transactions.TryRemove(transaction, out _);
+            // A spill still running adds its files to Spilled before uploading them: let it end, then delete them all.
+            await txn.SpillCancellation.CancelAsync();
+            try
+            {
+                await WaitForSpillAsync(txn);
+            }
+            catch (Exception)
+            {
+                // Its failure is the abort's reason or irrelevant now.
+            }
             await txn.Staging.DisposeAsync();
             foreach (var file in txn.Spilled)
             {
@@ -193,21 +204,54 @@ public sealed partial class TableEngine
         return paths;
     }
 
-    private TableId StagingId(Guid transaction) => new(Id.Project, $"{Id.Table}\u0000txn\u0000{transaction:N}");
+    // Each staging table of a transaction has an id of its own: one may be spilling while the next takes rows.
+    private TableId StagingId(Guid transaction, int generation) => new(Id.Project, $"{Id.Table}\u0000txn\u0000{transaction:N}\u0000{generation}");
 
     private StagedTransaction Find(Guid transaction) =>
         _transactions.TryGetValue(transaction, out var txn) ? txn : throw new TransactionNotFoundException(transaction, Id.ToString());
 
-    /// <summary>Writes the staged rows to Parquet (one file per date partition), uploads them and frees their memory.</summary>
-    private async Task SpillAsync(StagedTransaction txn, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hands the full staging table to a spill that runs beside the next chunks (the COPY's parsing and staging go on
+    /// while its Parquet is written), after the previous spill ended: at most one runs per transaction, so the memory a
+    /// transaction holds stays within two spill thresholds. A spill's failure fails the next step of the transaction.
+    /// </summary>
+    private async Task StartSpillAsync(StagedTransaction txn, CancellationToken cancellationToken)
     {
-        if (txn.Staging.RowCount == 0) return;
+        await WaitForSpillAsync(txn);
+        var full = txn.Staging;
+        var upTo = txn.Sequence;
+        txn.Staging = await BufferTable.CreateAsync(_services.Buffer, StagingId(txn.Id, ++txn.Generation), Schema, cancellationToken);
+        var token = txn.SpillCancellation.Token;
+        txn.Spilling = Task.Run(() => SpillAsync(txn, full, upTo, token), CancellationToken.None);
+    }
+
+    /// <summary>Waits for the transaction's running spill, if any; rethrows its failure.</summary>
+    private static async Task WaitForSpillAsync(StagedTransaction txn)
+    {
+        if (txn.Spilling is not { } spilling) return;
+        txn.Spilling = null;
+        await spilling;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="staging"/>'s rows up to <paramref name="upTo"/> to Parquet (one file per date partition),
+    /// uploads them and frees their memory. The current staging table is replaced by a fresh one; a detached one is
+    /// disposed.
+    /// </summary>
+    private async Task SpillAsync(StagedTransaction txn, BufferTable staging, long upTo, CancellationToken cancellationToken)
+    {
+        var detached = !ReferenceEquals(staging, txn.Staging);
+        if (staging.RowCount == 0)
+        {
+            if (detached) await staging.DisposeAsync();
+            return;
+        }
         var local = Path.Combine(_services.Options.Flush.StagingDirectory, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(local);
         try
         {
             // Rows already past the table's retention are dropped here, as a flush would.
-            var files = await txn.Staging.ExportParquetAsync(txn.Sequence, local, cancellationToken, Maintenance.Retention.KeepFilterSql(RetentionCutoffMicros));
+            var files = await staging.ExportParquetAsync(upTo, local, cancellationToken, Maintenance.Retention.KeepFilterSql(RetentionCutoffMicros));
             var now = DateTimeOffset.UtcNow;
             foreach (var file in files)
             {
@@ -218,11 +262,17 @@ public sealed partial class TableEngine
             }
             // A fresh staging table rather than a DELETE: dropping the old one gives its memory back to the budget at once
             // (deleted rows would count until the next reconciliation, and a fast COPY would wait for it).
-            var spent = txn.Staging;
-            txn.Staging = await BufferTable.CreateAsync(_services.Buffer, StagingId(txn.Id), Schema, CancellationToken.None);
-            await spent.DisposeAsync();
+            if (!detached)
+                txn.Staging = await BufferTable.CreateAsync(_services.Buffer, StagingId(txn.Id, ++txn.Generation), Schema, CancellationToken.None);
+            await staging.DisposeAsync();
             // The budget counts dropped rows until it is next reconciled with what DuckDB holds: reconcile now.
             await _services.Buffer.ReconcileMemoryAsync();
+        }
+        catch when (detached)
+        {
+            // Nobody else holds a detached table: give its memory back before the failure reaches the transaction.
+            await staging.DisposeAsync();
+            throw;
         }
         finally
         {

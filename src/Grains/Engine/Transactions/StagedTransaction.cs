@@ -27,6 +27,15 @@ internal sealed class StagedTransaction(Guid id, BufferTable staging)
     /// <summary>The <c>add</c> actions of the files spilled so far (uploaded, referenced by no Delta version yet).</summary>
     public List<AddFile> Spilled { get; } = [];
 
+    /// <summary>How many staging tables the transaction has had (each one's id ends in its number).</summary>
+    public int Generation { get; set; }
+
+    /// <summary>The spill of a full staging table running beside the next chunks, if any (at most one).</summary>
+    public Task? Spilling { get; set; }
+
+    /// <summary>Cancels a running spill when the transaction is aborted.</summary>
+    public CancellationTokenSource SpillCancellation { get; } = new();
+
     /// <summary>Each staged chunk gets the next sequence number as its buffer "LSN" (the staging table's own order).</summary>
     public long Sequence { get; set; }
 

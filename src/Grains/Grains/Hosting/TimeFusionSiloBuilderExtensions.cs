@@ -7,6 +7,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using TimeFusion.Buffer;
 using TimeFusion.Delta;
+using TimeFusion.DuckDb;
 using TimeFusion.Engine;
 using TimeFusion.Flush;
 using TimeFusion.Maintenance;
@@ -40,6 +41,8 @@ public static class TimeFusionSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddTimeFusionEngine(this ISiloBuilder silo)
     {
+        // Before anything loads DuckDB: its allocator reads its options once, as the library loads.
+        DuckDbAllocator.ConfigureBeforeLoad();
         var services = silo.Services;
         services.AddTimeFusionOptions<TimeFusionOptions, TimeFusionOptionsValidator>(TimeFusionSections.Root);
         services.AddTimeFusionOptions<BufferOptions, BufferOptionsValidator>(TimeFusionSections.Buffer);

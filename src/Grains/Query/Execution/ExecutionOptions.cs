@@ -37,10 +37,32 @@ public sealed class ExecutionOptions
     /// <summary>
     /// The most private memory the whole server process may hold (its data segment limit, <c>RLIMIT_DATA</c>): an
     /// allocation past it fails where it is made — DuckDB's string vectors, which its own <c>memory_limit</c> does not
-    /// count, included — and the statement that made it fails with 53200 while the server keeps running. Must leave
-    /// room above <c>TimeFusion:Buffer:MemoryLimitBytes</c>. 0: no limit.
+    /// count, included — and the statement that made it fails with 53200 while the server keeps running; what it held is
+    /// given back to the system at once (DuckDB's allocator runs with <c>retain:false</c> and is purged), so the next
+    /// statements answer. Must leave room above <c>TimeFusion:Buffer:MemoryLimitBytes</c>. -1 (default): derived from
+    /// the memory the runtime sees (<see cref="DefaultProcessMemoryLimit"/>); 0: no limit.
     /// </summary>
-    public long ProcessMemoryLimitBytes { get; set; }
+    public long ProcessMemoryLimitBytes { get; set; } = -1;
+
+    /// <summary>The configuration key of <see cref="ProcessMemoryLimitBytes"/>.</summary>
+    public const string ProcessMemorySetting = "TimeFusion:Execution:ProcessMemoryLimitBytes";
+
+    /// <summary>
+    /// The default of <see cref="ProcessMemoryLimitBytes"/> on a machine or container with <paramref name="availableBytes"/>
+    /// of memory (the cgroup's memory limit in a container, else physical memory, as the .NET runtime reports it):
+    /// that minus an eighth of it, at least 512 MiB, left for what the cap does not count and the rest of the machine
+    /// (code, page cache); never below 256 MiB. 0 (no limit) when the memory is unknown.
+    /// </summary>
+    public static long DefaultProcessMemoryLimit(long availableBytes)
+    {
+        if (availableBytes <= 0) return 0;
+        var headroom = Math.Max(availableBytes / 8, 512L << 20);
+        return Math.Max(availableBytes - headroom, 256L << 20);
+    }
+
+    /// <summary>The cap to apply: <see cref="ProcessMemoryLimitBytes"/>, or its default for <paramref name="availableBytes"/> when -1 (0: none).</summary>
+    public long EffectiveProcessMemoryLimit(long availableBytes) =>
+        ProcessMemoryLimitBytes == -1 ? DefaultProcessMemoryLimit(availableBytes) : ProcessMemoryLimitBytes;
 
     /// <summary>
     /// The most bytes (Arrow) of its result one statement may hold in memory at once: the whole result where it is
@@ -94,7 +116,7 @@ public sealed class ExecutionOptions
         ArgumentOutOfRangeException.ThrowIfNegative(StatementMemoryBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(NewestFirstGatherRows);
         ArgumentOutOfRangeException.ThrowIfLessThan(StatementQueueTimeout, TimeSpan.Zero);
-        if (ProcessMemoryLimitBytes is > 0 and < 256L << 20)
-            throw new ArgumentOutOfRangeException(nameof(ProcessMemoryLimitBytes), ProcessMemoryLimitBytes, "must be 0 (no limit) or at least 256 MiB");
+        if (ProcessMemoryLimitBytes is < -1 or (> 0 and < 256L << 20))
+            throw new ArgumentOutOfRangeException(nameof(ProcessMemoryLimitBytes), ProcessMemoryLimitBytes, "must be -1 (derived from the machine's memory), 0 (no limit) or at least 256 MiB");
     }
 }

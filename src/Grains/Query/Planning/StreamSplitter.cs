@@ -16,6 +16,12 @@ internal static class StreamSplitter
     public const string SortKeyColumn = "__tf_sort_key";
 
     /// <summary>
+    /// Stands for the cutoff sort key in <see cref="StreamedPlan.CutoffSqlTemplate"/> (a string constant no statement
+    /// holds: the planner puts it there, <see cref="StreamedPlan.WithCutoff"/> replaces it with the key's literal).
+    /// </summary>
+    internal const string CutoffMarker = "__tf_cutoff_9f4c1e7a2b6d4f0e8a3c5b1d7e9f2a4c";
+
+    /// <summary>
     /// The streamed form of the statement whose planned tree is <paramref name="root"/> (not modified), or null when it
     /// does not stream. <paramref name="r"/> is the statement's only table reference.
     /// </summary>
@@ -53,6 +59,7 @@ internal static class StreamSplitter
         }
 
         var modifiers = new JsonArray();
+        JsonNode? keyExpression = null;
         var orders = QueryShape.Orders(node);
         if (orders.Count > 0)
         {
@@ -76,6 +83,7 @@ internal static class StreamSplitter
             var children = SqlAst.Array(key, "children");
             if (children.Count != 2 * expressions.Count) return null;
             for (var i = 0; i < expressions.Count; i++) children[2 * i] = expressions[i];
+            keyExpression = key.DeepClone();
             key["alias"] = SortKeyColumn;
             selectList.Add(key);
             var byKey = new JsonObject
@@ -99,7 +107,40 @@ internal static class StreamSplitter
         {
             return null; // the gateway gathers it as before
         }
-        return new StreamedPlan(grainSql, orders.Count > 0, limit, offset);
+        var (topKeysSql, cutoffSql) = keyExpression is not null && limit is not null ? CutoffForms(session, clone, keyExpression) : (null, null);
+        return new StreamedPlan(grainSql, orders.Count > 0, limit, offset) { TopKeysSql = topKeysSql, CutoffSqlTemplate = cutoffSql };
+    }
+
+    /// <summary>
+    /// The two forms of a sorted, limited part that let its grains sort about LIMIT rows together instead of LIMIT rows
+    /// each: its top sort keys alone (narrow), and the part restricted to rows whose key is at most a cutoff
+    /// (<see cref="CutoffMarker"/>); (null, null) when either does not plan.
+    /// </summary>
+    private static (string?, string?) CutoffForms(ParserSession session, JsonObject streamed, JsonNode keyExpression)
+    {
+        try
+        {
+            var keys = (JsonObject)streamed.DeepClone();
+            var keysNode = SqlAst.StatementNode(keys);
+            var key = keyExpression.DeepClone();
+            key["alias"] = SortKeyColumn;
+            keysNode["select_list"] = new JsonArray(key);
+            var topKeysSql = session.Deserialize(keys);
+            session.Prepare(topKeysSql, "top sort keys");
+
+            var cut = (JsonObject)streamed.DeepClone();
+            var cutNode = SqlAst.StatementNode(cut);
+            var comparison = QueryAnalyzer.ParseExpressions(session, [$"NULL <= '{CutoffMarker}'"])[0].DeepClone();
+            comparison["left"] = keyExpression.DeepClone();
+            var terms = SqlAst.Conjuncts(cutNode["where_clause"]).Select(t => t.DeepClone()).Append(comparison).ToList();
+            cutNode["where_clause"] = SqlAst.And(terms);
+            var cutoffSql = session.Deserialize(cut);
+            return cutoffSql.Contains($"'{CutoffMarker}'", StringComparison.Ordinal) ? (topKeysSql, cutoffSql) : (null, null);
+        }
+        catch (SqlPlanningException)
+        {
+            return (null, null);
+        }
     }
 
     /// <summary>Whether a FROM clause holding the table once distributes over the union of its grains (inner/cross joins only).</summary>
@@ -130,4 +171,28 @@ internal static class StreamSplitter
 /// <param name="Sorted">Whether the last column is a sort key (BIGINT or BLOB) each grain's rows are ordered by.</param>
 /// <param name="Limit">The statement's LIMIT, or null.</param>
 /// <param name="Offset">The statement's OFFSET (0 when none).</param>
-public sealed record StreamedPlan(string GrainSql, bool Sorted, long? Limit, long Offset);
+public sealed record StreamedPlan(string GrainSql, bool Sorted, long? Limit, long Offset)
+{
+    /// <summary>
+    /// Sorted with a LIMIT: what each grain runs to return only its top LIMIT + OFFSET sort keys (one column,
+    /// <see cref="StreamSplitter.SortKeyColumn"/>, ordered); null otherwise.
+    /// </summary>
+    public string? TopKeysSql { get; init; }
+
+    /// <summary>
+    /// Sorted with a LIMIT: <see cref="GrainSql"/> restricted to rows whose sort key is at most a cutoff; fill it in with
+    /// <see cref="WithCutoff"/>. Null otherwise.
+    /// </summary>
+    public string? CutoffSqlTemplate { get; init; }
+
+    /// <summary>
+    /// <see cref="GrainSql"/> restricted to rows whose sort key is at most <paramref name="cutoffLiteral"/> (a DuckDB
+    /// literal of the key's type).
+    /// </summary>
+    public string WithCutoff(string cutoffLiteral)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(cutoffLiteral);
+        var template = CutoffSqlTemplate ?? throw new InvalidOperationException("this part has no cutoff form");
+        return template.Replace($"'{StreamSplitter.CutoffMarker}'", cutoffLiteral, StringComparison.Ordinal);
+    }
+}

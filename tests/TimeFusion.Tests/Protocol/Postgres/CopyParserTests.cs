@@ -84,6 +84,29 @@ public sealed class CopyParserTests
         Assert.Equal(expected, ParseInPieces(Binary, bytes, pieceSize: 1));
     }
 
+    [Fact]
+    public void Binary_rows_routed_by_a_column_come_in_one_batch_per_value()
+    {
+        var bytes = BinaryInput();
+        var parser = Binary();
+        parser.RouteBy(1); // s: 'seven', then NULL — two values, so two batches
+        parser.Feed(bytes);
+        parser.Finish();
+        var batches = new List<RecordBatch>();
+        while (parser.TryTake(out var b))
+        {
+            batches.Add(b);
+        }
+        Assert.Equal([1, 1], batches.Select(b => b.Length));
+        Assert.Equal("seven", ((StringArray)batches[0].Column(1)).GetString(0));
+        Assert.True(batches[1].Column(1).IsNull(0));
+        Assert.Equal([7, 8], batches.Select(b => ((Int32Array)b.Column(0)).GetValue(0)!.Value));
+        foreach (var b in batches)
+        {
+            b.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData("1\tonly two\n", SqlState.BadCopyFileFormat, "missing data for column \"tags\"")]
     [InlineData("1\ta\t{}\t\\N\t\\N\textra\n", SqlState.BadCopyFileFormat, "extra data after last expected column")]
