@@ -40,7 +40,9 @@ public sealed class EngineIngestMode : ICrashMode
             for (var seq = 0L; ; seq++)
             {
                 var key = FormattableString.Invariant($"{run}.{w}.{seq}");
-                var lsn = await engine.InsertAsync(EngineCrashTable.Batch(key, rows, start + seq * 1000));
+                // Each writer's batches cover their own span of time, so that the batches a flush takes can be put in
+                // timestamp order: its export goes through the Arrow writer (TailParquetWriter), as ordered telemetry does.
+                var lsn = await engine.InsertAsync(EngineCrashTable.Batch(key, rows, start + seq * 1000 * writers + w * 1000));
                 output.Line(FormattableString.Invariant($"ACK {lsn} {key} {rows}"));
             }
         }));

@@ -95,6 +95,12 @@ public sealed class BufferOptions
     /// <summary>Longest string kept in min/max statistics of exported files (longer ones are truncated). Default 32.</summary>
     public int MaxStatsStringLength { get; set; } = 32;
 
+    /// <summary>
+    /// Whether a flush writes rows of the tail that are in timestamp order with ParquetSharp's Arrow writer (no pass
+    /// through DuckDB; ~25 % less export CPU) rather than DuckDB's <c>COPY … TO parquet</c>. Default true.
+    /// </summary>
+    public bool ArrowWriterExport { get; set; } = true;
+
     /// <summary>Throws when the options contradict each other.</summary>
     public void Validate()
     {

@@ -44,6 +44,25 @@ public sealed partial class BufferTable
                 sources = _generations.Where(g => !g.IsEmpty && g.MinLsn <= upToLsn && g.MinLsn < tailStart).ToList();
             if (sources.Count == 0 && tail.Count == 0)
                 return [];
+            // Rows only from the tail: its facts give the dates (no DISTINCT pass) and, when the rows arrived in
+            // timestamp order, spare DuckDB's full-width sort. Rows from DuckDB's generations are looked up and sorted.
+            if (sources.Count > 0)
+                facts = TailRowFacts.Unknown;
+            if (!UseTrackedDates)
+                facts = facts with { Dates = null };
+            if (!SkipSortWhenOrdered)
+                facts = facts with { Ordered = false };
+            // Rows only from the tail, in timestamp order, all kept, in the table's canonical Arrow types (the common
+            // case): written straight from the Arrow arrays, no pass through DuckDB.
+            var arrowWriter = UseArrowWriter && sources.Count == 0 && rowFilter is null && facts is { Ordered: true, Dates: not null }
+                              && tail.Count > 0 && tail.All(b => TailParquetWriter.CanWrite(b.Schema, Schema));
+            LastExportUsedArrowWriter = arrowWriter;
+            if (arrowWriter)
+            {
+                LastExportSorted = false;
+                return await Task.Factory.StartNew(() => TailParquetWriter.Write(tail, Schema, root, _db.Options.MaxStatsStringLength, cancellationToken),
+                    cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            }
             var limit = Math.Min(upToLsn, tailStart - 1);
             var parts = sources.Select(g => g.MaxLsn > limit
                 ? $"SELECT * EXCLUDE ({QuotedLsn}) FROM {g.QuotedTable} WHERE {QuotedLsn} <= {limit}"
@@ -56,14 +75,6 @@ public sealed partial class BufferTable
             var source = string.Join(" UNION ALL ", parts);
             if (rowFilter is not null)
                 source = $"SELECT * FROM ({source}) WHERE {rowFilter}";
-            // Rows only from the tail: its facts give the dates (no DISTINCT pass) and, when the rows arrived in
-            // timestamp order, spare DuckDB's full-width sort. Rows from DuckDB's generations are looked up and sorted.
-            if (sources.Count > 0)
-                facts = TailRowFacts.Unknown;
-            if (!UseTrackedDates)
-                facts = facts with { Dates = null };
-            if (!SkipSortWhenOrdered)
-                facts = facts with { Ordered = false };
             // On a thread of its own: the COPY blocks its caller for the whole export, and a blocked thread-pool thread
             // is one of the two (on 2 cores) that run acknowledgements.
             return await Task.Factory.StartNew(() => Export(source, facts, root, cancellationToken), cancellationToken,
@@ -105,6 +116,21 @@ public sealed partial class BufferTable
     /// lz4_raw cost about as little but wrote files 65 % larger (docs/BENCHMARKS.md, "A cheaper flush").
     /// </summary>
     internal string ExportCompression { get; set; } = DefaultExportCompression;
+
+    /// <summary>
+    /// Whether an export of ordered tail rows writes them with ParquetSharp's Arrow writer (<see cref="TailParquetWriter"/>)
+    /// rather than DuckDB's COPY (<see cref="BufferOptions.ArrowWriterExport"/>; benchmarks and equivalence tests set it to compare).
+    /// </summary>
+    internal bool UseArrowWriter
+    {
+        get => _useArrowWriter ?? _db.Options.ArrowWriterExport;
+        set => _useArrowWriter = value;
+    }
+
+    private bool? _useArrowWriter;
+
+    /// <summary>Whether the last export wrote with ParquetSharp's Arrow writer (tests).</summary>
+    internal bool LastExportUsedArrowWriter { get; private set; }
 
     /// <summary>Whether the last export sorted its rows (tests: rows known to be in order are not sorted again).</summary>
     internal bool LastExportSorted { get; private set; }

@@ -1,0 +1,211 @@
+using System.Globalization;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using ParquetSharp;
+using ParquetSharp.Arrow;
+using TimeFusion.Tables;
+
+namespace TimeFusion.Buffer;
+
+/// <summary>
+/// Writes rows of the tail that are in timestamp order straight to Parquet with ParquetSharp's Arrow writer, one file
+/// per date, as DuckDB's <c>COPY … TO parquet</c> would (the same columns and Parquet types, all optional, zstd level 1,
+/// 122,880-row groups), with the statistics taken from the Arrow arrays (<see cref="ArrowColumnStatistics"/>).
+/// No copy of a row: each batch is cut by date into zero-copy slices and handed to the writer of its date.
+/// DuckDB's export took 3.75 µs of CPU per otel row, most of it converting each value into DuckDB's vectors and back
+/// out (docs/BENCHMARKS.md, "The flush writes Arrow").
+/// </summary>
+internal static class TailParquetWriter
+{
+    /// <summary>Rows per row group: DuckDB's <c>ROW_GROUP_SIZE</c> of the export.</summary>
+    public const int RowGroupRows = 122_880;
+
+    /// <summary>Whether the writer encodes a row group's columns on several threads (benchmarks compare).</summary>
+    internal static bool UseThreads { get; set; } = true;
+
+    /// <summary>Whether the Delta statistics are gathered from the arrays (benchmarks measure their cost by turning it off).</summary>
+    internal static bool GatherStatistics { get; set; } = true;
+
+    /// <summary>
+    /// Whether <paramref name="batchSchema"/> (the tail's) holds <paramref name="schema"/>'s columns in order, each of
+    /// the Arrow type <see cref="ColumnTypeMapping.ToArrow"/> gives it: then the written file has the column types the
+    /// DuckDB export gives. Otherwise the export goes through DuckDB.
+    /// </summary>
+    public static bool CanWrite(Schema batchSchema, TableSchema schema)
+    {
+        if (batchSchema.FieldsList.Count != schema.Columns.Count)
+            return false;
+        for (var i = 0; i < schema.Columns.Count; i++)
+        {
+            var field = batchSchema.FieldsList[i];
+            var column = schema.Columns[i];
+            if (!string.Equals(field.Name, column.Name, StringComparison.Ordinal) || !SameType(field.DataType, ColumnTypeMapping.ToArrow(column.Type)))
+                return false;
+        }
+        return true;
+    }
+
+    private static bool SameType(IArrowType x, IArrowType y) => (x, y) switch
+    {
+        (TimestampType a, TimestampType b) => a.Unit == b.Unit && a.Timezone == b.Timezone,
+        (ListType a, ListType b) => SameType(a.ValueDataType, b.ValueDataType),
+        (NestedType, _) or (_, NestedType) or (DictionaryType, _) or (_, DictionaryType) => false,
+        _ => x.TypeId == y.TypeId,
+    };
+
+    /// <summary>
+    /// Writes <paramref name="batches"/> (rows in timestamp order, in <paramref name="schema"/>'s shape, see
+    /// <see cref="CanWrite"/>) under <paramref name="root"/>, one file per date in date order. On failure, deletes what it wrote.
+    /// </summary>
+    public static List<ExportedFile> Write(IReadOnlyList<RecordBatch> batches, TableSchema schema, string root, int maxStatsStringLength, CancellationToken cancellationToken)
+    {
+        var dateIndex = schema.IndexOf(TableSchema.DateColumn);
+        var columns = Enumerable.Range(0, schema.Columns.Count).Where(i => i != dateIndex).ToArray();
+        var fields = batches[0].Schema.FieldsList;
+        // Optional columns, as DuckDB writes them; the date is the partition value, not a column of the file.
+        var fileSchema = new Schema(columns.Select(i => new Field(fields[i].Name, fields[i].DataType, nullable: true)), Enumerable.Empty<KeyValuePair<string, string>>());
+        var files = new SortedDictionary<int, DateFile>();
+        try
+        {
+            using var properties = new WriterPropertiesBuilder()
+                .Compression(Compression.Zstd).CompressionLevel(1)
+                .MaxRowGroupLength(RowGroupRows)
+                .Build(); // footer statistics on, as DuckDB writes them: queries prune row groups with them
+
+            using var arrowProperties = new ArrowWriterPropertiesBuilder().UseThreads(UseThreads).Build();
+            foreach (var batch in batches)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var days = ((Date32Array)batch.Column(dateIndex)).Values;
+                var from = 0;
+                while (from < days.Length)
+                {
+                    // Rows in timestamp order: a date's rows are a run (usually the whole batch).
+                    var day = days[from];
+                    var to = from + 1;
+                    while (to < days.Length && days[to] == day)
+                        to++;
+                    if (!files.TryGetValue(day, out var file))
+                        files[day] = file = new DateFile(day, root, fileSchema, columns, schema, properties, arrowProperties, maxStatsStringLength);
+                    file.Add(from == 0 && to == batch.Length ? batch : batch.Slice(from, to - from), cancellationToken);
+                    from = to;
+                }
+            }
+            var result = new List<ExportedFile>(files.Count);
+            foreach (var file in files.Values)
+                result.Add(file.Close(cancellationToken));
+            return result;
+        }
+        catch
+        {
+            foreach (var file in files.Values)
+                file.Abandon();
+            throw;
+        }
+        finally
+        {
+            foreach (var file in files.Values)
+                file.Dispose();
+        }
+    }
+
+    /// <summary>One date's file: rows gathered into row groups of <see cref="RowGroupRows"/>, written as each fills.</summary>
+    private sealed class DateFile : IDisposable
+    {
+        private readonly DateOnly _date;
+        private readonly string _path, _relative;
+        private readonly int[] _columns;
+        private readonly ArrowColumnStatistics[] _stats;
+        private readonly TableSchema _schema;
+        private readonly FileWriter _writer;
+        private readonly List<RecordBatch> _pending = [];
+        private int _pendingRows;
+        private long _rows;
+        private bool _closed;
+
+        public DateFile(int day, string root, Schema fileSchema, int[] columns, TableSchema schema, WriterProperties properties,
+            ArrowWriterProperties arrowProperties, int maxStatsStringLength)
+        {
+            _date = DateOnly.FromDayNumber(Epoch + day);
+            _relative = $"date={_date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}/part-00000-{Guid.NewGuid():D}-c000.zstd.parquet";
+            _path = Path.Combine(root, _relative.Replace('/', Path.DirectorySeparatorChar));
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            _columns = columns;
+            _schema = schema;
+            _stats = columns.Select(c => new ArrowColumnStatistics(schema.Columns[c].Type, maxStatsStringLength)).ToArray();
+            _writer = new FileWriter(_path, fileSchema, properties, arrowProperties);
+        }
+
+        public void Add(RecordBatch rows, CancellationToken cancellationToken)
+        {
+            while (rows.Length > 0)
+            {
+                var room = RowGroupRows - _pendingRows;
+                var part = rows.Length <= room ? rows : rows.Slice(0, room);
+                _pending.Add(part);
+                _pendingRows += part.Length;
+                rows = part == rows ? rows.Slice(0, 0) : rows.Slice(room, rows.Length - room);
+                if (_pendingRows == RowGroupRows)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    WriteRowGroup();
+                }
+            }
+        }
+
+        private void WriteRowGroup()
+        {
+            if (_pendingRows == 0)
+                return;
+            _writer.NewRowGroup();
+            for (var c = 0; c < _columns.Length; c++)
+            {
+                var arrays = new List<IArrowArray>(_pending.Count);
+                foreach (var batch in _pending)
+                {
+                    var array = batch.Column(_columns[c]);
+                    if (GatherStatistics)
+                        _stats[c].Add(array);
+                    arrays.Add(array);
+                }
+                _writer.WriteColumnChunk(new ChunkedArray(arrays));
+            }
+            _rows += _pendingRows;
+            _pending.Clear();
+            _pendingRows = 0;
+        }
+
+        public ExportedFile Close(CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            WriteRowGroup();
+            _writer.Close();
+            _closed = true;
+            var stats = new Dictionary<string, ColumnStats>(StringComparer.Ordinal);
+            for (var c = 0; c < _columns.Length; c++)
+                stats[_schema.Columns[_columns[c]].Name] = _stats[c].Result();
+            return new ExportedFile(_date, _path, _relative, _rows, new FileInfo(_path).Length, stats);
+        }
+
+        public void Abandon()
+        {
+            try
+            {
+                if (!_closed)
+                    _writer.Close();
+            }
+            catch (ParquetException)
+            {
+                // The file is deleted below whatever state the writer was left in.
+            }
+            _closed = true;
+            _writer.Dispose();
+            if (File.Exists(_path))
+                File.Delete(_path);
+        }
+
+        public void Dispose() => _writer.Dispose();
+    }
+
+    private static readonly int Epoch = new DateOnly(1970, 1, 1).DayNumber;
+}
