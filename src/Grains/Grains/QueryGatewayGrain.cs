@@ -605,9 +605,13 @@ public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runne
     /// <inheritdoc />
     public async Task<long> CommitRoutedAsync(Guid transaction, string table, IReadOnlyList<string> projects)
     {
+        var grains = projects.Select(p => GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(p, table.ToLowerInvariant()))).ToList();
+        // The projects' last rows go to Parquet side by side (nothing visible yet, so a failure there commits nothing);
+        // then each commit is only its Delta commit, one after another.
+        if (grains.Count > 1) await Task.WhenAll(grains.Select(g => g.PrepareTransactionAsync(transaction)));
         long rows = 0;
-        foreach (var project in projects)
-            rows += await GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).CommitTransactionAsync(transaction);
+        foreach (var grain in grains)
+            rows += await grain.CommitTransactionAsync(transaction);
         return rows;
     }
 

@@ -239,6 +239,13 @@ public sealed class TableGrain(
     public Task<long> StageAsync(Guid transaction, RecordBatch batch) => WriteAsync(e => e.StageAsync(transaction, batch));
 
     /// <inheritdoc />
+    public Task PrepareTransactionAsync(Guid transaction) => WriteAsync(async e =>
+    {
+        await e.PrepareTransactionAsync(transaction);
+        return 0L;
+    });
+
+    /// <inheritdoc />
     public Task<long> CommitTransactionAsync(Guid transaction) => WriteAsync(e => e.CommitTransactionAsync(transaction));
 
     /// <inheritdoc />

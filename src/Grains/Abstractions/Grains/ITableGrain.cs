@@ -36,6 +36,14 @@ public interface ITableGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<long> StageAsync(Guid transaction, [Immutable] RecordBatch batch);
 
+    /// <summary>
+    /// Writes what the transaction still holds in memory to its unreferenced Parquet files, so that the commit is only
+    /// the Delta commit: a COPY over several projects prepares them all side by side, then commits them one after
+    /// another. Nothing becomes visible; the transaction stays open (and can still be aborted).
+    /// </summary>
+    [AlwaysInterleave]
+    Task PrepareTransactionAsync(Guid transaction);
+
     /// <summary>Makes every staged row of the transaction visible at once (one Delta commit); returns the rows committed.</summary>
     [AlwaysInterleave]
     Task<long> CommitTransactionAsync(Guid transaction);

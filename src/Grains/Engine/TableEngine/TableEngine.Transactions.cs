@@ -77,6 +77,30 @@ public sealed partial class TableEngine
     }
 
     /// <summary>
+    /// Spills what is still staged (after any spill running) without committing: the commit that follows is then only
+    /// the Delta commit. The transaction stays open.
+    /// </summary>
+    /// <exception cref="TransactionNotFoundException">The transaction is not open here.</exception>
+    public async Task PrepareTransactionAsync(Guid transaction, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFaulted();
+        var txn = Find(transaction);
+        await txn.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (txn.Closed) throw new TransactionNotFoundException(transaction, Id.ToString());
+            txn.Touch();
+            await WaitForSpillAsync(txn);
+            await SpillAsync(txn, txn.Staging, txn.Sequence, cancellationToken);
+            txn.Touch();
+        }
+        finally
+        {
+            txn.Gate.Release();
+        }
+    }
+
+    /// <summary>
     /// Commits: spills what is still staged, then adds every file of the transaction to the table in one Delta commit
     /// (under the flush lock, so no flush, DML or maintenance commit interleaves). Returns the rows committed. A failed
     /// commit closes the transaction too; its files are left for VACUUM (a commit whose outcome is unknown may have landed).
