@@ -57,9 +57,13 @@ public sealed class TableEngineTransactionTests : EngineTestBase
         var txn = Guid.NewGuid();
         await engine.BeginTransactionAsync(txn);
         for (var i = 0; i < 3; i++) await engine.StageAsync(txn, EngineTestKit.Rows($"t{i}", 3000));
-        Assert.True(await ParquetFilesAsync(kit) >= 3); // each chunk spilled
+        // Each chunk spills beside the next; a spill starts only after the previous one ended, so two are written and the
+        // third may still be running: the abort waits for it and deletes its files with the others.
+        Assert.True(await ParquetFilesAsync(kit) >= 2);
         await engine.AbortTransactionAsync(txn);
         Assert.Equal(0, await ParquetFilesAsync(kit));
+        Assert.Equal(0, engine.StagedBytes);
+        Assert.Equal(0, engine.OpenTransactions);
         using var s = engine.OpenSnapshot();
         Assert.Equal((0L, 0L), Trim(await kit.CountAsync(s)));
         await Assert.ThrowsAsync<TransactionNotFoundException>(() => engine.StageAsync(txn, EngineTestKit.Rows("late", 1)));
@@ -155,26 +159,6 @@ public sealed class TableEngineTransactionTests : EngineTestBase
         Assert.Equal(1, await engine.AbortIdleTransactionsAsync(TimeSpan.Zero));
         await Assert.ThrowsAsync<TransactionNotFoundException>(() => engine.CommitTransactionAsync(txn));
         Assert.Equal((0L, 0L), await CountAsync(engine));
-    }
-
-    [Fact]
-    public async Task An_abort_while_a_spill_runs_leaves_no_file_and_no_staged_memory()
-    {
-        var options = new EngineOptions();
-        options.Flush.MaxBufferedBytes = 1; // spill every chunk
-        await using var kit = new EngineTestKit(Root, options: options);
-        await using var engine = await kit.OpenAsync(Id);
-        var txn = Guid.NewGuid();
-        await engine.BeginTransactionAsync(txn);
-        for (var i = 0; i < 4; i++)
-            await engine.StageAsync(txn, EngineTestKit.Rows($"a{i}", 3000));
-        // The last chunk's spill is still running, or just ended: either way the abort waits for it and deletes its files.
-        await engine.AbortTransactionAsync(txn);
-        Assert.Equal(0, await ParquetFilesAsync(kit));
-        Assert.Equal(0, engine.StagedBytes);
-        Assert.Equal(0, engine.OpenTransactions);
-        using var s = engine.OpenSnapshot();
-        Assert.Equal((0L, 0L), Trim(await kit.CountAsync(s)));
     }
 
     [Fact]
