@@ -25,28 +25,20 @@ public sealed class OwnershipFencingTests(AzuriteFixture azurite)
     public async Task A_previous_owner_can_neither_commit_nor_append_after_a_new_owner_opened_the_table()
     {
         using var directory = new TempDirectory();
-        var tables = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
-        var wal = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
-        await tables.CreateAsync();
-        await wal.CreateAsync();
-        var options = new EngineOptions { FenceOwnership = true };
-        options.Flush.StagingDirectory = Path.Combine(directory.Path, "staging");
+        var servicesOn = await SharedStorageAsync(directory);
 
         // One buffer database per "silo".
         await using var siloA = BufferDatabase.Open(SmallBuffer());
         await using var siloB = BufferDatabase.Open(SmallBuffer());
         await using var siloC = BufferDatabase.Open(SmallBuffer());
-        EngineServices On(BufferDatabase buffer, string cache) => new(buffer,
-            new AzureBlobObjectStore(tables, "svc", new LocalFileCache(Path.Combine(directory.Path, cache))),
-            new AzureAppendBlobWalStorage(wal, "svc"), options);
 
-        var old = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, On(siloA, "a"));
+        var old = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, servicesOn(siloA, "a"));
         await old.InsertAsync(EngineTestKit.Rows("flushed", 100));
         await old.FlushAsync();
         await old.InsertAsync(EngineTestKit.Rows("logged", 50)); // in the WAL only
 
         // The table moves while the old owner still runs.
-        var servicesB = On(siloB, "b");
+        var servicesB = servicesOn(siloB, "b");
         await using var next = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, servicesB);
         Assert.Equal((150L, 150L), await CountAsync(next, servicesB.Objects));
 
@@ -64,7 +56,7 @@ public sealed class OwnershipFencingTests(AzuriteFixture azurite)
         await next.InsertAsync(EngineTestKit.Rows("tail", 5));
 
         // A third owner reads the WAL and the Delta log back: every acknowledged row once, nothing of the stale writes.
-        var servicesC = On(siloC, "c");
+        var servicesC = servicesOn(siloC, "c");
         await using var third = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, servicesC);
         Assert.Equal((175L, 175L), await CountAsync(third, servicesC.Objects));
     }
@@ -73,19 +65,11 @@ public sealed class OwnershipFencingTests(AzuriteFixture azurite)
     public async Task Writes_in_flight_on_the_previous_owner_while_a_new_owner_takes_over_are_refused_only_retryably()
     {
         using var directory = new TempDirectory();
-        var tables = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
-        var wal = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
-        await tables.CreateAsync();
-        await wal.CreateAsync();
-        var options = new EngineOptions { FenceOwnership = true };
-        options.Flush.StagingDirectory = Path.Combine(directory.Path, "staging");
+        var servicesOn = await SharedStorageAsync(directory);
         await using var siloA = BufferDatabase.Open(SmallBuffer());
         await using var siloB = BufferDatabase.Open(SmallBuffer());
-        EngineServices On(BufferDatabase buffer, string cache) => new(buffer,
-            new AzureBlobObjectStore(tables, "svc", new LocalFileCache(Path.Combine(directory.Path, cache))),
-            new AzureAppendBlobWalStorage(wal, "svc"), options);
 
-        var old = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, On(siloA, "a"));
+        var old = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, servicesOn(siloA, "a"));
         await old.InsertAsync(EngineTestKit.Rows("first", 10));
         // Writers and flushes keep going on the old owner while the new one opens the table (as a thawed silo's do).
         using var stop = new CancellationTokenSource();
@@ -106,7 +90,7 @@ public sealed class OwnershipFencingTests(AzuriteFixture azurite)
                 }
             }
         })).ToList();
-        await using (var next = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, On(siloB, "b")))
+        await using (var next = await TableEngine.OpenAsync(Id, EngineTestKit.Schema, servicesOn(siloB, "b")))
         {
             // Polled: the old owner's writers run into the new owner's lease and commit.
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -121,6 +105,23 @@ public sealed class OwnershipFencingTests(AzuriteFixture azurite)
         var unretryable = failures.Where(e => ExceptionTranslationFilter.Translate(e) is not { IsRetryable: true })
             .Select(e => $"{e.GetType().Name}: {e.Message}").Distinct().ToList();
         Assert.True(unretryable.Count == 0, "refused without a retryable SQLSTATE: " + string.Join(" | ", unretryable));
+    }
+
+    /// <summary>
+    /// Fresh table and WAL containers on Azurite, shared by every "silo" of a test: the returned factory gives one silo's
+    /// engine services (its own buffer database and local cache, the shared storage, ownership fenced).
+    /// </summary>
+    private async Task<Func<BufferDatabase, string, EngineServices>> SharedStorageAsync(TempDirectory directory)
+    {
+        var tables = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
+        var wal = new BlobContainerClient(azurite.ConnectionString, AzuriteFixture.NewContainerName());
+        await tables.CreateAsync();
+        await wal.CreateAsync();
+        var options = new EngineOptions { FenceOwnership = true };
+        options.Flush.StagingDirectory = Path.Combine(directory.Path, "staging");
+        return (buffer, cache) => new EngineServices(buffer,
+            new AzureBlobObjectStore(tables, "svc", new LocalFileCache(Path.Combine(directory.Path, cache))),
+            new AzureAppendBlobWalStorage(wal, "svc"), options);
     }
 
     private static BufferOptions SmallBuffer() => new() { MemoryLimitBytes = 256L << 20, SoftLimitBytes = 64L << 20, HardLimitBytes = 128L << 20, Threads = 1 };

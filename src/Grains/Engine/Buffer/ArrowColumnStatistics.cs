@@ -28,17 +28,18 @@ internal sealed class ArrowColumnStatistics(ColumnType type, int maxStringLength
             return;
         switch (array)
         {
-            case Int64Array a: AddLongs(a.Values, a); break;
-            case TimestampArray a: AddLongs(a.Values, a); break;
-            case Int32Array a: AddInts(a.Values, a); break;
-            case Date32Array a: AddInts(a.Values, a); break;
+            case Int64Array a: AddIntegers(a.Values, a); break;
+            case TimestampArray a: AddIntegers(a.Values, a); break;
+            case Int32Array a: AddIntegers(a.Values, a); break;
+            case Date32Array a: AddIntegers(a.Values, a); break;
             case DoubleArray a: AddDoubles(a); break;
             case BooleanArray a: AddBooleans(a); break;
             case StringArray a when type is ColumnType.Utf8 or ColumnType.Json: AddStrings(a); break;
         }
     }
 
-    private void AddLongs(ReadOnlySpan<long> values, IArrowArray array)
+    // Integers, timestamps and dates: min/max as longs.
+    private void AddIntegers<T>(ReadOnlySpan<T> values, IArrowArray array) where T : struct, System.Numerics.IBinaryInteger<T>
     {
         long min = _minLong, max = _maxLong;
         var noNulls = array.NullCount == 0;
@@ -46,22 +47,7 @@ internal sealed class ArrowColumnStatistics(ColumnType type, int maxStringLength
         {
             if (!noNulls && array.IsNull(i))
                 continue;
-            var v = values[i];
-            if (v < min) min = v;
-            if (v > max) max = v;
-        }
-        (_minLong, _maxLong, _any) = (min, max, true);
-    }
-
-    private void AddInts(ReadOnlySpan<int> values, IArrowArray array)
-    {
-        long min = _minLong, max = _maxLong;
-        var noNulls = array.NullCount == 0;
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!noNulls && array.IsNull(i))
-                continue;
-            long v = values[i];
+            var v = long.CreateTruncating(values[i]);
             if (v < min) min = v;
             if (v > max) max = v;
         }
