@@ -49,6 +49,14 @@ public static class AckLatencySuite
         var rowsPerBatch = batches.Average(b => (double)b.Length);
         var interval = TimeSpan.FromSeconds(rowsPerBatch / (maxRate / 2));
         var latencies = new ConcurrentBag<double>();
+        // The timeline (ack-timeline.csv in the output folder): each batch's scheduled send and latency, and each flush's
+        // end as the silo logs it, so that slow acknowledgements can be set against what the silo was doing.
+        var timeline = new ConcurrentQueue<string>();
+        silo.LineReceived += line =>
+        {
+            if (line.Contains(": flushed ", StringComparison.Ordinal))
+                timeline.Enqueue(FormattableString.Invariant($"flush,{clock.Elapsed.TotalMilliseconds:F1},{line.Trim()}"));
+        };
         var pending = new List<Task>();
         long sentRows = 0;
         clock.Restart();
@@ -62,12 +70,16 @@ public static class AckLatencySuite
             pending.Add(Task.Run(async () =>
             {
                 await Insert(index);
-                latencies.Add((clock.Elapsed - due).TotalMilliseconds);
+                var latency = (clock.Elapsed - due).TotalMilliseconds;
+                latencies.Add(latency);
+                timeline.Enqueue(FormattableString.Invariant($"ack,{due.TotalMilliseconds:F1},{latency:F1}"));
             }));
         }
         await Task.WhenAll(pending);
         var achieved = sentRows / clock.Elapsed.TotalSeconds;
         await silo.StopAsync();
+        Directory.CreateDirectory(options.OutDirectory);
+        await File.WriteAllLinesAsync(Path.Combine(options.OutDirectory, "ack-timeline.csv"), ["kind,ms,value", .. timeline]);
 
         var samples = latencies.ToList();
         var subject = $"SDK, {Pairs} tables, {rowsPerBatch:N0}-row otel batches at half the max ({maxRate / 2:N0} of {maxRate:N0} rows/s), flushes running";

@@ -153,9 +153,13 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly StringBuilder _errors = new();
     private int _errorLines;
 
+    /// <summary>Each line the silo writes (stdout and stderr), as it arrives: benches time events by it (e.g. flushes).</summary>
+    public event Action<string>? LineReceived;
+
     private void Append(string? line)
     {
         if (line is null) return;
+        LineReceived?.Invoke(line);
         lock (_log)
         {
             // Keep errors (and a few lines after each) apart: info logs would push them out of the tail.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Apache.Arrow;
 using DuckDB.NET.Data;
+using TimeFusion.DuckDb;
 using TimeFusion.Tables;
 
 namespace TimeFusion.Buffer;
@@ -60,8 +61,8 @@ public sealed partial class BufferTable
             if (arrowWriter)
             {
                 LastExportSorted = false;
-                return await Task.Factory.StartNew(() => TailParquetWriter.Write(tail, Schema, root, _db.Options.MaxStatsStringLength, cancellationToken),
-                    cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                return await RunExportThreadAsync(() => TailParquetWriter.Write(tail, Schema, root, _db.Options.MaxStatsStringLength, cancellationToken))
+                    .ConfigureAwait(false);
             }
             var limit = Math.Min(upToLsn, tailStart - 1);
             var parts = sources.Select(g => g.MaxLsn > limit
@@ -75,16 +76,28 @@ public sealed partial class BufferTable
             var source = string.Join(" UNION ALL ", parts);
             if (rowFilter is not null)
                 source = $"SELECT * FROM ({source}) WHERE {rowFilter}";
-            // On a thread of its own: the COPY blocks its caller for the whole export, and a blocked thread-pool thread
-            // is one of the two (on 2 cores) that run acknowledgements.
-            return await Task.Factory.StartNew(() => Export(source, facts, root, cancellationToken), cancellationToken,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            return await RunExportThreadAsync(() => Export(source, facts, root, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
             _maintenanceLock.Release();
         }
     }
+
+    /// <summary>
+    /// Runs an export on a thread of its own at <see cref="BufferOptions.ExportNice"/>: it blocks that thread for the
+    /// whole export (a blocked thread-pool thread would be one of the two, on 2 cores, that run acknowledgements), and
+    /// at the lowered priority acknowledgements get a contended core first (docs/BENCHMARKS.md, session 11).
+    /// </summary>
+    private Task<List<ExportedFile>> RunExportThreadAsync(Func<List<ExportedFile>> export) =>
+        LowPriorityThread.RunAsync("TimeFusion flush export", _db.Options.ExportNice, idle: false, () =>
+        {
+            LastExportNice = LowPriorityThread.CurrentThreadNice();
+            return export();
+        });
+
+    /// <summary>The niceness of the thread that ran the last export (tests; null off Linux).</summary>
+    internal int? LastExportNice { get; private set; }
 
     private async Task SealActiveIfAsync(Func<BufferGeneration, bool> condition, CancellationToken cancellationToken)
     {

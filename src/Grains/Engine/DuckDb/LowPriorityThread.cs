@@ -54,6 +54,9 @@ internal static partial class LowPriorityThread
         return (sched_getscheduler(tid), IoPrioritySyscall is { } call ? (int)syscall(call.Get, IoprioWhoProcess, tid) : -1);
     }
 
+    /// <summary>The calling thread's niceness (for tests), or null off Linux.</summary>
+    public static int? CurrentThreadNice() => OperatingSystem.IsLinux() ? getpriority(PrioProcess, gettid()) : null;
+
     // Best effort throughout: at worst the work runs at normal priority.
     private static void Lower(int nice, bool idle)
     {
@@ -99,6 +102,9 @@ internal static partial class LowPriorityThread
 
     [LibraryImport("libc")]
     private static partial int setpriority(int which, int who, int prio);
+
+    [LibraryImport("libc")]
+    private static partial int getpriority(int which, int who);
 
     [LibraryImport("libc")]
     private static partial int gettid();
