@@ -66,6 +66,24 @@ public abstract class ObjectStoreContractTests
         Assert.Equal(path, await store.GetLocalPathAsync("p/f.bin")); // cached or the file itself
     }
 
+    [Fact]
+    public async Task An_adopted_file_replaces_the_object_and_is_gone_locally()
+    {
+        var store = await CreateStoreAsync();
+        using var dir = new Infrastructure.TempDirectory();
+        await store.PutAsync("p/f.parquet", Bytes("old"));
+        var local = Path.Combine(dir.Path, "f.parquet");
+        var data = new byte[300_000];
+        new Random(8).NextBytes(data);
+        await File.WriteAllBytesAsync(local, data);
+
+        await store.AdoptFileAsync("p/f.parquet", local);
+
+        Assert.False(File.Exists(local));
+        Assert.Equal(data, await File.ReadAllBytesAsync(await store.GetLocalPathAsync("p/f.parquet")));
+        Assert.Equal(["p/f.parquet"], (await store.ListAsync("p/")).Select(o => o.Path)); // no temporary file left visible
+    }
+
     [Theory]
     [InlineData("../escape")]
     [InlineData("a/../../b")]

@@ -20,7 +20,10 @@ public sealed partial class BufferTable
     /// On failure the files written so far are deleted.
     /// </summary>
     /// Rows not meeting <c>rowFilter</c> (a SQL condition, for retention; null keeps all) are not written.
-    public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken, string? rowFilter = null)
+    /// A <paramref name="background"/> export (a flush) runs at <see cref="BufferOptions.ExportNice"/>; a foreground one
+    /// (a COPY's spill, which its statement waits for) at normal priority, encoding columns on several threads.
+    public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken, string? rowFilter = null,
+        bool background = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -61,8 +64,10 @@ public sealed partial class BufferTable
             if (arrowWriter)
             {
                 LastExportSorted = false;
-                return await RunExportThreadAsync(() => TailParquetWriter.Write(tail, Schema, root, _db.Options.MaxStatsStringLength, cancellationToken))
-                    .ConfigureAwait(false);
+                // A lowered thread encodes its columns itself: Arrow's own pool threads run at normal priority.
+                var nice = background ? _db.Options.ExportNice : 0;
+                return await RunExportThreadAsync(nice, () => TailParquetWriter.Write(tail, Schema, root, _db.Options.MaxStatsStringLength, useThreads: nice == 0,
+                    cancellationToken)).ConfigureAwait(false);
             }
             var limit = Math.Min(upToLsn, tailStart - 1);
             var parts = sources.Select(g => g.MaxLsn > limit
@@ -76,7 +81,7 @@ public sealed partial class BufferTable
             var source = string.Join(" UNION ALL ", parts);
             if (rowFilter is not null)
                 source = $"SELECT * FROM ({source}) WHERE {rowFilter}";
-            return await RunExportThreadAsync(() => Export(source, facts, root, cancellationToken)).ConfigureAwait(false);
+            return await RunExportThreadAsync(background ? _db.Options.ExportNice : 0, () => Export(source, facts, root, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
@@ -85,12 +90,12 @@ public sealed partial class BufferTable
     }
 
     /// <summary>
-    /// Runs an export on a thread of its own at <see cref="BufferOptions.ExportNice"/>: it blocks that thread for the
-    /// whole export (a blocked thread-pool thread would be one of the two, on 2 cores, that run acknowledgements), and
-    /// at the lowered priority acknowledgements get a contended core first (docs/BENCHMARKS.md, session 11).
+    /// Runs an export on a thread of its own at niceness <paramref name="nice"/>: it blocks that thread for the whole
+    /// export (a blocked thread-pool thread would be one of the two, on 2 cores, that run acknowledgements), and at a
+    /// lowered priority acknowledgements get a contended core first (docs/BENCHMARKS.md, session 11).
     /// </summary>
-    private Task<List<ExportedFile>> RunExportThreadAsync(Func<List<ExportedFile>> export) =>
-        LowPriorityThread.RunAsync("TimeFusion flush export", _db.Options.ExportNice, idle: false, () =>
+    private Task<List<ExportedFile>> RunExportThreadAsync(int nice, Func<List<ExportedFile>> export) =>
+        LowPriorityThread.RunAsync("TimeFusion export", nice, idle: false, () =>
         {
             LastExportNice = LowPriorityThread.CurrentThreadNice();
             return export();

@@ -17,11 +17,11 @@ namespace TimeFusion.Buffer;
 /// </summary>
 internal static class TailParquetWriter
 {
+    /// <summary>Arrow's "no level given" (<c>kUseDefaultCompressionLevel</c>): a level set for a codec without levels is refused.</summary>
+    private const int UseCodecDefaultLevel = int.MinValue;
+
     /// <summary>Rows per row group: DuckDB's <c>ROW_GROUP_SIZE</c> of the export.</summary>
     public const int RowGroupRows = 122_880;
-
-    /// <summary>Whether the writer encodes a row group's columns on several threads (benchmarks compare).</summary>
-    internal static bool UseThreads { get; set; } = true;
 
     /// <summary>Whether the Delta statistics are gathered from the arrays (benchmarks measure their cost by turning it off).</summary>
     internal static bool GatherStatistics { get; set; } = true;
@@ -56,8 +56,10 @@ internal static class TailParquetWriter
     /// <summary>
     /// Writes <paramref name="batches"/> (rows in timestamp order, in <paramref name="schema"/>'s shape, see
     /// <see cref="CanWrite"/>) under <paramref name="root"/>, one file per date in date order. On failure, deletes what it wrote.
+    /// With <paramref name="useThreads"/>, a row group's columns are encoded on Arrow's thread pool, otherwise on the caller's thread.
     /// </summary>
-    public static List<ExportedFile> Write(IReadOnlyList<RecordBatch> batches, TableSchema schema, string root, int maxStatsStringLength, CancellationToken cancellationToken)
+    public static List<ExportedFile> Write(IReadOnlyList<RecordBatch> batches, TableSchema schema, string root, int maxStatsStringLength, bool useThreads,
+        CancellationToken cancellationToken)
     {
         var dateIndex = schema.IndexOf(TableSchema.DateColumn);
         var columns = Enumerable.Range(0, schema.Columns.Count).Where(i => i != dateIndex).ToArray();
@@ -67,12 +69,17 @@ internal static class TailParquetWriter
         var files = new SortedDictionary<int, DateFile>();
         try
         {
-            using var properties = new WriterPropertiesBuilder()
+            using var builder = new WriterPropertiesBuilder()
                 .Compression(Compression.Zstd).CompressionLevel(1)
-                .MaxRowGroupLength(RowGroupRows)
-                .Build(); // footer statistics on, as DuckDB writes them: queries prune row groups with them
+                .MaxRowGroupLength(RowGroupRows); // footer statistics on, as DuckDB writes them: queries prune row groups with them
+            // A column null in every row is a page of definition levels: nothing to compress, and Arrow's zstd codec
+            // creates a compression context per page (~3 % of a COPY's CPU, most columns of a narrow COPY or INSERT being null).
+            foreach (var i in columns)
+                if (fields[i].DataType is not NestedType && batches.All(b => b.Column(i) is var a && a.NullCount == a.Length))
+                    builder.Compression(fields[i].Name, Compression.Uncompressed).CompressionLevel(fields[i].Name, UseCodecDefaultLevel);
+            using var properties = builder.Build();
 
-            using var arrowProperties = new ArrowWriterPropertiesBuilder().UseThreads(UseThreads).Build();
+            using var arrowProperties = new ArrowWriterPropertiesBuilder().UseThreads(useThreads).Build();
             foreach (var batch in batches)
             {
                 cancellationToken.ThrowIfCancellationRequested();

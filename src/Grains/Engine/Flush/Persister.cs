@@ -42,7 +42,7 @@ internal sealed class Persister(
             var actions = new List<DeltaAction>(files.Count + 1);
             foreach (var file in files)
             {
-                await delta.Store.UploadFileAsync(delta.ObjectPath(file.RelativePath), file.LocalPath, cancellationToken);
+                await delta.Store.AdoptFileAsync(delta.ObjectPath(file.RelativePath), file.LocalPath, cancellationToken);
                 actions.Add(DeltaAddForExport.Create(file, schema, now));
             }
             actions.Add(new TransactionAction(AppId, upToLsn, now.ToUnixTimeMilliseconds()));

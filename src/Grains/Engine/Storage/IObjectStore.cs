@@ -29,6 +29,17 @@ public interface IObjectStore
     Task UploadFileAsync(string path, string localFile, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Uploads a local file the caller no longer needs (a flush's or a spill's freshly written Parquet file), as
+    /// <see cref="UploadFileAsync"/>; the local file is gone afterwards. A local store on the same file system moves
+    /// it in instead of copying it (no second write of every byte).
+    /// </summary>
+    async Task AdoptFileAsync(string path, string localFile, CancellationToken cancellationToken = default)
+    {
+        await UploadFileAsync(path, localFile, cancellationToken);
+        File.Delete(localFile);
+    }
+
+    /// <summary>
     /// A local file path holding the object's bytes, for engines that read files (DuckDB <c>read_parquet</c>).
     /// Local stores return the file itself; remote stores download once into a cache (objects are immutable).
     /// </summary>

@@ -107,6 +107,29 @@ public sealed class LocalObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
+    public async Task AdoptFileAsync(string path, string localFile, CancellationToken cancellationToken = default)
+    {
+        var full = FullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            // Moved in under a temporary name (File.Move copies across file systems), made durable, then renamed into
+            // place: visible under its name only once its bytes are on disk, as UploadFileAsync's copy is.
+            File.Move(localFile, temp);
+            await using (var file = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1, FileOptions.None))
+                file.Flush(flushToDisk: true);
+            cancellationToken.ThrowIfCancellationRequested();
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
     public Task<string> GetLocalPathAsync(string path, CancellationToken cancellationToken = default)
     {
         var full = FullPath(path);

@@ -275,14 +275,14 @@ public sealed partial class TableEngine
         try
         {
             // Rows already past the table's retention are dropped here, as a flush would.
-            var files = await staging.ExportParquetAsync(upTo, local, cancellationToken, Maintenance.Retention.KeepFilterSql(RetentionCutoffMicros));
+            var files = await staging.ExportParquetAsync(upTo, local, cancellationToken, Maintenance.Retention.KeepFilterSql(RetentionCutoffMicros), background: false);
             var now = DateTimeOffset.UtcNow;
             foreach (var file in files)
             {
                 var add = DeltaAddForExport.Create(file, Schema, now);
                 // Listed before the upload: an abort racing a failed upload still deletes what may have landed.
                 lock (txn.Spilled) txn.Spilled.Add(add);
-                await _delta.Store.UploadFileAsync(_delta.ObjectPath(file.RelativePath), file.LocalPath, cancellationToken);
+                await _delta.Store.AdoptFileAsync(_delta.ObjectPath(file.RelativePath), file.LocalPath, cancellationToken);
             }
             // A fresh staging table rather than a DELETE: dropping the old one gives its memory back to the budget at once
             // (deleted rows would count until the next reconciliation, and a fast COPY would wait for it).
