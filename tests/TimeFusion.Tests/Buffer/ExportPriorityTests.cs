@@ -40,6 +40,25 @@ public class ExportPriorityTests
     }
 
     [Theory]
+    [InlineData(499, 7)]
+    [InlineData(500, 0)]
+    [InlineData(900, 0)]
+    public async Task A_flush_falling_behind_runs_at_normal_priority(int rows, int expected)
+    {
+        // Half of TailRows buffered or more: the export must catch up before the tail moves into DuckDB.
+        using var dir = new TempDirectory();
+        await using var db = BufferTestDatabase.Open(o => (o.ExportNice, o.TailRows) = (7, 1_000));
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
+        await table.AppendAsync(BufferTestDatabase.SmallBatch(rows, "r", first: 0, start: Start), 1, default);
+        Assert.Equal(rows, table.TailRows);
+
+        await table.ExportParquetAsync(1, dir.Path, default);
+
+        Assert.True(table.LastExportUsedArrowWriter);
+        Assert.Equal(expected, table.LastExportNice);
+    }
+
+    [Theory]
     [InlineData(-1)]
     [InlineData(20)]
     public void A_niceness_outside_0_to_19_is_refused(int nice)

@@ -65,7 +65,7 @@ public sealed partial class BufferTable
             {
                 LastExportSorted = false;
                 // A lowered thread encodes its columns itself: Arrow's own pool threads run at normal priority.
-                var nice = background ? _db.Options.ExportNice : 0;
+                var nice = ExportNiceFor(background);
                 return await RunExportThreadAsync(nice, () => TailParquetWriter.Write(tail, Schema, root, _db.Options.MaxStatsStringLength, useThreads: nice == 0,
                     cancellationToken)).ConfigureAwait(false);
             }
@@ -81,7 +81,7 @@ public sealed partial class BufferTable
             var source = string.Join(" UNION ALL ", parts);
             if (rowFilter is not null)
                 source = $"SELECT * FROM ({source}) WHERE {rowFilter}";
-            return await RunExportThreadAsync(background ? _db.Options.ExportNice : 0, () => Export(source, facts, root, cancellationToken)).ConfigureAwait(false);
+            return await RunExportThreadAsync(ExportNiceFor(background), () => Export(source, facts, root, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
@@ -100,6 +100,15 @@ public sealed partial class BufferTable
             LastExportNice = LowPriorityThread.CurrentThreadNice();
             return export();
         });
+
+    /// <summary>
+    /// The niceness of an export: <see cref="BufferOptions.ExportNice"/> for a flush, unless the flushes are falling
+    /// behind (the tail holds half of <see cref="BufferOptions.TailRows"/> or more): then the export must catch up before
+    /// the tail moves into DuckDB, which costs far more CPU than the export itself, and runs at normal priority.
+    /// A COPY's spill, which its statement waits for, runs at normal priority.
+    /// </summary>
+    private int ExportNiceFor(bool background) =>
+        background && Interlocked.Read(ref _tailRows) < Math.Max(1, _db.Options.TailRows / 2) ? _db.Options.ExportNice : 0;
 
     /// <summary>The niceness of the thread that ran the last export (tests; null off Linux).</summary>
     internal int? LastExportNice { get; private set; }
