@@ -72,8 +72,8 @@ public class BufferExportTests
             return rows;
         }
 
-        // No partition column and no _lsn in the files; the table's other columns in order.
-        var columns = Read($"SELECT name FROM parquet_schema('{f2.LocalPath}') WHERE name <> 'duckdb_schema' AND name NOT IN ('list', 'element')").Select(r => (string)r[0]!).ToList();
+        // No partition column and no _lsn in the files; the table's other columns in order (the root's name is the writer's).
+        var columns = Read($"SELECT name FROM parquet_schema('{f2.LocalPath}') WHERE name NOT IN ('duckdb_schema', 'schema', 'list', 'element')").Select(r => (string)r[0]!).ToList();
         Assert.Equal(["timestamp", "id", "level", "n", "tags", "project_id"], columns);
 
         // Day 2 holds the 40 last rows of lsn 1 and all of lsn 2, sorted by timestamp.
@@ -96,7 +96,8 @@ public class BufferExportTests
         Assert.Equal("ERROR", s["level"].Min);
         Assert.Equal("INFO", s["level"].Max);
         // Parquet's counts for a list column are about its elements, not the lists: no stats rather than wrong ones.
-        Assert.False(s.ContainsKey("tags"));
+        // (DuckDB's statistics leave the column out, the Arrow writer's say nothing about it.)
+        Assert.True(!s.TryGetValue("tags", out var tags) || tags == new ColumnStats(null, null, null), $"tags: {tags}");
         Assert.False(s.ContainsKey("date"));
         Assert.False(s.ContainsKey("_lsn"));
         Assert.Equal(1049L, f2.Stats["n"].Max);

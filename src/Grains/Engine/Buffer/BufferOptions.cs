@@ -109,6 +109,12 @@ public sealed class BufferOptions
     /// </summary>
     public int ExportNice { get; set; } = 5;
 
+    /// <summary>
+    /// With <see cref="ArrowWriterExport"/>: whether tail rows not in timestamp order (concurrent writers, late rows)
+    /// are also written by the Arrow writer, put in timestamp order in C#, rather than sorted and written by DuckDB. Default true.
+    /// </summary>
+    public bool ArrowSortExport { get; set; } = true;
+
     /// <summary>Throws when the options contradict each other.</summary>
     public void Validate()
     {

@@ -14,7 +14,8 @@ public sealed partial class BufferTable
     /// <paramref name="directory"/> (<c>date=YYYY-MM-DD/part-…-c000.zstd.parquet</c>), sorted by timestamp, zstd level 1,
     /// 122,880-row groups, with statistics from DuckDB's <c>RETURN_STATS</c>. All files come from one snapshot.
     /// Rows only from the tail whose <see cref="TailRowFacts"/> say they are in timestamp order are written as they
-    /// are (no sort), and the tail's tracked dates stand in for a <c>SELECT DISTINCT date</c> pass.
+    /// are (no sort), other rows only from the tail are sorted in C#; both with ParquetSharp's Arrow writer, and the
+    /// tail's tracked dates stand in for a <c>SELECT DISTINCT date</c> pass.
     /// Rows are not deleted: call <see cref="DeleteUpToAsync"/> once the Delta commit holding the files succeeded.
     /// Seals the generation taking appends first when it holds such rows, so that the delete is a DETACH.
     /// On failure the files written so far are deleted.
@@ -56,18 +57,24 @@ public sealed partial class BufferTable
                 facts = facts with { Dates = null };
             if (!SkipSortWhenOrdered)
                 facts = facts with { Ordered = false };
-            // Rows only from the tail, in timestamp order, all kept, in the table's canonical Arrow types (the common
-            // case): written straight from the Arrow arrays, no pass through DuckDB.
-            var arrowWriter = UseArrowWriter && sources.Count == 0 && rowFilter is null && facts is { Ordered: true, Dates: not null }
+            // Rows only from the tail, all kept, dates known (so no null timestamp or date), in the table's canonical
+            // Arrow types (the common case): written straight from the Arrow arrays, no pass through DuckDB. Rows in
+            // timestamp order are written as they are; others are gathered in timestamp order first (concurrent
+            // writers' small INSERTs interleave, late spans): DuckDB's full-width sort and Parquet writer took most of
+            // the silo's DuckDB time under such load (docs/BENCHMARKS.md, session 11).
+            var arrowWriter = UseArrowWriter && sources.Count == 0 && rowFilter is null && facts.Dates is not null
+                              && (facts.Ordered || SortTailWithArrow)
                               && tail.Count > 0 && tail.All(b => TailParquetWriter.CanWrite(b.Schema, Schema));
             LastExportUsedArrowWriter = arrowWriter;
             if (arrowWriter)
             {
-                LastExportSorted = false;
+                LastExportSorted = !facts.Ordered;
                 // A lowered thread encodes its columns itself: Arrow's own pool threads run at normal priority.
                 var nice = ExportNiceFor(background);
-                return await RunExportThreadAsync(nice, () => TailParquetWriter.Write(tail, Schema, root, _db.Options.MaxStatsStringLength, useThreads: nice == 0,
-                    cancellationToken)).ConfigureAwait(false);
+                var maxStats = _db.Options.MaxStatsStringLength;
+                return await RunExportThreadAsync(nice, () => facts.Ordered
+                    ? TailParquetWriter.Write(tail, Schema, root, maxStats, useThreads: nice == 0, cancellationToken)
+                    : TailParquetWriter.WriteSorted(tail, Schema, root, maxStats, useThreads: nice == 0, cancellationToken)).ConfigureAwait(false);
             }
             var limit = Math.Min(upToLsn, tailStart - 1);
             var parts = sources.Select(g => g.MaxLsn > limit
@@ -155,6 +162,19 @@ public sealed partial class BufferTable
     }
 
     private bool? _useArrowWriter;
+
+    /// <summary>
+    /// Whether an export of tail rows not in timestamp order also takes the Arrow writer, the rows gathered in timestamp
+    /// order in C# (<see cref="TailParquetWriter.WriteSorted"/>), rather than DuckDB's sort and COPY
+    /// (<see cref="BufferOptions.ArrowSortExport"/>; benchmarks and equivalence tests set it to compare).
+    /// </summary>
+    internal bool SortTailWithArrow
+    {
+        get => _sortTailWithArrow ?? _db.Options.ArrowSortExport;
+        set => _sortTailWithArrow = value;
+    }
+
+    private bool? _sortTailWithArrow;
 
     /// <summary>Whether the last export wrote with ParquetSharp's Arrow writer (tests).</summary>
     internal bool LastExportUsedArrowWriter { get; private set; }

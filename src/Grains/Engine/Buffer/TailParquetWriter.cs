@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Apache.Arrow;
 using Apache.Arrow.Types;
@@ -61,24 +62,11 @@ internal static class TailParquetWriter
     public static List<ExportedFile> Write(IReadOnlyList<RecordBatch> batches, TableSchema schema, string root, int maxStatsStringLength, bool useThreads,
         CancellationToken cancellationToken)
     {
-        var dateIndex = schema.IndexOf(TableSchema.DateColumn);
-        var columns = Enumerable.Range(0, schema.Columns.Count).Where(i => i != dateIndex).ToArray();
-        var fields = batches[0].Schema.FieldsList;
-        // Optional columns, as DuckDB writes them; the date is the partition value, not a column of the file.
-        var fileSchema = new Schema(columns.Select(i => new Field(fields[i].Name, fields[i].DataType, nullable: true)), Enumerable.Empty<KeyValuePair<string, string>>());
+        var (dateIndex, columns, fileSchema) = Layout(batches, schema);
         var files = new SortedDictionary<int, DateFile>();
         try
         {
-            using var builder = new WriterPropertiesBuilder()
-                .Compression(Compression.Zstd).CompressionLevel(1)
-                .MaxRowGroupLength(RowGroupRows); // footer statistics on, as DuckDB writes them: queries prune row groups with them
-            // A column null in every row is a page of definition levels: nothing to compress, and Arrow's zstd codec
-            // creates a compression context per page (~3 % of a COPY's CPU, most columns of a narrow COPY or INSERT being null).
-            foreach (var i in columns)
-                if (fields[i].DataType is not NestedType && batches.All(b => b.Column(i) is var a && a.NullCount == a.Length))
-                    builder.Compression(fields[i].Name, Compression.Uncompressed).CompressionLevel(fields[i].Name, UseCodecDefaultLevel);
-            using var properties = builder.Build();
-
+            using var properties = WriterProperties(batches, columns);
             using var arrowProperties = new ArrowWriterPropertiesBuilder().UseThreads(useThreads).Build();
             foreach (var batch in batches)
             {
@@ -114,6 +102,84 @@ internal static class TailParquetWriter
             foreach (var file in files.Values)
                 file.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="batches"/> (rows in any order, in <paramref name="schema"/>'s shape, see <see cref="CanWrite"/>,
+    /// timestamps and dates without nulls) under <paramref name="root"/>, one file per date in date order, each date's
+    /// rows in timestamp order (ties in arrival order, <see cref="TailSortOrder"/>). The rows are gathered in that
+    /// order one row group (<see cref="RowGroupRows"/>) and one column at a time (<see cref="ArrowGather"/>), each
+    /// column's buffers handed back once its chunk is written: the export holds 16 bytes per row for the order and
+    /// one gathered column chunk above the tail. On failure, deletes what it wrote.
+    /// </summary>
+    public static List<ExportedFile> WriteSorted(IReadOnlyList<RecordBatch> batches, TableSchema schema, string root, int maxStatsStringLength, bool useThreads,
+        CancellationToken cancellationToken)
+    {
+        var (dateIndex, columns, fileSchema) = Layout(batches, schema);
+        using var order = TailSortOrder.Create(batches, schema.IndexOf(TableSchema.TimestampColumn), dateIndex);
+        // Per written column, its array in every batch (the gather's sources).
+        var sources = columns.Select(c => batches.Select(b => b.Column(c)).ToArray()).ToArray();
+        var runs = ArrayPool<GatherRun>.Shared.Rent(Math.Min(RowGroupRows, Math.Max(1, order.Dates.Sum(d => d.Count))));
+        var files = new List<DateFile>(order.Dates.Count);
+        using var gather = new ArrowGather();
+        try
+        {
+            using var properties = WriterProperties(batches, columns);
+            using var arrowProperties = new ArrowWriterPropertiesBuilder().UseThreads(useThreads).Build();
+            var result = new List<ExportedFile>(order.Dates.Count);
+            foreach (var (day, start, count) in order.Dates)
+            {
+                var file = new DateFile(day, root, fileSchema, columns, schema, properties, arrowProperties, maxStatsStringLength);
+                files.Add(file);
+                for (var from = 0; from < count; from += RowGroupRows)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var rows = Math.Min(RowGroupRows, count - from);
+                    var runCount = ArrowGather.ToRuns(order.Rows(start + from, rows), runs);
+                    file.WriteGathered(sources, runs.AsSpan(0, runCount), rows, gather);
+                }
+                result.Add(file.Close(cancellationToken));
+            }
+            return result;
+        }
+        catch
+        {
+            foreach (var file in files)
+                file.Abandon();
+            throw;
+        }
+        finally
+        {
+            foreach (var file in files)
+                file.Dispose();
+            ArrayPool<GatherRun>.Shared.Return(runs);
+        }
+    }
+
+    /// <summary>The date column's index, the columns written (all but the date: it is the partition value) and the files' schema.</summary>
+    private static (int DateIndex, int[] Columns, Schema FileSchema) Layout(IReadOnlyList<RecordBatch> batches, TableSchema schema)
+    {
+        var dateIndex = schema.IndexOf(TableSchema.DateColumn);
+        var columns = Enumerable.Range(0, schema.Columns.Count).Where(i => i != dateIndex).ToArray();
+        var fields = batches[0].Schema.FieldsList;
+        // Optional columns, as DuckDB writes them.
+        var fileSchema = new Schema(columns.Select(i => new Field(fields[i].Name, fields[i].DataType, nullable: true)), Enumerable.Empty<KeyValuePair<string, string>>());
+        return (dateIndex, columns, fileSchema);
+    }
+
+    /// <summary>zstd level 1, row groups of <see cref="RowGroupRows"/>, footer statistics on (as DuckDB writes them: queries prune row groups with them).</summary>
+    private static WriterProperties WriterProperties(IReadOnlyList<RecordBatch> batches, int[] columns)
+    {
+        using var builder = new WriterPropertiesBuilder()
+            .Compression(Compression.Zstd).CompressionLevel(1)
+            .MaxRowGroupLength(RowGroupRows);
+        // A column null in every row is a page of definition levels: nothing to compress, and Arrow's zstd codec
+        // creates a compression context per page (~3 % of a COPY's CPU, most columns of a narrow COPY or INSERT being null).
+        var fields = batches[0].Schema.FieldsList;
+        foreach (var i in columns)
+            if (fields[i].DataType is not NestedType && batches.All(b => b.Column(i) is var a && a.NullCount == a.Length))
+                builder.Compression(fields[i].Name, Compression.Uncompressed).CompressionLevel(fields[i].Name, UseCodecDefaultLevel);
+        return builder.Build();
     }
 
     /// <summary>One date's file: rows gathered into row groups of <see cref="RowGroupRows"/>, written as each fills.</summary>
@@ -158,6 +224,31 @@ internal static class TailParquetWriter
                     WriteRowGroup();
                 }
             }
+        }
+
+        /// <summary>
+        /// Writes one row group of <paramref name="rows"/> rows gathered by <paramref name="runs"/> from
+        /// <paramref name="sources"/> (per written column, its array in every batch), one column at a time.
+        /// </summary>
+        public void WriteGathered(IArrowArray[][] sources, ReadOnlySpan<GatherRun> runs, int rows, ArrowGather gather)
+        {
+            _writer.NewRowGroup();
+            for (var c = 0; c < _columns.Length; c++)
+            {
+                var array = gather.Take(sources[c], runs, rows);
+                try
+                {
+                    if (GatherStatistics)
+                        _stats[c].Add(array);
+                    _writer.WriteColumnChunk(array);
+                }
+                finally
+                {
+                    // The writer has encoded the chunk: its buffers go back to the pool.
+                    gather.Release();
+                }
+            }
+            _rows += rows;
         }
 
         private void WriteRowGroup()
