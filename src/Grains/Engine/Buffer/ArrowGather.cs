@@ -60,45 +60,96 @@ internal sealed class ArrowGather : IDisposable
         return count;
     }
 
-    private ArrayData TakeData(IReadOnlyList<IArrowArray> sources, ReadOnlySpan<GatherRun> runs, int length)
+    /// <summary>
+    /// A source array's buffers, taken out of its <see cref="ArrayData"/> once per gather: runs are often a row or two
+    /// long (writers' batches interleaving by timestamp), and going through the array's accessors for each run (casts,
+    /// buffer spans re-sliced) cost more than the copy.
+    /// </summary>
+    private struct Source
     {
-        var type = sources[0].Data.DataType;
-        var validity = Validity(sources, runs, length, out var nulls);
-        return type switch
-        {
-            Int32Type or Date32Type => Fixed<int>(type, sources, runs, length, validity, nulls),
-            Int64Type or TimestampType => Fixed<long>(type, sources, runs, length, validity, nulls),
-            DoubleType => Fixed<double>(type, sources, runs, length, validity, nulls),
-            BooleanType => Booleans(sources, runs, length, validity, nulls),
-            StringType or BinaryType => Binaries(type, sources, runs, length, validity, nulls),
-            ListType => Lists((ListType)type, sources, runs, length, validity, nulls),
-            _ => throw new NotSupportedException($"gathering Arrow {type.Name} arrays"),
-        };
+        public ReadOnlyMemory<byte> Bitmap; // validity bits from bit BitOffset; empty when no row is null
+        public int BitOffset;
+        public int NullCount;
+        public int Length;
+        public ReadOnlyMemory<byte> Values; // fixed width: from row 0; booleans: bits from BitOffset; binaries: the data
+        public ReadOnlyMemory<byte> Offsets; // binaries and lists: Length + 1 offsets from row 0
     }
 
-    private ArrayData Fixed<T>(IArrowType type, IReadOnlyList<IArrowArray> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
-        where T : unmanaged, IEquatable<T>
+    private ArrayData TakeData(IReadOnlyList<IArrowArray> arrays, ReadOnlySpan<GatherRun> runs, int length)
+    {
+        var type = arrays[0].Data.DataType;
+        var width = type switch
+        {
+            Int32Type or Date32Type => sizeof(int),
+            Int64Type or TimestampType or DoubleType => sizeof(long),
+            BooleanType or StringType or BinaryType or ListType => 0,
+            _ => throw new NotSupportedException($"gathering Arrow {type.Name} arrays"),
+        };
+        var sources = ArrayPool<Source>.Shared.Rent(arrays.Count);
+        try
+        {
+            for (var i = 0; i < arrays.Count; i++)
+            {
+                var data = arrays[i].Data;
+                var nulls = data.GetNullCount();
+                ref var source = ref sources[i];
+                source.Length = data.Length;
+                source.NullCount = nulls;
+                source.BitOffset = data.Offset;
+                source.Bitmap = nulls > 0 ? data.Buffers[0].Memory : default;
+                source.Offsets = type is StringType or BinaryType or ListType ? data.Buffers[1].Memory.Slice(data.Offset * sizeof(int), (data.Length + 1) * sizeof(int)) : default;
+                source.Values = type switch
+                {
+                    StringType or BinaryType => data.Buffers[2].Memory,
+                    BooleanType => data.Buffers[1].Memory,
+                    ListType => default,
+                    _ => data.Buffers[1].Memory.Slice(data.Offset * width, data.Length * width),
+                };
+            }
+            var used = sources.AsSpan(0, arrays.Count);
+            var validity = Validity(used, runs, length, out var nullCount);
+            return type switch
+            {
+                Int32Type or Date32Type => Fixed<int>(type, used, runs, length, validity, nullCount),
+                Int64Type or TimestampType or DoubleType => Fixed<long>(type, used, runs, length, validity, nullCount),
+                BooleanType => Booleans(used, runs, length, validity, nullCount),
+                StringType or BinaryType => Binaries(type, used, runs, length, validity, nullCount),
+                _ => Lists((ListType)type, arrays, used, runs, length, validity, nullCount),
+            };
+        }
+        finally
+        {
+            ArrayPool<Source>.Shared.Return(sources, clearArray: true);
+        }
+    }
+
+    private ArrayData Fixed<T>(IArrowType type, ReadOnlySpan<Source> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
+        where T : unmanaged
     {
         var buffer = Rent(length * Unsafe.SizeOf<T>(), out var bytes);
         var values = MemoryMarshal.Cast<byte, T>(bytes);
         var at = 0;
         foreach (var run in runs)
         {
-            ((PrimitiveArray<T>)sources[run.Source]).Values.Slice(run.Row, run.Length).CopyTo(values[at..]);
+            var from = MemoryMarshal.Cast<byte, T>(sources[run.Source].Values.Span);
+            if (run.Length == 1)
+                values[at] = from[run.Row];
+            else
+                from.Slice(run.Row, run.Length).CopyTo(values[at..]);
             at += run.Length;
         }
         return new ArrayData(type, length, nulls, 0, [validity, buffer]);
     }
 
-    private ArrayData Booleans(IReadOnlyList<IArrowArray> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
+    private ArrayData Booleans(ReadOnlySpan<Source> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
     {
         var buffer = RentCleared((length + 7) / 8, out var bits);
         var at = 0;
         foreach (var run in runs)
         {
-            var source = (BooleanArray)sources[run.Source];
-            var values = source.ValueBuffer.Span;
-            var from = source.Offset + run.Row;
+            ref readonly var source = ref sources[run.Source];
+            var values = source.Values.Span;
+            var from = source.BitOffset + run.Row;
             for (var j = 0; j < run.Length; j++)
             {
                 if (BitUtility.GetBit(values, from + j))
@@ -109,12 +160,12 @@ internal sealed class ArrowGather : IDisposable
         return new ArrayData(BooleanType.Default, length, nulls, 0, [validity, buffer]);
     }
 
-    private ArrayData Binaries(IArrowType type, IReadOnlyList<IArrowArray> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
+    private ArrayData Binaries(IArrowType type, ReadOnlySpan<Source> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
     {
         long total = 0;
         foreach (var run in runs)
         {
-            var offsets = ((BinaryArray)sources[run.Source]).ValueOffsets;
+            var offsets = MemoryMarshal.Cast<byte, int>(sources[run.Source].Offsets.Span);
             total += offsets[run.Row + run.Length] - offsets[run.Row];
         }
         if (total > int.MaxValue)
@@ -127,11 +178,11 @@ internal sealed class ArrowGather : IDisposable
         var position = 0;
         foreach (var run in runs)
         {
-            var source = (BinaryArray)sources[run.Source];
-            var offsets = source.ValueOffsets;
+            ref readonly var source = ref sources[run.Source];
+            var offsets = MemoryMarshal.Cast<byte, int>(source.Offsets.Span);
             var start = offsets[run.Row];
             var end = offsets[run.Row + run.Length];
-            source.ValueBuffer.Span[start..end].CopyTo(data[position..]);
+            source.Values.Span[start..end].CopyTo(data[position..]);
             var shift = position - start;
             for (var j = 1; j <= run.Length; j++)
                 outOffsets[at + j] = offsets[run.Row + j] + shift;
@@ -141,7 +192,7 @@ internal sealed class ArrowGather : IDisposable
         return new ArrayData(type, length, nulls, 0, [validity, offsetBuffer, dataBuffer]);
     }
 
-    private ArrayData Lists(ListType type, IReadOnlyList<IArrowArray> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
+    private ArrayData Lists(ListType type, IReadOnlyList<IArrowArray> arrays, ReadOnlySpan<Source> sources, ReadOnlySpan<GatherRun> runs, int length, ArrowBuffer validity, int nulls)
     {
         // A run of lists is a run of their elements in the child array: the child is gathered by those runs.
         var offsetBuffer = Rent((length + 1) * sizeof(int), out var offsetBytes);
@@ -149,16 +200,16 @@ internal sealed class ArrowGather : IDisposable
         var childRuns = ArrayPool<GatherRun>.Shared.Rent(Math.Max(1, runs.Length));
         try
         {
-            var children = new IArrowArray[sources.Count];
-            for (var s = 0; s < sources.Count; s++)
-                children[s] = ((ListArray)sources[s]).Values;
+            var children = new IArrowArray[arrays.Count];
+            for (var s = 0; s < arrays.Count; s++)
+                children[s] = ArrowArrayFactory.BuildArray(arrays[s].Data.Children[0]);
             outOffsets[0] = 0;
             var at = 0;
             var position = 0;
             var count = 0;
             foreach (var run in runs)
             {
-                var offsets = ((ListArray)sources[run.Source]).ValueOffsets;
+                var offsets = MemoryMarshal.Cast<byte, int>(sources[run.Source].Offsets.Span);
                 var start = offsets[run.Row];
                 var end = offsets[run.Row + run.Length];
                 if (end > start)
@@ -181,13 +232,13 @@ internal sealed class ArrowGather : IDisposable
     }
 
     /// <summary>The validity bitmap of the gathered rows; an empty buffer when none is null.</summary>
-    private ArrowBuffer Validity(IReadOnlyList<IArrowArray> sources, ReadOnlySpan<GatherRun> runs, int length, out int nulls)
+    private ArrowBuffer Validity(ReadOnlySpan<Source> sources, ReadOnlySpan<GatherRun> runs, int length, out int nulls)
     {
         nulls = 0;
         var anyNulls = false;
-        foreach (var run in runs)
+        foreach (ref readonly var source in sources)
         {
-            if (sources[run.Source].NullCount > 0)
+            if (source.NullCount > 0)
             {
                 anyNulls = true;
                 break;
@@ -200,7 +251,7 @@ internal sealed class ArrowGather : IDisposable
         var valid = 0;
         foreach (var run in runs)
         {
-            var source = sources[run.Source];
+            ref readonly var source = ref sources[run.Source];
             if (source.NullCount == 0)
             {
                 SetAll(bits, at, run.Length);
@@ -208,8 +259,8 @@ internal sealed class ArrowGather : IDisposable
             }
             else if (source.NullCount < source.Length)
             {
-                var bitmap = source.Data.Buffers[0].Span;
-                var from = source.Offset + run.Row;
+                var bitmap = source.Bitmap.Span;
+                var from = source.BitOffset + run.Row;
                 for (var j = 0; j < run.Length; j++)
                 {
                     if (BitUtility.GetBit(bitmap, from + j))
@@ -222,7 +273,8 @@ internal sealed class ArrowGather : IDisposable
             at += run.Length;
         }
         nulls = length - valid;
-        return buffer;
+        // The rows taken may all come from sources without nulls.
+        return nulls == 0 ? ArrowBuffer.Empty : buffer;
     }
 
     /// <summary>Sets bits <paramref name="from"/> … from+count-1 (whole bytes at once).</summary>
