@@ -210,7 +210,7 @@ public sealed class WalProjectedBodyTests : IDisposable
         }
     }
 
-    /// <summary>The body as builds of sessions 9–10 wrote it: full width, Brotli (quality 1, window 18) when it shrinks by an eighth.</summary>
+    /// <summary>The body as builds before session 11 wrote it: full width, Brotli (quality 1, window 18) when it shrinks by an eighth.</summary>
     private static (byte[] Body, int RawLength) LegacyBody(RecordBatch batch, WalSchema schema)
     {
         using var body = WalInsertForms.EncodeBodyPooled(batch, batch.Schema, schema.Bytes, 4096)!;
@@ -233,7 +233,7 @@ public sealed class WalProjectedBodyTests : IDisposable
         {
             var schema = WalInsertForms.SchemaOf(batches[0].Schema);
             var (compressed, rawLength) = LegacyBody(batches[0], schema);
-            await log.AppendInsertBodyAsync(schema, compressed, rawLength, null); // sessions 9–10: compressed, inline schema
+            await log.AppendInsertBodyAsync(schema, compressed, rawLength, null); // builds before session 11: compressed, inline schema
             using (var full = WalInsertForms.EncodeBodyPooled(batches[1], batches[1].Schema, schema.Bytes, 4096)!)
             {
                 await log.AppendInsertBodyAsync(schema, full.Memory, 0, null); // full width, uncompressed, a reference

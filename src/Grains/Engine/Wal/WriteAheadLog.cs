@@ -174,7 +174,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
         var capacity = WalPayloads.EstimateCapacity(rows);
         if (!schema.HasDictionaries && ArrowSize.Of(rows) <= WalInsertForms.MaxProjectedBytes && WalColumnMask.Of(rows) is { } mask)
         {
-            using var projected = WalInsertForms.EncodeBodyPooled(mask.ProjectBatch(rows, schema.Projection(mask)), schema.Projection(mask), default, capacity)!;
+            var projection = schema.Projection(mask);
+            using var projected = WalInsertForms.EncodeBodyPooled(mask.ProjectBatch(rows, projection), projection, default, capacity)!;
             return await AppendInsertBodyAsync(schema, projected.Memory, 0, mask, cancellationToken);
         }
         using var body = WalInsertForms.EncodeBodyPooled(rows, rows.Schema, schema.HasDictionaries ? schema.Bytes : default, capacity);

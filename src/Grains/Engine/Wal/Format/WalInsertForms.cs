@@ -70,7 +70,7 @@ internal sealed class WalBodyWriter : ArrowStreamWriter
 /// The body is the IPC messages after the schema (dictionaries, record batch, EOS). Flag <see cref="ProjectedFlag"/>: the
 /// body is written under the sub-schema of the columns the <see cref="WalColumnMask"/> keeps (a small batch leaving
 /// columns all null); replay puts the left-out columns back as nulls. Flag <see cref="CompressedFlag"/> (written by
-/// builds of sessions 9–10, read by this one): the body is Brotli-compressed and the raw length is its uncompressed
+/// builds before session 11, read by this one): the body is Brotli-compressed and the raw length is its uncompressed
 /// length. Readers put the schema back in front, so consumers always see a complete Arrow IPC stream (a projected body
 /// as <see cref="WalProjectedInserts"/>' stream form). The first four bytes read as a little-endian int32 are negative
 /// and not -1, which no Arrow IPC stream starts with (it starts with the continuation marker -1 or, in the legacy
@@ -79,7 +79,7 @@ internal sealed class WalBodyWriter : ArrowStreamWriter
 /// <remarks>
 /// Why project small bodies: the record batch message of a wide table carries a fixed 16-byte FieldNode and 16-byte
 /// Buffer entries per column (about 5.6 KB for the ~90 otel columns) plus the padded buffers of every null column.
-/// Builds of sessions 9–10 Brotli-compressed such bodies (quality 1, ~20 µs each, 7 % of the silo's CPU on 30-row
+/// Builds before session 11 Brotli-compressed such bodies (quality 1, ~20 µs each, 7 % of the silo's CPU on 30-row
 /// INSERTs); leaving the null columns out gets the bytes below the target (1.5× the rows' Arrow data) with no compression.
 /// Only batches of up to <see cref="MaxProjectedBytes"/> of data are projected: a large batch is dominated by its data,
 /// and replay keeps it in place in its pinned block only when every column is a slice of it.
