@@ -37,7 +37,7 @@ public static class NullColumns
     /// </summary>
     public static bool Supports(IArrowType type) => type switch
     {
-        DictionaryType or MapType => false,
+        DictionaryType or MapType or NullType => false,
         StringType or BinaryType or BooleanType => true,
         ListType l => l.ValueDataType is StringType or BinaryType,
         FixedWidthType => true,

@@ -98,14 +98,17 @@ internal sealed class WalColumnMask : IEquatable<WalColumnMask>
         return new Schema(kept, schema.Metadata);
     }
 
-    /// <summary>The columns of <paramref name="batch"/> this mask keeps, under <paramref name="projected"/> (from <see cref="Project(Schema)"/>).</summary>
-    /// <remarks>The arrays are the batch's own: do not dispose the result.</remarks>
+    /// <summary>
+    /// The columns of <paramref name="batch"/> this mask keeps, under <paramref name="projected"/> (from
+    /// <see cref="Project(Schema)"/>), their buffers cut to what the rows use (<see cref="WalBufferTrim"/>).
+    /// </summary>
+    /// <remarks>The arrays share the batch's memory: do not dispose the result.</remarks>
     public RecordBatch ProjectBatch(RecordBatch batch, Schema projected)
     {
         var arrays = new IArrowArray[PresentCount];
         for (int i = 0, j = 0; i < ColumnCount; i++)
         {
-            if (IsPresent(i)) arrays[j++] = batch.Column(i);
+            if (IsPresent(i)) arrays[j++] = WalBufferTrim.Trim(batch.Column(i));
         }
         return new RecordBatch(projected, arrays, batch.Length);
     }
