@@ -206,6 +206,11 @@ public sealed class WalHostilePayloadTests : IDisposable
         {
             Assert.Equal(WalTestData.Render(batch), WalTestData.Render(decoded));
         }
+        // The stream form around a stream form (instead of an IPC stream) is refused, not unwrapped again.
+        var streamStart = payload.Length - body.Memory.Length - ProjectedMessageLength(schema, mask);
+        var nested = payload[..streamStart].Concat(payload).ToArray();
+        var refused = Assert.Throws<WalFormatException>(() => WalPayloads.DecodeInsert(nested));
+        Assert.DoesNotContain("projected insert has", refused.Message); // refused as a stream, not decoded and then found too wide
         var mutation = Gen.Select(Gen.Int[0, payload.Length - 1].Array[1, 6], Gen.Byte.Array[6], Gen.Bool);
         mutation.Sample((positions, values, grow) =>
         {
@@ -218,6 +223,8 @@ public sealed class WalHostilePayloadTests : IDisposable
             AssertRefusedOrConsistent(copy);
         }, iter: 2000, threads: 1);
     }
+
+    private static int ProjectedMessageLength(WalSchema schema, WalColumnMask mask) => WalInsertForms.EncodeSchema(schema.Projection(mask)).Length;
 
     /// <summary>Either a <see cref="WalFormatException"/>, or a batch every value of which can be read.</summary>
     private static bool AssertRefusedOrConsistent(byte[] payload)

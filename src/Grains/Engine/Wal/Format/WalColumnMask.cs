@@ -43,7 +43,7 @@ internal sealed class WalColumnMask : IEquatable<WalColumnMask>
     public bool IsPresent(int column) => (_bits[column >> 3] & (1 << (column & 7))) != 0;
 
     /// <summary>
-    /// The mask leaving out <paramref name="batch"/>'s all-null columns of types <see cref="NullColumns"/> rebuilds; null
+    /// The mask leaving out <paramref name="batch"/>'s all-null nullable columns of types <see cref="NullColumns"/> rebuilds; null
     /// when it would leave out nothing (or the batch has no rows or more than <see cref="MaxColumns"/> columns).
     /// </summary>
     public static WalColumnMask? Of(RecordBatch batch)
@@ -55,7 +55,7 @@ internal sealed class WalColumnMask : IEquatable<WalColumnMask>
         for (var i = 0; i < count; i++)
         {
             var column = batch.Column(i);
-            if (column.NullCount == column.Length && NullColumns.Supports(column.Data.DataType)) absent = true;
+            if (column.NullCount == column.Length && batch.Schema.GetFieldByIndex(i).IsNullable && NullColumns.Supports(column.Data.DataType)) absent = true;
             else bits[i >> 3] |= (byte)(1 << (i & 7));
         }
         return absent ? new WalColumnMask(bits, count) : null;

@@ -9,7 +9,7 @@ namespace TimeFusion.Wal;
 /// <summary>
 /// How readers hand consumers a projected insert (<see cref="WalInsertForms.ProjectedFlag"/>): as the stream form
 /// <c>[FE 03 00 FE][id 16][schema length u32][mask][schema message][projected schema message][body]</c> — the full
-/// schema, the mask, and a complete Arrow IPC stream of the kept columns. <see cref="WalPayloads.ReadInsert"/> reads it
+/// schema, the mask, and a complete Arrow IPC stream of the kept columns. <see cref="WalPayloads.ReadInsert(ReadOnlyMemory{byte})"/> reads it
 /// back as the full-width batch (left-out columns are shared all-null columns). Consumers never see the segment's
 /// form; the bytes are hostile all the same (a quarantined payload is read back by hand).
 /// </summary>
@@ -69,7 +69,7 @@ internal static class WalProjectedInserts
 
     /// <summary>
     /// Reads the stream form back as the full-width batch, without checking its buffers (as
-    /// <see cref="WalPayloads.ReadInsert"/>): the kept columns reference <paramref name="payload"/>.
+    /// <see cref="WalPayloads.ReadInsert(ReadOnlyMemory{byte})"/>): the kept columns reference <paramref name="payload"/>.
     /// </summary>
     /// <exception cref="WalFormatException">A malformed form, a schema not matching its id, a body not holding the mask's columns.</exception>
     public static RecordBatch Read(ReadOnlyMemory<byte> payload)
@@ -84,7 +84,8 @@ internal static class WalProjectedInserts
         var known = Learn(id, span.Slice(at, (int)schemaLength));
         // The projection must be one this mask allows on this schema (checked once per mask).
         known.ProjectedMessage(mask);
-        var projected = WalPayloads.ReadInsert(payload[(at + (int)schemaLength)..]);
+        // A plain IPC stream: a stream form nested in a stream form is refused (by the IPC preflight), not recursed into.
+        var projected = WalPayloads.ReadInsert(payload[(at + (int)schemaLength)..], projected: false);
         try
         {
             return mask.Widen(projected, known.Schema);
