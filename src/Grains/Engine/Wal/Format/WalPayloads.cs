@@ -67,7 +67,8 @@ public static class WalPayloads
 
     /// <summary>
     /// Reads the one record batch of an insert payload (an IPC stream, or the stream form of a projected insert, see
-    /// <see cref="WalProjectedInserts"/>) after the IPC preflight, without checking its buffers: the result is untrusted (replay hands it to <see cref="Ingest.BatchValidator"/>, which checks it once).
+    /// <see cref="WalProjectedInserts"/>) after the IPC preflight, without checking its buffers: the result is untrusted
+    /// (replay hands it to <see cref="Ingest.BatchValidator"/>, which checks it once).
     /// </summary>
     /// <exception cref="WalFormatException">Not exactly one record batch in a well-framed Arrow IPC stream.</exception>
     internal static RecordBatch ReadInsert(ReadOnlyMemory<byte> payload) => ReadInsert(payload, projected: true);
