@@ -53,7 +53,18 @@ public sealed class ReplayWithoutCopiesTests : EngineTestBase
             for (var i = 0; i < entries.Count; i++)
             {
                 var entry = entries[i];
-                Assert.Equal(WalPayloads.EncodeInsert(batches[i].Batch), entry.Payload.ToArray());
+                // Small batches leave their null columns out and come back in the projected stream form, the large ones as
+                // the complete stream the IPC writer writes.
+                if (WalProjectedInserts.IsStreamForm(entry.Payload.Span))
+                {
+                    Assert.True(sizes[i] < BigRows);
+                    using var decoded = WalPayloads.DecodeInsert(entry.Payload);
+                    Assert.Equal(WalTestData.Render(batches[i].Batch), WalTestData.Render(decoded));
+                }
+                else
+                {
+                    Assert.Equal(WalPayloads.EncodeInsert(batches[i].Batch), entry.Payload.ToArray());
+                }
                 var large = entry.Payload.Length >= WalSegmentSchemas.PinnedBytes;
                 Assert.Equal(sizes[i] >= BigRows, large); // the sizes above straddle the threshold as intended
                 if (large)
@@ -79,7 +90,8 @@ public sealed class ReplayWithoutCopiesTests : EngineTestBase
             Assert.NotNull(log.RecoveryStats.TornTail);
             var entries = await ReadAllAsync(log);
             Assert.Equal(sizes.Length - 1, entries.Count);
-            Assert.Equal(WalPayloads.EncodeInsert(batches[^2].Batch), entries[^1].Payload.ToArray());
+            using var decoded = WalPayloads.DecodeInsert(entries[^1].Payload);
+            Assert.Equal(WalTestData.Render(batches[^2].Batch), WalTestData.Render(decoded));
         }
     }
 

@@ -46,6 +46,23 @@ public static class WalFiles
         w.Write(payload);
     });
 
+    /// <summary>Every entry of an intact segment file: the position of its payload in the file, and the payload.</summary>
+    public static List<(int Position, byte[] Payload)> Payloads(string segment)
+    {
+        var bytes = File.ReadAllBytes(segment);
+        var list = new List<(int, byte[])>();
+        for (var at = 0; at < bytes.Length;)
+        {
+            var (length, _) = WalEntryFraming.ReadHeader(bytes.AsSpan(at));
+            var envelope = bytes.AsMemory(at + WalEntryFraming.HeaderBytes, (int)length);
+            var payload = WalEnvelope.Decode(envelope).Payload;
+            // The payload is the envelope's last field.
+            list.Add((at + WalEntryFraming.HeaderBytes + (int)length - payload.Length, payload.ToArray()));
+            at += WalEntryFraming.HeaderBytes + (int)length;
+        }
+        return list;
+    }
+
     public static void Append(string file, byte[] bytes)
     {
         using var stream = new FileStream(file, FileMode.Append, FileAccess.Write);

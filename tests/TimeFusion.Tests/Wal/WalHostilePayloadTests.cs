@@ -5,6 +5,7 @@ using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using CsCheck;
 using MessagePack;
+using TimeFusion.Ingest;
 using TimeFusion.Tables;
 using TimeFusion.Tests.Infrastructure;
 using TimeFusion.Wal;
@@ -186,6 +187,44 @@ public sealed class WalHostilePayloadTests : IDisposable
         }, iter: 2000, threads: 1);
         Assert.True(decoded < 2000);
     }
+
+    [Fact]
+    public void Random_mutations_of_a_projected_insert_as_readers_hand_it_out_never_escape_as_anything_but_WalFormatException()
+    {
+        // A small batch with all-null columns, in the stream form readers hand consumers (full schema, mask, projected stream).
+        var complex = WalTestData.ComplexBatch(12, 5);
+        var kept = Enumerable.Range(0, complex.ColumnCount).Where(c => complex.Schema.GetFieldByIndex(c).DataType is not DictionaryType).ToList();
+        var nullAt = kept.First(c => complex.Schema.GetFieldByIndex(c).DataType is StringType);
+        var batch = new RecordBatch(new Schema(kept.Select(complex.Schema.GetFieldByIndex), null),
+            kept.Select(c => c == nullAt ? NullColumns.Of(StringType.Default, 12) : complex.Column(c)), 12);
+        var schema = WalInsertForms.SchemaOf(batch.Schema);
+        var mask = WalColumnMask.Of(batch)!;
+        using var body = WalInsertForms.EncodeBodyPooled(mask.ProjectBatch(batch, schema.Projection(mask)), schema.Projection(mask), default, 4096)!;
+        var payload = WalProjectedInserts.Materialize(schema.Id, schema.Bytes, mask, body.Memory.Span, "segment", 0, out _);
+        Assert.True(AssertRefusedOrConsistent(payload));
+        using (var decoded = WalPayloads.DecodeInsert(payload))
+        {
+            Assert.Equal(WalTestData.Render(batch), WalTestData.Render(decoded));
+        }
+        // The stream form around a stream form (instead of an IPC stream) is refused, not unwrapped again.
+        var streamStart = payload.Length - body.Memory.Length - ProjectedMessageLength(schema, mask);
+        var nested = payload[..streamStart].Concat(payload).ToArray();
+        var refused = Assert.Throws<WalFormatException>(() => WalPayloads.DecodeInsert(nested));
+        Assert.DoesNotContain("projected insert has", refused.Message); // refused as a stream, not decoded and then found too wide
+        var mutation = Gen.Select(Gen.Int[0, payload.Length - 1].Array[1, 6], Gen.Byte.Array[6], Gen.Bool);
+        mutation.Sample((positions, values, grow) =>
+        {
+            var copy = payload.ToArray();
+            for (var i = 0; i < positions.Length; i++)
+            {
+                if (grow) copy[positions[i]] = (byte)(copy[positions[i]] + values[i]);
+                else copy[positions[i]] ^= (byte)(values[i] | 1);
+            }
+            AssertRefusedOrConsistent(copy);
+        }, iter: 2000, threads: 1);
+    }
+
+    private static int ProjectedMessageLength(WalSchema schema, WalColumnMask mask) => WalInsertForms.EncodeSchema(schema.Projection(mask)).Length;
 
     /// <summary>Either a <see cref="WalFormatException"/>, or a batch every value of which can be read.</summary>
     private static bool AssertRefusedOrConsistent(byte[] payload)

@@ -133,6 +133,11 @@ public static class WalTestData
             case Int64Array a: return a.GetValue(i)!.Value.ToString(CultureInfo.InvariantCulture);
             case Int32Array a: return a.GetValue(i)!.Value.ToString(CultureInfo.InvariantCulture);
             case StringArray a: return '"' + a.GetString(i) + '"';
+            case BinaryArray a: return "0x" + Convert.ToHexString(a.GetBytes(i));
+            case Int16Array a: return a.GetValue(i)!.Value.ToString(CultureInfo.InvariantCulture);
+            case UInt8Array a: return a.GetValue(i)!.Value.ToString(CultureInfo.InvariantCulture);
+            case FloatArray a: return a.GetValue(i)!.Value.ToString("R", CultureInfo.InvariantCulture);
+            case Date32Array a: return "d" + a.GetValue(i)!.Value.ToString(CultureInfo.InvariantCulture);
             case BooleanArray a: return a.GetValue(i)!.Value ? "true" : "false";
             case DoubleArray a: return a.GetValue(i)!.Value.ToString("R", CultureInfo.InvariantCulture);
             case TimestampArray a: return a.GetValue(i)!.Value.ToString(CultureInfo.InvariantCulture);

@@ -31,6 +31,19 @@ public static class NullColumns
         };
     }
 
+    /// <summary>
+    /// Whether <see cref="Of"/> builds columns of <paramref name="type"/> (a list only of strings or binaries: its child
+    /// is built with their layout).
+    /// </summary>
+    public static bool Supports(IArrowType type) => type switch
+    {
+        DictionaryType or MapType or NullType => false,
+        StringType or BinaryType or BooleanType => true,
+        ListType l => l.ValueDataType is StringType or BinaryType,
+        FixedWidthType => true,
+        _ => false,
+    };
+
     /// <summary>Whether <paramref name="memory"/> is part of the shared block of zeros (immutable: never needs copying).</summary>
     internal static bool IsSharedZeros(ReadOnlyMemory<byte> memory) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment)

@@ -80,12 +80,14 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
 
     /// <summary>
     /// Appends an insert whose schema the writer inlines in the first entry of a segment using it and refers to by id
-    /// afterwards; <paramref name="body"/> is the IPC stream after the schema message, Brotli-compressed when
-    /// <paramref name="rawBodyLength"/> (its uncompressed length) is not 0.
+    /// afterwards; <paramref name="body"/> is the IPC stream after the schema message — of the columns
+    /// <paramref name="mask"/> keeps when given — and Brotli-compressed when <paramref name="rawBodyLength"/> (its
+    /// uncompressed length) is not 0 (only tests write that older form now).
     /// </summary>
-    public async ValueTask<long> AppendInsertAsync(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, CancellationToken cancellationToken)
+    public async ValueTask<long> AppendInsertAsync(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, WalColumnMask? mask, CancellationToken cancellationToken)
     {
-        var request = WalRequest.AppendInsert(schema, body, rawBodyLength);
+        if (rawBodyLength > 0 && mask is not null) throw new ArgumentException("a projected body is not compressed", nameof(mask));
+        var request = WalRequest.AppendInsert(schema, body, rawBodyLength, mask);
         if (request.MaxPayloadLength > MaxPayloadBytes)
             throw new ArgumentOutOfRangeException(nameof(body), request.MaxPayloadLength, $"a WAL payload may hold at most {MaxPayloadBytes} bytes (MaxEntryBytes {_options.MaxEntryBytes})");
         return await SubmitAsync(request, cancellationToken);
@@ -343,11 +345,11 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         var schema = r.Schema;
         r.InlineSchema = inline && schema is not null;
         var schemaBytes = r.InlineSchema ? schema!.Bytes.Length : 0;
-        var formBytes = schema is null ? 0 : WalInsertForms.HeaderLength(r.InlineSchema, r.RawBodyLength > 0);
+        var formBytes = schema is null ? 0 : WalInsertForms.HeaderLength(r.InlineSchema, r.RawBodyLength > 0, r.Mask);
         _scratch.GetSpan(WalEntryFraming.HeaderBytes);
         _scratch.Advance(WalEntryFraming.HeaderBytes);
         WalEnvelope.WritePrefix(_scratch, r.Lsn, r.Operation, _names.Encoded, formBytes + schemaBytes + r.Payload.Length);
-        if (schema is not null) WalInsertForms.WriteHeader(_scratch, schema, r.InlineSchema, r.RawBodyLength);
+        if (schema is not null) WalInsertForms.WriteHeader(_scratch, schema, r.InlineSchema, r.RawBodyLength, r.Mask);
         var headerEnd = _scratch.WrittenCount;
         var crc = Crc32C.Compute(_scratch.WrittenSpan[(start + WalEntryFraming.HeaderBytes)..headerEnd]);
         if (r.InlineSchema) crc = Crc32C.Append(crc, schema!.Bytes);

@@ -22,8 +22,10 @@ internal sealed class WalRequest
     private const int Pending = 0, Claimed = 1, Cancelled = 2;
     private int _state;
 
-    private WalRequest(WalRequestKind kind, WalOperation operation, ReadOnlyMemory<byte> payload, long upToLsn, WalSchema? schema = null, int rawBodyLength = 0)
+    private WalRequest(WalRequestKind kind, WalOperation operation, ReadOnlyMemory<byte> payload, long upToLsn, WalSchema? schema = null, int rawBodyLength = 0,
+        WalColumnMask? mask = null)
     {
+        Mask = mask;
         RawBodyLength = rawBodyLength;
         Kind = kind;
         Operation = operation;
@@ -48,8 +50,11 @@ internal sealed class WalRequest
     /// <summary>For a schema-sharing insert whose <see cref="Payload"/> is Brotli-compressed, its uncompressed length; else 0.</summary>
     public int RawBodyLength { get; }
 
+    /// <summary>For a projected insert, the columns its <see cref="Payload"/> holds; else null.</summary>
+    public WalColumnMask? Mask { get; }
+
     /// <summary>The most payload bytes the entry can take (with its schema inline).</summary>
-    public long MaxPayloadLength => Schema is null ? Payload.Length : (long)WalInsertForms.HeaderLength(true, RawBodyLength > 0) + Schema.Bytes.Length + Payload.Length;
+    public long MaxPayloadLength => Schema is null ? Payload.Length : (long)WalInsertForms.HeaderLength(true, RawBodyLength > 0, Mask) + Schema.Bytes.Length + Payload.Length;
 
     public long UpToLsn { get; }
 
@@ -73,8 +78,8 @@ internal sealed class WalRequest
 
     public static WalRequest Append(WalOperation operation, ReadOnlyMemory<byte> payload) => new(WalRequestKind.Append, operation, payload, 0);
 
-    public static WalRequest AppendInsert(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength) =>
-        new(WalRequestKind.Append, WalOperation.Insert, body, 0, schema, rawBodyLength);
+    public static WalRequest AppendInsert(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, WalColumnMask? mask) =>
+        new(WalRequestKind.Append, WalOperation.Insert, body, 0, schema, rawBodyLength, mask);
 
     public static WalRequest Control(WalRequestKind kind, long upToLsn = 0) => new(kind, default, default, upToLsn);
 

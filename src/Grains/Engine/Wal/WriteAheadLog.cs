@@ -162,26 +162,36 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>
     /// Appends a record batch as an insert entry. Only a validated batch is logged: replay validates again what it
     /// reads back, but nothing malformed should be made durable in the first place. Its schema is written once per
-    /// segment (inline in the first entry using it), later entries of the segment refer to it, and a small body is
-    /// Brotli-compressed (see <see cref="WalInsertForms"/>); replay gives back the complete Arrow IPC stream either way.
+    /// segment (inline in the first entry using it), later entries of the segment refer to it, and a small batch leaves
+    /// its all-null columns out (see <see cref="WalInsertForms"/>); replay gives back a complete Arrow IPC stream of the
+    /// full-width batch either way.
     /// </summary>
     public async ValueTask<long> AppendInsertAsync(ValidatedBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var schema = WalInsertForms.SchemaOf(batch.Batch.Schema);
-        using var body = WalInsertForms.EncodeBodyPooled(batch.Batch, schema, WalPayloads.EstimateCapacity(batch.Batch));
-        if (body is not null)
+        var rows = batch.Batch;
+        var schema = WalInsertForms.SchemaOf(rows.Schema);
+        var capacity = WalPayloads.EstimateCapacity(rows);
+        if (!schema.HasDictionaries && ArrowSize.Of(rows) <= WalInsertForms.MaxProjectedBytes && WalColumnMask.Of(rows) is { } mask)
         {
-            // Compressed here, on the caller's thread, so the single writer loop only gathers bytes.
-            using var compressed = WalInsertForms.TryCompressPooled(body.Memory.Span);
-            return compressed is null
-                ? await _writer.AppendInsertAsync(schema, body.Memory, 0, cancellationToken)
-                : await _writer.AppendInsertAsync(schema, compressed.Memory, body.Memory.Length, cancellationToken);
+            var projection = schema.Projection(mask);
+            using var projected = WalInsertForms.EncodeBodyPooled(mask.ProjectBatch(rows, projection), projection, default, capacity)!;
+            return await AppendInsertBodyAsync(schema, projected.Memory, 0, mask, cancellationToken);
         }
+        using var body = WalInsertForms.EncodeBodyPooled(rows, rows.Schema, schema.HasDictionaries ? schema.Bytes : default, capacity);
+        if (body is not null) return await AppendInsertBodyAsync(schema, body.Memory, 0, null, cancellationToken);
         // The IPC writer did not reproduce the cached schema message: log the whole stream rather than a wrong reference.
-        using var payload = WalPayloads.EncodeInsertPooled(batch.Batch);
+        using var payload = WalPayloads.EncodeInsertPooled(rows);
         return await _writer.AppendAsync(WalOperation.Insert, payload.Memory, cancellationToken);
     }
+
+    /// <summary>
+    /// Appends an insert body in the schema-sharing forms (<see cref="GroupCommitWriter.AppendInsertAsync"/>); tests use
+    /// it to write the forms of older builds (a Brotli-compressed body).
+    /// </summary>
+    internal ValueTask<long> AppendInsertBodyAsync(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, WalColumnMask? mask,
+        CancellationToken cancellationToken = default) =>
+        _writer.AppendInsertAsync(schema, body, rawBodyLength, mask, cancellationToken);
 
     /// <summary>Appends a delete or update entry.</summary>
     public async ValueTask<long> AppendDmlAsync(WalOperation operation, DmlRecord record, CancellationToken cancellationToken = default)

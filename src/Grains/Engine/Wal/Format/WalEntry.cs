@@ -31,7 +31,9 @@ public sealed class WalEntry
     public string Table { get; }
 
     /// <summary>
-    /// Arrow IPC stream bytes for <see cref="WalOperation.Insert"/> (decode with <see cref="WalPayloads.DecodeInsert"/>),
+    /// Arrow IPC stream bytes for <see cref="WalOperation.Insert"/> — for an entry that left its all-null columns out, a
+    /// stream form carrying the full schema too (<see cref="WalProjectedInserts"/>): decode either with
+    /// <see cref="WalPayloads.DecodeInsert"/>, which gives the full-width batch;
     /// a DML record for delete/update (<see cref="WalPayloads.DecodeDml"/>).
     /// </summary>
     public ReadOnlyMemory<byte> Payload { get; }

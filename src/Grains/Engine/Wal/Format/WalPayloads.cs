@@ -66,14 +66,20 @@ public static class WalPayloads
     }
 
     /// <summary>
-    /// Reads the one record batch of an insert payload after the IPC preflight, without checking its buffers: the
-    /// result is untrusted (replay hands it to <see cref="Ingest.BatchValidator"/>, which checks it once).
+    /// Reads the one record batch of an insert payload (an IPC stream, or the stream form of a projected insert, see
+    /// <see cref="WalProjectedInserts"/>) after the IPC preflight, without checking its buffers: the result is untrusted
+    /// (replay hands it to <see cref="Ingest.BatchValidator"/>, which checks it once).
     /// </summary>
     /// <exception cref="WalFormatException">Not exactly one record batch in a well-framed Arrow IPC stream.</exception>
-    internal static RecordBatch ReadInsert(ReadOnlyMemory<byte> payload)
+    internal static RecordBatch ReadInsert(ReadOnlyMemory<byte> payload) => ReadInsert(payload, projected: true);
+
+    /// <summary>As <see cref="ReadInsert(ReadOnlyMemory{byte})"/>; without <paramref name="projected"/> only a plain IPC stream (no nesting).</summary>
+    internal static RecordBatch ReadInsert(ReadOnlyMemory<byte> payload, bool projected)
     {
         try
         {
+            // A projected insert as readers hand it out: rebuilt to its full width.
+            if (projected && WalProjectedInserts.IsStreamForm(payload.Span)) return WalProjectedInserts.Read(payload);
             ArrowIpcPreflight.CheckStream(payload.Span);
             using var reader = new ArrowStreamReader(payload);
             var batch = reader.ReadNextRecordBatch() ?? throw new WalFormatException("insert payload holds no record batch");
