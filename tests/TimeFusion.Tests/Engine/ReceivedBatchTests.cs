@@ -8,9 +8,9 @@ using TimeFusion.Wire;
 namespace TimeFusion.Tests.Engine;
 
 /// <summary>
-/// A batch Orleans receives is decoded from a pinned array of its own (<see cref="PinnedIpcBytes"/>), and the table keeps
-/// its rows there instead of copying them into pinned memory; any other batch (built in this process, or a slice) is
-/// copied as before. Either way the rows come back exactly.
+/// A batch Orleans receives is decoded from a pinned array of its own (<see cref="PinnedIpcBytes"/>, from
+/// <see cref="PinnedIpcBytesCodec.PinnedMinBytes"/> on), and the table keeps its rows there instead of copying them into
+/// pinned memory; any other batch (built in this process, small, or a slice) is copied as before. Either way the rows come back exactly.
 /// </summary>
 public sealed class ReceivedBatchTests : EngineTestBase
 {
@@ -30,7 +30,7 @@ public sealed class ReceivedBatchTests : EngineTestBase
     [Fact]
     public void A_received_batch_lives_in_its_pinned_block_and_a_local_one_or_a_slice_does_not()
     {
-        var sent = EngineTestKit.Rows("r", 5_000);
+        var sent = EngineTestKit.Rows("r", 20_000);
         var received = Received(sent);
         Assert.True(ReceivedBatches.TryGetBlock(received, out var block));
         var kept = Validated(received).InBlock(block);
@@ -43,6 +43,8 @@ public sealed class ReceivedBatchTests : EngineTestBase
         Assert.NotSame(block, project);
         var projects = (StringArray)kept.Batch.Column(TableSchema.ProjectColumn);
         Assert.All(Enumerable.Range(0, projects.Length), i => Assert.Equal(Id.Project, projects.GetString(i)));
+        // A small stream is received into an ordinary array (and copied when kept).
+        Assert.False(ReceivedBatches.TryGetBlock(Received(EngineTestKit.Rows("m", 20)), out _));
 
         // The batch as sent, and a slice of the received one, are not in a block of their own: copied when kept.
         Assert.False(ReceivedBatches.TryGetBlock(sent, out _));
@@ -55,7 +57,7 @@ public sealed class ReceivedBatchTests : EngineTestBase
     [Fact]
     public async Task Received_and_local_batches_inserted_side_by_side_each_come_back_once_through_a_flush_and_reopening()
     {
-        const int Writers = 6, PerWriter = 5, Rows = 2_000;
+        const int Writers = 4, PerWriter = 4, Rows = 8_000;
         long expectedSum = 0;
         await using (var engine = await Kit.OpenAsync(Id))
         {

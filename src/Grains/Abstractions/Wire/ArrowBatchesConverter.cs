@@ -41,7 +41,7 @@ public sealed class RecordBatchConverter : IConverter<RecordBatch, RecordBatchSu
     {
         var (_, batches) = ArrowIpc.Read(surrogate.Ipc.Bytes);
         if (batches.Count != 1) throw new InvalidDataException($"expected one record batch, got {batches.Count}");
-        ReceivedBatches.Add(batches[0], surrogate.Ipc.Bytes);
+        if (surrogate.Ipc.IsPinned) ReceivedBatches.Add(batches[0], surrogate.Ipc.Bytes);
         return batches[0];
     }
 

@@ -19,12 +19,18 @@ public sealed class PinnedIpcBytes(byte[] bytes)
 {
     /// <summary>The stream's bytes.</summary>
     public byte[] Bytes { get; } = bytes;
+
+    /// <summary>Whether <see cref="Bytes"/> was received into the pinned object heap (streams of <see cref="PinnedIpcBytesCodec.PinnedMinBytes"/> or more).</summary>
+    public bool IsPinned { get; init; }
 }
 
 /// <summary>Orleans' codec for <see cref="PinnedIpcBytes"/>: <c>byte[]</c>'s encoding, read into a fresh pinned array.</summary>
 [RegisterSerializer]
 public sealed class PinnedIpcBytesCodec : IFieldCodec<PinnedIpcBytes>
 {
+    /// <summary>Streams from this size on are received pinned (the WAL's threshold for materializing entries pinned).</summary>
+    public const int PinnedMinBytes = 256 << 10;
+
     /// <inheritdoc />
     public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, PinnedIpcBytes? value)
         where TBufferWriter : IBufferWriter<byte>
@@ -46,9 +52,12 @@ public sealed class PinnedIpcBytesCodec : IFieldCodec<PinnedIpcBytes>
         // A length beyond the message is refused before anything is allocated for it.
         if (length > reader.Length - reader.Position)
             throw new InvalidDataException($"an IPC stream of {length} bytes does not fit the message");
-        var bytes = GC.AllocateUninitializedArray<byte>((int)length, pinned: true);
+        // Small streams (a few rows; their schema may be most of them) stay ordinary arrays: the pinned object heap is
+        // collected with generation 2 only, and such a batch is copied into the tail's chunks anyway.
+        var pinned = length >= PinnedMinBytes;
+        var bytes = GC.AllocateUninitializedArray<byte>((int)length, pinned);
         reader.ReadBytes(bytes);
-        var result = new PinnedIpcBytes(bytes);
+        var result = new PinnedIpcBytes(bytes) { IsPinned = pinned };
         ReferenceCodec.RecordObject(reader.Session, result);
         return result;
     }
