@@ -189,7 +189,10 @@ public sealed class TableGrain(
         // Registered before the first row is acknowledged: a statement naming no project finds every project
         // with rows through the catalog, so an acknowledged row must never belong to an unregistered project.
         await RegisterAsync();
-        var lsn = await WriteAsync(e => e.InsertAsync(batch));
+        // Off the grain's turn from the start: validating and encoding a batch for the WAL are CPU work that needs
+        // nothing of the grain, and on its turn the concurrent writers of one table took them one at a time (one core)
+        // while the other core idled. The WAL and the LSN sequencer order what happens after (InsertAsync interleaves).
+        var lsn = await WriteAsync(e => Task.Run(() => e.InsertAsync(batch)));
         // Registered and writing: this silo's sessions may insert straight into the engine from now on.
         _localWriter?.GrainCalled();
         if (_localWriter is null && !_localWriterClosed && _engine is { IsFaulted: false } engine)

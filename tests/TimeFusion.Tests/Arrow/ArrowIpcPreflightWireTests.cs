@@ -30,7 +30,7 @@ public sealed class ArrowIpcPreflightWireTests
     public void The_Orleans_codecs_refuse_a_hostile_payload()
     {
         var single = new RecordBatchConverter();
-        Assert.Contains("nests deeper", Assert.Throws<ArrowValidationException>(() => single.ConvertFromSurrogate(new RecordBatchSurrogate { Ipc = Hostile })).Message);
+        Assert.Contains("nests deeper", Assert.Throws<ArrowValidationException>(() => single.ConvertFromSurrogate(new RecordBatchSurrogate { Ipc = new PinnedIpcBytes(Hostile) })).Message);
         var many = new ArrowBatchesConverter();
         var batches = many.ConvertFromSurrogate(new ArrowBatchesSurrogate { Ipc = Hostile });
         Assert.Throws<ArrowValidationException>(() => batches.Batches);
@@ -44,7 +44,7 @@ public sealed class ArrowIpcPreflightWireTests
         var ipc = ArrowIpc.Write(batch.Schema, [batch]);
         Assert.Throws<ArrowValidationException>(() => ArrowIpc.Read(ipc[..(ipc.Length - 9)]));
         Assert.Throws<ArrowValidationException>(() => ArrowIpc.Read([.. ipc, 1, 2, 3, 4]));
-        var back = new RecordBatchConverter().ConvertFromSurrogate(new RecordBatchSurrogate { Ipc = ipc });
+        var back = new RecordBatchConverter().ConvertFromSurrogate(new RecordBatchSurrogate { Ipc = new PinnedIpcBytes(ipc) });
         Assert.Equal(2, back.Length);
         back.Dispose();
     }

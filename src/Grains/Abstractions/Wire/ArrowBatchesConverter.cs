@@ -28,8 +28,8 @@ public sealed class ArrowBatchesConverter : IConverter<ArrowBatches, ArrowBatche
 [GenerateSerializer]
 public struct RecordBatchSurrogate
 {
-    /// <summary>The IPC stream bytes.</summary>
-    [Id(0)] public byte[] Ipc;
+    /// <summary>The IPC stream bytes (received into a pinned array of their own: the batch's buffers stay there).</summary>
+    [Id(0)] public PinnedIpcBytes Ipc;
 }
 
 /// <summary>Lets grain methods take and return <see cref="RecordBatch"/> directly.</summary>
@@ -39,10 +39,12 @@ public sealed class RecordBatchConverter : IConverter<RecordBatch, RecordBatchSu
     /// <inheritdoc />
     public RecordBatch ConvertFromSurrogate(in RecordBatchSurrogate surrogate)
     {
-        var (_, batches) = ArrowIpc.Read(surrogate.Ipc);
-        return batches.Count == 1 ? batches[0] : throw new InvalidDataException($"expected one record batch, got {batches.Count}");
+        var (_, batches) = ArrowIpc.Read(surrogate.Ipc.Bytes);
+        if (batches.Count != 1) throw new InvalidDataException($"expected one record batch, got {batches.Count}");
+        if (surrogate.Ipc.IsPinned) ReceivedBatches.Add(batches[0], surrogate.Ipc.Bytes);
+        return batches[0];
     }
 
     /// <inheritdoc />
-    public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value) => new() { Ipc = ArrowIpc.Write(value.Schema, [value]) };
+    public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value) => new() { Ipc = new PinnedIpcBytes(ArrowIpc.Write(value.Schema, [value])) };
 }

@@ -65,6 +65,13 @@ public sealed partial class BufferTable
     private bool TailEnabled => _db.Options.TailRows > 0;
 
     /// <summary>
+    /// The batch as the tail will keep it: in a pinned block of its own (<see cref="ValidatedBatch.ToPinned"/>) when
+    /// logged rows go to the tail, else unchanged. A writer calls this before logging its batch, on its own thread, so
+    /// that <see cref="AddToTail"/> (one writer at a time, under the append lock) finds the copy made.
+    /// </summary>
+    internal ValidatedBatch PrepareForTail(ValidatedBatch batch) => TailEnabled ? batch.ToPinned() : batch;
+
+    /// <summary>
     /// Adds a logged group to the tail (under the append lock, LSNs already checked); true when the tail is due to
     /// move into DuckDB, which the caller then does before returning. The group is copied to memory that never moves:
     /// the caller owns its batches and may reuse their buffers once the append returns (a replay's read buffers), and

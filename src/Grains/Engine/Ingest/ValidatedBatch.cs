@@ -20,9 +20,10 @@ public sealed class ValidatedBatch
     }
 
     /// <summary>
-    /// Whether every buffer already lives, 8-byte aligned, in one block on the pinned object heap that nothing else
-    /// writes or reuses (a replayed WAL entry read into a block of its own: <see cref="InBlock"/>), so a stage that keeps
-    /// the batch may keep it as it is instead of copying it (<see cref="ToPinned"/>).
+    /// Whether every buffer already lives, 8-byte aligned, on the pinned object heap in memory that nothing else writes
+    /// or reuses (a replayed WAL entry or a batch Orleans received, in a block of its own, plus a small block for the
+    /// columns the validator filled in: <see cref="InBlock"/>), so a stage that keeps the batch may keep it as it is
+    /// instead of copying it (<see cref="ToPinned"/>).
     /// </summary>
     internal bool InPinnedBlock { get; }
 
@@ -42,39 +43,60 @@ public sealed class ValidatedBatch
     internal ValidatedBatch ToPinned() => InPinnedBlock ? this : CopyPinned();
 
     /// <summary>
-    /// Marks the batch as living in <paramref name="block"/> — a pinned array allocated for it alone and never written
-    /// again — when every buffer is a slice of it at an 8-byte aligned offset (or empty, or the shared block of zeros)
-    /// and its data is at least half the block (else keeping the whole block would hold more memory than a copy).
-    /// Otherwise returns the batch unchanged (a stage that keeps it copies it).
+    /// Marks the batch as living in pinned memory of its own when its buffers are slices of <paramref name="block"/> — a
+    /// pinned array allocated for it alone and never written again (a replayed WAL entry, a batch Orleans received) — at
+    /// 8-byte aligned offsets, and its data there is at least half the block (else keeping the whole block would hold more
+    /// memory than a copy). Buffers elsewhere (columns the validator filled in: <c>project_id</c>, <c>date</c>) are copied
+    /// into a small pinned block of their own. Otherwise returns the batch unchanged (a stage that keeps it copies it).
     /// </summary>
     internal ValidatedBatch InBlock(byte[] block)
     {
         ArgumentNullException.ThrowIfNull(block);
         if (InPinnedBlock) return this;
-        long total = 0;
+        long inside = 0, outside = 0;
         for (var i = 0; i < Batch.ColumnCount; i++)
         {
-            if (!Inside(Batch.Column(i).Data, block, ref total)) return this;
+            if (!Measure(Batch.Column(i).Data, block, ref inside, ref outside)) return this;
         }
-        return total * 2 >= block.Length ? new ValidatedBatch(Batch, Table, inPinnedBlock: true) : this;
+        if (inside * 2 < block.Length) return this;
+        if (outside == 0) return new ValidatedBatch(Batch, Table, inPinnedBlock: true);
+        var rest = GC.AllocateUninitializedArray<byte>(checked((int)outside), pinned: true);
+        var offset = 0;
+        var arrays = new IArrowArray[Batch.ColumnCount];
+        for (var i = 0; i < arrays.Length; i++)
+            arrays[i] = ArrowArrayFactory.BuildArray(CopyInto(Batch.Column(i).Data, rest, ref offset, keep: block));
+        return new ValidatedBatch(new RecordBatch(Batch.Schema, arrays, Batch.Length), Table, inPinnedBlock: true);
     }
 
-    private static bool Inside(ArrayData data, byte[] block, ref long total)
+    /// <summary>Adds up the bytes in <paramref name="block"/> and (aligned) elsewhere; false for a misaligned slice of the block.</summary>
+    private static bool Measure(ArrayData data, byte[] block, ref long inside, ref long outside)
     {
         foreach (var buffer in data.Buffers)
         {
             var memory = buffer.Memory;
             if (Shared(memory)) continue;
-            if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment)
-                || !ReferenceEquals(segment.Array, block) || (segment.Offset & 7) != 0)
-                return false;
-            total += memory.Length;
+            if (!In(memory, block, out var aligned))
+            {
+                outside += (memory.Length + 7) & ~7L;
+                continue;
+            }
+            if (!aligned) return false;
+            inside += memory.Length;
         }
         foreach (var child in data.Children ?? [])
         {
-            if (!Inside(child, block, ref total)) return false;
+            if (!Measure(child, block, ref inside, ref outside)) return false;
         }
-        return data.Dictionary is null || Inside(data.Dictionary, block, ref total);
+        return data.Dictionary is null || Measure(data.Dictionary, block, ref inside, ref outside);
+    }
+
+    private static bool In(ReadOnlyMemory<byte> memory, byte[]? block, out bool aligned)
+    {
+        aligned = false;
+        if (block is null || !System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment) || !ReferenceEquals(segment.Array, block))
+            return false;
+        aligned = (segment.Offset & 7) == 0;
+        return true;
     }
 
     /// <summary>
@@ -92,7 +114,7 @@ public sealed class ValidatedBatch
         var offset = 0;
         var arrays = new IArrowArray[Batch.ColumnCount];
         for (var i = 0; i < arrays.Length; i++)
-            arrays[i] = ArrowArrayFactory.BuildArray(CopyInto(Batch.Column(i).Data, block, ref offset));
+            arrays[i] = ArrowArrayFactory.BuildArray(CopyInto(Batch.Column(i).Data, block, ref offset, keep: null));
         return new ValidatedBatch(new RecordBatch(Batch.Schema, arrays, Batch.Length), Table);
     }
 
@@ -114,13 +136,14 @@ public sealed class ValidatedBatch
         return size;
     }
 
-    private static ArrayData CopyInto(ArrayData data, byte[] block, ref int offset)
+    // Copies every buffer into `block` from `offset` on, except the shared zeros and the slices of `keep` (kept as they are).
+    private static ArrayData CopyInto(ArrayData data, byte[] block, ref int offset, byte[]? keep)
     {
         var buffers = new ArrowBuffer[data.Buffers.Length];
         for (var i = 0; i < buffers.Length; i++)
         {
             var memory = data.Buffers[i].Memory;
-            if (Shared(memory))
+            if (Shared(memory) || In(memory, keep, out _))
             {
                 buffers[i] = new ArrowBuffer(memory);
                 continue;
@@ -134,9 +157,9 @@ public sealed class ValidatedBatch
         {
             children = new ArrayData[source.Length];
             for (var i = 0; i < children.Length; i++)
-                children[i] = CopyInto(source[i], block, ref offset);
+                children[i] = CopyInto(source[i], block, ref offset, keep);
         }
-        var dictionary = data.Dictionary is null ? null : CopyInto(data.Dictionary, block, ref offset);
+        var dictionary = data.Dictionary is null ? null : CopyInto(data.Dictionary, block, ref offset, keep);
         return new ArrayData(data.DataType, data.Length, data.NullCount, data.Offset, buffers, children, dictionary);
     }
 

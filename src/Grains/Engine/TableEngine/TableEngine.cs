@@ -201,10 +201,15 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         ThrowIfFaulted();
         // Validated once here; the WAL, the buffer and DuckDB's conversion take the ValidatedBatch as it is.
         var rows = BatchValidator.Validate(batch, Schema, Id.Project, _services.Options.Ingest);
+        // Received through Orleans into a pinned array of its own: the tail keeps the rows there, no copy.
+        if (Wire.ReceivedBatches.TryGetBlock(batch, out var block)) rows = rows.InBlock(block);
         var reservation = await _services.Buffer.Budget.ReserveAsync(_buffer.EstimateBytes(rows.Batch), _services.Buffer.Options.ReserveMaxWait, cancellationToken);
         long lsn;
         try
         {
+            // The copy the buffer's tail keeps is made here, by each writer side by side, rather than by the writer
+            // whose turn it is to apply a coalesced group, one batch after another under the buffer's append lock.
+            rows = _buffer.PrepareForTail(rows);
             // Not back onto the caller's scheduler: a table grain's runs one turn at a time, and the apply below needs
             // nothing of it. The writers of one WAL commit then apply (and coalesce) on pool threads side by side,
             // with one hop fewer each (no return to the grain only to leave it again for the buffer append).
