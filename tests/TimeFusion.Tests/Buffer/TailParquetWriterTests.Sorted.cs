@@ -68,6 +68,20 @@ public sealed partial class TailParquetWriterTests
             Query(file.LocalPath, $"SELECT n FROM read_parquet({SqlNames.Literal(file.LocalPath)})", r => r.GetInt64(0)));
     }
 
+    [Fact]
+    public void A_sorted_write_cancelled_leaves_no_file()
+    {
+        using var dir = new TempDirectory();
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        // Two batches over two dates, the second before the first: the sorted path.
+        var batches = new[] { Build(EveryType, 100, 5_000, EveryTypeValue), Build(EveryType, 100, 0, EveryTypeValue) };
+
+        Assert.ThrowsAny<OperationCanceledException>(() => TailParquetWriter.WriteSorted(batches, EveryType, dir.Path, 32, useThreads: false, cancel.Token));
+
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.parquet", SearchOption.AllDirectories));
+    }
+
     /// <summary>
     /// <paramref name="rows"/> rows of <paramref name="schema"/>, <paramref name="ties"/> to a timestamp, 97 s apart
     /// per timestamp from 23:00 (so crossing midnights once there are ~900 of them), dealt to <paramref name="writers"/>
