@@ -102,12 +102,13 @@ public sealed class BufferOptions
     public bool ArrowWriterExport { get; set; } = true;
 
     /// <summary>
-    /// Niceness (0–19) of the thread that writes a flush's Parquet files. On a busy machine the threads that
-    /// acknowledge inserts then get a core first and the export takes what is left (CFS weights: nice 5 ≈ a quarter of
-    /// a contended core), which keeps acknowledgements from queuing behind a flush; with cores to spare the export
-    /// runs at full speed. 0 = normal priority. Default 5.
+    /// Niceness (0–19) of the thread that writes a flush's Parquet files; above 0 it encodes the columns itself (Arrow's
+    /// pool threads cannot be lowered). Meant to give acknowledgements a contended core first, but measured on 2 cores it
+    /// did the opposite: at nice 5 the ack p99 at half the maximum rate was 300–372 ms against 135 ms at 0, and the
+    /// maximum sustained rate 5–10 % lower (docs/BENCHMARKS.md, session 11). A flush falling behind (the tail at half of
+    /// <see cref="TailRows"/>) runs at normal priority whatever this says. Default 0 (normal priority).
     /// </summary>
-    public int ExportNice { get; set; } = 5;
+    public int ExportNice { get; set; }
 
     /// <summary>
     /// With <see cref="ArrowWriterExport"/>: whether tail rows not in timestamp order (concurrent writers, late rows)
