@@ -31,44 +31,6 @@ public sealed partial class TailParquetWriterTests
         await ExportUnorderedAsync(EveryType, rows: 6_000, writers: 4, ties: 3, seed: 42);
 
     [Fact]
-    public async Task An_unordered_date_with_more_rows_than_a_row_group_is_split_into_row_groups_of_122880()
-    {
-        using var dir = new TempDirectory();
-        await using var db = BufferTestDatabase.Open();
-        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
-        // 130,000 rows 0.5 s apart from midnight, one date; two writers (even and odd rows) in batches of 5,000 that overlap in time.
-        var midnight = new DateTimeOffset(2024, 3, 5, 0, 0, 0, TimeSpan.Zero);
-        long lsn = 0;
-        for (var first = 0; first < 130_000; first += 10_000)
-        {
-            foreach (var parity in new[] { 1, 0 })
-            {
-                await table.AppendAsync(ArrowTestData.Build(BufferTestDatabase.SmallSchema, 5_000, (c, i) => c.Name switch
-                {
-                    "timestamp" => midnight.AddMilliseconds(500.0 * (first + 2 * i + parity)),
-                    "date" => new DateOnly(2024, 3, 5),
-                    "id" => $"r-{first + 2 * i + parity}",
-                    "n" => (long)(first + 2 * i + parity),
-                    "project_id" => "p1",
-                    _ => null,
-                }), ++lsn, default);
-            }
-        }
-
-        var files = await table.ExportParquetAsync(lsn, dir.Path, default);
-
-        Assert.True(table.LastExportUsedArrowWriter);
-        Assert.True(table.LastExportSorted);
-        var file = Assert.Single(files);
-        Assert.Equal(130_000, file.Rows);
-        Assert.Equal(new long[] { 122_880, 7_120 }, RowGroups(file.LocalPath));
-        Assert.Equal(0L, file.Stats["n"].Min);
-        Assert.Equal(129_999L, file.Stats["n"].Max);
-        Assert.Equal(Enumerable.Range(0, 130_000).Select(n => (long)n),
-            Query(file.LocalPath, $"SELECT n FROM read_parquet({SqlNames.Literal(file.LocalPath)})", r => r.GetInt64(0)));
-    }
-
-    [Fact]
     public void A_sorted_write_cancelled_leaves_no_file()
     {
         using var dir = new TempDirectory();

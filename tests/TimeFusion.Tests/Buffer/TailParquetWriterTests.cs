@@ -104,35 +104,44 @@ public sealed partial class TailParquetWriterTests : IDisposable
         AssertOrdered(files, "i64");
     }
 
-    [Fact]
-    public async Task A_date_with_more_rows_than_a_row_group_is_split_into_row_groups_of_122880()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_date_with_more_rows_than_a_row_group_is_split_into_row_groups_of_122880(int writers)
     {
         using var dir = new TempDirectory();
         await using var db = BufferTestDatabase.Open();
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
-        // 130,000 rows 0.5 s apart from midnight: one date, batches of 10,000.
+        // 130,000 rows 0.5 s apart from midnight, one date, 10,000 at a time: from one writer in order, or from two
+        // (rows k with k % 2 = w) whose batches of 5,000 overlap in time, so that the export sorts them.
         var midnight = new DateTimeOffset(2024, 3, 5, 0, 0, 0, TimeSpan.Zero);
         long lsn = 0;
         for (var first = 0; first < 130_000; first += 10_000)
-            await table.AppendAsync(ArrowTestData.Build(BufferTestDatabase.SmallSchema, 10_000, (c, i) => c.Name switch
+            for (var w = writers - 1; w >= 0; w--)
             {
-                "timestamp" => midnight.AddMilliseconds(500.0 * (first + i)),
-                "date" => new DateOnly(2024, 3, 5),
-                "id" => $"r-{first + i}",
-                "n" => (long)(first + i),
-                "project_id" => "p1",
-                _ => null,
-            }), ++lsn, default);
+                var (start, step) = (first + w, writers);
+                await table.AppendAsync(ArrowTestData.Build(BufferTestDatabase.SmallSchema, 10_000 / writers, (c, i) => c.Name switch
+                {
+                    "timestamp" => midnight.AddMilliseconds(500.0 * (start + step * i)),
+                    "date" => new DateOnly(2024, 3, 5),
+                    "id" => $"r-{start + step * i}",
+                    "n" => (long)(start + step * i),
+                    "project_id" => "p1",
+                    _ => null,
+                }), ++lsn, default);
+            }
 
         var files = await table.ExportParquetAsync(lsn, dir.Path, default);
 
         Assert.True(table.LastExportUsedArrowWriter);
+        Assert.Equal(writers > 1, table.LastExportSorted);
         var file = Assert.Single(files);
         Assert.Equal(130_000, file.Rows);
         Assert.Equal(new long[] { 122_880, 7_120 }, RowGroups(file.LocalPath));
         Assert.Equal(0L, file.Stats["n"].Min);
         Assert.Equal(129_999L, file.Stats["n"].Max);
-        AssertOrdered(files, "n");
+        Assert.Equal(Enumerable.Range(0, 130_000).Select(n => (long)n),
+            Query(file.LocalPath, $"SELECT n FROM read_parquet({SqlNames.Literal(file.LocalPath)})", r => r.GetInt64(0)));
     }
 
     [Fact]
