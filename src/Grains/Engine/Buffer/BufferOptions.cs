@@ -105,7 +105,7 @@ public sealed class BufferOptions
     /// Niceness (0–19) of the thread that writes a flush's Parquet files; above 0 it encodes the columns itself (Arrow's
     /// pool threads cannot be lowered). Meant to give acknowledgements a contended core first, but measured on 2 cores it
     /// did the opposite: at nice 5 the ack p99 at half the maximum rate was 300–372 ms against 135 ms at 0, and the
-    /// maximum sustained rate 5–10 % lower (docs/BENCHMARKS.md, session 11). A flush falling behind (the tail at half of
+    /// maximum sustained rate 3–10 % lower (docs/BENCHMARKS.md, session 11). A flush falling behind (the tail at half of
     /// <see cref="TailRows"/>) runs at normal priority whatever this says. Default 0 (normal priority).
     /// </summary>
     public int ExportNice { get; set; }
