@@ -1,3 +1,4 @@
+using TimeFusion.Tests.Infrastructure;
 using TimeFusion.Buffer;
 using TimeFusion.Engine;
 using TimeFusion.Tables;
@@ -35,15 +36,6 @@ public sealed class CoalescedApplyTests : EngineTestBase
         return (entered, release);
     }
 
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException(what);
-            await Task.Delay(5);
-        }
-    }
 
     [Fact]
     public async Task Writers_queued_behind_an_append_are_applied_in_one_transaction_and_every_row_lands_once()
@@ -54,7 +46,7 @@ public sealed class CoalescedApplyTests : EngineTestBase
         await entered.Task;
         // Four more writers log their batches and queue for their turn behind the held append.
         var queued = Enumerable.Range(0, 4).Select(i => engine.InsertAsync(EngineTestKit.Rows($"q{i}-", 50 + i))).ToList();
-        await WaitUntil(() => engine.WaitingToApply == 4, "four writers waiting to apply");
+        await Condition.WaitUntilAsync(() => engine.WaitingToApply == 4, "four writers waiting to apply");
         Assert.Equal(0, Stats(engine).AppendTransactions);
         release.SetResult();
         var lsns = new List<long> { await first };
@@ -89,7 +81,7 @@ public sealed class CoalescedApplyTests : EngineTestBase
         await entered.Task;
         // 50-row batches: at most two fit one 120-row group (the leader's own batch counts).
         var queued = Enumerable.Range(0, 5).Select(i => engine.InsertAsync(EngineTestKit.Rows($"q{i}-", 50))).ToList();
-        await WaitUntil(() => engine.WaitingToApply == 5, "five writers waiting to apply");
+        await Condition.WaitUntilAsync(() => engine.WaitingToApply == 5, "five writers waiting to apply");
         release.SetResult();
         await first;
         await Task.WhenAll(queued);
@@ -112,7 +104,7 @@ public sealed class CoalescedApplyTests : EngineTestBase
             var first = engine.InsertAsync(EngineTestKit.Rows("a", 10));
             await entered.Task;
             var queued = Enumerable.Range(0, 3).Select(i => engine.InsertAsync(EngineTestKit.Rows($"q{i}-", 20))).ToList();
-            await WaitUntil(() => engine.WaitingToApply == 3, "three writers waiting to apply");
+            await Condition.WaitUntilAsync(() => engine.WaitingToApply == 3, "three writers waiting to apply");
             release.SetResult();
             Assert.Equal(2, await first); // went alone, before the failing group
             foreach (var q in queued)
@@ -137,7 +129,7 @@ public sealed class CoalescedApplyTests : EngineTestBase
         var first = engine.InsertAsync(EngineTestKit.Rows("a", 10));
         await entered.Task;
         var queued = Enumerable.Range(0, 3).Select(i => engine.InsertAsync(EngineTestKit.Rows($"q{i}-", 20))).ToList();
-        await WaitUntil(() => engine.WaitingToApply == 3, "three writers waiting to apply");
+        await Condition.WaitUntilAsync(() => engine.WaitingToApply == 3, "three writers waiting to apply");
         release.SetResult();
         await first;
         await Task.WhenAll(queued);

@@ -1,3 +1,4 @@
+using TimeFusion.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using TimeFusion.Grains;
 using TimeFusion.Tables;
@@ -15,15 +16,6 @@ public sealed class LocalTableWritersTests : EngineTestBase
     private static readonly TableId Id = new("p", "events");
     private const string Key = "p/events";
 
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException(what);
-            await Task.Delay(5);
-        }
-    }
 
     [Fact]
     public async Task Close_waits_for_inserts_in_flight_and_then_takes_nothing_more()
@@ -68,7 +60,7 @@ public sealed class LocalTableWritersTests : EngineTestBase
         Assert.NotNull(first);
         await first;
         // Once the interval passed without a grain call, the next statement is sent to the grain, the following ones not.
-        await WaitUntil(() => System.Diagnostics.Stopwatch.GetElapsedTime(called) > LocalTableWriters.GrainCallInterval, "the interval");
+        await Condition.WaitUntilAsync(() => System.Diagnostics.Stopwatch.GetElapsedTime(called) > LocalTableWriters.GrainCallInterval, "the interval");
         Assert.Null(writer.TryInsert(EngineTestKit.Rows("to-grain", 2)));
         var next = writer.TryInsert(EngineTestKit.Rows("b", 2));
         Assert.NotNull(next);

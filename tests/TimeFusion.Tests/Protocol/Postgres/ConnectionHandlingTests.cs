@@ -1,3 +1,4 @@
+using TimeFusion.Tests.Infrastructure;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -86,7 +87,7 @@ public sealed class ConnectionHandlingTests(ITestOutputHelper output) : IAsyncLi
         Assert.True(server.ActiveConnections >= clients, $"active {server.ActiveConnections}");
         await Task.WhenAll(tasks);
         Assert.Equal((long)clients * 100, _backend.Scalar("SELECT count(*) FROM many"));
-        await RawProtocolTests.WaitUntilAsync(() => server.ActiveConnections == 0, "connections closed");
+        await Condition.WaitUntilAsync(() => server.ActiveConnections == 0, "connections closed");
         Assert.Empty(_logger.Problems);
     }
 
@@ -129,7 +130,7 @@ public sealed class ConnectionHandlingTests(ITestOutputHelper output) : IAsyncLi
             }
         }
         // Gone clients free their connections (the hog's blocked write fails once the socket closes).
-        await RawProtocolTests.WaitUntilAsync(() => server.ActiveConnections == 0, $"stalled connections closed (active {server.ActiveConnections})");
+        await Condition.WaitUntilAsync(() => server.ActiveConnections == 0, $"stalled connections closed (active {server.ActiveConnections})");
     }
 
     [Fact]

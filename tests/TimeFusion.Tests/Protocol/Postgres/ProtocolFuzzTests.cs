@@ -1,3 +1,4 @@
+using TimeFusion.Tests.Infrastructure;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -65,8 +66,8 @@ public sealed class ProtocolFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         }
         output.WriteLine($"{sessions} sessions (raw {kinds[0]}, startup {kinds[1]}, messages {kinds[2]}, mutated {kinds[3]}) in {stopwatch.Elapsed.TotalSeconds:F1} s");
         // Every fuzz connection is gone; only the healthy one remains.
-        await RawProtocolTests.WaitUntilAsync(() => _server.ActiveConnections == 1, $"fuzz connections closed (active {_server.ActiveConnections})");
-        await RawProtocolTests.WaitUntilAsync(() => _backend.OpenSessions == 1, $"fuzz sessions closed (open {_backend.OpenSessions})");
+        await Condition.WaitUntilAsync(() => _server.ActiveConnections == 1, $"fuzz connections closed (active {_server.ActiveConnections})");
+        await Condition.WaitUntilAsync(() => _backend.OpenSessions == 1, $"fuzz sessions closed (open {_backend.OpenSessions})");
         await using var final = new NpgsqlCommand("SELECT 'alive'", healthy);
         Assert.Equal("alive", await final.ExecuteScalarAsync());
         // Bad input is the client's problem: nothing failed inside the server.

@@ -1,3 +1,4 @@
+using TimeFusion.Tests.Infrastructure;
 using System.Buffers.Binary;
 using System.Text;
 using TimeFusion.Silo.Protocol.Postgres;
@@ -292,7 +293,7 @@ public sealed class RawProtocolTests(PostgresServerFixture fixture)
             await client.SendRawAsync(Concat([(byte)'Q'], BigEndian(100), Encoding.UTF8.GetBytes("SELECT")));
             Assert.True(await client.ShutdownAndDrainAsync(TimeSpan.FromSeconds(10)));
         }
-        await WaitUntilAsync(() => fixture.Backend.OpenSessions <= before, "sessions closed");
+        await Condition.WaitUntilAsync(() => fixture.Backend.OpenSessions <= before, "sessions closed");
     }
 
     [Fact]
@@ -312,16 +313,4 @@ public sealed class RawProtocolTests(PostgresServerFixture fixture)
         Assert.Contains(await client.ReadUntilReadyAsync(), m => m.Type == 'D');
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for: {what}");
-            }
-            await Task.Delay(20);
-        }
-    }
 }
