@@ -6,6 +6,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TimeFusion.Silo.Security;
+using TimeFusion.Tests.Infrastructure;
 using TimeFusion.Wire;
 using static TimeFusion.Tests.Abuse.AbuseSiloFixture;
 
@@ -18,12 +19,10 @@ namespace TimeFusion.Tests.Abuse;
 [Collection(AbuseSiloCollection.Name)]
 public sealed class LoginBackoffTests(AbuseSiloFixture f)
 {
-    private async Task<TimeSpan> FailPostgresAsync(string user)
+    private async Task FailPostgresAsync(string user)
     {
-        var clock = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<PostgresException>(() => f.OpenAsync(user, "wrong-password"));
         Assert.Equal(SqlState.InvalidPassword, e.SqlState);
-        return clock.Elapsed;
     }
 
     [Fact]
@@ -32,12 +31,16 @@ public sealed class LoginBackoffTests(AbuseSiloFixture f)
         // A success first clears what earlier tests left for this address.
         await (await f.OpenAsync(Bob, BobPassword)).DisposeAsync();
         var before = f.Silo.Output.Split('\n').Count(l => l.Contains("\"bob\"", StringComparison.Ordinal));
-        for (var i = 0; i <= FreeFailures; i++) await FailPostgresAsync(Bob);
-        // Each further attempt waits its turn: BaseDelay 300 ms, doubling (capped at 1 s).
-        var fifth = await FailPostgresAsync(Bob);
-        var sixth = await FailPostgresAsync(Bob);
-        Assert.True(fifth >= TimeSpan.FromMilliseconds(250), $"5th attempt answered after {fifth}");
-        Assert.True(sixth >= TimeSpan.FromMilliseconds(250), $"6th attempt answered after {sixth}");
+        for (var i = 0; i < FreeFailures; i++) await FailPostgresAsync(Bob);
+        // Each further attempt waits its turn, counted from the last failure (BaseDelay 300 ms, doubling, capped at 1 s).
+        // The clocks start before the failure a turn counts from, so a slow client cannot make them fail.
+        var sinceFourth = Stopwatch.StartNew();
+        await FailPostgresAsync(Bob); // the back-off engages
+        var sinceFifth = Stopwatch.StartNew();
+        await FailPostgresAsync(Bob);
+        Assert.True(sinceFourth.Elapsed >= TimeSpan.FromMilliseconds(290), $"5th attempt answered {sinceFourth.Elapsed} after the 4th started");
+        await FailPostgresAsync(Bob);
+        Assert.True(sinceFifth.Elapsed >= TimeSpan.FromMilliseconds(590), $"6th attempt answered {sinceFifth.Elapsed} after the 5th started");
         // The right password still gets in (after its turn), and clears the record.
         await (await f.OpenAsync(Bob, BobPassword)).DisposeAsync();
         // Six failures: one line when the burst started, one when the back-off engaged; not one per attempt.
@@ -66,14 +69,21 @@ public sealed class LoginBackoffTests(AbuseSiloFixture f)
                 return (clock.Elapsed, e.StatusCode);
             }
         }
-        for (var i = 0; i <= FreeFailures; i++) Assert.Equal(StatusCode.Unauthenticated, (await ListAsync("nope")).Code);
+        // The free failures over Flight, then one over PostgreSQL: the shared record engages the back-off on it.
+        for (var i = 0; i < FreeFailures; i++) Assert.Equal(StatusCode.Unauthenticated, (await ListAsync("nope")).Code);
+        var engaging = Stopwatch.StartNew(); // started before the server records the failure the next turn counts from
+        await FailPostgresAsync(Alice);
+        await Condition.WaitUntilAsync(() => f.Silo.Output.Contains($"PostgreSQL: login back-off engaged after {FreeFailures + 1} failures for user \"{Alice}\"", StringComparison.Ordinal),
+            "the PostgreSQL failure to engage the back-off that the Flight failures counted towards");
+        // Each next attempt waits its turn, counted from the last failure; the bounds below are measured from before that
+        // failure, so a slow client (a loaded machine) cannot make them fail: BaseDelay 300 ms, then 600 ms.
+        var sinceFlightFailure = Stopwatch.StartNew(); // started before the server records the Flight failure
         var slowed = await ListAsync("nope");
         Assert.Equal(StatusCode.Unauthenticated, slowed.Code);
-        Assert.True(slowed.Elapsed >= TimeSpan.FromMilliseconds(250), $"answered after {slowed.Elapsed}");
-        // The PostgreSQL endpoint shares the record: alice's next PostgreSQL attempt waits too.
-        var clock = Stopwatch.StartNew();
+        Assert.True(engaging.Elapsed >= TimeSpan.FromMilliseconds(290), $"the Flight attempt after the back-off engaged was answered {engaging.Elapsed} after the failure that engaged it");
+        // The PostgreSQL endpoint shares the record: alice's next PostgreSQL login waits for the Flight failure's turn.
         await (await f.OpenAsync(Alice, AlicePassword)).DisposeAsync();
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"postgres login after flight failures took {clock.Elapsed}");
+        Assert.True(sinceFlightFailure.Elapsed >= TimeSpan.FromMilliseconds(590), $"the postgres login after the Flight failure was answered {sinceFlightFailure.Elapsed} after that attempt started");
         Assert.Equal(StatusCode.OK, (await ListAsync(AlicePassword)).Code);
     }
 

@@ -3,26 +3,78 @@ using System.Net.Sockets;
 
 namespace TimeFusion.Tests.Infrastructure;
 
-/// <summary>Free loopback TCP ports, found by binding to port 0.</summary>
+/// <summary>
+/// Free TCP ports for the servers tests start. They come from below the kernel's ephemeral range, never from binding to
+/// port 0: a port the kernel handed out and took back can be handed to the next bind(0) in another thread or to an
+/// outgoing connection, and then a second server — or a client socket connected to itself — answers on it (seen in CI:
+/// a test found "its" silo listening half a second after starting it). This process never hands out a port twice.
+/// </summary>
 public static class FreePorts
 {
-    /// <summary>Returns <paramref name="count"/> distinct ports that were free a moment ago.</summary>
+    private const int Lowest = 10_000;
+    private static readonly object Gate = new();
+    private static readonly int Highest = EphemeralRangeStart() - 1;
+    private static int _next = Lowest + Random.Shared.Next(Highest - Lowest); // two test processes rarely overlap
+
+    /// <summary>Returns <paramref name="count"/> distinct ports that are free now and were never returned before in this process.</summary>
     public static int[] Take(int count)
     {
-        var listeners = new List<TcpListener>();
-        try
+        var ports = new int[count];
+        lock (Gate)
         {
             for (var i = 0; i < count; i++)
             {
-                var l = new TcpListener(IPAddress.Loopback, 0);
-                l.Start();
-                listeners.Add(l);
+                for (var tried = 0; ; tried++)
+                {
+                    if (tried > Highest - Lowest) throw new InvalidOperationException($"no free TCP port in {Lowest}-{Highest}");
+                    var port = _next;
+                    _next = _next >= Highest ? Lowest : _next + 1;
+                    if (IsFree(port))
+                    {
+                        ports[i] = port;
+                        break;
+                    }
+                }
             }
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
         }
-        finally
+        return ports;
+    }
+
+    private static bool IsFree(int port)
+    {
+        // The servers bind the wildcard address (some IPv6 dual-stack): a listener there conflicts with all of them.
+        foreach (var address in new[] { IPAddress.Any, IPAddress.Loopback })
         {
-            foreach (var l in listeners) l.Stop();
+            var listener = new TcpListener(address, port);
+            try
+            {
+                listener.Start();
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+        return true;
+    }
+
+    private static int EphemeralRangeStart()
+    {
+        const int fallback = 32_768; // Linux's default ip_local_port_range starts here
+        try
+        {
+            var text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
+            var first = text.Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries)[0];
+            var start = int.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+            return start > Lowest + 1_000 ? start : fallback;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return fallback;
         }
     }
 
