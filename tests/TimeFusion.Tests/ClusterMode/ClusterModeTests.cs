@@ -337,7 +337,9 @@ public sealed class ClusterModeTests(AzuriteFixture azurite, Xunit.Abstractions.
                 }
                 catch (PostgresException e)
                 {
-                    readerFailures.Add($"{e.SqlState}: {e.MessageText}");
+                    // An internal error's cause is only in that silo's log: keep what it logged with the failure.
+                    var problems = silo.Problems();
+                    readerFailures.Add($"{e.SqlState}: {e.MessageText} via {silo.Name}; its warnings and errors end with: {problems[Math.Max(0, problems.Length - 6000)..]}");
                 }
                 catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
                 {

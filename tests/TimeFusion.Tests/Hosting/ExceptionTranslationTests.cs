@@ -46,4 +46,12 @@ public sealed class ExceptionTranslationTests
         var translated = ExceptionTranslationFilter.Translate(new ObjectDisposedException("TableGrain", "the table is closed here (moving between silos)"));
         Assert.Equal(("40003", true), (translated!.SqlState, translated.IsRetryable));
     }
+
+    [Fact]
+    public void A_result_stream_whose_table_moved_mid_read_is_a_retryable_serialization_failure()
+    {
+        // What Orleans throws to the reader when the grain streaming a result was deactivated meanwhile (a rolling restart).
+        var translated = ExceptionTranslationFilter.Translate(new EnumerationAbortedException("Enumeration aborted: the remote target does not have a record of this enumerator."));
+        Assert.Equal(("40001", true), (translated!.SqlState, translated.IsRetryable));
+    }
 }

@@ -63,6 +63,10 @@ public sealed class ExceptionTranslationFilter(ILogger<ExceptionTranslationFilte
         // A silo died, stopped or was declared dead while the call ran: Orleans re-places the grain on the next call.
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException =>
             new(SqlState.StatementCompletionUnknown, "the silo holding a table became unavailable; the statement may or may not have been applied", isRetryable: true),
+        // A query was reading a table's result stream when the table's grain was deactivated (its silo stopping, a
+        // hand-over): the new activation has no record of the stream. Nothing was written; reading again succeeds.
+        EnumerationAbortedException =>
+            new(SqlState.SerializationFailure, "the table moved between silos while the statement read it; retry the statement", isRetryable: true),
         // Other cluster-level failures while silos come and go (activation forwarding, a table closing for hand-over).
         OrleansException or ObjectDisposedException =>
             new(SqlState.StatementCompletionUnknown, "the table was moving between silos; the statement may or may not have been applied", isRetryable: true),
