@@ -145,6 +145,43 @@ public sealed partial class TailParquetWriterTests : IDisposable
     }
 
     [Fact]
+    public void Nearly_unique_columns_are_written_without_a_dictionary_and_read_back_the_same()
+    {
+        // ids and timestamps all distinct, the project one value: plain pages for the first, a dictionary for the last;
+        // with the option off every column keeps its dictionary; DuckDB reads the same rows and statistics from both.
+        var batches = Enumerable.Range(0, 2).Select(k => Build(EveryType, 2_000, k * 2_000, EveryTypeValue)).ToList();
+        using var plainDir = new TempDirectory();
+        using var dictDir = new TempDirectory();
+        var plain = TailParquetWriter.Write(batches, EveryType, plainDir.Path, 32, useThreads: false, CancellationToken.None);
+        List<ExportedFile> dict;
+        TailParquetWriter.PlainNearlyUnique = false;
+        try
+        {
+            dict = TailParquetWriter.Write(batches, EveryType, dictDir.Path, 32, useThreads: false, CancellationToken.None);
+        }
+        finally
+        {
+            TailParquetWriter.PlainNearlyUnique = true;
+        }
+
+        Assert.False(HasDictionary(plain[0].LocalPath, "id"));
+        Assert.False(HasDictionary(plain[0].LocalPath, "timestamp"));
+        Assert.True(HasDictionary(plain[0].LocalPath, "project_id"));
+        Assert.True(HasDictionary(dict[0].LocalPath, "id"));
+        Assert.True(HasDictionary(dict[0].LocalPath, "timestamp"));
+        Assert.Equal(dict.Count, plain.Count);
+        for (var i = 0; i < plain.Count; i++)
+        {
+            Assert.Equal(Rows(dict[i].LocalPath, "i64"), Rows(plain[i].LocalPath, "i64"));
+            Assert.Equal(dict[i].Stats, plain[i].Stats);
+        }
+    }
+
+    private static bool HasDictionary(string path, string column) =>
+        Query(path, $"SELECT bool_or(dictionary_page_offset IS NOT NULL) FROM parquet_metadata({SqlNames.Literal(path)}) WHERE path_in_schema = {SqlNames.Literal(column)}",
+            r => r.GetBoolean(0)).Single();
+
+    [Fact]
     public void A_write_cancelled_half_way_leaves_no_file()
     {
         using var dir = new TempDirectory();

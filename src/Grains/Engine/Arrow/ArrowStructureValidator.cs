@@ -250,10 +250,22 @@ public static class ArrowStructureValidator
         var range = data.Slice((int)first, (int)(last - first));
         if (!Utf8.IsValid(range)) throw Fail(path, "string data is not valid UTF-8");
         var bytes = Buffer(d, 1, path, "offsets");
+        if (large)
+        {
+            var offsets = MemoryMarshal.Cast<byte, long>(bytes);
+            for (var i = d.Offset + 1; i < d.Offset + d.Length; i++)
+            {
+                var o = offsets[i];
+                if (o < last && (data[(int)o] & 0xC0) == 0x80) throw Fail(path, $"string value {i - d.Offset} starts inside a UTF-8 character");
+            }
+            return;
+        }
+        // int offsets (the common case) cast once, not per value.
+        var narrow = MemoryMarshal.Cast<byte, int>(bytes);
         for (var i = d.Offset + 1; i < d.Offset + d.Length; i++)
         {
-            var o = large ? MemoryMarshal.Cast<byte, long>(bytes)[i] : MemoryMarshal.Cast<byte, int>(bytes)[i];
-            if (o < last && (data[(int)o] & 0xC0) == 0x80) throw Fail(path, $"string value {i - d.Offset} starts inside a UTF-8 character");
+            var o = narrow[i];
+            if (o < last && (data[o] & 0xC0) == 0x80) throw Fail(path, $"string value {i - d.Offset} starts inside a UTF-8 character");
         }
     }
 

@@ -90,11 +90,15 @@ internal sealed class ArrowColumnStatistics(ColumnType type, int maxStringLength
         int minAt = -1, maxAt = -1;
         var first = _minBytes is null;
         var noNulls = array.NullCount == 0;
+        // The spans once, not per value (GetBytes reads both and the validity bit each time): offsets are the slice's,
+        // pointing into the whole value buffer.
+        var offsets = array.ValueOffsets;
+        var data = array.ValueBuffer.Span;
         for (var i = 0; i < array.Length; i++)
         {
             if (!noNulls && array.IsNull(i))
                 continue;
-            var v = array.GetBytes(i);
+            var v = data[offsets[i]..offsets[i + 1]];
             if (first)
             {
                 min = max = v;

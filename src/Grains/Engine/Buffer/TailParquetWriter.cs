@@ -27,6 +27,9 @@ internal static class TailParquetWriter
     /// <summary>Whether the Delta statistics are gathered from the arrays (benchmarks measure their cost by turning it off).</summary>
     internal static bool GatherStatistics { get; set; } = true;
 
+    /// <summary>Whether nearly unique columns are written without a dictionary (benchmarks compare it with off).</summary>
+    internal static bool PlainNearlyUnique { get; set; } = true;
+
     /// <summary>
     /// Whether <paramref name="batchSchema"/> (the tail's) holds <paramref name="schema"/>'s columns in order, each of
     /// the Arrow type <see cref="ColumnTypeMapping.ToArrow"/> gives it: then the written file has the column types the
@@ -167,7 +170,11 @@ internal static class TailParquetWriter
         return (dateIndex, columns, fileSchema);
     }
 
-    /// <summary>zstd level 1, row groups of <see cref="RowGroupRows"/>, footer statistics on (as DuckDB writes them: queries prune row groups with them).</summary>
+    /// <summary>
+    /// zstd level 1, row groups of <see cref="RowGroupRows"/>, footer statistics on (as DuckDB writes them: queries prune
+    /// row groups with them); no dictionary for columns whose first values are nearly all distinct
+    /// (<see cref="NearlyUniqueColumns"/>; DuckDB's writer too drops the dictionary of a column with too many distinct values).
+    /// </summary>
     private static WriterProperties WriterProperties(IReadOnlyList<RecordBatch> batches, int[] columns)
     {
         using var builder = new WriterPropertiesBuilder()
@@ -179,6 +186,8 @@ internal static class TailParquetWriter
         foreach (var i in columns)
             if (fields[i].DataType is not NestedType && batches.All(b => b.Column(i) is var a && a.NullCount == a.Length))
                 builder.Compression(fields[i].Name, Compression.Uncompressed).CompressionLevel(fields[i].Name, UseCodecDefaultLevel);
+            else if (PlainNearlyUnique && NearlyUniqueColumns.Test(batches, i))
+                builder.DisableDictionary(fields[i].Name);
         return builder.Build();
     }
 

@@ -74,23 +74,17 @@ internal static class CopyColumnBuilders
 }
 
 internal abstract class FixedWidthColumnBuilder<T>(Field field, IArrowType storageType) : CopyColumnBuilder(field, storageType)
-    where T : struct
+    where T : unmanaged
 {
-    private ArrowBuffer.Builder<T> _values = new();
+    private CopyValueBuffer<T> _values = new(8);
 
     protected void Add(T value) => _values.Append(value);
 
-    public override void Reserve(int rows, int bytes) => _values = new ArrowBuffer.Builder<T>(Math.Max(8, rows));
+    public override void Reserve(int rows, int bytes) => _values = new CopyValueBuffer<T>(rows);
 
     protected override void AppendNullValue() => _values.Append(default(T));
 
-    protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
-    {
-        var values = ManagedArrowMemory.Build(_values);
-        // The next batch is likely the same size: one allocation instead of a chain of doublings.
-        _values = new ArrowBuffer.Builder<T>(Math.Max(8, _values.Length));
-        return ([values], []);
-    }
+    protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers() => ([_values.Build()], []);
 }
 
 internal sealed class BoolColumnBuilder(Field field) : CopyColumnBuilder(field, BooleanType.Default)
@@ -123,7 +117,7 @@ internal sealed class Bool8ColumnBuilder(Field field) : FixedWidthColumnBuilder<
 }
 
 internal sealed class IntegerColumnBuilder<T>(Field field, IArrowType type, string typeName) : FixedWidthColumnBuilder<T>(field, type)
-    where T : struct, IBinaryInteger<T>, IMinMaxValue<T>
+    where T : unmanaged, IBinaryInteger<T>, IMinMaxValue<T>
 {
     protected override void AppendTextValue(ReadOnlySpan<byte> text)
     {
@@ -181,7 +175,7 @@ internal sealed class IntegerColumnBuilder<T>(Field field, IArrowType type, stri
 }
 
 internal sealed class FloatColumnBuilder<T>(Field field, IArrowType type) : FixedWidthColumnBuilder<T>(field, type)
-    where T : struct, IFloatingPoint<T>
+    where T : unmanaged, IFloatingPoint<T>
 {
     private static string TypeName => typeof(T) == typeof(float) ? "real" : "double precision";
 
@@ -278,7 +272,7 @@ internal sealed class TimestampColumnBuilder(Field field, TimestampType type, Ti
 }
 
 internal sealed class TimeColumnBuilder<T>(Field field, IArrowType type, TimeUnit unit) : FixedWidthColumnBuilder<T>(field, type)
-    where T : struct, IBinaryInteger<T>
+    where T : unmanaged, IBinaryInteger<T>
 {
     protected override void AppendTextValue(ReadOnlySpan<byte> text) =>
         Add(PgDateTimeParser.TryParseTime(text, out var micros) ? T.CreateTruncating(CopyColumnBuilders.FromMicros(micros, unit, "time")) : throw BadText("time", text));
@@ -358,8 +352,8 @@ internal sealed class UuidColumnBuilder(Field field) : CopyColumnBuilder(field, 
 /// <summary>utf8 (text, varchar, json) and binary (bytea) columns: offsets plus value bytes.</summary>
 internal abstract class VariableColumnBuilder(Field field, IArrowType type) : CopyColumnBuilder(field, type)
 {
-    private ArrowBuffer.Builder<int> _offsets = new ArrowBuffer.Builder<int>().Append(0);
-    private ArrowBuffer.Builder<byte> _bytes = new();
+    private CopyValueBuffer<int> _offsets = NewOffsets(8);
+    private CopyValueBuffer<byte> _bytes = new(64);
     private int _size;
 
     /// <summary>Bytes held so far (for batch sizing).</summary>
@@ -367,8 +361,15 @@ internal abstract class VariableColumnBuilder(Field field, IArrowType type) : Co
 
     public override void Reserve(int rows, int bytes)
     {
-        _offsets = new ArrowBuffer.Builder<int>(Math.Max(8, rows + 1)).Append(0);
-        _bytes = new ArrowBuffer.Builder<byte>(Math.Max(64, bytes));
+        _offsets = NewOffsets(rows + 1);
+        _bytes = new CopyValueBuffer<byte>(Math.Max(64, bytes));
+    }
+
+    private static CopyValueBuffer<int> NewOffsets(int capacity)
+    {
+        var offsets = new CopyValueBuffer<int>(capacity);
+        offsets.Append(0);
+        return offsets;
     }
 
     protected void AddBytes(ReadOnlySpan<byte> bytes)
@@ -386,10 +387,10 @@ internal abstract class VariableColumnBuilder(Field field, IArrowType type) : Co
 
     protected override (ArrowBuffer[] Buffers, ArrayData[] Children) BuildBuffers()
     {
-        var offsets = ManagedArrowMemory.Build(_offsets);
-        var bytes = ManagedArrowMemory.Build(_bytes);
-        _offsets = new ArrowBuffer.Builder<int>(Math.Max(8, _offsets.Length)).Append(0);
-        _bytes = new ArrowBuffer.Builder<byte>(Math.Max(64, _size));
+        // Both start over at this batch's size (CopyValueBuffer.Build); the offsets' leading zero goes in again.
+        var offsets = _offsets.Build();
+        var bytes = _bytes.Build();
+        _offsets.Append(0);
         _size = 0;
         return ([offsets, bytes], []);
     }

@@ -19,7 +19,9 @@ internal sealed class CopyCsvParser : CopyInParser
     private readonly bool _header;
     private readonly bool[] _forceNotNull;
     private readonly bool[] _forceNull;
-    private readonly ArrayBufferWriter<byte> _scratch = new(256);
+    // Unescaped field bytes (a field with an escaped quote): never longer than the rest of its record, so sized for that
+    // once per field and then written without checks.
+    private byte[] _scratch = new byte[256];
     private readonly SearchValues<byte> _recordStops;
 
     public CopyCsvParser(string table, Schema schema, TimeZoneInfo zone, char delimiter, char quote, char escape, string nullString,
@@ -308,17 +310,23 @@ internal sealed class CopyCsvParser : CopyInParser
     {
         quoted = false;
         var fieldStart = pos;
-        _scratch.ResetWrittenCount();
+        if (_scratch.Length < record.Length - pos)
+        {
+            _scratch = new byte[Math.Max(record.Length - pos, 2 * _scratch.Length)];
+        }
+        var written = 0;
         while (pos < record.Length)
         {
             var next = record[pos..].IndexOfAny(_delimiter, _quote);
             if (next < 0)
             {
-                _scratch.Write(record[pos..]);
+                record[pos..].CopyTo(_scratch.AsSpan(written));
+                written += record.Length - pos;
                 pos = record.Length;
                 break;
             }
-            _scratch.Write(record.Slice(pos, next));
+            record.Slice(pos, next).CopyTo(_scratch.AsSpan(written));
+            written += next;
             pos += next;
             if (record[pos] == _delimiter)
             {
@@ -333,12 +341,13 @@ internal sealed class CopyCsvParser : CopyInParser
                 {
                     throw BadFormat("unterminated CSV quoted field");
                 }
-                _scratch.Write(record.Slice(pos, special));
+                record.Slice(pos, special).CopyTo(_scratch.AsSpan(written));
+                written += special;
                 pos += special;
                 var b = record[pos];
                 if (b == _escape && pos + 1 < record.Length && (record[pos + 1] == _quote || record[pos + 1] == _escape))
                 {
-                    _scratch.Write(record.Slice(pos + 1, 1));
+                    _scratch[written++] = record[pos + 1];
                     pos += 2;
                     continue;
                 }
@@ -348,10 +357,10 @@ internal sealed class CopyCsvParser : CopyInParser
                     break;
                 }
                 // A lone escape character is data.
-                _scratch.Write(record.Slice(pos, 1));
+                _scratch[written++] = record[pos];
                 pos++;
             }
         }
-        return quoted ? _scratch.WrittenSpan : record[fieldStart..pos];
+        return quoted ? _scratch.AsSpan(0, written) : record[fieldStart..pos];
     }
 }
