@@ -16,7 +16,8 @@ internal readonly record struct GatherRun(int Source, int Row, int Length);
 /// <see cref="TailParquetWriter.CanWrite"/> accepts: fixed-width primitives (integers, doubles, timestamps, dates),
 /// booleans, strings and binaries (offsets and data), and lists of strings. Validity bitmaps are gathered with them.
 /// The arrays' buffers are rented from <see cref="ArrayPool{T}"/>: an array built here is valid until <see cref="Release"/>,
-/// which hands them back (the export calls it once the column chunk is written).
+/// which hands them back (the export calls it once the column chunk is written) — or, made with <c>pinned</c>, owned by
+/// the arrays (the tail's gathering of small chunks).
 /// </summary>
 internal sealed class ArrowGather : IDisposable
 {
