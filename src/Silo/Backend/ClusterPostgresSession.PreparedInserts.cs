@@ -52,7 +52,12 @@ internal sealed partial class ClusterPostgresSession
         {
             var key = TableGrainKey.Format(project, plan.Table.ToLowerInvariant());
             // The table's grain active on this silo takes the batch straight into its engine; else the grain call.
-            await Call(() => LocalWriters?.TryInsert(key, batch) ?? grains.GetGrain<ITableGrain>(key).InsertAsync(batch), cancellationToken);
+            // No statement slot (StatementAdmission), as for a Flight DoPut batch: the slots keep one user's runaway
+            // statements from taking the cores, and a planned INSERT is bounded work (one Bind message's rows, no
+            // DuckDB) that spends most of its time waiting for the WAL's fsync. Holding a slot over that wait capped a
+            // user's INSERTs in flight at the slot count (2 on a 2-core silo) — fewer rows per group commit, more
+            // fsyncs and CPU per row. Buffer limits still push back on ingest; the statement stays cancellable.
+            await Call(() => LocalWriters?.TryInsert(key, batch) ?? grains.GetGrain<ITableGrain>(key).InsertAsync(batch), cancellationToken, takeSlot: false);
         }
         catch (PostgresErrorException e) when (e.SqlState is SqlState.UndefinedTable or SqlState.UndefinedColumn or SqlState.DatatypeMismatch
                                                   or SqlState.InvalidParameterValue or SqlState.InvalidTableDefinition)

@@ -427,13 +427,14 @@ internal sealed partial class ClusterPostgresSession(IGrainFactory grains, Postg
     /// <summary>
     /// Runs one statement through the grains: waits for one of the user's slots (<see cref="StatementAdmission"/>) and
     /// registers it (<see cref="StatementCancellations"/>), so that the session's timeout, cancel request and disconnect,
-    /// server shutdown and memory pressure interrupt DuckDB wherever the statement runs.
+    /// server shutdown and memory pressure interrupt DuckDB wherever the statement runs. <paramref name="takeSlot"/> false
+    /// skips the slot (a planned INSERT: see <see cref="TryPlannedInsertAsync"/>); the statement is registered all the same.
     /// </summary>
-    private async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken, bool takeSlot = true)
     {
         try
         {
-            using var slot = await admission.EnterAsync(user.Name, cancellationToken);
+            using var slot = takeSlot ? await admission.EnterAsync(user.Name, cancellationToken) : null;
             using var statement = cancellations.Begin(cancellationToken);
             try
             {

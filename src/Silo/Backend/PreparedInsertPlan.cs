@@ -1,6 +1,9 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Grains;
+using TimeFusion.Silo.Protocol.Postgres;
 using TimeFusion.Sql;
 using TimeFusion.Tables;
 using TimeFusion.Wire;
@@ -186,18 +189,46 @@ internal sealed class PreparedInsertPlan
 
     private StringArray? Strings(int column, IReadOnlyList<object?> parameters)
     {
-        var builder = new StringArray.Builder();
+        // Two passes over the cells into buffers of the exact size: the first checks every value and sums its UTF-8
+        // bytes, the second writes them. Text that came as UTF-8 (BoundParameters) is copied as it is, never made a string.
+        var raw = parameters as BoundParameters;
+        var offsets = new byte[(_rows + 1) * sizeof(int)];
+        var ends = MemoryMarshal.Cast<byte, int>(offsets.AsSpan());
+        var validity = new byte[(_rows + 7) / 8];
+        var nulls = 0;
+        long bytes = 0;
         for (var r = 0; r < _rows; r++)
         {
-            switch (Value(r, column, parameters))
+            var cell = _cells[r * _fields.Length + column];
+            if (cell != 0 && raw is not null && raw.TryGetUtf8(cell - 1, out var utf8))
             {
-                case null: builder.AppendNull(); break;
                 // PostgreSQL refuses NUL in text with 22021; the general path says so in its words.
-                case string s when !s.Contains('\0'): builder.Append(s); break;
-                default: return null;
+                if (utf8.Contains((byte)0)) return null;
+                bytes += utf8.Length;
             }
+            else
+            {
+                switch (Value(r, column, parameters))
+                {
+                    case null: nulls++; ends[r + 1] = (int)bytes; continue;
+                    case string s when !s.Contains('\0'): bytes += Encoding.UTF8.GetByteCount(s); break;
+                    default: return null;
+                }
+            }
+            if (bytes > int.MaxValue) return null;
+            BitUtility.SetBit(validity, r);
+            ends[r + 1] = (int)bytes;
         }
-        return ManagedArrowMemory.Build(builder);
+        var data = bytes == 0 ? [] : new byte[bytes];
+        for (var r = 0; r < _rows; r++)
+        {
+            if (!BitUtility.GetBit(validity, r)) continue;
+            var cell = _cells[r * _fields.Length + column];
+            var target = data.AsSpan(ends[r], ends[r + 1] - ends[r]);
+            if (raw is not null && raw.TryGetUtf8(cell - 1, out var utf8)) utf8.CopyTo(target);
+            else Encoding.UTF8.GetBytes((string)Value(r, column, parameters)!, target);
+        }
+        return new StringArray(_rows, new ArrowBuffer(offsets), new ArrowBuffer(data), nulls == 0 ? ArrowBuffer.Empty : new ArrowBuffer(validity), nulls, 0);
     }
 
     private Int64Array? Int64s(int column, IReadOnlyList<object?> parameters)

@@ -18,12 +18,17 @@ internal sealed class ClusterPostgresEndpoint : IAsyncDisposable
     public static Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, params TimeFusionUser[] users) =>
         StartAsync(grains, new PostgresServerOptions { Port = 0 }, users);
 
-    public static async Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, PostgresServerOptions options, params TimeFusionUser[] users)
+    public static Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, PostgresServerOptions options, params TimeFusionUser[] users) =>
+        StartAsync(grains, options, new TimeFusion.Query.Execution.ExecutionOptions(), users);
+
+    /// <summary>An endpoint whose statement slots follow <paramref name="execution"/> (<c>MaxConcurrentStatementsPerUser</c>, <c>StatementQueueTimeout</c>).</summary>
+    public static async Task<ClusterPostgresEndpoint> StartAsync(IGrainFactory grains, PostgresServerOptions options, TimeFusion.Query.Execution.ExecutionOptions execution,
+        params TimeFusionUser[] users)
     {
         var endpoint = new ClusterPostgresEndpoint();
         endpoint._server = new PostgresServer(
             new ClusterPostgresBackend(grains, new UserDirectory(Options.Create(new TimeFusionUsersOptions { Users = [.. users] })), endpoint._catalog,
-                new TimeFusion.Grains.StatementCancellations(), new TimeFusion.Grains.StatementAdmission(Options.Create(new TimeFusion.Query.Execution.ExecutionOptions())),
+                new TimeFusion.Grains.StatementCancellations(), new TimeFusion.Grains.StatementAdmission(Options.Create(execution)),
                 server: Options.Create(options)),
             Options.Create(options), NullLogger<PostgresServer>.Instance);
         await endpoint._server.StartAsync(CancellationToken.None);

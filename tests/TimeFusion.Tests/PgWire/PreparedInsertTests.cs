@@ -316,4 +316,29 @@ public sealed class PreparedInsertTests(OneSiloCluster fixture) : IClassFixture<
             Assert.Equal(2, await CountAsync(admin, $"id LIKE '{prefix}-%'"));
         }
     }
+
+    [Fact]
+    public async Task A_planned_insert_takes_no_statement_slot_while_a_query_of_the_same_user_waits_for_one()
+    {
+        // One slot per user, given up on quickly: a cursor holds it, so the user's next query fails with 53400.
+        await using var endpoint = await ClusterPostgresEndpoint.StartAsync(fixture.Client, new PostgresServerOptions { Port = 0 },
+            new TimeFusion.Query.Execution.ExecutionOptions { MaxConcurrentStatementsPerUser = 1, StatementQueueTimeout = TimeSpan.FromMilliseconds(300) }, Users);
+        await InsertRunAsync(endpoint, "slot-seed", statements: 2, rowsPerStatement: 3, NpgsqlDbType.Text);
+        await using var holder = await OpenAsync(endpoint);
+        await ExecAsync(holder, $"DECLARE held CURSOR WITH HOLD FOR SELECT id FROM {Table} WHERE id LIKE 'slot-seed-%'");
+        await ExecAsync(holder, "FETCH 1 FROM held");
+        await using (var other = await OpenAsync(endpoint))
+            Assert.Equal("53400", (await Assert.ThrowsAsync<PostgresException>(() => CountAsync(other, "id LIKE 'slot-seed-%'"))).SqlState);
+
+        // The planned INSERT of the same user meanwhile is acknowledged (durable) without a slot.
+        await using var writer = await OpenAsync(endpoint);
+        await using var command = await PrepareAsync(writer, 3);
+        var p = 0;
+        for (var r = 0; r < 3; r++)
+            foreach (var value in Row("slot-plan", r)) command.Parameters[p++].Value = value ?? DBNull.Value;
+        Assert.Equal(3, await command.ExecuteNonQueryAsync());
+
+        await ExecAsync(holder, "CLOSE held");
+        Assert.Equal(3, await CountAsync(writer, "id LIKE 'slot-plan-%'"));
+    }
 }

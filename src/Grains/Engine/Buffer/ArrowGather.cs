@@ -16,11 +16,33 @@ internal readonly record struct GatherRun(int Source, int Row, int Length);
 /// <see cref="TailParquetWriter.CanWrite"/> accepts: fixed-width primitives (integers, doubles, timestamps, dates),
 /// booleans, strings and binaries (offsets and data), and lists of strings. Validity bitmaps are gathered with them.
 /// The arrays' buffers are rented from <see cref="ArrayPool{T}"/>: an array built here is valid until <see cref="Release"/>,
-/// which hands them back (the export calls it once the column chunk is written).
+/// which hands them back (the export calls it once the column chunk is written) — or, made with <c>pinned</c>, owned by
+/// the arrays (the tail's gathering of small chunks).
 /// </summary>
 internal sealed class ArrowGather : IDisposable
 {
     private readonly List<byte[]> _rented = [];
+    private readonly bool _pinned;
+
+    /// <summary>A gather whose arrays' buffers are rented (valid until <see cref="Release"/>).</summary>
+    public ArrowGather()
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="pinned"/>, a gather whose arrays own their buffers instead, allocated on the pinned object
+    /// heap and never handed back (<see cref="Release"/> does nothing to them): for arrays kept after the gather that
+    /// native code reads in place (the buffer's tail, scanned by DuckDB).
+    /// </summary>
+    public ArrowGather(bool pinned) => _pinned = pinned;
+
+    /// <summary>Whether <see cref="Take"/> gathers arrays of <paramref name="type"/> (else it throws <see cref="NotSupportedException"/>).</summary>
+    public static bool CanTake(IArrowType type) => type switch
+    {
+        Int32Type or Date32Type or Int64Type or TimestampType or DoubleType or BooleanType or StringType or BinaryType => true,
+        ListType list => CanTake(list.ValueDataType) && list.ValueDataType is not ListType,
+        _ => false,
+    };
 
     /// <summary>
     /// The rows <paramref name="runs"/> name, in their order, out of <paramref name="sources"/> (arrays of one Arrow type;
@@ -297,8 +319,16 @@ internal sealed class ArrowGather : IDisposable
             bytes = [];
             return ArrowBuffer.Empty;
         }
-        var array = ArrayPool<byte>.Shared.Rent(length);
-        _rented.Add(array);
+        byte[] array;
+        if (_pinned)
+        {
+            array = GC.AllocateUninitializedArray<byte>(length, pinned: true);
+        }
+        else
+        {
+            array = ArrayPool<byte>.Shared.Rent(length);
+            _rented.Add(array);
+        }
         bytes = array.AsSpan(0, length);
         return new ArrowBuffer(new ReadOnlyMemory<byte>(array, 0, length));
     }

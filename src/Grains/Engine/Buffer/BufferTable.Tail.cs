@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Apache.Arrow.Types;
 using TimeFusion.DuckDb;
 using TimeFusion.Ingest;
 
@@ -141,6 +142,13 @@ public sealed partial class BufferTable
         return true;
     }
 
+    private static bool SameGatherType(IArrowType x, IArrowType y) => (x, y) switch
+    {
+        (TimestampType a, TimestampType b) => a.Unit == b.Unit && a.Timezone == b.Timezone,
+        (ListType a, ListType b) => SameGatherType(a.ValueDataType, b.ValueDataType),
+        _ => x.TypeId == y.TypeId,
+    };
+
     /// <summary>Under the append lock: replaces the trailing small chunks by one (a copy of their rows, in order).</summary>
     private void GatherSmallChunks()
     {
@@ -152,8 +160,23 @@ public sealed partial class BufferTable
         {
             var first = small[0].Batch;
             var arrays = new IArrowArray[first.ColumnCount];
+            // Block copies into pinned buffers of the exact size (Apache.Arrow's concatenation appends validity bit by bit
+            // through a builder: a tenth of a silo's CPU under 30-row INSERTs); other types take that concatenation.
+            using var gather = new ArrowGather(pinned: true);
+            var runs = new GatherRun[small.Count];
+            var rows = 0;
+            for (var k = 0; k < small.Count; k++)
+            {
+                runs[k] = new GatherRun(k, 0, small[k].Batch.Length);
+                rows += small[k].Batch.Length;
+            }
             for (var c = 0; c < arrays.Length; c++)
-                arrays[c] = Wire.ManagedArrowMemory.Concatenate(small.Select(k => k.Batch.Column(c)).ToList(), pinned: true);
+            {
+                var columns = small.Select(k => k.Batch.Column(c)).ToList();
+                arrays[c] = ArrowGather.CanTake(columns[0].Data.DataType) && columns.All(a => SameGatherType(a.Data.DataType, columns[0].Data.DataType))
+                    ? gather.Take(columns, runs, rows)
+                    : Wire.ManagedArrowMemory.Concatenate(columns, pinned: true);
+            }
             var parts = new List<TailPart>();
             var offset = 0;
             foreach (var k in small)

@@ -1,14 +1,14 @@
 namespace TimeFusion.Silo.Protocol.Postgres.Connection;
 
 /// <summary>A bound statement ready to execute (Bind), possibly part-way through its rows.</summary>
-internal sealed class Portal(string name, PreparedStatement statement, object?[] parameters, short[] resultFormats, StatementCancellation cancellation)
+internal sealed class Portal(string name, PreparedStatement statement, IReadOnlyList<object?> parameters, short[] resultFormats, StatementCancellation cancellation)
     : IAsyncDisposable
 {
     public string Name { get; } = name;
 
     public PreparedStatement Statement { get; } = statement;
 
-    public object?[] Parameters { get; } = parameters;
+    public IReadOnlyList<object?> Parameters { get; } = parameters;
 
     /// <summary>Result format codes from Bind: none (all text), one (applies to all) or one per column.</summary>
     public short[] ResultFormats { get; } = resultFormats;

@@ -226,24 +226,9 @@ internal sealed partial class PostgresConnection
                 ct => session.DescribeAsync(statement.Statement.Backend, statement.ParameterHints, ct)).ConfigureAwait(false);
             _failedCancellation = null;
         }
-        var parameters = new object?[values.Count];
-        for (var i = 0; i < values.Count; i++)
-        {
-            var (offset, length) = values[i];
-            if (length < 0)
-            {
-                continue;
-            }
-            var binary = paramFormats.Length == 1 ? paramFormats[0] == 1 : paramFormats.Length > 0 && paramFormats[i] == 1;
-            try
-            {
-                parameters[i] = ParameterDecoder.Decode(statement.ParameterType(i), binary, bodyMemory.Span.Slice(offset, length), _settings.TimeZone);
-            }
-            catch (PostgresErrorException e)
-            {
-                throw new PostgresErrorException(e.SqlState, e.Message) { Detail = e.Detail, Where = $"parameter ${i + 1}" };
-            }
-        }
+        IReadOnlyList<object?> parameters = BoundParameters.Decode(bodyMemory.Span, values,
+            i => paramFormats.Length == 1 ? paramFormats[0] == 1 : paramFormats.Length > 0 && paramFormats[i] == 1,
+            statement.ParameterType, _settings.TimeZone);
         if (statement.Statement.Kind == StatementKind.ExecutePrepared)
         {
             // EXECUTE q(…) through the extended protocol: the portal runs q itself with EXECUTE's arguments.
