@@ -88,4 +88,17 @@ public sealed class Dataset
         var arrays = batch.Arrays.Where((_, i) => i != index).ToList();
         return new RecordBatch(new Schema(fields, null), arrays, batch.Length);
     }
+
+    /// <summary>The batch in the table's shape again (what the validator makes of it): <paramref name="project"/> in every row.</summary>
+    public static RecordBatch WithProject(RecordBatch batch, string project)
+    {
+        if (batch.Schema.GetFieldIndex(TableSchema.ProjectColumn) >= 0) return batch;
+        var schema = OtelLogsAndSpans.Schema.ToArrowSchema();
+        var index = schema.GetFieldIndex(TableSchema.ProjectColumn);
+        var values = new StringArray.Builder().Reserve(batch.Length);
+        for (var i = 0; i < batch.Length; i++) values.Append(project);
+        var arrays = batch.Arrays.ToList();
+        arrays.Insert(index, values.Build());
+        return new RecordBatch(schema, arrays, batch.Length);
+    }
 }
