@@ -23,7 +23,7 @@ internal sealed class InsertTrace
     public long Turn { get; set; }
     public long Applied { get; set; }
 
-    /// <summary>Rows the insert's apply group held (coalesced with later writers' batches).</summary>
+    /// <summary>Batches the apply group of this insert held (coalesced with later writers' batches); 0 when an earlier writer applied it.</summary>
     public int GroupBatches { get; set; } = 1;
 
     /// <summary>Milliseconds from start to the end of the apply.</summary>
