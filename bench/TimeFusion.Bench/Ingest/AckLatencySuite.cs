@@ -27,23 +27,28 @@ public static class AckLatencySuite
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         var client = await silo.ClientAsync(Caller.Admin());
         await Task.WhenAll(Enumerable.Range(0, Pairs).Select(p => client.InsertAsync($"a{p}", OtelLogsAndSpans.TableName, batches[0].Slice(0, 1))));
-        Task Insert(int i) => client.InsertAsync($"a{i % Pairs}", OtelLogsAndSpans.TableName, batches[i % batches.Count]);
+        Task<long> Insert(int i) => client.InsertAsync($"a{i % Pairs}", OtelLogsAndSpans.TableName, batches[i % batches.Count]);
 
-        // 1. Maximum sustained rate: writers in a closed loop for the whole window.
+        // 1. Maximum sustained rate: writers in a closed loop for the whole window (unless --ack-rate gives the rate).
         var writers = TimeFusionSdkIngest.Writers(Pairs);
         var clock = Stopwatch.StartNew();
         var next = -1;
         long maxRows = 0;
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
+        var maxRate = options.AckRate * 2;
+        // With a given rate the closed loop runs a third as long, as a warm-up only (JIT tiers, pools, first flushes).
+        var closedLoop = options.AckRate <= 0 ? seconds : seconds / 3;
         {
-            while (clock.Elapsed < seconds)
+            await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
             {
-                var i = Interlocked.Increment(ref next);
-                await Insert(i);
-                Interlocked.Add(ref maxRows, batches[i % batches.Count].Length);
-            }
-        })));
-        var maxRate = maxRows / clock.Elapsed.TotalSeconds;
+                while (clock.Elapsed < closedLoop)
+                {
+                    var i = Interlocked.Increment(ref next);
+                    await Insert(i);
+                    Interlocked.Add(ref maxRows, batches[i % batches.Count].Length);
+                }
+            })));
+            if (options.AckRate <= 0) maxRate = maxRows / clock.Elapsed.TotalSeconds;
+        }
 
         // 2. Open loop at half of it.
         var rowsPerBatch = batches.Average(b => (double)b.Length);
@@ -56,6 +61,9 @@ public static class AckLatencySuite
         {
             if (line.Contains(": flushed ", StringComparison.Ordinal))
                 timeline.Enqueue(FormattableString.Invariant($"flush,{clock.Elapsed.TotalMilliseconds:F1},{line.Trim()}"));
+            // TimeFusion:Ingest:SlowInsertLogThreshold (e.g. from the environment) says where a slow insert's time went.
+            else if (line.Contains(": slow insert ", StringComparison.Ordinal))
+                timeline.Enqueue(FormattableString.Invariant($"slow,{clock.Elapsed.TotalMilliseconds:F1},\"{line.Trim()}\""));
         };
         var pending = new List<Task>();
         long sentRows = 0;
@@ -69,17 +77,18 @@ public static class AckLatencySuite
             sentRows += batches[index % batches.Count].Length;
             pending.Add(Task.Run(async () =>
             {
-                await Insert(index);
+                var lsn = await Insert(index);
                 var latency = (clock.Elapsed - due).TotalMilliseconds;
                 latencies.Add(latency);
-                timeline.Enqueue(FormattableString.Invariant($"ack,{due.TotalMilliseconds:F1},{latency:F1}"));
+                // Table and LSN: an ack matches the silo's slow-insert line of the same batch (a{table}/…: slow insert at LSN n).
+                timeline.Enqueue(FormattableString.Invariant($"ack,{due.TotalMilliseconds:F1},{latency:F1},a{index % Pairs},{lsn}"));
             }));
         }
         await Task.WhenAll(pending);
         var achieved = sentRows / clock.Elapsed.TotalSeconds;
         await silo.StopAsync();
         Directory.CreateDirectory(options.OutDirectory);
-        await File.WriteAllLinesAsync(Path.Combine(options.OutDirectory, "ack-timeline.csv"), ["kind,ms,value", .. timeline]);
+        await File.WriteAllLinesAsync(Path.Combine(options.OutDirectory, "ack-timeline.csv"), ["kind,ms,value,table,lsn", .. timeline]);
 
         var samples = latencies.ToList();
         var subject = $"SDK, {Pairs} tables, {rowsPerBatch:N0}-row otel batches at half the max ({maxRate / 2:N0} of {maxRate:N0} rows/s), flushes running";

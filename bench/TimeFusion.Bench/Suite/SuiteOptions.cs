@@ -42,6 +42,12 @@ public sealed class SuiteOptions
     /// <summary>Seconds of each phase of the acknowledgement-latency part (max rate, then half of it).</summary>
     public int AckSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// The acknowledgement-latency part's open-loop rate in rows/s (<c>--ack-rate</c>); 0 (default) measures the maximum
+    /// sustained rate first and runs at half of it.
+    /// </summary>
+    public double AckRate { get; init; }
+
     public required IReadOnlySet<string> Parts { get; init; }
 
     /// <summary>Pair counts for the TimeFusion ingest runs (null: 1, 16 and 256).</summary>
@@ -72,6 +78,7 @@ public sealed class SuiteOptions
             SmallInsertRows = args.Long("small-insert-rows", 60_000),
             FloodSeconds = args.Int("flood-seconds", 15),
             AckSeconds = args.Int("ack-seconds", 30),
+            AckRate = args.Long("ack-rate", 0),
             RecoveryCompareDll = args.Get("recovery-compare"),
             PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),
             Parts = only is null

@@ -21,6 +21,9 @@ public sealed class FaultInjectingWalStorage(IWalStorage inner) : IWalStorage
     public volatile bool FailCreates;
     public volatile bool FailDeletes;
 
+    /// <summary>When set, every segment fsync waits for this gate (one release per fsync) before it runs.</summary>
+    public SemaphoreSlim? FlushGate { get; set; }
+
     public string Describe => "faulty:" + inner.Describe;
 
     public IWalDirectory GetDirectory(string relativePath) => new Directory(this, inner.GetDirectory(relativePath));
@@ -74,11 +77,12 @@ public sealed class FaultInjectingWalStorage(IWalStorage inner) : IWalStorage
             await inner.AppendAsync(buffers, ct);
         }
 
-        public ValueTask FlushAsync(CancellationToken ct)
+        public async ValueTask FlushAsync(CancellationToken ct)
         {
+            if (owner.FlushGate is { } gate) await gate.WaitAsync(ct);
             Interlocked.Increment(ref owner._flushes);
             if (owner.FailFlushes) throw new IOException("injected: fsync failed");
-            return inner.FlushAsync(ct);
+            await inner.FlushAsync(ct);
         }
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();

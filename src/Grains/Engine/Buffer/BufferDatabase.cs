@@ -46,6 +46,7 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
         ArrowScan = ArrowScanFunction.Register(_pool.OpenNew());
         Budget = new MemoryBudget(options.SoftLimitBytes, options.HardLimitBytes);
         CheckpointSlots = new SemaphoreSlim(options.MaxConcurrentCheckpoints, options.MaxConcurrentCheckpoints);
+        if (options.MaxConcurrentExports > 0) ExportSlots = new SemaphoreSlim(options.MaxConcurrentExports, options.MaxConcurrentExports);
         _reconcileLoop = options.ReconcileInterval > TimeSpan.Zero ? RunReconcileLoopAsync(options.ReconcileInterval) : Task.CompletedTask;
     }
 
@@ -69,6 +70,9 @@ public sealed class BufferDatabase : IDisposable, IAsyncDisposable
 
     /// <summary>Limits how many table checkpoints run at once (they compete with appends for the cores).</summary>
     internal SemaphoreSlim CheckpointSlots { get; }
+
+    /// <summary>Limits how many flush exports run at once on the silo (<see cref="BufferOptions.MaxConcurrentExports"/>); null = no limit.</summary>
+    internal SemaphoreSlim? ExportSlots { get; }
 
     /// <summary>The live buffer table of each id, so that creating a table again retires the stale instance.</summary>
     internal ConcurrentDictionary<TableId, BufferTable> Tables { get; } = new();

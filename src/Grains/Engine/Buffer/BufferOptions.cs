@@ -111,6 +111,23 @@ public sealed class BufferOptions
     public int ExportNice { get; set; }
 
     /// <summary>
+    /// Flush exports (Parquet encoding) running at once on the silo; 0 = no limit (each table's flush exports when due).
+    /// The tables of a steady ingest come due together, and their exports side by side took every core while they ran:
+    /// an acknowledgement's steps in the engine then took 4–15 times as long (docs/BENCHMARKS.md, session 12). A COPY's
+    /// spill, which its statement waits for, is not counted. Default: half the processor count, at least 1 — with
+    /// <see cref="ExportOnOneThread"/>, flushing keeps to half the cores and acknowledgements have the rest.
+    /// </summary>
+    public int MaxConcurrentExports { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>
+    /// Whether a flush's export with the Arrow writer encodes the columns on its own thread only, rather than also on
+    /// Arrow's thread pool (every core): with <see cref="MaxConcurrentExports"/> 1 the exports then keep to one core and
+    /// leave the others to acknowledgements. A flush falling behind (the tail at half of <see cref="TailRows"/>) uses
+    /// the pool whatever this says. Default true.
+    /// </summary>
+    public bool ExportOnOneThread { get; set; } = true;
+
+    /// <summary>
     /// With <see cref="ArrowWriterExport"/>: whether tail rows not in timestamp order (concurrent writers, late rows)
     /// are also written by the Arrow writer, put in timestamp order in C#, rather than sorted and written by DuckDB. Default true.
     /// </summary>
@@ -137,6 +154,8 @@ public sealed class BufferOptions
             throw new ArgumentOutOfRangeException(nameof(GenerationRows), GenerationRows, "must be positive");
         if (ExportNice is < 0 or > 19)
             throw new ArgumentOutOfRangeException(nameof(ExportNice), ExportNice, "must be between 0 and 19");
+        if (MaxConcurrentExports < 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrentExports), MaxConcurrentExports, "must not be negative (0: no limit)");
         if (TailRows < 0)
             throw new ArgumentOutOfRangeException(nameof(TailRows), TailRows, "must not be negative");
         if (MaxCoalescedRows < 0)

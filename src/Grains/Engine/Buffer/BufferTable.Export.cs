@@ -21,12 +21,30 @@ public sealed partial class BufferTable
     /// On failure the files written so far are deleted.
     /// </summary>
     /// Rows not meeting <c>rowFilter</c> (a SQL condition, for retention; null keeps all) are not written.
-    /// A <paramref name="background"/> export (a flush) runs at <see cref="BufferOptions.ExportNice"/>; a foreground one
-    /// (a COPY's spill, which its statement waits for) at normal priority, encoding columns on several threads.
+    /// A <paramref name="background"/> export (a flush) first waits for one of the silo's export slots
+    /// (<see cref="BufferOptions.MaxConcurrentExports"/>), then runs at <see cref="BufferOptions.ExportNice"/>, on one
+    /// thread with <see cref="BufferOptions.ExportOnOneThread"/>; a foreground one (a COPY's spill, which its statement
+    /// waits for) takes no slot and runs at normal priority, encoding columns on several threads.
     public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken, string? rowFilter = null,
         bool background = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        // A flush waits for a silo-wide export slot before it takes anything (BufferOptions.MaxConcurrentExports).
+        var slots = background ? _db.ExportSlots : null;
+        if (slots is not null) await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ExportParquetInSlotAsync(upToLsn, directory, cancellationToken, rowFilter, background).ConfigureAwait(false);
+        }
+        finally
+        {
+            slots?.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<ExportedFile>> ExportParquetInSlotAsync(long upToLsn, string directory, CancellationToken cancellationToken, string? rowFilter,
+        bool background)
+    {
         await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -72,9 +90,11 @@ public sealed partial class BufferTable
                 // A lowered thread encodes its columns itself: Arrow's own pool threads run at normal priority.
                 var nice = ExportNiceFor(background);
                 var maxStats = _db.Options.MaxStatsStringLength;
+                var pool = nice == 0 && !(background && _db.Options.ExportOnOneThread && !FallingBehind);
+                LastExportUsedPool = pool;
                 return await RunExportThreadAsync(nice, () => facts.Ordered
-                    ? TailParquetWriter.Write(tail, Schema, root, maxStats, useThreads: nice == 0, cancellationToken)
-                    : TailParquetWriter.WriteSorted(tail, Schema, root, maxStats, useThreads: nice == 0, cancellationToken)).ConfigureAwait(false);
+                    ? TailParquetWriter.Write(tail, Schema, root, maxStats, useThreads: pool, cancellationToken)
+                    : TailParquetWriter.WriteSorted(tail, Schema, root, maxStats, useThreads: pool, cancellationToken)).ConfigureAwait(false);
             }
             var limit = Math.Min(upToLsn, tailStart - 1);
             var parts = sources.Select(g => g.MaxLsn > limit
@@ -115,7 +135,13 @@ public sealed partial class BufferTable
     /// A COPY's spill, which its statement waits for, runs at normal priority.
     /// </summary>
     private int ExportNiceFor(bool background) =>
-        background && Interlocked.Read(ref _tailRows) < Math.Max(1, _db.Options.TailRows / 2) ? _db.Options.ExportNice : 0;
+        background && !FallingBehind ? _db.Options.ExportNice : 0;
+
+    /// <summary>Whether the flushes are falling behind: the tail holds half of <see cref="BufferOptions.TailRows"/> or more.</summary>
+    private bool FallingBehind => Interlocked.Read(ref _tailRows) >= Math.Max(1, _db.Options.TailRows / 2);
+
+    /// <summary>Whether the last export with the Arrow writer encoded on Arrow's thread pool (tests).</summary>
+    internal bool LastExportUsedPool { get; private set; }
 
     /// <summary>The niceness of the thread that ran the last export (tests; null off Linux).</summary>
     internal int? LastExportNice { get; private set; }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using TimeFusion.Buffer;
 using TimeFusion.Delta;
@@ -33,11 +34,13 @@ internal sealed class Persister(
     public async Task<FlushResult> PersistAsync(DeltaSnapshot current, long upToLsn, Action<DeltaSnapshot, long> publish, CancellationToken cancellationToken,
         string? rowFilter = null)
     {
+        var started = Stopwatch.GetTimestamp();
         var staging = Path.Combine(options.StagingDirectory, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(staging);
         try
         {
             var files = await buffer.ExportParquetAsync(upToLsn, staging, cancellationToken, rowFilter);
+            var exported = Stopwatch.GetTimestamp();
             var now = DateTimeOffset.UtcNow;
             var actions = new List<DeltaAction>(files.Count + 1);
             foreach (var file in files)
@@ -46,6 +49,7 @@ internal sealed class Persister(
                 actions.Add(DeltaAddForExport.Create(file, schema, now));
             }
             actions.Add(new TransactionAction(AppId, upToLsn, now.ToUnixTimeMilliseconds()));
+            var adopted = Stopwatch.GetTimestamp();
 
             DeltaSnapshot committed;
             try
@@ -59,16 +63,21 @@ internal sealed class Persister(
                 committed = e.Snapshot;
             }
             publish(committed, upToLsn);
+            var published = Stopwatch.GetTimestamp();
 
             // From here the rows are durable in Delta: WAL and buffer only shrink. Neither step may be cancelled
             // half-way by the caller, so they ignore its token.
             await wal.TruncateAsync(upToLsn, CancellationToken.None);
+            var truncated = Stopwatch.GetTimestamp();
             await buffer.DeleteUpToAsync(upToLsn, CancellationToken.None);
+            var deleted = Stopwatch.GetTimestamp();
 
             var rows = files.Sum(f => f.Rows);
             var bytes = files.Sum(f => f.Bytes);
-            logger.LogInformation("{Table}: flushed {Rows} rows in {Files} files ({Bytes} bytes) through LSN {Lsn} as Delta version {Version}",
-                id, rows, files.Count, bytes, upToLsn, committed.Version);
+            logger.LogInformation("{Table}: flushed {Rows} rows in {Files} files ({Bytes} bytes) through LSN {Lsn} as Delta version {Version} " +
+                                  "in {Elapsed} ms (export {Export}, adopt {Adopt}, commit {Commit}, WAL truncate {Truncate}, buffer delete {Delete})",
+                id, rows, files.Count, bytes, upToLsn, committed.Version, Ms(started, deleted), Ms(started, exported), Ms(exported, adopted),
+                Ms(adopted, published), Ms(published, truncated), Ms(truncated, deleted));
             return new FlushResult(upToLsn, committed.Version, files.Count, rows, bytes);
         }
         finally
@@ -76,4 +85,6 @@ internal sealed class Persister(
             Directory.Delete(staging, recursive: true);
         }
     }
+
+    private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 }

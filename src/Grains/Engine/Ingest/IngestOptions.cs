@@ -27,4 +27,12 @@ public sealed class IngestOptions
     /// <c>attributes</c> / <c>resource</c> on ingest (every path; a supplied value wins). Default true.
     /// </summary>
     public bool FlattenAttributes { get; set; } = true;
+
+    /// <summary>
+    /// An insert taking at least this long from entering the table's engine to being durable and visible is logged
+    /// (warning, one line) with where the time went: validation, memory reservation, the pinned copy, the WAL (encode,
+    /// queue before the group commit, write, fsync), the wait for earlier LSNs to be applied, the apply, and the GC
+    /// pauses and gen2 collections meanwhile. Zero (default) logs nothing and times nothing.
+    /// </summary>
+    public TimeSpan SlowInsertLogThreshold { get; set; } = TimeSpan.Zero;
 }

@@ -199,21 +199,27 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     public async Task<long> InsertAsync(RecordBatch batch, CancellationToken cancellationToken = default)
     {
         ThrowIfFaulted();
+        var slow = _services.Options.Ingest.SlowInsertLogThreshold;
+        var trace = slow > TimeSpan.Zero ? new InsertTrace() : null;
         // Validated once here; the WAL, the buffer and DuckDB's conversion take the ValidatedBatch as it is.
         var rows = BatchValidator.Validate(batch, Schema, Id.Project, _services.Options.Ingest);
         // Received through Orleans into a pinned array of its own: the tail keeps the rows there, no copy.
         if (Wire.ReceivedBatches.TryGetBlock(batch, out var block)) rows = rows.InBlock(block);
+        if (trace is not null) trace.Validated = Stopwatch.GetTimestamp();
         var reservation = await _services.Buffer.Budget.ReserveAsync(_buffer.EstimateBytes(rows.Batch), _services.Buffer.Options.ReserveMaxWait, cancellationToken);
+        if (trace is not null) trace.Reserved = Stopwatch.GetTimestamp();
         long lsn;
         try
         {
             // The copy the buffer's tail keeps is made here, by each writer side by side, rather than by the writer
             // whose turn it is to apply a coalesced group, one batch after another under the buffer's append lock.
             rows = _buffer.PrepareForTail(rows);
+            if (trace is not null) trace.Pinned = Stopwatch.GetTimestamp();
             // Not back onto the caller's scheduler: a table grain's runs one turn at a time, and the apply below needs
             // nothing of it. The writers of one WAL commit then apply (and coalesce) on pool threads side by side,
             // with one hop fewer each (no return to the grain only to leave it again for the buffer append).
-            lsn = await _wal.AppendInsertAsync(rows, cancellationToken).ConfigureAwait(false);
+            lsn = await _wal.AppendInsertAsync(rows, cancellationToken, trace?.Wal).ConfigureAwait(false);
+            if (trace is not null) trace.Logged = Stopwatch.GetTimestamp();
         }
         catch
         {
@@ -221,7 +227,13 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
             throw;
         }
         // Logged and durable: from here the rows must reach the buffer, whatever the caller's token says.
-        await ApplyInOrderAsync(lsn, rows, reservation);
+        await ApplyInOrderAsync(lsn, rows, reservation, trace);
+        if (trace is not null)
+        {
+            trace.Applied = Stopwatch.GetTimestamp();
+            if (trace.TotalMs >= slow.TotalMilliseconds)
+                _logger.LogWarning("{Table}: slow insert at LSN {Lsn}: {Trace}", Id, lsn, trace.Describe(rows.Length));
+        }
         return lsn;
     }
 
@@ -232,11 +244,16 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
     /// DuckDB commit for many concurrent small batches. Returns once the rows are visible; every caller's reservation
     /// is taken over by the buffer (or released on failure, which faults the table: the rows are in the WAL).
     /// </summary>
-    internal async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation)
+    internal async Task ApplyInOrderAsync(long lsn, ValidatedBatch rows, MemoryReservation reservation, InsertTrace? trace = null)
     {
         var pending = new PendingApply(rows, reservation);
-        if (!await _sequencer.WaitTurnAsync(lsn, pending).ConfigureAwait(false))
+        var turn = await _sequencer.WaitTurnAsync(lsn, pending).ConfigureAwait(false);
+        if (trace is not null) trace.Turn = Stopwatch.GetTimestamp();
+        if (!turn)
+        {
+            if (trace is not null) trace.GroupBatches = 0; // applied by an earlier writer's group
             return; // an earlier writer applied it with its own (a failure of that group faults this await)
+        }
         var group = new List<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)> { (rows, lsn, reservation) };
         long groupRows = rows.Length;
         var limit = _services.Buffer.Options.MaxCoalescedRows;
@@ -252,6 +269,7 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
             group.Add((taken.Rows, next, taken.Reservation));
         }
         var last = group[^1].Lsn;
+        if (trace is not null) trace.GroupBatches = group.Count;
         Exception? error = null;
         try
         {

@@ -84,10 +84,12 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     /// <paramref name="mask"/> keeps when given — and Brotli-compressed when <paramref name="rawBodyLength"/> (its
     /// uncompressed length) is not 0 (only tests write that older form now).
     /// </summary>
-    public async ValueTask<long> AppendInsertAsync(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, WalColumnMask? mask, CancellationToken cancellationToken)
+    public async ValueTask<long> AppendInsertAsync(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, WalColumnMask? mask, CancellationToken cancellationToken,
+        WalAppendTrace? trace = null)
     {
         if (rawBodyLength > 0 && mask is not null) throw new ArgumentException("a projected body is not compressed", nameof(mask));
         var request = WalRequest.AppendInsert(schema, body, rawBodyLength, mask);
+        request.Trace = trace;
         if (request.MaxPayloadLength > MaxPayloadBytes)
             throw new ArgumentOutOfRangeException(nameof(body), request.MaxPayloadLength, $"a WAL payload may hold at most {MaxPayloadBytes} bytes (MaxEntryBytes {_options.MaxEntryBytes})");
         return await SubmitAsync(request, cancellationToken);
@@ -97,6 +99,8 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     {
         ThrowIfFaulted();
         cancellationToken.ThrowIfCancellationRequested();
+        request.EnqueuedTicks = Stopwatch.GetTimestamp();
+        if (request.Trace is { } trace) trace.Enqueued = request.EnqueuedTicks;
         await EnqueueAsync(request, cancellationToken);
         if (!cancellationToken.CanBeCanceled) return await request.Completion.Task;
         using (cancellationToken.UnsafeRegister(static (state, token) => ((WalRequest)state!).TryCancel(token), request))
@@ -206,6 +210,20 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             _batch.Add(next);
             bytes += next.MaxPayloadLength;
         }
+        if (_batch.Count > 0)
+        {
+            var claimed = Stopwatch.GetTimestamp();
+            foreach (var r in _batch)
+            {
+                if (r.EnqueuedTicks != 0) WalMetrics.QueueWait.Record(Stopwatch.GetElapsedTime(r.EnqueuedTicks, claimed).TotalMilliseconds);
+                if (r.Trace is { } trace)
+                {
+                    trace.Claimed = claimed;
+                    trace.GroupEntries = _batch.Count;
+                }
+            }
+            WalMetrics.GroupEntries.Record(_batch.Count);
+        }
         if (_batch.Count > 0) await WriteBatchAsync();
     }
 
@@ -284,6 +302,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 i = j;
             }
             _gather.Clear();
+            var written = Stopwatch.GetTimestamp();
+            foreach (var r in _batch)
+                if (r.Trace is { } trace) trace.Written = written;
             if (_options.SyncMode == WalSyncMode.PerCommit) await FlushCurrentAsync();
             else _unsynced = true;
         }
@@ -299,7 +320,12 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         Interlocked.Add(ref _appends, _batch.Count);
         Interlocked.Increment(ref _batches);
         Volatile.Write(ref _lastAcked, _batch[^1].Lsn);
-        foreach (var r in _batch) r.Completion.TrySetResult(r.Lsn);
+        var synced = Stopwatch.GetTimestamp();
+        foreach (var r in _batch)
+        {
+            if (r.Trace is { } trace) trace.Synced = synced;
+            r.Completion.TrySetResult(r.Lsn);
+        }
         _batch.Clear();
     }
 
@@ -400,7 +426,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
 
     private async Task FlushCurrentAsync()
     {
+        var started = Stopwatch.GetTimestamp();
         await _current.FlushAsync(CancellationToken.None);
+        WalMetrics.FsyncDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         _unsynced = false;
         _lastSyncTicks = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _fsyncs);

@@ -76,6 +76,12 @@ internal sealed class WalRequest
     /// <summary>The frame's bytes: header, envelope prefix, form header, inline schema, payload.</summary>
     public long FrameLength { get; set; }
 
+    /// <summary>When the append was queued (Stopwatch timestamp), for <see cref="WalMetrics.QueueWait"/>.</summary>
+    public long EnqueuedTicks { get; set; }
+
+    /// <summary>Where the caller wants this append's timings, or null.</summary>
+    public WalAppendTrace? Trace { get; set; }
+
     public static WalRequest Append(WalOperation operation, ReadOnlyMemory<byte> payload) => new(WalRequestKind.Append, operation, payload, 0);
 
     public static WalRequest AppendInsert(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, WalColumnMask? mask) =>

@@ -166,7 +166,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// its all-null columns out (see <see cref="WalInsertForms"/>); replay gives back a complete Arrow IPC stream of the
     /// full-width batch either way.
     /// </summary>
-    public async ValueTask<long> AppendInsertAsync(ValidatedBatch batch, CancellationToken cancellationToken = default)
+    public async ValueTask<long> AppendInsertAsync(ValidatedBatch batch, CancellationToken cancellationToken = default, WalAppendTrace? trace = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var rows = batch.Batch;
@@ -176,10 +176,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
         {
             var projection = schema.Projection(mask);
             using var projected = WalInsertForms.EncodeBodyPooled(mask.ProjectBatch(rows, projection), projection, default, capacity)!;
-            return await AppendInsertBodyAsync(schema, projected.Memory, 0, mask, cancellationToken);
+            return await _writer.AppendInsertAsync(schema, projected.Memory, 0, mask, cancellationToken, trace);
         }
         using var body = WalInsertForms.EncodeBodyPooled(rows, rows.Schema, schema.HasDictionaries ? schema.Bytes : default, capacity);
-        if (body is not null) return await AppendInsertBodyAsync(schema, body.Memory, 0, null, cancellationToken);
+        if (body is not null) return await _writer.AppendInsertAsync(schema, body.Memory, 0, null, cancellationToken, trace);
         // The IPC writer did not reproduce the cached schema message: log the whole stream rather than a wrong reference.
         using var payload = WalPayloads.EncodeInsertPooled(rows);
         return await _writer.AppendAsync(WalOperation.Insert, payload.Memory, cancellationToken);

@@ -70,6 +70,7 @@ internal sealed class IngestOptionsValidator(IOptions<WalOptions> wal) : IValida
             $"must be before {problems.Key(nameof(options.MaxTimestamp))} ({options.MaxTimestamp:O})");
         problems.Require(options.MaxRowsPerBatch > 0, nameof(options.MaxRowsPerBatch), options.MaxRowsPerBatch, "must be positive");
         problems.Require(options.MaxBatchBytes > 0, nameof(options.MaxBatchBytes), options.MaxBatchBytes, "must be positive");
+        problems.Require(options.SlowInsertLogThreshold >= TimeSpan.Zero, nameof(options.SlowInsertLogThreshold), options.SlowInsertLogThreshold, "must not be negative (0 logs nothing)");
         // One limit at the door: a batch accepted here always fits one WAL entry (IPC framing needs a little room).
         var entry = wal.Value.MaxEntryBytes;
         problems.Require(options.MaxBatchBytes <= entry / 8 * 7, nameof(options.MaxBatchBytes), options.MaxBatchBytes,
