@@ -36,13 +36,15 @@ public class ExportSlotTests
     }
 
     [Fact]
-    public async Task Without_a_limit_there_are_no_slots_and_by_default_half_the_cores_have_one()
+    public async Task By_default_there_are_no_slots_and_flushes_use_the_pool_and_a_limit_makes_that_many_slots()
     {
-        await using (var unlimited = BufferTestDatabase.Open(o => o.MaxConcurrentExports = 0))
+        await using (var unlimited = BufferTestDatabase.Open())
+        {
             Assert.Null(unlimited.ExportSlots);
-        await using var db = BufferTestDatabase.Open();
-        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), db.ExportSlots!.CurrentCount);
-        Assert.True(db.Options.ExportOnOneThread);
+            Assert.False(unlimited.Options.ExportOnOneThread);
+        }
+        await using var db = BufferTestDatabase.Open(o => o.MaxConcurrentExports = 3);
+        Assert.Equal(3, db.ExportSlots!.CurrentCount);
     }
 
     [Theory]

@@ -114,18 +114,19 @@ public sealed class BufferOptions
     /// Flush exports (Parquet encoding) running at once on the silo; 0 = no limit (each table's flush exports when due).
     /// The tables of a steady ingest come due together, and their exports side by side took every core while they ran:
     /// an acknowledgement's steps in the engine then took 4–15 times as long (docs/BENCHMARKS.md, session 12). A COPY's
-    /// spill, which its statement waits for, is not counted. Default: half the processor count, at least 1 — with
-    /// <see cref="ExportOnOneThread"/>, flushing keeps to half the cores and acknowledgements have the rest.
+    /// spill, which its statement waits for, is not counted. Default 0: on a quiet 2-core machine one slot with
+    /// <see cref="ExportOnOneThread"/> lowered the maximum sustained rate by a quarter and raised the ack p99 at half
+    /// of it 3–100× (the flushes fell behind); it helped only on a machine loaded by other processes.
     /// </summary>
-    public int MaxConcurrentExports { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+    public int MaxConcurrentExports { get; set; }
 
     /// <summary>
     /// Whether a flush's export with the Arrow writer encodes the columns on its own thread only, rather than also on
     /// Arrow's thread pool (every core): with <see cref="MaxConcurrentExports"/> 1 the exports then keep to one core and
     /// leave the others to acknowledgements. A flush falling behind (the tail at half of <see cref="TailRows"/>) uses
-    /// the pool whatever this says. Default true.
+    /// the pool whatever this says. Default false (see <see cref="MaxConcurrentExports"/>).
     /// </summary>
-    public bool ExportOnOneThread { get; set; } = true;
+    public bool ExportOnOneThread { get; set; }
 
     /// <summary>
     /// With <see cref="ArrowWriterExport"/>: whether tail rows not in timestamp order (concurrent writers, late rows)
