@@ -188,6 +188,38 @@ public sealed class WalHostilePayloadTests : IDisposable
         Assert.True(decoded < 2000);
     }
 
+    /// <summary>
+    /// A fixed sequence of mutations that held two which escaped as OutOfMemoryException (CI, session 12): the reader
+    /// sized a list by a field-node count read past the metadata. The preflight now checks record batches too.
+    /// </summary>
+    [Fact]
+    public void Mutated_record_batch_counts_and_extents_are_refused_before_the_reader_allocates_by_them()
+    {
+        var ipc = WalPayloads.EncodeInsert(WalTestData.ComplexBatch(40, 3));
+        var random = new Random(1);
+        for (var iteration = 0; iteration < 40_000; iteration++)
+        {
+            var copy = ipc.ToArray();
+            var count = random.Next(1, 7);
+            var grow = random.Next(2) == 0;
+            for (var n = 0; n < count; n++)
+            {
+                var at = random.Next(copy.Length);
+                var value = (byte)random.Next(256);
+                if (grow) copy[at] = (byte)(copy[at] + value);
+                else copy[at] ^= (byte)(value | 1);
+            }
+            try
+            {
+                using var batch = WalPayloads.DecodeInsert(copy);
+            }
+            catch (WalFormatException)
+            {
+                // Refused: what a damaged entry must get (anything else fails the test).
+            }
+        }
+    }
+
     [Fact]
     public void Random_mutations_of_a_projected_insert_as_readers_hand_it_out_never_escape_as_anything_but_WalFormatException()
     {

@@ -92,14 +92,47 @@ public static class ArrowIpcPreflight
             case HeaderDictionaryBatch:
                 if (!sawSchema) throw Fail("dictionary batch before the schema");
                 if (fb.Scalar<byte>(header, 2) != 0) throw Fail("delta dictionary batches are not accepted");
+                if (fb.Table(header, 1) is { } data) CheckRecordBatch(fb, data, bodyLength);
                 break;
             case HeaderRecordBatch:
                 if (!sawSchema) throw Fail("record batch before the schema");
+                CheckRecordBatch(fb, header, bodyLength);
                 break;
             default:
                 throw Fail($"unsupported message type {headerType}");
         }
         return (headerType, bodyLength);
+    }
+
+    /// <summary>
+    /// A record batch's (or a dictionary batch's data's) lengths, field nodes and buffers: the reader sizes lists by the
+    /// vectors' declared counts and takes buffers by their declared extents, so a count past the metadata (seen:
+    /// OutOfMemoryException from a mutated WAL entry), a negative length or a buffer outside the body is refused here.
+    /// </summary>
+    private static void CheckRecordBatch(Flatbuffer fb, int batch, long bodyLength)
+    {
+        var length = fb.Scalar<long>(batch, 0);
+        if (length is < 0 or > int.MaxValue) throw Fail($"a record batch of {length} rows");
+        var (nodes, nodeCount) = fb.Vector(batch, 1, 16);
+        for (var i = 0; i < nodeCount; i++)
+        {
+            var nodeLength = fb.Int64(nodes + 16 * i);
+            var nulls = fb.Int64(nodes + 16 * i + 8);
+            if (nodeLength is < 0 or > int.MaxValue || nulls < 0 || nulls > nodeLength) throw Fail($"field node {i} declares {nodeLength} values, {nulls} null");
+        }
+        var (buffers, bufferCount) = fb.Vector(batch, 2, 16);
+        for (var i = 0; i < bufferCount; i++)
+        {
+            var offset = fb.Int64(buffers + 16 * i);
+            var size = fb.Int64(buffers + 16 * i + 8);
+            if (offset < 0 || size < 0 || offset > bodyLength || size > bodyLength - offset) throw Fail($"buffer {i} ({size} bytes at {offset}) is outside the {bodyLength}-byte body");
+        }
+        var (variadic, variadicCount) = fb.Vector(batch, 4, 8);
+        for (var i = 0; i < variadicCount; i++)
+        {
+            var count = fb.Int64(variadic + 8 * i);
+            if (count < 0 || count > bufferCount) throw Fail($"variadic buffer count {count} with {bufferCount} buffers");
+        }
     }
 
     private static void CheckSchema(Flatbuffer fb, int schema)
@@ -186,6 +219,9 @@ public static class ArrowIpcPreflight
         }
 
         private uint U32(int at) => BinaryPrimitives.ReadUInt32LittleEndian(Bytes(at, 4));
+
+        /// <summary>The little-endian int64 at <paramref name="at"/> (a vector element).</summary>
+        public long Int64(int at) => BinaryPrimitives.ReadInt64LittleEndian(Bytes(at, 8));
 
         private ReadOnlySpan<byte> Bytes(int at, int count)
         {
