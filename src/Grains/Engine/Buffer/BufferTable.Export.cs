@@ -21,9 +21,9 @@ public sealed partial class BufferTable
     /// On failure the files written so far are deleted.
     /// </summary>
     /// Rows not meeting <c>rowFilter</c> (a SQL condition, for retention; null keeps all) are not written.
-    /// A <paramref name="background"/> export (a flush) first waits for one of the silo's export slots
-    /// (<see cref="BufferOptions.MaxConcurrentExports"/>), then runs at <see cref="BufferOptions.ExportNice"/>, on one
-    /// thread with <see cref="BufferOptions.ExportOnOneThread"/>; a foreground one (a COPY's spill, which its statement
+    /// A <paramref name="background"/> export (a flush) first waits for one of the silo's export slots when they are
+    /// limited (<see cref="BufferOptions.MaxConcurrentExports"/>, off by default), then runs at
+    /// <see cref="BufferOptions.ExportNice"/>, on one thread with <see cref="BufferOptions.ExportOnOneThread"/>; a foreground one (a COPY's spill, which its statement
     /// waits for) takes no slot and runs at normal priority, encoding columns on several threads.
     public async Task<IReadOnlyList<ExportedFile>> ExportParquetAsync(long upToLsn, string directory, CancellationToken cancellationToken, string? rowFilter = null,
         bool background = true)
