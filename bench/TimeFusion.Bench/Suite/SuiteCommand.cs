@@ -77,7 +77,11 @@ public static class SuiteCommand
                 pg = null;
             }
             await Part(results, options, "recovery", () => RecoverySuite.RunAsync(results, options, batches, root));
-            await Part(results, options, "acklatency", () => AckLatencySuite.RunAsync(results, options, batches, root));
+            await Part(results, options, "acklatency", async () =>
+            {
+                await AckLatencySuite.RunAsync(results, options, batches, root);
+                await SustainedDoPut.RunAsync(results, options, batches, root);
+            });
             await Part(results, options, "memory", () => WriterFlood.RunAsync(results, options, batches, root));
             if (!options.ClickHouse) results.Note(ClickHouseRun.Section, "ClickHouse was not asked for (add --clickhouse: installs Debian's clickhouse-server when missing).");
             results.Elapsed = clock.Elapsed;
