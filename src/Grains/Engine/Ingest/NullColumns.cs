@@ -16,6 +16,12 @@ public static class NullColumns
     // Pinned: DuckDB's scan of the buffer's tail reads fixed-width columns in place.
     private static readonly ReadOnlyMemory<byte> SharedZeros = GC.AllocateArray<byte>(256 * 1024, pinned: true);
 
+    /// <summary>
+    /// Up to this many rows, every buffer of a column <see cref="Of"/> builds (of at most 128-bit values) lies in the shared
+    /// pinned block, which native code may read in place.
+    /// </summary>
+    internal const int PinnedRows = 256 * 1024 / 16 - 1;
+
     /// <summary>A column of <paramref name="rows"/> nulls of <paramref name="type"/>.</summary>
     public static IArrowArray Of(IArrowType type, int rows)
     {
