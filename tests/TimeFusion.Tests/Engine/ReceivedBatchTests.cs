@@ -66,6 +66,16 @@ public sealed class ReceivedBatchTests : EngineTestBase
         Assert.Same(copy, copy.ToPinned());
         Assert.NotSame(ArrayOf(local.Batch.Column("id")), ArrayOf(copy.Batch.Column("id")));
         Assert.Equal(ArrowIpc.Write(local.Batch.Schema, [local.Batch]), ArrowIpc.Write(copy.Batch.Schema, [copy.Batch]));
+
+        // Columns the batch left out (the validator's shared null columns) are not copied, nor rebuilt.
+        var rows = EngineTestKit.Rows("n", 30);
+        var narrow = Validated(new RecordBatch(new Schema([rows.Schema.GetFieldByName("id"), rows.Schema.GetFieldByName("timestamp")], null),
+            [rows.Column("id"), rows.Column("timestamp")], 30));
+        var narrowCopy = narrow.CopyPinned();
+        Assert.Same(narrow.Batch.Column("service"), narrowCopy.Batch.Column("service"));
+        Assert.Same(narrow.Batch.Column("duration"), narrowCopy.Batch.Column("duration"));
+        Assert.NotSame(ArrayOf(narrow.Batch.Column("id")), ArrayOf(narrowCopy.Batch.Column("id")));
+        Assert.Equal(ArrowIpc.Write(narrow.Batch.Schema, [narrow.Batch]), ArrowIpc.Write(narrowCopy.Batch.Schema, [narrowCopy.Batch]));
     }
 
     [Fact]
