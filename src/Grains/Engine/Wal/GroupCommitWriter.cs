@@ -6,8 +6,9 @@ namespace TimeFusion.Wal;
 /// <summary>
 /// The single writer loop of a log. Appends queue in a bounded channel; the loop drains whatever is waiting
 /// (up to <see cref="WalOptions.MaxGroupCommitEntries"/> / <see cref="WalOptions.MaxGroupCommitBytes"/>), assigns LSNs
-/// in file order, writes the frames with one vectored write per segment and one fsync for the whole group, then
-/// completes every append of the group. No caller thread blocks: callers await a task. After a failed write or
+/// in file order, writes the frames with one vectored write per segment and one fsync for the whole group (both on the
+/// loop's thread), then completes every append of the group on one pool work item, their continuations running there
+/// one after another. No caller thread blocks: callers await a task. After a failed write or
 /// fsync the loop is faulted: the tail of the segment is unknown, so it fails every later request.
 /// </summary>
 internal sealed class GroupCommitWriter : IAsyncDisposable
@@ -327,7 +328,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         _batch.Clear();
         // One pool work item completes the whole group, its writers' continuations running one after another on it
         // (the loop goes on to the next group meanwhile): a queued completion per writer woke a pool thread per
-        // statement, and their spinning and context switches were a third of a silo's CPU under 30-row INSERTs.
+        // statement under 30-row INSERTs (docs/BENCHMARKS.md, session 13, `insert16`).
         ThreadPool.UnsafeQueueUserWorkItem(static group => CompleteGroup(group), group, preferLocal: false);
     }
 
