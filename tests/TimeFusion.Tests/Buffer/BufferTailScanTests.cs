@@ -182,6 +182,41 @@ public class BufferTailScanTests
             Assert.Equal("1470/152000", (string)rest.QueryScalar($"SELECT count(*) || '/' || min(n) FROM {rest.Relation}")!);
     }
 
+    [Fact]
+    public async Task Columns_null_in_every_gathered_batch_become_the_shared_null_column_and_the_others_keep_their_values()
+    {
+        await using var db = BufferTestDatabase.Open();
+        await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
+        // 69 batches of 30 rows (2,070 rows: gathered into one chunk): level is null in every row of every batch, tags
+        // only in the even batches' rows.
+        for (var lsn = 1; lsn <= 69; lsn++)
+        {
+            var (b, first) = (lsn, lsn * 1_000L);
+            var batch = ArrowTestData.Build(BufferTestDatabase.SmallSchema, 30, (c, i) => c.Name switch
+            {
+                "timestamp" => ArrowTestData.BaseTime.AddSeconds(i),
+                "date" => DateOnly.FromDateTime(ArrowTestData.BaseTime.AddSeconds(i).UtcDateTime),
+                "id" => $"g{b}-{i}",
+                "level" => null,
+                "n" => first + i,
+                "tags" => b % 2 == 0 ? null : new string?[] { "t" + (i % 5) },
+                "project_id" => "p1",
+                _ => throw new InvalidOperationException(c.Name),
+            });
+            await table.AppendAsync(batch, lsn, default);
+        }
+        var chunk = Assert.Single(table.TailBatches);
+        Assert.Equal(2_070, chunk.Length);
+        var level = chunk.Column("level");
+        Assert.Equal(2_070, level.NullCount);
+        Assert.All(level.Data.Buffers.Where(b => !b.Memory.IsEmpty), b => Assert.True(TimeFusion.Ingest.NullColumns.IsSharedZeros(b.Memory)));
+        Assert.False(TimeFusion.Ingest.NullColumns.IsSharedZeros(chunk.Column("tags").Data.Buffers[1].Memory));
+        Assert.Equal("2070/0/1050/34/1000/69029", Answer(table,
+            "SELECT count(*) || '/' || count(level) || '/' || count(tags) || '/' || count(DISTINCT n // 1000) FILTER (WHERE tags IS NULL) || '/' || min(n) || '/' || max(n) FROM {0}"));
+        Assert.Equal("t0|210\nt1|210\nt2|210\nt3|210\nt4|210", Answer(table,
+            "SELECT tags[1], count(*) FROM {0} WHERE tags IS NOT NULL GROUP BY 1 ORDER BY 1"));
+    }
+
     private static string Answer(BufferTable table, string query)
     {
         using var snapshot = table.OpenSnapshot(-1);

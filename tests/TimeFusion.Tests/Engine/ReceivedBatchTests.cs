@@ -55,6 +55,30 @@ public sealed class ReceivedBatchTests : EngineTestBase
     }
 
     [Fact]
+    public void A_pinned_copy_is_kept_as_it_is_by_the_stage_after_the_one_that_made_it()
+    {
+        // The engine copies a local batch before logging it (BufferTable.PrepareForTail) and the tail's append takes
+        // ToPinned again: the copy must come back as it is, not be copied a second time.
+        var local = Validated(EngineTestKit.Rows("c", 30));
+        Assert.False(local.InPinnedBlock);
+        var copy = local.CopyPinned();
+        Assert.True(copy.InPinnedBlock);
+        Assert.Same(copy, copy.ToPinned());
+        Assert.NotSame(ArrayOf(local.Batch.Column("id")), ArrayOf(copy.Batch.Column("id")));
+        Assert.Equal(ArrowIpc.Write(local.Batch.Schema, [local.Batch]), ArrowIpc.Write(copy.Batch.Schema, [copy.Batch]));
+
+        // Columns the batch left out (the validator's shared null columns) are not copied, nor rebuilt.
+        var rows = EngineTestKit.Rows("n", 30);
+        var narrow = Validated(new RecordBatch(new Schema([rows.Schema.GetFieldByName("id"), rows.Schema.GetFieldByName("timestamp")], null),
+            [rows.Column("id"), rows.Column("timestamp")], 30));
+        var narrowCopy = narrow.CopyPinned();
+        Assert.Same(narrow.Batch.Column("service"), narrowCopy.Batch.Column("service"));
+        Assert.Same(narrow.Batch.Column("duration"), narrowCopy.Batch.Column("duration"));
+        Assert.NotSame(ArrayOf(narrow.Batch.Column("id")), ArrayOf(narrowCopy.Batch.Column("id")));
+        Assert.Equal(ArrowIpc.Write(narrow.Batch.Schema, [narrow.Batch]), ArrowIpc.Write(narrowCopy.Batch.Schema, [narrowCopy.Batch]));
+    }
+
+    [Fact]
     public async Task Received_and_local_batches_inserted_side_by_side_each_come_back_once_through_a_flush_and_reopening()
     {
         const int Writers = 4, PerWriter = 4, Rows = 8_000;

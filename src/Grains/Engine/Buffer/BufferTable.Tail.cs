@@ -59,6 +59,16 @@ public sealed partial class BufferTable
         }
     }
 
+    /// <summary>The tail's chunks as they are now (tests: what gathering made of small batches).</summary>
+    internal IReadOnlyList<RecordBatch> TailBatches
+    {
+        get
+        {
+            lock (_tailGate)
+                return _tail.Select(c => c.Batch).ToList();
+        }
+    }
+
     /// <summary>Set when moving the tail into DuckDB failed: rows the WAL holds are not in the buffer; the table must be reopened.</summary>
     public BufferException? TailFault => Volatile.Read(ref _tailFault);
 
@@ -170,12 +180,25 @@ public sealed partial class BufferTable
                 runs[k] = new GatherRun(k, 0, small[k].Batch.Length);
                 rows += small[k].Batch.Length;
             }
+            var columns = new IArrowArray[small.Count];
             for (var c = 0; c < arrays.Length; c++)
             {
-                var columns = small.Select(k => k.Batch.Column(c)).ToList();
-                arrays[c] = ArrowGather.CanTake(columns[0].Data.DataType) && columns.All(a => SameGatherType(a.Data.DataType, columns[0].Data.DataType))
-                    ? gather.Take(columns, runs, rows)
-                    : Wire.ManagedArrowMemory.Concatenate(columns, pinned: true);
+                bool allNull = true, sameType = true;
+                for (var k = 0; k < columns.Length; k++)
+                {
+                    var column = columns[k] = small[k].Batch.Column(c);
+                    allNull &= column.NullCount == column.Length;
+                    sameType &= k == 0 || SameGatherType(column.Data.DataType, columns[0].Data.DataType);
+                }
+                var type = columns[0].Data.DataType;
+                // A column no INSERT of the run filled (most of a wide table's, under small INSERTs) stays the shared
+                // zeros its batches already point to (NullColumns): nothing to copy, nothing to allocate.
+                if (allNull && sameType && rows <= NullColumns.PinnedRows && NullColumns.Supports(type))
+                    arrays[c] = NullColumns.Of(type, rows);
+                else if (ArrowGather.CanTake(type) && sameType)
+                    arrays[c] = gather.Take(columns, runs, rows);
+                else
+                    arrays[c] = Wire.ManagedArrowMemory.Concatenate(columns, pinned: true);
             }
             var parts = new List<TailPart>();
             var offset = 0;

@@ -14,7 +14,14 @@ public static class NullColumns
 {
     // 256 KiB covers every buffer of a 32 K-row column; larger ones get their own (managed) zeros.
     // Pinned: DuckDB's scan of the buffer's tail reads fixed-width columns in place.
-    private static readonly ReadOnlyMemory<byte> SharedZeros = GC.AllocateArray<byte>(256 * 1024, pinned: true);
+    private static readonly byte[] SharedArray = GC.AllocateArray<byte>(256 * 1024, pinned: true);
+    private static readonly ReadOnlyMemory<byte> SharedZeros = SharedArray;
+
+    /// <summary>
+    /// Up to this many rows, every buffer of a column <see cref="Of"/> builds (of at most 128-bit values) lies in the shared
+    /// pinned block, which native code may read in place.
+    /// </summary>
+    internal const int PinnedRows = 256 * 1024 / 16 - 1;
 
     /// <summary>A column of <paramref name="rows"/> nulls of <paramref name="type"/>.</summary>
     public static IArrowArray Of(IArrowType type, int rows)
@@ -46,9 +53,7 @@ public static class NullColumns
 
     /// <summary>Whether <paramref name="memory"/> is part of the shared block of zeros (immutable: never needs copying).</summary>
     internal static bool IsSharedZeros(ReadOnlyMemory<byte> memory) =>
-        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment)
-        && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(SharedZeros, out var shared)
-        && ReferenceEquals(segment.Array, shared.Array);
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment) && ReferenceEquals(segment.Array, SharedArray);
 
     private static ArrowBuffer Zeros(int bytes)
     {

@@ -19,7 +19,9 @@ public sealed class LsnSequencer
 
     private sealed class Waiter(object? payload)
     {
-        public readonly TaskCompletionSource<bool> Turn = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed inline for a writer whose rows another applied (its continuation only returns to its caller), on a
+        // pool thread for a writer whose turn came (it applies: CompleteGroup's caller must not wait for that).
+        public readonly TaskCompletionSource<bool> Turn = new();
         public readonly object? Payload = payload;
     }
 
@@ -94,6 +96,8 @@ public sealed class LsnSequencer
     /// Marks <paramref name="first"/> (the caller's turn) through <paramref name="last"/> (its taken successors) done:
     /// the successors' waits complete with false, or fault with <paramref name="error"/> when the group failed (the
     /// LSNs count as applied either way, like an abandoned <see cref="Complete"/>); then <paramref name="last"/> + 1 may proceed.
+    /// The next writer's turn starts on a pool thread; the successors' continuations then run on the calling thread
+    /// before this returns (no thread hop per coalesced writer).
     /// </summary>
     public void CompleteGroup(long first, long last, Exception? error)
     {
@@ -113,6 +117,8 @@ public sealed class LsnSequencer
             _appliedThrough = last;
             _waiting.Remove(last + 1, out next);
         }
+        if (next is not null)
+            ThreadPool.UnsafeQueueUserWorkItem(static waiter => waiter.Turn.SetResult(true), next, preferLocal: false);
         if (taken is not null)
         {
             foreach (var waiter in taken)
@@ -121,6 +127,5 @@ public sealed class LsnSequencer
                 else waiter.Turn.SetException(error);
             }
         }
-        next?.Turn.SetResult(true);
     }
 }

@@ -6,8 +6,9 @@ namespace TimeFusion.Wal;
 /// <summary>
 /// The single writer loop of a log. Appends queue in a bounded channel; the loop drains whatever is waiting
 /// (up to <see cref="WalOptions.MaxGroupCommitEntries"/> / <see cref="WalOptions.MaxGroupCommitBytes"/>), assigns LSNs
-/// in file order, writes the frames with one vectored write per segment and one fsync for the whole group, then
-/// completes every append of the group. No caller thread blocks: callers await a task. After a failed write or
+/// in file order, writes the frames with one vectored write per segment and one fsync for the whole group (both on the
+/// loop's thread), then completes every append of the group on one pool work item, their continuations running there
+/// one after another. No caller thread blocks: callers await a task. After a failed write or
 /// fsync the loop is faulted: the tail of the segment is unknown, so it fails every later request.
 /// </summary>
 internal sealed class GroupCommitWriter : IAsyncDisposable
@@ -102,10 +103,10 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         request.EnqueuedTicks = Stopwatch.GetTimestamp();
         if (request.Trace is { } trace) trace.Enqueued = request.EnqueuedTicks;
         await EnqueueAsync(request, cancellationToken);
-        if (!cancellationToken.CanBeCanceled) return await request.Completion.Task;
+        if (!cancellationToken.CanBeCanceled) return await request.Completion;
         using (cancellationToken.UnsafeRegister(static (state, token) => ((WalRequest)state!).TryCancel(token), request))
         {
-            return await request.Completion.Task;
+            return await request.Completion;
         }
     }
 
@@ -116,7 +117,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         var request = WalRequest.Control(kind, upToLsn);
         request.TryClaim();
         await EnqueueAsync(request, cancellationToken);
-        return await request.Completion.Task;
+        return await request.Completion;
     }
 
     private async ValueTask EnqueueAsync(WalRequest request, CancellationToken cancellationToken)
@@ -171,7 +172,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         {
             // Only a bug gets here (request failures are handled per batch): fault and keep failing requests.
             _fault ??= e;
-            foreach (var r in _batch) r.Completion.TrySetException(Faulted(_fault));
+            foreach (var r in _batch) r.Fail(Faulted(_fault));
             _batch.Clear();
             while (await reader.WaitToReadAsync()) FailQueued(reader);
         }
@@ -187,7 +188,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     {
         while (reader.TryRead(out var request))
         {
-            if (request.Kind != WalRequestKind.Append || request.TryClaim()) request.Completion.TrySetException(Faulted(_fault!));
+            if (request.Kind != WalRequestKind.Append || request.TryClaim()) request.Fail(Faulted(_fault!));
         }
     }
 
@@ -231,7 +232,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     {
         if (_fault is { } fault)
         {
-            request.Completion.TrySetException(Faulted(fault));
+            request.Fail(Faulted(fault));
             return;
         }
         try
@@ -241,7 +242,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 case WalRequestKind.Sync:
                     if (_unsynced) await SyncAsync();
                     ThrowIfFaulted();
-                    request.Completion.TrySetResult(LastLsn);
+                    request.Succeed(LastLsn);
                     break;
                 case WalRequestKind.RollIfCovered:
                     var roll = _current.Length > 0 && LastLsn <= request.UpToLsn;
@@ -250,7 +251,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                         await RollAsync(LastLsn + 1);
                         _segmentSchemas.Clear();
                     }
-                    request.Completion.TrySetResult(roll ? 1 : 0);
+                    request.Succeed(roll ? 1 : 0);
                     break;
                 default:
                     throw new InvalidOperationException($"unexpected control request {request.Kind}");
@@ -259,7 +260,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         catch (Exception e)
         {
             _fault ??= e;
-            request.Completion.TrySetException(Faulted(_fault));
+            request.Fail(Faulted(_fault));
         }
     }
 
@@ -267,7 +268,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     {
         if (_fault is { } fault)
         {
-            foreach (var r in _batch) r.Completion.TrySetException(Faulted(fault));
+            foreach (var r in _batch) r.Fail(Faulted(fault));
             return;
         }
         try
@@ -312,7 +313,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         {
             _gather.Clear();
             _fault ??= e;
-            foreach (var r in _batch) r.Completion.TrySetException(Faulted(_fault));
+            foreach (var r in _batch) r.Fail(Faulted(_fault));
             _batch.Clear();
             return;
         }
@@ -322,11 +323,24 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         Volatile.Write(ref _lastAcked, _batch[^1].Lsn);
         var synced = Stopwatch.GetTimestamp();
         foreach (var r in _batch)
-        {
             if (r.Trace is { } trace) trace.Synced = synced;
-            r.Completion.TrySetResult(r.Lsn);
-        }
+        var group = _batch.ToArray();
         _batch.Clear();
+        // One pool work item completes the whole group, its writers' continuations running one after another on it
+        // (the loop goes on to the next group meanwhile): a queued completion per writer woke a pool thread per
+        // statement under 30-row INSERTs (docs/BENCHMARKS.md, session 13, `insert16`).
+        ThreadPool.UnsafeQueueUserWorkItem(static group => CompleteGroup(group), group, preferLocal: false);
+    }
+
+    /// <summary>
+    /// Completes a durable group's appends, last first: the later writers of one table each register for their turn to
+    /// apply (their predecessors are not applied yet), then the first one's turn comes and it applies the others' rows
+    /// with its own (<see cref="Engine.LsnSequencer.TakeSuccessors"/>) and completes them, still on this thread.
+    /// </summary>
+    private static void CompleteGroup(WalRequest[] group)
+    {
+        for (var k = group.Length - 1; k >= 0; k--)
+            group[k].CompleteInline(group[k].Lsn);
     }
 
     /// <summary>

@@ -58,8 +58,26 @@ internal sealed class WalRequest
 
     public long UpToLsn { get; }
 
+    // Continuations may run inline (CompleteInline); every other completion is queued to the thread pool, so that no
+    // caller's code runs on the writer loop (it would hold up the next group's write and fsync) or on a canceller.
+    private readonly TaskCompletionSource<long> _completion = new();
+
     /// <summary>Completes with the LSN (appends), the last LSN (sync), or 1/0 for rolled or not.</summary>
-    public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public Task<long> Completion => _completion.Task;
+
+    /// <summary>Completes with <paramref name="result"/> on a pool thread (the caller's continuation runs there).</summary>
+    public void Succeed(long result) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Request._completion.TrySetResult(s.Result), (Request: this, Result: result), preferLocal: false);
+
+    /// <summary>Fails with <paramref name="error"/> on a pool thread.</summary>
+    public void Fail(Exception error) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Request._completion.TrySetException(s.Error), (Request: this, Error: error), preferLocal: false);
+
+    /// <summary>
+    /// Completes with <paramref name="result"/> here: the caller's continuation runs on this thread before this returns.
+    /// Only for a thread that does nothing else meanwhile (<see cref="GroupCommitWriter"/>'s group completion).
+    /// </summary>
+    public void CompleteInline(long result) => _completion.TrySetResult(result);
 
     // Filled by the writer loop while it encodes a batch.
     public long Lsn { get; set; }
@@ -95,6 +113,7 @@ internal sealed class WalRequest
     /// <summary>Cancels the request if the loop has not taken it yet.</summary>
     public void TryCancel(CancellationToken token)
     {
-        if (Interlocked.CompareExchange(ref _state, Cancelled, Pending) == Pending) Completion.TrySetCanceled(token);
+        if (Interlocked.CompareExchange(ref _state, Cancelled, Pending) == Pending)
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Request._completion.TrySetCanceled(s.Token), (Request: this, Token: token), preferLocal: false);
     }
 }

@@ -11,19 +11,25 @@ internal sealed class LocalSegmentWriter(string name, string file, SafeFileHandl
 
     public bool CanAppend(long bytes) => true;
 
-    public async ValueTask AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes on the calling thread (the WAL's writer loop, which fsyncs on it next): the asynchronous write ran the same
+    /// blocking pwritev on another pool thread, a thread hop per group commit for nothing.
+    /// </summary>
+    public ValueTask AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         long total = 0;
         for (var i = 0; i < buffers.Count; i++) total += buffers[i].Length;
         try
         {
-            await RandomAccess.WriteAsync(handle, buffers, Length, cancellationToken);
+            RandomAccess.Write(handle, buffers, Length);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
-            throw new IOException($"writing {total} bytes at {Length} of WAL segment '{file}' failed: {e.Message}", e);
+            return ValueTask.FromException(new IOException($"writing {total} bytes at {Length} of WAL segment '{file}' failed: {e.Message}", e));
         }
         Length += total;
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask FlushAsync(CancellationToken cancellationToken)
