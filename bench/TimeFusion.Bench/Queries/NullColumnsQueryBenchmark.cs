@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Apache.Arrow;
 using TimeFusion.Buffer;
 using TimeFusion.Delta;
 using TimeFusion.Engine;
@@ -11,11 +12,13 @@ using TimeFusion.Wal;
 namespace TimeFusion.Bench.Queries;
 
 /// <summary>
-/// <c>nullcols [--flushes 1000] [--rows-per-flush 500] [--runs 5]</c>: the same otel rows flushed into two tables, one
-/// leaving out of each file the columns null in all its rows (<c>Buffer:OmitNullColumns</c>, the default), one writing
-/// every column (before); the dashboard queries and a newest-first read over both, timed alternately (median of
-/// <c>runs</c>), with the files' bytes and Parquet columns, and how the readers read them (columns taken as typed
-/// NULLs, dates read by name).
+/// <c>nullcols [--flushes 1000] [--rows-per-flush 500] [--runs 5] [--mixed 0]</c>: the same otel rows flushed into two
+/// tables, one leaving out of each file the columns null in all its rows (<c>Buffer:OmitNullColumns</c>, the default),
+/// one writing every column; the dashboard queries and newest-first reads timed alternately (median of <c>runs</c>):
+/// the files with every column read as before (no statistics consulted), the same files read by the statistics, and
+/// the files without the null columns; with the files' bytes and Parquet columns, and how they are read (columns taken
+/// as typed NULLs, read by name). <c>--mixed 1</c>: <c>body</c> is null in every other flush, so that files of one
+/// date differ in it (read with <c>union_by_name</c>).
 /// </summary>
 public static class NullColumnsQueryBenchmark
 {
@@ -31,6 +34,7 @@ public static class NullColumnsQueryBenchmark
         var flushes = args.Int("flushes", 1000);
         var perFlush = args.Int("rows-per-flush", 500);
         var runs = args.Int("runs", 5);
+        var mixed = args.Int("mixed", 0) != 0;
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-nullcols-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
         try
@@ -53,9 +57,9 @@ public static class NullColumnsQueryBenchmark
             var clock = Stopwatch.StartNew();
             for (var f = 0; f < flushes; f++)
             {
-                await off.InsertAsync(a.NextBatch(perFlush));
+                await off.InsertAsync(Mixed(a.NextBatch(perFlush), mixed && f % 2 == 1));
                 await off.FlushAsync();
-                await on.InsertAsync(b.NextBatch(perFlush));
+                await on.InsertAsync(Mixed(b.NextBatch(perFlush), mixed && f % 2 == 1));
                 await on.FlushAsync();
             }
             Console.WriteLine($"{flushes:N0} flushes of {perFlush:N0} rows into each table in {clock.Elapsed.TotalSeconds:F1} s");
@@ -93,23 +97,31 @@ public static class NullColumnsQueryBenchmark
             }
 
             Console.WriteLine();
-            Console.WriteLine($"| query ({(long)flushes * perFlush:N0} rows, {flushes:N0} files) | every column ms | null columns left out ms | on ÷ off | rows |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
+            Console.WriteLine($"| query ({(long)flushes * perFlush:N0} rows, {flushes:N0} files{(mixed ? ", body null in every other file" : "")}) | every column, read as before ms | every column, read by the stats ms | null columns left out ms | left out ÷ before | rows |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
             foreach (var (name, sql) in queries)
             {
-                long rowsOff = 0, rowsOn = 0;
-                Func<Task> Runner(TableEngine engine, TableSnapshot snapshot, Action<long> rows)
+                var rows = new long[3];
+                Func<Task> Runner(TableEngine engine, TableSnapshot snapshot, bool statistics, int slot)
                 {
                     var plan = analyzer.Analyze(sql, new OneTable(schema, engine.Id.Project), CallerScope.User(engine.Id.Project, [engine.Id.Project]));
                     return async () =>
                     {
-                        var (r, _) = await executor.ExecuteDetailedAsync(snapshot, schema, store, schema.Name, plan.Sql, plan.Scans[0].Time, plan.NewestFirstLimit, CancellationToken.None);
-                        using (r) rows(r.RowCount);
+                        DataFileColumns.FromStatistics = statistics;
+                        try
+                        {
+                            var (r, _) = await executor.ExecuteDetailedAsync(snapshot, schema, store, schema.Name, plan.Sql, plan.Scans[0].Time, plan.NewestFirstLimit, CancellationToken.None);
+                            using (r) rows[slot] = r.RowCount;
+                        }
+                        finally
+                        {
+                            DataFileColumns.FromStatistics = true;
+                        }
                     };
                 }
-                var medians = await MediansAsync(runs, Runner(off, snapshotOff, n => rowsOff = n), Runner(on, snapshotOn, n => rowsOn = n));
-                var check = rowsOff == rowsOn ? "" : $" (off: {rowsOff})";
-                Console.WriteLine($"| {name} | {medians[0]:F1} | {medians[1]:F1} | {medians[1] / medians[0]:F2}× | {rowsOn}{check} |");
+                var medians = await MediansAsync(runs, Runner(off, snapshotOff, false, 0), Runner(off, snapshotOff, true, 1), Runner(on, snapshotOn, true, 2));
+                var check = rows[0] == rows[1] && rows[0] == rows[2] ? "" : $" (before: {rows[0]}, by the stats: {rows[1]})";
+                Console.WriteLine($"| {name} | {medians[0]:F1} | {medians[1]:F1} | {medians[2]:F1} | {medians[2] / medians[0]:F2}× | {rows[2]}{check} |");
             }
             return 0;
         }
@@ -117,6 +129,18 @@ public static class NullColumnsQueryBenchmark
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>The batch with <c>body</c> null in every row when <paramref name="nullBody"/>.</summary>
+    private static RecordBatch Mixed(RecordBatch batch, bool nullBody)
+    {
+        if (!nullBody) return batch;
+        var index = batch.Schema.GetFieldIndex("body");
+        var nulls = new StringArray.Builder();
+        for (var i = 0; i < batch.Length; i++) nulls.AppendNull();
+        var arrays = batch.Arrays.ToList();
+        arrays[index] = nulls.Build();
+        return new RecordBatch(batch.Schema, arrays, batch.Length);
     }
 
     /// <summary>The median time of each runner over <paramref name="runs"/> rounds, the runners taking turns in every round.</summary>

@@ -33,6 +33,12 @@ public sealed class DataFileColumns
     /// <summary>Columns of <see cref="MaybeMissing"/> added by ALTER TABLE: maybe in no file at all (<see cref="ParquetColumns.Source"/>).</summary>
     public IReadOnlySet<string> Added { get; }
 
+    /// <summary>
+    /// Whether the statistics are consulted (benchmarks turn it off to time the reading before files could lack a
+    /// column: only <see cref="DeltaSchemaEvolution.AddedColumns"/> then, which is wrong for files that do lack one).
+    /// </summary>
+    internal static bool FromStatistics { get; set; } = true;
+
     /// <summary>Whether the files must be read by name.</summary>
     public bool UnionByName => MaybeMissing.Count > 0;
 
@@ -52,7 +58,7 @@ public sealed class DataFileColumns
         IReadOnlyList<string>? previous = null;
         foreach (var file in files)
         {
-            var nulls = file.GetStats()?.NullColumns ?? [];
+            var nulls = FromStatistics ? file.GetStats()?.NullColumns ?? [] : [];
             // The files of a table mostly lack the same columns: the same list again changes nothing.
             if (ReferenceEquals(nulls, previous) || (previous is not null && nulls.SequenceEqual(previous, StringComparer.Ordinal)))
                 continue;
