@@ -41,6 +41,32 @@ public sealed class DataFileColumnsTests
     }
 
     [Fact]
+    public void Files_lacking_different_columns_are_read_in_a_few_groups_without_union_by_name_and_past_that_together_by_name()
+    {
+        var lacksA = """{"numRecords":3,"nullCount":{"a":3,"b":0}}""";
+        var lacksB = """{"numRecords":3,"nullCount":{"a":0,"b":3}}""";
+        var files = new[] { File(lacksA), File(lacksB), File(lacksA), File(null) };
+        var split = DataFileColumns.Split(Schema, files, None);
+        Assert.Equal([[0, 2], [1], [3]], split.Select(g => g.Files));
+        Assert.All(split, g => Assert.False(g.Columns.UnionByName));
+        Assert.Equal(["a"], split[0].Columns.Null);
+        Assert.Equal(["b"], split[1].Columns.Null);
+        Assert.Empty(split[2].Columns.Null);
+
+        // More ways to differ than reads allowed: one read of all, by name.
+        // File n lacks the columns of the bits of n + 1 (a, b, c, added): nine ways to differ, none shared by all.
+        string[] names = ["a", "b", "c", "added"];
+        var many = Enumerable.Range(0, DataFileColumns.MaxSplitReads + 1)
+            .Select(n => File("{\"numRecords\":5,\"nullCount\":{" + string.Join(",", names.Select((c, bit) => $"\"{c}\":{(((n + 1) >> bit & 1) == 1 ? 5 : 0)}")) + "}}"))
+            .ToList();
+        var together = Assert.Single(DataFileColumns.Split(Schema, many, None));
+        Assert.Equal(Enumerable.Range(0, many.Count), together.Files);
+        Assert.Empty(together.Columns.Null);
+        Assert.Equal(names.Order(), together.Columns.MaybeMissing.Order());
+        Assert.True(together.Columns.UnionByName);
+    }
+
+    [Fact]
     public void Files_holding_every_column_are_read_as_before()
     {
         // A null count below the row count, or none (a list column, or no statistics at all): the file holds the column.

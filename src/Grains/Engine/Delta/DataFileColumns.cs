@@ -88,6 +88,38 @@ public sealed class DataFileColumns
         return new DataFileColumns(nullColumns ?? NoColumns, maybeMissing ?? NoColumns, addedMissing ?? NoColumns);
     }
 
+    /// <summary>
+    /// At most this many reads of one group of files when they differ in the columns null in all their rows
+    /// (<see cref="Split"/>); more differences and they are read together, by name.
+    /// </summary>
+    public const int MaxSplitReads = 8;
+
+    /// <summary>
+    /// <paramref name="files"/> in groups that each lack the same columns (by their statistics), each with its columns
+    /// (<see cref="Of"/>): no group needs <c>union_by_name</c> but for columns added by ALTER TABLE, which reads every
+    /// file's footer when binding. When the files differ in more than <see cref="MaxSplitReads"/> ways, one group of all,
+    /// read by name. The groups keep the files' order within them, and come in the order of their first file.
+    /// </summary>
+    public static IReadOnlyList<(DataFileColumns Columns, List<int> Files)> Split(TableSchema schema, IReadOnlyList<AddFile> files, IReadOnlySet<string> added)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var groups = new List<(IReadOnlyList<string> Nulls, List<int> Files)>();
+        for (var i = 0; i < files.Count; i++)
+        {
+            var nulls = FromStatistics ? files[i].GetStats()?.NullColumns ?? [] : [];
+            var group = groups.FindIndex(g => ReferenceEquals(g.Nulls, nulls) || g.Nulls.SequenceEqual(nulls, StringComparer.Ordinal));
+            if (group < 0)
+            {
+                if (groups.Count == MaxSplitReads)
+                    return [(Of(schema, files, added), Enumerable.Range(0, files.Count).ToList())];
+                groups.Add((nulls, []));
+                group = groups.Count - 1;
+            }
+            groups[group].Files.Add(i);
+        }
+        return groups.Select(g => (Of(schema, g.Files.Select(i => files[i]), added), g.Files)).ToList();
+    }
+
     /// <summary>The select-list expression of <paramref name="column"/>: its name, or a typed NULL when no file holds a value of it.</summary>
     public string Select(ColumnDefinition column) =>
         Null.Contains(column.Name) ? $"CAST(NULL AS {ColumnTypeMapping.ToDuckDb(column.Type)})" : SqlNames.Quote(column.Name);

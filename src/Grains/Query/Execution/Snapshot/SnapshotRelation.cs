@@ -48,11 +48,13 @@ internal static class SnapshotRelation
             group.Files.Add(file);
             group.Paths.Add(path);
         }
-        foreach (var (date, dateFiles, paths) in groups)
+        // Files may lack columns null in all their rows, or added by ALTER TABLE. The files of a date are read in groups
+        // lacking the same columns (a few at most): a column null in all of a group's files is a typed NULL, not read;
+        // past a few groups, one read by name (union_by_name reads every footer when binding), a missing column as NULL.
+        foreach (var (date, dateFiles, datePaths) in groups)
+        foreach (var (fileColumns, indexes) in DataFileColumns.Split(schema, dateFiles, added))
         {
-            // Files may lack columns null in all their rows, or added by ALTER TABLE: a column null in every file of
-            // the date is a typed NULL (not read); one only some lack is read by name, a missing column as NULL.
-            var fileColumns = DataFileColumns.Of(schema, dateFiles, added);
+            var paths = indexes.Select(i => datePaths[i]);
             sql.Append("\nUNION ALL BY NAME\nSELECT ");
             var firstColumn = true;
             foreach (var col in schema.Columns)
