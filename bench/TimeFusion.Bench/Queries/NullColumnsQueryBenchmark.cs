@@ -91,9 +91,10 @@ public static class NullColumnsQueryBenchmark
                     using var reader = new ParquetSharp.ParquetFileReader(await store.GetLocalPathAsync(snapshot.Delta.ObjectPath(add)));
                     columns += reader.FileMetaData.Schema.NumColumns;
                 }
-                var read = DataFileColumns.Of(schema, files, DeltaSchemaEvolution.AddedColumns(snapshot.Delta));
-                Console.WriteLine($"{name}: {files.Count:N0} files, {files.Sum(f => f.Size) / 1e6:F1} MB, {(double)columns / files.Count:F1} Parquet columns per file; "
-                                  + $"read as typed NULLs: {read.Null.Count} columns, by name: {read.MaybeMissing.Count} ({(read.UnionByName ? "union_by_name" : "no union_by_name")})");
+                // One date: the reads a query makes of its files.
+                var reads = DataFileColumns.Split(schema, files, DeltaSchemaEvolution.AddedColumns(snapshot.Delta));
+                Console.WriteLine($"{name}: {files.Count:N0} files, {files.Sum(f => f.Size) / 1e6:F1} MB, {(double)columns / files.Count:F1} Parquet columns per file; read in "
+                                  + string.Join(" + ", reads.Select(r => $"{r.Files.Count} files ({r.Columns.Null.Count} typed NULLs, {(r.Columns.UnionByName ? $"by name: {r.Columns.MaybeMissing.Count}" : "no union_by_name")})")));
             }
 
             Console.WriteLine();
