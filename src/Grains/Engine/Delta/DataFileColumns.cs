@@ -10,8 +10,9 @@ namespace TimeFusion.Delta;
 /// our files do: a flush leaves out the columns null in every row of the file (<c>Buffer:OmitNullColumns</c>, their
 /// Delta null count = the row count), and files written before an <c>ALTER TABLE … ADD COLUMN</c> lack the column.
 /// From the files' statistics alone (no footer read): a column null in every file is selected as a typed NULL and
-/// not read at all; a column only some files may lack is read with <c>union_by_name</c> (which reads every footer when
-/// binding, so only then); a column added by ALTER whose files say nothing is read as today (<see cref="ParquetColumns"/>).
+/// not read at all; files lacking different columns are read in a few groups lacking the same ones (<see cref="Split"/>),
+/// past that together with <c>union_by_name</c> (which reads every footer when binding, so only then); a column added
+/// by ALTER whose files say nothing is read as before (<see cref="ParquetColumns"/>).
 /// </summary>
 public sealed class DataFileColumns
 {
