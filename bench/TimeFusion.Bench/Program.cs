@@ -15,6 +15,7 @@ public static class Program
         ["statementmemory"] = ("newest-first, a sorted merge and an aggregate over 16 projects of wide rows, unbounded vs StatementMemoryBytes 64 MiB: first row, total, the silo's peak RSS per statement", Queries.StatementMemoryBenchmark.RunAsync),
         ["buffer"] = ("DuckDB write buffer: append, latency under flush, snapshot queries, Parquet export, memory", BufferBenchmark.RunAsync),
         ["maintenance"] = ("OPTIMIZE after 1,000 minute-sized flushes: files, bytes, dashboard queries vs one flush; OPTIMIZE rows/s; ingest while it runs", MaintenanceBenchmark.RunAsync),
+        ["nullcols"] = ("dashboard queries over 1,000 small flushed files written without the columns null in all their rows (Buffer:OmitNullColumns) vs with every column, alternately", Queries.NullColumnsQueryBenchmark.RunAsync),
         ["otlp"] = ("spans/s and log records/s over OTLP/HTTP protobuf and OTLP/gRPC vs Arrow Flight DoPut into one silo", Otlp.OtlpBenchmark.RunAsync),
         ["query"] = ("queries over rows split between buffer and Delta vs DuckDB over the same Parquet", QueryBenchmark.RunAsync),
         ["suite"] = ("TimeFusion vs DuckDB and PostgreSQL on the same rows: limits, ingest, queries, recovery, memory → docs/BENCHMARKS.md + benchmarks.json", Suite.SuiteCommand.RunAsync),

@@ -134,6 +134,15 @@ public sealed class BufferOptions
     /// </summary>
     public bool ArrowSortExport { get; set; } = true;
 
+    /// <summary>
+    /// Whether a flush leaves out of each Parquet file the nullable columns that are null in every row of it (never
+    /// <c>timestamp</c>, the sort key, nor a NOT NULL column); its Delta statistics say so (null count = row count), and
+    /// readers take a missing column as NULL, as the Delta protocol asks. parquet-cpp counts and encodes a definition
+    /// level per value of such a column: for otel rows, ~79 of them, 12.5 % of a silo's CPU at the maximum ingest rate
+    /// (docs/BENCHMARKS.md, session 12). Default true; false writes every column (A/B).
+    /// </summary>
+    public bool OmitNullColumns { get; set; } = true;
+
     /// <summary>Throws when the options contradict each other.</summary>
     public void Validate()
     {

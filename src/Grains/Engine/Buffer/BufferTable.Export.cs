@@ -92,9 +92,10 @@ public sealed partial class BufferTable
                 var maxStats = _db.Options.MaxStatsStringLength;
                 var pool = nice == 0 && !(background && _db.Options.ExportOnOneThread && !FallingBehind);
                 LastExportUsedPool = pool;
+                var omit = _db.Options.OmitNullColumns;
                 return await RunExportThreadAsync(nice, () => facts.Ordered
-                    ? TailParquetWriter.Write(tail, Schema, root, maxStats, useThreads: pool, cancellationToken)
-                    : TailParquetWriter.WriteSorted(tail, Schema, root, maxStats, useThreads: pool, cancellationToken)).ConfigureAwait(false);
+                    ? TailParquetWriter.Write(tail, Schema, root, maxStats, useThreads: pool, cancellationToken, omit)
+                    : TailParquetWriter.WriteSorted(tail, Schema, root, maxStats, useThreads: pool, cancellationToken, omit)).ConfigureAwait(false);
             }
             var limit = Math.Min(upToLsn, tailStart - 1);
             var parts = sources.Select(g => g.MaxLsn > limit
@@ -202,6 +203,9 @@ public sealed partial class BufferTable
 
     private bool? _sortTailWithArrow;
 
+    /// <summary>Whether exports leave out the columns null in every row (<see cref="BufferOptions.OmitNullColumns"/>; also OPTIMIZE's rewrites).</summary>
+    internal bool OmitNullColumns => _db.Options.OmitNullColumns;
+
     /// <summary>Whether the last export wrote with ParquetSharp's Arrow writer (tests).</summary>
     internal bool LastExportUsedArrowWriter { get; private set; }
 
@@ -261,7 +265,13 @@ public sealed partial class BufferTable
         return files;
     }
 
-    internal ExportedFile CopyOne(DuckDBConnection connection, string sql, DateOnly day, string path, string relative, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one <c>COPY … TO parquet (…, RETURN_STATS)</c> and returns its file. <paramref name="omitted"/>: columns the
+    /// COPY's select list leaves out because they are null in every row (<see cref="BufferOptions.OmitNullColumns"/>):
+    /// their statistics say so (null count = row count, no bounds).
+    /// </summary>
+    internal ExportedFile CopyOne(DuckDBConnection connection, string sql, DateOnly day, string path, string relative, CancellationToken cancellationToken,
+        IEnumerable<string>? omitted = null)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -278,6 +288,8 @@ public sealed partial class BufferTable
             var onDisk = new FileInfo(path).Length;
             if (onDisk != bytes)
                 throw new BufferException($"COPY of {Id} reported {bytes} bytes but {path} holds {onDisk}");
+            foreach (var name in omitted ?? [])
+                stats[name] = new ColumnStats(rows, null, null);
             return new ExportedFile(day, path, relative, rows, bytes, stats);
         }
         catch

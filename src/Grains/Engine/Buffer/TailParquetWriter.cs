@@ -11,7 +11,9 @@ namespace TimeFusion.Buffer;
 /// <summary>
 /// Writes rows of the tail that are in timestamp order straight to Parquet with ParquetSharp's Arrow writer, one file
 /// per date, as DuckDB's <c>COPY … TO parquet</c> would (the same columns and Parquet types, all optional, zstd level 1,
-/// 122,880-row groups), with the statistics taken from the Arrow arrays (<see cref="ArrowColumnStatistics"/>).
+/// 122,880-row groups), with the statistics taken from the Arrow arrays (<see cref="ArrowColumnStatistics"/>) —
+/// except that, with <c>omitNullColumns</c>, a nullable column null in every row written is left out of the files
+/// (<see cref="BufferOptions.OmitNullColumns"/>).
 /// No copy of a row: each batch is cut by date into zero-copy slices and handed to the writer of its date.
 /// DuckDB's export took 3.75 µs of CPU per otel row, most of it converting each value into DuckDB's vectors and back
 /// out (docs/BENCHMARKS.md, "The flush writes Arrow").
@@ -63,9 +65,9 @@ internal static class TailParquetWriter
     /// With <paramref name="useThreads"/>, a row group's columns are encoded on Arrow's thread pool, otherwise on the caller's thread.
     /// </summary>
     public static List<ExportedFile> Write(IReadOnlyList<RecordBatch> batches, TableSchema schema, string root, int maxStatsStringLength, bool useThreads,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool omitNullColumns = false)
     {
-        var (dateIndex, columns, fileSchema) = Layout(batches, schema);
+        var (dateIndex, columns, omitted, fileSchema) = Layout(batches, schema, omitNullColumns);
         var files = new SortedDictionary<int, DateFile>();
         try
         {
@@ -84,7 +86,7 @@ internal static class TailParquetWriter
                     while (to < days.Length && days[to] == day)
                         to++;
                     if (!files.TryGetValue(day, out var file))
-                        files[day] = file = new DateFile(day, root, fileSchema, columns, schema, properties, arrowProperties, maxStatsStringLength);
+                        files[day] = file = new DateFile(day, root, fileSchema, columns, omitted, schema, properties, arrowProperties, maxStatsStringLength);
                     file.Add(from == 0 && to == batch.Length ? batch : batch.Slice(from, to - from), cancellationToken);
                     from = to;
                 }
@@ -116,9 +118,9 @@ internal static class TailParquetWriter
     /// one gathered column chunk above the tail. On failure, deletes what it wrote.
     /// </summary>
     public static List<ExportedFile> WriteSorted(IReadOnlyList<RecordBatch> batches, TableSchema schema, string root, int maxStatsStringLength, bool useThreads,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool omitNullColumns = false)
     {
-        var (dateIndex, columns, fileSchema) = Layout(batches, schema);
+        var (dateIndex, columns, omitted, fileSchema) = Layout(batches, schema, omitNullColumns);
         using var order = TailSortOrder.Create(batches, schema.IndexOf(TableSchema.TimestampColumn), dateIndex);
         // Per written column, its array in every batch (the gather's sources).
         var sources = columns.Select(c => batches.Select(b => b.Column(c)).ToArray()).ToArray();
@@ -132,7 +134,7 @@ internal static class TailParquetWriter
             var result = new List<ExportedFile>(order.Dates.Count);
             foreach (var (day, start, count) in order.Dates)
             {
-                var file = new DateFile(day, root, fileSchema, columns, schema, properties, arrowProperties, maxStatsStringLength);
+                var file = new DateFile(day, root, fileSchema, columns, omitted, schema, properties, arrowProperties, maxStatsStringLength);
                 files.Add(file);
                 for (var from = 0; from < count; from += RowGroupRows)
                 {
@@ -159,15 +161,40 @@ internal static class TailParquetWriter
         }
     }
 
-    /// <summary>The date column's index, the columns written (all but the date: it is the partition value) and the files' schema.</summary>
-    private static (int DateIndex, int[] Columns, Schema FileSchema) Layout(IReadOnlyList<RecordBatch> batches, TableSchema schema)
+    /// <summary>
+    /// The date column's index, the columns written (all but the date: it is the partition value; with
+    /// <paramref name="omitNullColumns"/>, none of <see cref="NullColumns"/> either), the columns left out, and the files' schema.
+    /// </summary>
+    private static (int DateIndex, int[] Columns, int[] Omitted, Schema FileSchema) Layout(IReadOnlyList<RecordBatch> batches, TableSchema schema, bool omitNullColumns)
     {
         var dateIndex = schema.IndexOf(TableSchema.DateColumn);
-        var columns = Enumerable.Range(0, schema.Columns.Count).Where(i => i != dateIndex).ToArray();
+        var omitted = omitNullColumns ? NullColumns(batches, schema) : [];
+        var columns = Enumerable.Range(0, schema.Columns.Count).Where(i => i != dateIndex && System.Array.IndexOf(omitted, i) < 0).ToArray();
         var fields = batches[0].Schema.FieldsList;
         // Optional columns, as DuckDB writes them.
         var fileSchema = new Schema(columns.Select(i => new Field(fields[i].Name, fields[i].DataType, nullable: true)), Enumerable.Empty<KeyValuePair<string, string>>());
-        return (dateIndex, columns, fileSchema);
+        return (dateIndex, columns, omitted, fileSchema);
+    }
+
+    /// <summary>
+    /// The nullable columns (never <c>timestamp</c>, the sort key, nor <c>date</c>, the partition) null in every row of
+    /// <paramref name="batches"/>, hence of every file written from them: the Delta protocol lets a data file lack a
+    /// column of the table schema, read as null ("Consistency Between Table Metadata and Data Files": "Columns present
+    /// in the schema of the table MAY be missing from data files. Readers SHOULD fill these missing columns in with
+    /// null"), and our readers do so (<see cref="Delta.DataFileColumns"/>). Per export rather than per file: the files of one
+    /// export are nearly always one date's.
+    /// </summary>
+    internal static int[] NullColumns(IReadOnlyList<RecordBatch> batches, TableSchema schema)
+    {
+        var result = new List<int>();
+        for (var i = 0; i < schema.Columns.Count; i++)
+        {
+            var column = schema.Columns[i];
+            if (column.Nullable && column.Name is not (TableSchema.TimestampColumn or TableSchema.DateColumn)
+                && batches.All(b => b.Column(i) is var a && a.NullCount == a.Length))
+                result.Add(i);
+        }
+        return [.. result];
     }
 
     /// <summary>
@@ -196,7 +223,7 @@ internal static class TailParquetWriter
     {
         private readonly DateOnly _date;
         private readonly string _path, _relative;
-        private readonly int[] _columns;
+        private readonly int[] _columns, _omitted;
         private readonly ArrowColumnStatistics[] _stats;
         private readonly TableSchema _schema;
         private readonly FileWriter _writer;
@@ -205,7 +232,7 @@ internal static class TailParquetWriter
         private long _rows;
         private bool _closed;
 
-        public DateFile(int day, string root, Schema fileSchema, int[] columns, TableSchema schema, WriterProperties properties,
+        public DateFile(int day, string root, Schema fileSchema, int[] columns, int[] omitted, TableSchema schema, WriterProperties properties,
             ArrowWriterProperties arrowProperties, int maxStatsStringLength)
         {
             _date = DateOnly.FromDayNumber(Epoch + day);
@@ -213,6 +240,7 @@ internal static class TailParquetWriter
             _path = Path.Combine(root, _relative.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
             _columns = columns;
+            _omitted = omitted;
             _schema = schema;
             _stats = columns.Select(c => new ArrowColumnStatistics(schema.Columns[c].Type, maxStatsStringLength)).ToArray();
             _writer = new FileWriter(_path, fileSchema, properties, arrowProperties);
@@ -291,6 +319,9 @@ internal static class TailParquetWriter
             var stats = new Dictionary<string, ColumnStats>(StringComparer.Ordinal);
             for (var c = 0; c < _columns.Length; c++)
                 stats[_schema.Columns[_columns[c]].Name] = _stats[c].Result();
+            // A column left out is null in every row: its null count is the row count, it has no bounds.
+            foreach (var c in _omitted)
+                stats[_schema.Columns[c].Name] = new ColumnStats(_rows, null, null);
             return new ExportedFile(_date, _path, _relative, _rows, new FileInfo(_path).Length, stats);
         }
 

@@ -35,6 +35,33 @@ public sealed class DeltaFileStats
         return NullCount.TryGetValue(column, out var v) && v.TryGetInt64(out count);
     }
 
+    private string[]? _nullColumns;
+
+    /// <summary>
+    /// The top-level columns whose recorded null count is <see cref="NumRecords"/>: null in every row of the file, which
+    /// may then lack them (our flushes leave them out, <c>Buffer:OmitNullColumns</c>). Sorted
+    /// ordinally; empty when the row count is unknown. Computed once.
+    /// </summary>
+    public IReadOnlyList<string> NullColumns
+    {
+        get
+        {
+            var result = Volatile.Read(ref _nullColumns);
+            if (result is null)
+            {
+                var names = new List<string>();
+                if (NumRecords is { } rows)
+                    foreach (var (name, value) in NullCount)
+                        if (value.TryGetInt64(out var n) && n == rows)
+                            names.Add(name);
+                names.Sort(StringComparer.Ordinal);
+                result = [.. names];
+                Volatile.Write(ref _nullColumns, result);
+            }
+            return result;
+        }
+    }
+
     /// <summary>The minimum of a top-level timestamp column in microseconds since the epoch, if recorded.</summary>
     public bool TryGetMinTimestampMicros(string column, out long micros)
     {

@@ -50,7 +50,7 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
                 var local = await delta.Store.GetLocalPathAsync(snapshot.ObjectPath(add), cancellationToken);
                 var day = PartitionDate(add);
                 var added = DeltaSchemaEvolution.AddedColumns(snapshot);
-                var rewrite = Task.Run(() => RewriteOne(local, day, added, statement, staging, cancellationToken), cancellationToken);
+                var rewrite = Task.Run(() => RewriteOne(add, local, day, added, statement, staging, cancellationToken), cancellationToken);
                 rewriting = rewrite;
                 var (hits, written) = await DmlCancellation.StopWaitingAsync(rewrite, cancellationToken);
                 if (hits == 0)
@@ -90,14 +90,17 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
     }
 
     /// <summary>Counts the matching rows of one file and, when there are any, writes its replacement (null when no row remains).</summary>
-    private (long Matched, ExportedFile? Written) RewriteOne(string localPath, DateOnly day, IReadOnlySet<string> added, DmlStatement statement, string staging, CancellationToken cancellationToken)
+    private (long Matched, ExportedFile? Written) RewriteOne(AddFile add, string localPath, DateOnly day, IReadOnlySet<string> added, DmlStatement statement, string staging,
+        CancellationToken cancellationToken)
     {
         var dayText = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var dateLiteral = $"DATE '{dayText}'";
+        // The file may lack columns null in all its rows (its stats say which) or added by ALTER TABLE: read as NULL.
+        var fileColumns = DataFileColumns.Of(schema, [add], added);
         var columns = string.Join(", ", schema.Columns.Select(c => c.Name == TableSchema.DateColumn
             ? $"{dateLiteral} AS {SqlNames.Quote(c.Name)}"
-            : SqlNames.Quote(c.Name)));
-        var relation = $"(SELECT {columns} FROM {ParquetColumns.Source($"read_parquet({SqlNames.Literal(localPath)})", schema, added)})";
+            : fileColumns.Null.Contains(c.Name) ? $"{fileColumns.Select(c)} AS {SqlNames.Quote(c.Name)}" : SqlNames.Quote(c.Name)));
+        var relation = $"(SELECT {columns} FROM {fileColumns.Read(schema, [localPath])})";
         var match = statement.MatchSql;
 
         var pool = database.Connections;
@@ -120,7 +123,11 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
             if (statement.Operation == WalOperation.Delete && hits == total)
                 return (hits, null);
 
-            var exported = schema.Columns.Where(c => c.Name != TableSchema.DateColumn).ToList();
+            // Columns null in every row of the file stay out of its replacement unless the UPDATE sets them.
+            var omitted = database.Options.OmitNullColumns
+                ? schema.Columns.Where(c => fileColumns.Null.Contains(c.Name) && c.Nullable && !statement.Assignments.Any(a => a.Key == c.Name)).Select(c => c.Name).ToList()
+                : [];
+            var exported = schema.Columns.Where(c => c.Name != TableSchema.DateColumn && !omitted.Contains(c.Name)).ToList();
             string select;
             if (statement.Operation == WalOperation.Delete)
             {
@@ -137,7 +144,7 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
             var path = Path.Combine(staging, relative.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var sql = $"COPY ({select} ORDER BY {SqlNames.Quote(TableSchema.TimestampColumn)}) TO {SqlNames.Literal(path)} ({ParquetOptions})";
-            var written = buffer.CopyOne(connection, sql, day, path, relative, cancellationToken);
+            var written = buffer.CopyOne(connection, sql, day, path, relative, cancellationToken, omitted);
             if (statement.Operation == WalOperation.Update ? written.Rows != total : written.Rows != total - hits)
                 throw new DmlRejectedException($"rewriting {localPath} wrote {written.Rows} rows, expected {(statement.Operation == WalOperation.Update ? total : total - hits)}");
             return (hits, written);

@@ -143,9 +143,13 @@ internal sealed class DeltaOptimizer(MaintenanceOptions options, BufferTable buf
     private ExportedFile WriteOne(OptimizeBin bin, List<string> locals, IReadOnlySet<string> added, string staging, string relative, CancellationToken cancellationToken)
     {
         var schema = buffer.Schema;
-        var columns = string.Join(", ", schema.Columns.Where(c => c.Name != TableSchema.DateColumn).Select(c => SqlNames.Quote(c.Name)));
-        var files = string.Join(", ", locals.Select(SqlNames.Literal));
-        var source = ParquetColumns.Source($"read_parquet([{files}], union_by_name = true, hive_partitioning = false)", schema, added);
+        // Inputs may lack columns null in all their rows, or added by ALTER TABLE: read by name, a missing column as
+        // NULL. A column null in every input is not read, and stays out of the output too (unless every column is kept).
+        var fileColumns = DataFileColumns.Of(schema, bin.Inputs, added);
+        var omitted = buffer.OmitNullColumns ? schema.Columns.Where(c => fileColumns.Null.Contains(c.Name) && c.Nullable).Select(c => c.Name).ToList() : [];
+        var columns = string.Join(", ", schema.Columns.Where(c => c.Name != TableSchema.DateColumn && !omitted.Contains(c.Name))
+            .Select(c => fileColumns.Null.Contains(c.Name) ? $"{fileColumns.Select(c)} AS {SqlNames.Quote(c.Name)}" : SqlNames.Quote(c.Name)));
+        var source = fileColumns.Read(schema, locals, unionByName: true);
         var path = Path.Combine(staging, relative.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var connection = OpenDatabase(Path.Combine(staging, "duckdb-temp"));
@@ -159,7 +163,7 @@ internal sealed class DeltaOptimizer(MaintenanceOptions options, BufferTable buf
                 expected = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
             }
             var sql = $"COPY (SELECT {columns} FROM {source} ORDER BY {SqlNames.Quote(TableSchema.TimestampColumn)}) TO {SqlNames.Literal(path)} ({ParquetOptions})";
-            var written = buffer.CopyOne(connection, sql, bin.Date, path, relative, cancellationToken);
+            var written = buffer.CopyOne(connection, sql, bin.Date, path, relative, cancellationToken, omitted);
             if (written.Rows != expected)
                 throw new InvalidOperationException($"OPTIMIZE of {bin.Inputs.Count} files of {bin.Date:yyyy-MM-dd} wrote {written.Rows} rows, expected {expected}");
             return written;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TimeFusion.Delta;
 using TimeFusion.Delta.Actions;
 using TimeFusion.Tables;
 
@@ -29,21 +30,31 @@ internal static class SnapshotRelation
         var sql = new StringBuilder();
         sql.Append("SELECT ").Append(columns).Append(" FROM ").Append(bufferRelation).Append(" AS \"__buffer\"").Append(where);
         // Group by date partition value, keeping the given order of first appearance (newest dates first).
-        var groups = new List<(string DateExpression, List<string> Paths)>();
-        var byDate = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var groups = new List<(string DateExpression, List<AddFile> Files, List<string> Paths)>();
+        var byDate = new Dictionary<string, (List<AddFile> Files, List<string> Paths)>(StringComparer.Ordinal);
         foreach (var (file, path) in files)
         {
+            // read_parquet expands glob patterns in each entry: a path that looks like one could read other files.
+            if (path.AsSpan().IndexOfAny("*?[") >= 0)
+                throw new QueryExecutionException(Wire.SqlState.FeatureNotSupported,
+                    $"the local path of a data file contains a glob character ('*', '?' or '['), which DuckDB would expand: {path}");
             var date = DateExpression(file);
-            if (!byDate.TryGetValue(date, out var paths))
+            if (!byDate.TryGetValue(date, out var group))
             {
-                paths = [];
-                byDate.Add(date, paths);
-                groups.Add((date, paths));
+                group = ([], []);
+                byDate.Add(date, group);
+                groups.Add((date, group.Files, group.Paths));
             }
-            paths.Add(path);
+            group.Files.Add(file);
+            group.Paths.Add(path);
         }
-        foreach (var (date, paths) in groups)
+        // Files may lack columns null in all their rows, or added by ALTER TABLE. The files of a date are read in groups
+        // lacking the same columns (a few at most): a column null in all of a group's files is a typed NULL, not read;
+        // past a few groups, one read by name (union_by_name reads every footer when binding), a missing column as NULL.
+        foreach (var (date, dateFiles, datePaths) in groups)
+        foreach (var (fileColumns, indexes) in DataFileColumns.Split(schema, dateFiles, added))
         {
+            var paths = indexes.Select(i => datePaths[i]);
             sql.Append("\nUNION ALL BY NAME\nSELECT ");
             var firstColumn = true;
             foreach (var col in schema.Columns)
@@ -52,23 +63,13 @@ internal static class SnapshotRelation
                 firstColumn = false;
                 if (col.Name == TableSchema.DateColumn && date.Length > 0)
                     sql.Append(date).Append(" AS ").Append(SqlNames.Quote(col.Name));
+                else if (fileColumns.Null.Contains(col.Name))
+                    sql.Append(fileColumns.Select(col)).Append(" AS ").Append(SqlNames.Quote(col.Name));
                 else
                     sql.Append(SqlNames.Quote(col.Name));
             }
-            var read = new StringBuilder("read_parquet([");
-            for (var i = 0; i < paths.Count; i++)
-            {
-                // read_parquet expands glob patterns in each entry: a path that looks like one could read other files.
-                if (paths[i].AsSpan().IndexOfAny("*?[") >= 0)
-                    throw new QueryExecutionException(Wire.SqlState.FeatureNotSupported,
-                        $"the local path of a data file contains a glob character ('*', '?' or '['), which DuckDB would expand: {paths[i]}");
-                if (i > 0) read.Append(", ");
-                read.Append(SqlNames.Literal(paths[i]));
-            }
             // Hive partitioning off: the date comes from the log, and a path that happens to look partitioned adds nothing.
-            // After ADD COLUMN the files of a date may differ in columns: read by name, a missing column is NULL.
-            read.Append(added.Count > 0 ? "], union_by_name = true, hive_partitioning = false)" : "], hive_partitioning = false)");
-            sql.Append(" FROM ").Append(ParquetColumns.Source(read.ToString(), schema, added)).Append(where);
+            sql.Append(" FROM ").Append(fileColumns.Read(schema, paths)).Append(where);
         }
         return sql.ToString();
     }
