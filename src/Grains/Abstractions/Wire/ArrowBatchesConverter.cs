@@ -41,10 +41,14 @@ public sealed class RecordBatchConverter : IConverter<RecordBatch, RecordBatchSu
     {
         var (_, batches) = ArrowIpc.Read(surrogate.Ipc.Bytes);
         if (batches.Count != 1) throw new InvalidDataException($"expected one record batch, got {batches.Count}");
-        if (surrogate.Ipc.IsPinned) ReceivedBatches.Add(batches[0], surrogate.Ipc.Bytes);
+        if (surrogate.Ipc.IsPinned) ReceivedBatches.Add(batches[0], surrogate.Ipc);
         return batches[0];
     }
 
     /// <inheritdoc />
-    public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value) => new() { Ipc = new PinnedIpcBytes(ArrowIpc.Write(value.Schema, [value])) };
+    public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value)
+    {
+        var started = WireTrace.Listener.IsEnabled(WireTrace.Encoded) ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        return new() { Ipc = new PinnedIpcBytes(ArrowIpc.Write(value.Schema, [value])) { Source = started != 0 ? (value, started) : null } };
+    }
 }
