@@ -102,11 +102,13 @@ public sealed class BufferOptions
     public bool ArrowWriterExport { get; set; } = true;
 
     /// <summary>
-    /// Niceness (0–19) of the thread that writes a flush's Parquet files; above 0 it encodes the columns itself (Arrow's
-    /// pool threads cannot be lowered). Meant to give acknowledgements a contended core first, but measured on 2 cores it
-    /// did the opposite: at nice 5 the ack p99 at half the maximum rate was 300–372 ms against 135 ms at 0, and the
-    /// maximum sustained rate 3–10 % lower (docs/BENCHMARKS.md, session 11). A flush falling behind (the tail at half of
-    /// <see cref="TailRows"/>) runs at normal priority whatever this says. Default 0 (normal priority).
+    /// Niceness (0–19) of a flush's Parquet export: of the thread that writes the files and, from the first such export on,
+    /// of Arrow's pool threads that encode its columns (<see cref="ArrowCpuPool"/>; they stay lowered for the life of the
+    /// process, so a COPY's spill encoding on them runs lowered too). The export still uses every core nothing else wants;
+    /// acknowledgements get a contended core first. (Session 11 measured nice 5 when it made the export encode on its own
+    /// thread, as Arrow's pool could not be lowered then: the ack p99 rose; docs/BENCHMARKS.md, sessions 11 and 13.)
+    /// A flush falling behind (the tail at half of <see cref="TailRows"/>) runs its own thread at normal priority
+    /// whatever this says. Default 0 (normal priority).
     /// </summary>
     public int ExportNice { get; set; }
 

@@ -87,10 +87,11 @@ public sealed partial class BufferTable
             if (arrowWriter)
             {
                 LastExportSorted = !facts.Ordered;
-                // A lowered thread encodes its columns itself: Arrow's own pool threads run at normal priority.
+                // A lowered export also lowers Arrow's pool workers (ArrowCpuPool) and encodes on them: every idle core,
+                // but after acknowledgements.
                 var nice = ExportNiceFor(background);
                 var maxStats = _db.Options.MaxStatsStringLength;
-                var pool = nice == 0 && !(background && _db.Options.ExportOnOneThread && !FallingBehind);
+                var pool = !(background && _db.Options.ExportOnOneThread && !FallingBehind);
                 LastExportUsedPool = pool;
                 return await RunExportThreadAsync(nice, () => facts.Ordered
                     ? TailParquetWriter.Write(tail, Schema, root, maxStats, useThreads: pool, cancellationToken)
@@ -125,6 +126,9 @@ public sealed partial class BufferTable
         LowPriorityThread.RunAsync("TimeFusion export", nice, idle: false, () =>
         {
             LastExportNice = LowPriorityThread.CurrentThreadNice();
+            using var self = ArrowCpuPool.RegisterExportThread();
+            // Workers an export at normal priority created (a COPY's spill, a flush falling behind) come down again.
+            if (nice > 0) ArrowCpuPool.LowerWorkers(nice);
             return export();
         });
 
