@@ -36,6 +36,9 @@ public struct RecordBatchSurrogate
 [RegisterConverter]
 public sealed class RecordBatchConverter : IConverter<RecordBatch, RecordBatchSurrogate>
 {
+    // AppContext switch "TimeFusion.Wire.PlainSend": every batch encoded into a fresh array, as before rented arrays (A/B).
+    private static readonly bool PlainSend = AppContext.TryGetSwitch("TimeFusion.Wire.PlainSend", out var on) && on;
+
     /// <inheritdoc />
     public RecordBatch ConvertFromSurrogate(in RecordBatchSurrogate surrogate)
     {
@@ -49,6 +52,11 @@ public sealed class RecordBatchConverter : IConverter<RecordBatch, RecordBatchSu
     public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value)
     {
         var started = WireTrace.Listener.IsEnabled(WireTrace.Encoded) ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        return new() { Ipc = new PinnedIpcBytes(ArrowIpc.Write(value.Schema, [value])) { Source = started != 0 ? (value, started) : null } };
+        // A large batch goes through a rented array (no large-object-heap garbage per send), which the codec returns.
+        var source = started != 0 ? (value, started) : default((RecordBatch, long)?);
+        var ipc = !PlainSend && ArrowIpc.WriteRented(value) is var (buffer, length)
+            ? new PinnedIpcBytes(buffer, length) { Source = source }
+            : new PinnedIpcBytes(ArrowIpc.Write(value.Schema, [value])) { Source = source };
+        return new() { Ipc = ipc };
     }
 }

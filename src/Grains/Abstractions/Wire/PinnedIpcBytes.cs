@@ -21,6 +21,32 @@ public sealed class PinnedIpcBytes(byte[] bytes)
     /// <summary>The stream's bytes.</summary>
     public byte[] Bytes { get; } = bytes;
 
+    // Sending side, a stream written into a rented array (ArrowIpc.WriteRented): its length, and whether the array is
+    // still rented (the codec gives it back once it has copied the bytes into the message: one send per surrogate).
+    private readonly int _rentedLength = -1;
+    private int _rented;
+
+    /// <summary>The first <paramref name="length"/> bytes of <paramref name="rented"/>, an array from <see cref="ArrayPool{T}.Shared"/> that the codec returns once it sent them.</summary>
+    internal PinnedIpcBytes(byte[] rented, int length) : this(rented)
+    {
+        _rentedLength = length;
+        _rented = 1;
+    }
+
+    /// <summary>The stream's bytes to send (the rented array's written part); throws once the rented array was given back.</summary>
+    internal ReadOnlySpan<byte> ToSend()
+    {
+        if (_rentedLength < 0) return Bytes;
+        if (Volatile.Read(ref _rented) == 0) throw new InvalidOperationException("the IPC bytes were already sent and their array returned");
+        return Bytes.AsSpan(0, _rentedLength);
+    }
+
+    /// <summary>Gives a rented array back to the pool (once).</summary>
+    internal void Sent()
+    {
+        if (_rentedLength >= 0 && Interlocked.Exchange(ref _rented, 0) == 1) ArrayPool<byte>.Shared.Return(Bytes);
+    }
+
     /// <summary>Whether <see cref="Bytes"/> was received into the pinned object heap (streams of <see cref="PinnedIpcBytesCodec.PinnedMinBytes"/> or more).</summary>
     public bool IsPinned { get; init; }
 
@@ -48,8 +74,10 @@ public sealed class PinnedIpcBytesCodec : IFieldCodec<PinnedIpcBytes>
         if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value) || value is null)
             return;
         writer.WriteFieldHeader(fieldIdDelta, expectedType, typeof(PinnedIpcBytes), WireType.LengthPrefixed);
-        writer.WriteVarUInt32((uint)value.Bytes.Length);
-        writer.Write(value.Bytes);
+        var bytes = value.ToSend();
+        writer.WriteVarUInt32((uint)bytes.Length);
+        writer.Write(bytes);
+        value.Sent();
         if (value.Source is { } source && WireTrace.Listener.IsEnabled(WireTrace.Encoded))
             WireTrace.Listener.Write(WireTrace.Encoded, new WireTrace.EncodedBatch(source.Batch, source.EncodeStarted, Stopwatch.GetTimestamp()));
     }
