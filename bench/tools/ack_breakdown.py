@@ -2,7 +2,7 @@
 """Where each acknowledgement's time went, from the acklatency suite's ack-timeline.csv.
 
 Run the suite with TimeFusion__Ingest__SlowInsertLogThreshold=00:00:00.0000001 (every insert logs its steps), then
-    python3 bench/tools/ack_breakdown.py OUT/ack-timeline.csv
+    python3 bench/tools/ack_breakdown.py OUT/ack-timeline.csv [MORE/ack-timeline.csv …]   (several runs: pooled)
 Each ack row (client Stopwatch timestamps) is joined with the silo's slow-insert line of the same table and LSN
 (its "wire: read @…" and "applied @…" are on the same monotonic clock). Prints each step's p50/p90/p99/max, and the
 steps' means over the slowest 1 % and 5 % of acknowledgements against all of them.
@@ -26,7 +26,7 @@ def pct(values, q):
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
-def main(path):
+def read_timeline(path):
     slow = {}
     acks = []
     with open(path, newline="") as f:
@@ -52,6 +52,11 @@ def main(path):
                 slow[(table, lsn)] = (read, applied, total, steps)
             elif row[0] == "ack" and len(row) >= 10:
                 acks.append(row)
+    return slow, acks
+
+
+def joined(path):
+    slow, acks = read_timeline(path)
     rows = []
     for row in acks:
         _, due, latency, table, lsn, called, enc_start, enc_written, acked, client_gc = row[:10]
@@ -77,6 +82,15 @@ def main(path):
         r["response: applied -> client ack"] = (acked - applied) / NS
         r["client gc paused"] = float(client_gc)
         rows.append(r)
+    return rows, len(acks)
+
+
+def main(paths):
+    rows, acks = [], 0
+    for path in paths:
+        r, n = joined(path)
+        rows += r
+        acks += n
     if not rows:
         print("no acks joined with slow-insert lines (was SlowInsertLogThreshold set?)")
         return
@@ -84,7 +98,7 @@ def main(path):
     names = list(rows[0].keys())
     top1 = rows[-max(1, len(rows) // 100):]
     top5 = rows[-max(1, len(rows) // 20):]
-    print(f"{len(rows)} of {len(acks)} acks joined")
+    print(f"{len(rows)} of {acks} acks joined")
     print(f"{'step (ms)':40} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} | {'mean':>7} {'slow5%':>7} {'slow1%':>7}")
     for n in names:
         v = [r[n] for r in rows]
@@ -93,4 +107,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

@@ -5,7 +5,7 @@ using TimeFusion.DuckDb;
 namespace TimeFusion.Buffer;
 
 /// <summary>
-/// Lowers the niceness of Arrow's CPU pool workers (native threads in ParquetSharp's library, on which an export encodes its
+/// Sets the niceness of Arrow's CPU pool workers (native threads in ParquetSharp's library, on which an export encodes its
 /// columns), so that exports at <see cref="BufferOptions.ExportNice"/> keep every otherwise idle core while acknowledgements
 /// get a contended one first. The workers are created on demand by the thread submitting work — an export thread — and
 /// on Linux inherit its name (<see cref="ExportThreadComm"/>, in <c>/proc/self/task/*/comm</c>) and niceness; they live as
@@ -29,16 +29,17 @@ internal static class ArrowCpuPool
     }
 
     /// <summary>
-    /// Lowers every pool worker below niceness <paramref name="nice"/> to it (a lowered thread cannot be raised again by
-    /// an unprivileged process: the workers stay there). Returns how many were lowered; best effort, 0 off Linux.
+    /// Sets every pool worker not at niceness <paramref name="nice"/> to it: lowering always works, raising only where the
+    /// OS allows this process to (root, <c>CAP_SYS_NICE</c> or <c>RLIMIT_NICE</c>; elsewhere a lowered worker stays lowered).
+    /// Returns how many were changed; best effort, 0 off Linux.
     /// </summary>
-    public static int LowerWorkers(int nice)
+    public static int SetWorkers(int nice)
     {
-        var lowered = 0;
+        var changed = 0;
         foreach (var (tid, current) in Workers())
-            if (current < nice && LowPriorityThread.SetNice(tid, nice))
-                lowered++;
-        return lowered;
+            if (current != nice && LowPriorityThread.SetNice(tid, nice))
+                changed++;
+        return changed;
     }
 
     /// <summary>The pool's workers (threads named as exports' that are not an export's own) and their niceness; empty off Linux.</summary>

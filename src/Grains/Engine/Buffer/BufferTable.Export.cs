@@ -127,8 +127,9 @@ public sealed partial class BufferTable
         {
             LastExportNice = LowPriorityThread.CurrentThreadNice();
             using var self = ArrowCpuPool.RegisterExportThread();
-            // Workers an export at normal priority created (a COPY's spill, a flush falling behind) come down again.
-            if (nice > 0) ArrowCpuPool.LowerWorkers(nice);
+            // With lowered exports configured, Arrow's pool workers encode at this export's niceness: lowered for a flush
+            // keeping up, back to normal (where the OS allows it) for a flush falling behind or a COPY's spill.
+            if (_db.Options.ExportNice > 0) ArrowCpuPool.SetWorkers(nice);
             return export();
         });
 
