@@ -5,6 +5,7 @@ using TimeFusion.Bench.Peers;
 using TimeFusion.Bench.Suite;
 using TimeFusion.Grains;
 using TimeFusion.Tables;
+using TimeFusion.Wire;
 
 namespace TimeFusion.Bench.Ingest;
 
@@ -65,6 +66,17 @@ public static class AckLatencySuite
             else if (line.Contains(": slow insert ", StringComparison.Ordinal))
                 timeline.Enqueue(FormattableString.Invariant($"slow,{clock.Elapsed.TotalMilliseconds:F1},\"{line.Trim()}\""));
         };
+        // Where each batch's time went on the client: when Orleans encoded it (TimeFusion.Wire's events), Stopwatch timestamps
+        // on the one clock the silo's slow-insert lines use too (their "wire: read @…" and "applied @…").
+        var encoded = new ConcurrentDictionary<RecordBatch, WireTrace.EncodedBatch>(ReferenceEqualityComparer.Instance);
+        using var wireEvents = DiagnosticListener.AllListeners.Subscribe(new Observer<DiagnosticListener>(listener =>
+        {
+            if (listener.Name == WireTrace.Listener.Name)
+                listener.Subscribe(new Observer<KeyValuePair<string, object?>>(e =>
+                {
+                    if (e.Value is WireTrace.EncodedBatch b) encoded[b.Batch] = b;
+                }));
+        }));
         var pending = new List<Task>();
         long sentRows = 0;
         clock.Restart();
@@ -77,18 +89,23 @@ public static class AckLatencySuite
             sentRows += batches[index % batches.Count].Length;
             pending.Add(Task.Run(async () =>
             {
+                var paused = GC.GetTotalPauseDuration();
+                var called = Stopwatch.GetTimestamp();
                 var lsn = await Insert(index);
+                var acked = Stopwatch.GetTimestamp();
                 var latency = (clock.Elapsed - due).TotalMilliseconds;
                 latencies.Add(latency);
+                var enc = encoded.TryGetValue(batches[index % batches.Count], out var e) && e.Started >= called ? e : null;
                 // Table and LSN: an ack matches the silo's slow-insert line of the same batch (a{table}/…: slow insert at LSN n).
-                timeline.Enqueue(FormattableString.Invariant($"ack,{due.TotalMilliseconds:F1},{latency:F1},a{index % Pairs},{lsn}"));
+                timeline.Enqueue(FormattableString.Invariant(
+                    $"ack,{due.TotalMilliseconds:F1},{latency:F1},a{index % Pairs},{lsn},{called},{enc?.Started ?? 0},{enc?.Written ?? 0},{acked},{(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:F1}"));
             }));
         }
         await Task.WhenAll(pending);
         var achieved = sentRows / clock.Elapsed.TotalSeconds;
         await silo.StopAsync();
         Directory.CreateDirectory(options.OutDirectory);
-        await File.WriteAllLinesAsync(Path.Combine(options.OutDirectory, "ack-timeline.csv"), ["kind,ms,value,table,lsn", .. timeline]);
+        await File.WriteAllLinesAsync(Path.Combine(options.OutDirectory, "ack-timeline.csv"), ["kind,ms,value,table,lsn,called,encode_started,encode_written,acked,client_gc_ms", .. timeline]);
 
         var samples = latencies.ToList();
         var subject = $"SDK, {Pairs} tables, {rowsPerBatch:N0}-row otel batches at half the max ({maxRate / 2:N0} of {maxRate:N0} rows/s), flushes running";
@@ -101,5 +118,18 @@ public static class AckLatencySuite
         var p99 = Stats.Percentile(samples, 0.99);
         results.Add(Section, subject, "ack p99 ms", [p99], (long)sentRows, "≤ 50 ms", p99 <= 50);
         results.Add(Section, subject, "ack max ms", [samples.Max()], (long)sentRows);
+    }
+
+    private sealed class Observer<T>(Action<T> next) : IObserver<T>
+    {
+        public void OnNext(T value) => next(value);
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnCompleted()
+        {
+        }
     }
 }

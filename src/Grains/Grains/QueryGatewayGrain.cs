@@ -635,6 +635,7 @@ public sealed partial class QueryGatewayGrain(SqlParser parser, PlanRunner runne
     /// <inheritdoc />
     public Task<long> InsertAsync(string project, string table, RecordBatch batch, Caller caller)
     {
+        if (Wire.ReceivedBatches.TryGet(batch, out var received)) received.GatewayEntered = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!caller.IsAdmin && !caller.Projects.Contains(project))
             throw new SqlPlanningException(SqlState.InsufficientPrivilege, $"permission denied for project '{project}'");
         return GrainFactory.GetGrain<ITableGrain>(TableGrainKey.Format(project, table.ToLowerInvariant())).InsertAsync(batch);

@@ -186,6 +186,7 @@ public sealed class TableGrain(
     /// <inheritdoc />
     public async Task<long> InsertAsync(RecordBatch batch)
     {
+        if (Wire.ReceivedBatches.TryGet(batch, out var received)) received.GrainEntered = System.Diagnostics.Stopwatch.GetTimestamp();
         // Registered before the first row is acknowledged: a statement naming no project finds every project
         // with rows through the catalog, so an acknowledged row must never belong to an unregistered project.
         await RegisterAsync();

@@ -36,15 +36,27 @@ public struct RecordBatchSurrogate
 [RegisterConverter]
 public sealed class RecordBatchConverter : IConverter<RecordBatch, RecordBatchSurrogate>
 {
+    // AppContext switch "TimeFusion.Wire.PlainSend": every batch encoded into a fresh array, as before rented arrays (A/B).
+    private static readonly bool PlainSend = AppContext.TryGetSwitch("TimeFusion.Wire.PlainSend", out var on) && on;
+
     /// <inheritdoc />
     public RecordBatch ConvertFromSurrogate(in RecordBatchSurrogate surrogate)
     {
         var (_, batches) = ArrowIpc.Read(surrogate.Ipc.Bytes);
         if (batches.Count != 1) throw new InvalidDataException($"expected one record batch, got {batches.Count}");
-        if (surrogate.Ipc.IsPinned) ReceivedBatches.Add(batches[0], surrogate.Ipc.Bytes);
+        if (surrogate.Ipc.IsPinned) ReceivedBatches.Add(batches[0], surrogate.Ipc);
         return batches[0];
     }
 
     /// <inheritdoc />
-    public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value) => new() { Ipc = new PinnedIpcBytes(ArrowIpc.Write(value.Schema, [value])) };
+    public RecordBatchSurrogate ConvertToSurrogate(in RecordBatch value)
+    {
+        var started = WireTrace.Listener.IsEnabled(WireTrace.Encoded) ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        // A large batch goes through a rented array (no large-object-heap garbage per send), which the codec returns.
+        var source = started != 0 ? (value, started) : default((RecordBatch, long)?);
+        var ipc = !PlainSend && ArrowIpc.WriteRented(value) is var (buffer, length)
+            ? new PinnedIpcBytes(buffer, length) { Source = source }
+            : new PinnedIpcBytes(ArrowIpc.Write(value.Schema, [value])) { Source = source };
+        return new() { Ipc = ipc };
+    }
 }

@@ -32,6 +32,39 @@ public static class ArrowIpc
     private const long SmallBatchBytes = 256 * 1024;
 
     /// <summary>
+    /// One large batch (above <see cref="SmallBatchBytes"/>, no dictionaries) written as an IPC stream into an array rented
+    /// from <see cref="System.Buffers.ArrayPool{T}.Shared"/>: the caller copies the first <c>Length</c> bytes out and
+    /// returns the array. Null when the batch is small (see <see cref="Write"/>) or outgrew its estimate. Sending a multi-MB
+    /// batch then allocates nothing on the large-object heap (two fresh arrays per 8 K-row batch before, each collected
+    /// with generation 2 only; docs/BENCHMARKS.md, session 13).
+    /// </summary>
+    internal static (byte[] Buffer, int Length)? WriteRented(RecordBatch batch)
+    {
+        if (batch.Schema.FieldsList.Any(f => HasDictionary(f.DataType))) return null;
+        var bytes = 64 * 1024L;
+        foreach (var column in batch.Arrays) bytes += BufferBytes(column.Data);
+        if (bytes - 64 * 1024 <= SmallBatchBytes || bytes > System.Array.MaxLength) return null;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)bytes);
+        try
+        {
+            // A fixed-size stream over the rented array: an estimate too small throws rather than growing.
+            using var stream = new MemoryStream(buffer, 0, buffer.Length, writable: true, publiclyVisible: true);
+            using (var writer = new ArrowStreamWriter(stream, batch.Schema, leaveOpen: true))
+            {
+                writer.WriteStart();
+                writer.WriteRecordBatch(batch);
+                writer.WriteEnd();
+            }
+            return (buffer, (int)stream.Position);
+        }
+        catch (NotSupportedException)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            return null;
+        }
+    }
+
+    /// <summary>
     /// One small batch: its schema's message bytes come from <see cref="SchemaMessages"/> (built once per schema
     /// object), then the batch message and the end marker. Building the ~90-field otel schema's flatbuffer on every
     /// write was most of the cost of sending a small batch through Orleans (docs/BENCHMARKS.md).

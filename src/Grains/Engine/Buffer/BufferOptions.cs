@@ -102,11 +102,15 @@ public sealed class BufferOptions
     public bool ArrowWriterExport { get; set; } = true;
 
     /// <summary>
-    /// Niceness (0–19) of the thread that writes a flush's Parquet files; above 0 it encodes the columns itself (Arrow's
-    /// pool threads cannot be lowered). Meant to give acknowledgements a contended core first, but measured on 2 cores it
-    /// did the opposite: at nice 5 the ack p99 at half the maximum rate was 300–372 ms against 135 ms at 0, and the
-    /// maximum sustained rate 3–10 % lower (docs/BENCHMARKS.md, session 11). A flush falling behind (the tail at half of
-    /// <see cref="TailRows"/>) runs at normal priority whatever this says. Default 0 (normal priority).
+    /// Niceness (0–19) of a flush's Parquet export: of the thread that writes the files and of Arrow's pool threads that
+    /// encode its columns (<see cref="ArrowCpuPool"/>). The export still uses every core nothing else wants; acknowledgements
+    /// get a contended core first. A flush falling behind (the tail at half of <see cref="TailRows"/>) and a COPY's spill
+    /// run at normal priority, the pool threads too where the OS lets the process raise them again (root or
+    /// <c>CAP_SYS_NICE</c>; otherwise they stay lowered). Measured on a loaded 2-core machine at a fixed 30,000 rows/s,
+    /// nice 10 lowered the ack p99 1.3–3.5×, but near the exports' capacity the flushes fell behind (exports of 10–17 s
+    /// against under 1 s) and the closed loop's "maximum" filled the buffer (docs/BENCHMARKS.md, session 13). Session 11's
+    /// nice 5 made the export encode on its own thread (the pool could not be lowered then): the ack p99 rose.
+    /// Default 0 (normal priority).
     /// </summary>
     public int ExportNice { get; set; }
 

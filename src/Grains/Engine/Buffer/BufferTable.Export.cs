@@ -87,10 +87,11 @@ public sealed partial class BufferTable
             if (arrowWriter)
             {
                 LastExportSorted = !facts.Ordered;
-                // A lowered thread encodes its columns itself: Arrow's own pool threads run at normal priority.
+                // A lowered export also lowers Arrow's pool workers (ArrowCpuPool) and encodes on them: every idle core,
+                // but after acknowledgements.
                 var nice = ExportNiceFor(background);
                 var maxStats = _db.Options.MaxStatsStringLength;
-                var pool = nice == 0 && !(background && _db.Options.ExportOnOneThread && !FallingBehind);
+                var pool = !(background && _db.Options.ExportOnOneThread && !FallingBehind);
                 LastExportUsedPool = pool;
                 var omit = _db.Options.OmitNullColumns;
                 return await RunExportThreadAsync(nice, () => facts.Ordered
@@ -126,6 +127,10 @@ public sealed partial class BufferTable
         LowPriorityThread.RunAsync("TimeFusion export", nice, idle: false, () =>
         {
             LastExportNice = LowPriorityThread.CurrentThreadNice();
+            using var self = ArrowCpuPool.RegisterExportThread();
+            // With lowered exports configured, Arrow's pool workers encode at this export's niceness: lowered for a flush
+            // keeping up, back to normal (where the OS allows it) for a flush falling behind or a COPY's spill.
+            if (_db.Options.ExportNice > 0) ArrowCpuPool.SetWorkers(nice);
             return export();
         });
 

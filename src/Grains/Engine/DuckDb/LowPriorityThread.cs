@@ -57,6 +57,23 @@ internal static partial class LowPriorityThread
     /// <summary>The calling thread's niceness (for tests), or null off Linux.</summary>
     public static int? CurrentThreadNice() => OperatingSystem.IsLinux() ? getpriority(PrioProcess, gettid()) : null;
 
+    /// <summary>The calling thread's kernel id, or null off Linux.</summary>
+    public static int? CurrentThreadId() => OperatingSystem.IsLinux() ? gettid() : null;
+
+    /// <summary>Sets thread <paramref name="tid"/> of this process to niceness <paramref name="nice"/>; false when refused or off Linux.</summary>
+    public static bool SetNice(int tid, int nice)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return setpriority(PrioProcess, tid, nice) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     // Best effort throughout: at worst the work runs at normal priority.
     private static void Lower(int nice, bool idle)
     {

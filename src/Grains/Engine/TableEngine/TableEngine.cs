@@ -204,7 +204,11 @@ public sealed partial class TableEngine : IAsyncDisposable, WalReplayer.ITarget
         // Validated once here; the WAL, the buffer and DuckDB's conversion take the ValidatedBatch as it is.
         var rows = BatchValidator.Validate(batch, Schema, Id.Project, _services.Options.Ingest);
         // Received through Orleans into a pinned array of its own: the tail keeps the rows there, no copy.
-        if (Wire.ReceivedBatches.TryGetBlock(batch, out var block)) rows = rows.InBlock(block);
+        if (Wire.ReceivedBatches.TryGet(batch, out var received))
+        {
+            rows = rows.InBlock(received.Block);
+            if (trace is not null) trace.Received = received;
+        }
         if (trace is not null) trace.Validated = Stopwatch.GetTimestamp();
         var reservation = await _services.Buffer.Budget.ReserveAsync(_buffer.EstimateBytes(rows.Batch), _services.Buffer.Options.ReserveMaxWait, cancellationToken);
         if (trace is not null) trace.Reserved = Stopwatch.GetTimestamp();
