@@ -7,6 +7,8 @@ using TimeFusion.Storage;
 using TimeFusion.Tables;
 using TimeFusion.Wal;
 
+using TimeFusion.Bench.Queries;
+
 namespace TimeFusion.Bench;
 
 /// <summary>
@@ -18,12 +20,6 @@ namespace TimeFusion.Bench;
 /// </summary>
 public static class MaintenanceBenchmark
 {
-    private sealed class OneTable(TableSchema schema, string project) : ICatalogView
-    {
-        public TableSchema? Find(string name) => string.Equals(name, schema.Name, StringComparison.OrdinalIgnoreCase) ? schema : null;
-        public IReadOnlyList<string> ProjectsOf(string table) => [project];
-    }
-
     public static async Task<int> RunAsync(string[] argv)
     {
         var args = new BenchArgs(argv);
@@ -92,7 +88,7 @@ public static class MaintenanceBenchmark
                     {
                         var runners = engines.Select((engine, e) =>
                         {
-                            var plan = analyzer.Analyze(queries[q].Sql, new OneTable(schema, engine.Id.Project), CallerScope.User(engine.Id.Project, [engine.Id.Project]));
+                            var plan = analyzer.Analyze(queries[q].Sql, new OneTableCatalog(schema, engine.Id.Project), CallerScope.User(engine.Id.Project, [engine.Id.Project]));
                             var snapshot = snapshots[e];
                             return (Func<Task>)(async () =>
                             {
@@ -100,7 +96,7 @@ public static class MaintenanceBenchmark
                                 r.Dispose();
                             });
                         }).ToArray();
-                        var medians = await MediansAsync(runs, runners);
+                        var medians = await InTurn.MediansAsync(runs, runners);
                         for (var e = 0; e < engines.Length; e++) result[e][q] = medians[e];
                     }
                 }
@@ -169,22 +165,5 @@ public static class MaintenanceBenchmark
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    /// <summary>The median time of each runner over <paramref name="runs"/> rounds, the runners taking turns in every round.</summary>
-    private static async Task<double[]> MediansAsync(int runs, Func<Task>[] runners)
-    {
-        foreach (var run in runners) await run(); // warm
-        var times = runners.Select(_ => new List<double>()).ToArray();
-        for (var i = 0; i < runs; i++)
-        {
-            for (var r = 0; r < runners.Length; r++)
-            {
-                var sw = Stopwatch.StartNew();
-                await runners[r]();
-                times[r].Add(sw.Elapsed.TotalMilliseconds);
-            }
-        }
-        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 }

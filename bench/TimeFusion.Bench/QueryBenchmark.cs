@@ -8,6 +8,8 @@ using TimeFusion.Storage;
 using TimeFusion.Tables;
 using TimeFusion.Wal;
 
+using TimeFusion.Bench.Queries;
+
 namespace TimeFusion.Bench;
 
 /// <summary>
@@ -17,12 +19,6 @@ namespace TimeFusion.Bench;
 /// </summary>
 public static class QueryBenchmark
 {
-    private sealed class OneTable(TableSchema schema) : ICatalogView
-    {
-        public TableSchema? Find(string name) => string.Equals(name, schema.Name, StringComparison.OrdinalIgnoreCase) ? schema : null;
-        public IReadOnlyList<string> ProjectsOf(string table) => ["p-bench"];
-    }
-
     public static async Task<int> RunAsync(string[] argv)
     {
         var args = new BenchArgs(argv);
@@ -94,7 +90,7 @@ public static class QueryBenchmark
             using var parser = new SqlParser();
             var analyzer = new QueryAnalyzer(parser);
             var executor = new SnapshotQueryExecutor();
-            var catalog = new OneTable(schema);
+            var catalog = new OneTableCatalog(schema, "p-bench");
             Console.WriteLine();
             var (ourKind, otherKind) = tailRows == 0 ? ("generations", "Arrow tail") : ("Arrow tail", "generations");
             Console.WriteLine($"| query ({rows:N0} rows, half buffered) | TimeFusion ms (buffer: {ourKind}) | buffer: {otherKind} ms | {ourKind} ÷ {otherKind} | DuckDB over the same Parquet ms | ratio | rows |");
@@ -104,7 +100,7 @@ public static class QueryBenchmark
                 var plan = analyzer.Analyze(sql, catalog, CallerScope.User("p-bench", ["p-bench"]));
                 var scan = plan.Scans[0];
                 long ours = 0, theirs = 0, others = 0;
-                var times = await InTurnAsync(runs,
+                var times = await InTurn.MediansAsync(runs,
                     async () =>
                     {
                         var (result, _) = await executor.ExecuteDetailedAsync(snapshot, schema, store, schema.Name, plan.Sql, scan.Time, plan.NewestFirstLimit, CancellationToken.None);
@@ -142,22 +138,5 @@ public static class QueryBenchmark
         using var cmd = connection.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
-    }
-
-    /// <summary>Median milliseconds of each action, the actions run in turn (one warm-up each first).</summary>
-    private static async Task<double[]> InTurnAsync(int runs, params Func<Task>[] actions)
-    {
-        foreach (var a in actions) await a();
-        var times = actions.Select(_ => new List<double>()).ToArray();
-        for (var i = 0; i < runs; i++)
-        {
-            for (var k = 0; k < actions.Length; k++)
-            {
-                var sw = Stopwatch.StartNew();
-                await actions[k]();
-                times[k].Add(sw.Elapsed.TotalMilliseconds);
-            }
-        }
-        return times.Select(t => t.OrderBy(x => x).ElementAt(t.Count / 2)).ToArray();
     }
 }

@@ -22,12 +22,6 @@ namespace TimeFusion.Bench.Queries;
 /// </summary>
 public static class NullColumnsQueryBenchmark
 {
-    private sealed class OneTable(TableSchema schema, string project) : ICatalogView
-    {
-        public TableSchema? Find(string name) => string.Equals(name, schema.Name, StringComparison.OrdinalIgnoreCase) ? schema : null;
-        public IReadOnlyList<string> ProjectsOf(string table) => [project];
-    }
-
     public static async Task<int> RunAsync(string[] argv)
     {
         var args = new BenchArgs(argv);
@@ -105,7 +99,7 @@ public static class NullColumnsQueryBenchmark
                 var rows = new long[3];
                 Func<Task> Runner(TableEngine engine, TableSnapshot snapshot, bool statistics, int slot)
                 {
-                    var plan = analyzer.Analyze(sql, new OneTable(schema, engine.Id.Project), CallerScope.User(engine.Id.Project, [engine.Id.Project]));
+                    var plan = analyzer.Analyze(sql, new OneTableCatalog(schema, engine.Id.Project), CallerScope.User(engine.Id.Project, [engine.Id.Project]));
                     return async () =>
                     {
                         DataFileColumns.FromStatistics = statistics;
@@ -120,7 +114,7 @@ public static class NullColumnsQueryBenchmark
                         }
                     };
                 }
-                var medians = await MediansAsync(runs, Runner(off, snapshotOff, false, 0), Runner(off, snapshotOff, true, 1), Runner(on, snapshotOn, true, 2));
+                var medians = await InTurn.MediansAsync(runs, Runner(off, snapshotOff, false, 0), Runner(off, snapshotOff, true, 1), Runner(on, snapshotOn, true, 2));
                 var check = rows[0] == rows[1] && rows[0] == rows[2] ? "" : $" (before: {rows[0]}, by the stats: {rows[1]})";
                 Console.WriteLine($"| {name} | {medians[0]:F1} | {medians[1]:F1} | {medians[2]:F1} | {medians[2] / medians[0]:F2}× | {rows[2]}{check} |");
             }
@@ -142,22 +136,5 @@ public static class NullColumnsQueryBenchmark
         var arrays = batch.Arrays.ToList();
         arrays[index] = nulls.Build();
         return new RecordBatch(batch.Schema, arrays, batch.Length);
-    }
-
-    /// <summary>The median time of each runner over <paramref name="runs"/> rounds, the runners taking turns in every round.</summary>
-    private static async Task<double[]> MediansAsync(int runs, params Func<Task>[] runners)
-    {
-        foreach (var run in runners) await run(); // warm
-        var times = runners.Select(_ => new List<double>()).ToArray();
-        for (var i = 0; i < runs; i++)
-        {
-            for (var r = 0; r < runners.Length; r++)
-            {
-                var sw = Stopwatch.StartNew();
-                await runners[r]();
-                times[r].Add(sw.Elapsed.TotalMilliseconds);
-            }
-        }
-        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 }
