@@ -25,9 +25,12 @@ internal static class DeltaVacuum
 {
     /// <summary>The files to delete (object paths from the store root, with sizes), and how many of them are orphans.</summary>
     /// <remarks>A temporary file goes once older than <paramref name="cutoff"/> and an hour (<see cref="MinTemporaryAge"/>),
-    /// even under <c>RETAIN 0 HOURS</c>: a younger one may be an upload in progress, whose rename would then fail.</remarks>
+    /// even under <c>RETAIN 0 HOURS</c>: a younger one may be an upload in progress, whose rename would then fail.
+    /// <paramref name="stagedPaths"/> (files of open write transactions) is read after the listing: a transaction names a
+    /// spilled file before it uploads it, so every such file the listing holds is named by then (read before the listing,
+    /// a spill landing in between was deleted as an orphan under <c>RETAIN 0 HOURS</c>).</remarks>
     public static async Task<(List<ObjectInfo> Delete, int Orphans)> PlanAsync(DeltaTable delta, DeltaSnapshot current, HashSet<string> protectedPaths,
-        DateTimeOffset cutoff, DateTimeOffset now, CancellationToken cancellationToken)
+        Func<IEnumerable<string>> stagedPaths, DateTimeOffset cutoff, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var keep = new HashSet<string>(protectedPaths, StringComparer.Ordinal);
         foreach (var f in current.Files) keep.Add(f.DataPath);
@@ -40,6 +43,7 @@ internal static class DeltaVacuum
         }
         var prefix = delta.TableRoot.Length == 0 ? "" : delta.TableRoot.TrimEnd('/') + "/";
         var listed = await delta.Store.ListAsync(prefix, cancellationToken);
+        keep.UnionWith(stagedPaths());
         var delete = new List<ObjectInfo>();
         var orphans = 0;
         foreach (var o in listed)

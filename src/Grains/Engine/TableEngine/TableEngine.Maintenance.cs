@@ -223,8 +223,9 @@ public sealed partial class TableEngine
                     current = _deltaSnapshot;
                     protectedPaths = _pins.ProtectedPaths();
                 }
-                protectedPaths.UnionWith(StagedPaths()); // files of open transactions are not orphans
-                (delete, orphans) = await DeltaVacuum.PlanAsync(_delta, current, protectedPaths, now - (retain ?? options.VacuumRetention), now, cancellationToken);
+                // Files of open transactions are not orphans (named after the listing: a spill may land meanwhile).
+                (delete, orphans) = await DeltaVacuum.PlanAsync(_delta, current, protectedPaths, StagedPaths, now - (retain ?? options.VacuumRetention), now,
+                    cancellationToken);
             }
             finally
             {
