@@ -35,7 +35,7 @@ public sealed class DataFileColumnsTests
         Assert.Equal(["b", "c"], columns.MaybeMissing.Order());
         Assert.True(columns.UnionByName);
         Assert.Empty(columns.Added);
-        Assert.Equal("CAST(NULL AS VARCHAR)", columns.Select(Schema.Find("a")!));
+        Assert.Equal("CAST(NULL AS VARCHAR) AS \"a\"", columns.Select(Schema.Find("a")!));
         Assert.Equal("\"b\"", columns.Select(Schema.Find("b")!));
         Assert.Contains("union_by_name = true", columns.Read(Schema, ["/x/1.parquet", "/x/2.parquet"]));
     }

@@ -121,9 +121,20 @@ public sealed class DataFileColumns
         return groups.Select(g => (Of(schema, g.Files.Select(i => files[i]), added), g.Files)).ToList();
     }
 
-    /// <summary>The select-list expression of <paramref name="column"/>: its name, or a typed NULL when no file holds a value of it.</summary>
+    /// <summary>The select-list item of <paramref name="column"/>: its name, or a typed NULL named as it when no file holds a value of it.</summary>
     public string Select(ColumnDefinition column) =>
-        Null.Contains(column.Name) ? $"CAST(NULL AS {ColumnTypeMapping.ToDuckDb(column.Type)})" : SqlNames.Quote(column.Name);
+        Null.Contains(column.Name) ? $"CAST(NULL AS {ColumnTypeMapping.ToDuckDb(column.Type)}) AS {SqlNames.Quote(column.Name)}" : SqlNames.Quote(column.Name);
+
+    /// <summary>
+    /// The columns a rewrite of these files may leave out of what it writes (<c>Buffer:OmitNullColumns</c>): the nullable
+    /// ones in <see cref="Null"/>, but those <paramref name="assigned"/> (an UPDATE's SET) may fill.
+    /// </summary>
+    public List<string> Omittable(TableSchema schema, IEnumerable<string>? assigned = null)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var set = assigned?.ToHashSet(StringComparer.Ordinal);
+        return schema.Columns.Where(c => c.Nullable && Null.Contains(c.Name) && set?.Contains(c.Name) != true).Select(c => c.Name).ToList();
+    }
 
     /// <summary>
     /// The relation reading <paramref name="paths"/> (local file paths, already checked for glob characters), by name

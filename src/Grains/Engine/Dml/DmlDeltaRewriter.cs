@@ -99,7 +99,7 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
         var fileColumns = DataFileColumns.Of(schema, [add], added);
         var columns = string.Join(", ", schema.Columns.Select(c => c.Name == TableSchema.DateColumn
             ? $"{dateLiteral} AS {SqlNames.Quote(c.Name)}"
-            : fileColumns.Null.Contains(c.Name) ? $"{fileColumns.Select(c)} AS {SqlNames.Quote(c.Name)}" : SqlNames.Quote(c.Name)));
+            : fileColumns.Select(c)));
         var relation = $"(SELECT {columns} FROM {fileColumns.Read(schema, [localPath])})";
         var match = statement.MatchSql;
 
@@ -124,9 +124,7 @@ internal sealed class DmlDeltaRewriter(BufferDatabase database, BufferTable buff
                 return (hits, null);
 
             // Columns null in every row of the file stay out of its replacement unless the UPDATE sets them.
-            var omitted = database.Options.OmitNullColumns
-                ? schema.Columns.Where(c => fileColumns.Null.Contains(c.Name) && c.Nullable && !statement.Assignments.Any(a => a.Key == c.Name)).Select(c => c.Name).ToList()
-                : [];
+            var omitted = database.Options.OmitNullColumns ? fileColumns.Omittable(schema, statement.Assignments.Select(a => a.Key)) : [];
             var exported = schema.Columns.Where(c => c.Name != TableSchema.DateColumn && !omitted.Contains(c.Name)).ToList();
             string select;
             if (statement.Operation == WalOperation.Delete)

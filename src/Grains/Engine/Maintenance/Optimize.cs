@@ -146,9 +146,8 @@ internal sealed class DeltaOptimizer(MaintenanceOptions options, BufferTable buf
         // Inputs may lack columns null in all their rows, or added by ALTER TABLE: read by name, a missing column as
         // NULL. A column null in every input is not read, and stays out of the output too (unless every column is kept).
         var fileColumns = DataFileColumns.Of(schema, bin.Inputs, added);
-        var omitted = buffer.OmitNullColumns ? schema.Columns.Where(c => fileColumns.Null.Contains(c.Name) && c.Nullable).Select(c => c.Name).ToList() : [];
-        var columns = string.Join(", ", schema.Columns.Where(c => c.Name != TableSchema.DateColumn && !omitted.Contains(c.Name))
-            .Select(c => fileColumns.Null.Contains(c.Name) ? $"{fileColumns.Select(c)} AS {SqlNames.Quote(c.Name)}" : SqlNames.Quote(c.Name)));
+        var omitted = buffer.OmitNullColumns ? fileColumns.Omittable(schema) : [];
+        var columns = string.Join(", ", schema.Columns.Where(c => c.Name != TableSchema.DateColumn && !omitted.Contains(c.Name)).Select(fileColumns.Select));
         var source = fileColumns.Read(schema, locals, unionByName: true);
         var path = Path.Combine(staging, relative.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

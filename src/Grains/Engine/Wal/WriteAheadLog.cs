@@ -176,22 +176,22 @@ public sealed class WriteAheadLog : IAsyncDisposable
         {
             var projection = schema.Projection(mask);
             using var projected = WalInsertForms.EncodeBodyPooled(mask.ProjectBatch(rows, projection), projection, default, capacity)!;
-            return await _writer.AppendInsertAsync(schema, projected.Memory, 0, mask, cancellationToken, trace);
+            return await AppendInsertBodyAsync(schema, projected.Memory, 0, mask, cancellationToken, trace);
         }
         using var body = WalInsertForms.EncodeBodyPooled(rows, rows.Schema, schema.HasDictionaries ? schema.Bytes : default, capacity);
-        if (body is not null) return await _writer.AppendInsertAsync(schema, body.Memory, 0, null, cancellationToken, trace);
+        if (body is not null) return await AppendInsertBodyAsync(schema, body.Memory, 0, null, cancellationToken, trace);
         // The IPC writer did not reproduce the cached schema message: log the whole stream rather than a wrong reference.
         using var payload = WalPayloads.EncodeInsertPooled(rows);
         return await _writer.AppendAsync(WalOperation.Insert, payload.Memory, cancellationToken);
     }
 
     /// <summary>
-    /// Appends an insert body in the schema-sharing forms (<see cref="GroupCommitWriter.AppendInsertAsync"/>); tests use
-    /// it to write the forms of older builds (a Brotli-compressed body).
+    /// Appends an insert body in the schema-sharing forms (<see cref="GroupCommitWriter.AppendInsertAsync"/>); tests also
+    /// use it to write the forms of older builds (a Brotli-compressed body).
     /// </summary>
     internal ValueTask<long> AppendInsertBodyAsync(WalSchema schema, ReadOnlyMemory<byte> body, int rawBodyLength, WalColumnMask? mask,
-        CancellationToken cancellationToken = default) =>
-        _writer.AppendInsertAsync(schema, body, rawBodyLength, mask, cancellationToken);
+        CancellationToken cancellationToken = default, WalAppendTrace? trace = null) =>
+        _writer.AppendInsertAsync(schema, body, rawBodyLength, mask, cancellationToken, trace);
 
     /// <summary>Appends a delete or update entry.</summary>
     public async ValueTask<long> AppendDmlAsync(WalOperation operation, DmlRecord record, CancellationToken cancellationToken = default)

@@ -63,10 +63,8 @@ internal static class SnapshotRelation
                 firstColumn = false;
                 if (col.Name == TableSchema.DateColumn && date.Length > 0)
                     sql.Append(date).Append(" AS ").Append(SqlNames.Quote(col.Name));
-                else if (fileColumns.Null.Contains(col.Name))
-                    sql.Append(fileColumns.Select(col)).Append(" AS ").Append(SqlNames.Quote(col.Name));
                 else
-                    sql.Append(SqlNames.Quote(col.Name));
+                    sql.Append(fileColumns.Select(col));
             }
             // Hive partitioning off: the date comes from the log, and a path that happens to look partitioned adds nothing.
             sql.Append(" FROM ").Append(fileColumns.Read(schema, paths)).Append(where);
