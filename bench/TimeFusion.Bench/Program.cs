@@ -21,6 +21,7 @@ public static class Program
         ["suite"] = ("TimeFusion vs DuckDB and PostgreSQL on the same rows: limits, ingest, queries, recovery, memory → docs/BENCHMARKS.md + benchmarks.json", Suite.SuiteCommand.RunAsync),
         ["writepath"] = ("CPU time per row of each write path (SDK, DoPut, COPY CSV, 30-row INSERTs) over a window, optionally traced with dotnet-trace", Ingest.WritePathProfile.RunAsync),
         ["replay"] = ("WAL replay in process: N table engines reopen side by side over the same WAL of otel batches, MB/s and CPU seconds (no silo start-up)", Recovery.ReplayBenchmark.RunAsync),
+        ["validate"] = ("the write path's validation step alone (BatchValidator.Validate) on full-width 8 K-row and 30-row batches, CPU µs per batch and row", Ingest.ValidationProfile.RunAsync),
         ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),
     };
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using CsCheck;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.Arrow;
@@ -23,6 +24,28 @@ public sealed class ArrowStructureValidatorTests
     }
 
     private static void Valid(ArrayData data) => ArrowStructureValidator.Validate(ArrowArrayFactory.BuildArray(data));
+
+    [Fact]
+    public void A_decrease_anywhere_in_long_offsets_is_found_and_named_by_the_vectorized_check()
+    {
+        // Offsets are checked a vector at a time: a decrease at any position — first, last, a vector's edge — in any
+        // slice must still be found, at the element a scalar check names, and non-decreasing runs (equal offsets
+        // are empty values) must pass.
+        Gen.Select(Gen.Int[0, 3].Array[2, 80], Gen.Int[-1, 79], Gen.Int[0, 5]).Sample((steps, broken, offset) =>
+        {
+            var offsets = new int[steps.Length];
+            for (var i = 1; i < offsets.Length; i++) offsets[i] = offsets[i - 1] + steps[i];
+            var at = broken >= 1 && broken < offsets.Length && offsets[broken] > 0 ? broken : -1;
+            if (at > 0) offsets[at] = offsets[at - 1] - 1 - steps[at] % 2;
+            if (at > 0 && offsets[at] < 0) at = -1; // a negative offset fails first, for another reason
+            if (at < 0) for (var i = 1; i < offsets.Length; i++) offsets[i] = Math.Max(offsets[i], offsets[i - 1]);
+            var slice = Math.Min(offset, offsets.Length - 2);
+            var length = offsets.Length - 1 - slice;
+            var data = new ArrayData(StringType.Default, length, 0, slice, [ArrowBuffer.Empty, Ints(offsets), Utf8(new string('a', offsets.Max()))]);
+            if (at > slice) Invalid(data, $"offsets decrease at {at} (");
+            else if (at < 0) Valid(data);
+        }, iter: 2_000);
+    }
 
     [Fact]
     public void Well_formed_batches_of_every_nesting_pass_whole_and_sliced()

@@ -46,22 +46,28 @@ public static class BatchValidator
             throw new BatchRejectedException("malformed Arrow batch: " + e.Message);
         }
 
-        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        // Each table column's position in the batch (-1: not sent), found with one lookup per sent column.
+        var columnCount = schema.Columns.Count;
+        Span<int> sourceOf = columnCount <= 256 ? stackalloc int[columnCount] : new int[columnCount];
+        sourceOf.Fill(-1);
         for (var i = 0; i < batch.Schema.FieldsList.Count; i++)
         {
             var name = batch.Schema.FieldsList[i].Name;
-            if (schema.IndexOf(name) < 0)
+            var ordinal = schema.IndexOf(name);
+            if (ordinal < 0)
                 throw new BatchRejectedException($"column '{name}' does not exist in table '{schema.Name}'");
-            if (!byName.TryAdd(name, i))
+            if (sourceOf[ordinal] >= 0)
                 throw new BatchRejectedException($"column '{name}' appears twice in the batch");
+            sourceOf[ordinal] = i;
         }
 
-        var arrays = new IArrowArray[schema.Columns.Count];
+        var arrays = new IArrowArray[columnCount];
         var flattened = FlattenedAttributes.For(schema);
-        for (var c = 0; c < schema.Columns.Count; c++)
+        for (var c = 0; c < columnCount; c++)
         {
             var column = schema.Columns[c];
-            if (byName.TryGetValue(column.Name, out var source))
+            var source = sourceOf[c];
+            if (source >= 0)
             {
                 arrays[c] = Conform(batch.Column(source), column, schema.Name);
                 if (column.Type is ColumnType.Utf8 or ColumnType.Json or ColumnType.Utf8List) NulCharacters.Check(arrays[c], column.Name);
@@ -79,7 +85,7 @@ public static class BatchValidator
             }
             else
             {
-                arrays[c] = NullColumns.Of(ColumnTypeMapping.ToArrow(column.Type), rows);
+                arrays[c] = NullColumns.Of(schema.ToArrowSchema().FieldsList[c].DataType, rows);
             }
         }
 

@@ -22,6 +22,7 @@ internal sealed class FlattenedAttributes
 {
     private static readonly ConditionalWeakTable<TableSchema, FlattenedAttributes> Cache = [];
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
+    private static readonly JsonReaderOptions ColumnReaderOptions = new() { MaxDepth = 256, AllowMultipleValues = true };
 
     private readonly Source[] _sources;
 
@@ -31,9 +32,34 @@ internal sealed class FlattenedAttributes
     private sealed class Source(int ordinal, string name, Dictionary<string, int> targets)
     {
         public int Ordinal { get; } = ordinal;
+        public int[] TargetOrdinals { get; } = [.. targets.Values];
         public string Name { get; } = name;
         public Dictionary<string, int> Targets { get; } = targets;
-        public Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Lookup { get; } = targets.GetAlternateLookup<ReadOnlySpan<char>>();
+        // Keys looked up by a property name's UTF-8 bytes as the reader sees them: no transcoding per property.
+        public Dictionary<string, int>.AlternateLookup<ReadOnlySpan<byte>> Lookup { get; } =
+            new Dictionary<string, int>(targets, Utf8KeyComparer.Instance).GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
+
+    /// <summary>Ordinal string keys that can also be found by their UTF-8 bytes (hashes of the UTF-8 form for both).</summary>
+    private sealed class Utf8KeyComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<byte>, string>
+    {
+        public static readonly Utf8KeyComparer Instance = new();
+
+        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+        public int GetHashCode(string key) => GetHashCode(Encoding.UTF8.GetBytes(key));
+
+        public bool Equals(ReadOnlySpan<byte> alternate, string other) =>
+            Encoding.UTF8.GetByteCount(other) == alternate.Length && alternate.SequenceEqual(Encoding.UTF8.GetBytes(other));
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(alternate);
+            return hash.ToHashCode();
+        }
+
+        public string Create(ReadOnlySpan<byte> alternate) => Encoding.UTF8.GetString(alternate);
     }
 
     /// <summary>The flattening of <paramref name="schema"/>, or null when it has no JSON column with flattened columns.</summary>
@@ -85,25 +111,72 @@ internal sealed class FlattenedAttributes
         {
             if (arrays[source.Ordinal] is not StringArray json || json.Length == 0) continue;
             // Nothing to fill when every flattened row was supplied: only the check.
-            var open = fill && source.Targets.Values.Any(t => arrays[t].NullCount > 0);
+            var open = fill && AnyNull(arrays, source.TargetOrdinals);
             if (!open)
             {
                 JsonValues.Check(json, source.Name);
                 continue;
             }
             var found = new Dictionary<int, object?[]>();
-            var offsets = json.ValueOffsets;
-            var values = json.Values;
-            var hasNulls = json.NullCount > 0;
-            for (var row = 0; row < json.Length; row++)
+            if (!ReadColumn(json, source, arrays, found, rows))
             {
-                if (hasNulls && json.IsNull(row)) continue;
-                var value = values.Slice(offsets[row], offsets[row + 1] - offsets[row]);
-                if (!Read(value, row, source, arrays, found, rows, out var problem))
-                    throw new BatchRejectedException($"row {row}, column '{source.Name}': invalid input syntax for type json ({problem})", SqlState.InvalidTextRepresentation);
+                // Row by row: finds and names the bad row (or reads a layout the one-reader pass does not take).
+                found.Clear();
+                var offsets = json.ValueOffsets;
+                var values = json.Values;
+                var hasNulls = json.NullCount > 0;
+                for (var row = 0; row < json.Length; row++)
+                {
+                    if (hasNulls && json.IsNull(row)) continue;
+                    var value = values.Slice(offsets[row], offsets[row + 1] - offsets[row]);
+                    if (!Read(value, row, source, arrays, found, rows, out var problem))
+                        throw new BatchRejectedException($"row {row}, column '{source.Name}': invalid input syntax for type json ({problem})", SqlState.InvalidTextRepresentation);
+                }
             }
             foreach (var (ordinal, filled) in found)
                 arrays[ordinal] = Merge(arrays[ordinal], filled, schema.Columns[ordinal].Type);
+        }
+    }
+
+    private static bool AnyNull(IArrowArray[] arrays, int[] ordinals)
+    {
+        foreach (var t in ordinals)
+        {
+            if (arrays[t].NullCount > 0) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The whole column with one reader (as <see cref="JsonValues.Check"/>'s fast path): each row's document must start
+    /// and end inside the row. False when a row is not one document or the layout does not allow the pass; the caller
+    /// then reads row by row.
+    /// </summary>
+    private static bool ReadColumn(StringArray json, Source source, IArrowArray[] arrays, Dictionary<int, object?[]> found, int rows)
+    {
+        var offsets = json.ValueOffsets;
+        var start = offsets[0];
+        var reader = new Utf8JsonReader(json.Values.Slice(start, offsets[json.Length] - start), ColumnReaderOptions);
+        var hasNulls = json.NullCount > 0;
+        try
+        {
+            for (var row = 0; row < json.Length; row++)
+            {
+                var from = offsets[row] - start;
+                var to = offsets[row + 1] - start;
+                if (hasNulls && json.IsNull(row))
+                {
+                    if (to != from) return false;
+                    continue;
+                }
+                if (to == from || !reader.Read() || reader.TokenStartIndex < from || reader.TokenStartIndex >= to) return false;
+                if (!ReadOne(ref reader, row, source, arrays, found, rows, out _) || reader.BytesConsumed > to) return false;
+            }
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 
@@ -111,7 +184,6 @@ internal sealed class FlattenedAttributes
     private static bool Read(ReadOnlySpan<byte> utf8, int row, Source source, IArrowArray[] arrays, Dictionary<int, object?[]> found, int rows, out string problem)
     {
         var reader = new Utf8JsonReader(utf8, ReaderOptions);
-        Span<char> name = stackalloc char[128];
         try
         {
             if (!reader.Read())
@@ -119,41 +191,7 @@ internal sealed class FlattenedAttributes
                 problem = "the value is empty";
                 return false;
             }
-            if (reader.TokenType == JsonTokenType.StartObject)
-            {
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    var target = -1;
-                    if (!reader.ValueIsEscaped && !reader.HasValueSequence && reader.ValueSpan.Length <= name.Length)
-                    {
-                        var chars = Encoding.UTF8.GetChars(reader.ValueSpan, name);
-                        if (source.Lookup.TryGetValue(name[..chars], out var t)) target = t;
-                    }
-                    else if (source.Targets.TryGetValue(reader.GetString()!, out var t))
-                    {
-                        target = t;
-                    }
-                    reader.Read();
-                    if (target >= 0 && arrays[target].IsNull(row))
-                    {
-                        if (Value(ref reader, arrays[target]) is { } v)
-                        {
-                            if (!found.TryGetValue(target, out var cells)) found[target] = cells = new object?[rows];
-                            cells[row] = v;
-                        }
-                    }
-                    reader.Skip(); // a nested object or array is read (and checked) to its end
-                }
-                if (reader.TokenType != JsonTokenType.EndObject)
-                {
-                    problem = "the object is not closed";
-                    return false;
-                }
-            }
-            else
-            {
-                reader.Skip();
-            }
+            if (!ReadOne(ref reader, row, source, arrays, found, rows, out problem)) return false;
             if (reader.Read())
             {
                 problem = $"unexpected data after the value at byte {reader.TokenStartIndex}";
@@ -166,6 +204,45 @@ internal sealed class FlattenedAttributes
             return false;
         }
         problem = "";
+        return true;
+    }
+
+    /// <summary>Reads the document whose first token the reader is on to its end; top-level keys matched by their UTF-8 bytes.</summary>
+    private static bool ReadOne(ref Utf8JsonReader reader, int row, Source source, IArrowArray[] arrays, Dictionary<int, object?[]> found, int rows, out string problem)
+    {
+        problem = "";
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return true;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var target = -1;
+            if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+            {
+                if (source.Lookup.TryGetValue(reader.ValueSpan, out var t)) target = t;
+            }
+            else if (source.Targets.TryGetValue(reader.GetString()!, out var t))
+            {
+                target = t;
+            }
+            reader.Read();
+            if (target >= 0 && arrays[target].IsNull(row))
+            {
+                if (Value(ref reader, arrays[target]) is { } v)
+                {
+                    if (!found.TryGetValue(target, out var cells)) found[target] = cells = new object?[rows];
+                    cells[row] = v;
+                }
+            }
+            reader.Skip(); // a nested object or array is read (and checked) to its end
+        }
+        if (reader.TokenType != JsonTokenType.EndObject)
+        {
+            problem = "the object is not closed";
+            return false;
+        }
         return true;
     }
 

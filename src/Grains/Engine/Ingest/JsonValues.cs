@@ -19,6 +19,7 @@ internal static class JsonValues
     public static void Check(IArrowArray array, string column)
     {
         if (array is not StringArray strings || strings.Length == 0) return;
+        if (AllDocuments(strings)) return;
         var offsets = strings.ValueOffsets;
         var values = strings.Values;
         var hasNulls = strings.NullCount > 0;
@@ -30,6 +31,45 @@ internal static class JsonValues
                 throw new BatchRejectedException($"row {row}, column '{column}': invalid input syntax for type json ({problem})", SqlState.InvalidTextRepresentation);
         }
     }
+
+    /// <summary>
+    /// The fast path: one reader over the column's value bytes, reading one value after another
+    /// (<see cref="JsonReaderOptions.AllowMultipleValues"/>), each of which must start and end inside its own row — so
+    /// each row holds exactly one document. True when every row passed; false when any did not or the layout does not
+    /// allow the check (a null row with bytes, two rows' numbers read as one): the caller then checks row by row, which
+    /// finds and names the bad row. One reader per column instead of one per row.
+    /// </summary>
+    private static bool AllDocuments(StringArray strings)
+    {
+        var offsets = strings.ValueOffsets;
+        var start = offsets[0];
+        var values = strings.Values.Slice(start, offsets[strings.Length] - start);
+        var reader = new Utf8JsonReader(values, ColumnOptions);
+        var hasNulls = strings.NullCount > 0;
+        try
+        {
+            for (var row = 0; row < strings.Length; row++)
+            {
+                var from = offsets[row] - start;
+                var to = offsets[row + 1] - start;
+                if (hasNulls && strings.IsNull(row))
+                {
+                    if (to != from) return false;
+                    continue;
+                }
+                if (to == from || !reader.Read() || reader.TokenStartIndex < from || reader.TokenStartIndex >= to) return false;
+                reader.Skip();
+                if (reader.BytesConsumed > to) return false;
+            }
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly JsonReaderOptions ColumnOptions = new() { MaxDepth = 256, AllowMultipleValues = true };
 
     /// <summary>Whether <paramref name="utf8"/> is exactly one JSON value (whitespace around it allowed).</summary>
     internal static bool IsDocument(ReadOnlySpan<byte> utf8, out string problem)
