@@ -16,7 +16,7 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Bench.Ingest;
 
 /// <summary>
-/// <c>writepath [--paths sdk,sdk30,doput,copycsv,insert30,otlpgrpc,otlphttp,otlpgrpclogs,doputotel] [--seconds 15] [--rows 200000] [--trace /path/dotnet-trace] [--out DIR] [--set Key=Value,…]</c>:
+/// <c>writepath [--paths sdk,sdk30,doput,copycsv,insert30,otlpgrpc,otlphttp,otlpgrpclogs,doputotel] [--seconds 15] [--rows 200000] [--trace /path/dotnet-trace] [--out DIR] [--set Key=Value,…] [--env NAME=VALUE,…]</c>:
 /// each write path in turn drives a fresh silo (durable ingest settings, flushing running) continuously; after a
 /// warm-up, the silo's CPU time (utime + stime) and the rows acknowledged are taken over a window of
 /// <c>--seconds</c> — with <c>--trace</c>, dotnet-trace samples the silo over the same window (thread-time profile,
@@ -42,6 +42,8 @@ public static class WritePathProfile
         // An older build's silo for a before/after on the same machine (e.g. a worktree of the previous commit).
         if (args.Get("silo-dll") is { } siloDll) SiloProcess.DefaultSiloDll = Path.GetFullPath(siloDll);
         var extra = (args.Get("set") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+        // --env DOTNET_X=1,… : environment variables of the silo process only (not the bench's own client).
+        var environment = (args.Get("env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
         var set = await Dataset.GenerateAsync(Path.Combine(root, "rows.arrow"), rows, 8192, seed: 1);
         var batches = await set.LoadAsync();
         var small = SmallRows.From(batches, rows);
@@ -50,7 +52,7 @@ public static class WritePathProfile
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var path in paths)
         {
-            var figure = await ProfileAsync(path, batches, small, seconds, trace, outDir, root, extra);
+            var figure = await ProfileAsync(path, batches, small, seconds, trace, outDir, root, extra, environment);
             Console.WriteLine($"| {path} | {figure.Rows:N0} | {figure.Rows / figure.Seconds:N0} | {figure.CpuSeconds:F2} | {figure.CpuSeconds * 1e6 / Math.Max(1, figure.Rows):F1} |");
             await File.WriteAllTextAsync(Path.Combine(outDir, path + ".json"),
                 string.Create(CultureInfo.InvariantCulture, $"{{\"path\":\"{path}\",\"rows\":{figure.Rows},\"seconds\":{figure.Seconds},\"cpuSeconds\":{figure.CpuSeconds}}}"));
@@ -61,12 +63,13 @@ public static class WritePathProfile
 
     private sealed record Window(long Rows, double Seconds, double CpuSeconds);
 
-    private static async Task<Window> ProfileAsync(string path, IReadOnlyList<RecordBatch> batches, SmallRows small, int seconds, string? trace, string outDir, string root, Dictionary<string, string> extra)
+    private static async Task<Window> ProfileAsync(string path, IReadOnlyList<RecordBatch> batches, SmallRows small, int seconds, string? trace, string outDir, string root, Dictionary<string, string> extra,
+        Dictionary<string, string> environment)
     {
         var settings = SiloSettings.Ingest();
         if (path.StartsWith("otlp", StringComparison.Ordinal)) settings["Otlp:Enabled"] = "true";
         foreach (var (k, v) in extra) settings[k] = v;
-        await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-{path}-{Guid.NewGuid():N}"), settings);
+        await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-{path}-{Guid.NewGuid():N}"), settings, environment: environment);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         await FreePorts.WaitUntilListeningAsync(silo.PostgresPort, TimeSpan.FromSeconds(30), silo.LogTail);
         await FreePorts.WaitUntilListeningAsync(silo.FlightPort, TimeSpan.FromSeconds(30), silo.LogTail);

@@ -50,7 +50,7 @@ internal sealed partial class ClusterPostgresSession
         if (batch is null || ProjectOf(plan, batch) is not { } project) return null;
         try
         {
-            var key = TableGrainKey.Format(project, plan.Table.ToLowerInvariant());
+            var key = GrainKeyOf(plan, project);
             // The table's grain active on this silo takes the batch straight into its engine; else the grain call.
             // No statement slot (StatementAdmission), as for a Flight DoPut batch: the slots keep one user's runaway
             // statements from taking the cores, and a planned INSERT is bounded work (one Bind message's rows, no
@@ -71,6 +71,18 @@ internal sealed partial class ClusterPostgresSession
         return StatementResult.Affected("INSERT", batch.Length);
     }
 
+    // The last statement's table grain key: a session's statements go to one table and project, and the key is formatted once.
+    private (PreparedInsertPlan Plan, string Project, string Key)? _lastGrainKey;
+
+    private string GrainKeyOf(PreparedInsertPlan plan, string project)
+    {
+        if (_lastGrainKey is { } last && ReferenceEquals(last.Plan, plan) && string.Equals(last.Project, project, StringComparison.Ordinal))
+            return last.Key;
+        var key = TableGrainKey.Format(project, plan.Table.ToLowerInvariant());
+        _lastGrainKey = (plan, project, key);
+        return key;
+    }
+
     /// <summary>
     /// The one project every row goes to when the caller may write it; null leaves the statement to the general path
     /// (rows of several projects, a NULL project, a project the caller may not write: it words those errors).
@@ -84,12 +96,15 @@ internal sealed partial class ClusterPostgresSession
         }
         else
         {
+            // Compared as UTF-8 bytes: one string for the statement, not one per row.
             var values = (StringArray)batch.Column(plan.ProjectColumn);
-            project = values.GetString(0);
-            for (var i = 1; i < values.Length && project is not null; i++)
+            if (values.IsNull(0)) return null;
+            var first = values.GetBytes(0);
+            for (var i = 1; i < values.Length; i++)
             {
-                if (values.GetString(i) != project) project = null;
+                if (values.IsNull(i) || !values.GetBytes(i).SequenceEqual(first)) return null;
             }
+            project = values.GetString(0);
         }
         return project is { Length: > 0 } && (SessionCaller.IsAdmin || SessionCaller.Projects.Contains(project)) ? project : null;
     }

@@ -39,7 +39,7 @@ public sealed class BoundParametersTests
             at.Add(v is null ? (body.Count, -1) : (body.Count, v.Length));
             if (v is not null) body.AddRange(v);
         }
-        return BoundParameters.Decode(body.ToArray(), at, _ => true, i => types[i], TimeZoneInfo.Utc);
+        return BoundParameters.Decode(body.ToArray(), at.ToArray(), [1], types.Select(t => (PgType?)t).ToArray(), TimeZoneInfo.Utc);
     }
 
     private static byte[] Int8(long v)

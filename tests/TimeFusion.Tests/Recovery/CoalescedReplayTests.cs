@@ -7,7 +7,7 @@ using TimeFusion.Tests.Wal;
 namespace TimeFusion.Tests.Recovery;
 
 /// <summary>
-/// Replay appends consecutive WAL inserts together (up to <see cref="BufferOptions.MaxCoalescedRows"/> rows per buffer
+/// Replay appends consecutive WAL inserts together (up to <see cref="BufferOptions.ReplayCoalescedRows"/> rows per buffer
 /// transaction) while a reader stage decodes ahead: every acknowledged row still comes back exactly once, in LSN order,
 /// damage is still skipped and quarantined, and DML entries still apply between the inserts around them.
 /// </summary>
@@ -66,7 +66,7 @@ public sealed class CoalescedReplayTests : EngineTestBase
         await using var small = new EngineTestKit(Root, new BufferOptions
         {
             TailRows = 0,
-            MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 2, MaxCoalescedRows = 250,
+            MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 2, ReplayCoalescedRows = 250,
         });
         await using var engine = await small.OpenAsync(Id);
         Assert.Equal(40, engine.Recovery.ReplayedEntries);
@@ -75,6 +75,39 @@ public sealed class CoalescedReplayTests : EngineTestBase
         using var s = engine.OpenSnapshot();
         Assert.Equal(4000, (await small.CountAsync(s)).Rows);
     }
+
+    [Fact]
+    public async Task Replay_groups_by_its_own_setting_when_live_coalescing_is_off_and_not_by_the_live_one()
+    {
+        const int entries = 200, rows = 5;
+        await WriteAsync(Id, entries, rows);
+        // Live coalescing off, replay's grouping at its default: still few transactions.
+        await using (var liveOff = new EngineTestKit(Root, new BufferOptions
+        {
+            TailRows = 0, MaxCoalescedRows = 0,
+            MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 2,
+        }))
+        {
+            await using var engine = await liveOff.OpenAsync(Id);
+            Assert.Equal(entries, engine.Recovery.ReplayedEntries);
+            Assert.InRange(engine.BufferStats.AppendTransactions, 1, entries / 10);
+            using var s = engine.OpenSnapshot();
+            Assert.Equal(entries * rows, (await liveOff.CountAsync(s)).Rows);
+        }
+        // Replay's grouping off, live coalescing at its default: one transaction per entry.
+        await using var replayOff = new EngineTestKit(Root, new BufferOptions
+        {
+            TailRows = 0, ReplayCoalescedRows = 0,
+            MemoryLimitBytes = 1L << 30, SoftLimitBytes = 256L << 20, HardLimitBytes = 512L << 20, Threads = 2,
+        });
+        await using var again = await replayOff.OpenAsync(Id);
+        Assert.Equal(entries, again.Recovery.ReplayedEntries);
+        Assert.Equal(entries, again.BufferStats.AppendTransactions);
+    }
+
+    [Fact]
+    public void A_negative_replay_group_is_refused_at_start() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BufferOptions { ReplayCoalescedRows = -1 }.Validate());
 
     [Fact]
     public async Task Tables_replay_side_by_side_and_each_gets_only_its_own_rows()

@@ -58,12 +58,20 @@ public sealed class BufferOptions
     public int GenerationRows { get; set; } = 122_880;
 
     /// <summary>
-    /// Rows of concurrent inserts into one table that one buffer transaction may take together: a writer whose turn
-    /// it is appends the batches of the writers queued behind it with its own, so they share DuckDB's commit (the
-    /// dominant cost of a small append). A batch larger than this still goes alone. 0 = each batch in its own
-    /// transaction. Default 65,536.
+    /// Live writes: rows of concurrent inserts into one table that one buffer transaction may take together: a writer
+    /// whose turn it is appends the batches of the writers queued behind it with its own, so they share one buffer
+    /// append. A batch larger than this still goes alone. 0 = each batch in its own transaction. Default 65,536.
+    /// WAL replay groups by <see cref="ReplayCoalescedRows"/> instead.
     /// </summary>
     public int MaxCoalescedRows { get; set; } = 65_536;
+
+    /// <summary>
+    /// WAL replay: rows of consecutive logged inserts appended in one buffer transaction while a table recovers (few
+    /// transactions for a large WAL; the applier overlaps the reader's decoding). Independent of
+    /// <see cref="MaxCoalescedRows"/>, which only sets live coalescing. 0 = each entry in its own transaction.
+    /// Default 65,536.
+    /// </summary>
+    public int ReplayCoalescedRows { get; set; } = 65_536;
 
     /// <summary>
     /// Rows of logged batches a table holds as Arrow — read by queries through <c>tf_arrow_scan</c> and written by a
@@ -174,6 +182,8 @@ public sealed class BufferOptions
             throw new ArgumentOutOfRangeException(nameof(TailRows), TailRows, "must not be negative");
         if (MaxCoalescedRows < 0)
             throw new ArgumentOutOfRangeException(nameof(MaxCoalescedRows), MaxCoalescedRows, "must not be negative");
+        if (ReplayCoalescedRows < 0)
+            throw new ArgumentOutOfRangeException(nameof(ReplayCoalescedRows), ReplayCoalescedRows, "must not be negative");
         if (MaxConcurrentCheckpoints < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxConcurrentCheckpoints), MaxConcurrentCheckpoints, "must be positive");
         if (CheckpointRetryDelay < TimeSpan.Zero)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using TimeFusion.DuckDb;
@@ -95,8 +96,11 @@ public sealed partial class BufferTable
         long bytes = 0;
         for (var i = 0; i < group.Count; i++)
         {
-            var (batch, lsn, _) = group[i];
-            var estimate = EstimateBytes(batch.Batch);
+            var (batch, lsn, reservation) = group[i];
+            // Every caller reserved EstimateBytes of this batch before logging it (the pinned copy measures the same:
+            // the estimate counts rows and value bytes, not buffers): its reservation is the estimate, not measured again.
+            Debug.Assert(reservation.Bytes == EstimateBytes(batch.Batch));
+            var estimate = reservation.Bytes;
             var facts = TailRowFacts.Of(batch.Batch, Schema);
             chunks[i] = new TailChunk(Canonical(batch.ToPinned().Batch), [new TailPart(lsn, 0, batch.Length, estimate, facts)]);
             bytes += estimate;

@@ -12,7 +12,7 @@ namespace TimeFusion.Recovery;
 /// Write path, step 5: after a restart, re-applies to the buffer every WAL entry above the LSN that Delta already
 /// holds (the table's <c>txn</c> version), in LSN order, each exactly once. Two stages run side by side: a reader
 /// (segments read sequentially, frames checked, Arrow IPC decoded in place over the read payload and validated) and
-/// an applier that appends consecutive inserts together — up to <see cref="ITarget.MaxCoalescedRows"/> rows per
+/// an applier that appends consecutive inserts together — up to <see cref="ITarget.ReplayCoalescedRows"/> rows per
 /// buffer transaction, as the live path coalesces concurrent writers — so that a large WAL costs few DuckDB commits
 /// and the decoding overlaps the appending. Progress is logged every few seconds, since a large WAL takes a while.
 /// </summary>
@@ -29,7 +29,7 @@ internal static class WalReplayer
     public interface ITarget
     {
         /// <summary>Rows one buffer transaction may take (at least one entry goes in any case).</summary>
-        int MaxCoalescedRows { get; }
+        int ReplayCoalescedRows { get; }
 
         /// <summary>
         /// Decodes and checks a replayed insert (the batch points into <paramref name="payload"/>; <paramref name="pinnedBlock"/>
@@ -68,7 +68,7 @@ internal static class WalReplayer
         var group = new List<(ValidatedBatch Batch, long Lsn, MemoryReservation Reservation)>();
         var groupCredits = 0;
         long groupRows = 0;
-        var limit = Math.Max(1, target.MaxCoalescedRows);
+        var limit = Math.Max(1, target.ReplayCoalescedRows);
 
         async Task ApplyPendingAsync()
         {

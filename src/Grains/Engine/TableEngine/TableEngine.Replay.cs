@@ -9,7 +9,7 @@ namespace TimeFusion.Engine;
 /// <summary>Recovery: how replayed WAL inserts reach the buffer (<see cref="WalReplayer"/> drives it while the table opens).</summary>
 public sealed partial class TableEngine
 {
-    int WalReplayer.ITarget.MaxCoalescedRows => _services.Buffer.Options.MaxCoalescedRows;
+    int WalReplayer.ITarget.ReplayCoalescedRows => _services.Buffer.Options.ReplayCoalescedRows;
 
     /// <summary>
     /// A logged batch was validated before it was written and its frame's CRC matched: when it is in the table's

@@ -64,34 +64,39 @@ internal sealed class BoundParameters : IReadOnlyList<object?>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>Whether parameter <paramref name="index"/> is in binary format by Bind's format codes (none, one for all, or one each).</summary>
+    internal static bool IsBinary(ReadOnlySpan<short> formats, int index) =>
+        formats.Length == 1 ? formats[0] == 1 : formats.Length > 0 && formats[index] == 1;
+
     /// <summary>Whether values of <paramref name="type"/> in this format are the UTF-8 text itself (kept as bytes).</summary>
     private static bool IsPlainText(PgType? type) => type?.Oid is 25 or 1043 or 114;
 
     /// <summary>
     /// Decodes Bind's values: <paramref name="values"/> are (offset, length) in <paramref name="body"/> (length -1 =
-    /// NULL), <paramref name="binary"/> tells each one's format, <paramref name="typeOf"/> its declared type.
+    /// NULL), <paramref name="formats"/> Bind's parameter format codes (none: all text, one: all alike, else one per
+    /// value; 1 = binary), <paramref name="types"/> each one's declared type (see <see cref="Connection.PreparedStatement.ParameterTypes"/>).
     /// </summary>
     /// <exception cref="PostgresErrorException">A value its type refuses (22P02, 22P03, 22021, …; Where names the parameter).</exception>
-    internal static BoundParameters Decode(ReadOnlySpan<byte> body, IReadOnlyList<(int Offset, int Length)> values, Func<int, bool> binary,
-        Func<int, PgType?> typeOf, TimeZoneInfo zone)
+    internal static BoundParameters Decode(ReadOnlySpan<byte> body, ReadOnlySpan<(int Offset, int Length)> values, ReadOnlySpan<short> formats,
+        ReadOnlySpan<PgType?> types, TimeZoneInfo zone)
     {
-        if (values.Count == 0) return Empty;
-        var decoded = new object?[values.Count];
-        var raw = new (int, int)[values.Count];
+        if (values.Length == 0) return Empty;
+        var decoded = new object?[values.Length];
+        var raw = new (int, int)[values.Length];
         var textBytes = 0;
-        for (var i = 0; i < values.Count; i++)
+        for (var i = 0; i < values.Length; i++)
         {
-            if (values[i].Length > 0 && IsPlainText(typeOf(i))) textBytes += values[i].Length;
+            if (values[i].Length > 0 && IsPlainText(types[i])) textBytes += values[i].Length;
         }
         var text = textBytes == 0 ? [] : new byte[textBytes];
         var at = 0;
-        for (var i = 0; i < values.Count; i++)
+        for (var i = 0; i < values.Length; i++)
         {
             var (offset, length) = values[i];
             raw[i] = (0, -1);
             if (length < 0) continue;
             var value = body.Slice(offset, length);
-            var type = typeOf(i);
+            var type = types[i];
             try
             {
                 if (IsPlainText(type))
@@ -105,7 +110,7 @@ internal sealed class BoundParameters : IReadOnlyList<object?>
                 }
                 else
                 {
-                    decoded[i] = ParameterDecoder.Decode(type, binary(i), value, zone);
+                    decoded[i] = ParameterDecoder.Decode(type, IsBinary(formats, i), value, zone);
                 }
             }
             catch (PostgresErrorException e)

@@ -153,7 +153,7 @@ internal sealed partial class PostgresConnection
         string portalName;
         string statementName;
         short[] paramFormats;
-        List<(int Offset, int Length)> values;
+        (int Offset, int Length)[] values;
         short[] resultFormats;
         {
             var reader = new PgBodyReader(bodyMemory.Span);
@@ -165,7 +165,7 @@ internal sealed partial class PostgresConnection
             {
                 throw new PostgresErrorException(SqlState.ProtocolViolation, "invalid parameter count");
             }
-            values = new List<(int, int)>(count);
+            values = count == 0 ? [] : new (int, int)[count];
             for (var i = 0; i < count; i++)
             {
                 var length = reader.ReadInt32();
@@ -174,7 +174,7 @@ internal sealed partial class PostgresConnection
                 {
                     reader.ReadBytes(length);
                 }
-                values.Add((offset, length));
+                values[i] = (offset, length);
             }
             resultFormats = ReadInt16Array(ref reader);
             reader.ExpectEnd();
@@ -184,23 +184,18 @@ internal sealed partial class PostgresConnection
             throw new PostgresErrorException(SqlState.InvalidSqlStatementName, $"prepared statement \"{statementName}\" does not exist");
         }
         ThrowIfTransactionAborted(statement.Statement);
-        if (values.Count != statement.ParameterCount)
+        if (values.Length != statement.ParameterCount)
         {
             throw new PostgresErrorException(SqlState.ProtocolViolation,
-                $"bind message supplies {values.Count} parameters, but prepared statement \"{statementName}\" requires {statement.ParameterCount}");
+                $"bind message supplies {values.Length} parameters, but prepared statement \"{statementName}\" requires {statement.ParameterCount}");
         }
-        if (paramFormats.Length > 1 && paramFormats.Length != values.Count)
+        if (paramFormats.Length > 1 && paramFormats.Length != values.Length)
         {
             throw new PostgresErrorException(SqlState.ProtocolViolation,
-                $"bind message has {paramFormats.Length} parameter formats but {values.Count} parameters");
+                $"bind message has {paramFormats.Length} parameter formats but {values.Length} parameters");
         }
-        foreach (var f in paramFormats.Concat(resultFormats))
-        {
-            if (f is not (0 or 1))
-            {
-                throw new PostgresErrorException(SqlState.ProtocolViolation, $"unsupported format code: {f}");
-            }
-        }
+        ThrowIfUnsupportedFormat(paramFormats);
+        ThrowIfUnsupportedFormat(resultFormats);
         if (portalName.Length > 0 && _portals.ContainsKey(portalName))
         {
             throw new PostgresErrorException(SqlState.DuplicateCursor, $"portal \"{portalName}\" already exists");
@@ -210,11 +205,11 @@ internal sealed partial class PostgresConnection
             throw new PostgresErrorException(SqlState.ProgramLimitExceeded, $"too many open portals (limit {MaxPortals} per connection)");
         }
         // Binary parameters of a type the client did not declare need the backend's description to decode.
+        var types = statement.ParameterTypes();
         var anyBinaryUntyped = false;
-        for (var i = 0; i < values.Count; i++)
+        for (var i = 0; i < values.Length; i++)
         {
-            var binary = paramFormats.Length == 1 ? paramFormats[0] == 1 : paramFormats.Length > 0 && paramFormats[i] == 1;
-            anyBinaryUntyped |= binary && values[i].Length >= 0 && statement.ParameterType(i) is null or { Oid: 705 };
+            anyBinaryUntyped |= BoundParameters.IsBinary(paramFormats, i) && values[i].Length >= 0 && types[i] is null or { Oid: 705 };
         }
         if (anyBinaryUntyped && statement.Description is null && !HandledHere(statement.Statement))
         {
@@ -225,10 +220,9 @@ internal sealed partial class PostgresConnection
             statement.Description = await RunAsync(describeCancellation,
                 ct => session.DescribeAsync(statement.Statement.Backend, statement.ParameterHints, ct)).ConfigureAwait(false);
             _failedCancellation = null;
+            types = statement.ParameterTypes();
         }
-        IReadOnlyList<object?> parameters = BoundParameters.Decode(bodyMemory.Span, values,
-            i => paramFormats.Length == 1 ? paramFormats[0] == 1 : paramFormats.Length > 0 && paramFormats[i] == 1,
-            statement.ParameterType, _settings.TimeZone);
+        IReadOnlyList<object?> parameters = BoundParameters.Decode(bodyMemory.Span, values, paramFormats, types, _settings.TimeZone);
         if (statement.Statement.Kind == StatementKind.ExecutePrepared)
         {
             // EXECUTE q(…) through the extended protocol: the portal runs q itself with EXECUTE's arguments.
@@ -240,6 +234,17 @@ internal sealed partial class PostgresConnection
         }
         _portals[portalName] = new Portal(portalName, statement, parameters, resultFormats, new StatementCancellation(_stopping));
         _out.WriteEmptyMessage((byte)'2');
+    }
+
+    private static void ThrowIfUnsupportedFormat(short[] formats)
+    {
+        foreach (var f in formats)
+        {
+            if (f is not (0 or 1))
+            {
+                throw new PostgresErrorException(SqlState.ProtocolViolation, $"unsupported format code: {f}");
+            }
+        }
     }
 
     private static short[] ReadInt16Array(ref PgBodyReader reader)
