@@ -21,6 +21,7 @@ public static class Program
         ["suite"] = ("TimeFusion vs DuckDB and PostgreSQL on the same rows: limits, ingest, queries, recovery, memory → docs/BENCHMARKS.md + benchmarks.json", Suite.SuiteCommand.RunAsync),
         ["writepath"] = ("CPU time per row of each write path (SDK, DoPut, COPY CSV, 30-row INSERTs) over a window, optionally traced with dotnet-trace", Ingest.WritePathProfile.RunAsync),
         ["replay"] = ("WAL replay in process: N table engines reopen side by side over the same WAL of otel batches, MB/s and CPU seconds (no silo start-up)", Recovery.ReplayBenchmark.RunAsync),
+        ["ackfloor"] = ("the acknowledgement floor: WAL-sized appends + fsync on an open-loop schedule, alone, beside Parquet-sized writes, beside an export's CPU load; append+fsync vs preallocated segments + fdatasync", Wal.AckFloorBenchmark.RunAsync),
         ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),
     };
 
