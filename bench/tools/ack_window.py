@@ -24,6 +24,8 @@ def pct(values, q):
 
 
 def line(name, v):
+    if not v:
+        return
     print(f"{name:34} n={len(v):4}  p50 {pct(v, .5):7.1f}  p95 {pct(v, .95):7.1f}  p99 {pct(v, .99):7.1f}  max {max(v):7.1f}")
 
 
