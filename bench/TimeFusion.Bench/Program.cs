@@ -22,6 +22,7 @@ public static class Program
         ["writepath"] = ("CPU time per row of each write path (SDK, DoPut, COPY CSV, 30-row INSERTs) over a window, optionally traced with dotnet-trace", Ingest.WritePathProfile.RunAsync),
         ["replay"] = ("WAL replay in process: N table engines reopen side by side over the same WAL of otel batches, MB/s and CPU seconds (no silo start-up)", Recovery.ReplayBenchmark.RunAsync),
         ["validate"] = ("the write path's validation step alone (BatchValidator.Validate) on full-width 8 K-row and 30-row batches, CPU µs per batch and row", Ingest.ValidationProfile.RunAsync),
+        ["ackfloor"] = ("the acknowledgement floor: WAL-sized appends + fsync on an open-loop schedule, alone, beside Parquet-sized writes, beside an export's CPU load; append+fsync vs preallocated segments + fdatasync", Wal.AckFloorBenchmark.RunAsync),
         ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),
     };
 

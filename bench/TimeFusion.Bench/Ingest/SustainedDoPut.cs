@@ -11,7 +11,7 @@ namespace TimeFusion.Bench.Ingest;
 /// <summary>
 /// The maximum sustained rate over Arrow Flight <c>DoPut</c>, as <see cref="AckLatencySuite"/> measures it for the SDK:
 /// one silo with durable settings and flushes running (<see cref="SiloSettings.Ingest"/>), four tables, the same writer
-/// count, each writer a closed loop over its own stream into one table for <c>--ack-seconds</c>.
+/// count, each writer a closed loop over its own stream into one table for <c>--max-seconds</c> (default 60).
 /// </summary>
 public static class SustainedDoPut
 {
@@ -19,7 +19,7 @@ public static class SustainedDoPut
 
     public static async Task RunAsync(SuiteResults results, SuiteOptions options, IReadOnlyList<RecordBatch> batches, string root)
     {
-        var seconds = TimeSpan.FromSeconds(options.AckSeconds);
+        var seconds = TimeSpan.FromSeconds(options.MaxSeconds);
         await using var silo = SiloProcess.Start(Path.Combine(root, "silo-doput-sustained"), SiloSettings.Ingest());
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         await FreePorts.WaitUntilListeningAsync(silo.FlightPort, TimeSpan.FromSeconds(30), silo.LogTail);

@@ -39,8 +39,20 @@ public sealed class SuiteOptions
     /// <summary>Another build's TimeFusion.Silo.dll: the recovery part then alternates it with this build on the same WAL (before/after).</summary>
     public string? RecoveryCompareDll { get; init; }
 
-    /// <summary>Seconds of each phase of the acknowledgement-latency part (max rate, then half of it).</summary>
+    /// <summary>Seconds of the acknowledgement-latency part's measured window at half the maximum rate.</summary>
     public int AckSeconds { get; init; } = 30;
+
+    /// <summary>
+    /// Seconds of the closed loops that find the maximum sustained rate (SDK and Flight DoPut, <c>--max-seconds</c>);
+    /// issue 11 asks for the rate sustained for at least 60 s.
+    /// </summary>
+    public int MaxSeconds { get; init; } = 60;
+
+    /// <summary>
+    /// Whether the measured window at half the rate starts only once the silo has flushed every row the closed loop
+    /// wrote (<c>--ack-settle off</c>: right after the closed loop, while its backlog is still being flushed).
+    /// </summary>
+    public bool AckSettle { get; init; } = true;
 
     /// <summary>
     /// The acknowledgement-latency part's open-loop rate in rows/s (<c>--ack-rate</c>); 0 (default) measures the maximum
@@ -78,6 +90,8 @@ public sealed class SuiteOptions
             SmallInsertRows = args.Long("small-insert-rows", 60_000),
             FloodSeconds = args.Int("flood-seconds", 15),
             AckSeconds = args.Int("ack-seconds", 30),
+            MaxSeconds = args.Int("max-seconds", 60),
+            AckSettle = !string.Equals(args.Get("ack-settle"), "off", StringComparison.OrdinalIgnoreCase),
             AckRate = args.Long("ack-rate", 0),
             RecoveryCompareDll = args.Get("recovery-compare"),
             PairCounts = args.Get("pairs")?.Split(',').Select(int.Parse).ToArray(),

@@ -40,14 +40,19 @@ public class ExportPriorityTests
     }
 
     [Theory]
-    [InlineData(499, 7)]
-    [InlineData(500, 0)]
-    [InlineData(900, 0)]
-    public async Task A_flush_falling_behind_runs_at_normal_priority(int rows, int expected)
+    [InlineData(499, 0.5, 7)]
+    [InlineData(500, 0.5, 0)]
+    [InlineData(900, 0.5, 0)]
+    [InlineData(249, 0.25, 7)]
+    [InlineData(250, 0.25, 0)]
+    [InlineData(499, 0.25, 0)]
+    [InlineData(999, 1.0, 7)]
+    public async Task A_flush_falling_behind_runs_at_normal_priority(int rows, double fraction, int expected)
     {
-        // Half of TailRows buffered or more: the export must catch up before the tail moves into DuckDB.
+        // FallingBehindFraction of TailRows buffered or more (half by default): the export must catch up before the tail
+        // moves into DuckDB, and a closed loop must not outrun lowered flushes.
         using var dir = new TempDirectory();
-        await using var db = BufferTestDatabase.Open(o => (o.ExportNice, o.TailRows) = (7, 1_000));
+        await using var db = BufferTestDatabase.Open(o => (o.ExportNice, o.TailRows, o.FallingBehindFraction) = (7, 1_000, fraction));
         await using var table = await BufferTable.CreateAsync(db, Id, BufferTestDatabase.SmallSchema, default);
         await table.AppendAsync(BufferTestDatabase.SmallBatch(rows, "r", first: 0, start: Start), 1, default);
         Assert.Equal(rows, table.TailRows);
@@ -56,6 +61,18 @@ public class ExportPriorityTests
 
         Assert.True(table.LastExportUsedArrowWriter);
         Assert.Equal(expected, table.LastExportNice);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-0.1)]
+    [InlineData(1.01)]
+    [InlineData(double.NaN)]
+    public void A_falling_behind_fraction_outside_0_to_1_is_refused(double fraction)
+    {
+        var options = new BufferOptions { FallingBehindFraction = fraction };
+        var e = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        Assert.Equal(nameof(BufferOptions.FallingBehindFraction), e.ParamName);
     }
 
     [Theory]

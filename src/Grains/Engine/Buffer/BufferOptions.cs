@@ -112,7 +112,7 @@ public sealed class BufferOptions
     /// <summary>
     /// Niceness (0–19) of a flush's Parquet export: of the thread that writes the files and of Arrow's pool threads that
     /// encode its columns (<see cref="ArrowCpuPool"/>). The export still uses every core nothing else wants; acknowledgements
-    /// get a contended core first. A flush falling behind (the tail at half of <see cref="TailRows"/>) and a COPY's spill
+    /// get a contended core first. A flush falling behind (<see cref="FallingBehindFraction"/>) and a COPY's spill
     /// run at normal priority, the pool threads too where the OS lets the process raise them again (root or
     /// <c>CAP_SYS_NICE</c>; otherwise they stay lowered). Measured on a loaded 2-core machine at a fixed 30,000 rows/s,
     /// nice 10 lowered the ack p99 1.3–3.5×, but near the exports' capacity the flushes fell behind (exports of 10–17 s
@@ -121,6 +121,14 @@ public sealed class BufferOptions
     /// Default 0 (normal priority).
     /// </summary>
     public int ExportNice { get; set; }
+
+    /// <summary>
+    /// The share of <see cref="TailRows"/> from which a table's flush counts as falling behind: its export then runs at
+    /// normal priority on every core whatever <see cref="ExportNice"/> and <see cref="ExportOnOneThread"/> say, so that a
+    /// closed loop of writers cannot outrun lowered flushes. A lower share keeps the lowered exports to a steady ingest
+    /// well below the flushes' capacity (a flush due by age holds less than one due by size). Default 0.5; (0, 1].
+    /// </summary>
+    public double FallingBehindFraction { get; set; } = 0.5;
 
     /// <summary>
     /// Flush exports (Parquet encoding) running at once on the silo; 0 = no limit (each table's flush exports when due).
@@ -135,7 +143,7 @@ public sealed class BufferOptions
     /// <summary>
     /// Whether a flush's export with the Arrow writer encodes the columns on its own thread only, rather than also on
     /// Arrow's thread pool (every core): with <see cref="MaxConcurrentExports"/> 1 the exports then keep to one core and
-    /// leave the others to acknowledgements. A flush falling behind (the tail at half of <see cref="TailRows"/>) uses
+    /// leave the others to acknowledgements. A flush falling behind (<see cref="FallingBehindFraction"/>) uses
     /// the pool whatever this says. Default false (see <see cref="MaxConcurrentExports"/>).
     /// </summary>
     public bool ExportOnOneThread { get; set; }
@@ -176,6 +184,8 @@ public sealed class BufferOptions
             throw new ArgumentOutOfRangeException(nameof(GenerationRows), GenerationRows, "must be positive");
         if (ExportNice is < 0 or > 19)
             throw new ArgumentOutOfRangeException(nameof(ExportNice), ExportNice, "must be between 0 and 19");
+        if (!(FallingBehindFraction > 0 && FallingBehindFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(FallingBehindFraction), FallingBehindFraction, "must be above 0 and at most 1");
         if (MaxConcurrentExports < 0)
             throw new ArgumentOutOfRangeException(nameof(MaxConcurrentExports), MaxConcurrentExports, "must not be negative (0: no limit)");
         if (TailRows < 0)

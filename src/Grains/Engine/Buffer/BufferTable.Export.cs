@@ -136,15 +136,18 @@ public sealed partial class BufferTable
 
     /// <summary>
     /// The niceness of an export: <see cref="BufferOptions.ExportNice"/> for a flush, unless the flushes are falling
-    /// behind (the tail holds half of <see cref="BufferOptions.TailRows"/> or more): then the export must catch up before
+    /// behind (the tail holds <see cref="BufferOptions.FallingBehindFraction"/> of <see cref="BufferOptions.TailRows"/> or more): then the export must catch up before
     /// the tail moves into DuckDB, which costs far more CPU than the export itself, and runs at normal priority.
     /// A COPY's spill, which its statement waits for, runs at normal priority.
     /// </summary>
     private int ExportNiceFor(bool background) =>
         background && !FallingBehind ? _db.Options.ExportNice : 0;
 
-    /// <summary>Whether the flushes are falling behind: the tail holds half of <see cref="BufferOptions.TailRows"/> or more.</summary>
-    private bool FallingBehind => Interlocked.Read(ref _tailRows) >= Math.Max(1, _db.Options.TailRows / 2);
+    /// <summary>
+    /// Whether the flushes are falling behind: the tail holds <see cref="BufferOptions.FallingBehindFraction"/> of
+    /// <see cref="BufferOptions.TailRows"/> or more.
+    /// </summary>
+    private bool FallingBehind => Interlocked.Read(ref _tailRows) >= Math.Max(1L, (long)(_db.Options.TailRows * _db.Options.FallingBehindFraction));
 
     /// <summary>Whether the last export with the Arrow writer encoded on Arrow's thread pool (tests).</summary>
     internal bool LastExportUsedPool { get; private set; }
