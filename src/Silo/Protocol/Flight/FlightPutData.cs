@@ -113,15 +113,16 @@ internal sealed class FlightPutData
         ulong type = 0;
         byte[] command = [];
         var path = new List<string>();
+        error = "truncated descriptor";
         while (!reader.End)
         {
-            if (!TryReadTag(ref reader, out var field, out var wire) ) { error = "truncated descriptor"; return null; }
+            if (!TryReadTag(ref reader, out var field, out var wire)) return null;
             if (field == 1 && wire == WireVarint)
             {
-                if (!TryReadVarint(ref reader, out type)) { error = "truncated descriptor"; return null; }
+                if (!TryReadVarint(ref reader, out type)) return null;
                 continue;
             }
-            if (!TrySkipOrRead(ref reader, wire, out var value)) { error = "truncated descriptor"; return null; }
+            if (!TrySkipOrRead(ref reader, wire, out var value)) return null;
             if (field == 2 && value is { } c) command = c.ToArray();
             else if (field == 3 && value is { } p) path.Add(Encoding.UTF8.GetString(p));
         }
