@@ -15,9 +15,13 @@ namespace TimeFusion.Bench.Ingest;
 /// </summary>
 public static class TimeFusionDoPutIngest
 {
-    public static async Task<IngestRun> RunAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root)
+    // extra: silo settings on top of the ingest ones (keys under TimeFusion:), for A/B runs (doputab).
+    public static async Task<IngestRun> RunAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root,
+        IReadOnlyDictionary<string, string>? extra = null)
     {
-        await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-doput-{pairs}-{Guid.NewGuid():N}"), SiloSettings.Ingest());
+        var settings = SiloSettings.Ingest();
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
+        await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-doput-{pairs}-{Guid.NewGuid():N}"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         await FreePorts.WaitUntilListeningAsync(silo.FlightPort, TimeSpan.FromSeconds(30), silo.LogTail);
         var client = await silo.ClientAsync(Caller.Admin());

@@ -11,7 +11,7 @@ namespace TimeFusion.Arrow;
 /// dictionaries (their concatenation allocates by declared lengths), nesting deeper than
 /// <see cref="MaxNestingDepth"/>, more than <see cref="MaxFields"/> fields, and bytes after the
 /// end-of-stream marker. Pure managed code, run wherever untrusted Arrow IPC bytes are decoded: WAL replay, the
-/// Orleans codec (<see cref="Wire.ArrowIpc.Read"/>) and Flight DoPut (message by message, <see cref="CheckMessage"/>).
+/// Orleans codec (<see cref="Wire.ArrowIpc.Read"/>) and Flight DoPut (message by message, <see cref="CheckMessage(ReadOnlySpan{byte}, long, ref bool)"/>).
 /// </summary>
 public static class ArrowIpcPreflight
 {
@@ -67,6 +67,15 @@ public static class ArrowIpcPreflight
     /// <exception cref="ArrowValidationException">The message is malformed or not acceptable here.</exception>
     public static long CheckMessage(ReadOnlySpan<byte> metadata, long availableBodyBytes, ref bool sawSchema) =>
         CheckMessageHeader(metadata, availableBodyBytes, ref sawSchema).BodyLength;
+
+    /// <summary>As <see cref="CheckMessage(ReadOnlySpan{byte}, long, ref bool)"/>, also giving the message's <paramref name="kind"/>.</summary>
+    /// <exception cref="ArrowValidationException">The message is malformed or not acceptable here.</exception>
+    public static long CheckMessage(ReadOnlySpan<byte> metadata, long availableBodyBytes, ref bool sawSchema, out ArrowMessageKind kind)
+    {
+        var (header, body) = CheckMessageHeader(metadata, availableBodyBytes, ref sawSchema);
+        kind = (ArrowMessageKind)header;
+        return body;
+    }
 
     private static (byte Header, long BodyLength) CheckMessageHeader(ReadOnlySpan<byte> metadata, long availableBodyBytes, ref bool sawSchema)
     {
@@ -229,4 +238,17 @@ public static class ArrowIpcPreflight
             return _buffer.Slice(at, count);
         }
     }
+}
+
+/// <summary>The kinds of IPC message <see cref="ArrowIpcPreflight"/> accepts (the flatbuffer <c>MessageHeader</c> values).</summary>
+public enum ArrowMessageKind : byte
+{
+    /// <summary>The stream's schema.</summary>
+    Schema = 1,
+
+    /// <summary>A dictionary batch.</summary>
+    DictionaryBatch = 2,
+
+    /// <summary>A record batch.</summary>
+    RecordBatch = 3,
 }

@@ -116,6 +116,18 @@ public static class ReceivedBatches
     internal static void Add(RecordBatch batch, PinnedIpcBytes bytes) =>
         Blocks.AddOrUpdate(batch, new ReceivedBatch(bytes.Bytes, bytes.ReadStarted, bytes.ReadEnded, Stopwatch.GetTimestamp()));
 
+    /// <summary>
+    /// Records that <paramref name="batch"/>'s buffers are slices of <paramref name="block"/>, an array on the pinned
+    /// object heap that a front end received this batch into (Flight DoPut) and that nothing else references or writes.
+    /// <paramref name="readStarted"/> and <paramref name="readEnded"/> are Stopwatch timestamps of the copy into it.
+    /// </summary>
+    public static void Add(RecordBatch batch, byte[] block, long readStarted, long readEnded)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(block);
+        Blocks.AddOrUpdate(batch, new ReceivedBatch(block, readStarted, readEnded, Stopwatch.GetTimestamp()));
+    }
+
     /// <summary>The pinned array <paramref name="batch"/> was decoded from, if Orleans received it for this batch alone.</summary>
     public static bool TryGetBlock(RecordBatch batch, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? block)
     {

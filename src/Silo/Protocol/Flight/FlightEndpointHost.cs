@@ -1,8 +1,11 @@
 using System.Net;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -84,6 +87,8 @@ public sealed class FlightEndpointHost : DoorWebHost
             grpc.Interceptors.Add<FlightIpcPreflightInterceptor>(); // hostile Arrow IPC is refused before Arrow parses it
             grpc.MaxSendMessageSize = null;
         }).AddFlightServer<TimeFusionFlightServer>();
+        if (_options.Value.ReceivePutInPlace)
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<FlightPutService>, FlightPutMethodProvider>());
     }
 
     /// <inheritdoc />
@@ -91,6 +96,9 @@ public sealed class FlightEndpointHost : DoorWebHost
     {
         app.UseRouting();
         app.MapFlightEndpoint();
+        // DoPut's in-place reader answers the library's method path: a lower route order wins over the library's endpoint.
+        if (_options.Value.ReceivePutInPlace)
+            app.MapGrpcService<FlightPutService>().Add(endpoint => ((RouteEndpointBuilder)endpoint).Order = -1);
     }
 
     /// <inheritdoc />

@@ -30,6 +30,13 @@ public sealed class FlightEndpointOptions
     /// </summary>
     public int TargetResponseMessageBytes { get; set; } = 2 * 1024 * 1024;
 
+    /// <summary>
+    /// DoPut reads each batch's body straight out of gRPC's buffer into the array the table keeps (one copy, as the
+    /// SDK's batches: <see cref="FlightPutService"/>). False serves DoPut with Apache.Arrow.Flight's reader (the body
+    /// parsed into an array of its own, then copied again by the table), the path before session 14. Default true.
+    /// </summary>
+    public bool ReceivePutInPlace { get; set; } = true;
+
     /// <summary>How long a bearer token from <c>Handshake</c> stays valid. Default 1 hour.</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
 }

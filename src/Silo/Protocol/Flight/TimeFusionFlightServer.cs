@@ -60,20 +60,30 @@ public sealed class TimeFusionFlightServer(
     }
 
     /// <inheritdoc />
-    public override async Task DoPut(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
-        ServerCallContext context)
+    /// <remarks>Apache.Arrow.Flight's reader: served when <see cref="FlightEndpointOptions.ReceivePutInPlace"/> is off
+    /// (otherwise <see cref="FlightPutService"/> answers DoPut).</remarks>
+    public override Task DoPut(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
+        ServerCallContext context) =>
+        PutAsync(_ => requestStream.FlightDescriptor.AsTask()!,
+            async ct => await requestStream.MoveNext(ct) ? requestStream.Current : null, responseStream, context);
+
+    /// <summary>
+    /// One DoPut: authenticates, reads the target from the descriptor, then inserts each batch on its own and
+    /// acknowledges it once durable, in order; the first failure ends the call (earlier batches stay).
+    /// </summary>
+    internal async Task PutAsync(Func<CancellationToken, Task<FlightDescriptor?>> readDescriptor, Func<CancellationToken, Task<RecordBatch?>> readNext,
+        IAsyncStreamWriter<FlightPutResult> responseStream, ServerCallContext context)
     {
         var caller = CallerOf(await authenticator.AuthenticateAsync(context));
         var ct = context.CancellationToken;
-        var descriptor = await Read(() => requestStream.FlightDescriptor.AsTask());
+        var descriptor = await Read(() => readDescriptor(ct));
         var target = FlightPutTarget.Parse(descriptor, caller, out var error)
             ?? throw new RpcException(new Status(StatusCode.InvalidArgument, error));
         // Refuse before reading any data; the gateway checks again on every insert.
         if (!caller.IsAdmin && !caller.Projects.Contains(target.Project))
             throw FlightErrors.From(SqlState.InsufficientPrivilege, $"permission denied for project '{target.Project}'");
-        while (await Read(() => requestStream.MoveNext(ct)))
+        while (await Read(() => readNext(ct)) is { } batch)
         {
-            var batch = requestStream.Current;
             var lsn = await Call(() => Gateway.InsertAsync(target.Project, target.Table, batch, caller), ct);
             var ack = JsonSerializer.SerializeToUtf8Bytes(new PutAck(batch.Length, lsn), PutAckJson.Default.PutAck);
             await responseStream.WriteAsync(new FlightPutResult(ByteString.CopyFrom(ack)));
