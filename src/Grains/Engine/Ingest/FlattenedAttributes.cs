@@ -22,7 +22,6 @@ internal sealed class FlattenedAttributes
 {
     private static readonly ConditionalWeakTable<TableSchema, FlattenedAttributes> Cache = [];
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
-    private static readonly JsonReaderOptions ColumnReaderOptions = new() { MaxDepth = 256, AllowMultipleValues = true };
 
     private readonly Source[] _sources;
 
@@ -152,33 +151,8 @@ internal sealed class FlattenedAttributes
     /// and end inside the row. False when a row is not one document or the layout does not allow the pass; the caller
     /// then reads row by row.
     /// </summary>
-    private static bool ReadColumn(StringArray json, Source source, IArrowArray[] arrays, Dictionary<int, object?[]> found, int rows)
-    {
-        var offsets = json.ValueOffsets;
-        var start = offsets[0];
-        var reader = new Utf8JsonReader(json.Values.Slice(start, offsets[json.Length] - start), ColumnReaderOptions);
-        var hasNulls = json.NullCount > 0;
-        try
-        {
-            for (var row = 0; row < json.Length; row++)
-            {
-                var from = offsets[row] - start;
-                var to = offsets[row + 1] - start;
-                if (hasNulls && json.IsNull(row))
-                {
-                    if (to != from) return false;
-                    continue;
-                }
-                if (to == from || !reader.Read() || reader.TokenStartIndex < from || reader.TokenStartIndex >= to) return false;
-                if (!ReadOne(ref reader, row, source, arrays, found, rows, out _) || reader.BytesConsumed > to) return false;
-            }
-            return !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
+    private static bool ReadColumn(StringArray json, Source source, IArrowArray[] arrays, Dictionary<int, object?[]> found, int rows) =>
+        JsonValues.ForEachDocument(json, (ref Utf8JsonReader reader, int row) => ReadOne(ref reader, row, source, arrays, found, rows, out _));
 
     /// <summary>Reads one document to its end (the check), noting the values of matching top-level keys for null cells.</summary>
     private static bool Read(ReadOnlySpan<byte> utf8, int row, Source source, IArrowArray[] arrays, Dictionary<int, object?[]> found, int rows, out string problem)

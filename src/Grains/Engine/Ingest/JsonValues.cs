@@ -39,12 +39,24 @@ internal static class JsonValues
     /// allow the check (a null row with bytes, two rows' numbers read as one): the caller then checks row by row, which
     /// finds and names the bad row. One reader per column instead of one per row.
     /// </summary>
-    private static bool AllDocuments(StringArray strings)
+    private static bool AllDocuments(StringArray strings) => ForEachDocument(strings, static (ref Utf8JsonReader reader, int _) =>
+    {
+        reader.Skip();
+        return true;
+    });
+
+    /// <summary>Reads the document whose first token <paramref name="reader"/> is on (row <paramref name="row"/>) to its end; false if it is not one.</summary>
+    internal delegate bool DocumentReader(ref Utf8JsonReader reader, int row);
+
+    /// <summary>
+    /// <see cref="AllDocuments"/>'s pass with what each row's document is read for left to <paramref name="read"/> (the
+    /// flattened attributes note matching keys on the way): true when every non-null row held exactly one document.
+    /// </summary>
+    internal static bool ForEachDocument(StringArray strings, DocumentReader read)
     {
         var offsets = strings.ValueOffsets;
         var start = offsets[0];
-        var values = strings.Values.Slice(start, offsets[strings.Length] - start);
-        var reader = new Utf8JsonReader(values, ColumnOptions);
+        var reader = new Utf8JsonReader(strings.Values.Slice(start, offsets[strings.Length] - start), ColumnOptions);
         var hasNulls = strings.NullCount > 0;
         try
         {
@@ -58,8 +70,7 @@ internal static class JsonValues
                     continue;
                 }
                 if (to == from || !reader.Read() || reader.TokenStartIndex < from || reader.TokenStartIndex >= to) return false;
-                reader.Skip();
-                if (reader.BytesConsumed > to) return false;
+                if (!read(ref reader, row) || reader.BytesConsumed > to) return false;
             }
             return !reader.Read();
         }
