@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Flight;
+using Apache.Arrow.Ipc;
 using Grpc.Core;
 using TimeFusion.Arrow;
 using TimeFusion.Wire;
@@ -11,7 +12,7 @@ namespace TimeFusion.Silo.Protocol.Flight;
 /// (<see cref="ArrowIpcPreflight"/>, as <see cref="FlightIpcPreflightInterceptor"/> does for Apache.Arrow.Flight's
 /// reader), the schema is read once, and each batch is decoded over its message's array, no copy; a batch received into
 /// a pinned array is recorded as such (<see cref="ReceivedBatches"/>) so the table keeps its rows where they are. A stream
-/// with dictionaries decodes each batch with the dictionaries before it (the rows are then copied by the table).
+/// with dictionaries is decoded by Arrow's stream reader, fed message by message (the rows are then copied by the table).
 /// Malformed input ends the call with InvalidArgument (<c>22023</c> for refused Arrow), as the library's reader does.
 /// </summary>
 internal sealed class FlightPutBatches(IAsyncStreamReader<FlightPutData> messages)
@@ -19,7 +20,10 @@ internal sealed class FlightPutBatches(IAsyncStreamReader<FlightPutData> message
     private bool _sawSchema;
     private Schema? _schema;
     private byte[]? _schemaMessage;
-    private List<byte[]>? _dictionaries;
+    // A stream with dictionaries is read by Arrow's own stream reader, fed one message at a time: it keeps the
+    // dictionaries (replacements and deltas as the format says), so nothing is held or decoded again per batch.
+    private MessageQueueStream? _dictionaryStream;
+    private ArrowStreamReader? _dictionaryReader;
     private FlightPutData? _pending;
 
     /// <summary>
@@ -77,10 +81,18 @@ internal sealed class FlightPutBatches(IAsyncStreamReader<FlightPutData> message
                     _schema = ArrowSerializationHelpers.DeserializeSchema(message);
                     return null;
                 case ArrowMessageKind.DictionaryBatch:
-                    (_dictionaries ??= []).Add(message);
+                    if (_dictionaryStream is null)
+                    {
+                        _dictionaryStream = new MessageQueueStream();
+                        _dictionaryStream.Add(_schemaMessage!);
+                        _dictionaryReader = new ArrowStreamReader(_dictionaryStream);
+                    }
+                    _dictionaryStream.Add(message);
                     return null;
                 default:
-                    return _dictionaries is null ? ReadInPlace(data, message) : ReadWithDictionaries(message);
+                    if (_dictionaryStream is null) return ReadInPlace(data, message);
+                    _dictionaryStream.Add(message);
+                    return _dictionaryReader!.ReadNextRecordBatch() ?? throw new InvalidDataException("a record batch message held no batch");
             }
         }
         catch (Exception e) when (e is not (RpcException or OperationCanceledException))
@@ -96,20 +108,44 @@ internal sealed class FlightPutBatches(IAsyncStreamReader<FlightPutData> message
         return batch;
     }
 
-    // The schema, the dictionaries so far and the batch as one IPC stream (dictionary streams are rare; this copies).
-    private RecordBatch ReadWithDictionaries(byte[] message)
+    /// <summary>
+    /// The messages of a dictionary stream, read in order by <see cref="ArrowStreamReader"/>: each is added before the
+    /// reader is asked for the batch it completes, so a read never finds the queue empty mid-message.
+    /// </summary>
+    private sealed class MessageQueueStream : Stream
     {
-        var dictionaries = _dictionaries!;
-        var length = _schemaMessage!.Length + dictionaries.Sum(d => d.Length) + message.Length + 8;
-        var stream = new byte[length];
-        var offset = 0;
-        foreach (var part in dictionaries.Prepend(_schemaMessage).Append(message))
+        private readonly Queue<byte[]> _messages = new();
+        private int _offset;
+
+        public void Add(byte[] message) => _messages.Enqueue(message);
+
+        public override int Read(Span<byte> buffer)
         {
-            part.CopyTo(stream, offset);
-            offset += part.Length;
+            var read = 0;
+            while (read < buffer.Length && _messages.TryPeek(out var head))
+            {
+                var n = Math.Min(buffer.Length - read, head.Length - _offset);
+                head.AsSpan(_offset, n).CopyTo(buffer[read..]);
+                read += n;
+                _offset += n;
+                if (_offset == head.Length)
+                {
+                    _messages.Dequeue();
+                    _offset = 0;
+                }
+            }
+            return read;
         }
-        stream.AsSpan(offset, 4).Fill(0xFF); // end of stream: continuation marker, length 0
-        var (_, batches) = ArrowIpc.Read(stream);
-        return batches.Single();
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -64,6 +64,30 @@ public sealed class FlightPutDataTests
     }
 
     [Fact]
+    public async Task Every_batch_of_a_dictionary_stream_decodes_with_the_dictionary_sent_before_them()
+    {
+        // One dictionary, then several batches indexing it (Arrow's C# writer sends a dictionary once): each decodes.
+        var type = new DictionaryType(Int32Type.Default, StringType.Default, false);
+        var schema = new Schema.Builder().Field(f => f.Name("level").DataType(type).Nullable(true)).Build();
+        string[] words = ["INFO", "ERROR", "WARN"];
+        var dictionary = new StringArray.Builder().AppendRange(words).Build();
+        var batches = Enumerable.Range(0, 4).Select(b => new RecordBatch(schema,
+            [new DictionaryArray(type, new Int32Array.Builder().AppendRange(Enumerable.Range(0, 5).Select(i => (i + b) % 3)).Build(), dictionary)], 5)).ToArray();
+        var messages = MessagesOf(schema, batches);
+        Assert.Equal(2 + batches.Length, messages.Count); // schema, dictionary, the batches
+        var reader = new FlightPutBatches(new ListReader(messages.Select((m, i) =>
+            FlightPutData.Parse(new ReadOnlySequence<byte>(FlightData(i == 0 ? Target : null, m.Header, m.Body, false)))).ToList()));
+        await reader.ReadDescriptorAsync(CancellationToken.None);
+        for (var b = 0; b < batches.Length; b++)
+        {
+            var column = (DictionaryArray)(await reader.ReadNextAsync(CancellationToken.None))!.Column(0);
+            Assert.Equal(Enumerable.Range(0, 5).Select(i => words[(i + b) % 3]),
+                Enumerable.Range(0, 5).Select(i => ((StringArray)column.Dictionary).GetString(((Int32Array)column.Indices).GetValue(i)!.Value)));
+        }
+        Assert.Null(await reader.ReadNextAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public void A_truncated_FlightData_is_InvalidArgument() =>
         Gen.Select(Gen.Int[1, 3000], Gen.Double[0, 1]).Sample((rows, at) =>
         {
@@ -95,14 +119,14 @@ public sealed class FlightPutDataTests
 
     private sealed record IpcMessage(byte[] Header, byte[] Body);
 
-    /// <summary>The messages of the IPC stream of <paramref name="batch"/> (as Flight sends them: metadata and body apart).</summary>
-    private static List<IpcMessage> MessagesOf(Schema schema, RecordBatch batch)
+    /// <summary>The messages of the IPC stream of <paramref name="batches"/> (as Flight sends them: metadata and body apart).</summary>
+    private static List<IpcMessage> MessagesOf(Schema schema, params RecordBatch[] batches)
     {
         using var stream = new MemoryStream();
         using (var writer = new ArrowStreamWriter(stream, schema, leaveOpen: true))
         {
             writer.WriteStart();
-            writer.WriteRecordBatch(batch);
+            foreach (var batch in batches) writer.WriteRecordBatch(batch);
             writer.WriteEnd();
         }
         var bytes = stream.ToArray();
