@@ -1,6 +1,7 @@
 using Apache.Arrow.Flight;
 using Apache.Arrow.Flight.Server;
 using Grpc.AspNetCore.Server.Model;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace TimeFusion.Silo.Protocol.Flight;
@@ -30,44 +31,24 @@ internal sealed class FlightPutService(FlightServer server)
         return flight.PutAsync(batches.ReadDescriptorAsync, batches.ReadNextAsync, responses, context);
     }
 
-    // PutResult { bytes app_metadata = 1; }: the tag, the length, the bytes. Never read on the server.
+    // PutResult { bytes app_metadata = 1; }, written with Google.Protobuf's coded stream. Never read on the server.
     private static Marshaller<FlightPutResult> PutResultMarshaller() => new(
         (result, context) =>
         {
-            var metadata = result.ApplicationMetadata.Span;
-            var bytes = metadata.IsEmpty ? [] : new byte[1 + VarintLength((uint)metadata.Length) + metadata.Length];
-            if (bytes.Length > 0)
+            var metadata = result.ApplicationMetadata;
+            if (metadata.IsEmpty)
             {
-                bytes[0] = 0x0A; // field 1, length-delimited
-                var offset = 1 + WriteVarint(bytes.AsSpan(1), (uint)metadata.Length);
-                metadata.CopyTo(bytes.AsSpan(offset));
+                context.Complete([]);
+                return;
             }
+            var bytes = new byte[CodedOutputStream.ComputeTagSize(1) + CodedOutputStream.ComputeBytesSize(metadata)];
+            var output = new CodedOutputStream(bytes);
+            output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(metadata);
+            output.CheckNoSpaceLeft();
             context.Complete(bytes);
         },
         _ => throw new NotSupportedException("the server does not read PutResult"));
-
-    private static int VarintLength(uint value)
-    {
-        var length = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            length++;
-        }
-        return length;
-    }
-
-    private static int WriteVarint(Span<byte> span, uint value)
-    {
-        var i = 0;
-        while (value >= 0x80)
-        {
-            span[i++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        span[i++] = (byte)value;
-        return i;
-    }
 }
 
 /// <summary>Binds <see cref="FlightPutService.DoPut"/> for Grpc.AspNetCore (the service has no generated base class).</summary>
