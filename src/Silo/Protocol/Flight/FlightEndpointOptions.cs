@@ -37,6 +37,18 @@ public sealed class FlightEndpointOptions
     /// </summary>
     public bool ReceivePutInPlace { get; set; } = true;
 
+    /// <summary>
+    /// The HTTP/2 flow-control window of each call (how much a client may send before the server has read it). Kestrel's
+    /// default, 768 KiB, makes a client stop for window updates several times per 8 K-row full-width batch (5.4 MB), each
+    /// stop a round of thread hops on both sides. gRPC assembles each message whole before DoPut reads it anyway, so what
+    /// a call can make the server buffer is the larger of this window and <see cref="MaxReceiveMessageBytes"/> either way.
+    /// Default 8 MiB; 65,535 at least.
+    /// </summary>
+    public int Http2StreamWindowBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>The HTTP/2 flow-control window shared by all calls of one connection (Kestrel's default 1 MiB). Default 16 MiB; 65,535 at least.</summary>
+    public int Http2ConnectionWindowBytes { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>How long a bearer token from <c>Handshake</c> stays valid. Default 1 hour.</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
 }
