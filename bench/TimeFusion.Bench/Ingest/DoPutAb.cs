@@ -8,7 +8,7 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Bench.Ingest;
 
 /// <summary>
-/// <c>doputab --variants name=dll[;Key=Value…],… [--pairs 16] [--rounds 2] [--rows 500000] [--doors doput,sdk] [--depths 2]</c>:
+/// <c>doputab --variants name=dll[;Key=Value…],… [--pairs 16] [--rounds 2] [--rows 500000] [--doors doput,sdk] [--depths 1,2]</c>:
 /// the suite's Flight DoPut burst (<see cref="TimeFusionDoPutIngest"/>, once per writer depth: unacknowledged batches per
 /// writer) — and, with <c>--doors</c>, the SDK's burst on the same rows, pairs and writers — for each variant in turn, round
 /// after round, so that builds, settings, depths and the two doors are compared back to back on a loaded machine (rows/s,

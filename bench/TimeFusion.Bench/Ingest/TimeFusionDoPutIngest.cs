@@ -11,13 +11,14 @@ namespace TimeFusion.Bench.Ingest;
 /// TimeFusion through Arrow Flight <c>DoPut</c>: the same fresh silo, pairs and writers as <see cref="TimeFusionSdkIngest"/>;
 /// batch i goes to pair i mod pairs, sent by writer i mod writers over that writer's stream for the pair (so writers are
 /// never waiting on each other's streams). Acknowledged = one <c>PutResult</c> per batch, sent once the batch is durable.
-/// Each writer streams as an ordinary Flight client does, its next batch written while the previous one is acknowledged,
-/// with at most <see cref="DefaultDepth"/> of its batches unacknowledged (1: write, wait for the ack, write the next).
+/// A writer has one batch in flight, as the SDK's writers (write, wait for its ack, write the next); <c>depth</c> 2 or more
+/// lets it write ahead as streaming Flight clients do (at 256 pairs that is also more batches in the engine at once than
+/// the SDK's writers have, since a writer's batches go to different streams).
 /// </summary>
 public static class TimeFusionDoPutIngest
 {
-    /// <summary>A writer's batches written and not yet acknowledged, at most (the suite's setting).</summary>
-    public const int DefaultDepth = 2;
+    /// <summary>A writer's batches written and not yet acknowledged, at most (the suite's setting: one, as the SDK's writers).</summary>
+    public const int DefaultDepth = 1;
 
     // extra: silo settings on top of the ingest ones (keys under TimeFusion:), for A/B runs (doputab); cpu: told the
     // silo's and this process's CPU time over the burst; sends: told each batch's write time (flow control's share).
