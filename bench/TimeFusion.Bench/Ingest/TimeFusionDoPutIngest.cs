@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Apache.Arrow;
 using TimeFusion.Bench.Peers;
@@ -12,12 +11,20 @@ namespace TimeFusion.Bench.Ingest;
 /// TimeFusion through Arrow Flight <c>DoPut</c>: the same fresh silo, pairs and writers as <see cref="TimeFusionSdkIngest"/>;
 /// batch i goes to pair i mod pairs, sent by writer i mod writers over that writer's stream for the pair (so writers are
 /// never waiting on each other's streams). Acknowledged = one <c>PutResult</c> per batch, sent once the batch is durable.
+/// A writer has one batch in flight, as the SDK's writers (write, wait for its ack, write the next); <c>depth</c> 2 or more
+/// lets it write ahead as streaming Flight clients do (at 256 pairs that is also more batches in the engine at once than
+/// the SDK's writers have, since a writer's batches go to different streams).
 /// </summary>
 public static class TimeFusionDoPutIngest
 {
-    // extra: silo settings on top of the ingest ones (keys under TimeFusion:), for A/B runs (doputab).
+    /// <summary>A writer's batches written and not yet acknowledged, at most (the suite's setting: one, as the SDK's writers).</summary>
+    public const int DefaultDepth = 1;
+
+    // extra: silo settings on top of the ingest ones (keys under TimeFusion:), for A/B runs (doputab); cpu: told the
+    // silo's and this process's CPU time over the burst; sends: told each batch's write time (flow control's share).
     public static async Task<IngestRun> RunAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root,
-        IReadOnlyDictionary<string, string>? extra = null)
+        IReadOnlyDictionary<string, string>? extra = null, Action<BurstCpu>? cpu = null, int depth = DefaultDepth,
+        Action<IReadOnlyList<double>>? sends = null)
     {
         var settings = SiloSettings.Ingest();
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
@@ -28,22 +35,21 @@ public static class TimeFusionDoPutIngest
         // Activate every pair's grain first (WAL, buffer table) with one row, so the run measures sustained ingest.
         await Task.WhenAll(Enumerable.Range(0, pairs).Select(p => client.InsertAsync($"p{p}", OtelLogsAndSpans.TableName, batches[0].Slice(0, 1))));
         var writers = TimeFusionSdkIngest.Writers(pairs);
-        var streams = Enumerable.Range(0, writers).Select(_ => new FlightPutStreams(silo)).ToArray();
-        var latencies = new ConcurrentBag<double>();
+        var streams = Enumerable.Range(0, writers).Select(_ => new FlightPutStreams(silo, depth)).ToArray();
+        var cpuBefore = BurstCpu.Now(silo);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
         {
             for (var i = w; i < batches.Count; i += writers)
-            {
-                var start = Stopwatch.GetTimestamp();
-                await streams[w].PutAsync($"p{i % pairs}", batches[i]);
-                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
+                await streams[w].WriteAsync($"p{i % pairs}", batches[i]);
+            await streams[w].DrainAsync();
         })));
         var elapsed = clock.Elapsed;
+        cpu?.Invoke(BurstCpu.Now(silo) - cpuBefore);
+        sends?.Invoke(streams.SelectMany(s => s.SendMs).ToList());
         foreach (var s in streams) await s.DisposeAsync();
         var peak = silo.PeakRssBytes;
         await silo.StopAsync();
-        return new IngestRun(batches.Sum(b => (long)b.Length), arrowBytes, elapsed, latencies.ToList(), peak);
+        return new IngestRun(batches.Sum(b => (long)b.Length), arrowBytes, elapsed, streams.SelectMany(s => s.AckMs).ToList(), peak);
     }
 }

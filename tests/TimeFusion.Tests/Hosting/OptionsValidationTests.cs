@@ -75,6 +75,8 @@ public sealed class OptionsValidationTests
         Fails(new PostgresServerOptionsValidator(), new PostgresServerOptions { Port = 65536 }, "TimeFusion:Postgres:Port");
         Fails(new PostgresServerOptionsValidator(), new PostgresServerOptions { ListenAddress = "localhost:5432" }, "TimeFusion:Postgres:ListenAddress");
         Fails(new FlightEndpointOptionsValidator(), new FlightEndpointOptions { Port = -1 }, "TimeFusion:Flight:Port");
+        Fails(new FlightEndpointOptionsValidator(), new FlightEndpointOptions { Http2StreamWindowBytes = 65_534 }, "TimeFusion:Flight:Http2StreamWindowBytes");
+        Fails(new FlightEndpointOptionsValidator(), new FlightEndpointOptions { Http2ConnectionWindowBytes = 1024 }, "TimeFusion:Flight:Http2ConnectionWindowBytes");
         Passes(new PostgresServerOptionsValidator(), new PostgresServerOptions { Port = 0 });
     }
 

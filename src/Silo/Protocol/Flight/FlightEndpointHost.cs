@@ -66,6 +66,8 @@ public sealed class FlightEndpointHost : DoorWebHost
             if (ServerCertificates.Load(options.Tls, FlightEndpointOptions.Section + ":Tls") is { } certificate) listen.UseHttps(certificate);
         });
         kestrel.Limits.MaxRequestBodySize = null; // DoPut is one long streaming request
+        kestrel.Limits.Http2.InitialStreamWindowSize = options.Http2StreamWindowBytes;
+        kestrel.Limits.Http2.InitialConnectionWindowSize = options.Http2ConnectionWindowBytes;
     }
 
     /// <inheritdoc />

@@ -14,6 +14,8 @@ internal sealed class FlightEndpointOptionsValidator : IValidateOptions<FlightEn
         problems.RequirePort(nameof(o.Port), o.Port);
         problems.Require(o.MaxReceiveMessageBytes >= 1024, nameof(o.MaxReceiveMessageBytes), o.MaxReceiveMessageBytes, "must be at least 1024");
         problems.Require(o.TargetResponseMessageBytes >= 1024, nameof(o.TargetResponseMessageBytes), o.TargetResponseMessageBytes, "must be at least 1024");
+        problems.Require(o.Http2StreamWindowBytes >= 65_535, nameof(o.Http2StreamWindowBytes), o.Http2StreamWindowBytes, "must be at least 65535");
+        problems.Require(o.Http2ConnectionWindowBytes >= 65_535, nameof(o.Http2ConnectionWindowBytes), o.Http2ConnectionWindowBytes, "must be at least 65535");
         problems.Require(o.TokenLifetime > TimeSpan.Zero, nameof(o.TokenLifetime), o.TokenLifetime, "must be positive");
         if (o.Tls.Enabled)
         {

@@ -82,11 +82,39 @@ public sealed class TimeFusionFlightServer(
         // Refuse before reading any data; the gateway checks again on every insert.
         if (!caller.IsAdmin && !caller.Projects.Contains(target.Project))
             throw FlightErrors.From(SqlState.InsufficientPrivilege, $"permission denied for project '{target.Project}'");
-        while (await Read(() => readNext(ct)) is { } batch)
+        // One batch read ahead: while batch n is inserted, batch n+1 is received (a client that writes before each ack,
+        // as Flight clients commonly do, keeps its stream busy). Inserts and acks stay one at a time and in order, so a
+        // failed batch still ends the call with no later batch stored.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var next = Read(() => readNext(reading.Token));
+        while (await next is { } batch)
         {
-            var lsn = await Call(() => Gateway.InsertAsync(target.Project, target.Table, batch, caller), ct);
-            var ack = JsonSerializer.SerializeToUtf8Bytes(new PutAck(batch.Length, lsn), PutAckJson.Default.PutAck);
-            await responseStream.WriteAsync(new FlightPutResult(ByteString.CopyFrom(ack)));
+            next = Read(() => readNext(reading.Token));
+            try
+            {
+                var lsn = await Call(() => Gateway.InsertAsync(target.Project, target.Table, batch, caller), ct);
+                var ack = JsonSerializer.SerializeToUtf8Bytes(new PutAck(batch.Length, lsn), PutAckJson.Default.PutAck);
+                await responseStream.WriteAsync(new FlightPutResult(ByteString.CopyFrom(ack)));
+            }
+            catch
+            {
+                await AbandonAsync(next, reading);
+                throw;
+            }
+        }
+    }
+
+    // The read ahead of a call that ends with an error: stopped (its client may be waiting for the ack that will not
+    // come) and awaited, so that no read of the request outlives the call; its own outcome no longer matters.
+    private static async Task AbandonAsync(Task<RecordBatch?> read, CancellationTokenSource reading)
+    {
+        await reading.CancelAsync();
+        try
+        {
+            await read;
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException)
+        {
         }
     }
 

@@ -36,6 +36,7 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
                 new TimeFusionUser { Name = "fl-big", PasswordOrScramSecret = "bigpw", Projects = ["flight-big"] },
                 new TimeFusionUser { Name = "fl-exec", PasswordOrScramSecret = "execpw", Projects = ["flight-exec"] },
                 new TimeFusionUser { Name = "fl-inplace", PasswordOrScramSecret = "inplacepw", Projects = ["flight-inplace", "flight-library"] },
+                new TimeFusionUser { Name = "fl-ahead", PasswordOrScramSecret = "aheadpw", Projects = ["flight-ahead", "flight-ahead-lib", "flight-ahead-bad"] },
             ],
         }));
         _users = users;
@@ -347,6 +348,59 @@ public sealed class FlightEndToEndTests(OneSiloCluster fixture) : IClassFixture<
         await raw.RequestStream.CompleteAsync();
         var e = await Assert.ThrowsAnyAsync<RpcException>(() => raw.ResponseStream.MoveNext(CancellationToken.None));
         Assert.DoesNotContain("malformed FlightData", e.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_client_writing_ahead_of_its_acks_gets_every_batch_stored_and_acknowledged_in_order_by_either_reader()
+    {
+        await using var library = new FlightEndpointHost(fixture.Client, _users, Options.Create(new FlightEndpointOptions { Port = 0, ReceivePutInPlace = false }));
+        await library.StartAsync(CancellationToken.None);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{library.LocalEndPoint!.Port}");
+        var user = Basic("fl-ahead", "aheadpw");
+        foreach (var (client, project) in new[] { (_client, "flight-ahead"), (new FlightClient(channel), "flight-ahead-lib") })
+        {
+            // Every batch written before any ack is read (as pyarrow's writer does); the large ones go through the pinned path.
+            var batches = Enumerable.Range(0, 5)
+                .Select(i => FlightTestBatches.Rows(FlightTestBatches.Ids($"w{i}-", i % 2 == 0 ? 3000 : 7), nameLength: i % 2 == 0 ? 100 : 0))
+                .ToList();
+            using var call = await client.StartPut(FlightDescriptor.CreatePathDescriptor(project, Table), FlightTestBatches.Schema, user);
+            foreach (var b in batches) await call.RequestStream.WriteAsync(b);
+            await call.RequestStream.CompleteAsync();
+            var acks = new List<JsonElement>();
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                acks.Add(JsonDocument.Parse(call.ResponseStream.Current.ApplicationMetadata.ToStringUtf8()).RootElement.Clone());
+
+            Assert.Equal(batches.Select(b => (long)b.Length), acks.Select(a => a.GetProperty("rows").GetInt64()));
+            var lsns = acks.Select(a => a.GetProperty("lsn").GetInt64()).ToList();
+            Assert.Equal(lsns.Order(), lsns);
+            Assert.Equal(lsns.Count, lsns.Distinct().Count());
+            var rows = await GetAsync($"SELECT id FROM {Table} WHERE project_id = '{project}' ORDER BY id", user);
+            Assert.Equal(batches.SelectMany(b => Strings([b], 0)).Order(StringComparer.Ordinal), Strings(rows, 0));
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_batch_among_batches_written_ahead_ends_the_call_and_no_later_batch_is_stored()
+    {
+        var user = Basic("fl-ahead", "aheadpw");
+        using var call = await _client.StartPut(FlightDescriptor.CreatePathDescriptor("flight-ahead-bad", Table), FlightTestBatches.Schema, user);
+        // Written back to back without reading an ack: the server has the third batch read ahead when the second fails.
+        foreach (var b in new[] { FlightTestBatches.Rows(["g1", "g2"]), FlightTestBatches.Rows(["bad1", null]), FlightTestBatches.Rows(["late1", "late2"]) })
+        {
+            try
+            {
+                await call.RequestStream.WriteAsync(b);
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException)
+            {
+                break; // the server ended the call first; its status is read below
+            }
+        }
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(2, JsonDocument.Parse(call.ResponseStream.Current.ApplicationMetadata.ToStringUtf8()).RootElement.GetProperty("rows").GetInt64());
+        var bad = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.Equal(["g1", "g2"], Strings(await GetAsync($"SELECT id FROM {Table} WHERE project_id = 'flight-ahead-bad' ORDER BY id", user), 0));
     }
 
     [Fact]
