@@ -96,7 +96,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             if (recovered.Count > 0)
             {
                 var last = recovered[^1];
-                current = await directory.OpenAppendAsync(last.Name, last.Length, cancellationToken);
+                current = await directory.OpenAppendAsync(last.Name, last.Length, options, cancellationToken);
                 if (current is null && recovery.LastLsn < last.FirstLsn)
                     throw new InvalidOperationException($"storage refused to reopen empty segment '{last.Name}' in '{directory.Describe}'");
             }
@@ -105,7 +105,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 // A new log, or storage that cannot append after a cut tail: start a segment at the next LSN.
                 var first = recovery.LastLsn + 1;
                 var name = WalSegmentName.Format(first);
-                current = await directory.CreateSegmentAsync(name, cancellationToken);
+                current = await directory.CreateSegmentAsync(name, options, cancellationToken);
                 segments.Add(name, first, 0);
                 created = true;
             }

@@ -87,7 +87,8 @@ internal static class WalRecovery
                 quarantined.Add(await QuarantineAsync(directory, reader, region, cancellationToken));
             }
             scanned += length;
-            recovered.Add(new RecoveredSegment(name, segmentFirst, isLast ? validLength : length));
+            // A preallocated segment's zeros after its last entry are not part of it: readers and truncation see its entries' end.
+            recovered.Add(new RecoveredSegment(name, segmentFirst, isLast ? validLength : scanner.DataEnd));
         }
 
         if (segments.Count > 0) lastLsn = Math.Max(lastLsn, segments[^1].FirstLsn - 1);
