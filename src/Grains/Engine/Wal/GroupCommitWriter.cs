@@ -62,6 +62,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     /// <summary>The highest acknowledged LSN.</summary>
     public long LastLsn => Volatile.Read(ref _lastAcked);
 
+    /// <summary>Whether the active segment is written with O_DIRECT (read when the loop is idle: tests).</summary>
+    public bool WritesDirect => _current is DirectSegmentWriter { IsDirect: true };
+
     /// <summary>The failure that faulted the loop, or null.</summary>
     public Exception? Fault => _fault;
 

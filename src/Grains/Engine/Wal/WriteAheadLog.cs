@@ -65,6 +65,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>Counters since open.</summary>
     public WalStatistics Statistics => _writer.Statistics;
 
+    /// <summary>Whether the active segment is written with O_DIRECT (<see cref="WalWriteMode.Direct"/> where the file system allows it).</summary>
+    internal bool WritesDirect => _writer.WritesDirect;
+
     /// <summary>The largest payload one entry can carry with these options and names.</summary>
     public int MaxPayloadBytes => _writer.MaxPayloadBytes;
 

@@ -43,7 +43,7 @@ public sealed class LocalWalStorage : IWalStorage
     internal void ReportDirectIoRefused(string file, string reason)
     {
         if (Interlocked.Exchange(ref _directIoRefusalLogged, 1) != 0) return;
-        _logger?.LogWarning("WAL under '{Root}': {Reason} for '{File}'; Direct mode writes its preallocated segments through the page cache here",
+        _logger?.LogWarning("WAL under '{Root}': O_DIRECT refused ({Reason}) for '{File}'; Direct mode writes its preallocated segments through the page cache here",
             _root, reason, file);
     }
 }
