@@ -111,6 +111,30 @@ public sealed class WalDirectModeTests : IDisposable
     }
 
     [Fact]
+    public async Task Zeros_where_entries_of_an_earlier_segment_should_be_are_damage_not_its_end()
+    {
+        var root = NewRoot();
+        await using (var log = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root), Direct(segmentBytes: 10_000)))
+            for (var i = 1; i <= 30; i++) await log.AppendAsync(WalOperation.Insert, Payload(i, 1500));
+        var first = WalFiles.Segments(root, Id)[0];
+        var ends = WalFiles.FrameEnds(first);
+        var lost = ends.Count - 1;
+        // The segment's last entry zeroed (the disk lost it): zeros up to the end, but the next segment's name says an
+        // entry is missing.
+        var bytes = await File.ReadAllBytesAsync(first);
+        bytes.AsSpan((int)ends[^2]).Clear();
+        await File.WriteAllBytesAsync(first, bytes);
+
+        await using var reopened = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root), Direct(segmentBytes: 10_000));
+        var damage = Assert.Single(reopened.RecoveryStats.CorruptEntries);
+        Assert.Equal(ends[^2], damage.Position);
+        Assert.Contains("next segment starts", damage.Reason);
+        Assert.Equal(Enumerable.Range(1, 30).Where(i => i != lost).Select(i => (long)i), (await ReadAll(reopened)).Select(e => e.Lsn));
+        await Assert.ThrowsAsync<WalCorruptException>(async () =>
+            await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root), new WalOptions { CorruptionPolicy = WalCorruptionPolicy.Strict, SegmentSizeBytes = 10_000 }));
+    }
+
+    [Fact]
     public async Task Entries_smaller_than_a_block_rewrite_the_last_partial_block_without_losing_earlier_ones()
     {
         var root = NewRoot();
