@@ -40,10 +40,9 @@ internal static partial class DirectFile
     /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/>; returns 0 or the errno of the failed call.</summary>
     public static int WriteAll(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
     {
-        var fd = (int)handle.DangerousGetHandle();
         while (!data.IsEmpty)
         {
-            var n = PWrite(fd, data, data.Length, offset);
+            var n = PWrite(handle, data, data.Length, offset);
             if (n < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
@@ -65,7 +64,7 @@ internal static partial class DirectFile
             RandomAccess.FlushToDisk(handle);
             return;
         }
-        if (FDataSync((int)handle.DangerousGetHandle()) != 0) throw Error("fdatasync", path, Marshal.GetLastPInvokeError());
+        if (FDataSync(handle) != 0) throw Error("fdatasync", path, Marshal.GetLastPInvokeError());
     }
 
     public static IOException Error(string call, string path, int errno) =>
@@ -74,9 +73,11 @@ internal static partial class DirectFile
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
 
+    // The handle is marshalled as the descriptor, pointer-sized in a register whose low 32 bits the C int reads (as the
+    // runtime's own System.Native calls pass file descriptors); the marshaller keeps it alive across the call.
     [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
-    private static partial nint PWrite(int fd, ReadOnlySpan<byte> buffer, nint count, long offset);
+    private static partial nint PWrite(SafeFileHandle fd, ReadOnlySpan<byte> buffer, nint count, long offset);
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
-    private static partial int FDataSync(int fd);
+    private static partial int FDataSync(SafeFileHandle fd);
 }
