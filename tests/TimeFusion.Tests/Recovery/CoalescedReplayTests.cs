@@ -23,14 +23,14 @@ public sealed class CoalescedReplayTests : EngineTestBase
     /// <summary>Inserts <paramref name="entries"/> batches of <paramref name="rows"/> rows ("e{i}-…", durations 1000·i + row) and returns the segment's length after each.</summary>
     private async Task<List<long>> WriteAsync(TableId id, int entries, int rows)
     {
-        var ends = new List<long> { 0 };
-        await using var engine = await Kit.OpenAsync(id);
-        for (var i = 1; i <= entries; i++)
+        await using (var engine = await Kit.OpenAsync(id))
         {
-            Assert.Equal(i, await engine.InsertAsync(EngineTestKit.Rows($"e{i}", rows, durationBase: 1000L * i)));
-            ends.Add(new FileInfo(WalFiles.Segments(WalRoot, id).Single()).Length);
+            for (var i = 1; i <= entries; i++)
+                Assert.Equal(i, await engine.InsertAsync(EngineTestKit.Rows($"e{i}", rows, durationBase: 1000L * i)));
         }
-        return ends; // disposed without a flush: everything is in the WAL only
+        // Disposed without a flush: everything is in the WAL only. Frame ends from the frames (a Direct-mode segment is
+        // zero-filled ahead of its entries while open).
+        return WalFiles.FrameEnds(WalFiles.Segments(WalRoot, id).Single());
     }
 
     private static long DurationSum(IEnumerable<int> entries, int rows) => entries.Sum(i => rows * 1000L * i + rows * (rows - 1L) / 2);

@@ -40,14 +40,14 @@ public sealed class FaultInjectingWalStorage(IWalStorage inner) : IWalStorage
 
         public Task<IWalSegmentReader> OpenReadAsync(string name, CancellationToken ct) => inner.OpenReadAsync(name, ct);
 
-        public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken ct)
+        public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, WalOptions options, CancellationToken ct)
         {
             if (owner.FailCreates) throw new IOException("injected: create segment failed");
-            return new Writer(owner, await inner.CreateSegmentAsync(name, ct));
+            return new Writer(owner, await inner.CreateSegmentAsync(name, options, ct));
         }
 
-        public async Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken ct) =>
-            await inner.OpenAppendAsync(name, validLength, ct) is { } w ? new Writer(owner, w) : null;
+        public async Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, WalOptions options, CancellationToken ct) =>
+            await inner.OpenAppendAsync(name, validLength, options, ct) is { } w ? new Writer(owner, w) : null;
 
         public Task DeleteAsync(string name, CancellationToken ct)
         {
@@ -84,6 +84,8 @@ public sealed class FaultInjectingWalStorage(IWalStorage inner) : IWalStorage
             if (owner.FailFlushes) throw new IOException("injected: fsync failed");
             await inner.FlushAsync(ct);
         }
+
+        public ValueTask PrepareAsync(long expectedGroupBytes, CancellationToken ct) => inner.PrepareAsync(expectedGroupBytes, ct);
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }

@@ -68,8 +68,8 @@ public sealed class WalAllocationTests : IDisposable
             public Task<byte[]?> ReadSmallFileAsync(string name, int maxBytes, CancellationToken ct) => inner.ReadSmallFileAsync(name, maxBytes, ct);
             public Task<bool> CreateFileAsync(string name, ReadOnlyMemory<byte> content, CancellationToken ct) => inner.CreateFileAsync(name, content, ct);
             public async Task<IWalSegmentReader> OpenReadAsync(string name, CancellationToken ct) => new Reader(owner, await inner.OpenReadAsync(name, ct));
-            public Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken ct) => inner.CreateSegmentAsync(name, ct);
-            public Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken ct) => inner.OpenAppendAsync(name, validLength, ct);
+            public Task<IWalSegmentWriter> CreateSegmentAsync(string name, WalOptions options, CancellationToken ct) => inner.CreateSegmentAsync(name, options, ct);
+            public Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, WalOptions options, CancellationToken ct) => inner.OpenAppendAsync(name, validLength, options, ct);
             public Task DeleteAsync(string name, CancellationToken ct) => inner.DeleteAsync(name, ct);
         }
 

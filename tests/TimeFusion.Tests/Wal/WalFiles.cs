@@ -63,6 +63,21 @@ public static class WalFiles
         return list;
     }
 
+    /// <summary>0 and the end of every frame of a segment file, up to its end or the first zero length (a zero tail).</summary>
+    public static List<long> FrameEnds(string segment)
+    {
+        var bytes = File.ReadAllBytes(segment);
+        var ends = new List<long> { 0 };
+        for (var at = 0; at + WalEntryFraming.HeaderBytes <= bytes.Length;)
+        {
+            var (length, _) = WalEntryFraming.ReadHeader(bytes.AsSpan(at));
+            if (length == 0) break;
+            at += WalEntryFraming.HeaderBytes + (int)length;
+            ends.Add(at);
+        }
+        return ends;
+    }
+
     public static void Append(string file, byte[] bytes)
     {
         using var stream = new FileStream(file, FileMode.Append, FileAccess.Write);

@@ -58,7 +58,6 @@ public sealed class WalPropertyTests : IDisposable
         // One log of 30 entries, written once; each sample damages a copy.
         var source = NewRoot();
         var payloads = new Dictionary<long, byte[]>();
-        var frameEnds = new List<long>();
         var random = new Random(7);
         await using (var log = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(source), Options()))
         {
@@ -68,10 +67,11 @@ public sealed class WalPropertyTests : IDisposable
                 random.NextBytes(payload);
                 payloads[await log.AppendAsync(WalOperation.Insert, payload)] = payload;
                 await log.FlushAsync();
-                frameEnds.Add(new FileInfo(WalFiles.Segments(source, Id).Single()).Length);
             }
         }
         var segment = WalFiles.Segments(source, Id).Single();
+        var frameEnds = WalFiles.FrameEnds(segment).Skip(1).ToList();
+        Assert.Equal(30, frameEnds.Count);
         var original = await File.ReadAllBytesAsync(segment);
         var identity = await File.ReadAllBytesAsync(Path.Combine(WalFiles.Folder(source, Id), "identity.json"));
 

@@ -26,6 +26,8 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     private readonly HashSet<UInt128> _segmentSchemas = [];
     private readonly Task _loop;
     private IWalSegmentWriter _current;
+    // The segment a roll closed, closed for good after the group that rolled was acknowledged.
+    private IWalSegmentWriter? _retired;
     private long _lastAssigned;
     private long _lastAcked;
     private volatile Exception? _fault;
@@ -33,6 +35,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     private bool _acknowledgedUnsynced;
     private long _lastSyncTicks;
     private long _appends, _batches, _fsyncs, _bytes, _segmentsCreated;
+    // Bytes of the last groups (a ring): what the storage prepares room for after each acknowledgement.
+    private readonly long[] _recentGroupBytes = new long[16];
+    private int _recentGroupIndex;
 
     public GroupCommitWriter(IWalDirectory directory, WalSegmentSet segments, WalNames names, WalOptions options, IWalSegmentWriter current, long lastLsn, bool createdSegment)
     {
@@ -56,6 +61,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
 
     /// <summary>The highest acknowledged LSN.</summary>
     public long LastLsn => Volatile.Read(ref _lastAcked);
+
+    /// <summary>Whether the active segment is written with O_DIRECT (read when the loop is idle: tests).</summary>
+    public bool WritesDirect => _current is DirectSegmentWriter { IsDirect: true };
 
     /// <summary>The failure that faulted the loop, or null.</summary>
     public Exception? Fault => _fault;
@@ -179,6 +187,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         finally
         {
             if (_unsynced && _fault is null) await SyncAsync();
+            await CloseRetiredAsync();
             await _current.DisposeAsync();
             _scratch.Dispose();
         }
@@ -249,6 +258,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                     if (roll)
                     {
                         await RollAsync(LastLsn + 1);
+                        await CloseRetiredAsync();
                         _segmentSchemas.Clear();
                     }
                     request.Succeed(roll ? 1 : 0);
@@ -282,6 +292,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 Encode(rollFirst: true);
             }
             var i = 0;
+            long groupBytes = 0;
             while (i < _batch.Count)
             {
                 var j = i + 1;
@@ -300,9 +311,11 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
                 // Never cancelled midway: a half-written group would leave an unknown tail.
                 await _current.AppendAsync(_gather, CancellationToken.None);
                 Interlocked.Add(ref _bytes, runBytes);
+                groupBytes += runBytes;
                 i = j;
             }
             _gather.Clear();
+            _recentGroupBytes[_recentGroupIndex++ % _recentGroupBytes.Length] = groupBytes;
             var written = Stopwatch.GetTimestamp();
             foreach (var r in _batch)
                 if (r.Trace is { } trace) trace.Written = written;
@@ -330,6 +343,26 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         // (the loop goes on to the next group meanwhile): a queued completion per writer woke a pool thread per
         // statement under 30-row INSERTs (docs/BENCHMARKS.md, session 13, `insert16`).
         ThreadPool.UnsafeQueueUserWorkItem(static group => CompleteGroup(group), group, preferLocal: false);
+        await PrepareAheadAsync();
+    }
+
+    /// <summary>
+    /// Lets the storage make room for the next groups (Direct mode: zero-filled blocks, the next segment) now that this
+    /// group's appends are completing. A failure here faults the log like a failed write: what it leaves is unknown.
+    /// </summary>
+    private async Task PrepareAheadAsync()
+    {
+        await CloseRetiredAsync();
+        long expected = 0;
+        foreach (var bytes in _recentGroupBytes) expected = Math.Max(expected, bytes);
+        try
+        {
+            await _current.PrepareAsync(expected, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            _fault ??= e;
+        }
     }
 
     /// <summary>
@@ -416,12 +449,21 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         await FlushCurrentAsync();
         _segments.SetLength(_current.Name, _current.Length);
         var name = WalSegmentName.Format(firstLsn);
-        var next = await _directory.CreateSegmentAsync(name, CancellationToken.None);
+        var next = await _directory.CreateSegmentAsync(name, _options, CancellationToken.None);
         var previous = _current;
         _current = next;
         _segments.Add(name, firstLsn, 0);
         Interlocked.Increment(ref _segmentsCreated);
-        await previous.DisposeAsync();
+        // Closing may cut a preallocated zero tail (an fsync): done after the group's acknowledgement, not before it.
+        if (_retired is not null) await _retired.DisposeAsync();
+        _retired = previous;
+    }
+
+    private async Task CloseRetiredAsync()
+    {
+        var retired = _retired;
+        _retired = null;
+        if (retired is not null) await retired.DisposeAsync();
     }
 
     /// <summary>The fsync of interval mode: its failure faults the log, and entries already acknowledged may be lost.</summary>

@@ -16,6 +16,15 @@ public sealed class WalOptions
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
+    /// How local segments are written: <see cref="WalWriteMode.Direct"/> (default: preallocated, <c>O_DIRECT</c>,
+    /// <c>fdatasync</c>) or <see cref="WalWriteMode.Append"/> (appends through the page cache, fsync). Azure ignores it.
+    /// </summary>
+    public WalWriteMode WriteMode { get; set; } = WalWriteMode.Direct;
+
+    /// <summary>Test seam: behave as if the file system refused <c>O_DIRECT</c> (the buffered fallback of <see cref="WalWriteMode.Direct"/>).</summary>
+    internal bool RefuseDirectIo { get; set; }
+
+    /// <summary>
     /// A segment is closed and a new one started when the next write would make it larger than this.
     /// An entry larger than this gets a segment of its own. Default 64 MiB.
     /// </summary>
@@ -56,6 +65,7 @@ public sealed class WalOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a setting outside its range.</summary>
     public WalOptions Validate()
     {
+        if (!Enum.IsDefined(WriteMode)) throw new ArgumentOutOfRangeException(nameof(WriteMode), WriteMode, "must be Append or Direct");
         if (!Enum.IsDefined(SyncMode)) throw new ArgumentOutOfRangeException(nameof(SyncMode), SyncMode, "unknown sync mode");
         if (SyncMode == WalSyncMode.Interval && (SyncInterval <= TimeSpan.Zero || SyncInterval > TimeSpan.FromMinutes(1)))
             throw new ArgumentOutOfRangeException(nameof(SyncInterval), SyncInterval, "must be in (0, 1 min]");

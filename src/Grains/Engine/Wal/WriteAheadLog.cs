@@ -65,6 +65,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>Counters since open.</summary>
     public WalStatistics Statistics => _writer.Statistics;
 
+    /// <summary>Whether the active segment is written with O_DIRECT (<see cref="WalWriteMode.Direct"/> where the file system allows it).</summary>
+    internal bool WritesDirect => _writer.WritesDirect;
+
     /// <summary>The largest payload one entry can carry with these options and names.</summary>
     public int MaxPayloadBytes => _writer.MaxPayloadBytes;
 
@@ -96,7 +99,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             if (recovered.Count > 0)
             {
                 var last = recovered[^1];
-                current = await directory.OpenAppendAsync(last.Name, last.Length, cancellationToken);
+                current = await directory.OpenAppendAsync(last.Name, last.Length, options, cancellationToken);
                 if (current is null && recovery.LastLsn < last.FirstLsn)
                     throw new InvalidOperationException($"storage refused to reopen empty segment '{last.Name}' in '{directory.Describe}'");
             }
@@ -105,7 +108,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 // A new log, or storage that cannot append after a cut tail: start a segment at the next LSN.
                 var first = recovery.LastLsn + 1;
                 var name = WalSegmentName.Format(first);
-                current = await directory.CreateSegmentAsync(name, cancellationToken);
+                current = await directory.CreateSegmentAsync(name, options, cancellationToken);
                 segments.Add(name, first, 0);
                 created = true;
             }

@@ -124,7 +124,7 @@ public static class TimeFusionSiloBuilderExtensions
             var (root, storage) = StorageOf(sp);
             return storage.Kind == StorageKind.AzureBlob
                 ? new AzureAppendBlobWalStorage(sp.GetRequiredService<AzureStorageContainers>().Wal, storage.Prefix)
-                : new LocalWalStorage(Path.Combine(root, "wal"));
+                : new LocalWalStorage(Path.Combine(root, "wal"), sp.GetService<ILoggerFactory>()?.CreateLogger<LocalWalStorage>());
         });
         return silo;
     }

@@ -49,7 +49,7 @@ internal static class WalRecovery
             var (name, segmentFirst, length) = segments[i];
             var isLast = i == segments.Count - 1;
             var nextFirst = isLast ? long.MaxValue : segments[i + 1].FirstLsn;
-            long validLength = 0;
+            long validLength = 0, segmentLast = 0;
             await using var reader = await directory.OpenReadAsync(name, cancellationToken);
             await using var scanner = new WalSegmentScanner(reader, name, length, options.MaxEntryBytes, options.ReadChunkBytes);
             while (true)
@@ -61,7 +61,7 @@ internal static class WalRecovery
                     var header = DecodeAt(ev, name);
                     names.Check(header, name, ev.Position);
                     CheckOrder(header.Lsn, lastLsn, segmentFirst, nextFirst, name, ev.Position);
-                    lastLsn = header.Lsn;
+                    lastLsn = segmentLast = header.Lsn;
                     if (firstLsn == 0) firstLsn = header.Lsn;
                     entries++;
                     validLength = ev.Position + ev.Length;
@@ -74,20 +74,34 @@ internal static class WalRecovery
                     torn = region;
                     continue;
                 }
+                await DamagedAsync(region, ev.ReachesEnd);
+            }
+            // Zeros after the last entry of a segment before the last are its clean end only if no entry is missing: the
+            // next segment starts right after its last LSN (a roll made this one durable first). Otherwise entries were lost.
+            var expectedNext = (segmentLast == 0 ? segmentFirst : segmentLast + 1);
+            if (!isLast && scanner.DataEnd < length && expectedNext != nextFirst)
+            {
+                await DamagedAsync(new WalDamage(name, scanner.DataEnd, length - scanner.DataEnd,
+                    $"zeros after LSN {expectedNext - 1}, but the next segment starts at LSN {nextFirst}"), true);
+            }
+
+            async Task DamagedAsync(WalDamage region, bool reachesEnd)
+            {
                 damage.Add(region);
-                known.Add((name, ev.Position));
+                known.Add((region.Segment, region.Position));
                 if (options.CorruptionPolicy == WalCorruptionPolicy.Strict && damage.Count > options.MaxCorruptEntries)
                 {
                     throw new WalCorruptException(
-                        $"WAL '{directory.Describe}': damaged entry at byte {ev.Position} of segment '{name}' ({region.Reason}; " +
-                        $"{ev.Length} bytes up to {(ev.ReachesEnd ? "the end of the segment" : "the next good entry")}); " +
+                        $"WAL '{directory.Describe}': damaged entry at byte {region.Position} of segment '{region.Segment}' ({region.Reason}; " +
+                        $"{region.Length} bytes up to {(reachesEnd ? "the end of the segment" : "the next good entry")}); " +
                         $"{damage.Count} damaged region(s) found, MaxCorruptEntries is {options.MaxCorruptEntries}",
-                        name, ev.Position);
+                        region.Segment, region.Position);
                 }
                 quarantined.Add(await QuarantineAsync(directory, reader, region, cancellationToken));
             }
             scanned += length;
-            recovered.Add(new RecoveredSegment(name, segmentFirst, isLast ? validLength : length));
+            // A preallocated segment's zeros after its last entry are not part of it: readers and truncation see its entries' end.
+            recovered.Add(new RecoveredSegment(name, segmentFirst, isLast ? validLength : scanner.DataEnd));
         }
 
         if (segments.Count > 0) lastLsn = Math.Max(lastLsn, segments[^1].FirstLsn - 1);

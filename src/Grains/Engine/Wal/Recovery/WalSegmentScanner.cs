@@ -5,7 +5,7 @@ namespace TimeFusion.Wal;
 /// <summary>What <see cref="WalSegmentScanner.NextAsync"/> found.</summary>
 internal enum ScanEventKind
 {
-    /// <summary>The end of the segment.</summary>
+    /// <summary>The end of the segment, or the clean end of its entries before a zero tail (<see cref="ScanEvent.Position"/>).</summary>
     End,
 
     /// <summary>A frame whose CRC matches.</summary>
@@ -23,7 +23,10 @@ internal readonly record struct ScanEvent(ScanEventKind Kind, long Position, lon
 /// cut short) becomes a damage event that extends to the next position where a good frame starts (found by trying
 /// every offset: a plausible header, the envelope's first bytes, then the CRC) or to the end of the segment.
 /// Every length is checked against <see cref="WalOptions.MaxEntryBytes"/> and against the bytes left before anything
-/// is allocated or read.
+/// is allocated or read. Where a frame would start and only zeros follow up to the end of the segment, the entries
+/// end cleanly (<see cref="DataEnd"/>): a preallocated segment (<see cref="WalWriteMode.Direct"/>) is zero-filled ahead
+/// of its writes, and zeros after the last entry are not an interrupted write (that would have written non-zero bytes:
+/// a frame's length is never 0).
 /// </summary>
 internal sealed class WalSegmentScanner : IAsyncDisposable
 {
@@ -37,6 +40,7 @@ internal sealed class WalSegmentScanner : IAsyncDisposable
     private int _windowCount;
     private long _position;
     private long _resyncBudget;
+    private long _dataEnd;
 
     public WalSegmentScanner(IWalSegmentReader reader, string segment, long length, int maxEntryBytes, int chunkBytes)
     {
@@ -49,16 +53,26 @@ internal sealed class WalSegmentScanner : IAsyncDisposable
         // Searching for the next good frame re-checks CRCs of candidate frames; bound that work so that
         // hostile bytes cannot make recovery quadratic.
         _resyncBudget = 4 * length + 2L * maxEntryBytes;
+        _dataEnd = length;
     }
 
     /// <summary>Bytes scanned so far.</summary>
     public long Position => _position;
 
+    /// <summary>Where the segment's bytes end once the scan reached its end: its length, or where its zero tail starts.</summary>
+    public long DataEnd => _dataEnd;
+
     public async ValueTask<ScanEvent> NextAsync(CancellationToken cancellationToken)
     {
-        if (_position >= _length) return new ScanEvent(ScanEventKind.End, _position, 0, default, null, false);
+        if (_position >= _length) return new ScanEvent(ScanEventKind.End, _dataEnd, 0, default, null, false);
         var start = _position;
         var (envelopeLength, reason) = await TryFrameAsync(start, cancellationToken);
+        if (reason is not null && await IsZeroTailAsync(start, cancellationToken))
+        {
+            _dataEnd = start;
+            _position = _length;
+            return new ScanEvent(ScanEventKind.End, start, 0, default, null, false);
+        }
         if (reason is null)
         {
             _position = start + WalEntryFraming.HeaderBytes + envelopeLength;
@@ -84,6 +98,19 @@ internal sealed class WalSegmentScanner : IAsyncDisposable
         await EnsureAsync(position, WalEntryFraming.HeaderBytes + envelopeLength, cancellationToken);
         var actual = Crc32C.Compute(Slice(position + WalEntryFraming.HeaderBytes, envelopeLength).Span);
         return actual == crc ? (envelopeLength, null) : (0, $"CRC mismatch (stored 0x{crc:X8}, computed 0x{actual:X8})");
+    }
+
+    /// <summary>Whether every byte from <paramref name="from"/> to the end of the segment is zero (read a window at a time).</summary>
+    private async ValueTask<bool> IsZeroTailAsync(long from, CancellationToken cancellationToken)
+    {
+        for (var q = from; q < _length;)
+        {
+            var n = (int)Math.Min(_chunkBytes, _length - q);
+            await EnsureAsync(q, n, cancellationToken);
+            if (Slice(q, n).Span.IndexOfAnyExcept((byte)0) >= 0) return false;
+            q += n;
+        }
+        return true;
     }
 
     private async ValueTask<long?> FindNextFrameAsync(long from, CancellationToken cancellationToken)

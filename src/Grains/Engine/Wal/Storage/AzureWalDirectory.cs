@@ -73,7 +73,7 @@ internal sealed class AzureWalDirectory(BlobContainerClient container, string pr
     public Task<IWalSegmentReader> OpenReadAsync(string name, CancellationToken cancellationToken) =>
         Task.FromResult<IWalSegmentReader>(new AzureSegmentReader(Blob(name), Describe + name));
 
-    public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken cancellationToken)
+    public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, WalOptions walOptions, CancellationToken cancellationToken)
     {
         var held = _lease is { } h && h.Name != name ? h : ((string Name, string LeaseId)?)null;
         // Still ours? A writer fenced while paused should not even start a segment the new owner does not know of.
@@ -146,7 +146,7 @@ internal sealed class AzureWalDirectory(BlobContainerClient container, string pr
         }
     }
 
-    public async Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken cancellationToken)
+    public async Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, WalOptions walOptions, CancellationToken cancellationToken)
     {
         var blob = AppendBlob(name);
         var leaseId = _lease is { } held && held.Name == name ? held.LeaseId : null;

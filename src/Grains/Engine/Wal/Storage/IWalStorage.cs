@@ -35,15 +35,18 @@ public interface IWalDirectory
     /// <summary>Opens a segment for random-access reading.</summary>
     Task<IWalSegmentReader> OpenReadAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Creates a new, empty segment (durably: it is there after a crash). Fails with <see cref="WalConflictException"/> if it exists.</summary>
-    Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates a new, empty segment (durably: it is there after a crash), written as <paramref name="options"/>'
+    /// <see cref="WalOptions.WriteMode"/> says where the storage has modes. Fails with <see cref="WalConflictException"/> if it exists.
+    /// </summary>
+    Task<IWalSegmentWriter> CreateSegmentAsync(string name, WalOptions options, CancellationToken cancellationToken);
 
     /// <summary>
     /// Reopens the last segment to append after its first <paramref name="validLength"/> bytes, dropping anything after
     /// them (a torn tail). Returns null when this storage cannot append there (an Azure append blob cannot be
     /// truncated): the bytes after <paramref name="validLength"/> are then marked unreadable and the caller starts a new segment.
     /// </summary>
-    Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken cancellationToken);
+    Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, WalOptions options, CancellationToken cancellationToken);
 
     /// <summary>Deletes a file; deleting a missing file is not an error.</summary>
     Task DeleteAsync(string name, CancellationToken cancellationToken);
@@ -85,4 +88,10 @@ public interface IWalSegmentWriter : IAsyncDisposable
 
     /// <summary>Makes every append so far durable (fsync). Storage whose appends are durable on return does nothing.</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called after a group was acknowledged, off its path: storage that prepares room ahead of the writes (zero-filled
+    /// blocks, the next segment) does it now for groups of about <paramref name="expectedGroupBytes"/>. Nothing by default.
+    /// </summary>
+    ValueTask PrepareAsync(long expectedGroupBytes, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

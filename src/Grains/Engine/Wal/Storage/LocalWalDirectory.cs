@@ -3,8 +3,15 @@ using Microsoft.Win32.SafeHandles;
 namespace TimeFusion.Wal;
 
 /// <summary>One log's folder on local disk. Creations are made durable with a directory fsync.</summary>
-internal sealed class LocalWalDirectory(string root, string path) : IWalDirectory
+internal sealed class LocalWalDirectory(LocalWalStorage storage, string root, string path) : IWalDirectory
 {
+    /// <summary>
+    /// The next segment of <see cref="WalWriteMode.Direct"/>, zero-filled ahead (<see cref="PrepareSpare"/>) and renamed
+    /// into place when the log rolls. Not a segment name: recovery never reads it. Only ever holds zeros (a new file
+    /// written with zeros; a crash midway leaves fewer zeros or a hole, which reads as zeros).
+    /// </summary>
+    internal const string SpareName = "next-segment.spare";
+
     public string Describe => path;
 
     public Task<IReadOnlyList<WalFileInfo>> ListAsync(CancellationToken cancellationToken)
@@ -79,11 +86,32 @@ internal sealed class LocalWalDirectory(string root, string path) : IWalDirector
         return Task.FromResult<IWalSegmentReader>(new LocalSegmentReader(handle, FilePath(name)));
     }
 
-    public Task<IWalSegmentWriter> CreateSegmentAsync(string name, CancellationToken cancellationToken)
+    public Task<IWalSegmentWriter> CreateSegmentAsync(string name, WalOptions options, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         EnsureDirectory();
         var file = FilePath(name);
+        if (options.WriteMode == WalWriteMode.Direct)
+        {
+            var spare = FilePath(SpareName);
+            if (File.Exists(spare))
+            {
+                try
+                {
+                    File.Move(spare, file, overwrite: false);
+                }
+                catch (IOException e) when (File.Exists(file))
+                {
+                    throw new WalConflictException($"WAL segment '{file}' already exists: another writer?", e);
+                }
+            }
+            else
+            {
+                File.OpenHandle(file, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete).Dispose();
+            }
+            DirectorySync.Flush(path);
+            return Task.FromResult<IWalSegmentWriter>(DirectSegmentWriter.Open(name, file, this, options, 0));
+        }
         SafeFileHandle handle;
         try
         {
@@ -105,7 +133,7 @@ internal sealed class LocalWalDirectory(string root, string path) : IWalDirector
         return Task.FromResult<IWalSegmentWriter>(new LocalSegmentWriter(name, file, handle, 0));
     }
 
-    public Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, CancellationToken cancellationToken)
+    public Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, WalOptions options, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var file = FilePath(name);
@@ -117,7 +145,8 @@ internal sealed class LocalWalDirectory(string root, string path) : IWalDirector
                 throw new IOException($"WAL segment '{file}' is {length} bytes, shorter than the {validLength} recovered from it");
             if (length > validLength)
             {
-                // Cut the torn tail so new appends follow the last good entry.
+                // Cut the torn tail (or a preallocated zero tail) so new appends follow the last good entry and no byte
+                // of an interrupted write is left behind it for a later recovery to read.
                 RandomAccess.SetLength(handle, validLength);
                 RandomAccess.FlushToDisk(handle);
             }
@@ -127,8 +156,34 @@ internal sealed class LocalWalDirectory(string root, string path) : IWalDirector
             handle.Dispose();
             throw;
         }
+        if (options.WriteMode == WalWriteMode.Direct)
+        {
+            handle.Dispose();
+            return Task.FromResult<IWalSegmentWriter?>(DirectSegmentWriter.Open(name, file, this, options, validLength));
+        }
         return Task.FromResult<IWalSegmentWriter?>(new LocalSegmentWriter(name, file, handle, validLength));
     }
+
+    /// <summary>
+    /// Zero-fills <see cref="SpareName"/> (<paramref name="bytes"/>, rounded to blocks) and makes it durable, unless it
+    /// exists: the next <see cref="CreateSegmentAsync"/> renames it instead of creating an empty file, so the first groups
+    /// of a new segment overwrite existing blocks too.
+    /// </summary>
+    internal void PrepareSpare(long bytes, WalOptions options)
+    {
+        var spare = FilePath(SpareName);
+        if (File.Exists(spare)) return;
+        File.OpenHandle(spare, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete).Dispose();
+        var (handle, _) = DirectSegmentWriter.OpenForWrite(spare, options, this);
+        using (handle)
+        {
+            DirectSegmentWriter.ZeroFill(handle, spare, 0, (bytes + DirectFile.Block - 1) / DirectFile.Block * DirectFile.Block);
+            DirectFile.DataSync(handle, spare);
+        }
+    }
+
+    /// <summary>The file system refused O_DIRECT: logged once per storage root.</summary>
+    internal void ReportDirectIoRefused(string file, string reason) => storage.ReportDirectIoRefused(file, reason);
 
     public Task DeleteAsync(string name, CancellationToken cancellationToken)
     {
