@@ -41,6 +41,7 @@ public static class FlushWriterBenchmark
         {
             var set = await Dataset.GenerateAsync(Path.Combine(root, "rows.arrow"), rows, 8192, seed: 1);
             var batches = (await set.LoadAsync()).Select(b => Dataset.WithProject(b, "p-bench")).ToList();
+            Console.WriteLine($"Parquet memory pool: {ParquetSharp.MemoryPool.GetDefaultMemoryPool().BackendName}");
             Console.WriteLine($"flushwriter: {rows:N0} otel rows, {rounds} rounds, variants {string.Join(", ", names)}");
             var profileSeconds = args.Int("profile-seconds", 0);
             if (profileSeconds > 0)
