@@ -5,7 +5,8 @@ using TimeFusion.Tables;
 namespace TimeFusion.Buffer;
 
 /// <summary>
-/// The statistics of one column of an exported file, gathered from its Arrow arrays as they are written — the same
+/// The statistics of one column of an exported file, gathered from its Arrow arrays or from the per-row-group
+/// statistics of its Parquet footer (<see cref="ParquetFooterStatistics"/>, the <c>AddNullCount</c>/<c>AddBounds</c> methods) — the same
 /// <see cref="ColumnStats"/> DuckDB's <c>COPY … RETURN_STATS</c> gives through <see cref="ParquetStatsParser"/>: null
 /// count and min/max for primitive columns (strings compared as UTF-8 bytes, as Parquet and DuckDB order them, and
 /// truncated like the parser does), a null count alone for binary columns, nothing for list columns.

@@ -11,7 +11,8 @@ namespace TimeFusion.Buffer;
 /// <summary>
 /// Writes rows of the tail that are in timestamp order straight to Parquet with ParquetSharp's Arrow writer, one file
 /// per date, as DuckDB's <c>COPY … TO parquet</c> would (the same columns and Parquet types, all optional, zstd level 1,
-/// 122,880-row groups), with the statistics taken from the Arrow arrays (<see cref="ArrowColumnStatistics"/>) —
+/// 122,880-row groups), with the Delta statistics read from the written file's footer (<see cref="ParquetFooterStatistics"/>;
+/// from the Arrow arrays, <see cref="ArrowColumnStatistics"/>, for a column whose footer falls short) —
 /// except that, with <c>omitNullColumns</c>, a nullable column null in every row written is left out of the files
 /// (<see cref="BufferOptions.OmitNullColumns"/>).
 /// No copy of a row: each batch is cut by date into zero-copy slices and handed to the writer of its date.
@@ -26,7 +27,7 @@ internal static class TailParquetWriter
     /// <summary>Rows per row group: DuckDB's <c>ROW_GROUP_SIZE</c> of the export.</summary>
     public const int RowGroupRows = 122_880;
 
-    /// <summary>Whether the Delta statistics are gathered from the arrays (benchmarks measure their cost by turning it off).</summary>
+    /// <summary>Whether the Delta statistics are gathered at all (benchmarks measure their cost by turning it off).</summary>
     internal static bool GatherStatistics { get; set; } = true;
 
     /// <summary>Whether nearly unique columns are written without a dictionary (benchmarks compare it with off).</summary>
