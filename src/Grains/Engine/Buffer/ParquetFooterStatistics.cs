@@ -94,7 +94,7 @@ internal static class ParquetFooterStatistics
     private static bool Typed(Tables.ColumnType type, ParquetSharp.Statistics chunk) => (type, chunk) switch
     {
         (Tables.ColumnType.Int64 or Tables.ColumnType.TimestampUs, Statistics<long>) => true,
-        (Tables.ColumnType.Int32, Statistics<int>) => true,
+        (Tables.ColumnType.Int32 or Tables.ColumnType.Date, Statistics<int>) => true,
         (Tables.ColumnType.Float64, Statistics<double>) => true,
         (Tables.ColumnType.Boolean, Statistics<bool>) => true,
         (Tables.ColumnType.Utf8 or Tables.ColumnType.Json, Statistics<ByteArray>) => true,
