@@ -101,5 +101,12 @@ internal static class ParquetFooterStatistics
         _ => false,
     };
 
-    private static unsafe ReadOnlySpan<byte> Bytes(ByteArray value) => new((void*)value.Pointer, value.Length);
+    // A copy (one per row group and text column): no unsafe code outside the DuckDB layer (NativeBoundaryTests).
+    private static byte[] Bytes(ByteArray value)
+    {
+        var bytes = new byte[value.Length];
+        if (value.Length > 0)
+            System.Runtime.InteropServices.Marshal.Copy(value.Pointer, bytes, 0, value.Length);
+        return bytes;
+    }
 }
