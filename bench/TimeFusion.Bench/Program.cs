@@ -22,6 +22,7 @@ public static class Program
         ["doputab"] = ("Flight DoPut burst (the suite's ingest runs) alternating silo builds and settings: --variants name=dll[;Key=Value…],… --pairs 16 --rounds 2 --rows 500000 [--doors doput,sdk] [--depths 1,2]", Ingest.DoPutAb.RunAsync),
         ["writepath"] = ("CPU time per row of each write path (SDK, DoPut, COPY CSV, 30-row INSERTs) over a window, optionally traced with dotnet-trace", Ingest.WritePathProfile.RunAsync),
         ["replay"] = ("WAL replay in process: N table engines reopen side by side over the same WAL of otel batches, MB/s and CPU seconds (no silo start-up)", Recovery.ReplayBenchmark.RunAsync),
+        ["flushwriter"] = ("TimeFusion's flush writer alone (TailParquetWriter) on the suite's otel rows, variants alternated: CPU µs/row, rows/s, B/row (--variants current,array-stats,… --rounds 5 --rows 1000000; --profile-seconds N loops the first)", Limits.FlushWriterBenchmark.RunAsync),
         ["validate"] = ("the write path's validation step alone (BatchValidator.Validate) on full-width 8 K-row and 30-row batches, CPU µs per batch and row", Ingest.ValidationProfile.RunAsync),
         ["ackfloor"] = ("the acknowledgement floor: WAL-sized appends + fsync on an open-loop schedule, alone, beside Parquet-sized writes, beside an export's CPU load; append+fsync vs preallocated segments + fdatasync", Wal.AckFloorBenchmark.RunAsync),
         ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),

@@ -12,7 +12,7 @@ namespace TimeFusion.Bench.Limits;
 /// What the machine allows, measured in the same run so ratios mean something: fsync'd sequential append MB/s and
 /// fsyncs/s on the data disk, and ParquetSharp's Arrow writer rows/s on the ingest rows — with its defaults, and as
 /// TimeFusion's flush uses it (<see cref="TailParquetWriter"/>: per-column dictionary and compression choices, Delta
-/// statistics from the arrays), with the nullable columns null in every row left out (<c>Buffer:OmitNullColumns</c>, the
+/// statistics from the files' footers), with the nullable columns null in every row left out (<c>Buffer:OmitNullColumns</c>, the
 /// default) and with every column written. The fastest is the ceiling for sustained ingest: every row is flushed.
 /// </summary>
 public static class MachineLimits

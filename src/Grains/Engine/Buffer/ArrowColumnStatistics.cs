@@ -5,7 +5,8 @@ using TimeFusion.Tables;
 namespace TimeFusion.Buffer;
 
 /// <summary>
-/// The statistics of one column of an exported file, gathered from its Arrow arrays as they are written — the same
+/// The statistics of one column of an exported file, gathered from its Arrow arrays or from the per-row-group
+/// statistics of its Parquet footer (<see cref="ParquetFooterStatistics"/>, the <c>AddNullCount</c>/<c>AddBounds</c> methods) — the same
 /// <see cref="ColumnStats"/> DuckDB's <c>COPY … RETURN_STATS</c> gives through <see cref="ParquetStatsParser"/>: null
 /// count and min/max for primitive columns (strings compared as UTF-8 bytes, as Parquet and DuckDB order them, and
 /// truncated like the parser does), a null count alone for binary columns, nothing for list columns.
@@ -19,6 +20,52 @@ internal sealed class ArrowColumnStatistics(ColumnType type, int maxStringLength
     private bool _anyDouble;
     private bool _sawFalse, _sawTrue;
     private byte[]? _minBytes, _maxBytes;
+
+    /// <summary>The column's type.</summary>
+    public ColumnType Type => type;
+
+    /// <summary>Whether the column's statistics have bounds (binary and list columns: none).</summary>
+    public bool HasBounds => type is not (ColumnType.Binary or ColumnType.Utf8List);
+
+    /// <summary>Takes in a part's null count (read from a Parquet footer, <see cref="ParquetFooterStatistics"/>).</summary>
+    public void AddNullCount(long nulls) => _nulls += nulls;
+
+    /// <summary>Takes in a part's bounds of an integer, timestamp or date column.</summary>
+    public void AddBounds(long min, long max)
+    {
+        if (min < _minLong) _minLong = min;
+        if (max > _maxLong) _maxLong = max;
+        _any = true;
+    }
+
+    /// <summary>Takes in a part's bounds of a float column (NaN left out, as Parquet writers do).</summary>
+    public void AddBounds(double min, double max)
+    {
+        _any = true;
+        if (double.IsNaN(min) || double.IsNaN(max))
+            return;
+        _anyDouble = true;
+        if (min < _minDouble) _minDouble = min;
+        if (max > _maxDouble) _maxDouble = max;
+    }
+
+    /// <summary>Takes in a part's bounds of a boolean column.</summary>
+    public void AddBounds(bool min, bool max)
+    {
+        if (!min) _sawFalse = true;
+        if (max) _sawTrue = true;
+        _any = true;
+    }
+
+    /// <summary>Takes in a part's bounds of a text column (UTF-8 bytes; copied).</summary>
+    public void AddBounds(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max)
+    {
+        if (_minBytes is null || min.SequenceCompareTo(_minBytes) < 0)
+            _minBytes = min.ToArray();
+        if (_maxBytes is null || max.SequenceCompareTo(_maxBytes) > 0)
+            _maxBytes = max.ToArray();
+        _any = true;
+    }
 
     /// <summary>Takes in the values of <paramref name="array"/> (a column of the table's canonical Arrow type).</summary>
     public void Add(IArrowArray array)

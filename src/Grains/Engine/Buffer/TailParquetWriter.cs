@@ -11,7 +11,8 @@ namespace TimeFusion.Buffer;
 /// <summary>
 /// Writes rows of the tail that are in timestamp order straight to Parquet with ParquetSharp's Arrow writer, one file
 /// per date, as DuckDB's <c>COPY … TO parquet</c> would (the same columns and Parquet types, all optional, zstd level 1,
-/// 122,880-row groups), with the statistics taken from the Arrow arrays (<see cref="ArrowColumnStatistics"/>) —
+/// 122,880-row groups), with the Delta statistics read from the written file's footer (<see cref="ParquetFooterStatistics"/>;
+/// from the Arrow arrays, <see cref="ArrowColumnStatistics"/>, for a column whose footer falls short) —
 /// except that, with <c>omitNullColumns</c>, a nullable column null in every row written is left out of the files
 /// (<see cref="BufferOptions.OmitNullColumns"/>).
 /// No copy of a row: each batch is cut by date into zero-copy slices and handed to the writer of its date.
@@ -26,11 +27,17 @@ internal static class TailParquetWriter
     /// <summary>Rows per row group: DuckDB's <c>ROW_GROUP_SIZE</c> of the export.</summary>
     public const int RowGroupRows = 122_880;
 
-    /// <summary>Whether the Delta statistics are gathered from the arrays (benchmarks measure their cost by turning it off).</summary>
+    /// <summary>Whether the Delta statistics are gathered at all (benchmarks measure their cost by turning it off).</summary>
     internal static bool GatherStatistics { get; set; } = true;
 
     /// <summary>Whether nearly unique columns are written without a dictionary (benchmarks compare it with off).</summary>
     internal static bool PlainNearlyUnique { get; set; } = true;
+
+    /// <summary>
+    /// Whether the Delta statistics are read from the written file's footer (<see cref="ParquetFooterStatistics"/>)
+    /// rather than gathered from the arrays as they are written (benchmarks and equivalence tests compare).
+    /// </summary>
+    internal static bool StatisticsFromFooter { get; set; } = true;
 
     /// <summary>
     /// Whether <paramref name="batchSchema"/> (the tail's) holds <paramref name="schema"/>'s columns in order, each of
@@ -143,7 +150,7 @@ internal static class TailParquetWriter
                     var runCount = ArrowGather.ToRuns(order.Rows(start + from, rows), runs);
                     file.WriteGathered(sources, runs.AsSpan(0, runCount), rows, gather);
                 }
-                result.Add(file.Close(cancellationToken));
+                result.Add(file.Close(cancellationToken, c => DateArrays(order, sources[c], start, count)));
             }
             return result;
         }
@@ -158,6 +165,22 @@ internal static class TailParquetWriter
             foreach (var file in files)
                 file.Dispose();
             ArrayPool<GatherRun>.Shared.Return(runs);
+        }
+    }
+
+    /// <summary>
+    /// The arrays of one column holding the rows <paramref name="start"/> … start+count-1 of <paramref name="order"/>
+    /// (one date's), as zero-copy slices of <paramref name="sources"/> in the order's runs: the statistics of a column
+    /// whose footer fell short (<see cref="ParquetFooterStatistics"/>) are gathered from them.
+    /// </summary>
+    private static IEnumerable<IArrowArray> DateArrays(TailSortOrder order, IArrowArray[] sources, int start, int count)
+    {
+        var runs = new GatherRun[Math.Min(RowGroupRows, count)];
+        for (var from = 0; from < count; from += RowGroupRows)
+        {
+            var n = ArrowGather.ToRuns(order.Rows(start + from, Math.Min(RowGroupRows, count - from)), runs);
+            for (var r = 0; r < n; r++)
+                yield return ArrowArrayFactory.Slice(sources[runs[r].Source], runs[r].Row, runs[r].Length);
         }
     }
 
@@ -228,6 +251,10 @@ internal static class TailParquetWriter
         private readonly TableSchema _schema;
         private readonly FileWriter _writer;
         private readonly List<RecordBatch> _pending = [];
+        // The parts written (Write's zero-copy slices), kept only when the statistics come from the footer: a column
+        // whose footer fell short gets its statistics from them.
+        private readonly List<RecordBatch> _written = [];
+        private readonly bool _gather, _fromFooter;
         private int _pendingRows;
         private long _rows;
         private bool _closed;
@@ -243,6 +270,8 @@ internal static class TailParquetWriter
             _omitted = omitted;
             _schema = schema;
             _stats = columns.Select(c => new ArrowColumnStatistics(schema.Columns[c].Type, maxStatsStringLength)).ToArray();
+            _gather = GatherStatistics && !StatisticsFromFooter;
+            _fromFooter = GatherStatistics && StatisticsFromFooter;
             _writer = new FileWriter(_path, fileSchema, properties, arrowProperties);
         }
 
@@ -253,6 +282,8 @@ internal static class TailParquetWriter
                 var room = RowGroupRows - _pendingRows;
                 var part = rows.Length <= room ? rows : rows.Slice(0, room);
                 _pending.Add(part);
+                if (_fromFooter)
+                    _written.Add(part);
                 _pendingRows += part.Length;
                 rows = part == rows ? rows.Slice(0, 0) : rows.Slice(room, rows.Length - room);
                 if (_pendingRows == RowGroupRows)
@@ -275,7 +306,7 @@ internal static class TailParquetWriter
                 var array = gather.Take(sources[c], runs, rows);
                 try
                 {
-                    if (GatherStatistics)
+                    if (_gather)
                         _stats[c].Add(array);
                     _writer.WriteColumnChunk(array);
                 }
@@ -299,7 +330,7 @@ internal static class TailParquetWriter
                 foreach (var batch in _pending)
                 {
                     var array = batch.Column(_columns[c]);
-                    if (GatherStatistics)
+                    if (_gather)
                         _stats[c].Add(array);
                     arrays.Add(array);
                 }
@@ -310,12 +341,24 @@ internal static class TailParquetWriter
             _pendingRows = 0;
         }
 
-        public ExportedFile Close(CancellationToken cancellationToken)
+        /// <summary>
+        /// Writes the last row group, closes the file and returns it with its statistics; <paramref name="arrays"/>
+        /// gives a written column's arrays (by its index among the columns written) when they are not the parts added.
+        /// </summary>
+        public ExportedFile Close(CancellationToken cancellationToken, Func<int, IEnumerable<IArrowArray>>? arrays = null)
         {
             cancellationToken.ThrowIfCancellationRequested();
             WriteRowGroup();
             _writer.Close();
             _closed = true;
+            if (_fromFooter)
+            {
+                var fallShort = ParquetFooterStatistics.Read(_path, _stats);
+                for (var c = 0; c < _columns.Length; c++)
+                    if (fallShort[c])
+                        foreach (var array in arrays?.Invoke(c) ?? _written.Select(b => b.Column(_columns[c])))
+                            _stats[c].Add(array);
+            }
             var stats = new Dictionary<string, ColumnStats>(StringComparer.Ordinal);
             for (var c = 0; c < _columns.Length; c++)
                 stats[_schema.Columns[_columns[c]].Name] = _stats[c].Result();
