@@ -18,6 +18,21 @@ public static class SiloSettings
         ["Buffer:HardLimitBytes"] = (6L << 30).ToString(),
     };
 
+    /// <summary>
+    /// A burst that fits the buffer, flushes deferred (issue 11's burst target): <see cref="Ingest"/> with the engine's
+    /// default age (60 s), a row trigger of the tail's size (1,048,576) and 2 GiB a table (under the 3 GiB soft limit), so a 1 M-row burst into one table flushes
+    /// neither by age nor by rows while it runs, however long it takes on a loaded host (with the 5-s age of
+    /// <see cref="Ingest"/> a burst slower than 5 s flushed every pair: docs/BENCHMARKS.md, session 16).
+    /// </summary>
+    public static Dictionary<string, string> Burst()
+    {
+        var settings = Ingest();
+        settings["Flush:MaxBufferAge"] = "00:01:00";
+        settings["Flush:MaxBufferedRows"] = "1048576";
+        settings["Flush:MaxBufferedBytes"] = (2L << 30).ToString();
+        return settings;
+    }
+
     /// <summary>Nothing flushes unless asked (explicit FLUSH), so rows stay buffered and in the WAL.</summary>
     public static Dictionary<string, string> NoAutoFlush() => new()
     {
