@@ -57,7 +57,7 @@ public class ArrowCpuPoolTests
         Assert.Equal(13, table.LastExportNice);
     }
 
-    private static (Task<int> Tid, Thread Thread) StartThread(bool register, ManualResetEventSlim release)
+    internal static (Task<int> Tid, Thread Thread) StartThread(bool register, ManualResetEventSlim release)
     {
         var tid = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -75,7 +75,7 @@ public class ArrowCpuPoolTests
         || File.ReadAllLines("/proc/self/status").Any(l => l.StartsWith("CapEff:", StringComparison.Ordinal)
                                                             && (Convert.ToUInt64(l[7..].Trim(), 16) & (1UL << 23)) != 0);
 
-    private static int NiceOf(int tid)
+    internal static int NiceOf(int tid)
     {
         var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
         return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture);
