@@ -58,6 +58,7 @@ public class ExportRaiseTests
         // Raised where the OS lets this process raise a thread's priority again (root here); otherwise it ends lowered.
         Assert.Equal(raised && ExportPriority.CanRaise ? 0 : 7, table.LastExportNiceAtEnd);
         Assert.False(table.ExportRunningLowered);
+        Assert.Equal(!raised ? "nice 7" : ExportPriority.CanRaise ? "nice 7 → 0" : "nice 7, raise refused", table.LastExportPriority);
 
         // The files hold the 100 rows the export took, nothing appended meanwhile; those stay buffered.
         Assert.Equal(100, files.Sum(f => f.Rows));

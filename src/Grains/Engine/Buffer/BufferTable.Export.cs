@@ -147,6 +147,7 @@ public sealed partial class BufferTable
             {
                 Volatile.Write(ref _runningExport, null);
                 LastExportRaised = priority.Raised;
+                LastExportRaiseRefused = priority.RaiseRefused;
                 LastExportNiceAtEnd = LowPriorityThread.CurrentThreadNice();
             }
         });
@@ -189,6 +190,19 @@ public sealed partial class BufferTable
 
     /// <summary>Whether the last export was raised to normal priority while it ran, its table falling behind (tests).</summary>
     internal bool LastExportRaised { get; private set; }
+
+    /// <summary>Whether the last export's raise was refused by the OS (it ended lowered).</summary>
+    internal bool LastExportRaiseRefused { get; private set; }
+
+    /// <summary>
+    /// The last export's priority for the flush's log line: <c>nice 10</c> (lowered throughout), <c>nice 10 → 0</c>
+    /// (raised, its table falling behind), <c>nice 10, raise refused</c>, <c>nice 0</c>; <c>nice ?</c> off Linux.
+    /// </summary>
+    internal string LastExportPriority => LastExportNice is not { } start ? "nice ?"
+        : LastExportRaised ? LastExportRaiseRefused
+            ? FormattableString.Invariant($"nice {start}, raise refused")
+            : FormattableString.Invariant($"nice {start} → {LastExportNiceAtEnd}")
+        : FormattableString.Invariant($"nice {start}");
 
     /// <summary>Whether this table's export running now is lowered and not yet raised (tests).</summary>
     internal bool ExportRunningLowered => Volatile.Read(ref _runningExport) is { Raised: false };
