@@ -114,15 +114,16 @@ public sealed class BufferOptions
     /// encode its columns (<see cref="ArrowCpuPool"/>). The export still uses every core nothing else wants; acknowledgements
     /// get a contended core first. A flush that starts behind (<see cref="FallingBehindFraction"/>) and a COPY's spill run
     /// at normal priority, and a lowered export is raised to normal the moment its table falls behind while it runs
-    /// (rows appended past the mark; <see cref="ExportPriority"/>), so that a closed loop of writers cannot outrun it —
-    /// where the OS lets the process raise a thread again (root, <c>CAP_SYS_NICE</c> or <c>RLIMIT_NICE</c>; elsewhere it
-    /// stays lowered to its end, and the next flush starts at normal priority). Until session 16 an export kept the
-    /// priority it started with: on a loaded 2-core machine at a fixed 30,000 rows/s nice 10 lowered the ack p99
-    /// 1.3–3.5×, but near the exports' capacity the flushes fell behind (exports of 10–17 s against under 1 s) and the
-    /// closed loop's maximum fell by a third (docs/BENCHMARKS.md, session 13). Session 16: see docs/BENCHMARKS.md.
-    /// Default 0 (normal priority).
+    /// (rows appended past the mark; <see cref="ExportPriority"/>), so that a closed loop of writers cannot outrun it.
+    /// Exports are lowered only where the OS lets the process raise a thread again (root, <c>CAP_SYS_NICE</c> or
+    /// <c>RLIMIT_NICE</c>; probed once): elsewhere a lowered export that fell behind could not catch up, which lost a
+    /// third of the closed loop's maximum when the priority was decided once at an export's start (docs/BENCHMARKS.md,
+    /// session 13). Session 16 (loaded 2-core host, 4 pairs): at 10 with the raise, the maximum was never below nice 0's
+    /// (median 231 K against 104 K rows/s), the closed loop's exports were raised (26 of 32, 40 of 45) while at half
+    /// the rate they stayed lowered (36 of 40, 38 of 38), and an ack with exports running cost about half as much.
+    /// Default 10; 0 = normal priority always.
     /// </summary>
-    public int ExportNice { get; set; }
+    public int ExportNice { get; set; } = 10;
 
     /// <summary>
     /// The share of <see cref="TailRows"/> from which a table's flush counts as falling behind: its export then runs at

@@ -168,10 +168,12 @@ public sealed partial class BufferTable
     /// The niceness of an export: <see cref="BufferOptions.ExportNice"/> for a flush, unless the flushes are falling
     /// behind (the tail holds <see cref="BufferOptions.FallingBehindFraction"/> of <see cref="BufferOptions.TailRows"/> or more): then the export must catch up before
     /// the tail moves into DuckDB, which costs far more CPU than the export itself, and runs at normal priority.
-    /// A COPY's spill, which its statement waits for, runs at normal priority.
+    /// A COPY's spill, which its statement waits for, runs at normal priority. Where the OS would refuse to raise a
+    /// lowered export again (<see cref="ExportPriority.CanRaise"/>), none is lowered: one that fell behind could not
+    /// catch up (session 13's lost maximum).
     /// </summary>
     private int ExportNiceFor(bool background) =>
-        background && !FallingBehind ? _db.Options.ExportNice : 0;
+        background && !FallingBehind && ExportPriority.CanRaise ? _db.Options.ExportNice : 0;
 
     /// <summary>
     /// Whether the flushes are falling behind: the tail holds <see cref="BufferOptions.FallingBehindFraction"/> of
