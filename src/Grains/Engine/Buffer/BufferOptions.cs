@@ -118,9 +118,10 @@ public sealed class BufferOptions
     /// Exports are lowered only where the OS lets the process raise a thread again (root, <c>CAP_SYS_NICE</c> or
     /// <c>RLIMIT_NICE</c>; probed once): elsewhere a lowered export that fell behind could not catch up, which lost a
     /// third of the closed loop's maximum when the priority was decided once at an export's start (docs/BENCHMARKS.md,
-    /// session 13). Session 16 (loaded 2-core host, 4 pairs): at 10 with the raise, the maximum was never below nice 0's
-    /// (median 231 K against 104 K rows/s), the closed loop's exports were raised (26 of 32, 40 of 45) while at half
-    /// the rate they stayed lowered (36 of 40, 38 of 38), and an ack with exports running cost about half as much.
+    /// session 13). Session 16 (loaded 2-core host, 5 pairs): at 10 with the raise, the maximum was never below nice 0's
+    /// (median 272 K against 109 K rows/s), the closed loop's exports were raised (26 of 32, 40 of 45, 41 of 45) while
+    /// at half the rate they mostly stayed lowered (36 of 40, 38 of 38, 37 of 39), and an ack with exports running cost
+    /// about half as much.
     /// Default 10; 0 = normal priority always.
     /// </summary>
     public int ExportNice { get; set; } = 10;
