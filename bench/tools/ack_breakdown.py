@@ -5,7 +5,9 @@ Run the suite with TimeFusion__Ingest__SlowInsertLogThreshold=00:00:00.0000001 (
     python3 bench/tools/ack_breakdown.py OUT/ack-timeline.csv [MORE/ack-timeline.csv …]   (several runs: pooled)
 Each ack row (client Stopwatch timestamps) is joined with the silo's slow-insert line of the same table and LSN
 (its "wire: read @…" and "applied @…" are on the same monotonic clock). Prints each step's p50/p90/p99/max, and the
-steps' means over the slowest 1 % and 5 % of acknowledgements against all of them.
+steps' means over the slowest 1 % and 5 % of acknowledgements against all of them. Then the acks by the flush exports
+running during them (from the timeline's flush lines: each export's span and, since session 16, its priority): how
+many, and whether any ran at normal priority (nice 0, or raised) — the contention the acks' CPU steps stretch under.
 """
 import csv
 import re
@@ -24,6 +26,25 @@ def pct(values, q):
     lo = int(k)
     hi = min(lo + 1, len(v) - 1)
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+FLUSH_RE = re.compile(r"flushed \d+ rows .*? in (\d+) ms \(export (\d+),.*?(?:export at nice (\d+)(?: → (\d+))?)?\"?$")
+
+
+def read_exports(path):
+    """Each flush's export as (start ms, end ms, niceness at its end or None) on the timeline's clock."""
+    exports = []
+    with open(path, newline="") as f:
+        for row in csv.reader(f):
+            if row and row[0] == "flush":
+                m = FLUSH_RE.search(",".join(row[2:]))  # the line's own commas split it
+                if not m:
+                    continue
+                end_of_flush, elapsed, export = float(row[1]), int(m.group(1)), int(m.group(2))
+                start = end_of_flush - elapsed
+                nice = None if m.group(3) is None else int(m.group(4) if m.group(4) is not None else m.group(3))
+                exports.append((start, start + export, nice))
+    return exports
 
 
 def read_timeline(path):
@@ -85,6 +106,30 @@ def joined(path):
     return rows, len(acks)
 
 
+def by_exports(paths):
+    """Ack latency by the exports running during the ack: how many, and whether one of them ran at normal priority."""
+    groups = {}
+    for path in paths:
+        exports = read_exports(path)
+        with open(path, newline="") as f:
+            for row in csv.reader(f):
+                if not row or row[0] != "ack":
+                    continue
+                due, latency = float(row[1]), float(row[2])
+                running = [e for e in exports if e[0] < due + latency and e[1] > due]
+                normal = any(e[2] in (None, 0) for e in running)
+                key = (min(len(running), 4), "normal" if normal else "lowered" if running else "-")
+                groups.setdefault(key, []).append(latency)
+    if not groups:
+        return
+    print()
+    print(f"{'exports running during the ack':32} {'acks':>6} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}")
+    for key in sorted(groups):
+        v = groups[key]
+        label = f"{key[0]}{'+' if key[0] == 4 else ''}, {key[1]}"
+        print(f"{label:32} {len(v):6} {pct(v, .5):7.1f} {pct(v, .9):7.1f} {pct(v, .99):7.1f} {max(v):7.1f}")
+
+
 def main(paths):
     rows, acks = [], 0
     for path in paths:
@@ -93,6 +138,7 @@ def main(paths):
         acks += n
     if not rows:
         print("no acks joined with slow-insert lines (was SlowInsertLogThreshold set?)")
+        by_exports(paths)
         return
     rows.sort(key=lambda r: r["ack latency (from schedule)"])
     names = list(rows[0].keys())
@@ -104,6 +150,7 @@ def main(paths):
         v = [r[n] for r in rows]
         print(f"{n:40} {pct(v, .5):7.1f} {pct(v, .9):7.1f} {pct(v, .99):7.1f} {max(v):7.1f} | "
               f"{sum(v) / len(v):7.1f} {sum(r[n] for r in top5) / len(top5):7.1f} {sum(r[n] for r in top1) / len(top1):7.1f}")
+    by_exports(paths)
 
 
 if __name__ == "__main__":

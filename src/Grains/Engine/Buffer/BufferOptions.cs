@@ -112,21 +112,26 @@ public sealed class BufferOptions
     /// <summary>
     /// Niceness (0–19) of a flush's Parquet export: of the thread that writes the files and of Arrow's pool threads that
     /// encode its columns (<see cref="ArrowCpuPool"/>). The export still uses every core nothing else wants; acknowledgements
-    /// get a contended core first. A flush falling behind (<see cref="FallingBehindFraction"/>) and a COPY's spill
-    /// run at normal priority, the pool threads too where the OS lets the process raise them again (root or
-    /// <c>CAP_SYS_NICE</c>; otherwise they stay lowered). Measured on a loaded 2-core machine at a fixed 30,000 rows/s,
-    /// nice 10 lowered the ack p99 1.3–3.5×, but near the exports' capacity the flushes fell behind (exports of 10–17 s
-    /// against under 1 s) and the closed loop's "maximum" filled the buffer (docs/BENCHMARKS.md, session 13). Session 11's
-    /// nice 5 made the export encode on its own thread (the pool could not be lowered then): the ack p99 rose.
-    /// Default 0 (normal priority).
+    /// get a contended core first. A flush that starts behind (<see cref="FallingBehindFraction"/>) and a COPY's spill run
+    /// at normal priority, and a lowered export is raised to normal the moment its table falls behind while it runs
+    /// (rows appended past the mark; <see cref="ExportPriority"/>), so that a closed loop of writers cannot outrun it.
+    /// Exports are lowered only where the OS lets the process raise a thread again (root, <c>CAP_SYS_NICE</c> or
+    /// <c>RLIMIT_NICE</c>; probed once): elsewhere a lowered export that fell behind could not catch up, which lost a
+    /// third of the closed loop's maximum when the priority was decided once at an export's start (docs/BENCHMARKS.md,
+    /// session 13). Session 16 (loaded 2-core host, 5 pairs): at 10 with the raise, the maximum was never below nice 0's
+    /// (median 272 K against 109 K rows/s), the closed loop's exports were raised (26 of 32, 40 of 45, 41 of 45) while
+    /// at half the rate they mostly stayed lowered (36 of 40, 38 of 38, 37 of 39), and an ack with exports running cost
+    /// about half as much.
+    /// Default 10; 0 = normal priority always.
     /// </summary>
-    public int ExportNice { get; set; }
+    public int ExportNice { get; set; } = 10;
 
     /// <summary>
     /// The share of <see cref="TailRows"/> from which a table's flush counts as falling behind: its export then runs at
-    /// normal priority on every core whatever <see cref="ExportNice"/> and <see cref="ExportOnOneThread"/> say, so that a
-    /// closed loop of writers cannot outrun lowered flushes. A lower share keeps the lowered exports to a steady ingest
-    /// well below the flushes' capacity (a flush due by age holds less than one due by size). Default 0.5; (0, 1].
+    /// normal priority on every core whatever <see cref="ExportNice"/> and <see cref="ExportOnOneThread"/> say — from its
+    /// start, or from the moment the tail crosses the mark while a lowered export runs — so that a closed loop of writers
+    /// cannot outrun lowered flushes. The tail still holds the rows being exported, so at the default the mark is crossed
+    /// when about another flush's worth of rows arrived during an export of the suite's size. Default 0.5; (0, 1].
     /// </summary>
     public double FallingBehindFraction { get; set; } = 0.5;
 

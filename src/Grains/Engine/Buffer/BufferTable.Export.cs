@@ -121,27 +121,59 @@ public sealed partial class BufferTable
     /// <summary>
     /// Runs an export on a thread of its own at niceness <paramref name="nice"/>: it blocks that thread for the whole
     /// export (a blocked thread-pool thread would be one of the two, on 2 cores, that run acknowledgements), and at a
-    /// lowered priority acknowledgements get a contended core first (docs/BENCHMARKS.md, session 11).
+    /// lowered priority acknowledgements get a contended core first (docs/BENCHMARKS.md, session 11). A lowered export
+    /// is raised to normal priority as soon as its table falls behind while it runs (<see cref="RaiseExportIfBehind"/>).
     /// </summary>
     private Task<List<ExportedFile>> RunExportThreadAsync(int nice, Func<List<ExportedFile>> export) =>
         LowPriorityThread.RunAsync("TimeFusion export", nice, idle: false, () =>
         {
             LastExportNice = LowPriorityThread.CurrentThreadNice();
             using var self = ArrowCpuPool.RegisterExportThread();
-            // With lowered exports configured, Arrow's pool workers encode at this export's niceness: lowered for a flush
-            // keeping up, back to normal (where the OS allows it) for a flush falling behind or a COPY's spill.
-            if (_db.Options.ExportNice > 0) ArrowCpuPool.SetWorkers(nice);
-            return export();
+            // With lowered exports configured, Arrow's pool workers encode at the lowest niceness of the exports running:
+            // lowered while they all keep up, normal (where the OS allows it) once one falls behind, and for a COPY's spill.
+            using var priority = ExportPriority.Enter(nice, setsPool: _db.Options.ExportNice > 0);
+            if (nice > 0)
+            {
+                Volatile.Write(ref _runningExport, priority);
+                // Rows appended between the decision and the publication above found no export to raise.
+                RaiseExportIfBehind();
+            }
+            try
+            {
+                OnExportThread?.Invoke();
+                return export();
+            }
+            finally
+            {
+                Volatile.Write(ref _runningExport, null);
+                LastExportRaised = priority.Raised;
+                LastExportRaiseRefused = priority.RaiseRefused;
+                LastExportNiceAtEnd = LowPriorityThread.CurrentThreadNice();
+            }
         });
+
+    /// <summary>
+    /// Raises this table's running lowered export to normal priority when the table is falling behind: called after
+    /// rows were added to the tail (under the append lock; cheap unless an export is lowered and the mark is crossed).
+    /// </summary>
+    private void RaiseExportIfBehind()
+    {
+        if (Volatile.Read(ref _runningExport) is { Raised: false } export && FallingBehind)
+            export.Raise();
+    }
+
+    private ExportPriority? _runningExport; // this table's export while it runs lowered
 
     /// <summary>
     /// The niceness of an export: <see cref="BufferOptions.ExportNice"/> for a flush, unless the flushes are falling
     /// behind (the tail holds <see cref="BufferOptions.FallingBehindFraction"/> of <see cref="BufferOptions.TailRows"/> or more): then the export must catch up before
     /// the tail moves into DuckDB, which costs far more CPU than the export itself, and runs at normal priority.
-    /// A COPY's spill, which its statement waits for, runs at normal priority.
+    /// A COPY's spill, which its statement waits for, runs at normal priority. Where the OS would refuse to raise a
+    /// lowered export again (<see cref="ExportPriority.CanRaise"/>), none is lowered: one that fell behind could not
+    /// catch up (session 13's lost maximum).
     /// </summary>
     private int ExportNiceFor(bool background) =>
-        background && !FallingBehind ? _db.Options.ExportNice : 0;
+        background && !FallingBehind && ExportPriority.CanRaise ? _db.Options.ExportNice : 0;
 
     /// <summary>
     /// Whether the flushes are falling behind: the tail holds <see cref="BufferOptions.FallingBehindFraction"/> of
@@ -152,8 +184,33 @@ public sealed partial class BufferTable
     /// <summary>Whether the last export with the Arrow writer encoded on Arrow's thread pool (tests).</summary>
     internal bool LastExportUsedPool { get; private set; }
 
-    /// <summary>The niceness of the thread that ran the last export (tests; null off Linux).</summary>
+    /// <summary>The niceness of the thread that ran the last export, at its start (tests; null off Linux).</summary>
     internal int? LastExportNice { get; private set; }
+
+    /// <summary>The niceness of the thread that ran the last export, at its end (tests: a raised export ends at 0; null off Linux).</summary>
+    internal int? LastExportNiceAtEnd { get; private set; }
+
+    /// <summary>Whether the last export was raised to normal priority while it ran, its table falling behind (tests).</summary>
+    internal bool LastExportRaised { get; private set; }
+
+    /// <summary>Whether the last export's raise was refused by the OS (it ended lowered).</summary>
+    internal bool LastExportRaiseRefused { get; private set; }
+
+    /// <summary>
+    /// The last export's priority for the flush's log line: <c>nice 10</c> (lowered throughout), <c>nice 10 → 0</c>
+    /// (raised, its table falling behind), <c>nice 10, raise refused</c>, <c>nice 0</c>; <c>nice ?</c> off Linux.
+    /// </summary>
+    internal string LastExportPriority => LastExportNice is not { } start ? "nice ?"
+        : LastExportRaised ? LastExportRaiseRefused
+            ? FormattableString.Invariant($"nice {start}, raise refused")
+            : FormattableString.Invariant($"nice {start} → {LastExportNiceAtEnd}")
+        : FormattableString.Invariant($"nice {start}");
+
+    /// <summary>Whether this table's export running now is lowered and not yet raised (tests).</summary>
+    internal bool ExportRunningLowered => Volatile.Read(ref _runningExport) is { Raised: false };
+
+    /// <summary>Runs on an export's thread before it writes anything (tests: holds an export open while rows are appended).</summary>
+    internal Action? OnExportThread { get; set; }
 
     private async Task SealActiveIfAsync(Func<BufferGeneration, bool> condition, CancellationToken cancellationToken)
     {

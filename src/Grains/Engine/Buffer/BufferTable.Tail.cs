@@ -121,6 +121,7 @@ public sealed partial class BufferTable
             Interlocked.Add(ref _tailRows, rows);
             Interlocked.Add(ref _tailBytes, bytes);
         }
+        RaiseExportIfBehind();
         if (_smallRows >= ChunkRows && _smallChunks > 1)
             GatherSmallChunks();
         return Interlocked.Read(ref _tailRows) >= _db.Options.TailRows;

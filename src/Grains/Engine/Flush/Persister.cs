@@ -75,9 +75,9 @@ internal sealed class Persister(
             var rows = files.Sum(f => f.Rows);
             var bytes = files.Sum(f => f.Bytes);
             logger.LogInformation("{Table}: flushed {Rows} rows in {Files} files ({Bytes} bytes) through LSN {Lsn} as Delta version {Version} " +
-                                  "in {Elapsed} ms (export {Export}, adopt {Adopt}, commit {Commit}, WAL truncate {Truncate}, buffer delete {Delete})",
+                                  "in {Elapsed} ms (export {Export}, adopt {Adopt}, commit {Commit}, WAL truncate {Truncate}, buffer delete {Delete}); export at {Priority}",
                 id, rows, files.Count, bytes, upToLsn, committed.Version, Ms(started, deleted), Ms(started, exported), Ms(exported, adopted),
-                Ms(adopted, published), Ms(published, truncated), Ms(truncated, deleted));
+                Ms(adopted, published), Ms(published, truncated), Ms(truncated, deleted), buffer.LastExportPriority);
             return new FlushResult(upToLsn, committed.Version, files.Count, rows, bytes);
         }
         finally
