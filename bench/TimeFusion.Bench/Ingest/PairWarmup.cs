@@ -12,10 +12,13 @@ namespace TimeFusion.Bench.Ingest;
 /// </summary>
 public static class PairWarmup
 {
-    /// <summary>Inserts <paramref name="sample"/>'s first row into each pair's <c>otel_logs_and_spans</c>, then flushes them.</summary>
-    public static async Task RunAsync(TimeFusionClient admin, int pairs, RecordBatch sample)
+    /// <summary>
+    /// Inserts <paramref name="sample"/>'s first row into each pair's <c>otel_logs_and_spans</c>, then flushes them
+    /// (unless <paramref name="flush"/> is false: the warm-up before session 16, kept for A/B runs).
+    /// </summary>
+    public static async Task RunAsync(TimeFusionClient admin, int pairs, RecordBatch sample, bool flush = true)
     {
         await Task.WhenAll(Enumerable.Range(0, pairs).Select(p => admin.InsertAsync($"p{p}", OtelLogsAndSpans.TableName, sample.Slice(0, 1))));
-        await admin.FlushAsync(OtelLogsAndSpans.TableName);
+        if (flush) await admin.FlushAsync(OtelLogsAndSpans.TableName);
     }
 }
