@@ -12,8 +12,9 @@ namespace TimeFusion.Bench.Ingest;
 /// the suite's Flight DoPut burst (<see cref="TimeFusionDoPutIngest"/>, once per writer depth: unacknowledged batches per
 /// writer) — and, with <c>--doors</c>, the SDK's burst on the same rows, pairs and writers — for each variant in turn, round
 /// after round, so that builds, settings, depths and the two doors are compared back to back on a loaded machine (rows/s,
-/// ack p50/p99, the silo's peak memory, CPU per row of the silo and of the bench's clients, DoPut's write time p50, the flushes the silo logged during the burst). <c>--warmups keep</c> leaves
-/// the pairs' warm-up rows buffered, as before session 16 (<see cref="PairWarmup"/>); <c>flush</c>, the default, flushes them.
+/// ack p50/p99, the silo's peak memory, CPU per row of the silo and of the bench's clients, DoPut's write time p50, the
+/// flushes the silo logged during the burst). <c>--warmups keep</c> leaves the pairs' warm-up rows buffered, as before
+/// session 16 (<see cref="PairWarmup"/>); <c>flush</c>, the default, flushes them before the burst.
 /// </summary>
 public static class DoPutAb
 {
