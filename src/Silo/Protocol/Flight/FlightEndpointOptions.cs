@@ -41,9 +41,10 @@ public sealed class FlightEndpointOptions
     /// The HTTP/2 flow-control window of each call (how much a client may send before the server has read it): 8 MiB, so
     /// that an 8 K-row full-width batch (5.4 MB) goes out without waiting for window updates. With Kestrel's 768 KiB a
     /// DoPut client stops for updates ~14 times per such batch, each a round of thread hops on both sides; at 256 pairs
-    /// (a stream per batch, session 16, no flush in the burst) that cost the client 3–3.5 µs/row and the silo 1.3–1.6
-    /// µs/row more CPU, and the rows/s fell to 0.53–0.61×. gRPC assembles each message whole before DoPut reads it anyway, so what a
-    /// call can make the server buffer is the larger of this window and <see cref="MaxReceiveMessageBytes"/> either way.
+    /// under heavy load (session 16, no flush in the burst) that cost the client 3–3.5 µs/row and the silo 1.3–1.6 µs/row
+    /// more CPU and 0.53–0.61× the rows/s; at lower load and at 16 pairs no rate difference showed either way (see
+    /// docs/BENCHMARKS.md). gRPC assembles each message whole before DoPut reads it anyway, so what a call can make the
+    /// server buffer is the larger of this window and <see cref="MaxReceiveMessageBytes"/> either way.
     /// Default 8,388,608; 65,535 at least.
     /// </summary>
     public int Http2StreamWindowBytes { get; set; } = 8 * 1024 * 1024;
