@@ -8,11 +8,13 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Bench.Ingest;
 
 /// <summary>
-/// <c>doputab --variants name=dll[;Key=Value…],… [--pairs 16] [--rounds 2] [--rows 500000] [--doors doput,sdk] [--depths 1,2]</c>:
+/// <c>doputab --variants name=dll[;Key=Value…],… [--pairs 16] [--rounds 2] [--rows 500000] [--doors doput,sdk] [--depths 1,2] [--warmups flush,keep]</c>:
 /// the suite's Flight DoPut burst (<see cref="TimeFusionDoPutIngest"/>, once per writer depth: unacknowledged batches per
 /// writer) — and, with <c>--doors</c>, the SDK's burst on the same rows, pairs and writers — for each variant in turn, round
 /// after round, so that builds, settings, depths and the two doors are compared back to back on a loaded machine (rows/s,
-/// ack p50/p99, the silo's peak memory, CPU per row of the silo and of the bench's clients, DoPut's write time p50).
+/// ack p50/p99, the silo's peak memory, CPU per row of the silo and of the bench's clients, DoPut's write time p50, the
+/// flushes the silo logged during the burst). <c>--warmups keep</c> leaves the pairs' warm-up rows buffered, as before
+/// session 16 (<see cref="PairWarmup"/>); <c>flush</c>, the default, flushes them before the burst.
 /// </summary>
 public static class DoPutAb
 {
@@ -33,31 +35,37 @@ public static class DoPutAb
         var rows = args.Long("rows", 500_000);
         var doors = (args.Get("doors") ?? "doput").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var depths = (args.Get("depths") ?? TimeFusionDoPutIngest.DefaultDepth.ToString()).Split(',').Select(int.Parse).ToArray();
+        var warmups = (args.Get("warmups") ?? "flush").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        if (warmups.FirstOrDefault(w => w is not ("flush" or "keep")) is { } badWarmup) throw new ArgumentException($"unknown warmup '{badWarmup}' (flush, keep)");
         if (doors.FirstOrDefault(d => d is not ("doput" or "sdk")) is { } unknown) throw new ArgumentException($"unknown door '{unknown}' (doput, sdk)");
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-doputab-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         var set = await Dataset.GenerateAsync(Path.Combine(root, "rows.arrow"), rows, 8192, seed: 1);
         var batches = await set.LoadAsync();
         Console.WriteLine($"doputab: {rows:N0} rows, {pairs} pairs, {rounds} rounds");
-        Console.WriteLine("| round | variant | door | rows/s | ack p50 ms | ack p99 ms | peak MiB | silo CPU µs/row | client CPU µs/row | write p50 ms | load average |");
-        Console.WriteLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        Console.WriteLine("| round | variant | door | rows/s | ack p50 ms | ack p99 ms | peak MiB | silo CPU µs/row | client CPU µs/row | write p50 ms | flushes (rows) | load average |");
+        Console.WriteLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var (name, dll, extra) in variants)
             {
+                foreach (var warmup in warmups)
                 foreach (var (door, depth) in doors.SelectMany(d => d == "sdk" ? [(d, 1)] : depths.Select(n => (d, n))))
                 {
+                    var flushWarmup = warmup == "flush";
                     SiloProcess.DefaultSiloDll = dll;
                     var cpu = default(BurstCpu);
                     var sends = (IReadOnlyList<double>)[];
+                    var flushes = "";
+                    void Flushes(BurstFlushes f) => flushes = $"{f.Count} ({f.Rows:N0})";
                     var run = door == "sdk"
-                        ? await SdkAsync(batches, set.ArrowBytes, pairs, root, extra, c => cpu = c)
-                        : await TimeFusionDoPutIngest.RunAsync(batches, set.ArrowBytes, pairs, root, extra, c => cpu = c, depth, s => sends = s);
+                        ? await SdkAsync(batches, set.ArrowBytes, pairs, root, extra, c => cpu = c, Flushes, flushWarmup)
+                        : await TimeFusionDoPutIngest.RunAsync(batches, set.ArrowBytes, pairs, root, extra, c => cpu = c, depth, s => sends = s, Flushes, flushWarmup);
                     var sorted = run.LatenciesMs.Order().ToArray();
                     var write = sends.Count == 0 ? "" : sends.Order().ElementAt(sends.Count / 2).ToString("N0");
                     var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-                    Console.WriteLine($"| {round} | {name} | {(door == "sdk" ? door : $"doput, depth {depth}")} | {run.RowsPerSecond:N0} | {sorted[sorted.Length / 2]:N0} | {sorted[(int)(sorted.Length * 0.99)]:N0} | " +
-                                      $"{run.PeakMemoryBytes / 1048576.0:N0} | {cpu.Silo.TotalMicroseconds / run.Rows:N2} | {cpu.Client.TotalMicroseconds / run.Rows:N2} | {write} | {load} |");
+                    Console.WriteLine($"| {round} | {name}{(warmups.Length > 1 ? $", warm-up {warmup}" : "")} | {(door == "sdk" ? door : $"doput, depth {depth}")} | {run.RowsPerSecond:N0} | {sorted[sorted.Length / 2]:N0} | {sorted[(int)(sorted.Length * 0.99)]:N0} | " +
+                                      $"{run.PeakMemoryBytes / 1048576.0:N0} | {cpu.Silo.TotalMicroseconds / run.Rows:N2} | {cpu.Client.TotalMicroseconds / run.Rows:N2} | {write} | {flushes} | {load} |");
                 }
             }
         }
@@ -67,18 +75,21 @@ public static class DoPutAb
 
     // The suite's SDK burst (TimeFusionSdkIngest) with the variant's settings and the CPU readings.
     private static async Task<IngestRun> SdkAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root,
-        IReadOnlyDictionary<string, string> extra, Action<BurstCpu> cpu)
+        IReadOnlyDictionary<string, string> extra, Action<BurstCpu> cpu, Action<BurstFlushes> flushes, bool flushWarmup)
     {
         var settings = SiloSettings.Ingest();
         foreach (var (k, v) in extra) settings[k] = v;
         await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-sdk-{pairs}-{Guid.NewGuid():N}"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         var client = await silo.ClientAsync(Caller.Admin());
-        await Task.WhenAll(Enumerable.Range(0, pairs).Select(p => client.InsertAsync($"p{p}", OtelLogsAndSpans.TableName, batches[0].Slice(0, 1))));
+        await PairWarmup.RunAsync(client, pairs, batches[0], flushWarmup);
+        var flushed = new BurstFlushes(silo) { Counting = true };
         var before = BurstCpu.Now(silo);
         var (elapsed, latencies) = await ConcurrentWriters.RunAsync(batches.Count, TimeFusionSdkIngest.Writers(pairs),
             i => client.InsertAsync($"p{i % pairs}", OtelLogsAndSpans.TableName, batches[i]));
         cpu(BurstCpu.Now(silo) - before);
+        flushed.Counting = false;
+        flushes(flushed);
         var peak = silo.PeakRssBytes;
         await silo.StopAsync();
         return new IngestRun(batches.Sum(b => (long)b.Length), arrowBytes, elapsed, latencies, peak);

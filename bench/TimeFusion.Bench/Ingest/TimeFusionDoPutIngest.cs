@@ -21,10 +21,11 @@ public static class TimeFusionDoPutIngest
     public const int DefaultDepth = 1;
 
     // extra: silo settings on top of the ingest ones (keys under TimeFusion:), for A/B runs (doputab); cpu: told the
-    // silo's and this process's CPU time over the burst; sends: told each batch's write time (flow control's share).
+    // silo's and this process's CPU time over the burst; sends: told each batch's write time (flow control's share);
+    // flushes: told the flushes the silo logged during the burst; flushWarmup: see PairWarmup.
     public static async Task<IngestRun> RunAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root,
         IReadOnlyDictionary<string, string>? extra = null, Action<BurstCpu>? cpu = null, int depth = DefaultDepth,
-        Action<IReadOnlyList<double>>? sends = null)
+        Action<IReadOnlyList<double>>? sends = null, Action<BurstFlushes>? flushes = null, bool flushWarmup = true)
     {
         var settings = SiloSettings.Ingest();
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
@@ -32,10 +33,10 @@ public static class TimeFusionDoPutIngest
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         await FreePorts.WaitUntilListeningAsync(silo.FlightPort, TimeSpan.FromSeconds(30), silo.LogTail);
         var client = await silo.ClientAsync(Caller.Admin());
-        // Activate every pair's grain first (WAL, buffer table) with one row, so the run measures sustained ingest.
-        await Task.WhenAll(Enumerable.Range(0, pairs).Select(p => client.InsertAsync($"p{p}", OtelLogsAndSpans.TableName, batches[0].Slice(0, 1))));
+        await PairWarmup.RunAsync(client, pairs, batches[0], flushWarmup);
         var writers = TimeFusionSdkIngest.Writers(pairs);
         var streams = Enumerable.Range(0, writers).Select(_ => new FlightPutStreams(silo, depth)).ToArray();
+        var flushed = new BurstFlushes(silo) { Counting = true };
         var cpuBefore = BurstCpu.Now(silo);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
@@ -46,6 +47,8 @@ public static class TimeFusionDoPutIngest
         })));
         var elapsed = clock.Elapsed;
         cpu?.Invoke(BurstCpu.Now(silo) - cpuBefore);
+        flushed.Counting = false;
+        flushes?.Invoke(flushed);
         sends?.Invoke(streams.SelectMany(s => s.SendMs).ToList());
         foreach (var s in streams) await s.DisposeAsync();
         var peak = silo.PeakRssBytes;

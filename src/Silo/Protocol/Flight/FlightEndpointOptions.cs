@@ -38,17 +38,19 @@ public sealed class FlightEndpointOptions
     public bool ReceivePutInPlace { get; set; } = true;
 
     /// <summary>
-    /// The HTTP/2 flow-control window of each call (how much a client may send before the server has read it). With
-    /// Kestrel's 768 KiB a DoPut client stops for window updates several times per 8 K-row full-width batch (5.4 MB);
-    /// 8 MiB cut the time a client takes to write such a batch 3–7× in session 15's runs, without more rows/s on that
-    /// loaded machine, so the default stays Kestrel's until a quiet-machine A/B says otherwise. gRPC assembles each
-    /// message whole before DoPut reads it anyway, so what a call can make the server buffer is the larger of this
-    /// window and <see cref="MaxReceiveMessageBytes"/> either way. Default 786,432 (Kestrel's); 65,535 at least.
+    /// The HTTP/2 flow-control window of each call (how much a client may send before the server has read it): 8 MiB, so
+    /// that an 8 K-row full-width batch (5.4 MB) goes out without waiting for window updates. With Kestrel's 768 KiB a
+    /// DoPut client stops for updates ~14 times per such batch, each a round of thread hops on both sides; at 256 pairs
+    /// under heavy load (session 16, no flush in the burst) that cost the client 3–3.5 µs/row and the silo 1.3–1.6 µs/row
+    /// more CPU and 0.53–0.61× the rows/s; at lower load and at 16 pairs no rate difference showed either way (see
+    /// docs/BENCHMARKS.md). gRPC assembles each message whole before DoPut reads it anyway, so what a call can make the
+    /// server buffer is the larger of this window and <see cref="MaxReceiveMessageBytes"/> either way.
+    /// Default 8,388,608; 65,535 at least.
     /// </summary>
-    public int Http2StreamWindowBytes { get; set; } = 768 * 1024;
+    public int Http2StreamWindowBytes { get; set; } = 8 * 1024 * 1024;
 
-    /// <summary>The HTTP/2 flow-control window shared by all calls of one connection. Default 1,048,576 (Kestrel's); 65,535 at least.</summary>
-    public int Http2ConnectionWindowBytes { get; set; } = 1024 * 1024;
+    /// <summary>The HTTP/2 flow-control window shared by all calls of one connection. Default 16,777,216 (two calls' windows); 65,535 at least.</summary>
+    public int Http2ConnectionWindowBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>How long a bearer token from <c>Handshake</c> stays valid. Default 1 hour.</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
