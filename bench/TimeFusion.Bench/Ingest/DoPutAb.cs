@@ -77,7 +77,7 @@ public static class DoPutAb
     private static async Task<IngestRun> SdkAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root,
         IReadOnlyDictionary<string, string> extra, Action<BurstCpu> cpu, Action<BurstFlushes> flushes, bool flushWarmup)
     {
-        var settings = SiloSettings.Ingest();
+        var settings = SiloSettings.Burst();
         foreach (var (k, v) in extra) settings[k] = v;
         await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-sdk-{pairs}-{Guid.NewGuid():N}"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));

@@ -27,7 +27,7 @@ public static class TimeFusionDoPutIngest
         IReadOnlyDictionary<string, string>? extra = null, Action<BurstCpu>? cpu = null, int depth = DefaultDepth,
         Action<IReadOnlyList<double>>? sends = null, Action<BurstFlushes>? flushes = null, bool flushWarmup = true)
     {
-        var settings = SiloSettings.Ingest();
+        var settings = SiloSettings.Burst();
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
         await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-doput-{pairs}-{Guid.NewGuid():N}"), settings);
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));

@@ -15,7 +15,7 @@ public static class TimeFusionSdkIngest
 
     public static async Task<IngestRun> RunAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root)
     {
-        await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-sdk-{pairs}-{Guid.NewGuid():N}"), SiloSettings.Ingest());
+        await using var silo = SiloProcess.Start(Path.Combine(root, $"silo-sdk-{pairs}-{Guid.NewGuid():N}"), SiloSettings.Burst());
         await silo.ConnectAsync(TimeSpan.FromSeconds(60));
         var client = await silo.ClientAsync(Caller.Admin());
         // Activate every pair's grain first (WAL, buffer table) with one row, flushed, so the run measures sustained ingest.
