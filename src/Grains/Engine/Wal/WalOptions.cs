@@ -25,6 +25,12 @@ public sealed class WalOptions
     internal bool RefuseDirectIo { get; set; }
 
     /// <summary>
+    /// Test seam: awaited by every background preparation of <see cref="WalWriteMode.Direct"/> (zero-filling ahead, the
+    /// spare segment) before it starts, with the token that stops it; lets a test hold, release or fail preparations.
+    /// </summary>
+    internal Func<CancellationToken, ValueTask>? PrepareHook { get; set; }
+
+    /// <summary>
     /// A segment is closed and a new one started when the next write would make it larger than this.
     /// An entry larger than this gets a segment of its own. Default 64 MiB.
     /// </summary>
