@@ -204,6 +204,7 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
     /// </summary>
     public ValueTask PrepareAsync(long expectedGroupBytes, CancellationToken cancellationToken)
     {
+        if (_options.PrepareInline) return PrepareInlineAsync(expectedGroupBytes);
         var expected = Math.Max(expectedGroupBytes, Block);
         var chunk = ChunkFor(expected);
         if (_limit - Length < AheadGroups * expected) _directory.StartSpare(this, chunk, _options);
@@ -214,10 +215,38 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
         // A new table's segment grows with what it holds (its first groups' size says little about the next ones).
         var to = Math.Min(from + Math.Min(chunk, Math.Max(MinChunk, AlignUp(Length))), _limit);
         if (to <= from) return ValueTask.CompletedTask;
+        StartZeroFill(from, to);
+        return ValueTask.CompletedTask;
+    }
+
+    private void StartZeroFill(long from, long to)
+    {
         var stop = _stopPreparing = new CancellationTokenSource();
         var direct = IsDirect;
         _preparing = WalPreparer.RunAsync(token => ZeroFillAhead(from, to, direct, token), _options.PrepareHook, stop.Token);
-        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Session 15's preparation (<see cref="WalOptions.PrepareInline"/>): the loop waits for the zero-fill and the spare.</summary>
+    private async ValueTask PrepareInlineAsync(long expectedGroupBytes)
+    {
+        var expected = Math.Max(expectedGroupBytes, Block);
+        var chunk = ChunkFor(expected);
+        if (Durable - Length < 2 * expected && _allocated < _limit)
+        {
+            StartZeroFill(AlignUp(_allocated), Math.Min(AlignUp(_allocated) + chunk, _limit));
+            await StopWhenDoneAsync();
+        }
+        if (_limit - Length < 2 * expected)
+        {
+            _directory.StartSpare(this, chunk, _options);
+            await WalPreparer.JoinAsync(_directory.Spare);
+        }
+    }
+
+    private async ValueTask StopWhenDoneAsync()
+    {
+        await WalPreparer.JoinAsync(_preparing);
+        TakePrepared();
     }
 
     /// <summary>The background zero-fill of [<paramref name="from"/>, <paramref name="to"/>), on its own descriptor.</summary>
