@@ -25,6 +25,7 @@ public static class Program
         ["flushwriter"] = ("TimeFusion's flush writer alone (TailParquetWriter) on the suite's otel rows, variants alternated: CPU µs/row, rows/s, B/row (--variants current,array-stats,… --rounds 5 --rows 1000000; --profile-seconds N loops the first)", Limits.FlushWriterBenchmark.RunAsync),
         ["validate"] = ("the write path's validation step alone (BatchValidator.Validate) on full-width 8 K-row and 30-row batches, CPU µs per batch and row", Ingest.ValidationProfile.RunAsync),
         ["ackfloor"] = ("the acknowledgement floor: WAL-sized appends + fsync on an open-loop schedule, alone, beside Parquet-sized writes, beside an export's CPU load; append+fsync vs preallocated segments + fdatasync", Wal.AckFloorBenchmark.RunAsync),
+        ["walprep"] = ("the Direct WAL's ack latency with its preparation (zero-fill ahead, spare segment) on the writer loop (session 15) or in the background: --tables 4 --rate 24 --entry-bytes 5400000 --seconds 20 --rounds 2 --modes inline,background", Wal.WalPrepBenchmark.RunAsync),
         ["wal"] = ("write-ahead log: append rate per sync mode and concurrency, reopen and replay", Wal.WalBenchmark.RunAsync),
     };
 

@@ -53,6 +53,7 @@ public sealed class WalDirectModeTests : IDisposable
         var root = NewRoot();
         await using var log = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root), Direct());
         for (var i = 1; i <= 5; i++) await log.AppendAsync(WalOperation.Insert, Payload(i, 3000));
+        await log.WhenPreparedAsync();
         Assert.True(log.WritesDirect);
         var segment = WalFiles.Segments(root, Id).Single();
         var bytes = await File.ReadAllBytesAsync(segment);
@@ -228,31 +229,38 @@ public sealed class WalDirectModeTests : IDisposable
 
     /// <summary>
     /// Random entry sizes and group boundaries; the crash comes during a random group, cutting its write at a random
-    /// byte (before it: the group's bytes; after it: what the disk held before, the zeros). Recovery yields exactly a
-    /// prefix of the written entries holding every acknowledged one, and after appending once more, that prefix and
-    /// the new entry — nothing stale from the torn group.
+    /// byte (before it: the group's bytes; after it: what the disk held before, the zeros). The background zero-fill
+    /// interleaves: after each group a preparation is let through or held (a held one is stopped by the next group not
+    /// fitting the room), the file images are taken while preparations run, and the crash leaves the file at a random
+    /// size from the acknowledged entries' end to past everything written (a zero-fill's size kept or lost, the torn
+    /// group's size lost). Recovery yields exactly a prefix of the written entries holding every acknowledged one, and
+    /// after appending once more, that prefix and the new entry — nothing stale from the torn group.
     /// </summary>
     [Fact]
     public async Task After_a_crash_at_any_byte_recovery_yields_a_prefix_holding_every_acknowledged_entry()
     {
-        var groups = Gen.Int[0, 9000].Array[1, 4].Array[1, 8];
-        await Gen.Select(groups, Gen.Double[0, 1], Gen.Double[0, 1]).SampleAsync(async t =>
+        var groups = Gen.Select(Gen.Int[0, 9000].Array[1, 4], Gen.Bool).Array[1, 8];
+        await Gen.Select(groups, Gen.Double[0, 1], Gen.Double[0, 1], Gen.Double[0, 1]).SampleAsync(async t =>
         {
-            var (plan, which, fraction) = t;
+            var (plan, which, fraction, sizeFraction) = t;
             var root = NewRoot();
             var written = new List<byte[]>();
             var images = new List<byte[]>();
             var ends = new List<int>();
-            await using (var log = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root), Direct(sync: WalSyncMode.Interval)))
+            using var permits = new SemaphoreSlim(0);
+            var options = Direct(sync: WalSyncMode.Interval);
+            options.PrepareHook = async token => await permits.WaitAsync(token);
+            await using (var log = await WriteAheadLog.OpenAsync(Id, new LocalWalStorage(root), options))
             {
                 var segment = WalFiles.Segments(root, Id).Single();
                 images.Add(await File.ReadAllBytesAsync(segment));
-                foreach (var group in plan)
+                foreach (var (group, release) in plan)
                 {
                     var payloads = group.Select((n, k) => Payload(written.Count + k, n)).ToArray();
                     // Concurrent: one or more group commits; the LSN order is the order they were taken in.
                     var lsns = await Task.WhenAll(payloads.Select(p => log.AppendAsync(WalOperation.Insert, p).AsTask()));
                     foreach (var (_, p) in lsns.Zip(payloads).OrderBy(x => x.First)) written.Add(p);
+                    if (release) permits.Release();
                     images.Add(await File.ReadAllBytesAsync(segment));
                     ends.Add(WalFiles.FrameEnds(segment).Count - 1);
                 }
@@ -267,6 +275,9 @@ public sealed class WalDirectModeTests : IDisposable
                 var crashed = new byte[Math.Max(previous.Length, current.Length)];
                 previous.CopyTo(crashed, 0);
                 current.AsSpan(0, cut).CopyTo(crashed);
+                // The size the crash left: anywhere from the acknowledged entries' end to a zero-fill's chunk past it all.
+                var size = (int)(from + (long)((crashed.Length + (256 << 10) - from) * sizeFraction));
+                Array.Resize(ref crashed, size);
 
                 var image = NewRoot();
                 var folder = WalFiles.Folder(image, Id);

@@ -65,6 +65,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     /// <summary>Whether the active segment is written with O_DIRECT (read when the loop is idle: tests).</summary>
     public bool WritesDirect => _current is DirectSegmentWriter { IsDirect: true };
 
+    /// <summary>Waits until the active segment's background preparation is done (tests; read when the loop is idle).</summary>
+    internal Task WhenPreparedAsync() => _current is DirectSegmentWriter direct ? direct.WhenPreparedAsync() : Task.CompletedTask;
+
     /// <summary>The failure that faulted the loop, or null.</summary>
     public Exception? Fault => _fault;
 

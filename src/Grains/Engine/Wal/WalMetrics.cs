@@ -19,6 +19,14 @@ internal static class WalMetrics
     public static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("timefusion.wal.queue.wait", "ms",
         "time an append waited for the writer loop before its group commit started");
 
+    /// <summary>Each background zero-fill ahead of a Direct segment's entries (writes and fdatasync), in milliseconds.</summary>
+    public static readonly Histogram<double> PrepareDuration = Meter.CreateHistogram<double>("timefusion.wal.prepare.duration", "ms",
+        "time one background zero-fill of a WAL segment took");
+
+    /// <summary>Each time a group did not fit the durable room while a zero-fill ran: how long stopping it took, in milliseconds.</summary>
+    public static readonly Histogram<double> PrepareWait = Meter.CreateHistogram<double>("timefusion.wal.prepare.wait", "ms",
+        "time a group commit waited to stop a running zero-fill of its segment");
+
     /// <summary>Entries per group commit.</summary>
     public static readonly Histogram<int> GroupEntries = Meter.CreateHistogram<int>("timefusion.wal.group.entries", "{entry}",
         "entries written by one group commit");

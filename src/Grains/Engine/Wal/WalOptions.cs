@@ -25,6 +25,18 @@ public sealed class WalOptions
     internal bool RefuseDirectIo { get; set; }
 
     /// <summary>
+    /// Test seam: awaited by every background preparation of <see cref="WalWriteMode.Direct"/> (zero-filling ahead, the
+    /// spare segment) before it starts, with the token that stops it; lets a test hold, release or fail preparations.
+    /// </summary>
+    internal Func<CancellationToken, ValueTask>? PrepareHook { get; set; }
+
+    /// <summary>
+    /// Bench seam: prepare as session 15 did — on the writer loop, which waits for each zero-fill (started when fewer
+    /// than two groups fit, four groups from the first group on) — to compare with the background preparation.
+    /// </summary>
+    internal bool PrepareInline { get; set; }
+
+    /// <summary>
     /// A segment is closed and a new one started when the next write would make it larger than this.
     /// An entry larger than this gets a segment of its own. Default 64 MiB.
     /// </summary>

@@ -68,6 +68,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>Whether the active segment is written with O_DIRECT (<see cref="WalWriteMode.Direct"/> where the file system allows it).</summary>
     internal bool WritesDirect => _writer.WritesDirect;
 
+    /// <summary>Waits until the background preparation of the active segment (Direct mode) is done (tests).</summary>
+    internal async Task WhenPreparedAsync()
+    {
+        // A control request: the loop has started the preparation that followed the last group when it gets there.
+        await FlushAsync();
+        await _writer.WhenPreparedAsync();
+    }
+
     /// <summary>The largest payload one entry can carry with these options and names.</summary>
     public int MaxPayloadBytes => _writer.MaxPayloadBytes;
 

@@ -23,9 +23,25 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
     private readonly WalOptions _options;
     private readonly long _limit;
     private readonly AlignedBuffer _tail = new(Block);
+    /// <summary>A background zero-fill starts when the durable room holds fewer than this many recent groups, …</summary>
+    private const int AheadGroups = 4;
+    /// <summary>… and not before the segment's second group: a table writing one batch and no more gets no zeros.</summary>
+    private const int GroupsBeforeZeroFill = 2;
+
     private SafeFileHandle _handle;
     private int _tailCount;
+    // The file's size as far as the loop knows (its own writes and completed preparations): preparations start here.
     private long _allocated;
+    // Zeros and the size durable up to here, by the loop's own fdatasync (after writing past the room) …
+    private long _durable;
+    // … or by a completed background zero-fill (written by it, read by the loop).
+    private long _preparedDurable;
+    // How far the last background zero-fill wrote zeros (durable or not); read by the loop once it completed.
+    private long _preparedTo;
+    private long _written;
+    private int _groups;
+    private Task _preparing = Task.CompletedTask;
+    private CancellationTokenSource? _stopPreparing;
 
     private DirectSegmentWriter(string name, string file, LocalWalDirectory directory, WalOptions options, SafeFileHandle handle, bool direct,
         long length, ReadOnlySpan<byte> tail)
@@ -37,7 +53,8 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
         _handle = handle;
         IsDirect = direct;
         Length = length;
-        _allocated = RandomAccess.GetLength(handle);
+        // A renamed spare or a reopened segment: its size and zeros were made durable before it got here.
+        _allocated = _durable = RandomAccess.GetLength(handle);
         // Segments roll before they pass SegmentSizeBytes (one larger entry aside): no zeros past it.
         _limit = AlignUp(options.SegmentSizeBytes);
         tail.CopyTo(_tail.Span);
@@ -91,8 +108,18 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
     /// <summary>Whether writes bypass the page cache (false: the file system refused O_DIRECT).</summary>
     public bool IsDirect { get; private set; }
 
-    /// <summary>The file's size: zero-filled blocks reach this far.</summary>
+    /// <summary>The file's size as the loop knows it: zero-filled blocks reach this far.</summary>
     internal long Allocated => _allocated;
+
+    /// <summary>Zeros and the file's size are durable up to here: a group ending below it is written without waiting.</summary>
+    internal long Durable => Math.Max(_durable, Volatile.Read(ref _preparedDurable));
+
+    /// <summary>Waits until no preparation of this segment (zero-fill, spare) runs (tests; read when the loop is idle).</summary>
+    internal async Task WhenPreparedAsync()
+    {
+        await _preparing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _directory.Spare.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
 
     public bool CanAppend(long bytes) => true;
 
@@ -101,6 +128,29 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
         cancellationToken.ThrowIfCancellationRequested();
         long total = 0;
         for (var i = 0; i < buffers.Count; i++) total += buffers[i].Length;
+        // Past the durable room a running zero-fill may be writing where the group goes: it is stopped first (at its
+        // next 1 MiB step), and the group writes past the room, its fdatasync carrying the new size.
+        if (Length - _tailCount + AlignUp(_tailCount + total) > Durable && !_preparing.IsCompleted) return AppendAfterStoppingAsync(buffers, total);
+        return Append(buffers, total);
+    }
+
+    private async ValueTask AppendAfterStoppingAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long total)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await StopPreparingAsync();
+        }
+        catch (Exception e)
+        {
+            throw new IOException($"preparing WAL segment '{_file}' ahead failed: {e.Message}", e);
+        }
+        WalMetrics.PrepareWait.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        await Append(buffers, total);
+    }
+
+    private ValueTask Append(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long total)
+    {
         var start = Length - _tailCount;
         var span = _tailCount + total;
         var padded = AlignUp(span);
@@ -121,7 +171,9 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
             dest.Slice((int)(span - tail), tail).CopyTo(_tail.Span);
             _tailCount = tail;
             Length += total;
-            _allocated = Math.Max(_allocated, start + padded);
+            _written = start + padded;
+            _allocated = Math.Max(_allocated, _written);
+            _groups++;
         }
         catch (Exception e)
         {
@@ -137,42 +189,115 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
     public ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         DirectFile.DataSync(_handle, _file);
+        // What the loop wrote past the room is sized and durable now. A running zero-fill writes only above it.
+        _durable = Math.Max(_durable, _written);
         return ValueTask.CompletedTask;
     }
 
     /// <summary>
-    /// After a group was acknowledged: when fewer than two groups of <paramref name="expectedGroupBytes"/> fit the
-    /// zero-filled room, adds a chunk of zeros (four such groups, within [256 KiB, 64 MiB], never past the segment size)
-    /// and makes it durable with the file's size; when the segment is about to fill, has the next one prepared.
+    /// After a group was acknowledged: when fewer than <see cref="AheadGroups"/> groups of <paramref name="expectedGroupBytes"/>
+    /// fit the durable zero-filled room (from the segment's second group on), starts a background zero-fill of the next
+    /// chunk (four such groups, within [256 KiB, 64 MiB], no more than the segment already holds, never past the segment
+    /// size) made durable with the file's size by its own <c>fdatasync</c>; when the segment is within that many groups of
+    /// its size, has the next one prepared (<see cref="LocalWalDirectory.StartSpare"/>). Returns at once: the loop
+    /// writes the next groups meanwhile, below the durable room. A failed preparation is thrown here (the log faults).
     /// </summary>
     public ValueTask PrepareAsync(long expectedGroupBytes, CancellationToken cancellationToken)
     {
+        if (_options.PrepareInline) return PrepareInlineAsync(expectedGroupBytes);
         var expected = Math.Max(expectedGroupBytes, Block);
         var chunk = ChunkFor(expected);
-        if (_allocated - Length < 2 * expected && _allocated < _limit)
-        {
-            var from = AlignUp(_allocated);
-            var to = Math.Min(from + chunk, _limit);
-            ZeroFill(_handle, _file, from, to);
-            DirectFile.DataSync(_handle, _file);
-            _allocated = to;
-        }
-        if (_limit - Length < 2 * expected) _directory.PrepareSpare(chunk, _options);
+        if (_limit - Length < AheadGroups * expected) _directory.StartSpare(this, chunk, _options);
+        if (!_preparing.IsCompleted) return ValueTask.CompletedTask;
+        TakePrepared();
+        if (_groups < GroupsBeforeZeroFill || Durable - Length >= AheadGroups * expected || _allocated >= _limit) return ValueTask.CompletedTask;
+        var from = AlignUp(_allocated);
+        // A new table's segment grows with what it holds (its first groups' size says little about the next ones).
+        var to = Math.Min(from + Math.Min(chunk, Math.Max(MinChunk, AlignUp(Length))), _limit);
+        if (to <= from) return ValueTask.CompletedTask;
+        StartZeroFill(from, to);
         return ValueTask.CompletedTask;
     }
+
+    private void StartZeroFill(long from, long to)
+    {
+        var stop = _stopPreparing = new CancellationTokenSource();
+        var direct = IsDirect;
+        _preparing = WalPreparer.RunAsync(token => ZeroFillAhead(from, to, direct, token), _options.PrepareHook, stop.Token);
+    }
+
+    /// <summary>Session 15's preparation (<see cref="WalOptions.PrepareInline"/>): the loop waits for the zero-fill and the spare.</summary>
+    private async ValueTask PrepareInlineAsync(long expectedGroupBytes)
+    {
+        var expected = Math.Max(expectedGroupBytes, Block);
+        var chunk = ChunkFor(expected);
+        if (Durable - Length < 2 * expected && _allocated < _limit)
+        {
+            StartZeroFill(AlignUp(_allocated), Math.Min(AlignUp(_allocated) + chunk, _limit));
+            await StopWhenDoneAsync();
+        }
+        if (_limit - Length < 2 * expected)
+        {
+            _directory.StartSpare(this, chunk, _options);
+            await WalPreparer.JoinAsync(_directory.Spare);
+        }
+    }
+
+    private async ValueTask StopWhenDoneAsync()
+    {
+        await WalPreparer.JoinAsync(_preparing);
+        TakePrepared();
+    }
+
+    /// <summary>The background zero-fill of [<paramref name="from"/>, <paramref name="to"/>), on its own descriptor.</summary>
+    private void ZeroFillAhead(long from, long to, bool direct, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var handle = direct ? DirectFile.TryOpenDirect(_file, out _) ?? OpenBuffered(_file) : OpenBuffered(_file);
+        // _preparedTo follows the zeros even when stopped midway: the next preparation starts after them.
+        ZeroFill(handle, _file, from, to, ref _preparedTo, cancellationToken);
+        DirectFile.DataSync(handle, _file);
+        Volatile.Write(ref _preparedDurable, to);
+        WalMetrics.PrepareDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>Stops the running zero-fill (at its next step) and waits for it; rethrows its failure.</summary>
+    private async ValueTask StopPreparingAsync()
+    {
+        _stopPreparing?.Cancel();
+        await WalPreparer.JoinAsync(_preparing);
+        TakePrepared();
+    }
+
+    /// <summary>The loop takes a completed preparation's result: the size it reached, or its failure.</summary>
+    private void TakePrepared()
+    {
+        if (_stopPreparing is null) return;
+        _stopPreparing.Dispose();
+        _stopPreparing = null;
+        _allocated = Math.Max(_allocated, Volatile.Read(ref _preparedTo));
+        if (_preparing.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_preparing.Exception!.InnerException!);
+    }
+
+    private static SafeFileHandle OpenBuffered(string file) => File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
     /// <summary>The zero-fill step for groups of <paramref name="expected"/> bytes.</summary>
     internal static long ChunkFor(long expected) => Math.Clamp(AlignUp(4 * expected), MinChunk, MaxChunk);
 
-    /// <summary>Writes zeros over [<paramref name="from"/>, <paramref name="to"/>) (block-aligned), extending the file.</summary>
-    internal static void ZeroFill(SafeFileHandle handle, string file, long from, long to)
+    /// <summary>
+    /// Writes zeros over [<paramref name="from"/>, <paramref name="to"/>) (block-aligned), extending the file, 1 MiB at a
+    /// time; <paramref name="reached"/> follows the end of the zeros written. Stops between steps when cancelled.
+    /// </summary>
+    internal static void ZeroFill(SafeFileHandle handle, string file, long from, long to, ref long reached, CancellationToken cancellationToken)
     {
         for (var at = from; at < to;)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var n = (int)Math.Min(Zeros.Capacity, to - at);
             var errno = DirectFile.Supported ? DirectFile.WriteAll(handle, Zeros.Span[..n], at) : WriteManaged(handle, Zeros.Span[..n], at);
             if (errno != 0) throw DirectFile.Error("zero-filling", file, errno);
             at += n;
+            reached = at;
         }
     }
 
@@ -217,8 +342,14 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
     /// <see cref="WalWriteMode.Append"/>, so reopening reads no zero tail. Best effort: when the cut fails (the disk that
     /// failed a write), recovery still reads the zeros, or an unacknowledged group's bytes, as the end.
     /// </summary>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        // Disposing the log stops and waits for its preparations; their failure no longer matters (nothing more is written).
+        _stopPreparing?.Cancel();
+        await _preparing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopPreparing?.Dispose();
+        _stopPreparing = null;
+        await _directory.StopSpareAsync(this);
         try
         {
             if (RandomAccess.GetLength(_handle) > Length)
@@ -237,6 +368,5 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
         {
             _handle.Dispose();
         }
-        return ValueTask.CompletedTask;
     }
 }

@@ -12,6 +12,14 @@ internal sealed class LocalWalDirectory(LocalWalStorage storage, string root, st
     /// </summary>
     internal const string SpareName = "next-segment.spare";
 
+    // The spare's background preparation (WalPreparer), the segment writer that started it and how to stop it.
+    private Task _spare = Task.CompletedTask;
+    private object? _spareOwner;
+    private CancellationTokenSource? _stopSpare;
+
+    /// <summary>The spare's preparation, completed when none runs (tests).</summary>
+    internal Task Spare => _spare;
+
     public string Describe => path;
 
     public Task<IReadOnlyList<WalFileInfo>> ListAsync(CancellationToken cancellationToken)
@@ -86,13 +94,24 @@ internal sealed class LocalWalDirectory(LocalWalStorage storage, string root, st
         return Task.FromResult<IWalSegmentReader>(new LocalSegmentReader(handle, FilePath(name)));
     }
 
-    public Task<IWalSegmentWriter> CreateSegmentAsync(string name, WalOptions options, CancellationToken cancellationToken)
+    public async Task<IWalSegmentWriter> CreateSegmentAsync(string name, WalOptions options, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         EnsureDirectory();
         var file = FilePath(name);
         if (options.WriteMode == WalWriteMode.Direct)
         {
+            // A spare still being written is waited for: renamed half-done, its zeros and size would not be durable yet
+            // and its writer would still be writing where the new segment's first groups go. Its failure fails the roll.
+            try
+            {
+                await WalPreparer.JoinAsync(_spare);
+            }
+            catch (Exception e)
+            {
+                throw new IOException($"preparing the next WAL segment in '{path}' failed: {e.Message}", e);
+            }
+            ForgetSpare();
             var spare = FilePath(SpareName);
             if (File.Exists(spare))
             {
@@ -110,7 +129,7 @@ internal sealed class LocalWalDirectory(LocalWalStorage storage, string root, st
                 File.OpenHandle(file, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete).Dispose();
             }
             DirectorySync.Flush(path);
-            return Task.FromResult<IWalSegmentWriter>(DirectSegmentWriter.Open(name, file, this, options, 0));
+            return DirectSegmentWriter.Open(name, file, this, options, 0);
         }
         SafeFileHandle handle;
         try
@@ -130,7 +149,7 @@ internal sealed class LocalWalDirectory(LocalWalStorage storage, string root, st
             handle.Dispose();
             throw;
         }
-        return Task.FromResult<IWalSegmentWriter>(new LocalSegmentWriter(name, file, handle, 0));
+        return new LocalSegmentWriter(name, file, handle, 0);
     }
 
     public Task<IWalSegmentWriter?> OpenAppendAsync(string name, long validLength, WalOptions options, CancellationToken cancellationToken)
@@ -165,20 +184,62 @@ internal sealed class LocalWalDirectory(LocalWalStorage storage, string root, st
     }
 
     /// <summary>
-    /// Zero-fills <see cref="SpareName"/> (<paramref name="bytes"/>, rounded to blocks) and makes it durable, unless it
-    /// exists: the next <see cref="CreateSegmentAsync"/> renames it instead of creating an empty file, so the first groups
-    /// of a new segment overwrite existing blocks too.
+    /// Has <see cref="SpareName"/> zero-filled (<paramref name="bytes"/>, rounded to blocks) and made durable in the
+    /// background (<see cref="WalPreparer"/>), unless it exists or is being written: the next
+    /// <see cref="CreateSegmentAsync"/> renames it instead of creating an empty file, so the first groups of a new segment
+    /// overwrite existing blocks too. Called by the active segment's writer (<paramref name="owner"/>) on the writer
+    /// loop; a failed earlier preparation is thrown here (the log faults).
     /// </summary>
-    internal void PrepareSpare(long bytes, WalOptions options)
+    internal void StartSpare(object owner, long bytes, WalOptions options)
     {
+        if (!_spare.IsCompleted) return;
+        if (_spare.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_spare.Exception!.InnerException!);
+        ForgetSpare();
         var spare = FilePath(SpareName);
         if (File.Exists(spare)) return;
+        var stop = _stopSpare = new CancellationTokenSource();
+        _spareOwner = owner;
+        _spare = WalPreparer.RunAsync(token => PrepareSpare(spare, bytes, options, token), options.PrepareHook, stop.Token);
+    }
+
+    /// <summary>
+    /// Stops the spare's preparation if <paramref name="owner"/> started it (the log is closing) and waits for it;
+    /// a spare stopped midway is deleted. Its failure no longer matters.
+    /// </summary>
+    internal async ValueTask StopSpareAsync(object owner)
+    {
+        if (!ReferenceEquals(_spareOwner, owner)) return;
+        _stopSpare?.Cancel();
+        await _spare.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        ForgetSpare();
+    }
+
+    private void ForgetSpare()
+    {
+        _stopSpare?.Dispose();
+        _stopSpare = null;
+        _spareOwner = null;
+    }
+
+    private void PrepareSpare(string spare, long bytes, WalOptions options, CancellationToken cancellationToken)
+    {
         File.OpenHandle(spare, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete).Dispose();
-        var (handle, _) = DirectSegmentWriter.OpenForWrite(spare, options, this);
-        using (handle)
+        try
         {
-            DirectSegmentWriter.ZeroFill(handle, spare, 0, (bytes + DirectFile.Block - 1) / DirectFile.Block * DirectFile.Block);
-            DirectFile.DataSync(handle, spare);
+            var (handle, _) = DirectSegmentWriter.OpenForWrite(spare, options, this);
+            using (handle)
+            {
+                long reached = 0;
+                DirectSegmentWriter.ZeroFill(handle, spare, 0, (bytes + DirectFile.Block - 1) / DirectFile.Block * DirectFile.Block, ref reached, cancellationToken);
+                DirectFile.DataSync(handle, spare);
+            }
+        }
+        catch
+        {
+            // Stopped or failed midway: not renamed in half-written by this process (a crash midway leaves fewer zeros or
+            // a hole, which is still a spare of zeros).
+            File.Delete(spare);
+            throw;
         }
     }
 
