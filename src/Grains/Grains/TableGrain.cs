@@ -107,7 +107,7 @@ public sealed class TableGrain(
         if (_engine is not { IsFlushDue: true } engine) return;
         try
         {
-            await engine.FlushAsync(cancellationToken);
+            await OffTurn(() => engine.FlushAsync(cancellationToken));
         }
         catch (Exception e) when (engine.IsFaulted || FencedWrite.Is(e))
         {
@@ -122,7 +122,7 @@ public sealed class TableGrain(
         if (_engine is not { } engine) return;
         try
         {
-            await engine.RunScheduledMaintenanceAsync(cancellationToken);
+            await OffTurn(() => engine.RunScheduledMaintenanceAsync(cancellationToken));
         }
         catch (Exception e) when (e is not TableFaultedException)
         {
@@ -155,6 +155,21 @@ public sealed class TableGrain(
         await _engine.DisposeAsync();
         _engine = null;
     }
+
+    /// <summary>
+    /// Runs engine work on the thread pool, off the activation's turn. The engine's steps can hold a thread for tens of
+    /// milliseconds (validating a batch, a Delta commit, deleting WAL segments, a DuckDB statement); run on the turn,
+    /// every call of the table waited behind them — inserts and their acknowledgements included, even though they
+    /// interleave (docs/BENCHMARKS.md, session 17: a flush's last steps delayed acks by 40–100 ms). The grain still
+    /// awaits the work, so a call that does not interleave keeps the activation to itself until it ends.
+    /// </summary>
+    private static Task OffTurn(Func<Task> work) => Task.Run(work);
+
+    /// <inheritdoc cref="OffTurn(Func{Task})"/>
+    private static Task<T> OffTurn<T>(Func<Task<T>> work) => Task.Run(work);
+
+    /// <summary>A write (<see cref="WriteAsync{T}"/>) whose engine work runs off the activation's turn (<see cref="OffTurn{T}"/>).</summary>
+    private Task<T> WriteOffTurnAsync<T>(Func<TableEngine, Task<T>> write) => WriteAsync(e => OffTurn(() => write(e)));
 
     /// <summary>
     /// Runs a write; when it leaves the engine faulted (a WAL write failed, or a new owner fenced this one) the grain
@@ -193,7 +208,7 @@ public sealed class TableGrain(
         // Off the grain's turn from the start: validating and encoding a batch for the WAL are CPU work that needs
         // nothing of the grain, and on its turn the concurrent writers of one table took them one at a time (one core)
         // while the other core idled. The WAL and the LSN sequencer order what happens after (InsertAsync interleaves).
-        var lsn = await WriteAsync(e => Task.Run(() => e.InsertAsync(batch)));
+        var lsn = await WriteOffTurnAsync(e => e.InsertAsync(batch));
         // Registered and writing: this silo's sessions may insert straight into the engine from now on.
         _localWriter?.GrainCalled();
         if (_localWriter is null && !_localWriterClosed && _engine is { IsFaulted: false } engine)
@@ -240,17 +255,17 @@ public sealed class TableGrain(
     }
 
     /// <inheritdoc />
-    public Task<long> StageAsync(Guid transaction, RecordBatch batch) => WriteAsync(e => e.StageAsync(transaction, batch));
+    public Task<long> StageAsync(Guid transaction, RecordBatch batch) => WriteOffTurnAsync(e => e.StageAsync(transaction, batch));
 
     /// <inheritdoc />
-    public Task PrepareTransactionAsync(Guid transaction) => WriteAsync(async e =>
+    public Task PrepareTransactionAsync(Guid transaction) => WriteOffTurnAsync(async e =>
     {
         await e.PrepareTransactionAsync(transaction);
         return 0L;
     });
 
     /// <inheritdoc />
-    public Task<long> CommitTransactionAsync(Guid transaction) => WriteAsync(e => e.CommitTransactionAsync(transaction));
+    public Task<long> CommitTransactionAsync(Guid transaction) => WriteOffTurnAsync(e => e.CommitTransactionAsync(transaction));
 
     /// <inheritdoc />
     public Task AbortTransactionAsync(Guid transaction) => _engine is { } engine ? engine.AbortTransactionAsync(transaction) : Task.CompletedTask;
@@ -262,7 +277,7 @@ public sealed class TableGrain(
         // As for queries: the caller's token, the statement's registry entry (a stateless gateway's cancel may not reach
         // this grain) and the server stopping all interrupt the statement (before it is logged; see TableEngine.Dml).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
-        return await WriteAsync(e => request.IsUpdate
+        return await WriteOffTurnAsync(e => request.IsUpdate
             ? e.UpdateAsync(request.Predicate, request.Assignments, time, stop.Token)
             : e.DeleteAsync(request.Predicate, time, stop.Token));
     }
@@ -276,13 +291,13 @@ public sealed class TableGrain(
             ? (BlockStep)new BlockInsert(rows)
             : new BlockDml(w.Dml!.IsUpdate, w.Dml.Predicate, w.Dml.Assignments, new TimeRange(w.Dml.MinTimestampMicros, w.Dml.MaxTimestampMicros))).ToList();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancellations.TokenOf(), lifetime.ApplicationStopping);
-        return await WriteAsync(e => e.CommitBlockAsync(steps, stop.Token));
+        return await WriteOffTurnAsync(e => e.CommitBlockAsync(steps, stop.Token));
     }
 
     /// <inheritdoc />
     public async Task<FlushReply> FlushAsync()
     {
-        var result = await WriteAsync(e => e.FlushAsync());
+        var result = await WriteOffTurnAsync(e => e.FlushAsync());
         return new FlushReply(result.FlushedThroughLsn, result.DeltaVersion, result.Rows);
     }
 
@@ -385,14 +400,16 @@ public sealed class TableGrain(
     /// <inheritdoc />
     public async Task<OptimizeReply> OptimizeAsync(OptimizeRequest request)
     {
-        var r = await Engine.OptimizeAsync(request.FromDate, request.ToDate);
+        var engine = Engine;
+        var r = await OffTurn(() => engine.OptimizeAsync(request.FromDate, request.ToDate));
         return new OptimizeReply(r.FilesRemoved, r.FilesAdded, r.Rows, r.DeltaVersion);
     }
 
     /// <inheritdoc />
     public async Task<VacuumReply> VacuumAsync(VacuumRequest request)
     {
-        var r = await Engine.VacuumAsync(request.Retain);
+        var engine = Engine;
+        var r = await OffTurn(() => engine.VacuumAsync(request.Retain));
         return new VacuumReply(r.FilesDeleted, r.BytesDeleted, r.LogFilesDeleted);
     }
 
