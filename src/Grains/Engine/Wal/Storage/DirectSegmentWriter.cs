@@ -276,7 +276,7 @@ internal sealed class DirectSegmentWriter : IWalSegmentWriter
         _stopPreparing.Dispose();
         _stopPreparing = null;
         _allocated = Math.Max(_allocated, Volatile.Read(ref _preparedTo));
-        if (_preparing.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_preparing.Exception!.InnerException!);
+        WalPreparer.ThrowIfFaulted(_preparing);
     }
 
     private static SafeFileHandle OpenBuffered(string file) => File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);

@@ -63,6 +63,12 @@ internal static class WalPreparer
     public static async ValueTask JoinAsync(Task task)
     {
         await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        ThrowIfFaulted(task);
+    }
+
+    /// <summary>Rethrows a finished preparation's failure as it was thrown (a cancelled one is not a failure).</summary>
+    public static void ThrowIfFaulted(Task task)
+    {
         if (task.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(task.Exception!.InnerException!);
     }
 
