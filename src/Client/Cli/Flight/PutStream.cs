@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Apache.Arrow;
-using Apache.Arrow.Flight.Client;
 using Grpc.Core;
 
 namespace TimeFusion.Client.Cli.Flight;
@@ -11,10 +10,10 @@ namespace TimeFusion.Client.Cli.Flight;
 /// </summary>
 public sealed class PutStream : IAsyncDisposable
 {
-    private readonly FlightRecordBatchDuplexStreamingCall _call;
+    private readonly FlightPutCall _call;
     private readonly FlightConnection _connection;
 
-    internal PutStream(FlightRecordBatchDuplexStreamingCall call, FlightConnection connection, string project)
+    internal PutStream(FlightPutCall call, FlightConnection connection, string project)
     {
         _call = call;
         _connection = connection;
@@ -29,7 +28,7 @@ public sealed class PutStream : IAsyncDisposable
     {
         try
         {
-            await _call.RequestStream.WriteAsync(batch).ConfigureAwait(false);
+            await _call.WriteAsync(batch).ConfigureAwait(false);
             if (!await _call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
                 throw new CliException($"the server at {_connection.Settings.Server} ended the upload of project '{Project}' without acknowledging a batch");
             using var ack = JsonDocument.Parse(_call.ResponseStream.Current.ApplicationMetadata.Memory);
@@ -37,6 +36,8 @@ public sealed class PutStream : IAsyncDisposable
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
         {
+            if (_call.EncodingFailure is { } encoding)
+                throw new CliException($"the batch for project '{Project}' could not be encoded for Flight: {encoding.Message}");
             // A write fails with a transport error when the server already ended the call; its real status is in the response stream.
             throw FlightFailures.Describe(await StatusOf(e, ct).ConfigureAwait(false), _connection.Settings);
         }
@@ -63,7 +64,7 @@ public sealed class PutStream : IAsyncDisposable
     {
         try
         {
-            await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            await _call.CompleteAsync().ConfigureAwait(false);
             while (await _call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
             {
             }
