@@ -8,7 +8,8 @@ namespace TimeFusion.Tests.Cli;
 /// <summary>
 /// The command line's DoPut (<see cref="PutStream"/> over <see cref="FlightPutCall"/>, in process) against the test
 /// server's Flight endpoint: rows land and each acknowledgement carries its batch's rows; a batch the server refuses in
-/// the middle of a stream, or a stream it refuses before reading any batch, reports the server's SQLSTATE.
+/// the middle of a stream, or a stream it refuses before reading any batch, reports the server's SQLSTATE; a batch the
+/// client cannot encode is the client's error.
 /// </summary>
 [Collection(CliCollection.Name)]
 public sealed class PutStreamTests(CliServer server)
@@ -64,5 +65,30 @@ public sealed class PutStreamTests(CliServer server)
         });
         Assert.Contains("[42501]", e.Message);
         Assert.Contains("cli-not-bobs-either", e.Message);
+    }
+
+    [Fact]
+    public async Task A_batch_the_writer_cannot_encode_is_reported_as_the_clients_and_nothing_of_it_lands()
+    {
+        using var connection = Connect();
+        var good = FlightTestBatches.Rows(["e1"]);
+        var bad = new RecordBatch(FlightTestBatches.Schema, [new UnknownArray(good.Column(0)), good.Column(1), good.Column(2), good.Column(3)], 1);
+        await using var put = await connection.StartPutAsync("cli-put-encode", Table, FlightTestBatches.Schema, CancellationToken.None);
+        var e = await Assert.ThrowsAsync<CliException>(() => put.PutAsync(bad, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("could not be encoded", e.Message);
+        Assert.Empty(await server.CountsAsync("cli-put-encode"));
+    }
+
+    /// <summary>An array of no kind Arrow's IPC writer knows (its visitor reaches the writer's fallback, which throws).</summary>
+    private sealed class UnknownArray(IArrowArray inner) : IArrowArray
+    {
+        public int Length => inner.Length;
+        public int Offset => inner.Offset;
+        public int NullCount => inner.NullCount;
+        public ArrayData Data => inner.Data;
+        public bool IsNull(int index) => inner.IsNull(index);
+        public bool IsValid(int index) => inner.IsValid(index);
+        public void Accept(IArrowArrayVisitor visitor) => visitor.Visit(this);
+        public void Dispose() => inner.Dispose();
     }
 }

@@ -34,10 +34,13 @@ public sealed class PutStream : IAsyncDisposable
             using var ack = JsonDocument.Parse(_call.ResponseStream.Current.ApplicationMetadata.Memory);
             return ack.RootElement.GetProperty("rows").GetInt64();
         }
+        catch (Exception) when (_call.EncodingFailure is { } encoding)
+        {
+            // Failed in our own serializer (whatever gRPC made of the exception): the server saw nothing of the batch.
+            throw new CliException($"the batch for project '{Project}' could not be encoded for Flight: {encoding.Message}");
+        }
         catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
         {
-            if (_call.EncodingFailure is { } encoding)
-                throw new CliException($"the batch for project '{Project}' could not be encoded for Flight: {encoding.Message}");
             // A write fails with a transport error when the server already ended the call; its real status is in the response stream.
             throw FlightFailures.Describe(await StatusOf(e, ct).ConfigureAwait(false), _connection.Settings);
         }
