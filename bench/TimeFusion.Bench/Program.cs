@@ -19,7 +19,7 @@ public static class Program
         ["otlp"] = ("spans/s and log records/s over OTLP/HTTP protobuf and OTLP/gRPC vs Arrow Flight DoPut into one silo", Otlp.OtlpBenchmark.RunAsync),
         ["query"] = ("queries over rows split between buffer and Delta vs DuckDB over the same Parquet", QueryBenchmark.RunAsync),
         ["suite"] = ("TimeFusion vs DuckDB and PostgreSQL on the same rows: limits, ingest, queries, recovery, memory → docs/BENCHMARKS.md + benchmarks.json", Suite.SuiteCommand.RunAsync),
-        ["doputab"] = ("Flight DoPut burst (the suite's ingest runs) alternating silo builds and settings: --variants name=dll[;Key=Value…],… --pairs 16 --rounds 2 --rows 500000 [--doors doput,sdk] [--depths 1,2]", Ingest.DoPutAb.RunAsync),
+        ["doputab"] = ("Flight DoPut burst (the suite's ingest runs) alternating silo builds and settings: --variants name=dll[;Key=Value…],… --pairs 16 --rounds 2 --rows 500000 [--doors doput,sdk] [--depths 1,2] [--writers library,timefusion]", Ingest.DoPutAb.RunAsync),
         ["writepath"] = ("CPU time per row of each write path (SDK, DoPut, COPY CSV, 30-row INSERTs) over a window, optionally traced with dotnet-trace", Ingest.WritePathProfile.RunAsync),
         ["replay"] = ("WAL replay in process: N table engines reopen side by side over the same WAL of otel batches, MB/s and CPU seconds (no silo start-up)", Recovery.ReplayBenchmark.RunAsync),
         ["flushwriter"] = ("TimeFusion's flush writer alone (TailParquetWriter) on the suite's otel rows, variants alternated: CPU µs/row, rows/s, B/row (--variants current,array-stats,… --rounds 5 --rows 1000000; --profile-seconds N loops the first)", Limits.FlushWriterBenchmark.RunAsync),

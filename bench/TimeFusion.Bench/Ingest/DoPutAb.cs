@@ -8,13 +8,15 @@ using TimeFusion.Tests.Infrastructure;
 namespace TimeFusion.Bench.Ingest;
 
 /// <summary>
-/// <c>doputab --variants name=dll[;Key=Value…],… [--pairs 16] [--rounds 2] [--rows 500000] [--doors doput,sdk] [--depths 1,2] [--warmups flush,keep]</c>:
+/// <c>doputab --variants name=dll[;Key=Value…],… [--pairs 16] [--rounds 2] [--rows 500000] [--doors doput,sdk] [--depths 1,2] [--warmups flush,keep] [--writers library,timefusion]</c>:
 /// the suite's Flight DoPut burst (<see cref="TimeFusionDoPutIngest"/>, once per writer depth: unacknowledged batches per
 /// writer) — and, with <c>--doors</c>, the SDK's burst on the same rows, pairs and writers — for each variant in turn, round
 /// after round, so that builds, settings, depths and the two doors are compared back to back on a loaded machine (rows/s,
 /// ack p50/p99, the silo's peak memory, CPU per row of the silo and of the bench's clients, DoPut's write time p50, the
 /// flushes the silo logged during the burst). <c>--warmups keep</c> leaves the pairs' warm-up rows buffered, as before
-/// session 16 (<see cref="PairWarmup"/>); <c>flush</c>, the default, flushes them before the burst.
+/// session 16 (<see cref="PairWarmup"/>); <c>flush</c>, the default, flushes them before the burst. <c>--writers</c> picks
+/// whose DoPut writer the bench's clients use (<see cref="FlightPutWriter"/>: Apache.Arrow.Flight's, the default, or the
+/// command line's <c>FlightPutCall</c>); each DoPut run is repeated per writer.
 /// </summary>
 public static class DoPutAb
 {
@@ -37,6 +39,13 @@ public static class DoPutAb
         var depths = (args.Get("depths") ?? TimeFusionDoPutIngest.DefaultDepth.ToString()).Split(',').Select(int.Parse).ToArray();
         var warmups = (args.Get("warmups") ?? "flush").Split(',', StringSplitOptions.RemoveEmptyEntries);
         if (warmups.FirstOrDefault(w => w is not ("flush" or "keep")) is { } badWarmup) throw new ArgumentException($"unknown warmup '{badWarmup}' (flush, keep)");
+        var writers = (args.Get("writers") ?? "library").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => w switch
+            {
+                "library" => FlightPutWriter.Library,
+                "timefusion" => FlightPutWriter.TimeFusion,
+                _ => throw new ArgumentException($"unknown writer '{w}' (library, timefusion)"),
+            }).ToArray();
         if (doors.FirstOrDefault(d => d is not ("doput" or "sdk")) is { } unknown) throw new ArgumentException($"unknown door '{unknown}' (doput, sdk)");
         var root = Path.Combine(Path.GetTempPath(), "tf-bench-doputab-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
@@ -50,7 +59,9 @@ public static class DoPutAb
             foreach (var (name, dll, extra) in variants)
             {
                 foreach (var warmup in warmups)
-                foreach (var (door, depth) in doors.SelectMany(d => d == "sdk" ? [(d, 1)] : depths.Select(n => (d, n))))
+                foreach (var (door, depth, writer) in doors.SelectMany(d => d == "sdk"
+                             ? [(d, 1, FlightPutWriter.Library)]
+                             : depths.SelectMany(n => writers.Select(w => (d, n, w)))))
                 {
                     var flushWarmup = warmup == "flush";
                     SiloProcess.DefaultSiloDll = dll;
@@ -60,11 +71,11 @@ public static class DoPutAb
                     void Flushes(BurstFlushes f) => flushes = $"{f.Count} ({f.Rows:N0})";
                     var run = door == "sdk"
                         ? await SdkAsync(batches, set.ArrowBytes, pairs, root, extra, c => cpu = c, Flushes, flushWarmup)
-                        : await TimeFusionDoPutIngest.RunAsync(batches, set.ArrowBytes, pairs, root, extra, c => cpu = c, depth, s => sends = s, Flushes, flushWarmup);
+                        : await TimeFusionDoPutIngest.RunAsync(batches, set.ArrowBytes, pairs, root, extra, c => cpu = c, depth, s => sends = s, Flushes, flushWarmup, writer);
                     var sorted = run.LatenciesMs.Order().ToArray();
                     var write = sends.Count == 0 ? "" : sends.Order().ElementAt(sends.Count / 2).ToString("N0");
                     var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-                    Console.WriteLine($"| {round} | {name}{(warmups.Length > 1 ? $", warm-up {warmup}" : "")} | {(door == "sdk" ? door : $"doput, depth {depth}")} | {run.RowsPerSecond:N0} | {sorted[sorted.Length / 2]:N0} | {sorted[(int)(sorted.Length * 0.99)]:N0} | " +
+                    Console.WriteLine($"| {round} | {name}{(warmups.Length > 1 ? $", warm-up {warmup}" : "")} | {(door == "sdk" ? door : $"doput, depth {depth}, {(writer == FlightPutWriter.Library ? "library" : "timefusion")} writer")} | {run.RowsPerSecond:N0} | {sorted[sorted.Length / 2]:N0} | {sorted[(int)(sorted.Length * 0.99)]:N0} | " +
                                       $"{run.PeakMemoryBytes / 1048576.0:N0} | {cpu.Silo.TotalMicroseconds / run.Rows:N2} | {cpu.Client.TotalMicroseconds / run.Rows:N2} | {write} | {flushes} | {load} |");
                 }
             }

@@ -13,6 +13,7 @@ public static class IngestSuite
 {
     public const string Section = "Durable ingest";
     private static readonly int[] Pairs = [1, 16, 256];
+    private static readonly FlightPutWriter[] LibraryFirst = [FlightPutWriter.Library, FlightPutWriter.TimeFusion], OursFirst = [FlightPutWriter.TimeFusion, FlightPutWriter.Library];
 
     /// <summary>Which pair counts to run (all by default; <c>--pairs 256</c> for one).</summary>
     public static int[] Selected(SuiteOptions options) => options.PairCounts ?? Pairs;
@@ -26,7 +27,8 @@ public static class IngestSuite
                               $"COPY: flushing running (every 5 s or 256 K rows per table). A fresh silo process per run; batches spread round-robin over the pairs " +
                               $"(projects p0…, table otel_logs_and_spans) by {TimeFusionSdkIngest.Writers(1)} concurrent writers for 1 pair, one per pair up to 32 otherwise; each pair's grain is activated before the clock starts. " +
                               "Latency = one InsertAsync call (one batch). Peak memory = the silo's VmHWM. " +
-                              "Flight DoPut: the same silo settings, pairs and writers, one stream per writer and pair, latency = one batch written until its PutResult.");
+                              "Flight DoPut: the same silo settings, pairs and writers, one stream per writer and pair, latency = one batch written until its PutResult; " +
+                              "run with Apache.Arrow.Flight's writer (an ordinary .NET Flight client) and with timefusion's own (FlightPutCall: FlightData encoded straight into gRPC's buffer), alternately.");
         results.Note(Section, $"COPY: binary COPY statements of up to {TimeFusionCopyIngest.StatementBatches} batches through Npgsql, one user per pair bound to its project, " +
                               $"{TimeFusionCopyIngest.Writers(1)} connections for 1 pair, one per pair up to 16; latency = one COPY statement. PostgreSQL: the same statements on {PostgresIngest.Writers} connections " +
                               "into a table indexed on (project_id, timestamp); its peak memory is not taken (shared buffers are shared by its processes). " +
@@ -40,13 +42,23 @@ public static class IngestSuite
                 sdk[pairs].Add(await TimeFusionSdkIngest.RunAsync(batches, dataset.ArrowBytes, pairs, root));
             Report(results, $"TimeFusion SDK, {Plural(pairs)}", sdk[pairs], rows, target: "≥ 1 M rows/s (durable, flushes deferred)");
         }
+        // DoPut twice: through Apache.Arrow.Flight's writer (what an ordinary .NET Flight client gets) and through the
+        // command line's own writer (FlightPutCall); runs alternate, and which goes first alternates too (the first DoPut
+        // run of the process also pays the JIT of the gRPC client both use).
         var doPut = new Dictionary<int, List<IngestRun>>();
+        var doPutOurs = new Dictionary<int, List<IngestRun>>();
+        var turn = 0;
         foreach (var pairs in Selected(options))
         {
             doPut[pairs] = [];
-            for (var run = 0; run < options.Runs; run++)
-                doPut[pairs].Add(await TimeFusionDoPutIngest.RunAsync(batches, dataset.ArrowBytes, pairs, root));
+            doPutOurs[pairs] = [];
+            for (var run = 0; run < options.Runs; run++, turn++)
+            {
+                foreach (var writer in turn % 2 == 0 ? LibraryFirst : OursFirst)
+                    (writer == FlightPutWriter.Library ? doPut : doPutOurs)[pairs].Add(await TimeFusionDoPutIngest.RunAsync(batches, dataset.ArrowBytes, pairs, root, writer: writer));
+            }
             Report(results, $"TimeFusion Flight DoPut, {Plural(pairs)}", doPut[pairs], rows, target: null);
+            Report(results, $"TimeFusion Flight DoPut (timefusion's writer), {Plural(pairs)}", doPutOurs[pairs], rows, target: null);
         }
         foreach (var pairs in Selected(options))
         {
@@ -82,6 +94,7 @@ public static class IngestSuite
             results.Add(Section, $"TimeFusion SDK, {Plural(pairs)}", "× DuckDB", Ratios(ours, duck), rows);
             if (postgres is not null) results.Add(Section, $"TimeFusion SDK, {Plural(pairs)}", "× PostgreSQL", Ratios(ours, postgres), rows);
             if (postgres is not null) results.Add(Section, $"TimeFusion Flight DoPut, {Plural(pairs)}", "× PostgreSQL", Ratios(doPut[pairs], postgres), rows);
+            if (postgres is not null) results.Add(Section, $"TimeFusion Flight DoPut (timefusion's writer), {Plural(pairs)}", "× PostgreSQL", Ratios(doPutOurs[pairs], postgres), rows);
         }
     }
 

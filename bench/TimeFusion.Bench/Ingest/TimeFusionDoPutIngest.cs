@@ -22,10 +22,11 @@ public static class TimeFusionDoPutIngest
 
     // extra: silo settings on top of the ingest ones (keys under TimeFusion:), for A/B runs (doputab); cpu: told the
     // silo's and this process's CPU time over the burst; sends: told each batch's write time (flow control's share);
-    // flushes: told the flushes the silo logged during the burst; flushWarmup: see PairWarmup.
+    // flushes: told the flushes the silo logged during the burst; flushWarmup: see PairWarmup; writer: whose DoPut writer.
     public static async Task<IngestRun> RunAsync(IReadOnlyList<RecordBatch> batches, long arrowBytes, int pairs, string root,
         IReadOnlyDictionary<string, string>? extra = null, Action<BurstCpu>? cpu = null, int depth = DefaultDepth,
-        Action<IReadOnlyList<double>>? sends = null, Action<BurstFlushes>? flushes = null, bool flushWarmup = true)
+        Action<IReadOnlyList<double>>? sends = null, Action<BurstFlushes>? flushes = null, bool flushWarmup = true,
+        FlightPutWriter writer = FlightPutWriter.Library)
     {
         var settings = SiloSettings.Burst();
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
@@ -35,7 +36,7 @@ public static class TimeFusionDoPutIngest
         var client = await silo.ClientAsync(Caller.Admin());
         await PairWarmup.RunAsync(client, pairs, batches[0], flushWarmup);
         var writers = TimeFusionSdkIngest.Writers(pairs);
-        var streams = Enumerable.Range(0, writers).Select(_ => new FlightPutStreams(silo, depth)).ToArray();
+        var streams = Enumerable.Range(0, writers).Select(_ => new FlightPutStreams(silo, depth, writer)).ToArray();
         var flushed = new BurstFlushes(silo) { Counting = true };
         var cpuBefore = BurstCpu.Now(silo);
         var clock = Stopwatch.StartNew();

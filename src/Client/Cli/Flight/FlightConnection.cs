@@ -22,6 +22,7 @@ public sealed class FlightConnection : IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly FlightClient _client;
+    private readonly CallInvoker _invoker;
     private readonly Metadata _headers;
 
     /// <summary>Opens a channel to <paramref name="settings"/>' server (nothing is sent until the first call).</summary>
@@ -36,6 +37,7 @@ public sealed class FlightConnection : IDisposable
             MaxSendMessageSize = null,
         });
         _client = new FlightClient(_channel);
+        _invoker = _channel.CreateCallInvoker();
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{settings.User}:{settings.Password}"));
         _headers = new Metadata { { "authorization", "Basic " + basic } };
     }
@@ -128,14 +130,14 @@ public sealed class FlightConnection : IDisposable
 
     /// <summary>
     /// Starts a DoPut of batches of <paramref name="schema"/> into (<paramref name="project"/>, <paramref name="table"/>);
-    /// a null project is the user's default project.
+    /// a null project is the user's default project. Written by <see cref="FlightPutCall"/> (not Apache.Arrow.Flight's writer).
     /// </summary>
     public async Task<PutStream> StartPutAsync(string? project, string table, Schema schema, CancellationToken ct)
     {
         try
         {
             var descriptor = project is null ? FlightDescriptor.CreatePathDescriptor(table) : FlightDescriptor.CreatePathDescriptor(project, table);
-            var call = await _client.StartPut(descriptor, schema, _headers).WaitAsync(ct).ConfigureAwait(false);
+            var call = await FlightPutCall.StartAsync(_invoker, descriptor, schema, new CallOptions(_headers)).WaitAsync(ct).ConfigureAwait(false);
             return new PutStream(call, this, project ?? "(default)");
         }
         catch (RpcException e)

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Apache.Arrow;
-using Apache.Arrow.Flight.Client;
 using Grpc.Core;
 
 namespace TimeFusion.Client.Cli.Flight;
@@ -11,10 +10,10 @@ namespace TimeFusion.Client.Cli.Flight;
 /// </summary>
 public sealed class PutStream : IAsyncDisposable
 {
-    private readonly FlightRecordBatchDuplexStreamingCall _call;
+    private readonly FlightPutCall _call;
     private readonly FlightConnection _connection;
 
-    internal PutStream(FlightRecordBatchDuplexStreamingCall call, FlightConnection connection, string project)
+    internal PutStream(FlightPutCall call, FlightConnection connection, string project)
     {
         _call = call;
         _connection = connection;
@@ -29,11 +28,16 @@ public sealed class PutStream : IAsyncDisposable
     {
         try
         {
-            await _call.RequestStream.WriteAsync(batch).ConfigureAwait(false);
+            await _call.WriteAsync(batch).ConfigureAwait(false);
             if (!await _call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
                 throw new CliException($"the server at {_connection.Settings.Server} ended the upload of project '{Project}' without acknowledging a batch");
             using var ack = JsonDocument.Parse(_call.ResponseStream.Current.ApplicationMetadata.Memory);
             return ack.RootElement.GetProperty("rows").GetInt64();
+        }
+        catch (Exception) when (_call.EncodingFailure is { } encoding)
+        {
+            // Failed in our own serializer (whatever gRPC made of the exception): the server saw nothing of the batch.
+            throw new CliException($"the batch for project '{Project}' could not be encoded for Flight: {encoding.Message}");
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
         {
@@ -63,7 +67,7 @@ public sealed class PutStream : IAsyncDisposable
     {
         try
         {
-            await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            await _call.CompleteAsync().ConfigureAwait(false);
             while (await _call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
             {
             }
