@@ -78,17 +78,4 @@ public sealed class PutStreamTests(CliServer server)
         Assert.Contains("could not be encoded", e.Message);
         Assert.Empty(await server.CountsAsync("cli-put-encode"));
     }
-
-    /// <summary>An array of no kind Arrow's IPC writer knows (its visitor reaches the writer's fallback, which throws).</summary>
-    private sealed class UnknownArray(IArrowArray inner) : IArrowArray
-    {
-        public int Length => inner.Length;
-        public int Offset => inner.Offset;
-        public int NullCount => inner.NullCount;
-        public ArrayData Data => inner.Data;
-        public bool IsNull(int index) => inner.IsNull(index);
-        public bool IsValid(int index) => inner.IsValid(index);
-        public void Accept(IArrowArrayVisitor visitor) => visitor.Visit(this);
-        public void Dispose() => inner.Dispose();
-    }
 }

@@ -102,19 +102,6 @@ public sealed class FlightPutCallTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => call.WriteAsync(new RecordBatch(schema, [new Int64Array.Builder().Append(2).Build()], 1)));
     }
 
-    /// <summary>An array type of no known kind (its visitor call reaches Arrow's writer's fallback, which throws).</summary>
-    private sealed class UnknownArray(Int64Array inner) : IArrowArray
-    {
-        public int Length => inner.Length;
-        public int Offset => inner.Offset;
-        public int NullCount => inner.NullCount;
-        public ArrayData Data => inner.Data;
-        public bool IsNull(int index) => inner.IsNull(index);
-        public bool IsValid(int index) => inner.IsValid(index);
-        public void Accept(IArrowArrayVisitor visitor) => visitor.Visit(this);
-        public void Dispose() => inner.Dispose();
-    }
-
     private const int ColumnKinds = 7;
 
     private static Schema SchemaOf(int[] kinds)
@@ -227,20 +214,6 @@ public sealed class FlightPutCallTests
         var batches = new List<RecordBatch>();
         while (reader.ReadNextAsync(CancellationToken.None).GetAwaiter().GetResult() is { } batch) batches.Add(batch);
         return batches;
-    }
-
-    private sealed class ListReader(IReadOnlyList<FlightPutData> messages) : IAsyncStreamReader<FlightPutData>
-    {
-        private int _next;
-
-        public FlightPutData Current { get; private set; } = null!;
-
-        public Task<bool> MoveNext(CancellationToken cancellationToken)
-        {
-            if (_next >= messages.Count) return Task.FromResult(false);
-            Current = messages[_next++];
-            return Task.FromResult(true);
-        }
     }
 
     /// <summary>A gRPC "channel" that runs each request through its method's marshaller and keeps the bytes; no responses.</summary>

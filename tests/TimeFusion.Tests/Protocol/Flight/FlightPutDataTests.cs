@@ -205,18 +205,4 @@ public sealed class FlightPutDataTests
             return next;
         }
     }
-
-    private sealed class ListReader(IReadOnlyList<FlightPutData> messages) : IAsyncStreamReader<FlightPutData>
-    {
-        private int _next;
-
-        public FlightPutData Current { get; private set; } = null!;
-
-        public Task<bool> MoveNext(CancellationToken cancellationToken)
-        {
-            if (_next >= messages.Count) return Task.FromResult(false);
-            Current = messages[_next++];
-            return Task.FromResult(true);
-        }
-    }
 }
